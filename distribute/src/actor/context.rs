@@ -1,0 +1,162 @@
+//! [`Context`]: what an actor knows about itself while it runs.
+//!
+//! The context owns the actor's private bookkeeping (the receiving half of the mailbox,
+//! links, monitors) and finishes the actor's exit when dropped, so an actor whose task is
+//! aborted (killed) still tells its links, monitors and node.
+
+use std::sync::Arc;
+
+use super::cell::{link, AnyCell};
+use super::mailbox::MailboxRx;
+use super::monitor::{MonitorRef, Watcher};
+use super::signal::Signal;
+use super::{Actor, ActorId, ActorRef, ExitReason};
+use crate::error::SpawnError;
+use crate::node::{Node, SpawnOptions};
+
+/// The running actor's view of itself, passed to handlers and hooks.
+///
+/// A `#[message]` method receives it by declaring a parameter of type `&mut Context<Self>`
+/// (or `&Context<Self>`) anywhere in its argument list; that parameter is not part of the
+/// message.
+pub struct Context<A: Actor> {
+    pub(crate) myself: ActorRef<A>,
+    pub(crate) node: Node,
+    pub(crate) rx: MailboxRx<A::Msg>,
+    pub(crate) links: Vec<Arc<dyn AnyCell>>,
+    /// Who monitors this actor.
+    pub(crate) watchers: Vec<Watcher>,
+    /// Monitors this actor holds on others, so that a late DOWN after `demonitor` is dropped.
+    pub(crate) monitoring: Vec<(MonitorRef, Arc<dyn AnyCell>)>,
+    pub(crate) trap_exit: bool,
+    pub(crate) stop_request: Option<ExitReason>,
+    finished: bool,
+}
+
+impl<A: Actor> Context<A> {
+    pub(crate) fn new(myself: ActorRef<A>, node: Node, rx: MailboxRx<A::Msg>, trap_exit: bool) -> Self {
+        Context {
+            myself,
+            node,
+            rx,
+            links: Vec::new(),
+            watchers: Vec::new(),
+            monitoring: Vec::new(),
+            trap_exit,
+            stop_request: None,
+            finished: false,
+        }
+    }
+
+    /// A ref to this actor, to hand to others.
+    pub fn myself(&self) -> &ActorRef<A> {
+        &self.myself
+    }
+
+    /// This actor's id.
+    pub fn id(&self) -> ActorId {
+        self.myself.id()
+    }
+
+    /// The node this actor runs on.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Stops this actor with `reason` once the current handler returns. Queued messages are
+    /// not handled; their callers get `ActorStopped`.
+    pub fn stop(&mut self, reason: ExitReason) {
+        self.stop_request = Some(reason);
+    }
+
+    /// Whether exits of linked actors arrive as [`Actor::on_exit`] calls (`true`) or stop
+    /// this actor when abnormal (`false`, the default), as OTP's `trap_exit` flag.
+    pub fn trap_exit(&mut self, trap: bool) {
+        self.trap_exit = trap;
+    }
+
+    /// Whether this actor traps exits.
+    pub fn is_trapping_exits(&self) -> bool {
+        self.trap_exit
+    }
+
+    /// Links this actor with `other` (see [`ActorRef::link`]).
+    pub fn link<B: Actor>(&mut self, other: &ActorRef<B>) {
+        link(&self.myself.erased(), &other.erased());
+    }
+
+    /// Removes the link with `other`, in both directions.
+    pub fn unlink<B: Actor>(&mut self, other: &ActorRef<B>) {
+        self.links.retain(|l| l.core().id != other.id());
+        let _ = other.cell.core.signals.push(Signal::Unlink(self.id()));
+    }
+
+    /// Monitors `other`: when it stops, this actor's [`Actor::on_down`] receives a
+    /// [`Down`](super::Down) carrying the returned reference. If `other` has already
+    /// stopped, the DOWN comes at once.
+    pub fn monitor<B: Actor>(&mut self, other: &ActorRef<B>) -> MonitorRef {
+        let monitor = MonitorRef::fresh();
+        let target = other.erased();
+        self.monitoring.push((monitor, Arc::clone(&target)));
+        target.core().add_watcher(Watcher::Actor { monitor, watcher: self.myself.erased() });
+        monitor
+    }
+
+    /// Removes a monitor made with [`Context::monitor`]; a DOWN for it that is already on
+    /// its way is discarded. Returns false if the monitor was unknown or has already fired.
+    pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
+        let Some(pos) = self.monitoring.iter().position(|(m, _)| *m == monitor) else {
+            return false;
+        };
+        let (_, target) = self.monitoring.swap_remove(pos);
+        let _ = target.core().signals.push(Signal::Demonitor(monitor));
+        true
+    }
+
+    /// Spawns an actor on this node, linked to this one from its first instant.
+    pub async fn spawn_link<B: Actor>(&mut self, actor: B) -> Result<ActorRef<B>, SpawnError> {
+        let options = SpawnOptions::new().link_to(&self.myself);
+        self.node.spawn_with(actor, options).await
+    }
+
+    /// Finishes the exit: records the reason, discards queued messages (their callers get
+    /// `ActorStopped`), answers queued signals, tells links and monitors, leaves the node and
+    /// wakes everyone waiting for the stop. Runs once.
+    pub(crate) fn finish(&mut self, reason: ExitReason) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let id = self.id();
+        let core = &self.myself.cell.core;
+        core.begin_exit(reason.clone());
+        self.rx.close_and_drain();
+        for signal in core.signals.close() {
+            match signal {
+                Signal::Monitor(watcher) => watcher.deliver(id, reason.clone()),
+                Signal::Link(peer) => self.links.push(peer),
+                _ => {}
+            }
+        }
+        for peer in self.links.drain(..) {
+            peer.core().send_exit(id, reason.clone());
+        }
+        for watcher in self.watchers.drain(..) {
+            watcher.deliver(id, reason.clone());
+        }
+        for (monitor, target) in self.monitoring.drain(..) {
+            let _ = target.core().signals.push(Signal::Demonitor(monitor));
+        }
+        self.node.forget(id);
+        tracing::debug!(actor = %id, name = A::NAME, %reason, "actor stopped");
+        core.finish_exit();
+    }
+}
+
+impl<A: Actor> Drop for Context<A> {
+    fn drop(&mut self) {
+        // Reached without `finish` only when the actor's task was aborted (a kill) or the
+        // runtime dropped it.
+        self.finish(ExitReason::Killed);
+    }
+}

@@ -1,0 +1,63 @@
+//! Why an actor stopped.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::ActorId;
+
+/// The reason an actor stopped, reported to `wait_for_stop`, links, monitors and (later)
+/// supervisors. It is serializable so that it can cross the network in DOWN and EXIT signals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ExitReason {
+    /// The actor finished its work and stopped on request.
+    Normal,
+    /// The actor was stopped because its node or supervisor is shutting down.
+    Shutdown,
+    /// The actor was killed: stopped at once, without running its `stopped` hook.
+    Killed,
+    /// A handler or hook panicked; the text is the panic message.
+    Panicked(String),
+    /// The `started` hook returned an error; the text is that error.
+    StartFailed(String),
+    /// The actor stopped itself, or was stopped, with an error.
+    Error(String),
+    /// A linked actor exited abnormally and this actor did not trap exits.
+    Linked {
+        /// The linked actor that exited first.
+        from: ActorId,
+        /// Why it exited.
+        reason: Box<ExitReason>,
+    },
+    /// The actor did not exist (or had already gone) when it was linked or looked up.
+    NoProc,
+}
+
+impl ExitReason {
+    /// An [`ExitReason::Error`] with the given text.
+    pub fn error(text: impl fmt::Display) -> Self {
+        ExitReason::Error(text.to_string())
+    }
+
+    /// Whether this is a normal exit (`Normal` or `Shutdown`), which links do not propagate
+    /// and transient children are not restarted for, as in OTP.
+    pub fn is_normal(&self) -> bool {
+        matches!(self, ExitReason::Normal | ExitReason::Shutdown)
+    }
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExitReason::Normal => f.write_str("normal"),
+            ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::Killed => f.write_str("killed"),
+            ExitReason::Panicked(msg) => write!(f, "panicked: {msg}"),
+            ExitReason::StartFailed(msg) => write!(f, "start failed: {msg}"),
+            ExitReason::Error(msg) => write!(f, "error: {msg}"),
+            ExitReason::Linked { from, reason } => write!(f, "linked actor {from} exited ({reason})"),
+            ExitReason::NoProc => f.write_str("no such actor"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! The task that runs one actor: start hook, message loop, signals, exit.
+
+use std::any::Any;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use tokio::sync::oneshot;
+
+use super::cell::{AnyCell, Cell, Core};
+use super::context::Context;
+use super::mailbox::mailbox;
+use super::monitor::ExitSignal;
+use super::reply::FailedHandlerScope;
+use super::signal::Signal;
+use super::{Actor, ActorRef, ExitReason};
+use crate::error::SpawnError;
+use crate::node::{Node, SpawnOptions};
+
+/// How many messages an actor handles in a row before it yields to the scheduler, so a busy
+/// actor with a full mailbox cannot starve the other tasks of its worker thread.
+const MESSAGES_PER_YIELD: u32 = 128;
+
+/// Receives the outcome of the `started` hook.
+pub(crate) type StartedRx = oneshot::Receiver<Result<(), ExitReason>>;
+
+/// Creates the actor's cell and task. Returns the ref at once, and a receiver for the outcome
+/// of `started` when the actor has a start hook.
+pub(crate) fn spawn_actor<A: Actor>(
+    node: &Node,
+    actor: A,
+    options: SpawnOptions,
+) -> Result<(ActorRef<A>, Option<StartedRx>), SpawnError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
+    let capacity = options.mailbox_capacity.unwrap_or(A::MAILBOX_CAPACITY);
+    let (tx, rx) = mailbox::<A::Msg>(capacity)?;
+    let id = node.next_actor_id();
+    let cell = Arc::new(Cell::<A> { core: Core::new(id, A::NAME, node.stats()), mailbox: tx });
+    let erased: Arc<dyn AnyCell> = cell.clone();
+    node.remember(Arc::clone(&erased))?;
+    let myself = ActorRef::from_cell(cell);
+    let ctx = Context::new(myself.clone(), node.clone(), rx, options.trap_exit);
+    for peer in &options.links {
+        super::cell::link(&erased, peer);
+    }
+    let (started_tx, started_rx) = if A::HAS_STARTED_HOOK {
+        let (tx, rx) = oneshot::channel();
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+    let task = runtime.spawn(run(actor, ctx, started_tx));
+    myself.cell.core.set_abort(task.abort_handle());
+    Ok((myself, started_rx))
+}
+
+async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, started: Option<oneshot::Sender<Result<(), ExitReason>>>) {
+    let start = match guarded(actor.started(&mut ctx)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(ExitReason::StartFailed(error.to_string())),
+        Err(panic) => Err(ExitReason::Panicked(panic)),
+    };
+    if let Some(tx) = started {
+        let _ = tx.send(start.clone());
+    }
+    if let Err(reason) = start {
+        tracing::debug!(actor = %ctx.id(), name = A::NAME, %reason, "actor failed to start");
+        ctx.finish(reason);
+        return;
+    }
+    let reason = serve(&mut actor, &mut ctx).await;
+    if let Err(panic) = guarded(actor.stopped(&mut ctx, &reason)).await {
+        tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
+    }
+    ctx.finish(reason);
+}
+
+/// The message loop: signals first, then one message at a time, until a stop.
+async fn serve<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
+    let cell = Arc::clone(&ctx.myself.cell);
+    let signals = &cell.core.signals;
+    let mut budget = MESSAGES_PER_YIELD;
+    loop {
+        // A signal not taken here because the actor stops stays queued and is answered by
+        // `Context::finish`.
+        while signals.has_pending() {
+            let Some(signal) = signals.pop() else { break };
+            if let Some(reason) = on_signal(actor, ctx, signal).await {
+                return reason;
+            }
+        }
+        if let Some(reason) = ctx.stop_request.take() {
+            return reason;
+        }
+        let msg = match ctx.rx.try_recv() {
+            Some(msg) => {
+                budget -= 1;
+                if budget == 0 {
+                    budget = MESSAGES_PER_YIELD;
+                    tokio::task::yield_now().await;
+                }
+                msg
+            }
+            None => {
+                budget = MESSAGES_PER_YIELD;
+                tokio::select! {
+                    biased;
+                    () = signals.notified() => continue,
+                    msg = ctx.rx.recv() => match msg {
+                        Some(msg) => msg,
+                        // The cell holds a sender for as long as this task runs.
+                        None => return ExitReason::Normal,
+                    },
+                }
+            }
+        };
+        if let Err(panic) = guarded(actor.handle(msg, ctx)).await {
+            tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
+            return ExitReason::Panicked(panic);
+        }
+    }
+}
+
+/// Handles one signal; returns the exit reason if the actor must stop.
+async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal) -> Option<ExitReason> {
+    match signal {
+        Signal::Stop(reason) => Some(reason),
+        Signal::Exit(ExitSignal { from, reason }) => {
+            let before = ctx.links.len();
+            ctx.links.retain(|l| l.core().id != from);
+            if ctx.links.len() == before {
+                // The link was removed before this exit arrived.
+                return None;
+            }
+            if ctx.trap_exit {
+                let signal = ExitSignal { from, reason };
+                return guarded(actor.on_exit(ctx, signal)).await.err().map(ExitReason::Panicked);
+            }
+            if reason.is_normal() {
+                return None;
+            }
+            Some(ExitReason::Linked { from, reason: Box::new(reason) })
+        }
+        Signal::Link(peer) => {
+            let id = peer.core().id;
+            if !ctx.links.iter().any(|l| l.core().id == id) {
+                ctx.links.push(peer);
+            }
+            None
+        }
+        Signal::Unlink(id) => {
+            ctx.links.retain(|l| l.core().id != id);
+            None
+        }
+        Signal::Monitor(watcher) => {
+            ctx.watchers.push(watcher);
+            None
+        }
+        Signal::Demonitor(monitor) => {
+            ctx.watchers.retain(|w| w.monitor() != monitor);
+            None
+        }
+        Signal::Down(down) => {
+            let Some(pos) = ctx.monitoring.iter().position(|(m, _)| *m == down.monitor) else {
+                // Demonitored while the DOWN was on its way.
+                return None;
+            };
+            ctx.monitoring.swap_remove(pos);
+            guarded(actor.on_down(ctx, down)).await.err().map(ExitReason::Panicked)
+        }
+    }
+}
+
+/// Polls `fut` to completion, turning a panic into `Err(message)`. The future's state is
+/// dropped inside a [`FailedHandlerScope`], so the reply channels it held report
+/// `ActorFailed` to their callers.
+pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
+    let mut slot = pin!(Some(fut));
+    let outcome = poll_fn(|cx| {
+        let Some(fut) = slot.as_mut().as_pin_mut() else {
+            return Poll::Ready(Err(String::from("future polled after completion")));
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+        }
+    })
+    .await;
+    if outcome.is_err() {
+        let _scope = FailedHandlerScope::enter();
+        slot.set(None);
+    }
+    outcome
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("panic with a non-string payload")
+    }
+}

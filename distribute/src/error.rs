@@ -1,0 +1,100 @@
+//! Error types, one per concern.
+
+use std::time::Duration;
+
+use crate::actor::{ActorId, ExitReason};
+use crate::codec::CodecError;
+
+/// A boxed error, as returned by lifecycle hooks.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a tell or a call (ask) did not produce a reply.
+///
+/// The network variants (`NodeDown`, `Encode`, `Decode`, `PayloadTooLarge`,
+/// `ProtocolMismatch`) are produced by remote refs; a local send never serializes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// No reply arrived within the call's timeout (5 s unless overridden).
+    #[error("call to {actor} timed out after {timeout:?}")]
+    Timeout {
+        /// The actor that was called.
+        actor: ActorId,
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// The actor had stopped, or stopped before it handled the message.
+    #[error("actor {actor} has stopped")]
+    ActorStopped {
+        /// The actor that was called.
+        actor: ActorId,
+    },
+    /// The actor failed (panicked) while it handled this very message.
+    #[error("actor {actor} failed while handling the call")]
+    ActorFailed {
+        /// The actor that was called.
+        actor: ActorId,
+    },
+    /// The mailbox was full and the send was not allowed to wait (`try_tell`).
+    #[error("mailbox of actor {actor} is full")]
+    MailboxFull {
+        /// The actor whose mailbox is full.
+        actor: ActorId,
+    },
+    /// The node hosting the actor is down or the connection to it was lost.
+    #[error("node of actor {actor} is down")]
+    NodeDown {
+        /// The actor that was called.
+        actor: ActorId,
+    },
+    /// The message could not be encoded for the wire.
+    #[error("cannot encode the message: {0}")]
+    Encode(CodecError),
+    /// The reply could not be decoded.
+    #[error("cannot decode the reply: {0}")]
+    Decode(CodecError),
+    /// The encoded message exceeds the transport's frame cap.
+    #[error("message of {size} bytes exceeds the frame limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// Encoded size, in bytes.
+        size: usize,
+        /// The frame cap, in bytes.
+        limit: usize,
+    },
+    /// The remote actor speaks another protocol (different fingerprint or unknown tag).
+    #[error("actor {actor} does not understand this message: {detail}")]
+    ProtocolMismatch {
+        /// The actor that was called.
+        actor: ActorId,
+        /// What did not match.
+        detail: String,
+    },
+}
+
+/// Why an actor could not be spawned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The `started` hook returned an error or panicked; the actor never served a message.
+    #[error("actor {actor} failed to start: {reason}")]
+    StartFailed {
+        /// The id the actor had.
+        actor: ActorId,
+        /// Why it stopped (`StartFailed`, `Panicked`, `Killed`, ...).
+        reason: ExitReason,
+    },
+    /// A mailbox capacity of zero, or beyond what the mailbox can count.
+    #[error("invalid mailbox capacity {capacity}: it must be between 1 and {max}")]
+    InvalidMailboxCapacity {
+        /// The capacity asked for.
+        capacity: usize,
+        /// The largest capacity allowed.
+        max: usize,
+    },
+    /// The node is shutting down and accepts no new actors.
+    #[error("the node is shutting down")]
+    NodeShuttingDown,
+    /// `spawn` was called outside a tokio runtime.
+    #[error("no tokio runtime: spawn actors from inside a tokio runtime (e.g. #[tokio::main])")]
+    NoRuntime,
+}

@@ -1,0 +1,108 @@
+//! # distribute
+//!
+//! Typed, supervised actors for Rust, in the tradition of Erlang/OTP.
+//!
+//! Annotate a struct and its `impl` block with `#[actor]` and you get an actor: a message
+//! enum with stable wire tags, exhaustive dispatch, and typed client methods on
+//! [`ActorRef`]:
+//!
+//! ```
+//! use distribute::prelude::*;
+//!
+//! #[actor]
+//! #[derive(Default)]
+//! struct Counter { n: u64 }
+//!
+//! #[actor]
+//! impl Counter {
+//!     #[message] fn add(&mut self, by: u64) { self.n += by }
+//!     #[message] fn get(&self) -> u64 { self.n }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let node = Node::new();
+//!     let counter: ActorRef<Counter> = node.spawn(Counter::default()).await?;
+//!     counter.add(5).await?;               // tell: waits for room, not for the handler
+//!     assert_eq!(counter.get().await?, 5); // ask: typed reply, 5 s default timeout
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Design decisions
+//!
+//! These choices are made once, here, because every later layer (supervision, the network,
+//! the registry) builds on them.
+//!
+//! - **One ref type.** [`ActorRef<A>`] is the only address of an actor, whether it runs on
+//!   this node or (with the network layer) on another. A local send moves the message into
+//!   the mailbox and never serializes; a remote send encodes once with the actor's
+//!   [`Codec`](codec::Codec).
+//! - **Stable refs.** An actor's [`ActorId`] and mailbox belong to the ref, not to one run of
+//!   the actor, so a supervisor can restart an actor behind the same ref and names in a
+//!   registry stay valid.
+//! - **Bounded mailboxes.** Every mailbox has a capacity ([`DEFAULT_MAILBOX_CAPACITY`] unless
+//!   `#[actor(mailbox = N)]` or [`SpawnOptions::mailbox_capacity`] says otherwise).
+//!   [`ActorRef::tell`] waits for room (backpressure); [`ActorRef::try_tell`] fails with
+//!   [`CallError::MailboxFull`]. Order is FIFO per sender.
+//! - **Calls always time out.** [`ActorRef::ask`] and the generated ask methods wait at most
+//!   [`DEFAULT_CALL_TIMEOUT`] (5 s), overridable per call with [`ActorRef::with_timeout`].
+//!   A call never waits for its timeout to learn that the actor is gone: the reply channel
+//!   travels with the message and reports [`CallError::ActorFailed`] if the handler of that
+//!   very message panicked, [`CallError::ActorStopped`] if the actor stopped first.
+//! - **Panics are exits.** A panic in a handler or hook is caught; the actor stops with
+//!   [`ExitReason::Panicked`], its links and monitors are told, and nothing else is affected.
+//! - **Signals bypass the mailbox.** Stop requests, exits of linked actors and monitor
+//!   bookkeeping are handled before the next message, even when the mailbox is full.
+//! - **The codec is a boundary.** Wire encoding goes through the [`Codec`](codec::Codec)
+//!   trait, chosen per actor type (`#[actor(codec = ...)]`); bincode 2 is the default and
+//!   nothing else in the crate names it.
+//! - **Stable wire tags.** Each message has a `u32` tag: explicit (`#[message(tag = 7)]`,
+//!   below 2^31) or a hash of the method name (upper half), so reordering methods never
+//!   changes the protocol; a fingerprint of the whole message set detects mismatched peers.
+//!
+//! ## What `#[actor]` generates
+//!
+//! For `struct Counter` and its `#[actor] impl` block:
+//!
+//! - `impl Actor for Counter`, dispatching each message to its method;
+//! - `enum CounterMsg`, one variant per `#[message]` method, with the arguments as named
+//!   fields and a `reply: ReplyTo<R>` field when the method returns `R`;
+//! - `impl Message for CounterMsg` with the wire tags and the fingerprint;
+//! - `trait CounterClient`, implemented for every [`Recipient<Counter>`], with one method per
+//!   message: methods without a return value are tells (`Result<(), CallError>`), the others
+//!   are asks returning `Result<R, CallError>` (so a `Result` reply arrives as
+//!   `Result<Result<T, E>, CallError>`).
+//!
+//! Only methods marked `#[message]` become messages; other methods stay ordinary methods.
+//! The generated items take the visibility of the most visible message method, so a
+//! `pub fn` message makes the enum and the client trait `pub`. Hooks are marked in the same
+//! block: `#[on_start]`, `#[on_stop]`, `#[on_exit]`, `#[on_down]`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod actor;
+pub mod codec;
+mod error;
+mod node;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use actor::{
+    Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId, Recipient,
+    ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
+};
+pub use distribute_macros::actor;
+pub use error::{BoxError, CallError, SpawnError};
+pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
+
+/// The names most programs need: `use distribute::prelude::*;`.
+pub mod prelude {
+    pub use crate::actor;
+    pub use crate::{
+        Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient, SpawnError,
+        SpawnOptions,
+    };
+}

@@ -1,0 +1,252 @@
+//! [`Node`]: a runtime instance that hosts actors.
+//!
+//! A node needs no configuration: `Node::new()` inside a tokio runtime is enough to spawn
+//! actors. It keeps a table of its live actors so that [`Node::shutdown`] can stop them all,
+//! newest first, and so that tests can count what is left.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::actor::{spawn_actor, Actor, ActorId, ActorRef, AnyCell, ExitReason, NodeId, Signal};
+use crate::error::SpawnError;
+
+/// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Counters kept by a node, readable with [`Node::stats`].
+#[derive(Debug, Default)]
+pub struct NodeStats {
+    cells: AtomicUsize,
+    spawned: AtomicU64,
+}
+
+impl NodeStats {
+    pub(crate) fn cell_created(&self) {
+        self.cells.fetch_add(1, Ordering::Relaxed);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cell_dropped(&self) {
+        self.cells.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Actors whose shared state is still allocated: running ones, plus stopped ones that a
+    /// ref still points at. Zero once every actor has stopped and every ref was dropped.
+    pub fn cells_allocated(&self) -> usize {
+        self.cells.load(Ordering::Relaxed)
+    }
+
+    /// Actors spawned since the node started.
+    pub fn spawned_total(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+}
+
+/// Options for [`Node::spawn_with`].
+#[derive(Default)]
+pub struct SpawnOptions {
+    pub(crate) mailbox_capacity: Option<usize>,
+    pub(crate) trap_exit: bool,
+    pub(crate) links: Vec<Arc<dyn AnyCell>>,
+}
+
+impl SpawnOptions {
+    /// Default options: the actor type's mailbox capacity, no links, not trapping exits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Mailbox capacity of this instance, overriding the actor type's.
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = Some(capacity);
+        self
+    }
+
+    /// Starts the actor with exits trapped (see [`Context::trap_exit`](crate::Context::trap_exit)).
+    pub fn trap_exit(mut self, trap: bool) -> Self {
+        self.trap_exit = trap;
+        self
+    }
+
+    /// Links the new actor to `other` before it runs, so no exit can fall between spawn and
+    /// link.
+    pub fn link_to<B: Actor>(mut self, other: &ActorRef<B>) -> Self {
+        self.links.push(other.erased());
+        self
+    }
+}
+
+impl fmt::Debug for SpawnOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnOptions")
+            .field("mailbox_capacity", &self.mailbox_capacity)
+            .field("trap_exit", &self.trap_exit)
+            .field("links", &self.links.iter().map(|l| l.core().id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+struct NodeInner {
+    id: NodeId,
+    name: String,
+    next_local: AtomicU64,
+    actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
+    shutting_down: AtomicBool,
+    stats: Arc<NodeStats>,
+}
+
+/// A runtime instance hosting actors. Cheap to clone; clones share the node.
+///
+/// ```
+/// use distribute::prelude::*;
+///
+/// #[actor]
+/// #[derive(Default)]
+/// struct Counter { n: u64 }
+///
+/// #[actor]
+/// impl Counter {
+///     #[message] fn add(&mut self, by: u64) { self.n += by }
+///     #[message] fn get(&self) -> u64 { self.n }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::new();
+/// let counter = node.spawn(Counter::default()).await?;
+/// counter.add(5).await?;
+/// assert_eq!(counter.get().await?, 5);
+/// node.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+impl Node {
+    /// A node with the default configuration, named `"local"`. It needs a tokio runtime
+    /// only when it spawns.
+    pub fn new() -> Self {
+        Self::named("local")
+    }
+
+    /// A node with the given name (used in logs).
+    pub fn named(name: impl Into<String>) -> Self {
+        Node {
+            inner: Arc::new(NodeInner {
+                id: NodeId::fresh(),
+                name: name.into(),
+                next_local: AtomicU64::new(1),
+                actors: Mutex::new(BTreeMap::new()),
+                shutting_down: AtomicBool::new(false),
+                stats: Arc::new(NodeStats::default()),
+            }),
+        }
+    }
+
+    /// This node's identity.
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Spawns `actor` with default options and waits until its `started` hook has returned.
+    ///
+    /// Fails with [`SpawnError::StartFailed`] if the hook returned an error or panicked,
+    /// [`SpawnError::NodeShuttingDown`] during a shutdown, and [`SpawnError::NoRuntime`]
+    /// outside a tokio runtime.
+    pub async fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with(actor, SpawnOptions::default()).await
+    }
+
+    /// Spawns `actor` with `options`; see [`Node::spawn`].
+    pub async fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> Result<ActorRef<A>, SpawnError> {
+        let (actor_ref, started) = spawn_actor(self, actor, options)?;
+        if let Some(started) = started {
+            let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
+            if let Err(reason) = outcome {
+                return Err(SpawnError::StartFailed { actor: actor_ref.id(), reason });
+            }
+        }
+        Ok(actor_ref)
+    }
+
+    /// How many actors are running on this node.
+    pub fn actor_count(&self) -> usize {
+        self.actors().len()
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> Arc<NodeStats> {
+        Arc::clone(&self.inner.stats)
+    }
+
+    /// Stops every actor, newest first, each with [`ExitReason::Shutdown`] and up to
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`] to run its `stopped` hook before it is killed. New spawns
+    /// fail from the moment this is called.
+    pub async fn shutdown(&self) {
+        self.shutdown_timeout(DEFAULT_SHUTDOWN_TIMEOUT).await;
+    }
+
+    /// Like [`Node::shutdown`] with a custom per-actor timeout.
+    pub async fn shutdown_timeout(&self, timeout: Duration) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let actors: Vec<Arc<dyn AnyCell>> = self.actors().values().rev().cloned().collect();
+        tracing::debug!(node = %self.name(), actors = actors.len(), "node shutting down");
+        for cell in &actors {
+            let core = cell.core();
+            let _ = core.signals.push(Signal::Stop(ExitReason::Shutdown));
+            if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
+                tracing::warn!(actor = %core.id, name = core.name, "actor did not stop in time; killing it");
+                core.kill();
+                core.wait_for_stop().await;
+            }
+        }
+    }
+
+    /// Whether [`Node::shutdown`] has been called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn next_actor_id(&self) -> ActorId {
+        ActorId::new(self.inner.id, self.inner.next_local.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn remember(&self, cell: Arc<dyn AnyCell>) -> Result<(), SpawnError> {
+        let mut actors = self.actors();
+        // Checked under the lock, so shutdown's snapshot contains every actor it must stop.
+        if self.is_shutting_down() {
+            return Err(SpawnError::NodeShuttingDown);
+        }
+        actors.insert(cell.core().id.local(), cell);
+        Ok(())
+    }
+
+    pub(crate) fn forget(&self, id: ActorId) {
+        self.actors().remove(&id.local());
+    }
+
+    fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {
+        self.inner.actors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node::new()
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node").field("id", &self.inner.id).field("name", &self.inner.name).finish()
+    }
+}
