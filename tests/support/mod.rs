@@ -1,1 +1,99 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: test actors and waiting with a deadline.
+
+use std::future::Future;
+use std::time::Duration;
+
+use distribute::prelude::*;
+use tokio::sync::watch;
+
+/// How long a test waits for an event before it fails. Generous: a deadline, not a
+/// measurement.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Awaits `fut`, failing the test with `what` if it does not finish within [`DEADLINE`].
+pub async fn within<F: Future>(what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(DEADLINE, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// A gate that handlers can wait on, opened by the test.
+#[derive(Clone)]
+pub struct Gate {
+    tx: std::sync::Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Gate {
+            tx: std::sync::Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Opens the gate for every waiter, now and later.
+    pub fn open(&self) {
+        self.tx.send_replace(true);
+    }
+
+    /// Waits until the gate is open.
+    pub async fn wait(&self) {
+        let mut rx = self.tx.subscribe();
+        let _ = rx.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A counter with a gate: `hold` blocks the actor until the gate opens, `boom` panics.
+#[actor]
+pub struct Counter {
+    pub n: u64,
+    pub gate: Gate,
+}
+
+impl Counter {
+    /// A counter at zero behind a closed gate.
+    pub fn new(gate: Gate) -> Self {
+        Counter { n: 0, gate }
+    }
+}
+
+#[actor]
+impl Counter {
+    /// Adds `by`.
+    #[message]
+    pub fn add(&mut self, by: u64) {
+        self.n += by;
+    }
+
+    /// The current value.
+    #[message]
+    pub fn get(&self) -> u64 {
+        self.n
+    }
+
+    /// Blocks the actor until the gate opens.
+    #[message]
+    pub async fn hold(&mut self) {
+        self.gate.wait().await;
+    }
+
+    /// Blocks until the gate opens, then answers.
+    #[message]
+    pub async fn hold_then_get(&mut self) -> u64 {
+        self.gate.wait().await;
+        self.n
+    }
+
+    /// Panics with the given text.
+    #[message]
+    pub fn boom(&mut self, text: String) -> u64 {
+        panic!("{text}")
+    }
+}

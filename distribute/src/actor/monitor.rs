@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::signal::Signal;
 use super::{ActorId, AnyCell, ExitReason};
 
 /// Identifies one monitor, so that it can be removed and its DOWN recognised.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MonitorRef(u64);
 
 impl MonitorRef {
@@ -30,7 +31,7 @@ impl fmt::Display for MonitorRef {
 }
 
 /// The notification that a monitored actor stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Down {
     /// The monitor that fired.
     pub monitor: MonitorRef,
@@ -43,7 +44,7 @@ pub struct Down {
 
 /// The exit of a linked actor, delivered to [`Actor::on_exit`](crate::Actor::on_exit) when
 /// the receiving actor traps exits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExitSignal {
     /// The linked actor that exited.
     pub from: ActorId,

@@ -1,0 +1,38 @@
+//! Compile-time checks that the public types can cross threads.
+
+use distribute::codec::{Bincode, CodecError};
+use distribute::prelude::*;
+use distribute::{Monitor, MonitorRef, NodeStats, ReplyTo, WithTimeout};
+use distribute_tests::Counter;
+
+fn send_sync<T: Send + Sync>() {}
+fn send<T: Send>() {}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    send_sync::<ActorRef<Counter>>();
+    send_sync::<WithTimeout<'static, Counter>>();
+    send_sync::<Node>();
+    send_sync::<NodeStats>();
+    send_sync::<ActorId>();
+    send_sync::<ExitReason>();
+    send_sync::<ExitSignal>();
+    send_sync::<Down>();
+    send_sync::<MonitorRef>();
+    send_sync::<CallError>();
+    send_sync::<SpawnError>();
+    send_sync::<CodecError>();
+    send_sync::<Bincode>();
+    send_sync::<ReplyTo<u64>>();
+    send::<Monitor>();
+    send::<SpawnOptions>();
+    send::<Context<Counter>>();
+}
+
+#[test]
+fn errors_are_std_errors() {
+    fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+    is_error::<CallError>();
+    is_error::<SpawnError>();
+    is_error::<CodecError>();
+}
