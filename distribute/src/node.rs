@@ -168,7 +168,7 @@ impl Node {
 
     /// Spawns `actor` with `options`; see [`Node::spawn`].
     pub async fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> Result<ActorRef<A>, SpawnError> {
-        let (actor_ref, started) = spawn_actor(self, actor, options)?;
+        let (actor_ref, started) = spawn_actor(self, actor, options, None)?;
         if let Some(started) = started {
             let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
             if let Err(reason) = outcome {

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
-use tokio::task::AbortHandle;
 
 use super::mailbox::MailboxTx;
 use super::monitor::{ExitSignal, Watcher};
@@ -27,7 +26,9 @@ pub(crate) struct Core {
     /// Set as the last step of exiting, once links, monitors and the node were told.
     done: AtomicBool,
     stopped: Notify,
-    abort: OnceLock<AbortHandle>,
+    /// Set by `kill`; the task drops the running incarnation when it sees it.
+    kill_requested: AtomicBool,
+    kill: Notify,
     stats: Arc<NodeStats>,
 }
 
@@ -41,7 +42,8 @@ impl Core {
             exit: OnceLock::new(),
             done: AtomicBool::new(false),
             stopped: Notify::new(),
-            abort: OnceLock::new(),
+            kill_requested: AtomicBool::new(false),
+            kill: Notify::new(),
             stats,
         }
     }
@@ -54,10 +56,6 @@ impl Core {
         self.exit.get().is_none()
     }
 
-    pub(crate) fn set_abort(&self, handle: AbortHandle) {
-        let _ = self.abort.set(handle);
-    }
-
     /// Records the exit reason; returns false if one was already recorded.
     pub(crate) fn begin_exit(&self, reason: ExitReason) -> bool {
         self.exit.set(reason).is_ok()
@@ -68,11 +66,24 @@ impl Core {
         self.stopped.notify_waiters();
     }
 
-    /// Stops the actor at once, even in the middle of a handler; `stopped` does not run.
+    /// Stops the actor at its next await point, even in the middle of a handler; `stopped`
+    /// does not run.
     pub(crate) fn kill(&self) {
-        if let Some(handle) = self.abort.get() {
-            handle.abort();
+        self.kill_requested.store(true, Ordering::Release);
+        self.kill.notify_waiters();
+    }
+
+    /// Resolves when `kill` is called. A kill requested before this call counts; it is
+    /// consumed, so a restarted incarnation does not inherit it.
+    pub(crate) async fn killed(&self) {
+        let notified = self.kill.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.kill_requested.swap(false, Ordering::AcqRel) {
+            return;
         }
+        notified.await;
+        self.kill_requested.store(false, Ordering::Release);
     }
 
     /// Waits until the actor has fully exited and returns its exit reason.

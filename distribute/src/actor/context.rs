@@ -2,7 +2,7 @@
 //!
 //! The context owns the actor's private bookkeeping (the receiving half of the mailbox,
 //! links, monitors) and finishes the actor's exit when dropped, so an actor whose task is
-//! aborted (killed) still tells its links, monitors and node.
+//! dropped by a shutting-down runtime still tells its links, monitors and node.
 
 use std::sync::Arc;
 
@@ -155,8 +155,8 @@ impl<A: Actor> Context<A> {
 
 impl<A: Actor> Drop for Context<A> {
     fn drop(&mut self) {
-        // Reached without `finish` only when the actor's task was aborted (a kill) or the
-        // runtime dropped it.
+        // Reached without `finish` only when the runtime dropped the actor's task (a runtime
+        // shutdown); kills are handled inside the task.
         self.finish(ExitReason::Killed);
     }
 }

@@ -113,7 +113,7 @@ impl Future for Monitor {
         let (monitor, actor) = (self.monitor, self.actor);
         Pin::new(&mut self.rx).poll(cx).map(|res| {
             // The runtime answers every monitor when the actor exits, even when its task is
-            // aborted; a closed channel means the whole runtime went away under the actor.
+            // killed; a closed channel means the whole runtime went away under the actor.
             res.unwrap_or(Down { monitor, actor, reason: ExitReason::Killed })
         })
     }

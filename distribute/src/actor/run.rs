@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -15,7 +15,7 @@ use super::mailbox::mailbox;
 use super::monitor::ExitSignal;
 use super::reply::FailedHandlerScope;
 use super::signal::Signal;
-use super::{Actor, ActorRef, ExitReason};
+use super::{Actor, ActorId, ActorRef, ExitReason};
 use crate::error::SpawnError;
 use crate::node::{Node, SpawnOptions};
 
@@ -26,12 +26,38 @@ const MESSAGES_PER_YIELD: u32 = 128;
 /// Receives the outcome of the `started` hook.
 pub(crate) type StartedRx = oneshot::Receiver<Result<(), ExitReason>>;
 
+/// Sends the outcome of the `started` hook.
+pub(crate) type StartedTx = oneshot::Sender<Result<(), ExitReason>>;
+
+/// What a parent tells a child whose incarnation ended.
+#[allow(dead_code)] // constructed by the supervision layer
+pub(crate) enum Resume {
+    /// Run a fresh incarnation behind the same ref and mailbox, and report how its start went.
+    Restart(StartedTx),
+    /// Stop for good with this reason.
+    Finish(ExitReason),
+}
+
+/// The parent of a restartable actor: told when an incarnation ends, it decides what follows.
+pub(crate) trait Parent: Send + Sync + 'static {
+    /// Called by the child's task when an incarnation ended with `reason`; resolves to the
+    /// parent's decision. A parent that has gone away resolves to `Finish(reason)`.
+    fn park(&self, child: ActorId, reason: ExitReason) -> Pin<Box<dyn Future<Output = Resume> + Send + '_>>;
+}
+
+/// How to restart an actor: a factory for fresh state and the parent that decides.
+pub(crate) struct Restartable<A> {
+    pub(crate) factory: Arc<dyn Fn() -> A + Send + Sync>,
+    pub(crate) parent: Arc<dyn Parent>,
+}
+
 /// Creates the actor's cell and task. Returns the ref at once, and a receiver for the outcome
 /// of `started` when the actor has a start hook.
 pub(crate) fn spawn_actor<A: Actor>(
     node: &Node,
     actor: A,
     options: SpawnOptions,
+    restartable: Option<Restartable<A>>,
 ) -> Result<(ActorRef<A>, Option<StartedRx>), SpawnError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let capacity = options.mailbox_capacity.unwrap_or(A::MAILBOX_CAPACITY);
@@ -45,20 +71,55 @@ pub(crate) fn spawn_actor<A: Actor>(
     for peer in &options.links {
         super::cell::link(&erased, peer);
     }
-    let (started_tx, started_rx) = if A::HAS_STARTED_HOOK {
+    let (started_tx, started_rx) = if A::HAS_STARTED_HOOK || restartable.is_some() {
         let (tx, rx) = oneshot::channel();
         (Some(tx), Some(rx))
     } else {
         (None, None)
     };
     tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
-    let task = runtime.spawn(run(actor, ctx, started_tx));
-    myself.cell.core.set_abort(task.abort_handle());
+    runtime.spawn(run(actor, ctx, started_tx, restartable));
     Ok((myself, started_rx))
 }
 
-async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, started: Option<oneshot::Sender<Result<(), ExitReason>>>) {
-    let start = match guarded(actor.started(&mut ctx)).await {
+/// The actor's task: one incarnation, or, for a restartable actor, as many as its parent
+/// asks for, all behind the same ref and mailbox.
+async fn run<A: Actor>(
+    first: A,
+    mut ctx: Context<A>,
+    mut started: Option<StartedTx>,
+    restartable: Option<Restartable<A>>,
+) {
+    let cell = Arc::clone(&ctx.myself.cell);
+    let mut next = Some(first);
+    let reason = loop {
+        let actor = match (next.take(), &restartable) {
+            (Some(actor), _) => actor,
+            (None, Some(restartable)) => (restartable.factory)(),
+            // Unreachable: only a restartable actor loops.
+            (None, None) => break ExitReason::NoProc,
+        };
+        let reason = tokio::select! {
+            biased;
+            () = cell.core.killed() => ExitReason::Killed,
+            reason = incarnation(actor, &mut ctx, started.take()) => reason,
+        };
+        let Some(restartable) = &restartable else { break reason };
+        match restartable.parent.park(ctx.id(), reason).await {
+            Resume::Restart(tx) => {
+                ctx.stop_request = None;
+                started = Some(tx);
+                tracing::debug!(actor = %ctx.id(), name = A::NAME, "actor restarting");
+            }
+            Resume::Finish(reason) => break reason,
+        }
+    };
+    ctx.finish(reason);
+}
+
+/// One life of the actor's state: `started`, the message loop, `stopped`.
+async fn incarnation<A: Actor>(mut actor: A, ctx: &mut Context<A>, started: Option<StartedTx>) -> ExitReason {
+    let start = match guarded(actor.started(ctx)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(ExitReason::StartFailed(error.to_string())),
         Err(panic) => Err(ExitReason::Panicked(panic)),
@@ -68,14 +129,13 @@ async fn run<A: Actor>(mut actor: A, mut ctx: Context<A>, started: Option<onesho
     }
     if let Err(reason) = start {
         tracing::debug!(actor = %ctx.id(), name = A::NAME, %reason, "actor failed to start");
-        ctx.finish(reason);
-        return;
+        return reason;
     }
-    let reason = serve(&mut actor, &mut ctx).await;
-    if let Err(panic) = guarded(actor.stopped(&mut ctx, &reason)).await {
+    let reason = serve(&mut actor, ctx).await;
+    if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {
         tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
     }
-    ctx.finish(reason);
+    reason
 }
 
 /// The message loop: signals first, then one message at a time, until a stop.
