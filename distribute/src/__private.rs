@@ -3,7 +3,7 @@
 
 pub use serde;
 
-use crate::codec::Codec;
+use crate::codec::{Codec, CodecError};
 use crate::error::BoxError;
 
 /// Per-struct settings written by `#[actor]` on the struct, read by `#[actor]` on the `impl`.
@@ -37,6 +37,11 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Wire fo
 pub const fn assert_wire<T: Wire>() {}
 
 /// What an `#[on_start]` hook may return: `()` or `Result<(), E>`.
+#[diagnostic::on_unimplemented(
+    message = "an `#[on_start]` hook returns `()` or `Result<(), E>`, not `{Self}`",
+    label = "expected `()` or `Result<(), E>` where `E: Into<BoxError>`",
+    note = "an error stops the actor and fails its spawn with `SpawnError::StartFailed`"
+)]
 pub trait IntoStartResult {
     /// Converts into the result `Actor::started` returns.
     fn into_start_result(self) -> Result<(), BoxError>;
@@ -64,4 +69,64 @@ pub const fn fnv1a64(bytes: &[u8]) -> u64 {
         i += 1;
     }
     hash
+}
+
+// `decode_args_N`: decodes the N arguments of a message, the same as
+// `codec.decode::<(T0, T1, ...)>(body)`. One function per arity, with one generic parameter per
+// argument, so that an argument type that cannot travel is reported on that type alone (where
+// the `assert_wire` check of the same type already reports it, so the compiler shows it once)
+// rather than on the whole `#[actor]` expansion. Messages take at most 16 arguments, the
+// largest tuple serde implements; `#[actor]` checks it.
+macro_rules! decode_args {
+    ($($name:ident($($arg:ident),+);)+) => {$(
+        /// Decodes the arguments of a message, a tuple of this many values.
+        pub fn $name<Cd: Codec, $($arg: Wire),+>(codec: &Cd, body: &[u8]) -> Result<($($arg,)+), CodecError> {
+            codec.decode(body)
+        }
+    )+};
+}
+
+decode_args! {
+    decode_args_1(T0);
+    decode_args_2(T0, T1);
+    decode_args_3(T0, T1, T2);
+    decode_args_4(T0, T1, T2, T3);
+    decode_args_5(T0, T1, T2, T3, T4);
+    decode_args_6(T0, T1, T2, T3, T4, T5);
+    decode_args_7(T0, T1, T2, T3, T4, T5, T6);
+    decode_args_8(T0, T1, T2, T3, T4, T5, T6, T7);
+    decode_args_9(T0, T1, T2, T3, T4, T5, T6, T7, T8);
+    decode_args_10(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9);
+    decode_args_11(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10);
+    decode_args_12(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
+    decode_args_13(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
+    decode_args_14(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
+    decode_args_15(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
+    decode_args_16(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15);
+}
+
+/// The message type of the placeholder `Actor` impl that `#[actor]` emits next to an impl
+/// block with errors, so that the compiler reports those errors and not also "`Counter: Actor`
+/// is not satisfied" at every `Context<Self>` in the block. It has no values.
+pub enum NoMessage {}
+
+impl crate::actor::Message for NoMessage {
+    const FINGERPRINT: u64 = 0;
+    const TAGS: &'static [(u32, &'static str)] = &[];
+
+    fn tag(&self) -> u32 {
+        match *self {}
+    }
+
+    fn name(&self) -> &'static str {
+        match *self {}
+    }
+
+    fn encode_body<C: Codec>(&self, _: &C, _: &mut Vec<u8>) -> Result<(), CodecError> {
+        match *self {}
+    }
+
+    fn decode_body<C: Codec>(_: &C, tag: u32, _: &[u8]) -> Result<Self, CodecError> {
+        Err(CodecError::UnknownTag { tag })
+    }
 }

@@ -86,6 +86,7 @@ pub mod actor;
 pub mod codec;
 mod error;
 mod node;
+pub mod supervision;
 
 #[doc(hidden)]
 pub mod __private;

@@ -32,6 +32,15 @@ pub enum ExitReason {
     },
     /// The actor did not exist (or had already gone) when it was linked or looked up.
     NoProc,
+    /// A supervisor gave up: its children needed more restarts than its intensity allows.
+    MaxRestartsExceeded {
+        /// The child whose failure went over the limit.
+        child: String,
+        /// Restarts allowed within the window.
+        max_restarts: u32,
+        /// The window.
+        within: std::time::Duration,
+    },
 }
 
 impl ExitReason {
@@ -58,6 +67,10 @@ impl fmt::Display for ExitReason {
             ExitReason::Error(msg) => write!(f, "error: {msg}"),
             ExitReason::Linked { from, reason } => write!(f, "linked actor {from} exited ({reason})"),
             ExitReason::NoProc => f.write_str("no such actor"),
+            ExitReason::MaxRestartsExceeded { child, max_restarts, within } => write!(
+                f,
+                "restart intensity exceeded: child `{child}` failed after {max_restarts} restarts within {within:?}"
+            ),
         }
     }
 }

@@ -26,7 +26,8 @@ pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
 pub use reply::ReplyTo;
 
 pub(crate) use cell::AnyCell;
-pub(crate) use run::spawn_actor;
+pub(crate) use cell::Cell;
+pub(crate) use run::{spawn_actor, Parent, Restartable, Resume};
 pub(crate) use signal::Signal;
 
 use crate::codec::{Codec, CodecError};

@@ -30,7 +30,6 @@ pub(crate) type StartedRx = oneshot::Receiver<Result<(), ExitReason>>;
 pub(crate) type StartedTx = oneshot::Sender<Result<(), ExitReason>>;
 
 /// What a parent tells a child whose incarnation ended.
-#[allow(dead_code)] // constructed by the supervision layer
 pub(crate) enum Resume {
     /// Run a fresh incarnation behind the same ref and mailbox, and report how its start went.
     Restart(StartedTx),

@@ -1,0 +1,201 @@
+//! What a supervisor is told: strategies, restart types, intensity, and child specs.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::slot::ChildSlot;
+use crate::actor::{spawn_actor, Actor, AnyCell, ExitReason, Restartable};
+use crate::error::SpawnError;
+use crate::node::{Node, SpawnOptions};
+
+/// When a child is restarted, as OTP's restart types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Restart {
+    /// Always restarted, whatever the reason it stopped.
+    #[default]
+    Permanent,
+    /// Restarted only after an abnormal exit (not [`ExitReason::Normal`] or `Shutdown`).
+    Transient,
+    /// Never restarted; removed from the supervisor when it stops.
+    Temporary,
+}
+
+impl Restart {
+    /// Whether a child with this restart type is restarted after exiting with `reason`.
+    pub fn restarts_after(self, reason: &ExitReason) -> bool {
+        match self {
+            Restart::Permanent => true,
+            Restart::Transient => !reason.is_normal(),
+            Restart::Temporary => false,
+        }
+    }
+}
+
+/// Which children are restarted when one fails, as OTP's supervisor strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Strategy {
+    /// Only the failed child.
+    #[default]
+    OneForOne,
+    /// Every child: the others are stopped (in reverse order), then all start again in order.
+    OneForAll,
+    /// The failed child and those started after it.
+    RestForOne,
+}
+
+/// Restart intensity: at most `max_restarts` restarts within `within`. One more and the
+/// supervisor stops its children and fails with [`ExitReason::MaxRestartsExceeded`], which
+/// its own supervisor then handles (escalation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Intensity {
+    /// Restarts allowed within the window.
+    pub max_restarts: u32,
+    /// The sliding window.
+    pub within: Duration,
+}
+
+impl Default for Intensity {
+    /// Three restarts within five seconds.
+    fn default() -> Self {
+        Intensity { max_restarts: 3, within: Duration::from_secs(5) }
+    }
+}
+
+/// A pause before each restart, doubling for each restart still inside the intensity
+/// window, from `initial` up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Backoff {
+    /// The pause before the first restart in a window.
+    pub initial: Duration,
+    /// The longest pause.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// The pause before a restart preceded by `recent` restarts in the window.
+    pub fn delay(&self, recent: usize) -> Duration {
+        let factor = 1u32.checked_shl(recent.min(31) as u32).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+/// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
+pub const DEFAULT_CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
+
+/// An opaque handle to a running child, as a supervisor keeps it.
+#[derive(Clone)]
+pub struct ChildHandle {
+    pub(crate) cell: Arc<dyn AnyCell>,
+    /// The same cell as `Arc<Cell<A>>`, for typed lookups.
+    pub(crate) typed: Arc<dyn Any + Send + Sync>,
+}
+
+type StartFuture = Pin<Box<dyn Future<Output = Result<ChildHandle, SpawnError>> + Send>>;
+type StartFn = dyn Fn(&Node, Arc<ChildSlot>, Option<usize>) -> StartFuture + Send + Sync;
+
+/// How to start, restart and stop one child of a supervisor.
+///
+/// A child is an actor made by a factory: each restart calls the factory again for fresh
+/// state, behind the same ref and mailbox. Build one with [`ChildSpec::worker`], or
+/// [`SupervisorSpec::into_child`](super::SupervisorSpec::into_child) for a nested supervisor,
+/// then adjust it with the builder methods.
+#[derive(Clone)]
+pub struct ChildSpec {
+    pub(crate) id: String,
+    pub(crate) restart: Restart,
+    pub(crate) shutdown: Duration,
+    pub(crate) mailbox_capacity: Option<usize>,
+    pub(crate) is_supervisor: bool,
+    start: Arc<StartFn>,
+}
+
+impl ChildSpec {
+    /// A worker child named `id`, whose state `factory` makes, permanent, with a 5 s
+    /// shutdown.
+    pub fn worker<A, F>(id: impl Into<String>, factory: F) -> Self
+    where
+        A: Actor,
+        F: Fn() -> A + Send + Sync + 'static,
+    {
+        let factory: Arc<dyn Fn() -> A + Send + Sync> = Arc::new(factory);
+        let start: Arc<StartFn> = Arc::new(move |node, slot, mailbox| {
+            let factory = Arc::clone(&factory);
+            let node = node.clone();
+            Box::pin(async move {
+                let mut options = SpawnOptions::new();
+                if let Some(capacity) = mailbox {
+                    options = options.mailbox_capacity(capacity);
+                }
+                let first = factory();
+                let restartable = Restartable { factory, parent: Arc::clone(&slot) as _ };
+                let (actor, started) = spawn_actor(&node, first, options, Some(restartable))?;
+                let outcome = match started {
+                    Some(rx) => rx.await.unwrap_or(Err(ExitReason::Killed)),
+                    None => Ok(()),
+                };
+                if let Err(reason) = outcome {
+                    // The child parked after its failed start: release it for good.
+                    slot.finish(reason.clone());
+                    return Err(SpawnError::StartFailed { actor: actor.id(), reason });
+                }
+                let typed: Arc<dyn Any + Send + Sync> = actor.cell.clone();
+                Ok(ChildHandle { cell: actor.erased(), typed })
+            })
+        });
+        ChildSpec {
+            id: id.into(),
+            restart: Restart::Permanent,
+            shutdown: DEFAULT_CHILD_SHUTDOWN,
+            mailbox_capacity: None,
+            is_supervisor: false,
+            start,
+        }
+    }
+
+    /// Mailbox capacity of the child, overriding its actor type's.
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = Some(capacity);
+        self
+    }
+
+    /// The child's restart type (default [`Restart::Permanent`]).
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// How long the child may run its `stopped` hook on shutdown before it is killed.
+    pub fn shutdown(mut self, timeout: Duration) -> Self {
+        self.shutdown = timeout;
+        self
+    }
+
+    /// The child's name within its supervisor.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn as_supervisor(mut self) -> Self {
+        self.is_supervisor = true;
+        self
+    }
+
+    pub(crate) fn start(&self, node: &Node, slot: Arc<ChildSlot>) -> StartFuture {
+        (self.start)(node, slot, self.mailbox_capacity)
+    }
+}
+
+impl fmt::Debug for ChildSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildSpec")
+            .field("id", &self.id)
+            .field("restart", &self.restart)
+            .field("shutdown", &self.shutdown)
+            .field("supervisor", &self.is_supervisor)
+            .finish()
+    }
+}

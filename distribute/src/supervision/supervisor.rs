@@ -1,0 +1,421 @@
+//! The supervisor actor: starts its children in order, restarts them by strategy within
+//! the restart intensity, and stops them in reverse order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::slot::{ChildSlot, Parked};
+use super::spec::{Backoff, ChildSpec, Intensity, Restart, ChildHandle, Strategy};
+use super::{ChildInfo, ChildState, SupervisorError};
+use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
+use crate::codec::{Bincode, Codec, CodecError};
+use crate::error::BoxError;
+
+/// The shared, immutable description of a supervisor.
+#[derive(Clone, Debug)]
+pub(crate) struct SupervisorConfig {
+    pub(crate) name: String,
+    pub(crate) strategy: Strategy,
+    pub(crate) intensity: Intensity,
+    pub(crate) backoff: Option<Backoff>,
+    pub(crate) children: Vec<ChildSpec>,
+}
+
+struct Child {
+    spec: ChildSpec,
+    running: Option<(ChildHandle, Arc<ChildSlot>)>,
+}
+
+impl Child {
+    fn actor(&self) -> Option<ActorId> {
+        self.running.as_ref().map(|(c, _)| c.cell.core().id)
+    }
+}
+
+/// A supervisor, an actor like any other: it can be linked, monitored, stopped, and
+/// supervised itself. Build one with [`SupervisorSpec`](super::SupervisorSpec); talk to it
+/// through the methods on `ActorRef<Supervisor>`.
+pub struct Supervisor {
+    config: Arc<SupervisorConfig>,
+    children: Vec<Child>,
+    restarts: VecDeque<Instant>,
+}
+
+impl Supervisor {
+    pub(crate) fn new(config: Arc<SupervisorConfig>) -> Self {
+        let children = config.children.iter().map(|spec| Child { spec: spec.clone(), running: None }).collect();
+        Supervisor { config, children, restarts: VecDeque::new() }
+    }
+
+    fn position(&self, id: &str) -> Option<usize> {
+        self.children.iter().position(|c| c.spec.id == id)
+    }
+
+    async fn start_child_at(&mut self, ctx: &Context<Self>, index: usize) -> Result<(), SupervisorError> {
+        let slot = Arc::new(ChildSlot::new(ctx.myself().clone()));
+        let child = &mut self.children[index];
+        let started = child.spec.start(ctx.node(), Arc::clone(&slot)).await;
+        match started {
+            Ok(started) => {
+                child.running = Some((started, slot));
+                Ok(())
+            }
+            Err(error) => Err(SupervisorError::StartFailed { child: child.spec.id.clone(), error }),
+        }
+    }
+
+    /// Stops the running child at `index` and waits until it has parked (killing it after its
+    /// shutdown timeout). Returns the parked child, still owned by the supervisor.
+    async fn park_child(&mut self, index: usize) -> Option<Parked> {
+        let child = &self.children[index];
+        let (started, slot) = child.running.as_ref()?;
+        let core = started.cell.core();
+        let _ = core.signals.push(Signal::Stop(ExitReason::Shutdown));
+        match tokio::time::timeout(child.spec.shutdown, slot.wait_parked()).await {
+            Ok(parked) => Some(parked),
+            Err(_) => {
+                tracing::warn!(child = %child.spec.id, "child did not stop in time; killing it");
+                core.kill();
+                Some(slot.wait_parked().await)
+            }
+        }
+    }
+
+    /// Stops the child at `index` for good.
+    async fn terminate_at(&mut self, index: usize) {
+        if let Some(parked) = self.park_child(index).await {
+            parked.finish(ExitReason::Shutdown);
+        }
+        if let Some((started, _)) = self.children[index].running.take() {
+            started.cell.core().wait_for_stop().await;
+        }
+    }
+
+    /// Records a restart; false if it exceeds the intensity.
+    fn allow_restart(&mut self) -> bool {
+        let now = Instant::now();
+        let window = self.config.intensity.within;
+        while self.restarts.front().is_some_and(|t| now.duration_since(*t) > window) {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() >= self.config.intensity.max_restarts as usize {
+            return false;
+        }
+        self.restarts.push_back(now);
+        true
+    }
+
+    async fn on_child_exited(&mut self, ctx: &mut Context<Self>, actor: ActorId) {
+        let Some(index) = self.children.iter().position(|c| c.actor() == Some(actor)) else {
+            return;
+        };
+        let Some((_, slot)) = &self.children[index].running else { return };
+        // Already handled (an exit this supervisor caused), or restarted since.
+        let Some(parked) = slot.take_parked() else { return };
+        let (child, restart) = (self.children[index].spec.id.clone(), self.children[index].spec.restart);
+        tracing::debug!(supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
+        if !restart.restarts_after(&parked.reason) {
+            let reason = parked.reason.clone();
+            parked.finish(reason);
+            self.forget_child(index);
+            return;
+        }
+        if !self.allow_restart() {
+            let reason = parked.reason.clone();
+            parked.finish(reason);
+            self.children[index].running = None;
+            let intensity = self.config.intensity;
+            tracing::warn!(supervisor = %self.config.name, %child, "restart intensity exceeded; escalating");
+            ctx.stop(ExitReason::MaxRestartsExceeded {
+                child,
+                max_restarts: intensity.max_restarts,
+                within: intensity.within,
+            });
+            return;
+        }
+        if let Some(backoff) = self.config.backoff {
+            tokio::time::sleep(backoff.delay(self.restarts.len().saturating_sub(1))).await;
+        }
+        metrics::counter!("distribute_restarts_total").increment(1);
+        let group: Vec<usize> = match self.config.strategy {
+            Strategy::OneForOne => Vec::new(),
+            Strategy::OneForAll => (0..self.children.len()).filter(|&i| i != index).collect(),
+            Strategy::RestForOne => (index + 1..self.children.len()).collect(),
+        };
+        // Stop the rest of the group newest first, then start everyone again in order.
+        let mut parked_group: Vec<(usize, Parked)> = vec![(index, parked)];
+        for &i in group.iter().rev() {
+            if let Some(p) = self.park_child(i).await {
+                parked_group.push((i, p));
+            }
+        }
+        parked_group.sort_by_key(|(i, _)| *i);
+        for (i, parked) in parked_group {
+            if self.children[i].spec.restart == Restart::Temporary && i != index {
+                parked.finish(ExitReason::Shutdown);
+                self.forget_child(i);
+                continue;
+            }
+            // A failed start parks the child again; its ChildExited comes back through the
+            // mailbox and counts against the intensity like any other failure.
+            if let Err(reason) = parked.restart().await {
+                tracing::warn!(supervisor = %self.config.name, child = %self.children[i].spec.id, %reason, "restart failed");
+            }
+        }
+    }
+
+    /// Drops a child that stopped for good: temporary children disappear, others stay as
+    /// terminated specs that `restart_child` can start again.
+    fn forget_child(&mut self, index: usize) {
+        if self.children[index].spec.restart == Restart::Temporary {
+            self.children.remove(index);
+        } else {
+            self.children[index].running = None;
+        }
+    }
+
+    fn info(&self) -> Vec<ChildInfo> {
+        self.children
+            .iter()
+            .map(|c| ChildInfo {
+                id: c.spec.id.clone(),
+                actor: c.actor(),
+                state: if c.running.is_some() { ChildState::Running } else { ChildState::Terminated },
+                restart: c.spec.restart,
+                is_supervisor: c.spec.is_supervisor,
+            })
+            .collect()
+    }
+
+    async fn handle_request(&mut self, ctx: &mut Context<Self>, msg: SupervisorMsg) {
+        match msg {
+            SupervisorMsg::ChildExited { child } => self.on_child_exited(ctx, child).await,
+            SupervisorMsg::StartChild { spec, reply } => {
+                if self.position(&spec.id).is_some() {
+                    return reply.send(Err(SupervisorError::AlreadyPresent { child: spec.id }));
+                }
+                self.children.push(Child { spec, running: None });
+                let index = self.children.len() - 1;
+                match self.start_child_at(ctx, index).await {
+                    Ok(()) => reply.send(self.children[index].actor().ok_or(SupervisorError::NotRunning)),
+                    Err(error) => {
+                        self.children.remove(index);
+                        reply.send(Err(error));
+                    }
+                }
+            }
+            SupervisorMsg::TerminateChild { id, reply } => match self.position(&id) {
+                Some(index) => {
+                    self.terminate_at(index).await;
+                    self.forget_child(index);
+                    reply.send(Ok(()));
+                }
+                None => reply.send(Err(SupervisorError::NotFound { child: id })),
+            },
+            SupervisorMsg::RestartChild { id, reply } => match self.position(&id) {
+                Some(index) if self.children[index].running.is_some() => {
+                    reply.send(Err(SupervisorError::Running { child: id }));
+                }
+                Some(index) => {
+                    let result = self.start_child_at(ctx, index).await;
+                    reply.send(result.and_then(|()| self.children[index].actor().ok_or(SupervisorError::NotRunning)));
+                }
+                None => reply.send(Err(SupervisorError::NotFound { child: id })),
+            },
+            SupervisorMsg::DeleteChild { id, reply } => match self.position(&id) {
+                Some(index) if self.children[index].running.is_some() => {
+                    reply.send(Err(SupervisorError::Running { child: id }));
+                }
+                Some(index) => {
+                    self.children.remove(index);
+                    reply.send(Ok(()));
+                }
+                None => reply.send(Err(SupervisorError::NotFound { child: id })),
+            },
+            SupervisorMsg::WhichChildren { reply } => reply.send(self.info()),
+            SupervisorMsg::Child { id, reply } => {
+                let found = self.position(&id).and_then(|i| self.children[i].running.as_ref()).map(|(c, _)| c.clone());
+                reply.send(found);
+            }
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        // Normally `stopped` has stopped every child already. When the supervisor was killed
+        // instead, its children must not outlive it: release parked ones, kill running ones.
+        for child in &self.children {
+            if let Some((started, slot)) = &child.running {
+                slot.abandon();
+                started.cell.core().kill();
+            }
+        }
+    }
+}
+
+impl Actor for Supervisor {
+    type Msg = SupervisorMsg;
+    type Codec = Bincode;
+    const NAME: &'static str = "supervisor";
+
+    async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), BoxError> {
+        for index in 0..self.children.len() {
+            if let Err(error) = self.start_child_at(ctx, index).await {
+                for earlier in (0..index).rev() {
+                    self.terminate_at(earlier).await;
+                }
+                return Err(Box::new(error));
+            }
+        }
+        Ok(())
+    }
+
+    async fn stopped(&mut self, _ctx: &mut Context<Self>, _reason: &ExitReason) {
+        for index in (0..self.children.len()).rev() {
+            self.terminate_at(index).await;
+        }
+    }
+
+    async fn handle(&mut self, msg: SupervisorMsg, ctx: &mut Context<Self>) {
+        self.handle_request(ctx, msg).await;
+    }
+}
+
+/// Requests a supervisor handles. They never leave their node.
+pub enum SupervisorMsg {
+    /// A child's incarnation ended; sent by the child's task.
+    #[doc(hidden)]
+    ChildExited {
+        /// The child.
+        child: ActorId,
+    },
+    /// Add and start a child.
+    StartChild {
+        /// The child to start.
+        spec: ChildSpec,
+        /// The new child's id.
+        reply: ReplyTo<Result<ActorId, SupervisorError>>,
+    },
+    /// Stop a child for good (a temporary child is then removed).
+    TerminateChild {
+        /// The child's name.
+        id: String,
+        /// Done.
+        reply: ReplyTo<Result<(), SupervisorError>>,
+    },
+    /// Start a terminated child again.
+    RestartChild {
+        /// The child's name.
+        id: String,
+        /// The child's new id.
+        reply: ReplyTo<Result<ActorId, SupervisorError>>,
+    },
+    /// Remove a terminated child's spec.
+    DeleteChild {
+        /// The child's name.
+        id: String,
+        /// Done.
+        reply: ReplyTo<Result<(), SupervisorError>>,
+    },
+    /// List the children.
+    WhichChildren {
+        /// The children, in start order.
+        reply: ReplyTo<Vec<ChildInfo>>,
+    },
+    /// Look up a running child.
+    #[doc(hidden)]
+    Child {
+        /// The child's name.
+        id: String,
+        /// The child, if running.
+        reply: ReplyTo<Option<ChildHandle>>,
+    },
+}
+
+impl Message for SupervisorMsg {
+    const FINGERPRINT: u64 = crate::__private::fnv1a64(b"distribute::Supervisor");
+    const TAGS: &'static [(u32, &'static str)] = &[];
+
+    fn tag(&self) -> u32 {
+        0
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            SupervisorMsg::ChildExited { .. } => "child_exited",
+            SupervisorMsg::StartChild { .. } => "start_child",
+            SupervisorMsg::TerminateChild { .. } => "terminate_child",
+            SupervisorMsg::RestartChild { .. } => "restart_child",
+            SupervisorMsg::DeleteChild { .. } => "delete_child",
+            SupervisorMsg::WhichChildren { .. } => "which_children",
+            SupervisorMsg::Child { .. } => "child",
+        }
+    }
+
+    fn encode_body<C: Codec>(&self, _codec: &C, _out: &mut Vec<u8>) -> Result<(), CodecError> {
+        Err(CodecError::Encode(String::from("supervisor requests never leave their node")))
+    }
+
+    fn decode_body<C: Codec>(_codec: &C, tag: u32, _body: &[u8]) -> Result<Self, CodecError> {
+        Err(CodecError::UnknownTag { tag })
+    }
+}
+
+/// Default timeout of supervisor requests that may wait for children to stop or start.
+pub(crate) const SUPERVISOR_CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl ActorRef<Supervisor> {
+    async fn request<R: Send + 'static>(
+        &self,
+        make: impl FnOnce(ReplyTo<R>) -> SupervisorMsg + Send,
+    ) -> Result<R, SupervisorError> {
+        self.ask_timeout(make, SUPERVISOR_CALL_TIMEOUT).await.map_err(SupervisorError::Call)
+    }
+
+    /// Adds `spec` as a new child and starts it; returns its id.
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<ActorId, SupervisorError> {
+        self.request(|reply| SupervisorMsg::StartChild { spec, reply }).await?
+    }
+
+    /// Stops the child named `id` for good (running its `stopped` hook within its shutdown
+    /// timeout). A temporary child is removed; others stay listed as terminated.
+    pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
+        let id = id.to_owned();
+        self.request(|reply| SupervisorMsg::TerminateChild { id, reply }).await?
+    }
+
+    /// Starts the terminated child named `id` again; returns its new id.
+    pub async fn restart_child(&self, id: &str) -> Result<ActorId, SupervisorError> {
+        let id = id.to_owned();
+        self.request(|reply| SupervisorMsg::RestartChild { id, reply }).await?
+    }
+
+    /// Removes the spec of the terminated child named `id`.
+    pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
+        let id = id.to_owned();
+        self.request(|reply| SupervisorMsg::DeleteChild { id, reply }).await?
+    }
+
+    /// The children, in start order, with their state.
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
+        self.request(|reply| SupervisorMsg::WhichChildren { reply }).await
+    }
+
+    /// How many children the supervisor has, and how many of them run.
+    pub async fn count_children(&self) -> Result<super::ChildCounts, SupervisorError> {
+        let children = self.which_children().await?;
+        Ok(super::ChildCounts::of(&children))
+    }
+
+    /// A typed ref to the running child named `id`; `None` if there is no such running child
+    /// or it is not an `A`. The ref stays valid across the child's restarts.
+    pub async fn child<A: Actor>(&self, id: &str) -> Result<Option<ActorRef<A>>, SupervisorError> {
+        let id = id.to_owned();
+        let found = self.request(|reply| SupervisorMsg::Child { id, reply }).await?;
+        Ok(found.and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok()).map(ActorRef::from_cell))
+    }
+}
