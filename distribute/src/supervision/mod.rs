@@ -212,6 +212,6 @@ impl SupervisorSpec {
         let config = Arc::new(self.config);
         ChildSpec::worker(id, move || Supervisor::new(Arc::clone(&config)))
             .shutdown(Duration::from_secs(60))
-            .as_supervisor()
+            .marked_supervisor()
     }
 }

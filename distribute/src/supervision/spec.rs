@@ -179,7 +179,7 @@ impl ChildSpec {
         &self.id
     }
 
-    pub(crate) fn as_supervisor(mut self) -> Self {
+    pub(crate) fn marked_supervisor(mut self) -> Self {
         self.is_supervisor = true;
         self
     }
