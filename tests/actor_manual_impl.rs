@@ -101,7 +101,7 @@ async fn a_hand_written_actor_serves_tells_and_asks() {
 
 #[test]
 fn a_hand_written_message_round_trips_through_its_codec() {
-    let codec: Bincode = Bincode::default();
+    let codec: Bincode = Bincode;
     let msg = GreeterMsg::SetGreeting {
         greeting: "Salut".into(),
     };

@@ -95,7 +95,7 @@ fn reordering_methods_changes_neither_tags_nor_fingerprint() {
 
 #[test]
 fn messages_round_trip_and_unknown_tags_are_errors() {
-    let codec: Bincode = Bincode::default();
+    let codec: Bincode = Bincode;
     let msg = StoreMsg::Put {
         key: "apples".into(),
         value: 3,
