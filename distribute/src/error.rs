@@ -94,6 +94,9 @@ pub enum SpawnError {
     /// The node is shutting down and accepts no new actors.
     #[error("the node is shutting down")]
     NodeShuttingDown,
+    /// A pool must have at least one worker.
+    #[error("a pool needs at least one worker")]
+    InvalidPoolSize,
     /// `spawn` was called outside a tokio runtime.
     #[error("no tokio runtime: spawn actors from inside a tokio runtime (e.g. #[tokio::main])")]
     NoRuntime,

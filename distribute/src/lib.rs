@@ -86,6 +86,7 @@ pub mod actor;
 pub mod codec;
 mod error;
 mod node;
+pub mod pool;
 pub mod supervision;
 
 #[doc(hidden)]
@@ -98,6 +99,7 @@ pub use actor::{
 pub use distribute_macros::actor;
 pub use error::{BoxError, CallError, SpawnError};
 pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use pool::{Pool, PoolSpec, Routing};
 
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {

@@ -91,6 +91,9 @@ pub enum SupervisorError {
         /// Why.
         error: SpawnError,
     },
+    /// A pool cannot shrink to zero workers.
+    #[error("a pool needs at least one worker")]
+    EmptyPool,
     /// The supervisor could not be reached.
     #[error("supervisor unreachable: {0}")]
     Call(CallError),
