@@ -43,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+mod options;
 mod slot;
 mod spec;
 mod supervisor;
@@ -51,6 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
+pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
 pub use supervisor::{Supervisor, SupervisorMsg};
 
 use crate::actor::{ActorId, ActorRef};
@@ -196,6 +198,16 @@ impl SupervisorSpec {
     /// The strategy.
     pub fn strategy(&self) -> Strategy {
         self.config.strategy
+    }
+
+    /// The restart intensity.
+    pub fn intensity_limit(&self) -> Intensity {
+        self.config.intensity
+    }
+
+    /// The backoff, if any.
+    pub fn backoff_policy(&self) -> Option<Backoff> {
+        self.config.backoff
     }
 
     /// The children, in start order.

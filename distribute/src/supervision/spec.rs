@@ -179,6 +179,21 @@ impl ChildSpec {
         &self.id
     }
 
+    /// The child's restart type.
+    pub fn restart_type(&self) -> Restart {
+        self.restart
+    }
+
+    /// The child's shutdown timeout.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown
+    }
+
+    /// Whether the child is a supervisor (or a pool).
+    pub fn is_supervisor(&self) -> bool {
+        self.is_supervisor
+    }
+
     pub(crate) fn marked_supervisor(mut self) -> Self {
         self.is_supervisor = true;
         self
