@@ -44,7 +44,11 @@ impl Worker {
 
 fn spec(size: usize, routing: Routing, gate: &Gate) -> PoolSpec<Worker> {
     let gate = gate.clone();
-    PoolSpec::new(size, move || Worker { gate: gate.clone(), handled: 0 }).routing(routing)
+    PoolSpec::new(size, move || Worker {
+        gate: gate.clone(),
+        handled: 0,
+    })
+    .routing(routing)
 }
 
 async fn ids(pool: &Pool<Worker>, calls: usize) -> Vec<ActorId> {
@@ -58,11 +62,23 @@ async fn ids(pool: &Pool<Worker>, calls: usize) -> Vec<ActorId> {
 #[tokio::test]
 async fn a_pool_of_three_survives_a_worker_crash_and_keeps_serving() {
     let node = Node::new();
-    let pool = spec(3, Routing::RoundRobin, &Gate::new()).start(&node).await.unwrap();
+    let pool = spec(3, Routing::RoundRobin, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap();
     let before = pool.worker_refs();
     assert_eq!(before.len(), 3);
-    assert_eq!(before[1].crash().await, Err(CallError::ActorFailed { actor: before[1].id() }));
-    assert_eq!(before[1].handled().await.unwrap(), 0, "the crashed worker is back");
+    assert_eq!(
+        before[1].crash().await,
+        Err(CallError::ActorFailed {
+            actor: before[1].id()
+        })
+    );
+    assert_eq!(
+        before[1].handled().await.unwrap(),
+        0,
+        "the crashed worker is back"
+    );
     assert_eq!(pool.size(), 3);
     assert_eq!(pool.worker_refs(), before, "same refs after the restart");
     let seen: HashSet<ActorId> = ids(&pool, 9).await.into_iter().collect();
@@ -73,7 +89,10 @@ async fn a_pool_of_three_survives_a_worker_crash_and_keeps_serving() {
 #[tokio::test]
 async fn round_robin_takes_each_worker_in_turn() {
     let node = Node::new();
-    let pool = spec(3, Routing::RoundRobin, &Gate::new()).start(&node).await.unwrap();
+    let pool = spec(3, Routing::RoundRobin, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap();
     let seen = ids(&pool, 6).await;
     let workers: Vec<ActorId> = pool.worker_refs().iter().map(ActorRef::id).collect();
     assert_eq!(seen, [workers.clone(), workers].concat());
@@ -96,7 +115,11 @@ async fn least_loaded_routing_avoids_a_busy_worker() {
     .await;
     let seen = ids(&pool, 30).await;
     assert!(!seen.contains(&busy.id()), "no call went to the busy worker");
-    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 2, "the idle workers share the load");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        2,
+        "the idle workers share the load"
+    );
     gate.open();
     assert_eq!(busy.handled().await.unwrap(), 2);
 }
@@ -104,7 +127,10 @@ async fn least_loaded_routing_avoids_a_busy_worker() {
 #[tokio::test]
 async fn key_hash_sends_a_key_to_the_same_worker() {
     let node = Node::new();
-    let pool = spec(4, Routing::KeyHash, &Gate::new()).start(&node).await.unwrap();
+    let pool = spec(4, Routing::KeyHash, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap();
     let mut owners = HashSet::new();
     for user in 0..32u32 {
         let first = pool.for_key(&user).unwrap().whoami().await.unwrap();
@@ -127,7 +153,10 @@ async fn random_routing_reaches_every_worker() {
 #[tokio::test]
 async fn broadcast_reaches_every_worker() {
     let node = Node::new();
-    let pool = spec(3, Routing::RoundRobin, &Gate::new()).start(&node).await.unwrap();
+    let pool = spec(3, Routing::RoundRobin, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap();
     assert_eq!(pool.broadcast(|| WorkerMsg::Bump {}).await, 3);
     for worker in pool.worker_refs() {
         assert_eq!(worker.handled().await.unwrap(), 1);
@@ -137,7 +166,10 @@ async fn broadcast_reaches_every_worker() {
 #[tokio::test]
 async fn a_pool_grows_and_shrinks() {
     let node = Node::new();
-    let pool = spec(2, Routing::RoundRobin, &Gate::new()).start(&node).await.unwrap();
+    let pool = spec(2, Routing::RoundRobin, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap();
     pool.resize(5).await.unwrap();
     assert_eq!(pool.size(), 5);
     assert_eq!(ids(&pool, 10).await.into_iter().collect::<HashSet<_>>().len(), 5);
@@ -156,7 +188,10 @@ async fn a_pool_grows_and_shrinks() {
 #[tokio::test]
 async fn a_pool_of_zero_is_refused() {
     let node = Node::new();
-    let err = spec(0, Routing::RoundRobin, &Gate::new()).start(&node).await.unwrap_err();
+    let err = spec(0, Routing::RoundRobin, &Gate::new())
+        .start(&node)
+        .await
+        .unwrap_err();
     assert_eq!(err, SpawnError::InvalidPoolSize);
 }
 
@@ -166,7 +201,10 @@ async fn a_pool_can_be_a_child_of_a_tree() {
     let pool_spec = spec(2, Routing::RoundRobin, &Gate::new());
     let gate = Gate::new();
     let root = SupervisorSpec::new(Strategy::OneForOne)
-        .child(ChildSpec::worker("solo", move || Worker { gate: gate.clone(), handled: 0 }))
+        .child(ChildSpec::worker("solo", move || Worker {
+            gate: gate.clone(),
+            handled: 0,
+        }))
         .child(pool_spec.clone().into_child("pool"))
         .start(&node)
         .await

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::supervision::{
-    Backoff, ChildCounts, ChildSpec, ChildState, Restart, Strategy, Supervisor, SupervisorError, SupervisorSpec,
+    Backoff, ChildCounts, ChildSpec, ChildState, Restart, Strategy, Supervisor, SupervisorError,
+    SupervisorSpec,
 };
 use distribute_tests::{within, Gate};
 
@@ -34,7 +35,11 @@ impl Worker {
 
     #[on_stop]
     fn done(&mut self, reason: &ExitReason) {
-        let what = if matches!(reason, ExitReason::Panicked(_)) { "crash" } else { "stop" };
+        let what = if matches!(reason, ExitReason::Panicked(_)) {
+            "crash"
+        } else {
+            "stop"
+        };
         self.journal.lock().unwrap().push(format!("{what} {}", self.name));
     }
 
@@ -77,7 +82,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
-        Fixture { journal: Arc::new(Mutex::new(Vec::new())), gate: Gate::new() }
+        Fixture {
+            journal: Arc::new(Mutex::new(Vec::new())),
+            gate: Gate::new(),
+        }
     }
 
     fn worker(&self, name: &'static str) -> ChildSpec {
@@ -126,7 +134,11 @@ async fn tree(fx: &Fixture, strategy: Strategy, node: &Node) -> ActorRef<Supervi
         .start(node)
         .await
         .unwrap();
-    assert_eq!(fx.take(), ["start a", "start b", "start c"], "children start in order");
+    assert_eq!(
+        fx.take(),
+        ["start a", "start b", "start c"],
+        "children start in order"
+    );
     supervisor
 }
 
@@ -141,7 +153,11 @@ async fn one_for_one_restarts_only_the_failed_child() {
     let b = worker(&supervisor, "b").await;
     assert_eq!(b.crash().await, Err(CallError::ActorFailed { actor: b.id() }));
     assert_eq!(fx.wait_for(2).await, ["crash b", "start b"]);
-    assert_eq!(b.get().await.unwrap(), 0, "the same ref reaches the restarted child");
+    assert_eq!(
+        b.get().await.unwrap(),
+        0,
+        "the same ref reaches the restarted child"
+    );
     assert_eq!(worker(&supervisor, "b").await.id(), b.id());
     assert!(fx.take().is_empty());
 }
@@ -154,7 +170,10 @@ async fn one_for_all_restarts_every_child_in_order() {
     a.add(5).await.unwrap();
     let b = worker(&supervisor, "b").await;
     let _ = b.crash().await;
-    assert_eq!(fx.wait_for(6).await, ["crash b", "stop c", "stop a", "start a", "start b", "start c"]);
+    assert_eq!(
+        fx.wait_for(6).await,
+        ["crash b", "stop c", "stop a", "start a", "start b", "start c"]
+    );
     assert_eq!(a.get().await.unwrap(), 0, "a was restarted with fresh state");
 }
 
@@ -204,7 +223,11 @@ async fn a_failed_start_stops_the_started_children_and_names_the_culprit() {
         .start(&node)
         .await
         .unwrap_err();
-    let SpawnError::StartFailed { reason: ExitReason::StartFailed(text), .. } = err else {
+    let SpawnError::StartFailed {
+        reason: ExitReason::StartFailed(text),
+        ..
+    } = err
+    else {
         panic!("unexpected error {err:?}")
     };
     assert!(text.contains("child `bad` failed to start"), "{text}");
@@ -247,8 +270,15 @@ async fn in_flight_callers_get_actor_failed_and_queued_messages_reach_the_restar
     }
     let started = tokio::time::Instant::now();
     fx.gate.open();
-    assert_eq!(failing.await.unwrap(), Err(CallError::ActorFailed { actor: b.id() }));
-    assert_eq!(queued_get.await.unwrap(), Ok(3), "queued messages were delivered after the restart");
+    assert_eq!(
+        failing.await.unwrap(),
+        Err(CallError::ActorFailed { actor: b.id() })
+    );
+    assert_eq!(
+        queued_get.await.unwrap(),
+        Ok(3),
+        "queued messages were delivered after the restart"
+    );
     assert_eq!(started.elapsed(), Duration::ZERO, "nobody waited for a timeout");
 }
 
@@ -271,11 +301,19 @@ async fn exceeding_the_intensity_stops_the_supervisor_with_a_reason_that_says_so
     let reason = within("supervisor to give up", supervisor.wait_for_stop()).await;
     assert_eq!(
         reason,
-        ExitReason::MaxRestartsExceeded { child: "b".into(), max_restarts: 2, within: Duration::from_secs(60) }
+        ExitReason::MaxRestartsExceeded {
+            child: "b".into(),
+            max_restarts: 2,
+            within: Duration::from_secs(60)
+        }
     );
     assert!(reason.to_string().contains("restart intensity exceeded"));
     let a = fx.take();
-    assert_eq!(a.last().map(String::as_str), Some("stop a"), "the other children were stopped: {a:?}");
+    assert_eq!(
+        a.last().map(String::as_str),
+        Some("stop a"),
+        "the other children were stopped: {a:?}"
+    );
     assert_eq!(node.actor_count(), 0);
 }
 
@@ -303,10 +341,18 @@ async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree() {
     let _ = leaf.crash().await;
     assert_eq!(fx.wait_for(2).await, ["crash leaf", "start leaf"]);
     let inner_after = root.child::<Supervisor>("inner").await.unwrap().unwrap();
-    assert_eq!(inner_after.id(), inner_ref.id(), "the inner supervisor kept its ref");
+    assert_eq!(
+        inner_after.id(),
+        inner_ref.id(),
+        "the inner supervisor kept its ref"
+    );
     let leaf_after = inner_after.child::<Worker>("leaf").await.unwrap().unwrap();
     assert_ne!(leaf_after.id(), leaf.id(), "the subtree started afresh");
-    assert_eq!(leaf.wait_for_stop().await, ExitReason::Panicked("leaf crashed".into()), "the old leaf is gone");
+    assert_eq!(
+        leaf.wait_for_stop().await,
+        ExitReason::Panicked("leaf crashed".into()),
+        "the old leaf is gone"
+    );
     assert_eq!(leaf_after.get().await.unwrap(), 0);
     let sibling = worker(&root, "sibling").await;
     assert_eq!(sibling.get().await.unwrap(), 0);
@@ -325,13 +371,24 @@ async fn transient_and_temporary_children_follow_their_restart_type() {
     fx.take();
     let transient = worker(&supervisor, "transient").await;
     let _ = transient.crash().await;
-    assert_eq!(fx.wait_for(2).await, ["crash transient", "start transient"], "abnormal: restarted");
+    assert_eq!(
+        fx.wait_for(2).await,
+        ["crash transient", "start transient"],
+        "abnormal: restarted"
+    );
     transient.quit().await.unwrap();
-    assert_eq!(transient.wait_for_stop().await, ExitReason::Normal, "normal: not restarted");
+    assert_eq!(
+        transient.wait_for_stop().await,
+        ExitReason::Normal,
+        "normal: not restarted"
+    );
 
     let temporary = worker(&supervisor, "temporary").await;
     let _ = temporary.crash().await;
-    assert!(matches!(temporary.wait_for_stop().await, ExitReason::Panicked(_)), "never restarted");
+    assert!(
+        matches!(temporary.wait_for_stop().await, ExitReason::Panicked(_)),
+        "never restarted"
+    );
     let children = supervisor.which_children().await.unwrap();
     assert_eq!(children.len(), 1, "the temporary child is gone: {children:?}");
     assert_eq!(children[0].id, "transient");
@@ -341,7 +398,10 @@ async fn transient_and_temporary_children_follow_their_restart_type() {
 #[tokio::test]
 async fn dynamic_children_can_be_started_listed_terminated_restarted_and_deleted() {
     let (fx, node) = (Fixture::new(), Node::new());
-    let supervisor = SupervisorSpec::new(Strategy::OneForOne).start(&node).await.unwrap();
+    let supervisor = SupervisorSpec::new(Strategy::OneForOne)
+        .start(&node)
+        .await
+        .unwrap();
     assert_eq!(supervisor.count_children().await.unwrap(), ChildCounts::default());
     let first = supervisor.start_child(fx.worker("x")).await.unwrap();
     supervisor.start_child(fx.worker("y")).await.unwrap();
@@ -350,18 +410,38 @@ async fn dynamic_children_can_be_started_listed_terminated_restarted_and_deleted
         Err(SupervisorError::AlreadyPresent { child: "x".into() })
     );
     let counts = supervisor.count_children().await.unwrap();
-    assert_eq!(counts, ChildCounts { specs: 2, active: 2, supervisors: 0, workers: 2 });
+    assert_eq!(
+        counts,
+        ChildCounts {
+            specs: 2,
+            active: 2,
+            supervisors: 0,
+            workers: 2
+        }
+    );
 
     supervisor.terminate_child("x").await.unwrap();
     let x = &supervisor.which_children().await.unwrap()[0];
-    assert_eq!((x.id.as_str(), x.state, x.actor), ("x", ChildState::Terminated, None));
-    assert_eq!(supervisor.delete_child("y").await, Err(SupervisorError::Running { child: "y".into() }));
+    assert_eq!(
+        (x.id.as_str(), x.state, x.actor),
+        ("x", ChildState::Terminated, None)
+    );
+    assert_eq!(
+        supervisor.delete_child("y").await,
+        Err(SupervisorError::Running { child: "y".into() })
+    );
     let second = supervisor.restart_child("x").await.unwrap();
     assert_ne!(second, first, "a terminated child restarts as a new actor");
-    assert_eq!(supervisor.restart_child("x").await, Err(SupervisorError::Running { child: "x".into() }));
+    assert_eq!(
+        supervisor.restart_child("x").await,
+        Err(SupervisorError::Running { child: "x".into() })
+    );
     supervisor.terminate_child("y").await.unwrap();
     supervisor.delete_child("y").await.unwrap();
-    assert_eq!(supervisor.terminate_child("y").await, Err(SupervisorError::NotFound { child: "y".into() }));
+    assert_eq!(
+        supervisor.terminate_child("y").await,
+        Err(SupervisorError::NotFound { child: "y".into() })
+    );
     assert_eq!(supervisor.count_children().await.unwrap().specs, 1);
     assert_eq!(fx.take(), ["start x", "start y", "stop x", "start x", "stop y"]);
 }
@@ -371,7 +451,10 @@ async fn backoff_delays_restarts() {
     let (fx, node) = (Fixture::new(), Node::new());
     let supervisor = SupervisorSpec::new(Strategy::OneForOne)
         .intensity(10, Duration::from_secs(600))
-        .backoff(Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1) })
+        .backoff(Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+        })
         .child(fx.worker("w"))
         .start(&node)
         .await
@@ -394,7 +477,10 @@ async fn killing_a_supervisor_takes_its_children_down() {
     let a = worker(&supervisor, "a").await;
     supervisor.kill();
     assert_eq!(supervisor.wait_for_stop().await, ExitReason::Killed);
-    assert_eq!(within("child to stop", a.wait_for_stop()).await, ExitReason::Killed);
+    assert_eq!(
+        within("child to stop", a.wait_for_stop()).await,
+        ExitReason::Killed
+    );
     within("all actors to stop", async {
         while node.actor_count() > 0 {
             tokio::task::yield_now().await;
@@ -432,5 +518,9 @@ async fn a_thousand_crash_restart_cycles_leave_nothing_behind() {
         }
     })
     .await;
-    assert_eq!(node.stats().cells_allocated(), 1, "only the supervisor ref is left");
+    assert_eq!(
+        node.stats().cells_allocated(),
+        1,
+        "only the supervisor ref is left"
+    );
 }

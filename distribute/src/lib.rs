@@ -87,25 +87,27 @@ pub mod codec;
 mod error;
 mod node;
 pub mod pool;
+pub mod registry;
 pub mod supervision;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use actor::{
-    Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId, Recipient,
-    ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
+    Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId,
+    Recipient, ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
 };
 pub use distribute_macros::actor;
 pub use error::{BoxError, CallError, SpawnError};
 pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};
+pub use registry::RegistryError;
 
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
     pub use crate::actor;
     pub use crate::{
-        Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient, SpawnError,
-        SpawnOptions,
+        Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient,
+        SpawnError, SpawnOptions,
     };
 }

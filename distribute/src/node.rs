@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::actor::{spawn_actor, Actor, ActorId, ActorRef, AnyCell, ExitReason, NodeId, Signal};
 use crate::error::SpawnError;
+use crate::registry::{LocalNames, RegistryError};
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -84,7 +85,10 @@ impl fmt::Debug for SpawnOptions {
         f.debug_struct("SpawnOptions")
             .field("mailbox_capacity", &self.mailbox_capacity)
             .field("trap_exit", &self.trap_exit)
-            .field("links", &self.links.iter().map(|l| l.core().id).collect::<Vec<_>>())
+            .field(
+                "links",
+                &self.links.iter().map(|l| l.core().id).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -96,6 +100,7 @@ struct NodeInner {
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
     stats: Arc<NodeStats>,
+    names: LocalNames,
 }
 
 /// A runtime instance hosting actors. Cheap to clone; clones share the node.
@@ -143,6 +148,7 @@ impl Node {
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
                 stats: Arc::new(NodeStats::default()),
+                names: LocalNames::default(),
             }),
         }
     }
@@ -167,12 +173,19 @@ impl Node {
     }
 
     /// Spawns `actor` with `options`; see [`Node::spawn`].
-    pub async fn spawn_with<A: Actor>(&self, actor: A, options: SpawnOptions) -> Result<ActorRef<A>, SpawnError> {
+    pub async fn spawn_with<A: Actor>(
+        &self,
+        actor: A,
+        options: SpawnOptions,
+    ) -> Result<ActorRef<A>, SpawnError> {
         let (actor_ref, started) = spawn_actor(self, actor, options, None)?;
         if let Some(started) = started {
             let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
             if let Err(reason) = outcome {
-                return Err(SpawnError::StartFailed { actor: actor_ref.id(), reason });
+                return Err(SpawnError::StartFailed {
+                    actor: actor_ref.id(),
+                    reason,
+                });
             }
         }
         Ok(actor_ref)
@@ -217,7 +230,10 @@ impl Node {
     }
 
     pub(crate) fn next_actor_id(&self) -> ActorId {
-        ActorId::new(self.inner.id, self.inner.next_local.fetch_add(1, Ordering::Relaxed))
+        ActorId::new(
+            self.inner.id,
+            self.inner.next_local.fetch_add(1, Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn remember(&self, cell: Arc<dyn AnyCell>) -> Result<(), SpawnError> {
@@ -232,6 +248,32 @@ impl Node {
 
     pub(crate) fn forget(&self, id: ActorId) {
         self.actors().remove(&id.local());
+        self.inner.names.forget_owner(id);
+    }
+
+    /// Registers `actor` under `name` on this node. The name is released when the actor stops
+    /// for good (not on a supervised restart, which keeps the ref).
+    ///
+    /// Fails with [`RegistryError::InvalidName`], [`RegistryError::AlreadyRegistered`] (with
+    /// the current owner) or [`RegistryError::ActorStopped`].
+    pub fn register_local<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
+        self.inner.names.register(name, actor)
+    }
+
+    /// The actor registered under `name` on this node, as an `A`: [`RegistryError::NotFound`]
+    /// if there is none, [`RegistryError::TypeMismatch`] if it is of another type.
+    pub fn lookup_local<A: Actor>(&self, name: &str) -> Result<ActorRef<A>, RegistryError> {
+        self.inner.names.lookup(name)
+    }
+
+    /// Releases `name`, which `owner` must hold ([`RegistryError::NotOwner`] otherwise).
+    pub fn unregister_local(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
+        self.inner.names.unregister(name, owner)
+    }
+
+    /// Every name registered on this node, sorted.
+    pub fn local_names(&self) -> Vec<String> {
+        self.inner.names.names()
     }
 
     fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {
@@ -247,6 +289,9 @@ impl Default for Node {
 
 impl fmt::Debug for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Node").field("id", &self.inner.id).field("name", &self.inner.name).finish()
+        f.debug_struct("Node")
+            .field("id", &self.inner.id)
+            .field("name", &self.inner.name)
+            .finish()
     }
 }

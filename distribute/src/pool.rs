@@ -33,7 +33,12 @@ pub enum Routing {
 
 impl Routing {
     /// Every routing, for error messages and docs.
-    pub const ALL: [Routing; 4] = [Routing::RoundRobin, Routing::Random, Routing::LeastLoaded, Routing::KeyHash];
+    pub const ALL: [Routing; 4] = [
+        Routing::RoundRobin,
+        Routing::Random,
+        Routing::LeastLoaded,
+        Routing::KeyHash,
+    ];
 }
 
 /// A pool to start: how many workers, how to make one, how to route.
@@ -83,7 +88,9 @@ impl<A: Actor> PoolSpec<A> {
     }
 
     fn supervisor_spec(&self) -> SupervisorSpec {
-        (0..self.size).fold(self.supervisor.clone(), |spec, i| spec.child(self.worker_child(i)))
+        (0..self.size).fold(self.supervisor.clone(), |spec, i| {
+            spec.child(self.worker_child(i))
+        })
     }
 
     /// Starts the pool. A pool of zero workers is refused ([`SpawnError::InvalidPoolSize`]).
@@ -92,10 +99,12 @@ impl<A: Actor> PoolSpec<A> {
             return Err(SpawnError::InvalidPoolSize);
         }
         let supervisor = self.supervisor_spec().start(node).await?;
-        Pool::attach(supervisor, self).await.map_err(|e| SpawnError::StartFailed {
-            actor: e.0,
-            reason: crate::ExitReason::error(e.1),
-        })
+        Pool::attach(supervisor, self)
+            .await
+            .map_err(|e| SpawnError::StartFailed {
+                actor: e.0,
+                reason: crate::ExitReason::error(e.1),
+            })
     }
 
     /// This pool as the child `id` of a supervision tree; get a [`Pool`] handle from the
@@ -138,9 +147,15 @@ pub struct Pool<A: Actor> {
 impl<A: Actor> Pool<A> {
     /// A pool handle over a pool supervisor that runs in a tree (see
     /// [`PoolSpec::into_child`]); `spec` must be the spec the child was made from.
-    pub async fn attach(supervisor: ActorRef<Supervisor>, spec: PoolSpec<A>) -> Result<Self, (crate::ActorId, String)> {
+    pub async fn attach(
+        supervisor: ActorRef<Supervisor>,
+        spec: PoolSpec<A>,
+    ) -> Result<Self, (crate::ActorId, String)> {
         let id = supervisor.id();
-        let children = supervisor.which_children().await.map_err(|e| (id, e.to_string()))?;
+        let children = supervisor
+            .which_children()
+            .await
+            .map_err(|e| (id, e.to_string()))?;
         let mut workers = Vec::with_capacity(children.len());
         for child in children {
             match supervisor.child::<A>(&child.id).await {
@@ -150,8 +165,16 @@ impl<A: Actor> Pool<A> {
             }
         }
         let seed = id.local().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let shared = PoolShared { workers: RwLock::new(workers), cursor: AtomicUsize::new(0), seed: AtomicU64::new(seed) };
-        Ok(Pool { supervisor, shared: Arc::new(shared), spec })
+        let shared = PoolShared {
+            workers: RwLock::new(workers),
+            cursor: AtomicUsize::new(0),
+            seed: AtomicU64::new(seed),
+        };
+        Ok(Pool {
+            supervisor,
+            shared: Arc::new(shared),
+            spec,
+        })
     }
 
     fn workers(&self) -> std::sync::RwLockReadGuard<'_, Vec<ActorRef<A>>> {
@@ -186,7 +209,9 @@ impl<A: Actor> Pool<A> {
             return None;
         }
         let index = match self.spec.routing {
-            Routing::RoundRobin | Routing::KeyHash => self.shared.cursor.fetch_add(1, Ordering::Relaxed) % workers.len(),
+            Routing::RoundRobin | Routing::KeyHash => {
+                self.shared.cursor.fetch_add(1, Ordering::Relaxed) % workers.len()
+            }
             Routing::Random => (self.next_random() % workers.len() as u64) as usize,
             Routing::LeastLoaded => {
                 // Start the scan at a rotating offset so ties spread across workers.
@@ -209,7 +234,9 @@ impl<A: Actor> Pool<A> {
         }
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         key.hash(&mut hasher);
-        workers.get((hasher.finish() % workers.len() as u64) as usize).cloned()
+        workers
+            .get((hasher.finish() % workers.len() as u64) as usize)
+            .cloned()
     }
 
     fn next_random(&self) -> u64 {
@@ -243,11 +270,19 @@ impl<A: Actor> Pool<A> {
         for index in current..size {
             self.supervisor.start_child(self.spec.worker_child(index)).await?;
             if let Some(worker) = self.supervisor.child::<A>(&worker_id(index)).await? {
-                self.shared.workers.write().unwrap_or_else(PoisonError::into_inner).push(worker);
+                self.shared
+                    .workers
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(worker);
             }
         }
         for index in (size..current).rev() {
-            self.shared.workers.write().unwrap_or_else(PoisonError::into_inner).truncate(index);
+            self.shared
+                .workers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .truncate(index);
             self.supervisor.terminate_child(&worker_id(index)).await?;
             self.supervisor.delete_child(&worker_id(index)).await?;
         }
@@ -262,7 +297,11 @@ impl<A: Actor> Pool<A> {
 
 impl<A: Actor> Clone for Pool<A> {
     fn clone(&self) -> Self {
-        Pool { supervisor: self.supervisor.clone(), shared: Arc::clone(&self.shared), spec: self.spec.clone() }
+        Pool {
+            supervisor: self.supervisor.clone(),
+            shared: Arc::clone(&self.shared),
+            spec: self.spec.clone(),
+        }
     }
 }
 

@@ -68,7 +68,11 @@ impl<A: Actor> ActorRef<A> {
     /// Sends a message without waiting for a reply. Waits while the mailbox is full
     /// (backpressure). Fails with [`CallError::ActorStopped`] if the actor has stopped.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), CallError> {
-        self.cell.mailbox.send(msg).await.map_err(|_| CallError::ActorStopped { actor: self.id() })
+        self.cell
+            .mailbox
+            .send(msg)
+            .await
+            .map_err(|_| CallError::ActorStopped { actor: self.id() })
     }
 
     /// Sends a message if the mailbox has room now; [`CallError::MailboxFull`] otherwise.
@@ -117,7 +121,11 @@ impl<A: Actor> ActorRef<A> {
         let (tx, rx) = oneshot::channel();
         let msg = make(ReplyTo::new(tx));
         let exchange = async {
-            self.cell.mailbox.send(msg).await.map_err(|_| CallError::ActorStopped { actor })?;
+            self.cell
+                .mailbox
+                .send(msg)
+                .await
+                .map_err(|_| CallError::ActorStopped { actor })?;
             match rx.await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
@@ -133,7 +141,10 @@ impl<A: Actor> ActorRef<A> {
     /// A view of this ref whose calls use `timeout` instead of [`DEFAULT_CALL_TIMEOUT`]:
     /// `counter.with_timeout(Duration::from_millis(50)).get().await`.
     pub fn with_timeout(&self, timeout: Duration) -> WithTimeout<'_, A> {
-        WithTimeout { target: self, timeout }
+        WithTimeout {
+            target: self,
+            timeout,
+        }
     }
 
     /// Asks the actor to stop with `reason` after the message it is handling, and waits until
@@ -181,7 +192,9 @@ impl<A: Actor> ActorRef<A> {
 
 impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
-        ActorRef { cell: Arc::clone(&self.cell) }
+        ActorRef {
+            cell: Arc::clone(&self.cell),
+        }
     }
 }
 

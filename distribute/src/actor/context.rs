@@ -98,7 +98,10 @@ impl<A: Actor> Context<A> {
         let monitor = MonitorRef::fresh();
         let target = other.erased();
         self.monitoring.push((monitor, Arc::clone(&target)));
-        target.core().add_watcher(Watcher::Actor { monitor, watcher: self.myself.erased() });
+        target.core().add_watcher(Watcher::Actor {
+            monitor,
+            watcher: self.myself.erased(),
+        });
         monitor
     }
 

@@ -36,7 +36,10 @@ pub(crate) enum TrySendError<M> {
 
 pub(crate) fn mailbox<M>(capacity: usize) -> Result<(MailboxTx<M>, MailboxRx<M>), SpawnError> {
     if capacity == 0 || capacity > MAX_MAILBOX_CAPACITY {
-        return Err(SpawnError::InvalidMailboxCapacity { capacity, max: MAX_MAILBOX_CAPACITY });
+        return Err(SpawnError::InvalidMailboxCapacity {
+            capacity,
+            max: MAX_MAILBOX_CAPACITY,
+        });
     }
     let (tx, rx) = mpsc::channel(capacity);
     Ok((MailboxTx { tx }, MailboxRx { rx }))

@@ -55,9 +55,15 @@ pub struct ExitSignal {
 /// Who is told when a monitored actor stops.
 pub(crate) enum Watcher {
     /// Code outside any actor, awaiting a [`Monitor`].
-    Channel { monitor: MonitorRef, tx: oneshot::Sender<Down> },
+    Channel {
+        monitor: MonitorRef,
+        tx: oneshot::Sender<Down>,
+    },
     /// An actor, which receives the DOWN in [`Actor::on_down`](crate::Actor::on_down).
-    Actor { monitor: MonitorRef, watcher: Arc<dyn AnyCell> },
+    Actor {
+        monitor: MonitorRef,
+        watcher: Arc<dyn AnyCell>,
+    },
 }
 
 impl Watcher {
@@ -70,10 +76,18 @@ impl Watcher {
     pub(crate) fn deliver(self, actor: ActorId, reason: ExitReason) {
         match self {
             Watcher::Channel { monitor, tx } => {
-                let _ = tx.send(Down { monitor, actor, reason });
+                let _ = tx.send(Down {
+                    monitor,
+                    actor,
+                    reason,
+                });
             }
             Watcher::Actor { monitor, watcher } => {
-                let _ = watcher.core().signals.push(Signal::Down(Down { monitor, actor, reason }));
+                let _ = watcher.core().signals.push(Signal::Down(Down {
+                    monitor,
+                    actor,
+                    reason,
+                }));
             }
         }
     }
@@ -114,13 +128,20 @@ impl Future for Monitor {
         Pin::new(&mut self.rx).poll(cx).map(|res| {
             // The runtime answers every monitor when the actor exits, even when its task is
             // killed; a closed channel means the whole runtime went away under the actor.
-            res.unwrap_or(Down { monitor, actor, reason: ExitReason::Killed })
+            res.unwrap_or(Down {
+                monitor,
+                actor,
+                reason: ExitReason::Killed,
+            })
         })
     }
 }
 
 impl fmt::Debug for Monitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Monitor").field("monitor", &self.monitor).field("actor", &self.actor).finish()
+        f.debug_struct("Monitor")
+            .field("monitor", &self.monitor)
+            .field("actor", &self.actor)
+            .finish()
     }
 }

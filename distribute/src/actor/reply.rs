@@ -71,7 +71,9 @@ impl<R> Drop for ReplyTo<R> {
 
 impl<R> fmt::Debug for ReplyTo<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReplyTo").field("waiting", &self.is_waiting()).finish()
+        f.debug_struct("ReplyTo")
+            .field("waiting", &self.is_waiting())
+            .finish()
     }
 }
 
@@ -82,7 +84,9 @@ pub(crate) struct FailedHandlerScope {
 
 impl FailedHandlerScope {
     pub(crate) fn enter() -> Self {
-        FailedHandlerScope { previous: HANDLER_FAILED.with(|f| f.replace(true)) }
+        FailedHandlerScope {
+            previous: HANDLER_FAILED.with(|f| f.replace(true)),
+        }
     }
 }
 

@@ -62,7 +62,10 @@ pub(crate) fn spawn_actor<A: Actor>(
     let capacity = options.mailbox_capacity.unwrap_or(A::MAILBOX_CAPACITY);
     let (tx, rx) = mailbox::<A::Msg>(capacity)?;
     let id = node.next_actor_id();
-    let cell = Arc::new(Cell::<A> { core: Core::new(id, A::NAME, node.stats()), mailbox: tx });
+    let cell = Arc::new(Cell::<A> {
+        core: Core::new(id, A::NAME, node.stats()),
+        mailbox: tx,
+    });
     let erased: Arc<dyn AnyCell> = cell.clone();
     node.remember(Arc::clone(&erased))?;
     let myself = ActorRef::from_cell(cell);
@@ -103,7 +106,9 @@ async fn run<A: Actor>(
             () = cell.core.killed() => ExitReason::Killed,
             reason = incarnation(actor, &mut ctx, started.take()) => reason,
         };
-        let Some(restartable) = &restartable else { break reason };
+        let Some(restartable) = &restartable else {
+            break reason;
+        };
         match restartable.parent.park(ctx.id(), reason).await {
             Resume::Restart(tx) => {
                 ctx.stop_request = None;
@@ -196,12 +201,18 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
             }
             if ctx.trap_exit {
                 let signal = ExitSignal { from, reason };
-                return guarded(actor.on_exit(ctx, signal)).await.err().map(ExitReason::Panicked);
+                return guarded(actor.on_exit(ctx, signal))
+                    .await
+                    .err()
+                    .map(ExitReason::Panicked);
             }
             if reason.is_normal() {
                 return None;
             }
-            Some(ExitReason::Linked { from, reason: Box::new(reason) })
+            Some(ExitReason::Linked {
+                from,
+                reason: Box::new(reason),
+            })
         }
         Signal::Link(peer) => {
             let id = peer.core().id;
@@ -228,7 +239,10 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
                 return None;
             };
             ctx.monitoring.swap_remove(pos);
-            guarded(actor.on_down(ctx, down)).await.err().map(ExitReason::Panicked)
+            guarded(actor.on_down(ctx, down))
+                .await
+                .err()
+                .map(ExitReason::Panicked)
         }
     }
 }

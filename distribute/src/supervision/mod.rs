@@ -51,8 +51,8 @@ mod supervisor;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
 pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
+pub use spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
 pub use supervisor::{Supervisor, SupervisorMsg};
 
 use crate::actor::{ActorId, ActorRef};

@@ -34,7 +34,10 @@ impl SupervisionOptions {
     pub const DEFAULT: SupervisionOptions = SupervisionOptions {
         restart: Restart::Permanent,
         strategy: Strategy::OneForOne,
-        intensity: Intensity { max_restarts: 3, within: Duration::from_secs(5) },
+        intensity: Intensity {
+            max_restarts: 3,
+            within: Duration::from_secs(5),
+        },
         shutdown: DEFAULT_CHILD_SHUTDOWN,
         backoff: None,
         pool: None,
@@ -43,7 +46,10 @@ impl SupervisionOptions {
 
     /// A backoff starting at `initial` and capped at 30 times it.
     pub const fn backoff_from(initial: Duration) -> Backoff {
-        Backoff { initial, max: initial.saturating_mul(30) }
+        Backoff {
+            initial,
+            max: initial.saturating_mul(30),
+        }
     }
 }
 
@@ -61,11 +67,16 @@ pub trait Supervised: Actor {
     /// The child spec these options imply, for a child named `id` made by `factory`.
     fn child_spec(id: impl Into<String>, factory: impl Fn() -> Self + Send + Sync + 'static) -> ChildSpec {
         let options = Self::SUPERVISION;
-        ChildSpec::worker(id, factory).restart(options.restart).shutdown(options.shutdown)
+        ChildSpec::worker(id, factory)
+            .restart(options.restart)
+            .shutdown(options.shutdown)
     }
 
     /// The supervisor these options imply, with this actor as its only child `id`.
-    fn supervisor_spec(id: impl Into<String>, factory: impl Fn() -> Self + Send + Sync + 'static) -> SupervisorSpec {
+    fn supervisor_spec(
+        id: impl Into<String>,
+        factory: impl Fn() -> Self + Send + Sync + 'static,
+    ) -> SupervisorSpec {
         let options = Self::SUPERVISION;
         let mut spec = SupervisorSpec::new(options.strategy)
             .name(format!("{} supervisor", Self::NAME))
@@ -105,7 +116,10 @@ pub async fn start_supervised<A: Supervised>(
         _ => {
             let actor = supervisor.id();
             supervisor.stop(crate::ExitReason::Shutdown).await;
-            Err(SpawnError::StartFailed { actor, reason: crate::ExitReason::error("the child stopped right after it started") })
+            Err(SpawnError::StartFailed {
+                actor,
+                reason: crate::ExitReason::error("the child stopped right after it started"),
+            })
         }
     }
 }

@@ -18,7 +18,10 @@ use crate::actor::{ActorId, ActorRef, ExitReason, Parent, Resume};
 
 enum SlotState {
     Running,
-    Parked { reason: ExitReason, resume: oneshot::Sender<Resume> },
+    Parked {
+        reason: ExitReason,
+        resume: oneshot::Sender<Resume>,
+    },
     Abandoned,
 }
 
@@ -51,7 +54,11 @@ impl Parked {
 
 impl ChildSlot {
     pub(crate) fn new(supervisor: ActorRef<Supervisor>) -> Self {
-        ChildSlot { state: Mutex::new(SlotState::Running), parked: Notify::new(), supervisor }
+        ChildSlot {
+            state: Mutex::new(SlotState::Running),
+            parked: Notify::new(),
+            supervisor,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
@@ -108,7 +115,10 @@ impl Parent for ChildSlot {
                 if matches!(*state, SlotState::Abandoned) {
                     return Resume::Finish(reason);
                 }
-                *state = SlotState::Parked { reason: reason.clone(), resume: tx };
+                *state = SlotState::Parked {
+                    reason: reason.clone(),
+                    resume: tx,
+                };
             }
             self.parked.notify_waiters();
             // Never wait on the supervisor's mailbox: a full one is drained by a helper task.

@@ -61,7 +61,10 @@ pub struct Intensity {
 impl Default for Intensity {
     /// Three restarts within five seconds.
     fn default() -> Self {
-        Intensity { max_restarts: 3, within: Duration::from_secs(5) }
+        Intensity {
+            max_restarts: 3,
+            within: Duration::from_secs(5),
+        }
     }
 }
 
@@ -131,7 +134,10 @@ impl ChildSpec {
                     options = options.mailbox_capacity(capacity);
                 }
                 let first = factory();
-                let restartable = Restartable { factory, parent: Arc::clone(&slot) as _ };
+                let restartable = Restartable {
+                    factory,
+                    parent: Arc::clone(&slot) as _,
+                };
                 let (actor, started) = spawn_actor(&node, first, options, Some(restartable))?;
                 let outcome = match started {
                     Some(rx) => rx.await.unwrap_or(Err(ExitReason::Killed)),
@@ -140,10 +146,16 @@ impl ChildSpec {
                 if let Err(reason) = outcome {
                     // The child parked after its failed start: release it for good.
                     slot.finish(reason.clone());
-                    return Err(SpawnError::StartFailed { actor: actor.id(), reason });
+                    return Err(SpawnError::StartFailed {
+                        actor: actor.id(),
+                        reason,
+                    });
                 }
                 let typed: Arc<dyn Any + Send + Sync> = actor.cell.clone();
-                Ok(ChildHandle { cell: actor.erased(), typed })
+                Ok(ChildHandle {
+                    cell: actor.erased(),
+                    typed,
+                })
             })
         });
         ChildSpec {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::slot::{ChildSlot, Parked};
-use super::spec::{Backoff, ChildSpec, Intensity, Restart, ChildHandle, Strategy};
+use super::spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy};
 use super::{ChildInfo, ChildState, SupervisorError};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
 use crate::codec::{Bincode, Codec, CodecError};
@@ -46,8 +46,19 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub(crate) fn new(config: Arc<SupervisorConfig>) -> Self {
-        let children = config.children.iter().map(|spec| Child { spec: spec.clone(), running: None }).collect();
-        Supervisor { config, children, restarts: VecDeque::new() }
+        let children = config
+            .children
+            .iter()
+            .map(|spec| Child {
+                spec: spec.clone(),
+                running: None,
+            })
+            .collect();
+        Supervisor {
+            config,
+            children,
+            restarts: VecDeque::new(),
+        }
     }
 
     fn position(&self, id: &str) -> Option<usize> {
@@ -63,7 +74,10 @@ impl Supervisor {
                 child.running = Some((started, slot));
                 Ok(())
             }
-            Err(error) => Err(SupervisorError::StartFailed { child: child.spec.id.clone(), error }),
+            Err(error) => Err(SupervisorError::StartFailed {
+                child: child.spec.id.clone(),
+                error,
+            }),
         }
     }
 
@@ -98,7 +112,11 @@ impl Supervisor {
     fn allow_restart(&mut self) -> bool {
         let now = Instant::now();
         let window = self.config.intensity.within;
-        while self.restarts.front().is_some_and(|t| now.duration_since(*t) > window) {
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > window)
+        {
             self.restarts.pop_front();
         }
         if self.restarts.len() >= self.config.intensity.max_restarts as usize {
@@ -112,10 +130,15 @@ impl Supervisor {
         let Some(index) = self.children.iter().position(|c| c.actor() == Some(actor)) else {
             return;
         };
-        let Some((_, slot)) = &self.children[index].running else { return };
+        let Some((_, slot)) = &self.children[index].running else {
+            return;
+        };
         // Already handled (an exit this supervisor caused), or restarted since.
         let Some(parked) = slot.take_parked() else { return };
-        let (child, restart) = (self.children[index].spec.id.clone(), self.children[index].spec.restart);
+        let (child, restart) = (
+            self.children[index].spec.id.clone(),
+            self.children[index].spec.restart,
+        );
         tracing::debug!(supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
         if !restart.restarts_after(&parked.reason) {
             let reason = parked.reason.clone();
@@ -183,7 +206,11 @@ impl Supervisor {
             .map(|c| ChildInfo {
                 id: c.spec.id.clone(),
                 actor: c.actor(),
-                state: if c.running.is_some() { ChildState::Running } else { ChildState::Terminated },
+                state: if c.running.is_some() {
+                    ChildState::Running
+                } else {
+                    ChildState::Terminated
+                },
                 restart: c.spec.restart,
                 is_supervisor: c.spec.is_supervisor,
             })
@@ -221,7 +248,9 @@ impl Supervisor {
                 }
                 Some(index) => {
                     let result = self.start_child_at(ctx, index).await;
-                    reply.send(result.and_then(|()| self.children[index].actor().ok_or(SupervisorError::NotRunning)));
+                    reply.send(
+                        result.and_then(|()| self.children[index].actor().ok_or(SupervisorError::NotRunning)),
+                    );
                 }
                 None => reply.send(Err(SupervisorError::NotFound { child: id })),
             },
@@ -237,7 +266,10 @@ impl Supervisor {
             },
             SupervisorMsg::WhichChildren { reply } => reply.send(self.info()),
             SupervisorMsg::Child { id, reply } => {
-                let found = self.position(&id).and_then(|i| self.children[i].running.as_ref()).map(|(c, _)| c.clone());
+                let found = self
+                    .position(&id)
+                    .and_then(|i| self.children[i].running.as_ref())
+                    .map(|(c, _)| c.clone());
                 reply.send(found);
             }
         }
@@ -357,7 +389,9 @@ impl Message for SupervisorMsg {
     }
 
     fn encode_body<C: Codec>(&self, _codec: &C, _out: &mut Vec<u8>) -> Result<(), CodecError> {
-        Err(CodecError::Encode(String::from("supervisor requests never leave their node")))
+        Err(CodecError::Encode(String::from(
+            "supervisor requests never leave their node",
+        )))
     }
 
     fn decode_body<C: Codec>(_codec: &C, tag: u32, _body: &[u8]) -> Result<Self, CodecError> {
@@ -373,31 +407,37 @@ impl ActorRef<Supervisor> {
         &self,
         make: impl FnOnce(ReplyTo<R>) -> SupervisorMsg + Send,
     ) -> Result<R, SupervisorError> {
-        self.ask_timeout(make, SUPERVISOR_CALL_TIMEOUT).await.map_err(SupervisorError::Call)
+        self.ask_timeout(make, SUPERVISOR_CALL_TIMEOUT)
+            .await
+            .map_err(SupervisorError::Call)
     }
 
     /// Adds `spec` as a new child and starts it; returns its id.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<ActorId, SupervisorError> {
-        self.request(|reply| SupervisorMsg::StartChild { spec, reply }).await?
+        self.request(|reply| SupervisorMsg::StartChild { spec, reply })
+            .await?
     }
 
     /// Stops the child named `id` for good (running its `stopped` hook within its shutdown
     /// timeout). A temporary child is removed; others stay listed as terminated.
     pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
         let id = id.to_owned();
-        self.request(|reply| SupervisorMsg::TerminateChild { id, reply }).await?
+        self.request(|reply| SupervisorMsg::TerminateChild { id, reply })
+            .await?
     }
 
     /// Starts the terminated child named `id` again; returns its new id.
     pub async fn restart_child(&self, id: &str) -> Result<ActorId, SupervisorError> {
         let id = id.to_owned();
-        self.request(|reply| SupervisorMsg::RestartChild { id, reply }).await?
+        self.request(|reply| SupervisorMsg::RestartChild { id, reply })
+            .await?
     }
 
     /// Removes the spec of the terminated child named `id`.
     pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
         let id = id.to_owned();
-        self.request(|reply| SupervisorMsg::DeleteChild { id, reply }).await?
+        self.request(|reply| SupervisorMsg::DeleteChild { id, reply })
+            .await?
     }
 
     /// The children, in start order, with their state.
@@ -416,6 +456,8 @@ impl ActorRef<Supervisor> {
     pub async fn child<A: Actor>(&self, id: &str) -> Result<Option<ActorRef<A>>, SupervisorError> {
         let id = id.to_owned();
         let found = self.request(|reply| SupervisorMsg::Child { id, reply }).await?;
-        Ok(found.and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok()).map(ActorRef::from_cell))
+        Ok(found
+            .and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok())
+            .map(ActorRef::from_cell))
     }
 }

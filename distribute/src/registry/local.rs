@@ -1,0 +1,106 @@
+//! The node-local name table.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::{validate_name, RegistryError};
+use crate::actor::{Actor, ActorId, ActorRef, AnyCell, Cell};
+
+struct Entry {
+    cell: Arc<dyn AnyCell>,
+    typed: Arc<dyn Any + Send + Sync>,
+    type_name: &'static str,
+}
+
+/// Names registered on one node. A name disappears when its actor stops for good (a
+/// supervised restart keeps it: the ref is the same).
+#[derive(Default)]
+pub(crate) struct LocalNames {
+    names: Mutex<HashMap<String, Entry>>,
+}
+
+impl LocalNames {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.names.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn register<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
+        validate_name(name)?;
+        let mut names = self.lock();
+        if let Some(existing) = names.get(name) {
+            return Err(RegistryError::AlreadyRegistered {
+                name: name.to_owned(),
+                owner: existing.cell.core().id,
+            });
+        }
+        if !actor.is_alive() {
+            return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        let typed: Arc<dyn Any + Send + Sync> = actor.cell.clone();
+        names.insert(
+            name.to_owned(),
+            Entry {
+                cell: actor.erased(),
+                typed,
+                type_name: A::NAME,
+            },
+        );
+        drop(names);
+        // The actor may have stopped between the check and the insert; its exit then ran
+        // `forget_owner` before the insert, so clean up here.
+        if !actor.is_alive() {
+            self.forget_owner(actor.id());
+            return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn lookup<A: Actor>(&self, name: &str) -> Result<ActorRef<A>, RegistryError> {
+        validate_name(name)?;
+        let names = self.lock();
+        let entry = names.get(name).ok_or_else(|| RegistryError::NotFound {
+            name: name.to_owned(),
+        })?;
+        let cell =
+            Arc::clone(&entry.typed)
+                .downcast::<Cell<A>>()
+                .map_err(|_| RegistryError::TypeMismatch {
+                    name: name.to_owned(),
+                    expected: A::NAME,
+                    found: entry.type_name,
+                })?;
+        Ok(ActorRef::from_cell(cell))
+    }
+
+    pub(crate) fn unregister(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
+        validate_name(name)?;
+        let mut names = self.lock();
+        let entry = names.get(name).ok_or_else(|| RegistryError::NotFound {
+            name: name.to_owned(),
+        })?;
+        let current = entry.cell.core().id;
+        if current != owner {
+            return Err(RegistryError::NotOwner {
+                name: name.to_owned(),
+                owner: current,
+            });
+        }
+        names.remove(name);
+        Ok(())
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Drops every name held by `actor` (it stopped for good).
+    pub(crate) fn forget_owner(&self, actor: ActorId) {
+        let mut names = self.lock();
+        if !names.is_empty() {
+            names.retain(|_, entry| entry.cell.core().id != actor);
+        }
+    }
+}

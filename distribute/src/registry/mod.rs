@@ -1,0 +1,66 @@
+//! Names for actors.
+//!
+//! [`Name`] validation is shared by every registry. The node-local registry
+//! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node;
+//! the cluster-wide registry builds on the same rules.
+
+mod local;
+mod name;
+
+pub(crate) use local::LocalNames;
+pub use name::{validate_name, MAX_NAME_LEN};
+
+use crate::actor::ActorId;
+
+/// Why a registry operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The name is empty, longer than 255 characters, or has a character outside
+    /// `[A-Za-z0-9._-]`.
+    #[error("invalid name {name:?}: {why}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// Another actor holds the name.
+    #[error("name `{name}` is already registered to {owner}")]
+    AlreadyRegistered {
+        /// The name.
+        name: String,
+        /// Its current owner.
+        owner: ActorId,
+    },
+    /// No actor holds the name.
+    #[error("name `{name}` is not registered")]
+    NotFound {
+        /// The name.
+        name: String,
+    },
+    /// The name belongs to another actor.
+    #[error("name `{name}` belongs to {owner}, not to the caller")]
+    NotOwner {
+        /// The name.
+        name: String,
+        /// Its owner.
+        owner: ActorId,
+    },
+    /// The name's actor is of another type than the one asked for.
+    #[error("name `{name}` is registered to a `{found}`, not a `{expected}`")]
+    TypeMismatch {
+        /// The name.
+        name: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The registered actor's type.
+        found: &'static str,
+    },
+    /// The actor has already stopped.
+    #[error("actor {actor} has stopped")]
+    ActorStopped {
+        /// The actor.
+        actor: ActorId,
+    },
+}
