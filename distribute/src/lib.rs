@@ -75,9 +75,12 @@
 //!   `Result<Result<T, E>, CallError>`).
 //!
 //! Only methods marked `#[message]` become messages; other methods stay ordinary methods.
-//! The generated items take the visibility of the most visible message method, so a
-//! `pub fn` message makes the enum and the client trait `pub`. Hooks are marked in the same
-//! block: `#[on_start]`, `#[on_stop]`, `#[on_exit]`, `#[on_down]`.
+//! The generated items take the visibility of the most visible message method, and at least
+//! `pub(crate)` (the `Actor` impl names the enum, so it may not be less visible than a
+//! crate-visible struct): a `pub fn` message makes the enum and the client trait `pub`.
+//! Hooks are marked in the same block: `#[on_start]`, `#[on_stop]`, `#[on_exit]`,
+//! `#[on_down]`; each may take `ctx: &mut Context<Self>` first, then respectively nothing,
+//! `reason: &ExitReason`, `signal: ExitSignal` or `down: Down`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -106,8 +109,10 @@ pub use registry::RegistryError;
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
     pub use crate::actor;
+    pub use crate::supervision::Supervised;
     pub use crate::{
         Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient,
         SpawnError, SpawnOptions,
     };
+    pub use crate::{Pool, Routing};
 }

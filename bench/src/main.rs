@@ -1,0 +1,225 @@
+//! Benchmarks: `cargo run --release -p distribute-bench [suite] [--quick]`.
+//!
+//! Every figure is printed as `name<TAB>value<TAB>unit`, with the raw tokio baselines
+//! measured in the same run, so that ratios stay meaningful on a noisy machine.
+//! Suites: `raw`, `local`, `restart` (default: all).
+
+use std::time::{Duration, Instant};
+
+use distribute::prelude::*;
+use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
+use tokio::sync::{mpsc, oneshot};
+
+#[actor(mailbox = 1024)]
+#[derive(Default)]
+struct Sink {
+    n: u64,
+}
+
+#[actor]
+impl Sink {
+    #[message]
+    fn push(&mut self, v: u64) {
+        self.n = self.n.wrapping_add(v);
+    }
+
+    #[message]
+    fn get(&self) -> u64 {
+        self.n
+    }
+}
+
+/// Measures restarts from the inside: the crashing handler stamps the time of the panic and
+/// the next incarnation's start hook measures how long it took to serve again.
+#[actor]
+struct Phoenix {
+    clock: std::sync::Arc<std::sync::Mutex<(Option<Instant>, Vec<Duration>)>>,
+}
+
+#[actor]
+impl Phoenix {
+    #[on_start]
+    fn reborn(&mut self) {
+        let mut clock = self
+            .clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(crashed) = clock.0.take() {
+            clock.1.push(crashed.elapsed());
+        }
+    }
+
+    #[message]
+    fn crash(&mut self) -> u64 {
+        self.clock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0 = Some(Instant::now());
+        panic!("benchmark crash")
+    }
+
+    #[message]
+    fn ping(&self) {}
+}
+
+struct Config {
+    messages: u64,
+    samples: usize,
+    actors: usize,
+}
+
+fn report(name: &str, value: f64, unit: &str) {
+    println!("{name}\t{value:.3}\t{unit}");
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+}
+
+async fn raw(cfg: &Config) {
+    let (tx, mut rx) = mpsc::channel::<u64>(1024);
+    let consumer = tokio::spawn(async move {
+        let mut sum = 0u64;
+        while let Some(v) = rx.recv().await {
+            sum = sum.wrapping_add(v);
+        }
+        sum
+    });
+    let start = Instant::now();
+    for i in 0..cfg.messages {
+        if tx.send(i).await.is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    let _ = consumer.await;
+    report(
+        "raw.mpsc.tput",
+        cfg.messages as f64 / start.elapsed().as_secs_f64(),
+        "msgs/s",
+    );
+
+    let (tx, mut rx) = mpsc::channel::<oneshot::Sender<u64>>(1024);
+    tokio::spawn(async move {
+        while let Some(reply) = rx.recv().await {
+            let _ = reply.send(1);
+        }
+    });
+    let mut samples = Vec::with_capacity(cfg.samples);
+    for _ in 0..cfg.samples {
+        let start = Instant::now();
+        let (reply, answer) = oneshot::channel();
+        if tx.send(reply).await.is_err() {
+            break;
+        }
+        let _ = answer.await;
+        samples.push(start.elapsed());
+    }
+    report("raw.oneshot_ask.p50", percentile(&mut samples, 0.5), "us");
+    report("raw.oneshot_ask.p99", percentile(&mut samples, 0.99), "us");
+}
+
+async fn local(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let node = Node::new();
+    let sink = node.spawn(Sink::default()).await?;
+    let start = Instant::now();
+    for i in 0..cfg.messages {
+        sink.push(i).await?;
+    }
+    sink.get().await?;
+    report(
+        "local.tell_tput",
+        cfg.messages as f64 / start.elapsed().as_secs_f64(),
+        "msgs/s",
+    );
+
+    let mut samples = Vec::with_capacity(cfg.samples);
+    for _ in 0..cfg.samples {
+        let start = Instant::now();
+        sink.get().await?;
+        samples.push(start.elapsed());
+    }
+    report("local.ask.p50", percentile(&mut samples, 0.5), "us");
+    report("local.ask.p99", percentile(&mut samples, 0.99), "us");
+
+    let start = Instant::now();
+    let mut refs = Vec::with_capacity(cfg.actors);
+    for _ in 0..cfg.actors {
+        refs.push(node.spawn(Sink::default()).await?);
+    }
+    report(
+        "local.spawn_per_actor",
+        start.elapsed().as_secs_f64() * 1e6 / cfg.actors as f64,
+        "us",
+    );
+    for actor in &refs {
+        actor.kill();
+    }
+    for actor in &refs {
+        actor.wait_for_stop().await;
+    }
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn restart(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let node = Node::new();
+    let clock = std::sync::Arc::new(std::sync::Mutex::new((None, Vec::new())));
+    let factory_clock = std::sync::Arc::clone(&clock);
+    let supervisor = SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(u32::MAX, Duration::from_secs(1))
+        .child(ChildSpec::worker("phoenix", move || Phoenix {
+            clock: std::sync::Arc::clone(&factory_clock),
+        }))
+        .start(&node)
+        .await?;
+    let phoenix = supervisor
+        .child::<Phoenix>("phoenix")
+        .await?
+        .ok_or("no phoenix")?;
+    for _ in 0..cfg.samples.min(20_000) {
+        let _ = phoenix.crash().await;
+        phoenix.ping().await?;
+    }
+    let mut samples = std::mem::take(&mut clock.lock().unwrap_or_else(std::sync::PoisonError::into_inner).1);
+    report("local.restart.p50", percentile(&mut samples, 0.5), "us");
+    report("local.restart.p99", percentile(&mut samples, 0.99), "us");
+    node.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Panics are the point of the restart suite; keep the default hook's printing out of
+    // the measurement.
+    std::panic::set_hook(Box::new(|_| {}));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let suite = args.iter().find(|a| !a.starts_with("--")).cloned();
+    let cfg = if quick {
+        Config {
+            messages: 200_000,
+            samples: 5_000,
+            actors: 10_000,
+        }
+    } else {
+        Config {
+            messages: 2_000_000,
+            samples: 50_000,
+            actors: 100_000,
+        }
+    };
+    let wants = |name: &str| suite.as_deref().is_none_or(|s| s == name);
+    if wants("raw") {
+        raw(&cfg).await;
+    }
+    if wants("local") {
+        local(&cfg).await?;
+    }
+    if wants("restart") {
+        restart(&cfg).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,415 @@
+//! Attribute parsing: the options of `#[actor(...)]` on a struct and of `#[message(...)]` on a
+//! method, and recognition of the helper attributes (`#[message]`, `#[on_start]`, ...) that
+//! mark messages and hooks inside an `#[actor]` impl block.
+//!
+//! Options are parsed with custom keywords and `lookahead1`, so an unknown option is reported
+//! as "expected one of `mailbox`, `name`, `codec`". Parsing recovers at the next comma after a
+//! bad option, so every bad option of one attribute is reported at once.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::parse::discouraged::Speculative;
+use syn::parse::{ParseStream, Parser};
+use syn::{Attribute, Lit, LitInt, LitStr, Meta, Token, Type};
+
+use crate::ctx::{with_help, Ctxt};
+use crate::hash::MAX_EXPLICIT_TAG;
+
+mod kw {
+    syn::custom_keyword!(mailbox);
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(codec);
+    syn::custom_keyword!(tag);
+}
+
+/// The complete form of `#[actor(...)]` on a struct, shown in help lines.
+const ACTOR_FORM: &str =
+    "`#[actor(mailbox = 64, name = \"counter\", codec = my::Codec)]` (every option is optional)";
+
+/// The form of `#[message(...)]`, shown in help lines.
+const MESSAGE_FORM: &str = "`#[message]`, or `#[message(tag = 7)]` for an explicit wire tag";
+
+/// Options of `#[actor(...)]` on a struct. An option that is absent or invalid is `None`
+/// (invalid ones have been reported).
+#[derive(Default)]
+pub(crate) struct ActorOptions {
+    /// `mailbox = N`: the mailbox capacity, at least 1, as an unsuffixed literal.
+    pub(crate) mailbox: Option<LitInt>,
+    /// `name = "..."`: the actor's name in logs, not empty.
+    pub(crate) name: Option<LitStr>,
+    /// `codec = Path`: the wire codec.
+    pub(crate) codec: Option<Type>,
+}
+
+/// Parses the arguments of `#[actor(...)]` on a struct.
+pub(crate) fn parse_actor_options(cx: &Ctxt, args: TokenStream) -> ActorOptions {
+    let mut options = ActorOptions::default();
+    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        let (mut seen_mailbox, mut seen_name, mut seen_codec) = (false, false, false);
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::mailbox) {
+                let key: kw::mailbox = input.parse()?;
+                let duplicate = std::mem::replace(&mut seen_mailbox, true);
+                let value = key_value(cx, input, &key, "mailbox = 64")?;
+                if duplicate {
+                    duplicate_option(cx, &key, "mailbox");
+                } else if let Some(value) = value {
+                    options.mailbox = mailbox_value(cx, value);
+                }
+            } else if lookahead.peek(kw::name) {
+                let key: kw::name = input.parse()?;
+                let duplicate = std::mem::replace(&mut seen_name, true);
+                let value = key_value(cx, input, &key, "name = \"counter\"")?;
+                if duplicate {
+                    duplicate_option(cx, &key, "name");
+                } else if let Some(value) = value {
+                    options.name = name_value(cx, value);
+                }
+            } else if lookahead.peek(kw::codec) {
+                let key: kw::codec = input.parse()?;
+                let duplicate = std::mem::replace(&mut seen_codec, true);
+                let value = codec_value(cx, input, &key)?;
+                if duplicate {
+                    duplicate_option(cx, &key, "codec");
+                } else {
+                    options.codec = value;
+                }
+            } else {
+                let error = lookahead.error();
+                cx.error_help_at(error.span(), format!("unknown option: {error}"), ACTOR_FORM);
+                skip_value(input)?;
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(())
+    };
+    if let Err(error) = parser.parse2(args) {
+        cx.push(syn::Error::new(error.span(), with_help(error, ACTOR_FORM)));
+    }
+    options
+}
+
+/// Parses `= value` after `key` and returns the value's tokens (up to the next comma), or
+/// `None` after reporting a missing `=` or value.
+fn key_value(
+    cx: &Ctxt,
+    input: ParseStream<'_>,
+    key: &dyn quote::ToTokens,
+    form: &str,
+) -> syn::Result<Option<TokenStream>> {
+    if input.parse::<Option<Token![=]>>()?.is_none() {
+        cx.error_help(
+            key,
+            "expected `=` and a value after the option name",
+            format!("`{form}`"),
+        );
+        skip_value(input)?;
+        return Ok(None);
+    }
+    let value = skip_value(input)?;
+    if value.is_empty() {
+        cx.error_help(key, "missing value", format!("`{form}`"));
+        return Ok(None);
+    }
+    Ok(Some(value))
+}
+
+/// Consumes the tokens up to the next top-level comma and returns them.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<TokenStream> {
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        tokens.extend([input.parse::<TokenTree>()?]);
+    }
+    Ok(tokens)
+}
+
+fn duplicate_option(cx: &Ctxt, key: &dyn quote::ToTokens, name: &str) {
+    cx.error_help(
+        key,
+        format!("duplicate option `{name}`"),
+        "give each option at most once",
+    );
+}
+
+fn mailbox_value(cx: &Ctxt, value: TokenStream) -> Option<LitInt> {
+    let Ok(Lit::Int(lit)) = syn::parse2::<Lit>(value.clone()) else {
+        cx.error_help(value, "`mailbox` takes an integer literal", "`mailbox = 64`");
+        return None;
+    };
+    match lit.base10_parse::<usize>() {
+        Ok(0) => {
+            cx.error_help(
+                &lit,
+                "a mailbox holds at least one message",
+                "`mailbox = 64` (the capacity, 1 or more)",
+            );
+            None
+        }
+        // Normalised to an unsuffixed literal: `64u8` would not be a `usize`.
+        Ok(capacity) => Some(LitInt::new(&capacity.to_string(), lit.span())),
+        Err(_) => {
+            cx.error_help(
+                &lit,
+                "mailbox capacity out of range",
+                "`mailbox = 64` (the capacity, 1 or more)",
+            );
+            None
+        }
+    }
+}
+
+fn name_value(cx: &Ctxt, value: TokenStream) -> Option<LitStr> {
+    let Ok(Lit::Str(lit)) = syn::parse2::<Lit>(value.clone()) else {
+        cx.error_help(value, "`name` takes a string literal", "`name = \"counter\"`");
+        return None;
+    };
+    if lit.value().is_empty() {
+        cx.error_help(&lit, "the actor's name cannot be empty", "`name = \"counter\"`");
+        return None;
+    }
+    Some(lit)
+}
+
+/// Parses `= Type` after `codec`. A type may contain commas (`my::Codec<A, B>`), so it is
+/// parsed as a type rather than cut at the next comma.
+fn codec_value(cx: &Ctxt, input: ParseStream<'_>, key: &kw::codec) -> syn::Result<Option<Type>> {
+    const FORM: &str = "`codec = my::Codec` (a type implementing `distribute::codec::Codec`)";
+    if input.parse::<Option<Token![=]>>()?.is_none() {
+        cx.error_help(key, "expected `=` and a value after the option name", FORM);
+        skip_value(input)?;
+        return Ok(None);
+    }
+    if input.peek(Lit) {
+        let value = skip_value(input)?;
+        cx.error_help(value, "`codec` takes a type", FORM);
+        return Ok(None);
+    }
+    let fork = input.fork();
+    match fork.parse::<Type>() {
+        Ok(ty) if fork.is_empty() || fork.peek(Token![,]) => {
+            input.advance_to(&fork);
+            Ok(Some(ty))
+        }
+        _ => {
+            let value = skip_value(input)?;
+            if value.is_empty() {
+                cx.error_help(key, "missing value", FORM);
+            } else {
+                cx.error_help(value, "`codec` takes a type", FORM);
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Options of `#[message(...)]`.
+#[derive(Default)]
+pub(crate) struct MessageOptions {
+    /// `tag = N`, already checked to be in `0..=0x7FFF_FFFF`.
+    pub(crate) tag: Option<(u32, LitInt)>,
+}
+
+/// Parses a `#[message]` or `#[message(tag = N)]` attribute.
+pub(crate) fn parse_message_options(cx: &Ctxt, attr: &Attribute) -> MessageOptions {
+    let mut options = MessageOptions::default();
+    let list = match &attr.meta {
+        Meta::Path(_) => return options,
+        Meta::List(list) => list,
+        Meta::NameValue(_) => {
+            cx.error_help(attr, "malformed `#[message]` attribute", MESSAGE_FORM);
+            return options;
+        }
+    };
+    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
+        let mut seen_tag = false;
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::tag) {
+                let key: kw::tag = input.parse()?;
+                let duplicate = std::mem::replace(&mut seen_tag, true);
+                let value = key_value(cx, input, &key, "tag = 7")?;
+                if duplicate {
+                    duplicate_option(cx, &key, "tag");
+                } else if let Some(value) = value {
+                    options.tag = tag_value(cx, value);
+                }
+            } else {
+                let error = lookahead.error();
+                cx.error_help_at(error.span(), format!("unknown option: {error}"), MESSAGE_FORM);
+                skip_value(input)?;
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(())
+    };
+    if let Err(error) = parser.parse2(list.tokens.clone()) {
+        cx.push(syn::Error::new(error.span(), with_help(error, MESSAGE_FORM)));
+    }
+    options
+}
+
+fn tag_value(cx: &Ctxt, value: TokenStream) -> Option<(u32, LitInt)> {
+    let Ok(Lit::Int(lit)) = syn::parse2::<Lit>(value.clone()) else {
+        cx.error_help(value, "`tag` takes an integer literal", "`#[message(tag = 7)]`");
+        return None;
+    };
+    match lit.base10_parse::<u64>() {
+        Ok(tag) if tag <= u64::from(MAX_EXPLICIT_TAG) => Some((tag as u32, lit)),
+        _ => {
+            cx.error_help(
+                &lit,
+                format!(
+                    "tag out of range: explicit tags are 0..={MAX_EXPLICIT_TAG}; the upper half is reserved for generated tags"
+                ),
+                "pick a smaller tag, e.g. `#[message(tag = 7)]`, or remove the option to use a generated tag",
+            );
+            None
+        }
+    }
+}
+
+/// A lifecycle hook of an actor, marked in its `#[actor]` impl block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HookKind {
+    /// `#[on_start]`, forwarded from `Actor::started`.
+    Start,
+    /// `#[on_stop]`, forwarded from `Actor::stopped`.
+    Stop,
+    /// `#[on_exit]`, forwarded from `Actor::on_exit`.
+    Exit,
+    /// `#[on_down]`, forwarded from `Actor::on_down`.
+    Down,
+}
+
+impl HookKind {
+    /// The attribute's name.
+    pub(crate) fn attr_name(self) -> &'static str {
+        match self {
+            HookKind::Start => "on_start",
+            HookKind::Stop => "on_stop",
+            HookKind::Exit => "on_exit",
+            HookKind::Down => "on_down",
+        }
+    }
+
+    /// The signature the hook must have, shown in help lines.
+    pub(crate) fn form(self) -> &'static str {
+        match self {
+            HookKind::Start => {
+                "`#[on_start] fn init(&mut self, ctx: &mut Context<Self>) -> Result<(), E>` (the `ctx` parameter and the `Result` are optional; the hook may be `async`)"
+            }
+            HookKind::Stop => {
+                "`#[on_stop] fn stopped(&mut self, ctx: &mut Context<Self>, reason: &ExitReason)` (the `ctx` parameter is optional; the hook may be `async`)"
+            }
+            HookKind::Exit => {
+                "`#[on_exit] fn exited(&mut self, ctx: &mut Context<Self>, signal: ExitSignal)` (the `ctx` parameter is optional; the hook may be `async`)"
+            }
+            HookKind::Down => {
+                "`#[on_down] fn down(&mut self, ctx: &mut Context<Self>, down: Down)` (the `ctx` parameter is optional; the hook may be `async`)"
+            }
+        }
+    }
+
+    /// What the hook receives besides `self` and the context, for error messages.
+    pub(crate) fn payload(self) -> Option<&'static str> {
+        match self {
+            HookKind::Start => None,
+            HookKind::Stop => Some("the exit reason, `reason: &ExitReason`"),
+            HookKind::Exit => Some("the exit signal, `signal: ExitSignal`"),
+            HookKind::Down => Some("the DOWN notification, `down: Down`"),
+        }
+    }
+
+    /// How many parameters the hook takes besides `self` and the context.
+    pub(crate) fn payloads(self) -> usize {
+        match self {
+            HookKind::Start => 0,
+            HookKind::Stop | HookKind::Exit | HookKind::Down => 1,
+        }
+    }
+}
+
+/// What a helper attribute marks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    /// `#[message]` or `#[message(...)]`.
+    Message,
+    /// `#[on_start]`, `#[on_stop]`, `#[on_exit]` or `#[on_down]`.
+    Hook(HookKind),
+}
+
+impl Marker {
+    pub(crate) fn attr_name(self) -> &'static str {
+        match self {
+            Marker::Message => "message",
+            Marker::Hook(kind) => kind.attr_name(),
+        }
+    }
+}
+
+fn marker_of(attr: &Attribute) -> Option<Marker> {
+    let ident = attr.path().get_ident()?;
+    Some(match ident.to_string().as_str() {
+        "message" => Marker::Message,
+        "on_start" => Marker::Hook(HookKind::Start),
+        "on_stop" => Marker::Hook(HookKind::Stop),
+        "on_exit" => Marker::Hook(HookKind::Exit),
+        "on_down" => Marker::Hook(HookKind::Down),
+        _ => return None,
+    })
+}
+
+/// Removes the helper attributes from `attrs` and returns them. They are not real
+/// attributes: left in place, the compiler would reject them.
+pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> Vec<(Marker, Attribute)> {
+    let mut markers = Vec::new();
+    attrs.retain(|attr| match marker_of(attr) {
+        Some(marker) => {
+            markers.push((marker, attr.clone()));
+            false
+        }
+        None => true,
+    });
+    markers
+}
+
+/// Checks that a hook attribute has no arguments (`#[on_start]`, not `#[on_start(...)]`).
+pub(crate) fn check_hook_attr(cx: &Ctxt, kind: HookKind, attr: &Attribute) {
+    if !matches!(attr.meta, Meta::Path(_)) {
+        let name = kind.attr_name();
+        cx.error_help(
+            attr,
+            format!("`#[{name}]` takes no arguments"),
+            format!("write `#[{name}]`"),
+        );
+    }
+}
+
+/// Whether `attr` is `#[actor]` or `#[distribute::actor]`, used to catch the macro applied
+/// twice to one item.
+pub(crate) fn is_actor_attr(attr: &Attribute) -> bool {
+    let path = attr.path();
+    path.segments.last().is_some_and(|last| last.ident == "actor")
+        && (path.segments.len() == 1
+            || path
+                .segments
+                .first()
+                .is_some_and(|first| first.ident == "distribute"))
+}
+
+/// Whether `attr` is `#[cfg(...)]` or `#[cfg_attr(...)]`.
+pub(crate) fn is_cfg_attr(attr: &Attribute) -> bool {
+    attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+}
+
+/// The span of an attribute's path (`message` in `#[message(tag = 1)]`).
+pub(crate) fn path_span(attr: &Attribute) -> Span {
+    use syn::spanned::Spanned;
+    attr.path().span()
+}

@@ -1,0 +1,66 @@
+//! Expansion: from a checked model to the generated items.
+//!
+//! Each attribute has its own module (`actor.rs`; `supervised.rs` and `registered.rs` will
+//! follow). The generated code names everything by absolute path (`::distribute::...`,
+//! `::core::...`) and documents every public item, so it compiles in any module, under
+//! `#![deny(missing_docs)]`, whatever the user imported.
+//!
+//! On error the user's item is emitted unchanged (helper attributes removed) next to the
+//! `compile_error!`s, and nothing is generated from it, so the user sees only the real mistakes.
+
+mod actor;
+mod client;
+mod dispatch;
+mod docs;
+mod message;
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::Item;
+
+use crate::ctx::Ctxt;
+
+/// `#[actor]`: on a struct, declares the actor; on its impl block, generates its messages.
+pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = error.to_compile_error();
+            return quote!(#input #error);
+        }
+    };
+    match item {
+        Item::Struct(item) => actor::expand_struct(args, item),
+        Item::Impl(item) => actor::expand_impl(args, item),
+        item => misplaced_actor(item),
+    }
+}
+
+/// `#[actor]` on something other than a struct or an impl block.
+fn misplaced_actor(item: Item) -> TokenStream {
+    let cx = Ctxt::new();
+    fn head(keyword: &dyn ToTokens, ident: &syn::Ident) -> TokenStream {
+        quote!(#keyword #ident)
+    }
+    let (head, what) = match &item {
+        Item::Enum(item) => (head(&item.enum_token, &item.ident), "an enum"),
+        Item::Union(item) => (head(&item.union_token, &item.ident), "a union"),
+        Item::Fn(item) => (head(&item.sig.fn_token, &item.sig.ident), "a function"),
+        Item::Trait(item) => (head(&item.trait_token, &item.ident), "a trait"),
+        Item::Type(item) => (head(&item.type_token, &item.ident), "a type alias"),
+        Item::Mod(item) => (head(&item.mod_token, &item.ident), "a module"),
+        other => (other.to_token_stream(), "this item"),
+    };
+    cx.error_help(
+        head,
+        format!("`#[actor]` goes on a struct (the actor's state) or on its impl block, not on {what}"),
+        "`#[actor] struct Counter { n: u64 }` declares the actor, `#[actor] impl Counter { ... }` its messages",
+    );
+    emit(item, cx)
+}
+
+/// The user's item followed by the errors, if any.
+fn emit(item: impl ToTokens, cx: Ctxt) -> TokenStream {
+    let errors = cx.check().err().map(|error| error.to_compile_error());
+    quote!(#item #errors)
+}

@@ -1,0 +1,72 @@
+//! Rules that need the whole model: no two messages share a variant name or a wire tag, and
+//! each kind of hook appears at most once.
+
+use std::collections::HashMap;
+
+use crate::ctx::Ctxt;
+use crate::model::{ActorImpl, Hook, MessageFn};
+
+/// Checks an `#[actor]` impl block's model; each error is reported on the second of the two
+/// items that conflict.
+pub(crate) fn check_impl(cx: &Ctxt, model: &ActorImpl) {
+    check_variants(cx, model);
+    check_tags(cx, model);
+    check_hooks(cx, &model.hooks);
+}
+
+fn check_variants(cx: &Ctxt, model: &ActorImpl) {
+    let mut seen: HashMap<String, &MessageFn> = HashMap::new();
+    for message in &model.messages {
+        let variant = message.variant.to_string();
+        if let Some(first) = seen.get(&variant) {
+            cx.error_help(
+                &message.method,
+                format!(
+                    "`{}` and `{}` both become the variant `{variant}` of `{}Msg`",
+                    first.name, message.name, model.self_name
+                ),
+                "rename one of the methods (variant names are the method names in UpperCamelCase)",
+            );
+        } else {
+            seen.insert(variant, message);
+        }
+    }
+}
+
+fn check_tags(cx: &Ctxt, model: &ActorImpl) {
+    let mut seen: HashMap<u32, &MessageFn> = HashMap::new();
+    for message in &model.messages {
+        let Some(first) = seen.get(&message.tag) else {
+            seen.insert(message.tag, message);
+            continue;
+        };
+        match &message.explicit_tag {
+            Some(lit) => cx.error_help(
+                lit,
+                format!("tag {} is already used by `{}`", message.tag, first.name),
+                "give each message its own tag",
+            ),
+            None => cx.error_help(
+                &message.method,
+                format!(
+                    "the generated tag {:#010x} of `{}` collides with the generated tag of `{}`",
+                    message.tag, message.name, first.name
+                ),
+                "give one of them an explicit tag: `#[message(tag = 7)]`",
+            ),
+        }
+    }
+}
+
+fn check_hooks(cx: &Ctxt, hooks: &[Hook]) {
+    for (index, hook) in hooks.iter().enumerate() {
+        if let Some(first) = hooks[..index].iter().find(|first| first.kind == hook.kind) {
+            let name = hook.kind.attr_name();
+            cx.error_help_at(
+                hook.attr_span,
+                format!("a second `#[{name}]` hook: `{}` is already one", first.method),
+                format!("an actor has at most one `#[{name}]` hook: call one method from the other"),
+            );
+        }
+    }
+}

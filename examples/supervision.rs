@@ -1,0 +1,141 @@
+//! Supervision patterns: each kills a worker and shows it coming back.
+//!
+//! 1. A single supervised actor, started in one call.
+//! 2. A pool of workers behind one handle.
+//! 3. A nested tree: a root supervisor over a worker and a sub-tree.
+//! 4. A named supervised actor, found by name before and after a crash.
+//!
+//! Run with `cargo run --example supervision`.
+
+use std::time::Duration;
+
+use distribute::prelude::*;
+use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
+use distribute::Routing;
+
+/// A worker that counts the jobs it did since it (re)started.
+#[actor]
+#[supervised(max_restarts = 5, within = "10s", pool = 3, routing = round_robin)]
+#[derive(Default)]
+struct Worker {
+    jobs: u64,
+}
+
+#[actor]
+impl Worker {
+    /// Does a job; returns how many this incarnation has done.
+    #[message]
+    fn work(&mut self) -> u64 {
+        self.jobs += 1;
+        self.jobs
+    }
+
+    /// Which actor answered.
+    #[message]
+    fn whoami(&self, ctx: &mut Context<Self>) -> ActorId {
+        ctx.id()
+    }
+
+    /// Crashes the worker.
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("worker asked to crash")
+    }
+}
+
+/// A service with one supervised instance (no pool).
+#[actor]
+#[supervised(restart = permanent, max_restarts = 3, within = "5s", shutdown = "1s")]
+#[derive(Default)]
+struct Cache {
+    entries: u64,
+}
+
+#[actor]
+impl Cache {
+    #[message]
+    fn put(&mut self) -> u64 {
+        self.entries += 1;
+        self.entries
+    }
+
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("cache corrupted")
+    }
+}
+
+async fn crash_and_wait<F, Fut>(what: &str, crash: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, CallError>>,
+{
+    match crash().await {
+        Err(err) => println!("   killed {what}: the caller saw `{err}`"),
+        Ok(_) => println!("   {what} did not crash?"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    std::panic::set_hook(Box::new(|_| {}));
+    let node = Node::new();
+
+    println!("1. A single supervised actor, in one call");
+    let (supervisor, cache) = Cache::start_supervised(&node, Cache::default).await?;
+    println!("   supervisor {} runs cache {}", supervisor.id(), cache.id());
+    cache.put().await?;
+    println!("   cache holds {} entries", cache.put().await?);
+    crash_and_wait("the cache", || cache.crash()).await;
+    println!("   same ref {} answers again, fresh state: {} entry", cache.id(), cache.put().await?);
+
+    println!("\n2. A pool of 3 workers ({:?} routing)", Routing::RoundRobin);
+    let pool = Worker::start_supervised(&node, Worker::default).await?;
+    for _ in 0..3 {
+        println!("   job handled by {}", pool.whoami().await?);
+    }
+    let victim = pool.worker_refs()[1].clone();
+    crash_and_wait("worker 2", || victim.crash()).await;
+    println!("   pool still has {} workers; worker 2 answers: {}", pool.size(), victim.work().await?);
+
+    println!("\n3. A nested tree: root (one-for-one) -> [cache, db+api (one-for-all)]");
+    let root = SupervisorSpec::new(Strategy::OneForOne)
+        .name("root")
+        .child(Cache::child_spec("cache", Cache::default))
+        .child(
+            SupervisorSpec::new(Strategy::OneForAll)
+                .name("backend")
+                .child(ChildSpec::worker("db", Worker::default))
+                .child(ChildSpec::worker("api", Worker::default))
+                .into_child("backend"),
+        )
+        .start(&node)
+        .await?;
+    let backend = root.child::<distribute::supervision::Supervisor>("backend").await?.ok_or("no backend")?;
+    let db = backend.child::<Worker>("db").await?.ok_or("no db")?;
+    let api = backend.child::<Worker>("api").await?.ok_or("no api")?;
+    api.work().await?;
+    api.work().await?;
+    println!("   api did {} jobs", api.work().await?);
+    crash_and_wait("db", || db.crash()).await;
+    println!(
+        "   one-for-all restarted db and api: api's count starts over at {}",
+        api.with_timeout(Duration::from_secs(1)).work().await?
+    );
+    for child in root.which_children().await? {
+        println!("   root child {:<8} {:?} {:?}", child.id, child.state, child.actor.map(|a| a.to_string()));
+    }
+
+    println!("\n4. A named supervised actor (node-local name until the global registry lands)");
+    let (_named_supervisor, named) = Cache::start_supervised(&node, Cache::default).await?;
+    node.register_local("cache.primary", &named)?;
+    let found: ActorRef<Cache> = node.lookup_local("cache.primary")?;
+    println!("   `cache.primary` is {}; put -> {}", found.id(), found.put().await?);
+    crash_and_wait("cache.primary", || found.crash()).await;
+    let again: ActorRef<Cache> = node.lookup_local("cache.primary")?;
+    println!("   after the restart the name still resolves to {}; put -> {}", again.id(), again.put().await?);
+
+    node.shutdown().await;
+    println!("\nNode shut down: {} actors left.", node.actor_count());
+    Ok(())
+}

@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[actor]
+enum Light { Red, Green }
+
+fn main() {}

@@ -1,0 +1,9 @@
+use distribute::prelude::*;
+
+#[actor]
+fn counter() {}
+
+#[actor]
+trait Greeter {}
+
+fn main() {}
