@@ -524,3 +524,17 @@ async fn a_thousand_crash_restart_cycles_leave_nothing_behind() {
         "only the supervisor ref is left"
     );
 }
+
+#[tokio::test]
+async fn node_shutdown_stops_a_tree_through_its_supervisor() {
+    let (fx, node) = (Fixture::new(), Node::new());
+    let supervisor = tree(&fx, Strategy::OneForAll, &node).await;
+    within("node shutdown", node.shutdown()).await;
+    assert_eq!(
+        fx.take(),
+        ["stop c", "stop b", "stop a"],
+        "children stopped once, in reverse order"
+    );
+    assert_eq!(supervisor.exit_reason(), Some(ExitReason::Shutdown));
+    assert_eq!(node.actor_count(), 0);
+}

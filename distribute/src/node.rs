@@ -202,7 +202,8 @@ impl Node {
     }
 
     /// Stops every actor, newest first, each with [`ExitReason::Shutdown`] and up to
-    /// [`DEFAULT_SHUTDOWN_TIMEOUT`] to run its `stopped` hook before it is killed. New spawns
+    /// [`DEFAULT_SHUTDOWN_TIMEOUT`] to run its `stopped` hook before it is killed. Supervised
+    /// actors are left to their supervisors, which stop them in their own order. New spawns
     /// fail from the moment this is called.
     pub async fn shutdown(&self) {
         self.shutdown_timeout(DEFAULT_SHUTDOWN_TIMEOUT).await;
@@ -213,13 +214,19 @@ impl Node {
         self.inner.shutting_down.store(true, Ordering::Release);
         let actors: Vec<Arc<dyn AnyCell>> = self.actors().values().rev().cloned().collect();
         tracing::debug!(node = %self.name(), actors = actors.len(), "node shutting down");
-        for cell in &actors {
+        // Roots first: stopping a supervisor stops its subtree. Then whatever is left (a
+        // supervised actor whose supervisor was already gone).
+        let (roots, supervised): (Vec<_>, Vec<_>) = actors.into_iter().partition(|c| !c.core().supervised);
+        for cell in roots.iter().chain(supervised.iter()) {
             let core = cell.core();
+            if !core.is_alive() {
+                continue;
+            }
             let _ = core.signals.push(Signal::Stop(ExitReason::Shutdown));
             if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
                 tracing::warn!(actor = %core.id, name = core.name, "actor did not stop in time; killing it");
                 core.kill();
-                core.wait_for_stop().await;
+                let _ = tokio::time::timeout(timeout, core.wait_for_stop()).await;
             }
         }
     }

@@ -20,6 +20,8 @@ use crate::node::NodeStats;
 pub(crate) struct Core {
     pub(crate) id: ActorId,
     pub(crate) name: &'static str,
+    /// Whether a supervisor owns this actor (and so stops it on shutdown).
+    pub(crate) supervised: bool,
     pub(crate) signals: super::signal::SignalQueue,
     /// Set as the first step of exiting; from then on the actor is not alive.
     exit: OnceLock<ExitReason>,
@@ -33,11 +35,12 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(id: ActorId, name: &'static str, stats: Arc<NodeStats>) -> Self {
+    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, stats: Arc<NodeStats>) -> Self {
         stats.cell_created();
         Core {
             id,
             name,
+            supervised,
             signals: Default::default(),
             exit: OnceLock::new(),
             done: AtomicBool::new(false),

@@ -63,7 +63,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     let (tx, rx) = mailbox::<A::Msg>(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
-        core: Core::new(id, A::NAME, node.stats()),
+        core: Core::new(id, A::NAME, restartable.is_some(), node.stats()),
         mailbox: tx,
     });
     let erased: Arc<dyn AnyCell> = cell.clone();

@@ -140,7 +140,8 @@ impl Supervisor {
             self.children[index].spec.restart,
         );
         tracing::debug!(supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
-        if !restart.restarts_after(&parked.reason) {
+        // A node that is shutting down restarts nothing.
+        if !restart.restarts_after(&parked.reason) || ctx.node().is_shutting_down() {
             let reason = parked.reason.clone();
             parked.finish(reason);
             self.forget_child(index);
