@@ -87,7 +87,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cache.put().await?;
     println!("   cache holds {} entries", cache.put().await?);
     crash_and_wait("the cache", || cache.crash()).await;
-    println!("   same ref {} answers again, fresh state: {} entry", cache.id(), cache.put().await?);
+    println!(
+        "   same ref {} answers again, fresh state: {} entry",
+        cache.id(),
+        cache.put().await?
+    );
 
     println!("\n2. A pool of 3 workers ({:?} routing)", Routing::RoundRobin);
     let pool = Worker::start_supervised(&node, Worker::default).await?;
@@ -96,7 +100,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let victim = pool.worker_refs()[1].clone();
     crash_and_wait("worker 2", || victim.crash()).await;
-    println!("   pool still has {} workers; worker 2 answers: {}", pool.size(), victim.work().await?);
+    println!(
+        "   pool still has {} workers; worker 2 answers: {}",
+        pool.size(),
+        victim.work().await?
+    );
 
     println!("\n3. A nested tree: root (one-for-one) -> [cache, db+api (one-for-all)]");
     let root = SupervisorSpec::new(Strategy::OneForOne)
@@ -111,29 +119,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .start(&node)
         .await?;
-    let backend = root.child::<distribute::supervision::Supervisor>("backend").await?.ok_or("no backend")?;
+    let backend = root
+        .child::<distribute::supervision::Supervisor>("backend")
+        .await?
+        .ok_or("no backend")?;
     let db = backend.child::<Worker>("db").await?.ok_or("no db")?;
     let api = backend.child::<Worker>("api").await?.ok_or("no api")?;
     api.work().await?;
     api.work().await?;
     println!("   api did {} jobs", api.work().await?);
     crash_and_wait("db", || db.crash()).await;
+    // One-for-all stops api before it restarts db, so once the new db answers, what is sent
+    // to api waits for (and is answered by) the new api.
+    println!("   db is back: {} job", db.work().await?);
     println!(
-        "   one-for-all restarted db and api: api's count starts over at {}",
+        "   one-for-all restarted api too: its count starts over at {}",
         api.with_timeout(Duration::from_secs(1)).work().await?
     );
     for child in root.which_children().await? {
-        println!("   root child {:<8} {:?} {:?}", child.id, child.state, child.actor.map(|a| a.to_string()));
+        println!(
+            "   root child {:<8} {:?} {:?}",
+            child.id,
+            child.state,
+            child.actor.map(|a| a.to_string())
+        );
     }
 
     println!("\n4. A named supervised actor (node-local name until the global registry lands)");
     let (_named_supervisor, named) = Cache::start_supervised(&node, Cache::default).await?;
     node.register_local("cache.primary", &named)?;
     let found: ActorRef<Cache> = node.lookup_local("cache.primary")?;
-    println!("   `cache.primary` is {}; put -> {}", found.id(), found.put().await?);
+    println!(
+        "   `cache.primary` is {}; put -> {}",
+        found.id(),
+        found.put().await?
+    );
     crash_and_wait("cache.primary", || found.crash()).await;
     let again: ActorRef<Cache> = node.lookup_local("cache.primary")?;
-    println!("   after the restart the name still resolves to {}; put -> {}", again.id(), again.put().await?);
+    println!(
+        "   after the restart the name still resolves to {}; put -> {}",
+        again.id(),
+        again.put().await?
+    );
 
     node.shutdown().await;
     println!("\nNode shut down: {} actors left.", node.actor_count());

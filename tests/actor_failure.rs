@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute_tests::{within, Counter, CounterClient, Gate};
+use distribute_tests::{queue_gets, until, within, Counter, CounterClient, Gate};
 
 #[tokio::test(start_paused = true)]
 async fn a_panicking_handler_fails_its_caller_and_stops_the_actor() {
@@ -38,18 +38,8 @@ async fn callers_queued_behind_a_panic_get_actor_stopped_at_once() {
         let counter = counter.clone();
         async move { counter.boom("late".into()).await }
     });
-    while counter.mailbox_len() < 1 {
-        tokio::task::yield_now().await;
-    }
-    let queued: Vec<_> = (0..5)
-        .map(|_| {
-            let counter = counter.clone();
-            tokio::spawn(async move { counter.get().await })
-        })
-        .collect();
-    while counter.mailbox_len() < 6 {
-        tokio::task::yield_now().await;
-    }
+    until("the failing call to be queued", || counter.mailbox_len() >= 1).await;
+    let queued = queue_gets(&counter, 1, 5).await;
     let started = tokio::time::Instant::now();
     gate.open();
     assert_eq!(
@@ -74,6 +64,8 @@ async fn a_panic_does_not_affect_other_actors_or_the_node() {
     for i in 0..10 {
         let doomed = node.spawn(Counter::new(Gate::new())).await.unwrap();
         assert!(doomed.boom(format!("crash {i}")).await.is_err());
+        // The caller hears of the failure before the actor has finished exiting.
+        within("doomed to stop", doomed.wait_for_stop()).await;
     }
     assert!(victim.boom("crash".into()).await.is_err());
     assert_eq!(
@@ -92,15 +84,7 @@ async fn a_killed_actor_fails_its_pending_callers_at_once() {
     let node = Node::new();
     let counter = node.spawn(Counter::new(Gate::new())).await.unwrap();
     counter.hold().await.unwrap();
-    let pending: Vec<_> = (0..3)
-        .map(|_| {
-            let counter = counter.clone();
-            tokio::spawn(async move { counter.get().await })
-        })
-        .collect();
-    while counter.mailbox_len() < 3 {
-        tokio::task::yield_now().await;
-    }
+    let pending = queue_gets(&counter, 0, 3).await;
     let started = tokio::time::Instant::now();
     counter.kill();
     assert_eq!(counter.wait_for_stop().await, ExitReason::Killed);

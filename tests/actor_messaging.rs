@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute_tests::{within, Counter, CounterClient, CounterMsg, Gate};
+use distribute_tests::{queue_gets, within, Counter, CounterClient, CounterMsg, Gate};
 
 /// Records `(sender, seq)` pairs and checks that each sender's sequence arrives in order.
 #[actor(mailbox = 256)]
@@ -163,15 +163,7 @@ async fn calls_queued_when_an_actor_stops_fail_at_once() {
     let gate = Gate::new();
     let counter = node.spawn(Counter::new(gate.clone())).await.unwrap();
     counter.hold().await.unwrap();
-    let queued: Vec<_> = (0..3)
-        .map(|_| {
-            let counter = counter.clone();
-            tokio::spawn(async move { counter.get().await })
-        })
-        .collect();
-    while counter.mailbox_len() < 3 {
-        tokio::task::yield_now().await;
-    }
+    let queued = queue_gets(&counter, 0, 3).await;
     let started = tokio::time::Instant::now();
     // The stop is handled right after the blocked message, before the queued calls.
     let stopping = tokio::spawn({

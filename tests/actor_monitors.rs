@@ -50,6 +50,16 @@ struct Watchdog {
     downs: Vec<Down>,
 }
 
+impl Watchdog {
+    fn new(target: &ActorRef<Counter>) -> Self {
+        Watchdog {
+            target: target.clone(),
+            monitor: None,
+            downs: Vec::new(),
+        }
+    }
+}
+
 /// The monitor handle, kept in state.
 type MonitorRefCell = distribute::MonitorRef;
 
@@ -83,14 +93,7 @@ impl Watchdog {
 async fn an_actor_monitoring_another_receives_on_down() {
     let node = Node::new();
     let target = node.spawn(Counter::new(Gate::new())).await.unwrap();
-    let watchdog = node
-        .spawn(Watchdog {
-            target: target.clone(),
-            monitor: None,
-            downs: Vec::new(),
-        })
-        .await
-        .unwrap();
+    let watchdog = node.spawn(Watchdog::new(&target)).await.unwrap();
     target.stop(ExitReason::error("target gone")).await;
     let downs = within("on_down", async {
         loop {
@@ -112,14 +115,7 @@ async fn an_actor_monitoring_another_receives_on_down() {
 async fn after_demonitor_no_down_arrives() {
     let node = Node::new();
     let target = node.spawn(Counter::new(Gate::new())).await.unwrap();
-    let watchdog = node
-        .spawn(Watchdog {
-            target: target.clone(),
-            monitor: None,
-            downs: Vec::new(),
-        })
-        .await
-        .unwrap();
+    let watchdog = node.spawn(Watchdog::new(&target)).await.unwrap();
     assert!(watchdog.stop_watching().await.unwrap());
     // A second monitor, from outside, tells us when the target is fully down.
     let outside = target.monitor();

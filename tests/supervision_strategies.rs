@@ -8,7 +8,7 @@ use distribute::supervision::{
     Backoff, ChildCounts, ChildSpec, ChildState, Restart, Strategy, Supervisor, SupervisorError,
     SupervisorSpec,
 };
-use distribute_tests::{within, Gate};
+use distribute_tests::{until, within, Gate};
 
 type Journal = Arc<Mutex<Vec<String>>>;
 
@@ -248,16 +248,12 @@ async fn in_flight_callers_get_actor_failed_and_queued_messages_reach_the_restar
     let b = worker(&supervisor, "b").await;
     // `hold` blocks the child; behind it: a call whose handler panics, tells, and a call.
     b.hold().await.unwrap();
-    while b.mailbox_len() > 0 {
-        tokio::task::yield_now().await;
-    }
+    until("b to take `hold`", || b.mailbox_len() == 0).await;
     let failing = tokio::spawn({
         let b = b.clone();
         async move { b.wait_then_crash().await }
     });
-    while b.mailbox_len() < 1 {
-        tokio::task::yield_now().await;
-    }
+    until("the failing call to be queued", || b.mailbox_len() >= 1).await;
     for _ in 0..3 {
         b.add(1).await.unwrap();
     }
@@ -265,9 +261,7 @@ async fn in_flight_callers_get_actor_failed_and_queued_messages_reach_the_restar
         let b = b.clone();
         async move { b.get().await }
     });
-    while b.mailbox_len() < 5 {
-        tokio::task::yield_now().await;
-    }
+    until("all calls to be queued", || b.mailbox_len() >= 5).await;
     let started = tokio::time::Instant::now();
     fx.gate.open();
     assert_eq!(

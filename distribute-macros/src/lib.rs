@@ -1,6 +1,7 @@
-//! Procedural macros of [`distribute`](https://docs.rs/distribute). Use them through
-//! `distribute`, which re-exports them (`use distribute::prelude::*;`); the generated code
-//! names `::distribute` and does not work without it.
+//! Procedural macros of [`distribute`](https://docs.rs/distribute): `#[actor]` declares an
+//! actor, `#[supervised(...)]` how it is supervised. Use them through `distribute`, which
+//! re-exports them (`use distribute::prelude::*;`); the generated code names `::distribute`
+//! and does not work without it.
 //!
 //! # `#[actor]`
 //!
@@ -175,6 +176,125 @@
 //! the right form, all reported at once. The item is still emitted (without the helper
 //! attributes) and nothing is generated from an impl block with errors, so no unrelated
 //! errors follow.
+//!
+//! # `#[supervised(...)]`
+//!
+//! On the struct of an actor, next to `#[actor]` (before or after it), declares how the actor
+//! is supervised, and generates a one-call start under a supervisor:
+//!
+//! ```
+//! use distribute::prelude::*;
+//!
+//! #[actor]
+//! #[supervised(restart = transient, max_restarts = 5, within = "10s", shutdown = "1s")]
+//! #[derive(Default)]
+//! struct Cache {
+//!     entries: u64,
+//! }
+//!
+//! #[actor]
+//! impl Cache {
+//!     #[message]
+//!     fn put(&mut self) -> u64 {
+//!         self.entries += 1;
+//!         self.entries
+//!     }
+//! }
+//!
+//! #[actor]
+//! #[supervised(pool = 4, routing = least_loaded)]
+//! #[derive(Default)]
+//! struct Worker;
+//!
+//! #[actor]
+//! impl Worker {
+//!     #[message]
+//!     fn work(&self, job: u64) -> u64 {
+//!         job * 2
+//!     }
+//! }
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = Node::new();
+//! // The supervisor, and a ref to the actor that stays valid across restarts.
+//! let (_supervisor, cache) = Cache::start_supervised(&node, Cache::default).await?;
+//! assert_eq!(cache.put().await?, 1);
+//!
+//! // With `pool = N`: a `Pool<Worker>`, on which the client methods route to a worker.
+//! let pool = Worker::start_supervised(&node, Worker::default).await?;
+//! assert_eq!(pool.size(), 4);
+//! assert_eq!(pool.work(21).await?, 42);
+//!
+//! // The options, and specs to build a larger tree with.
+//! assert_eq!(Cache::SUPERVISION.intensity.max_restarts, 5);
+//! let spec = Cache::child_spec("cache", Cache::default);
+//! assert_eq!(spec.restart_type(), distribute::supervision::Restart::Transient);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Options
+//!
+//! `#[supervised]` or `#[supervised(option = value, ...)]`, every option optional; an option
+//! left out takes its value from `distribute::supervision::SupervisionOptions::DEFAULT`:
+//!
+//! | option | value | default |
+//! |---|---|---|
+//! | `restart` | when the actor is restarted: `permanent` (always), `transient` (after a failure, not after a normal stop), `temporary` (never) | `permanent` |
+//! | `strategy` | which children its supervisor restarts when one fails: `one_for_one`, `one_for_all`, `rest_for_one` | `one_for_one` |
+//! | `max_restarts` | the restart intensity: at most this many restarts (an integer literal, `u32`) within `within`, or the supervisor gives up and fails; give both or neither | 3 |
+//! | `within` | the intensity's window, a duration, not zero | `"5s"` |
+//! | `shutdown` | how long the actor may take to stop before it is killed, a duration (`"0s"`: killed at once) | `"5s"` |
+//! | `backoff` | the pause before a restart, a duration, not zero: the first one, doubling after each restart up to 30 times it | none |
+//! | `pool` | run as a pool of this many workers, an integer literal from 1 to 65536 | no pool |
+//! | `routing` | how the pool picks a worker (needs `pool`): `round_robin`, `random`, `least_loaded`, `key_hash` | `round_robin` |
+//!
+//! A duration is a string literal: an integer and a unit, `ms`, `s`, `m` or `h`
+//! (`"250ms"`, `"5s"`, `"2m"`, `"1h"`).
+//!
+//! ## What it generates
+//!
+//! The struct is emitted unchanged. Next to it, for the first example above:
+//!
+//! ```ignore
+//! impl ::distribute::supervision::Supervised for Cache {
+//!     const SUPERVISION: ::distribute::supervision::SupervisionOptions =
+//!         ::distribute::supervision::SupervisionOptions {
+//!             restart: ::distribute::supervision::Restart::Transient,
+//!             intensity: ::distribute::supervision::Intensity {
+//!                 max_restarts: 5,
+//!                 within: ::core::time::Duration::from_millis(10000),
+//!             },
+//!             shutdown: ::core::time::Duration::from_millis(1000),
+//!             ..::distribute::supervision::SupervisionOptions::DEFAULT
+//!         };
+//! }
+//!
+//! impl Cache {
+//!     async fn start_supervised(
+//!         node: &::distribute::Node,
+//!         factory: impl Fn() -> Self + Send + Sync + 'static,
+//!     ) -> Result<(ActorRef<Supervisor>, ActorRef<Self>), SpawnError> {
+//!         ::distribute::supervision::start_supervised(node, factory).await
+//!     }
+//! }
+//! ```
+//!
+//! - `impl Supervised` holds the options in `SUPERVISION`; the trait's provided methods turn
+//!   them into a `ChildSpec` (`Cache::child_spec("cache", Cache::default)`, to put the
+//!   actor in a larger tree), a `SupervisorSpec` or a `PoolSpec`.
+//! - `start_supervised`, with the struct's visibility, starts the actor under a new supervisor
+//!   and returns the supervisor and the actor's ref. `factory` makes the actor, and a new one
+//!   at each restart, behind the same ref. With `pool = N` it returns a `Pool<Worker>` instead
+//!   (through `supervision::start_pool`).
+//! - A compile-time check that the struct is an actor: `#[supervised]` on a struct without
+//!   `#[actor]` (or without its `#[actor] impl` block) is reported as "`Worker` is not an
+//!   actor", on the struct's name.
+//!
+//! Each option is checked alone (a name among the valid ones, a duration that parses and fits,
+//! an integer in range) and together (`routing` needs `pool`; `max_restarts` and `within` come
+//! together). As with `#[actor]`, every mistake is reported at once, with a help line; the
+//! impl and `start_supervised` are still generated, with the defaults for the wrong options,
+//! so the code that uses them reports nothing more.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -236,4 +356,50 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::actor(args.into(), input.into()).into()
+}
+
+/// Declares how an actor is supervised: its restart type, its supervisor's strategy and
+/// restart intensity, its shutdown timeout, a restart backoff, or a pool of workers.
+///
+/// ```
+/// use distribute::prelude::*;
+///
+/// #[actor]
+/// #[supervised(
+///     restart = transient,    // or `permanent` (the default), `temporary`
+///     strategy = one_for_all, // or `one_for_one` (the default), `rest_for_one`
+///     max_restarts = 5,       // at most 5 restarts ...
+///     within = "10s",         // ... within 10 seconds (durations: "250ms", "5s", "2m", "1h")
+///     shutdown = "1s",        // time to stop before being killed
+///     backoff = "100ms",      // pause before a restart, doubling each time
+///     pool = 3,               // three workers behind one `Pool<Worker>`
+///     routing = least_loaded, // or `round_robin` (the default), `random`, `key_hash`
+/// )]
+/// #[derive(Default)]
+/// struct Worker;
+///
+/// #[actor]
+/// impl Worker {
+///     #[message]
+///     fn work(&self) -> u32 {
+///         42
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::new();
+/// let pool: Pool<Worker> = Worker::start_supervised(&node, Worker::default).await?;
+/// assert_eq!(pool.work().await?, 42);
+/// # Ok(()) }
+/// ```
+///
+/// It goes on the struct of an actor, before or after `#[actor]`, and generates
+/// `impl Supervised for Worker` (the options, in `Worker::SUPERVISION`, and the child,
+/// supervisor and pool specs they imply) and `Worker::start_supervised(&node, factory)`, which
+/// returns the supervisor and a ref that stays valid across restarts, or with `pool = N` a
+/// `Pool<Worker>`. Every option is optional. See the [crate documentation](crate) for each
+/// option and for the generated code.
+#[proc_macro_attribute]
+pub fn supervised(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::supervised(args.into(), input.into()).into()
 }

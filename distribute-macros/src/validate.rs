@@ -1,10 +1,12 @@
 //! Rules that need the whole model: no two messages share a variant name or a wire tag, and
-//! each kind of hook appears at most once.
+//! each kind of hook appears at most once; of `#[supervised]`'s options, `routing` comes with
+//! `pool`, and `max_restarts` with `within`.
 
 use std::collections::HashMap;
 
+use crate::attr::supervised::INTENSITY_FORM;
 use crate::ctx::Ctxt;
-use crate::model::{ActorImpl, Hook, MessageFn};
+use crate::model::{ActorImpl, Hook, MessageFn, SupervisedStruct};
 
 /// Checks an `#[actor]` impl block's model; each error is reported on the second of the two
 /// items that conflict.
@@ -68,5 +70,31 @@ fn check_hooks(cx: &Ctxt, hooks: &[Hook]) {
                 format!("an actor has at most one `#[{name}]` hook: call one method from the other"),
             );
         }
+    }
+}
+
+/// Checks the options of a `#[supervised]` struct together; each error is reported on the
+/// option that lacks its companion.
+pub(crate) fn check_supervised(cx: &Ctxt, model: &SupervisedStruct) {
+    let options = &model.options;
+    if let (Some(routing), None) = (&options.routing, &options.pool) {
+        cx.error_help_at(
+            routing.key,
+            "`routing` needs `pool = N`: it picks one worker of a pool for each message",
+            "`pool = 4, routing = least_loaded`",
+        );
+    }
+    match (&options.max_restarts, &options.within) {
+        (Some(max_restarts), None) => cx.error_help_at(
+            max_restarts.key,
+            "`max_restarts` without `within`: the restart intensity is a number of restarts within a time window",
+            format!("give both: {INTENSITY_FORM}"),
+        ),
+        (None, Some(within)) => cx.error_help_at(
+            within.key,
+            "`within` without `max_restarts`: the restart intensity is a number of restarts within a time window",
+            format!("give both: {INTENSITY_FORM}"),
+        ),
+        _ => {}
     }
 }

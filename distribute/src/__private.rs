@@ -1,5 +1,5 @@
-//! Items used by the code that `#[actor]` generates. Not a public API: names and signatures
-//! here may change in any release.
+//! Items used by the code that `#[actor]` and `#[supervised]` generate. Not a public API:
+//! names and signatures here may change in any release.
 
 pub use serde;
 
@@ -20,6 +20,22 @@ pub trait ActorConfig {
     /// Wire codec (`#[actor(codec = Path)]`, default: bincode).
     type Codec: Codec;
 }
+
+/// Implemented by every actor. `#[supervised]` checks it on its struct, spanned on the struct's
+/// name, so that a struct that is not an actor is first reported as "`Worker` is not an actor"
+/// with what to add, before the compiler's own "`Worker: Actor` is not satisfied" for the
+/// generated `impl Supervised` (`Actor` has no message of its own).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor",
+    label = "`#[supervised]` needs an actor",
+    note = "declare it with `#[actor] struct {Self} {{ ... }}` and give it an `#[actor] impl {Self} {{ ... }}` block (which may be empty)"
+)]
+pub trait IsActor {}
+
+impl<A: crate::actor::Actor> IsActor for A {}
+
+/// Compile-time check that `A` is an actor; see [`IsActor`].
+pub const fn assert_actor<A: IsActor>() {}
 
 /// Implemented by every type that can travel in a message: an argument or a reply.
 #[diagnostic::on_unimplemented(

@@ -92,6 +92,7 @@ mod node;
 pub mod pool;
 pub mod registry;
 pub mod supervision;
+pub mod transport;
 
 #[doc(hidden)]
 pub mod __private;
@@ -100,7 +101,7 @@ pub use actor::{
     Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId,
     Recipient, ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
 };
-pub use distribute_macros::actor;
+pub use distribute_macros::{actor, supervised};
 pub use error::{BoxError, CallError, SpawnError};
 pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};
@@ -108,8 +109,8 @@ pub use registry::RegistryError;
 
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
-    pub use crate::actor;
     pub use crate::supervision::Supervised;
+    pub use crate::{actor, supervised};
     pub use crate::{
         Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient,
         SpawnError, SpawnOptions,

@@ -97,3 +97,33 @@ impl Counter {
         panic!("{text}")
     }
 }
+
+/// Waits (yielding) until `done` holds; fails the test after [`DEADLINE`] of wall-clock time,
+/// also under a paused tokio clock, where a busy wait would never let tokio time advance.
+pub async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Queues `n` calls to `get` behind the `behind` messages the counter has yet to take, and
+/// returns them once they are all in its mailbox.
+pub async fn queue_gets(
+    counter: &ActorRef<Counter>,
+    behind: usize,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<u64, CallError>>> {
+    let calls = (0..n)
+        .map(|_| {
+            let counter = counter.clone();
+            tokio::spawn(async move { counter.get().await })
+        })
+        .collect();
+    until("queued calls", || counter.mailbox_len() >= behind + n).await;
+    calls
+}

@@ -10,4 +10,5 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("tests/ui/pass/*.rs");
     cases.compile_fail("tests/ui/fail/actor/*.rs");
+    cases.compile_fail("tests/ui/fail/supervised/*.rs");
 }

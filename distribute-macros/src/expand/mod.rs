@@ -1,6 +1,6 @@
 //! Expansion: from a checked model to the generated items.
 //!
-//! Each attribute has its own module (`actor.rs`; `supervised.rs` and `registered.rs` will
+//! Each attribute has its own module (`actor.rs`, `supervised.rs`; `registered.rs` will
 //! follow). The generated code names everything by absolute path (`::distribute::...`,
 //! `::core::...`) and documents every public item, so it compiles in any module, under
 //! `#![deny(missing_docs)]`, whatever the user imported.
@@ -13,6 +13,7 @@ mod client;
 mod dispatch;
 mod docs;
 mod message;
+mod supervised;
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -32,31 +33,61 @@ pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
     match item {
         Item::Struct(item) => actor::expand_struct(args, item),
         Item::Impl(item) => actor::expand_impl(args, item),
-        item => misplaced_actor(item),
+        item => {
+            let cx = Ctxt::new();
+            let (head, what) = describe(&item);
+            cx.error_help(
+                head,
+                format!("`#[actor]` goes on a struct (the actor's state) or on its impl block, not on {what}"),
+                "`#[actor] struct Counter { n: u64 }` declares the actor, `#[actor] impl Counter { ... }` its messages",
+            );
+            emit(item, cx)
+        }
     }
 }
 
-/// `#[actor]` on something other than a struct or an impl block.
-fn misplaced_actor(item: Item) -> TokenStream {
-    let cx = Ctxt::new();
+/// `#[supervised(...)]`: on an actor's struct, declares how it is supervised.
+pub(crate) fn supervised(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(error) => {
+            let error = error.to_compile_error();
+            return quote!(#input #error);
+        }
+    };
+    match item {
+        Item::Struct(item) => supervised::expand_struct(args, item),
+        item => {
+            let cx = Ctxt::new();
+            let (head, what) = describe(&item);
+            cx.error_help(
+                head,
+                format!("`#[supervised]` goes on the struct of an actor, not on {what}"),
+                "`#[actor] #[supervised(restart = transient)] struct Worker { ... }`",
+            );
+            emit(item, cx)
+        }
+    }
+}
+
+/// The head of a misplaced item (`enum Light`), to span the error on, and what it is.
+fn describe(item: &Item) -> (TokenStream, &'static str) {
     fn head(keyword: &dyn ToTokens, ident: &syn::Ident) -> TokenStream {
         quote!(#keyword #ident)
     }
-    let (head, what) = match &item {
+    match item {
         Item::Enum(item) => (head(&item.enum_token, &item.ident), "an enum"),
         Item::Union(item) => (head(&item.union_token, &item.ident), "a union"),
         Item::Fn(item) => (head(&item.sig.fn_token, &item.sig.ident), "a function"),
         Item::Trait(item) => (head(&item.trait_token, &item.ident), "a trait"),
         Item::Type(item) => (head(&item.type_token, &item.ident), "a type alias"),
         Item::Mod(item) => (head(&item.mod_token, &item.ident), "a module"),
+        Item::Impl(item) => {
+            let (impl_token, self_ty) = (&item.impl_token, &item.self_ty);
+            (quote!(#impl_token #self_ty), "an impl block")
+        }
         other => (other.to_token_stream(), "this item"),
-    };
-    cx.error_help(
-        head,
-        format!("`#[actor]` goes on a struct (the actor's state) or on its impl block, not on {what}"),
-        "`#[actor] struct Counter { n: u64 }` declares the actor, `#[actor] impl Counter { ... }` its messages",
-    );
-    emit(item, cx)
+    }
 }
 
 /// The user's item followed by the errors, if any.

@@ -1,4 +1,5 @@
-//! The model of an `#[actor]` item, parsed from syn's syntax tree.
+//! The model of an `#[actor]` item, parsed from syn's syntax tree; that of a
+//! `#[supervised]` struct is in `supervised.rs`.
 //!
 //! Parsing checks the rules that concern one item at a time: a method's signature
 //! (`signature.rs`), an argument's type, a name (`names.rs`). Rules that need the whole model
@@ -9,6 +10,7 @@
 mod method;
 mod names;
 mod signature;
+mod supervised;
 
 use proc_macro2::{Ident, Span, TokenStream};
 use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, ItemStruct, ReturnType, Type, Visibility};
@@ -17,6 +19,7 @@ use crate::attr::{self, ActorOptions, HookKind, Marker};
 use crate::ctx::Ctxt;
 use method::{parse_hook, parse_message};
 use signature::generics_tokens;
+pub(crate) use supervised::{parse_supervised, SupervisedStruct};
 
 /// `#[actor]` on a struct.
 pub(crate) struct ActorStruct {

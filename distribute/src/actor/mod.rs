@@ -42,6 +42,11 @@ use crate::error::BoxError;
 /// [`started`](Actor::started) before the first message (an error or a panic here stops the
 /// actor with [`ExitReason::StartFailed`] / [`ExitReason::Panicked`] and fails the spawn),
 /// [`stopped`](Actor::stopped) after the last one (not after a kill).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an actor",
+    label = "not an actor",
+    note = "add `#[actor]` to the struct `{Self}` and to its impl block, or implement `distribute::Actor` by hand"
+)]
 pub trait Actor: Sized + Send + 'static {
     /// The messages this actor understands, usually generated as `<Name>Msg`.
     type Msg: Message;

@@ -104,11 +104,15 @@ async fn run<A: Actor>(
         let reason = tokio::select! {
             biased;
             () = cell.core.killed() => ExitReason::Killed,
-            reason = incarnation(actor, &mut ctx, started.take()) => reason,
+            reason = incarnation(actor, &mut ctx, &mut started) => reason,
         };
         let Some(restartable) = &restartable else {
             break reason;
         };
+        // A failed start is reported before parking: the parent waits for it.
+        if let Some(tx) = started.take() {
+            let _ = tx.send(Err(reason.clone()));
+        }
         match restartable.parent.park(ctx.id(), reason).await {
             Resume::Restart(tx) => {
                 ctx.stop_request = None;
@@ -118,22 +122,31 @@ async fn run<A: Actor>(
             Resume::Finish(reason) => break reason,
         }
     };
-    ctx.finish(reason);
+    ctx.finish(reason.clone());
+    // A spawn that failed returns only once the actor is fully gone.
+    if let Some(tx) = started {
+        let _ = tx.send(Err(reason));
+    }
 }
 
-/// One life of the actor's state: `started`, the message loop, `stopped`.
-async fn incarnation<A: Actor>(mut actor: A, ctx: &mut Context<A>, started: Option<StartedTx>) -> ExitReason {
+/// One life of the actor's state: `started`, the message loop, `stopped`. The start outcome
+/// is sent on `started` when it succeeds; a failure leaves the sender for the caller.
+async fn incarnation<A: Actor>(
+    mut actor: A,
+    ctx: &mut Context<A>,
+    started: &mut Option<StartedTx>,
+) -> ExitReason {
     let start = match guarded(actor.started(ctx)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(ExitReason::StartFailed(error.to_string())),
         Err(panic) => Err(ExitReason::Panicked(panic)),
     };
-    if let Some(tx) = started {
-        let _ = tx.send(start.clone());
-    }
     if let Err(reason) = start {
         tracing::debug!(actor = %ctx.id(), name = A::NAME, %reason, "actor failed to start");
         return reason;
+    }
+    if let Some(tx) = started.take() {
+        let _ = tx.send(Ok(()));
     }
     let reason = serve(&mut actor, ctx).await;
     if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {

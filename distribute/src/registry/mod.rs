@@ -1,6 +1,6 @@
 //! Names for actors.
 //!
-//! [`Name`] validation is shared by every registry. The node-local registry
+//! Name validation ([`validate_name`]) is shared by every registry. The node-local registry
 //! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node;
 //! the cluster-wide registry builds on the same rules.
 

@@ -6,11 +6,11 @@
 //!
 //! # Restarts keep the ref
 //!
-//! A restarted child runs behind the same [`ActorRef`](crate::ActorRef): same id, same
+//! A restarted child runs behind the same [`ActorRef`]: same id, same
 //! mailbox. Clients keep their refs; registry names stay valid.
 //!
 //! - The caller whose message was being handled when the child failed gets
-//!   [`CallError::ActorFailed`](crate::CallError::ActorFailed) at once.
+//!   [`CallError::ActorFailed`] at once.
 //! - Messages still queued in the mailbox are kept and delivered to the restarted instance,
 //!   in order.
 //! - Links and monitors follow the ref, not one incarnation: they fire when the child stops

@@ -90,13 +90,6 @@ impl ChildSlot {
         }
     }
 
-    /// Releases a parked child for good with `reason` (used after a failed first start).
-    pub(crate) fn finish(&self, reason: ExitReason) {
-        if let Some(parked) = self.take_parked() {
-            parked.finish(reason);
-        }
-    }
-
     /// The supervisor is gone: a parked child stops now, a running one when it next parks.
     pub(crate) fn abandon(&self) {
         let previous = std::mem::replace(&mut *self.lock(), SlotState::Abandoned);

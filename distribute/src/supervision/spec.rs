@@ -144,8 +144,8 @@ impl ChildSpec {
                     None => Ok(()),
                 };
                 if let Err(reason) = outcome {
-                    // The child parked after its failed start: release it for good.
-                    slot.finish(reason.clone());
+                    // The child parks right after reporting its failed start: release it for good.
+                    slot.wait_parked().await.finish(reason.clone());
                     return Err(SpawnError::StartFailed {
                         actor: actor.id(),
                         reason,

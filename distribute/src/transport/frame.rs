@@ -1,0 +1,703 @@
+//! Length-prefixed frames: the unit in which two nodes talk.
+//!
+//! ```text
+//!  0        4      5                      4 + length
+//!  +--------+------+----------------------+
+//!  | length | kind | body                 |
+//!  | u32 BE | u8   | length - 1 bytes     |
+//!  +--------+------+----------------------+
+//! ```
+//!
+//! `length` counts the kind byte and the body, not the four length bytes, so the smallest frame
+//! is five bytes long (a kind and an empty body) and a length of 0 is malformed. Every frame is
+//! capped: a sender refuses to build a frame whose length exceeds its cap
+//! ([`FrameError::PayloadTooLarge`]), and a receiver rejects a larger claim as soon as it has
+//! the four length bytes ([`FrameError::Oversize`]), before it buffers a single body byte, so a
+//! forged length never makes it allocate.
+//!
+//! [`FrameDecoder`] is incremental and does no I/O: the connection pushes whatever bytes the
+//! socket returned and pulls complete frames out, in order. Any error is final: the byte
+//! stream has lost its framing and cannot be resynchronised, so the decoder keeps returning
+//! the same error and the connection must be closed.
+
+/// The default cap on a frame's `length` field (kind byte plus body): 4 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 4 * 1024 * 1024;
+
+/// Bytes in front of a frame's body: the 4-byte length and the kind byte.
+pub const FRAME_HEADER_LEN: usize = 5;
+
+/// Bytes of the length field.
+const LENGTH_LEN: usize = 4;
+
+/// A drained decoder keeps a buffer up to this capacity for the next frames; a larger one
+/// (left over from a big frame) is released, so an idle connection does not pin megabytes.
+const RETAINED_CAPACITY: usize = 64 * 1024;
+
+/// What a frame carries, from its kind byte.
+///
+/// The byte values are part of the wire protocol and never change; 0 is deliberately unused,
+/// so a run of zero bytes is never a valid frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum FrameKind {
+    /// One handshake message (`Hello` or `Proof`, see [`super::handshake`]).
+    Handshake = 1,
+    /// A message to an actor (a tell or the request of an ask).
+    Message = 2,
+    /// The reply to an ask.
+    Reply = 3,
+    /// A signal: exit, link, monitor or down notification.
+    Signal = 4,
+    /// A liveness probe; its body is empty.
+    Heartbeat = 5,
+    /// Global registry and process group traffic.
+    Registry = 6,
+    /// An orderly close, with the reason in the body.
+    Close = 7,
+}
+
+impl FrameKind {
+    /// The byte that encodes this kind on the wire.
+    pub const fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<FrameKind> for u8 {
+    fn from(kind: FrameKind) -> u8 {
+        kind.as_u8()
+    }
+}
+
+impl TryFrom<u8> for FrameKind {
+    type Error = FrameError;
+
+    /// Reads a kind byte; a byte that names no kind is [`FrameError::UnknownKind`].
+    fn try_from(byte: u8) -> Result<Self, FrameError> {
+        Ok(match byte {
+            1 => FrameKind::Handshake,
+            2 => FrameKind::Message,
+            3 => FrameKind::Reply,
+            4 => FrameKind::Signal,
+            5 => FrameKind::Heartbeat,
+            6 => FrameKind::Registry,
+            7 => FrameKind::Close,
+            other => return Err(FrameError::UnknownKind(other)),
+        })
+    }
+}
+
+/// Why a frame could not be encoded or decoded.
+///
+/// Every decoding error means the peer's byte stream is broken or hostile: the connection must
+/// be closed, with this error as the logged reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Encoding: the frame (kind byte plus body) would exceed the cap. Nothing was written.
+    #[error("frame of {size} bytes exceeds the limit of {limit} bytes")]
+    PayloadTooLarge {
+        /// The frame's `length`: body length plus one.
+        size: usize,
+        /// The cap in force (never above `u32::MAX`, the largest length the header can hold).
+        limit: usize,
+    },
+    /// Decoding: the peer announced a frame longer than the cap. Detected from the length
+    /// field alone; the body was neither buffered nor allocated.
+    #[error("peer announced a frame of {claimed} bytes, over the limit of {limit} bytes")]
+    Oversize {
+        /// The length the peer announced.
+        claimed: usize,
+        /// The receiver's cap.
+        limit: usize,
+    },
+    /// Decoding: the peer sent a length of 0, a frame without even a kind byte.
+    #[error("peer sent a frame of length 0")]
+    Empty,
+    /// Decoding: the kind byte names no [`FrameKind`].
+    #[error("peer sent a frame of unknown kind {0:#04x}")]
+    UnknownKind(u8),
+    /// Decoding: the stream ended in the middle of a frame ([`FrameDecoder::finish`]).
+    #[error("stream ended inside a frame, with {buffered} bytes of it received")]
+    Truncated {
+        /// Bytes of the unfinished frame that had arrived.
+        buffered: usize,
+    },
+}
+
+/// One decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// What the body carries.
+    pub kind: FrameKind,
+    /// The body, without the header.
+    pub body: Vec<u8>,
+}
+
+impl Frame {
+    /// A frame of `kind` carrying `body`.
+    pub fn new(kind: FrameKind, body: Vec<u8>) -> Self {
+        Frame { kind, body }
+    }
+
+    /// Appends this frame's wire form to `out`; see [`encode_frame`].
+    pub fn encode(&self, max: usize, out: &mut Vec<u8>) -> Result<(), FrameError> {
+        encode_frame(self.kind, &self.body, max, out)
+    }
+}
+
+/// Appends one frame (header, then `body`) to `out`.
+///
+/// `max` caps the frame's `length` (kind byte plus body), as [`FrameDecoder::new`] does on the
+/// receiving side; [`DEFAULT_MAX_FRAME`] unless configured. Appending lets a writer batch
+/// many frames into one buffer and one syscall.
+///
+/// # Errors
+///
+/// [`FrameError::PayloadTooLarge`] when `body.len() + 1` exceeds `max` (or `u32::MAX`);
+/// `out` is then left exactly as it was.
+///
+/// # Example
+///
+/// ```
+/// use distribute::transport::frame::{encode_frame, FrameKind, DEFAULT_MAX_FRAME};
+///
+/// let mut out = Vec::new();
+/// encode_frame(FrameKind::Message, b"hi", DEFAULT_MAX_FRAME, &mut out)?;
+/// assert_eq!(out, [0, 0, 0, 3, FrameKind::Message.as_u8(), b'h', b'i']);
+/// # Ok::<(), distribute::transport::frame::FrameError>(())
+/// ```
+pub fn encode_frame(kind: FrameKind, body: &[u8], max: usize, out: &mut Vec<u8>) -> Result<(), FrameError> {
+    let size = body.len().saturating_add(1);
+    let limit = max.min(usize::try_from(u32::MAX).unwrap_or(usize::MAX));
+    let length = match u32::try_from(size) {
+        Ok(length) if size <= limit => length,
+        _ => return Err(FrameError::PayloadTooLarge { size, limit }),
+    };
+    out.reserve(LENGTH_LEN + size);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.push(kind.as_u8());
+    out.extend_from_slice(body);
+    Ok(())
+}
+
+/// Splits a byte stream into frames, incrementally and without I/O.
+///
+/// Push bytes as they arrive with [`push`](Self::push), then call [`next`](Self::next) until
+/// it returns `Ok(None)`. Unconsumed bytes are kept in one buffer read from a moving offset;
+/// they are moved to the front only when the buffer would otherwise have to grow, so each
+/// byte is copied at most about twice on its way in (once into the buffer, amortised once by
+/// compaction) plus once into its frame's body.
+///
+/// # Example
+///
+/// ```
+/// use distribute::transport::frame::{encode_frame, FrameDecoder, FrameKind, DEFAULT_MAX_FRAME};
+///
+/// let mut wire = Vec::new();
+/// encode_frame(FrameKind::Heartbeat, b"", DEFAULT_MAX_FRAME, &mut wire)?;
+/// encode_frame(FrameKind::Message, b"hello", DEFAULT_MAX_FRAME, &mut wire)?;
+///
+/// let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME);
+/// decoder.push(&wire[..7]); // a read may end anywhere
+/// assert_eq!(decoder.next()?.map(|f| f.kind), Some(FrameKind::Heartbeat));
+/// assert_eq!(decoder.next()?, None); // the second frame is incomplete
+/// decoder.push(&wire[7..]);
+/// assert_eq!(decoder.next()?.map(|f| f.body), Some(b"hello".to_vec()));
+/// # Ok::<(), distribute::transport::frame::FrameError>(())
+/// ```
+#[derive(Debug)]
+pub struct FrameDecoder {
+    /// Cap on a frame's `length` field.
+    max: usize,
+    /// Received bytes; `buf[start..]` is not yet consumed.
+    buf: Vec<u8>,
+    /// Read offset into `buf`; always `<= buf.len()`.
+    start: usize,
+    /// The first error, returned again by every later call.
+    failed: Option<FrameError>,
+}
+
+impl Default for FrameDecoder {
+    /// A decoder with the [`DEFAULT_MAX_FRAME`] cap.
+    fn default() -> Self {
+        FrameDecoder::new(DEFAULT_MAX_FRAME)
+    }
+}
+
+impl FrameDecoder {
+    /// A decoder that accepts frames whose `length` (kind byte plus body) is at most `max`.
+    pub fn new(max: usize) -> Self {
+        FrameDecoder {
+            max,
+            buf: Vec::new(),
+            start: 0,
+            failed: None,
+        }
+    }
+
+    /// The cap on a frame's `length` field.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// Changes the cap for the frames not yet returned, e.g. from a small handshake cap to the
+    /// configured one once the peer is authenticated.
+    pub fn set_max(&mut self, max: usize) {
+        self.max = max;
+    }
+
+    /// Bytes received and not yet returned as part of a frame.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The error that stopped this decoder, if any.
+    pub fn error(&self) -> Option<&FrameError> {
+        self.failed.as_ref()
+    }
+
+    /// Appends bytes received from the peer. After an error they are discarded.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.failed.is_some() || bytes.is_empty() {
+            return;
+        }
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 0 && self.buf.capacity() - self.buf.len() < bytes.len() {
+            // Reclaim the consumed prefix instead of growing; what moves is less than one frame.
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, `Ok(None)` if more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Oversize`], [`FrameError::Empty`] or [`FrameError::UnknownKind`] when the
+    /// stream is malformed. The decoder then stays failed: every later call returns the same
+    /// error, and the connection must be closed.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "fallible, and `None` means 'not yet', not 'done'"
+    )]
+    pub fn next(&mut self) -> Result<Option<Frame>, FrameError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        match self.decode() {
+            Ok(frame) => Ok(frame),
+            Err(error) => {
+                self.failed = Some(error.clone());
+                self.buf = Vec::new();
+                self.start = 0;
+                Err(error)
+            }
+        }
+    }
+
+    /// Checks that the stream may end here: call it when the peer closes its side.
+    ///
+    /// # Errors
+    ///
+    /// [`FrameError::Truncated`] if part of a frame is buffered; the decoder's own error if it
+    /// had already failed.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        match &self.failed {
+            Some(error) => Err(error.clone()),
+            None if self.buffered() > 0 => Err(FrameError::Truncated {
+                buffered: self.buffered(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn decode(&mut self) -> Result<Option<Frame>, FrameError> {
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        let Some(length) = pending.first_chunk::<LENGTH_LEN>() else {
+            return Ok(None);
+        };
+        let length = usize::try_from(u32::from_be_bytes(*length)).unwrap_or(usize::MAX);
+        if length == 0 {
+            return Err(FrameError::Empty);
+        }
+        if length > self.max {
+            return Err(FrameError::Oversize {
+                claimed: length,
+                limit: self.max,
+            });
+        }
+        // Check the kind as soon as it arrives, so garbage is rejected before its body is awaited.
+        let Some(&kind) = pending.get(LENGTH_LEN) else {
+            return Ok(None);
+        };
+        let kind = FrameKind::try_from(kind)?;
+        let Some(total) = length.checked_add(LENGTH_LEN) else {
+            return Err(FrameError::Oversize {
+                claimed: length,
+                limit: self.max,
+            });
+        };
+        let Some(body) = pending.get(FRAME_HEADER_LEN..total) else {
+            return Ok(None);
+        };
+        let frame = Frame {
+            kind,
+            body: body.to_vec(),
+        };
+        self.start += total;
+        if self.start == self.buf.len() {
+            self.start = 0;
+            if self.buf.capacity() > RETAINED_CAPACITY {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
+        }
+        Ok(Some(frame))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_KINDS: [FrameKind; 7] = [
+        FrameKind::Handshake,
+        FrameKind::Message,
+        FrameKind::Reply,
+        FrameKind::Signal,
+        FrameKind::Heartbeat,
+        FrameKind::Registry,
+        FrameKind::Close,
+    ];
+
+    /// A small deterministic generator, so failures reproduce.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        fn bytes(&mut self, len: usize) -> Vec<u8> {
+            (0..len).map(|_| self.next() as u8).collect()
+        }
+    }
+
+    fn encode(kind: FrameKind, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_frame(kind, body, DEFAULT_MAX_FRAME, &mut out).expect("frame fits");
+        out
+    }
+
+    /// Pulls frames until the decoder needs more bytes.
+    fn drain(decoder: &mut FrameDecoder) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = decoder.next().expect("valid stream") {
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Pulls frames until the decoder waits or fails, counting them.
+    fn decode_all(decoder: &mut FrameDecoder) -> Result<usize, FrameError> {
+        let mut count = 0;
+        while decoder.next()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    fn sample_frames() -> Vec<Frame> {
+        vec![
+            Frame::new(FrameKind::Handshake, b"hello".to_vec()),
+            Frame::new(FrameKind::Heartbeat, Vec::new()),
+            Frame::new(FrameKind::Message, (0..=255).collect()),
+            Frame::new(FrameKind::Close, b"bye".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn kind_bytes_round_trip_and_others_are_unknown() {
+        for kind in ALL_KINDS {
+            assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
+            assert_eq!(u8::from(kind), kind.as_u8());
+        }
+        for byte in (0..=255u8).filter(|b| !(1..=7).contains(b)) {
+            assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
+        }
+    }
+
+    #[test]
+    fn encoding_writes_big_endian_length_of_kind_plus_body() {
+        let wire = encode(FrameKind::Reply, &[9; 300]);
+        assert_eq!(wire[..5], [0, 0, 1, 45, 3]);
+        assert_eq!(wire.len(), 5 + 300);
+        assert_eq!(encode(FrameKind::Heartbeat, b""), [0, 0, 0, 1, 5]);
+    }
+
+    #[test]
+    fn every_kind_and_body_round_trips() {
+        for kind in ALL_KINDS {
+            for len in [0, 1, 4, 5, 1000] {
+                let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut decoder = FrameDecoder::default();
+                decoder.push(&encode(kind, &body));
+                assert_eq!(decoder.next(), Ok(Some(Frame { kind, body })));
+                assert_eq!(decoder.next(), Ok(None));
+                assert_eq!(decoder.buffered(), 0);
+                assert_eq!(decoder.finish(), Ok(()));
+            }
+        }
+    }
+
+    #[test]
+    fn frame_of_exactly_the_cap_is_accepted_one_more_byte_is_not() {
+        let max = 16;
+        let mut out = Vec::new();
+        encode_frame(FrameKind::Message, &[1; 15], max, &mut out).expect("length 16 fits a cap of 16");
+        let mut decoder = FrameDecoder::new(max);
+        decoder.push(&out);
+        assert_eq!(decoder.next().map(|f| f.map(|f| f.body.len())), Ok(Some(15)));
+
+        let before = b"previous frames".to_vec();
+        let mut out = before.clone();
+        assert_eq!(
+            encode_frame(FrameKind::Message, &[1; 16], max, &mut out),
+            Err(FrameError::PayloadTooLarge { size: 17, limit: 16 })
+        );
+        assert_eq!(out, before, "output untouched on error");
+        assert_eq!(out.capacity(), before.capacity(), "nothing reserved on error");
+    }
+
+    #[test]
+    fn many_frames_in_one_push_come_out_in_order() {
+        let frames: Vec<Frame> = (0..1000u32)
+            .map(|i| Frame::new(ALL_KINDS[i as usize % 7], i.to_be_bytes().repeat(i as usize % 5)))
+            .collect();
+        let mut wire = Vec::new();
+        for frame in &frames {
+            frame.encode(DEFAULT_MAX_FRAME, &mut wire).expect("fits");
+        }
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&wire);
+        assert_eq!(drain(&mut decoder), frames);
+        assert_eq!(decoder.buffered(), 0);
+    }
+
+    #[test]
+    fn a_stream_split_at_every_byte_boundary_decodes_the_same() {
+        let frames = sample_frames();
+        let mut wire = Vec::new();
+        for frame in &frames {
+            frame.encode(DEFAULT_MAX_FRAME, &mut wire).expect("fits");
+        }
+        for split in 0..=wire.len() {
+            let mut decoder = FrameDecoder::default();
+            decoder.push(&wire[..split]);
+            let mut got = drain(&mut decoder);
+            decoder.push(&wire[split..]);
+            got.extend(drain(&mut decoder));
+            assert_eq!(got, frames, "split at {split}");
+            assert_eq!(decoder.finish(), Ok(()));
+        }
+        let mut decoder = FrameDecoder::default();
+        let mut got = Vec::new();
+        for byte in &wire {
+            decoder.push(std::slice::from_ref(byte));
+            got.extend(drain(&mut decoder));
+        }
+        assert_eq!(got, frames, "one byte at a time");
+    }
+
+    #[test]
+    fn oversize_length_is_rejected_from_the_header_without_allocating() {
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&[0xff, 0xff, 0xff, 0xff, FrameKind::Message.as_u8()]);
+        let error = FrameError::Oversize {
+            claimed: u32::MAX as usize,
+            limit: DEFAULT_MAX_FRAME,
+        };
+        assert_eq!(decoder.next(), Err(error.clone()));
+        assert!(
+            decoder.buf.capacity() < 64,
+            "no room was made for the claimed body"
+        );
+
+        // A claim within the cap is not allocated up front either: memory follows the bytes.
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&[0x00, 0x40, 0x00, 0x00, FrameKind::Message.as_u8()]);
+        assert_eq!(decoder.next(), Ok(None));
+        assert!(decoder.buf.capacity() < 64, "capacity {}", decoder.buf.capacity());
+
+        // Only the length field is needed, not even the kind byte.
+        let mut decoder = FrameDecoder::new(10);
+        decoder.push(&11u32.to_be_bytes());
+        assert_eq!(
+            decoder.next(),
+            Err(FrameError::Oversize {
+                claimed: 11,
+                limit: 10
+            })
+        );
+    }
+
+    #[test]
+    fn errors_are_sticky_and_later_bytes_are_ignored() {
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&[0, 0, 0, 0]);
+        assert_eq!(decoder.next(), Err(FrameError::Empty));
+        decoder.push(&encode(FrameKind::Message, b"valid"));
+        assert_eq!(decoder.next(), Err(FrameError::Empty));
+        assert_eq!(decoder.buffered(), 0);
+        assert_eq!(decoder.error(), Some(&FrameError::Empty));
+        assert_eq!(decoder.finish(), Err(FrameError::Empty));
+    }
+
+    #[test]
+    fn zero_length_is_empty_and_unknown_kind_bytes_are_rejected() {
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&[0, 0, 0, 0, 1]);
+        assert_eq!(decoder.next(), Err(FrameError::Empty));
+
+        for kind in [0u8, 8, 0x7f, 0xff] {
+            let mut decoder = FrameDecoder::default();
+            decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
+            assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));
+        }
+    }
+
+    #[test]
+    fn a_frame_cut_short_by_the_end_of_the_stream_is_truncated() {
+        let wire = encode(FrameKind::Message, b"abcdef");
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&wire[..7]);
+        assert_eq!(decoder.next(), Ok(None));
+        assert_eq!(decoder.finish(), Err(FrameError::Truncated { buffered: 7 }));
+    }
+
+    #[test]
+    fn consumed_bytes_are_reclaimed_so_the_buffer_stays_small() {
+        let mut wire = Vec::new();
+        for i in 0..10_000u32 {
+            encode_frame(FrameKind::Message, &[i as u8; 100], DEFAULT_MAX_FRAME, &mut wire).expect("fits");
+        }
+        let mut decoder = FrameDecoder::default();
+        let mut count = 0;
+        for chunk in wire.chunks(37) {
+            decoder.push(chunk);
+            count += drain(&mut decoder).len();
+            assert!(
+                decoder.buf.capacity() <= 1024,
+                "capacity {}",
+                decoder.buf.capacity()
+            );
+        }
+        assert_eq!(count, 10_000);
+    }
+
+    #[test]
+    fn a_large_buffer_is_released_once_drained() {
+        let mut decoder = FrameDecoder::default();
+        decoder.push(&encode(FrameKind::Message, &vec![0; 1 << 20]));
+        assert!(decoder.next().expect("valid").is_some());
+        assert!(decoder.buf.capacity() <= RETAINED_CAPACITY);
+    }
+
+    #[test]
+    fn every_single_byte_as_a_header_never_panics() {
+        for byte in 0..=255u8 {
+            let mut decoder = FrameDecoder::new(64);
+            decoder.push(&[byte; FRAME_HEADER_LEN]);
+            let _ = decode_all(&mut decoder);
+            let mut decoder = FrameDecoder::new(64);
+            decoder.push(&[0, 0, 0, 1, byte]);
+            let expected = FrameKind::try_from(byte).map(|kind| {
+                Some(Frame {
+                    kind,
+                    body: Vec::new(),
+                })
+            });
+            assert_eq!(decoder.next(), expected, "kind byte {byte}");
+        }
+    }
+
+    #[test]
+    fn random_garbage_never_panics_and_failures_stay_failed() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..5000 {
+            let mut decoder = FrameDecoder::new(1 + rng.below(64));
+            let len = rng.below(128);
+            let mut bytes = rng.bytes(len);
+            if rng.below(2) == 0 && bytes.len() >= 4 {
+                // Plausible lengths reach the kind and body checks more often.
+                bytes[..4].copy_from_slice(&(rng.below(40) as u32).to_be_bytes());
+            }
+            let mut outcome = Ok(0);
+            let mut offset = 0;
+            while offset < bytes.len() {
+                let step = 1 + rng.below(16);
+                let end = (offset + step).min(bytes.len());
+                decoder.push(&bytes[offset..end]);
+                offset = end;
+                outcome = decode_all(&mut decoder);
+                if outcome.is_err() {
+                    break;
+                }
+            }
+            if let Err(error) = outcome {
+                assert_eq!(decoder.next(), Err(error.clone()));
+                assert_eq!(decoder.finish(), Err(error));
+            }
+        }
+    }
+
+    #[test]
+    fn random_frames_in_random_chunks_round_trip() {
+        let mut rng = XorShift(42);
+        for _ in 0..200 {
+            let frames: Vec<Frame> = (0..rng.below(20))
+                .map(|_| {
+                    let kind = ALL_KINDS[rng.below(7)];
+                    let len = rng.below(300);
+                    Frame::new(kind, rng.bytes(len))
+                })
+                .collect();
+            let mut wire = Vec::new();
+            for frame in &frames {
+                frame.encode(DEFAULT_MAX_FRAME, &mut wire).expect("fits");
+            }
+            let mut decoder = FrameDecoder::default();
+            let mut got = Vec::new();
+            let mut offset = 0;
+            while offset < wire.len() {
+                let end = (offset + 1 + rng.below(64)).min(wire.len());
+                decoder.push(&wire[offset..end]);
+                offset = end;
+                got.extend(drain(&mut decoder));
+            }
+            assert_eq!(got, frames);
+        }
+    }
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<FrameDecoder>();
+        assert_send_sync::<Frame>();
+        assert_send_sync::<FrameError>();
+        assert_send_sync::<FrameKind>();
+    }
+}

@@ -1,0 +1,226 @@
+//! `#[supervised(...)]`: the options it declares, and the supervisors and pools its
+//! `start_supervised` starts from them.
+
+use std::time::Duration;
+
+use distribute::prelude::*;
+use distribute::supervision::{Backoff, Intensity, Restart, Strategy, SupervisionOptions};
+use distribute_tests::within;
+
+/// A supervised actor that counts its calls since it (re)started, and crashes on request.
+#[actor]
+#[supervised(
+    restart = transient,
+    strategy = one_for_all,
+    max_restarts = 5,
+    within = "10s",
+    shutdown = "1s",
+    backoff = "20ms"
+)]
+#[derive(Default)]
+struct Cache {
+    calls: u64,
+}
+
+#[actor]
+impl Cache {
+    #[message]
+    fn call(&mut self) -> u64 {
+        self.calls += 1;
+        self.calls
+    }
+
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("cache crashed on request")
+    }
+}
+
+/// A pool of three workers, `#[supervised]` written first.
+#[supervised(pool = 3, routing = least_loaded, restart = permanent)]
+#[actor]
+#[derive(Default)]
+struct Worker;
+
+#[actor]
+impl Worker {
+    #[message]
+    fn whoami(&self, ctx: &mut Context<Self>) -> ActorId {
+        ctx.id()
+    }
+}
+
+/// No options.
+#[actor]
+#[supervised]
+#[derive(Default)]
+struct Plain;
+
+#[actor]
+impl Plain {}
+
+/// Restarted at most once within a long window; never restarted when temporary.
+#[actor(name = "fragile")]
+#[supervised(max_restarts = 1, within = "1h")]
+#[derive(Default)]
+struct Fragile;
+
+#[actor]
+impl Fragile {
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("fragile crashed on request")
+    }
+}
+
+#[actor]
+#[supervised(restart = temporary)]
+#[derive(Default)]
+struct OneShot;
+
+#[actor]
+impl OneShot {
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("one-shot crashed on request")
+    }
+}
+
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+#[test]
+fn supervision_holds_the_declared_options_and_the_defaults_for_the_others() {
+    assert_eq!(
+        Cache::SUPERVISION,
+        SupervisionOptions {
+            restart: Restart::Transient,
+            strategy: Strategy::OneForAll,
+            intensity: Intensity {
+                max_restarts: 5,
+                within: Duration::from_secs(10),
+            },
+            shutdown: Duration::from_secs(1),
+            backoff: Some(Backoff {
+                initial: Duration::from_millis(20),
+                max: Duration::from_millis(600),
+            }),
+            ..SupervisionOptions::DEFAULT
+        }
+    );
+    assert_eq!(
+        Worker::SUPERVISION,
+        SupervisionOptions {
+            restart: Restart::Permanent,
+            pool: Some(3),
+            routing: Routing::LeastLoaded,
+            ..SupervisionOptions::DEFAULT
+        }
+    );
+    assert_eq!(Plain::SUPERVISION, SupervisionOptions::DEFAULT);
+    assert_eq!(
+        Fragile::SUPERVISION.intensity,
+        Intensity {
+            max_restarts: 1,
+            within: Duration::from_secs(3600),
+        }
+    );
+}
+
+#[test]
+fn the_specs_follow_the_declared_options() {
+    let child = Cache::child_spec("cache", Cache::default);
+    assert_eq!(child.id(), "cache");
+    assert_eq!(child.restart_type(), Restart::Transient);
+    assert_eq!(child.shutdown_timeout(), Duration::from_secs(1));
+
+    let supervisor = Cache::supervisor_spec("cache", Cache::default);
+    assert_eq!(supervisor.strategy(), Strategy::OneForAll);
+    assert_eq!(supervisor.intensity_limit(), Cache::SUPERVISION.intensity);
+    assert_eq!(supervisor.backoff_policy(), Cache::SUPERVISION.backoff);
+
+    let child = OneShot::child_spec("one-shot", OneShot::default);
+    assert_eq!(child.restart_type(), Restart::Temporary);
+    assert_eq!(child.shutdown_timeout(), SupervisionOptions::DEFAULT.shutdown);
+}
+
+#[tokio::test]
+async fn start_supervised_gives_a_ref_that_survives_a_crash() {
+    quiet_panics();
+    let node = Node::new();
+    let (supervisor, cache) = Cache::start_supervised(&node, Cache::default).await.unwrap();
+    assert_eq!(cache.call().await.unwrap(), 1);
+    assert_eq!(cache.call().await.unwrap(), 2);
+
+    assert_eq!(
+        cache.crash().await,
+        Err(CallError::ActorFailed { actor: cache.id() })
+    );
+    assert_eq!(
+        within("the restarted cache", cache.call()).await.unwrap(),
+        1,
+        "the same ref reaches a fresh instance"
+    );
+    assert!(cache.is_alive());
+    let child = supervisor.child::<Cache>("Cache").await.unwrap().unwrap();
+    assert_eq!(
+        child.id(),
+        cache.id(),
+        "the supervisor still holds the same actor"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_supervised_applies_the_declared_intensity() {
+    quiet_panics();
+    let node = Node::new();
+    let (supervisor, fragile) = Fragile::start_supervised(&node, Fragile::default).await.unwrap();
+    assert!(fragile.crash().await.is_err());
+    assert!(
+        fragile.crash().await.is_err(),
+        "restarted once, within `max_restarts = 1`"
+    );
+    assert_eq!(
+        within("the supervisor to give up", supervisor.wait_for_stop()).await,
+        ExitReason::MaxRestartsExceeded {
+            child: "fragile".to_string(),
+            max_restarts: 1,
+            within: Duration::from_secs(3600),
+        }
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_supervised_applies_the_declared_restart_type() {
+    quiet_panics();
+    let node = Node::new();
+    let (_supervisor, one_shot) = OneShot::start_supervised(&node, OneShot::default).await.unwrap();
+    assert!(one_shot.crash().await.is_err());
+    assert!(
+        matches!(
+            within("the temporary actor to stop", one_shot.wait_for_stop()).await,
+            ExitReason::Panicked(_)
+        ),
+        "a temporary actor is not restarted"
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pool_type_starts_a_pool_of_the_declared_size_and_routing() {
+    let node = Node::new();
+    let pool: Pool<Worker> = Worker::start_supervised(&node, Worker::default).await.unwrap();
+    assert_eq!(pool.size(), 3);
+    assert_eq!(pool.routing(), Routing::LeastLoaded);
+
+    let mut workers: Vec<ActorId> = pool.worker_refs().iter().map(ActorRef::id).collect();
+    workers.sort();
+    workers.dedup();
+    assert_eq!(workers.len(), 3, "three distinct workers");
+    let answered = pool.whoami().await.unwrap();
+    assert!(workers.contains(&answered), "a call goes to one of the workers");
+    node.shutdown().await;
+}

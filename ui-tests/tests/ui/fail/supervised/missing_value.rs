@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+#[supervised(pool, restart = , strategy one_for_all)]
+struct Worker;
+
+#[actor]
+impl Worker {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[supervised(restart = transient)]
+struct Worker;
+
+fn main() {}

@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+#[supervised(pool = 0)]
+struct Worker;
+
+#[actor]
+impl Worker {}
+
+fn main() {}

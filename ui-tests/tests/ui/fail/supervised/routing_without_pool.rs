@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+#[supervised(routing = least_loaded)]
+struct Worker;
+
+#[actor]
+impl Worker {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use distribute::prelude::*;
+
+#[actor]
+#[supervised]
+struct Worker;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[supervised]
+enum Light { Red, Green }
+
+fn main() {}

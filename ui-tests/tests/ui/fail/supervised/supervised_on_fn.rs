@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[supervised(pool = 2)]
+fn worker() {}
+
+fn main() {}

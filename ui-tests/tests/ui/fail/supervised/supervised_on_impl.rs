@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+struct Worker;
+
+#[supervised]
+#[actor]
+impl Worker {}
+
+fn main() {}

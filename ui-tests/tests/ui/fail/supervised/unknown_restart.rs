@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+#[supervised(restart = always)]
+struct Worker;
+
+#[actor]
+impl Worker {}
+
+fn main() {}
