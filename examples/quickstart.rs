@@ -90,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     node.shutdown().await;
     println!(
-        "9. Node shut down; {} actors left. (Supervisors that restart a failed actor come next.)",
+        "9. Node shut down; {} actors left.\n   Next: `cargo run --example supervision` restarts failed actors behind the same ref.",
         node.actor_count()
     );
     Ok(())

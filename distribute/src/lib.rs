@@ -81,6 +81,15 @@
 //! Hooks are marked in the same block: `#[on_start]`, `#[on_stop]`, `#[on_exit]`,
 //! `#[on_down]`; each may take `ctx: &mut Context<Self>` first, then respectively nothing,
 //! `reason: &ExitReason`, `signal: ExitSignal` or `down: Down`.
+//!
+//! ## What `#[supervised]` generates
+//!
+//! On an actor struct, `#[supervised(restart = transient, max_restarts = 3, within = "5s",
+//! pool = 4, routing = least_loaded)]` generates `impl Supervised` (its
+//! [`SUPERVISION`](supervision::Supervised::SUPERVISION) options, inspectable in tests, and the
+//! [`child_spec`](supervision::Supervised::child_spec) they imply) and
+//! `start_supervised(&node, factory)`: the supervisor and the actor's ref, or a [`Pool`] when
+//! `pool = N`. Every option is listed in [`supervision::SupervisionOptions`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
