@@ -21,14 +21,19 @@ use syn::Item;
 
 use crate::ctx::Ctxt;
 
+/// Parses the annotated item; on failure, the input unchanged plus the parse error.
+fn parse_item(input: TokenStream) -> Result<Item, TokenStream> {
+    syn::parse2::<Item>(input.clone()).map_err(|error| {
+        let error = error.to_compile_error();
+        quote!(#input #error)
+    })
+}
+
 /// `#[actor]`: on a struct, declares the actor; on its impl block, generates its messages.
 pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
-    let item = match syn::parse2::<Item>(input.clone()) {
+    let item = match parse_item(input) {
         Ok(item) => item,
-        Err(error) => {
-            let error = error.to_compile_error();
-            return quote!(#input #error);
-        }
+        Err(tokens) => return tokens,
     };
     match item {
         Item::Struct(item) => actor::expand_struct(args, item),
@@ -48,12 +53,9 @@ pub(crate) fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// `#[supervised(...)]`: on an actor's struct, declares how it is supervised.
 pub(crate) fn supervised(args: TokenStream, input: TokenStream) -> TokenStream {
-    let item = match syn::parse2::<Item>(input.clone()) {
+    let item = match parse_item(input) {
         Ok(item) => item,
-        Err(error) => {
-            let error = error.to_compile_error();
-            return quote!(#input #error);
-        }
+        Err(tokens) => return tokens,
     };
     match item {
         Item::Struct(item) => supervised::expand_struct(args, item),

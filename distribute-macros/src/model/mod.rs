@@ -29,10 +29,9 @@ pub(crate) struct ActorStruct {
     pub(crate) generic: bool,
 }
 
-/// Parses `#[actor(...)]` on a struct.
-pub(crate) fn parse_struct(cx: &Ctxt, args: TokenStream, item: &mut ItemStruct) -> ActorStruct {
-    let options = attr::parse_actor_options(cx, args);
-    let generics = &item.generics;
+/// Reports generic parameters on an actor struct; returns whether there were any. `#[actor]`
+/// and `#[supervised]` report the same error, which the compiler shows once.
+pub(crate) fn reject_generics(cx: &Ctxt, generics: &syn::Generics) -> bool {
     let generic = !generics.params.is_empty() || generics.where_clause.is_some();
     if generic {
         cx.error_help(
@@ -41,6 +40,13 @@ pub(crate) fn parse_struct(cx: &Ctxt, args: TokenStream, item: &mut ItemStruct) 
             "an actor is one concrete type: remove the generic parameters, or wrap each instantiation in its own struct",
         );
     }
+    generic
+}
+
+/// Parses `#[actor(...)]` on a struct.
+pub(crate) fn parse_struct(cx: &Ctxt, args: TokenStream, item: &mut ItemStruct) -> ActorStruct {
+    let options = attr::parse_actor_options(cx, args);
+    let generic = reject_generics(cx, &item.generics);
     check_actor_applied_once(cx, &mut item.attrs);
     ActorStruct {
         ident: item.ident.clone(),

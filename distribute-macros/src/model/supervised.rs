@@ -3,7 +3,6 @@
 use proc_macro2::{Ident, TokenStream};
 use syn::{ItemStruct, Visibility};
 
-use super::signature::generics_tokens;
 use crate::attr::supervised::{self, SupervisedOptions};
 use crate::ctx::Ctxt;
 
@@ -20,16 +19,7 @@ pub(crate) struct SupervisedStruct {
 /// Parses `#[supervised(...)]` on a struct.
 pub(crate) fn parse_supervised(cx: &Ctxt, args: TokenStream, item: &mut ItemStruct) -> SupervisedStruct {
     let options = supervised::parse_supervised_options(cx, args);
-    let generics = &item.generics;
-    let generic = !generics.params.is_empty() || generics.where_clause.is_some();
-    if generic {
-        // The same error as `#[actor]`'s, which the compiler shows once when both report it.
-        cx.error_help(
-            generics_tokens(generics),
-            "generic actors are not supported",
-            "an actor is one concrete type: remove the generic parameters, or wrap each instantiation in its own struct",
-        );
-    }
+    let generic = super::reject_generics(cx, &item.generics);
     item.attrs.retain(|attr| {
         let again = supervised::is_supervised_attr(attr);
         if again {
