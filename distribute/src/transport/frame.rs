@@ -376,25 +376,7 @@ mod tests {
         FrameKind::Close,
     ];
 
-    /// A small deterministic generator, so failures reproduce.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
+    use crate::transport::test_rng::XorShift;
 
     fn encode(kind: FrameKind, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -592,20 +592,7 @@ mod tests {
         (a, b, proof_a, proof_b)
     }
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn bytes(&mut self, len: usize) -> Vec<u8> {
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
+    use crate::transport::test_rng::XorShift;
 
     #[test]
     fn same_cookie_establishes_both_sides_with_names_and_common_capabilities() {
