@@ -3,7 +3,7 @@
 
 use distribute::codec::{Bincode, Codec, CodecError};
 use distribute::prelude::*;
-use distribute::{Message, ReplyTo};
+use distribute::{Message, ReplySlot, ReplyTo};
 
 struct Greeter {
     greeting: String,
@@ -42,7 +42,7 @@ impl Message for GreeterMsg {
         }
     }
 
-    fn decode_body<C: Codec>(codec: &C, tag: u32, body: &[u8]) -> Result<Self, CodecError> {
+    fn decode_body<C: Codec>(codec: &C, tag: u32, body: &[u8], reply: ReplySlot) -> Result<Self, CodecError> {
         match tag {
             SET_GREETING => {
                 let (greeting,): (String,) = codec.decode(body)?;
@@ -52,7 +52,7 @@ impl Message for GreeterMsg {
                 let (name,): (String,) = codec.decode(body)?;
                 Ok(GreeterMsg::Greet {
                     name,
-                    reply: ReplyTo::detached(),
+                    reply: ReplyTo::attach::<C>(reply),
                 })
             }
             tag => Err(CodecError::UnknownTag { tag }),
@@ -107,10 +107,10 @@ fn a_hand_written_message_round_trips_through_its_codec() {
     };
     let mut body = Vec::new();
     msg.encode_body(&codec, &mut body).unwrap();
-    let back = GreeterMsg::decode_body(&codec, msg.tag(), &body).unwrap();
+    let back = GreeterMsg::decode_body(&codec, msg.tag(), &body, ReplySlot::none()).unwrap();
     assert!(matches!(back, GreeterMsg::SetGreeting { greeting } if greeting == "Salut"));
     assert!(matches!(
-        GreeterMsg::decode_body(&codec, 99, &body),
+        GreeterMsg::decode_body(&codec, 99, &body, ReplySlot::none()),
         Err(CodecError::UnknownTag { tag: 99 })
     ));
 }

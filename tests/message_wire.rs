@@ -3,7 +3,7 @@
 use distribute::__private::fnv1a64;
 use distribute::codec::{Bincode, CodecError};
 use distribute::prelude::*;
-use distribute::Message;
+use distribute::{Message, ReplySlot};
 
 #[actor]
 #[derive(Default)]
@@ -102,22 +102,22 @@ fn messages_round_trip_and_unknown_tags_are_errors() {
     };
     let mut body = Vec::new();
     msg.encode_body(&codec, &mut body).unwrap();
-    match StoreMsg::decode_body(&codec, msg.tag(), &body).unwrap() {
+    match StoreMsg::decode_body(&codec, msg.tag(), &body, ReplySlot::none()).unwrap() {
         StoreMsg::Put { key, value } => assert_eq!((key.as_str(), value), ("apples", 3)),
         _ => panic!("decoded the wrong variant"),
     }
     assert_eq!(
-        StoreMsg::decode_body(&codec, 0x1234, &body).err(),
+        StoreMsg::decode_body(&codec, 0x1234, &body, ReplySlot::none()).err(),
         Some(CodecError::UnknownTag { tag: 0x1234 })
     );
     // A body for `put` is not a valid body for `count` (which takes no arguments).
     assert!(matches!(
-        StoreMsg::decode_body(&codec, 7, &body),
+        StoreMsg::decode_body(&codec, 7, &body, ReplySlot::none()),
         Err(CodecError::TrailingBytes { .. })
     ));
     // Garbage never panics.
     for byte in 0..=255u8 {
-        let _ = StoreMsg::decode_body(&codec, msg.tag(), &[byte]);
+        let _ = StoreMsg::decode_body(&codec, msg.tag(), &[byte], ReplySlot::none());
     }
 }
 

@@ -4,6 +4,8 @@
 //! measured in the same run, so that ratios stay meaningful on a noisy machine.
 //! Suites: `raw`, `local`, `restart` (default: all).
 
+mod raw_tcp;
+
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
@@ -66,7 +68,13 @@ struct Config {
     messages: u64,
     samples: usize,
     actors: usize,
+    /// Measured round trips of the TCP ping-pongs, after `warmup` unmeasured ones.
+    round_trips: usize,
+    warmup: usize,
 }
+
+/// Body size of the raw TCP messages.
+const TCP_PAYLOAD: usize = 64;
 
 fn report(name: &str, value: f64, unit: &str) {
     println!("{name}\t{value:.3}\t{unit}");
@@ -78,7 +86,7 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
 
-async fn raw(cfg: &Config) {
+async fn raw(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let (tx, mut rx) = mpsc::channel::<u64>(1024);
     let consumer = tokio::spawn(async move {
         let mut sum = 0u64;
@@ -119,6 +127,17 @@ async fn raw(cfg: &Config) {
     }
     report("raw.oneshot_ask.p50", percentile(&mut samples, 0.5), "us");
     report("raw.oneshot_ask.p99", percentile(&mut samples, 0.99), "us");
+
+    let tput = raw_tcp::throughput(cfg.messages, TCP_PAYLOAD).await?;
+    report("raw.tcp.tput_64B", tput, "msgs/s");
+
+    let mut samples = raw_tcp::rtt_in_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
+    report("raw.tcp.rtt_64B.p50", percentile(&mut samples, 0.5), "us");
+    report("raw.tcp.rtt_64B.p99", percentile(&mut samples, 0.99), "us");
+
+    let mut samples = raw_tcp::rtt_cross_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
+    report("raw.tcp.rtt_64B_xproc.p50", percentile(&mut samples, 0.5), "us");
+    Ok(())
 }
 
 async fn local(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -192,6 +211,10 @@ async fn restart(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Hidden mode: the child process of the cross-process TCP baseline.
+    if std::env::args().skip(1).any(|a| a == raw_tcp::ECHO_SERVER_ARG) {
+        return Ok(raw_tcp::echo_server_child().await?);
+    }
     // Panics are the point of the restart suite; keep the default hook's printing out of
     // the measurement.
     std::panic::set_hook(Box::new(|_| {}));
@@ -203,17 +226,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             messages: 200_000,
             samples: 5_000,
             actors: 10_000,
+            round_trips: 2_000,
+            warmup: 200,
         }
     } else {
         Config {
             messages: 2_000_000,
             samples: 50_000,
             actors: 100_000,
+            round_trips: 20_000,
+            warmup: 2_000,
         }
     };
     let wants = |name: &str| suite.as_deref().is_none_or(|s| s == name);
     if wants("raw") {
-        raw(&cfg).await;
+        raw(&cfg).await?;
     }
     if wants("local") {
         local(&cfg).await?;

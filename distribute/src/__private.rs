@@ -142,7 +142,7 @@ impl crate::actor::Message for NoMessage {
         match *self {}
     }
 
-    fn decode_body<C: Codec>(_: &C, tag: u32, _: &[u8]) -> Result<Self, CodecError> {
+    fn decode_body<C: Codec>(_: &C, tag: u32, _: &[u8], _: crate::ReplySlot) -> Result<Self, CodecError> {
         Err(CodecError::UnknownTag { tag })
     }
 }

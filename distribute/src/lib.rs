@@ -97,6 +97,7 @@
 pub mod actor;
 pub mod codec;
 mod error;
+pub mod net;
 mod node;
 pub mod pool;
 pub mod registry;
@@ -108,10 +109,12 @@ pub mod __private;
 
 pub use actor::{
     Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId,
-    Recipient, ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
+    Recipient, Reply, ReplySlot, ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY,
+    MAX_MAILBOX_CAPACITY,
 };
 pub use distribute_macros::{actor, supervised};
 pub use error::{BoxError, CallError, SpawnError};
+pub use net::{ConnectError, NodeBuilder, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};
 pub use registry::RegistryError;
@@ -121,8 +124,8 @@ pub mod prelude {
     pub use crate::supervision::Supervised;
     pub use crate::{actor, supervised};
     pub use crate::{
-        Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, Recipient,
-        SpawnError, SpawnOptions,
+        Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, NodeEvent, NodeId,
+        Recipient, SpawnError, SpawnOptions,
     };
     pub use crate::{Pool, Routing};
 }

@@ -6,13 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
-use crate::actor::{spawn_actor, Actor, ActorId, ActorRef, AnyCell, ExitReason, NodeId, Signal};
+use crate::actor::{spawn_actor, Actor, ActorId, ActorRef, AnyCell, Endpoint, ExitReason, NodeId, Signal};
+use crate::actor::{Cell, Message};
 use crate::error::SpawnError;
-use crate::registry::{LocalNames, RegistryError};
+use crate::net::wire::{Control, FoundActor};
+use crate::net::{ConnectError, Net, NetStats, NodeBuilder, NodeEvents, PeerInfo};
+use crate::registry::{validate_name, LocalNames, RegistryError};
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -51,7 +55,7 @@ impl NodeStats {
 pub struct SpawnOptions {
     pub(crate) mailbox_capacity: Option<usize>,
     pub(crate) trap_exit: bool,
-    pub(crate) links: Vec<Arc<dyn AnyCell>>,
+    pub(crate) links: Vec<Endpoint>,
 }
 
 impl SpawnOptions {
@@ -75,7 +79,7 @@ impl SpawnOptions {
     /// Links the new actor to `other` before it runs, so no exit can fall between spawn and
     /// link.
     pub fn link_to<B: Actor>(mut self, other: &ActorRef<B>) -> Self {
-        self.links.push(other.erased());
+        self.links.push(other.endpoint());
         self
     }
 }
@@ -85,17 +89,15 @@ impl fmt::Debug for SpawnOptions {
         f.debug_struct("SpawnOptions")
             .field("mailbox_capacity", &self.mailbox_capacity)
             .field("trap_exit", &self.trap_exit)
-            .field(
-                "links",
-                &self.links.iter().map(|l| l.core().id).collect::<Vec<_>>(),
-            )
+            .field("links", &self.links.iter().map(Endpoint::id).collect::<Vec<_>>())
             .finish()
     }
 }
 
-struct NodeInner {
+pub(crate) struct NodeInner {
     id: NodeId,
     name: String,
+    net: OnceLock<Arc<Net>>,
     next_local: AtomicU64,
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
@@ -140,10 +142,15 @@ impl Node {
 
     /// A node with the given name (used in logs).
     pub fn named(name: impl Into<String>) -> Self {
+        Self::with_identity(NodeId::fresh(), name.into())
+    }
+
+    pub(crate) fn with_identity(id: NodeId, name: String) -> Self {
         Node {
             inner: Arc::new(NodeInner {
-                id: NodeId::fresh(),
-                name: name.into(),
+                id,
+                name,
+                net: OnceLock::new(),
                 next_local: AtomicU64::new(1),
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
@@ -178,7 +185,8 @@ impl Node {
         actor: A,
         options: SpawnOptions,
     ) -> Result<ActorRef<A>, SpawnError> {
-        let (actor_ref, started) = spawn_actor(self, actor, options, None)?;
+        let (cell, started) = spawn_actor(self, actor, options, None)?;
+        let actor_ref = ActorRef::from_cell(cell);
         if let Some(started) = started {
             let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
             if let Err(reason) = outcome {
@@ -228,6 +236,9 @@ impl Node {
                 core.kill();
                 let _ = tokio::time::timeout(timeout, core.wait_for_stop()).await;
             }
+        }
+        if let Some(net) = self.net() {
+            net.close().await;
         }
     }
 
@@ -283,6 +294,145 @@ impl Node {
         self.inner.names.names()
     }
 
+    // ---- networking ----
+
+    /// A builder for a networked node: name, listen address, cookie, peers.
+    pub fn builder() -> NodeBuilder {
+        NodeBuilder::default()
+    }
+
+    pub(crate) fn attach_net(&self, net: Arc<Net>) {
+        let _ = self.inner.net.set(net);
+    }
+
+    pub(crate) fn net(&self) -> Option<Arc<Net>> {
+        self.inner.net.get().cloned()
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakNode {
+        WeakNode(Arc::downgrade(&self.inner))
+    }
+
+    /// Where this node listens; `None` for a node without networking (`Node::new`).
+    pub fn listen_addr(&self) -> Option<SocketAddr> {
+        self.inner.net.get().map(|net| net.listen)
+    }
+
+    /// Connects to the node listening at `addr` and returns its id once the handshake is
+    /// done (at once if it is already connected). The two nodes then also connect to the
+    /// nodes the other knows.
+    pub async fn connect(&self, addr: SocketAddr) -> Result<NodeId, ConnectError> {
+        let net = self.net().ok_or(ConnectError::NotNetworked)?;
+        if let Some(up) = net
+            .connected()
+            .into_iter()
+            .find(|slot| slot.listen_addr() == Some(addr))
+        {
+            return Ok(up.id);
+        }
+        crate::net::connect(&net, addr).await
+    }
+
+    /// The nodes connected now, sorted by id.
+    pub fn connected_nodes(&self) -> Vec<PeerInfo> {
+        self.net()
+            .map(|net| {
+                net.connected()
+                    .into_iter()
+                    .map(|slot| PeerInfo {
+                        id: slot.id,
+                        name: slot.name(),
+                        listen: slot.listen_addr(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Subscribes to node events: `NodeUp`, `NodeDown` with its reason, rejected
+    /// connections. Events from before the call are not replayed; a node without networking
+    /// gives a stream that ends at once.
+    pub fn events(&self) -> NodeEvents {
+        match self.net() {
+            Some(net) => net.subscribe(),
+            None => NodeEvents::closed(),
+        }
+    }
+
+    /// The network counters; `None` for a node without networking.
+    pub fn net_stats(&self) -> Option<Arc<NetStats>> {
+        self.net().map(|net| Arc::clone(&net.stats))
+    }
+
+    /// The actor registered under `name` in the node-local registry of node `node`, as an
+    /// `A`, asked over the network (or read here if `node` is this node). Fails with
+    /// [`RegistryError::NotFound`], [`RegistryError::TypeMismatch`] (the actor speaks
+    /// another protocol), [`RegistryError::NodeDown`] or [`RegistryError::Timeout`] (after
+    /// [`DEFAULT_CALL_TIMEOUT`](crate::DEFAULT_CALL_TIMEOUT)).
+    pub async fn lookup_on<A: Actor>(&self, node: NodeId, name: &str) -> Result<ActorRef<A>, RegistryError> {
+        validate_name(name)?;
+        if node == self.id() {
+            return self.lookup_local(name);
+        }
+        let slot = self
+            .net()
+            .and_then(|net| net.connected_slot(node))
+            .ok_or(RegistryError::NodeDown { node })?;
+        let request = slot.next_request();
+        let rx = slot.register_lookup(request);
+        slot.send_control(&Control::Whereis {
+            request,
+            name: name.to_owned(),
+        });
+        let timeout = crate::DEFAULT_CALL_TIMEOUT;
+        let answer = tokio::time::timeout(timeout, rx).await;
+        slot.forget_lookup(request);
+        let found = match answer {
+            Ok(Ok(found)) => found,
+            Ok(Err(_)) => return Err(RegistryError::NodeDown { node }),
+            Err(_) => return Err(RegistryError::Timeout { node, timeout }),
+        };
+        let found = found.ok_or_else(|| RegistryError::NotFound {
+            name: name.to_owned(),
+        })?;
+        if found.fingerprint != <A::Msg as Message>::FINGERPRINT {
+            return Err(RegistryError::TypeMismatch {
+                name: name.to_owned(),
+                expected: A::NAME,
+                found: leak_type_name(found.type_name),
+            });
+        }
+        Ok(ActorRef::remote(found.id, slot))
+    }
+
+    /// What the node-local registry holds under `name`, as told to other nodes.
+    pub(crate) fn whereis_local(&self, name: &str) -> Option<FoundActor> {
+        self.inner.names.whereis(name)
+    }
+
+    /// The cell of the local actor `id`, if it runs on this node.
+    pub(crate) fn local_cell(&self, id: ActorId) -> Option<Arc<dyn AnyCell>> {
+        if id.node() != self.id() {
+            return None;
+        }
+        self.local_cell_numbered(id.local())
+    }
+
+    pub(crate) fn local_cell_numbered(&self, local: u64) -> Option<Arc<dyn AnyCell>> {
+        self.actors().get(&local).cloned()
+    }
+
+    /// A ref to the local actor `id`, or to a stopped actor if it is gone (or is not an `A`).
+    pub(crate) fn local_ref<A: Actor>(&self, id: ActorId) -> ActorRef<A> {
+        let typed = self
+            .local_cell(id)
+            .and_then(|cell| cell.into_any().downcast::<Cell<A>>().ok());
+        match typed {
+            Some(cell) => ActorRef::from_cell(cell),
+            None => ActorRef::from_cell(Arc::new(Cell::<A>::dead(id, self.stats()))),
+        }
+    }
+
     fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {
         self.inner.actors.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -301,4 +451,30 @@ impl fmt::Debug for Node {
             .field("name", &self.inner.name)
             .finish()
     }
+}
+
+/// A node that does not keep the node alive, held by its network tasks and peers.
+#[derive(Clone)]
+pub(crate) struct WeakNode(Weak<NodeInner>);
+
+impl WeakNode {
+    pub(crate) fn upgrade(&self) -> Option<Node> {
+        self.0.upgrade().map(|inner| Node { inner })
+    }
+}
+
+/// Type names of remote actors appear in errors as `&'static str`; the few distinct names
+/// a node ever sees are interned once.
+fn leak_type_name(name: String) -> &'static str {
+    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    if names.len() >= 1024 {
+        return "<remote actor>";
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.push(leaked);
+    leaked
 }

@@ -116,6 +116,7 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
     let out = Ident::new("out", Span::mixed_site());
     let tag = Ident::new("tag", Span::mixed_site());
     let body = Ident::new("body", Span::mixed_site());
+    let slot = Ident::new("reply_slot", Span::mixed_site());
     let codec_trait = quote!(::distribute::codec::Codec);
     let result = quote!(::core::result::Result);
 
@@ -140,7 +141,7 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
                 match *self {}
             },
             quote! {
-                let _ = (#codec, #body);
+                let _ = (#codec, #body, #slot);
                 #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag })
             },
         )
@@ -150,7 +151,10 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             let value = tag_literal(message);
             let fields: Vec<&Ident> = message.args().map(|arg| &arg.name).collect();
             let types: Vec<&syn::Type> = message.args().map(|arg| &arg.ty).collect();
-            let reply = message.reply.as_ref().map(|_| quote!(reply: ::distribute::ReplyTo::detached(),));
+            let reply = message
+                .reply
+                .as_ref()
+                .map(|_| quote!(reply: ::distribute::ReplyTo::attach::<__C>(#slot),));
             let read = if fields.is_empty() {
                 quote!(#codec_trait::decode::<()>(#codec, #body)?;)
             } else {
@@ -173,6 +177,7 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             quote!(#codec_trait::encode(#codec, self, #out)),
             quote! {
                 #checks
+                let _ = &#slot;
                 match #tag {
                     #(#decode_arms)*
                     _ => #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag }),
@@ -206,6 +211,7 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
                 #codec: &__C,
                 #tag: u32,
                 #body: &[u8],
+                #slot: ::distribute::ReplySlot,
             ) -> #result<Self, ::distribute::codec::CodecError> {
                 #decode
             }

@@ -8,80 +8,162 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::cell::{link, AnyCell, Cell};
+use super::cell::Cell;
+use super::endpoint::{link, Endpoint};
 use super::mailbox::TrySendError;
 use super::monitor::Monitor;
 use super::reply::{NoReply, ReplyTo};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
 use crate::error::CallError;
+use crate::net::peer::PeerSlot;
+use crate::net::remote;
+use crate::net::wire::{Control, WireReason};
 
 /// How long a call waits for its reply unless told otherwise: 5 seconds.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The typed address of an actor of type `A`.
+/// What a call can answer: any value that can cross the network (a reply to a remote call is
+/// decoded with the actor's codec). Implemented for every `Serialize + DeserializeOwned +
+/// Send + 'static` type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the reply of a call",
+    label = "not serializable",
+    note = "replies cross the network: derive `serde::Serialize` and `serde::Deserialize` for `{Self}`"
+)]
+pub trait Reply: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Reply for T {}
+
+/// The typed address of an actor of type `A`, on this node or on another.
 ///
 /// Cheap to clone (one reference count), `Send + Sync`, comparable and hashable by
 /// [`ActorId`]. A ref stays valid for the actor's whole life; once the actor has stopped,
 /// sends fail at once with [`CallError::ActorStopped`].
 ///
+/// A ref to an actor on another node works the same way: `tell`, `ask` and the generated
+/// client methods encode the message with the actor's codec and send it over the connection
+/// to that node; errors of the network arrive as [`CallError::NodeDown`],
+/// [`CallError::PayloadTooLarge`], [`CallError::ProtocolMismatch`] and the codec errors. A
+/// ref serializes as its actor's id and protocol fingerprint, so it can travel inside
+/// messages: the node that decodes it gets a working ref (local again if it comes home).
+///
 /// The typed client methods that `#[actor]` generates (`counter.add(5).await?`) are defined
 /// on every [`Recipient`], which `ActorRef` is; the methods below are what they use.
 pub struct ActorRef<A: Actor> {
-    pub(crate) cell: Arc<Cell<A>>,
+    pub(crate) kind: RefKind<A>,
+}
+
+pub(crate) enum RefKind<A: Actor> {
+    Local(Arc<Cell<A>>),
+    Remote(RemoteTarget),
+}
+
+/// Where a remote actor lives: its id and the peer that hosts it.
+#[derive(Clone)]
+pub(crate) struct RemoteTarget {
+    pub(crate) id: ActorId,
+    pub(crate) peer: Arc<PeerSlot>,
 }
 
 impl<A: Actor> ActorRef<A> {
     pub(crate) fn from_cell(cell: Arc<Cell<A>>) -> Self {
-        ActorRef { cell }
+        ActorRef {
+            kind: RefKind::Local(cell),
+        }
     }
 
-    pub(crate) fn erased(&self) -> Arc<dyn AnyCell> {
-        self.cell.clone()
+    pub(crate) fn remote(id: ActorId, peer: Arc<PeerSlot>) -> Self {
+        ActorRef {
+            kind: RefKind::Remote(RemoteTarget { id, peer }),
+        }
+    }
+
+    /// The actor's shared cell, if it lives on this node.
+    pub(crate) fn local_cell(&self) -> Option<&Arc<Cell<A>>> {
+        match &self.kind {
+            RefKind::Local(cell) => Some(cell),
+            RefKind::Remote(_) => None,
+        }
+    }
+
+    pub(crate) fn endpoint(&self) -> Endpoint {
+        match &self.kind {
+            RefKind::Local(cell) => Endpoint::Local(cell.clone()),
+            RefKind::Remote(target) => Endpoint::Remote {
+                id: target.id,
+                peer: Arc::clone(&target.peer),
+            },
+        }
     }
 
     /// The actor's identity.
     pub fn id(&self) -> ActorId {
-        self.cell.core.id
+        match &self.kind {
+            RefKind::Local(cell) => cell.core.id,
+            RefKind::Remote(target) => target.id,
+        }
     }
 
-    /// Whether the actor is still running (it may stop the next instant).
+    /// Whether the actor lives on this node.
+    pub fn is_local(&self) -> bool {
+        matches!(self.kind, RefKind::Local(_))
+    }
+
+    /// Whether the actor is still running (it may stop the next instant). For an actor on
+    /// another node: whether the connection to its node is up; use [`monitor`](Self::monitor)
+    /// to learn of its stop.
     pub fn is_alive(&self) -> bool {
-        self.cell.core.is_alive()
+        match &self.kind {
+            RefKind::Local(cell) => cell.core.is_alive(),
+            RefKind::Remote(target) => target.peer.is_up(),
+        }
     }
 
-    /// The reason the actor stopped, or `None` while it runs.
+    /// The reason the actor stopped, or `None` while it runs. Always `None` for an actor on
+    /// another node, whose exit is learnt with [`monitor`](Self::monitor).
     pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.cell.core.exit_reason().cloned()
+        self.local_cell()
+            .and_then(|cell| cell.core.exit_reason().cloned())
     }
 
-    /// Messages waiting in the mailbox now.
+    /// Messages waiting in the mailbox now; 0 for an actor on another node, whose mailbox
+    /// this node cannot see.
     pub fn mailbox_len(&self) -> usize {
-        self.cell.mailbox.len()
+        self.local_cell().map_or(0, |cell| cell.mailbox.len())
     }
 
-    /// The mailbox's capacity.
+    /// The mailbox's capacity; 0 for an actor on another node.
     pub fn mailbox_capacity(&self) -> usize {
-        self.cell.mailbox.capacity()
+        self.local_cell().map_or(0, |cell| cell.mailbox.capacity())
     }
 
     /// Sends a message without waiting for a reply. Waits while the mailbox is full
-    /// (backpressure). Fails with [`CallError::ActorStopped`] if the actor has stopped.
+    /// (backpressure); for a remote actor, while the connection's send queue is full. Fails
+    /// with [`CallError::ActorStopped`] if the actor has stopped, [`CallError::NodeDown`] if
+    /// its node is not connected.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), CallError> {
-        self.cell
-            .mailbox
-            .send(msg)
-            .await
-            .map_err(|_| CallError::ActorStopped { actor: self.id() })
+        match &self.kind {
+            RefKind::Local(cell) => cell
+                .mailbox
+                .send(msg)
+                .await
+                .map_err(|_| CallError::ActorStopped { actor: cell.core.id }),
+            RefKind::Remote(target) => remote::tell::<A>(target, msg).await,
+        }
     }
 
     /// Sends a message if the mailbox has room now; [`CallError::MailboxFull`] otherwise.
-    /// On failure the message is dropped.
+    /// On failure the message is dropped. For a remote actor, "room" is room in the
+    /// connection's send queue.
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
-        self.cell.mailbox.try_send(msg).map_err(|e| match e {
-            TrySendError::Full(_) => CallError::MailboxFull { actor: self.id() },
-            TrySendError::Closed(_) => CallError::ActorStopped { actor: self.id() },
-        })
+        match &self.kind {
+            RefKind::Local(cell) => cell.mailbox.try_send(msg).map_err(|e| match e {
+                TrySendError::Full(_) => CallError::MailboxFull { actor: cell.core.id },
+                TrySendError::Closed(_) => CallError::ActorStopped { actor: cell.core.id },
+            }),
+            RefKind::Remote(target) => remote::try_tell::<A>(target, &msg),
+        }
     }
 
     /// Sends the message that `make` builds around a reply channel and waits for the reply,
@@ -101,7 +183,7 @@ impl<A: Actor> ActorRef<A> {
     /// ```
     pub async fn ask<R, F>(&self, make: F) -> Result<R, CallError>
     where
-        R: Send + 'static,
+        R: Reply,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         self.ask_timeout(make, DEFAULT_CALL_TIMEOUT).await
@@ -111,30 +193,32 @@ impl<A: Actor> ActorRef<A> {
     /// in a full mailbox. Fails with [`CallError::Timeout`] when it elapses,
     /// [`CallError::ActorFailed`] if the handler of this message panicked, and
     /// [`CallError::ActorStopped`] if the actor stopped before handling it; both of the
-    /// latter at once, not at the timeout.
+    /// latter at once, not at the timeout. A call to a remote actor whose node goes down
+    /// fails with [`CallError::NodeDown`] at once, too.
     pub async fn ask_timeout<R, F>(&self, make: F, timeout: Duration) -> Result<R, CallError>
+    where
+        R: Reply,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        match &self.kind {
+            RefKind::Local(cell) => local_ask(cell, make, timeout).await,
+            RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout).await,
+        }
+    }
+
+    /// A call whose reply never crosses the network (so it need not be serializable): to a
+    /// local actor as [`ask_timeout`](Self::ask_timeout); to a remote one, an error.
+    pub(crate) async fn ask_local<R, F>(&self, make: F, timeout: Duration) -> Result<R, CallError>
     where
         R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
-        let actor = self.id();
-        let (tx, rx) = oneshot::channel();
-        let msg = make(ReplyTo::new(tx));
-        let exchange = async {
-            self.cell
-                .mailbox
-                .send(msg)
-                .await
-                .map_err(|_| CallError::ActorStopped { actor })?;
-            match rx.await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
-                Ok(Err(NoReply::Stopped)) | Err(_) => Err(CallError::ActorStopped { actor }),
-            }
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(CallError::Timeout { actor, timeout }),
+        match &self.kind {
+            RefKind::Local(cell) => local_ask(cell, make, timeout).await,
+            RefKind::Remote(target) => Err(CallError::ProtocolMismatch {
+                actor: target.id,
+                detail: format!("requests to a `{}` are answered only on its own node", A::NAME),
+            }),
         }
     }
 
@@ -150,51 +234,102 @@ impl<A: Actor> ActorRef<A> {
     /// Asks the actor to stop with `reason` after the message it is handling, and waits until
     /// it has stopped. Messages still queued are dropped; their callers get
     /// [`CallError::ActorStopped`]. Returns the reason the actor stopped with (which may
-    /// differ if it was already stopping).
+    /// differ if it was already stopping, and is [`ExitReason::NodeDown`] if the actor's
+    /// node was lost first).
     pub async fn stop(&self, reason: ExitReason) -> ExitReason {
-        let _ = self.cell.core.signals.push(Signal::Stop(reason));
+        match &self.kind {
+            RefKind::Local(cell) => {
+                let _ = cell.core.signals.push(Signal::Stop(reason));
+            }
+            RefKind::Remote(target) => {
+                let monitor = self.monitor();
+                target.peer.send_control(&Control::Stop {
+                    target: target.id,
+                    reason: WireReason::from(&reason),
+                });
+                return monitor.await.reason;
+            }
+        }
         self.wait_for_stop().await
     }
 
     /// Stops the actor at once, even in the middle of a handler. Its `stopped` hook does not
     /// run; links and monitors see [`ExitReason::Killed`].
     pub fn kill(&self) {
-        self.cell.core.kill();
+        match &self.kind {
+            RefKind::Local(cell) => cell.core.kill(),
+            RefKind::Remote(target) => target.peer.send_control(&Control::Kill { target: target.id }),
+        }
     }
 
     /// Waits until the actor has stopped (and its links, monitors and node were told), and
     /// returns why it stopped.
     pub async fn wait_for_stop(&self) -> ExitReason {
-        self.cell.core.wait_for_stop().await
+        match &self.kind {
+            RefKind::Local(cell) => cell.core.wait_for_stop().await,
+            RefKind::Remote(_) => self.monitor().await.reason,
+        }
     }
 
     /// Monitors the actor: the returned [`Monitor`] resolves to a [`Down`](super::Down)
-    /// with the exit reason when the actor stops, at once if it has already stopped.
+    /// with the exit reason when the actor stops, at once if it has already stopped. For an
+    /// actor on another node, it also resolves, with [`ExitReason::NodeDown`], when the
+    /// connection to that node is lost.
     pub fn monitor(&self) -> Monitor {
         let (monitor, watcher) = Monitor::new(self.id());
-        self.cell.core.add_watcher(watcher);
+        self.endpoint().add_watcher(watcher);
         monitor
     }
 
     /// Links this actor with `other`: when either exits abnormally, the other receives its
     /// exit signal and, unless it traps exits, stops with [`ExitReason::Linked`]. Linking to
-    /// an actor that has already stopped delivers an exit with [`ExitReason::NoProc`].
+    /// an actor that has already stopped delivers an exit with [`ExitReason::NoProc`]; a
+    /// link to an actor on a node that goes down delivers [`ExitReason::NodeDown`].
     pub fn link<B: Actor>(&self, other: &ActorRef<B>) {
-        link(&self.erased(), &other.erased());
+        link(&self.endpoint(), &other.endpoint());
     }
 
     /// Removes a link between this actor and `other`, in both directions.
     pub fn unlink<B: Actor>(&self, other: &ActorRef<B>) {
-        let _ = self.cell.core.signals.push(Signal::Unlink(other.id()));
-        let _ = other.cell.core.signals.push(Signal::Unlink(self.id()));
+        self.endpoint().remove_link(other.id());
+        other.endpoint().remove_link(self.id());
+    }
+}
+
+/// A call to an actor on this node: its reply comes back on a oneshot channel.
+async fn local_ask<A, R, F>(cell: &Cell<A>, make: F, timeout: Duration) -> Result<R, CallError>
+where
+    A: Actor,
+    R: Send + 'static,
+    F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+{
+    let actor = cell.core.id;
+    let (tx, rx) = oneshot::channel();
+    let msg = make(ReplyTo::new(tx));
+    let exchange = async {
+        cell.mailbox
+            .send(msg)
+            .await
+            .map_err(|_| CallError::ActorStopped { actor })?;
+        match rx.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
+            Ok(Err(NoReply::Stopped)) | Err(_) => Err(CallError::ActorStopped { actor }),
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(CallError::Timeout { actor, timeout }),
     }
 }
 
 impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
-        ActorRef {
-            cell: Arc::clone(&self.cell),
-        }
+        let kind = match &self.kind {
+            RefKind::Local(cell) => RefKind::Local(Arc::clone(cell)),
+            RefKind::Remote(target) => RefKind::Remote(target.clone()),
+        };
+        ActorRef { kind }
     }
 }
 
@@ -218,8 +353,8 @@ impl<A: Actor> fmt::Debug for ActorRef<A> {
     }
 }
 
-/// Anything that delivers messages to actors of type `A`: an [`ActorRef`], a
-/// [`WithTimeout`] view of one, and (later) pools and remote refs.
+/// Anything that delivers messages to actors of type `A`: an [`ActorRef`] (local or remote),
+/// a [`WithTimeout`] view of one, and a [`Pool`](crate::Pool).
 ///
 /// The client traits generated by `#[actor]` are implemented for every `Recipient<A>`, so
 /// `counter.add(5)` works on all of them.
@@ -230,7 +365,7 @@ pub trait Recipient<A: Actor>: Send + Sync {
     /// Sends the message built around a reply channel and waits for the reply.
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Send + 'static,
+        R: Reply,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send;
 }
 
@@ -241,7 +376,7 @@ impl<A: Actor> Recipient<A> for ActorRef<A> {
 
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Send + 'static,
+        R: Reply,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         ActorRef::ask(self, make)
@@ -262,7 +397,7 @@ impl<A: Actor> Recipient<A> for WithTimeout<'_, A> {
 
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Send + 'static,
+        R: Reply,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         self.target.ask_timeout(make, self.timeout)

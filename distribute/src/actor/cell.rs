@@ -5,16 +5,20 @@
 //! the receiving half, links and monitors), so the hot path of a send touches only the
 //! mailbox.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
 
-use super::mailbox::MailboxTx;
+use super::mailbox::{closed_mailbox, MailboxTx};
 use super::monitor::{ExitSignal, Watcher};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
-use crate::node::NodeStats;
+use crate::net::peer::PeerSlot;
+use crate::net::remote::{self, Pending, Undelivered};
+use crate::net::wire::MessageHeader;
+use crate::node::{Node, NodeStats};
 
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
@@ -125,6 +129,18 @@ impl Drop for Core {
 /// Type-erased access to an actor's [`Core`], for links, monitors and the node's table.
 pub(crate) trait AnyCell: Send + Sync + 'static {
     fn core(&self) -> &Core;
+
+    /// The cell as `Any`, to recover its type.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+
+    /// Decodes a message that arrived from the network and delivers it to this actor.
+    fn deliver_remote(
+        self: Arc<Self>,
+        node: &Node,
+        header: &MessageHeader,
+        body: &[u8],
+        peer: &Arc<PeerSlot>,
+    ) -> Result<Option<Pending>, Undelivered>;
 }
 
 /// The shared state of an actor of type `A`.
@@ -133,23 +149,37 @@ pub(crate) struct Cell<A: Actor> {
     pub(crate) mailbox: MailboxTx<A::Msg>,
 }
 
+impl<A: Actor> Cell<A> {
+    /// The cell of an actor that is gone: what a ref that names a stopped actor of this node
+    /// points at. Sends fail with `ActorStopped`, monitors fire at once with `NoProc`.
+    pub(crate) fn dead(id: ActorId, stats: Arc<NodeStats>) -> Self {
+        let core = Core::new(id, A::NAME, false, stats);
+        core.begin_exit(ExitReason::NoProc);
+        let _ = core.signals.close();
+        core.finish_exit();
+        Cell {
+            core,
+            mailbox: closed_mailbox(),
+        }
+    }
+}
+
 impl<A: Actor> AnyCell for Cell<A> {
     fn core(&self) -> &Core {
         &self.core
     }
-}
 
-/// Links two actors: when one exits abnormally, the other receives its exit signal. Linking
-/// to an actor that is already gone sends the other an exit with [`ExitReason::NoProc`].
-pub(crate) fn link(a: &Arc<dyn AnyCell>, b: &Arc<dyn AnyCell>) {
-    if a.core().id == b.core().id {
-        return;
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
     }
-    if a.core().signals.push(Signal::Link(Arc::clone(b))).is_err() {
-        b.core().send_exit(a.core().id, ExitReason::NoProc);
-        return;
-    }
-    if b.core().signals.push(Signal::Link(Arc::clone(a))).is_err() {
-        a.core().send_exit(b.core().id, ExitReason::NoProc);
+
+    fn deliver_remote(
+        self: Arc<Self>,
+        node: &Node,
+        header: &MessageHeader,
+        body: &[u8],
+        peer: &Arc<PeerSlot>,
+    ) -> Result<Option<Pending>, Undelivered> {
+        remote::deliver(self, node, header, body, peer)
     }
 }

@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use super::cell::{link, AnyCell};
+use super::cell::Cell;
+use super::endpoint::{link, Endpoint};
 use super::mailbox::MailboxRx;
 use super::monitor::{MonitorRef, Watcher};
 use super::signal::Signal;
@@ -21,22 +22,25 @@ use crate::node::{Node, SpawnOptions};
 /// message.
 pub struct Context<A: Actor> {
     pub(crate) myself: ActorRef<A>,
+    /// The cell behind `myself`, which is always local.
+    pub(crate) cell: Arc<Cell<A>>,
     pub(crate) node: Node,
     pub(crate) rx: MailboxRx<A::Msg>,
-    pub(crate) links: Vec<Arc<dyn AnyCell>>,
+    pub(crate) links: Vec<Endpoint>,
     /// Who monitors this actor.
     pub(crate) watchers: Vec<Watcher>,
     /// Monitors this actor holds on others, so that a late DOWN after `demonitor` is dropped.
-    pub(crate) monitoring: Vec<(MonitorRef, Arc<dyn AnyCell>)>,
+    pub(crate) monitoring: Vec<(MonitorRef, Endpoint)>,
     pub(crate) trap_exit: bool,
     pub(crate) stop_request: Option<ExitReason>,
     finished: bool,
 }
 
 impl<A: Actor> Context<A> {
-    pub(crate) fn new(myself: ActorRef<A>, node: Node, rx: MailboxRx<A::Msg>, trap_exit: bool) -> Self {
+    pub(crate) fn new(cell: Arc<Cell<A>>, node: Node, rx: MailboxRx<A::Msg>, trap_exit: bool) -> Self {
         Context {
-            myself,
+            myself: ActorRef::from_cell(Arc::clone(&cell)),
+            cell,
             node,
             rx,
             links: Vec::new(),
@@ -82,13 +86,13 @@ impl<A: Actor> Context<A> {
 
     /// Links this actor with `other` (see [`ActorRef::link`]).
     pub fn link<B: Actor>(&mut self, other: &ActorRef<B>) {
-        link(&self.myself.erased(), &other.erased());
+        link(&self.myself.endpoint(), &other.endpoint());
     }
 
     /// Removes the link with `other`, in both directions.
     pub fn unlink<B: Actor>(&mut self, other: &ActorRef<B>) {
-        self.links.retain(|l| l.core().id != other.id());
-        let _ = other.cell.core.signals.push(Signal::Unlink(self.id()));
+        self.links.retain(|l| l.id() != other.id());
+        other.endpoint().remove_link(self.id());
     }
 
     /// Monitors `other`: when it stops, this actor's [`Actor::on_down`] receives a
@@ -96,12 +100,12 @@ impl<A: Actor> Context<A> {
     /// stopped, the DOWN comes at once.
     pub fn monitor<B: Actor>(&mut self, other: &ActorRef<B>) -> MonitorRef {
         let monitor = MonitorRef::fresh();
-        let target = other.erased();
-        self.monitoring.push((monitor, Arc::clone(&target)));
-        target.core().add_watcher(Watcher::Actor {
+        let target = other.endpoint();
+        target.add_watcher(Watcher::Actor {
             monitor,
-            watcher: self.myself.erased(),
+            watcher: self.cell.clone(),
         });
+        self.monitoring.push((monitor, target));
         monitor
     }
 
@@ -112,7 +116,7 @@ impl<A: Actor> Context<A> {
             return false;
         };
         let (_, target) = self.monitoring.swap_remove(pos);
-        let _ = target.core().signals.push(Signal::Demonitor(monitor));
+        target.remove_watcher(monitor);
         true
     }
 
@@ -131,7 +135,7 @@ impl<A: Actor> Context<A> {
         }
         self.finished = true;
         let id = self.id();
-        let core = &self.myself.cell.core;
+        let core = &self.cell.core;
         core.begin_exit(reason.clone());
         self.rx.close_and_drain();
         for signal in core.signals.close() {
@@ -142,13 +146,13 @@ impl<A: Actor> Context<A> {
             }
         }
         for peer in self.links.drain(..) {
-            peer.core().send_exit(id, reason.clone());
+            peer.send_exit(id, reason.clone());
         }
         for watcher in self.watchers.drain(..) {
             watcher.deliver(id, reason.clone());
         }
         for (monitor, target) in self.monitoring.drain(..) {
-            let _ = target.core().signals.push(Signal::Demonitor(monitor));
+            target.remove_watcher(monitor);
         }
         self.node.forget(id);
         tracing::debug!(actor = %id, name = A::NAME, %reason, "actor stopped");

@@ -32,6 +32,9 @@ pub enum ExitReason {
     },
     /// The actor did not exist (or had already gone) when it was linked or looked up.
     NoProc,
+    /// The actor's node went down, or the connection to it was lost: what a monitor or a
+    /// link across nodes reports when it can no longer know the actor's fate.
+    NodeDown,
     /// A supervisor gave up: its children needed more restarts than its intensity allows.
     MaxRestartsExceeded {
         /// The child whose failure went over the limit.
@@ -67,6 +70,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Error(msg) => write!(f, "error: {msg}"),
             ExitReason::Linked { from, reason } => write!(f, "linked actor {from} exited ({reason})"),
             ExitReason::NoProc => f.write_str("no such actor"),
+            ExitReason::NodeDown => f.write_str("node down or connection lost"),
             ExitReason::MaxRestartsExceeded { child, max_restarts, within } => write!(
                 f,
                 "restart intensity exceeded: child `{child}` failed after {max_restarts} restarts within {within:?}"

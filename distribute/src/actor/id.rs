@@ -33,6 +33,11 @@ impl NodeId {
         NodeId(x)
     }
 
+    /// The id carried by a peer's handshake (its incarnation).
+    pub(crate) fn from_u64(raw: u64) -> Self {
+        NodeId(raw)
+    }
+
     /// The raw value, for logs and wire encodings.
     pub fn as_u64(self) -> u64 {
         self.0

@@ -45,6 +45,12 @@ pub(crate) fn mailbox<M>(capacity: usize) -> Result<(MailboxTx<M>, MailboxRx<M>)
     Ok((MailboxTx { tx }, MailboxRx { rx }))
 }
 
+/// The mailbox of an actor that is already gone: every send fails with `Closed`.
+pub(crate) fn closed_mailbox<M>() -> MailboxTx<M> {
+    let (tx, _rx) = mpsc::channel(1);
+    MailboxTx { tx }
+}
+
 impl<M> MailboxTx<M> {
     /// Waits for room, then enqueues. Gives the message back if the actor has stopped.
     pub(crate) async fn send(&self, msg: M) -> Result<(), M> {

@@ -7,6 +7,7 @@
 mod actor_ref;
 mod cell;
 mod context;
+mod endpoint;
 mod exit;
 mod id;
 mod mailbox;
@@ -17,16 +18,20 @@ mod signal;
 
 use std::future::Future;
 
-pub use actor_ref::{ActorRef, Recipient, WithTimeout, DEFAULT_CALL_TIMEOUT};
+pub use actor_ref::{ActorRef, Recipient, Reply, WithTimeout, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
 pub use exit::ExitReason;
 pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
+pub(crate) use monitor::Watcher;
 pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
-pub use reply::ReplyTo;
+pub use reply::{ReplySlot, ReplyTo};
 
+pub(crate) use actor_ref::RemoteTarget;
 pub(crate) use cell::AnyCell;
 pub(crate) use cell::Cell;
+pub(crate) use endpoint::Endpoint;
+pub(crate) use mailbox::TrySendError;
 pub(crate) use run::{spawn_actor, Parent, Restartable, Resume};
 pub(crate) use signal::Signal;
 
@@ -121,6 +126,7 @@ pub trait Message: Send + Sized + 'static {
     fn encode_body<C: Codec>(&self, codec: &C, out: &mut Vec<u8>) -> Result<(), CodecError>;
 
     /// Decodes a message from its tag and body. An unknown tag is
-    /// [`CodecError::UnknownTag`]; reply channels are created detached.
-    fn decode_body<C: Codec>(codec: &C, tag: u32, body: &[u8]) -> Result<Self, CodecError>;
+    /// [`CodecError::UnknownTag`]. A message with a reply channel gets
+    /// [`ReplyTo::attach`]`(reply)`, which answers the remote caller (if any).
+    fn decode_body<C: Codec>(codec: &C, tag: u32, body: &[u8], reply: ReplySlot) -> Result<Self, CodecError>;
 }

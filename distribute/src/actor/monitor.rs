@@ -11,16 +11,23 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::signal::Signal;
-use super::{ActorId, AnyCell, ExitReason};
+use super::{ActorId, AnyCell, ExitReason, NodeId};
+use crate::net::peer::PeerSlot;
+use crate::net::wire::{Control, WireReason};
 
 /// Identifies one monitor, so that it can be removed and its DOWN recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MonitorRef(u64);
 
 impl MonitorRef {
+    /// A new reference, distinct from every other one in this process and, with
+    /// overwhelming probability, from those of other nodes (it reaches them with remote
+    /// monitors, where it must not collide with the monitors of other watchers).
     pub(crate) fn fresh() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        MonitorRef(NEXT.fetch_add(1, Ordering::Relaxed))
+        static BASE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let base = *BASE.get_or_init(|| NodeId::fresh().as_u64());
+        MonitorRef(base.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)))
     }
 }
 
@@ -64,12 +71,19 @@ pub(crate) enum Watcher {
         monitor: MonitorRef,
         watcher: Arc<dyn AnyCell>,
     },
+    /// A watcher on another node, told with a DOWN control frame.
+    Remote {
+        monitor: MonitorRef,
+        peer: Arc<PeerSlot>,
+    },
 }
 
 impl Watcher {
     pub(crate) fn monitor(&self) -> MonitorRef {
         match self {
-            Watcher::Channel { monitor, .. } | Watcher::Actor { monitor, .. } => *monitor,
+            Watcher::Channel { monitor, .. }
+            | Watcher::Actor { monitor, .. }
+            | Watcher::Remote { monitor, .. } => *monitor,
         }
     }
 
@@ -89,6 +103,11 @@ impl Watcher {
                     reason,
                 }));
             }
+            Watcher::Remote { monitor, peer } => peer.send_control(&Control::Down {
+                monitor,
+                actor,
+                reason: WireReason::from(&reason),
+            }),
         }
     }
 }

@@ -8,8 +8,13 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
+
+use crate::codec::{Codec, CodecError};
+use crate::net::peer::PeerSlot;
+use crate::net::wire::ReplyStatus;
 
 thread_local! {
     /// Set while the runtime drops the state of a handler that panicked, so that the reply
@@ -28,43 +33,133 @@ pub(crate) enum NoReply {
 
 pub(crate) type ReplyResult<R> = Result<R, NoReply>;
 
-/// Where the answer to a call goes. Created by [`ActorRef::ask`](crate::ActorRef::ask);
-/// the generated dispatch code answers it with [`ReplyTo::send`].
+/// Where the answer to a call goes. Created by [`ActorRef::ask`](crate::ActorRef::ask), or
+/// by the transport for a call from another node; the generated dispatch code answers it
+/// with [`ReplyTo::send`].
 #[must_use = "dropping a ReplyTo without sending tells the caller that the actor stopped"]
 pub struct ReplyTo<R> {
-    tx: Option<oneshot::Sender<ReplyResult<R>>>,
+    to: Target<R>,
+}
+
+enum Target<R> {
+    Nowhere,
+    Local(oneshot::Sender<ReplyResult<R>>),
+    Remote(RemoteCaller<R>),
+}
+
+/// A caller on another node: the reply is encoded and sent back on its connection.
+struct RemoteCaller<R> {
+    peer: Arc<PeerSlot>,
+    call: u64,
+    encode: fn(&R, &mut Vec<u8>) -> Result<(), CodecError>,
+}
+
+/// Who waits for the reply of a message decoded from the network: passed to
+/// [`Message::decode_body`](crate::Message::decode_body), which turns it into the message's
+/// [`ReplyTo`] with [`ReplyTo::attach`]. Opaque; [`ReplySlot::none`] when no one waits.
+pub struct ReplySlot {
+    caller: Option<(Arc<PeerSlot>, u64)>,
+}
+
+impl ReplySlot {
+    /// No one waits: the message was a tell, or it is decoded outside the transport.
+    pub fn none() -> Self {
+        ReplySlot { caller: None }
+    }
+
+    pub(crate) fn remote(peer: Arc<PeerSlot>, call: u64) -> Self {
+        ReplySlot {
+            caller: Some((peer, call)),
+        }
+    }
+}
+
+impl fmt::Debug for ReplySlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplySlot")
+            .field("call", &self.caller.as_ref().map(|(_, call)| *call))
+            .finish()
+    }
 }
 
 impl<R> ReplyTo<R> {
     pub(crate) fn new(tx: oneshot::Sender<ReplyResult<R>>) -> Self {
-        ReplyTo { tx: Some(tx) }
+        ReplyTo {
+            to: Target::Local(tx),
+        }
     }
 
-    /// A reply channel that goes nowhere: what a decoded message carries until the transport
-    /// attaches the remote caller. Sending on it does nothing.
+    /// A reply channel that goes nowhere. Sending on it does nothing.
     pub fn detached() -> Self {
-        ReplyTo { tx: None }
+        ReplyTo { to: Target::Nowhere }
     }
 
-    /// Whether a caller is still waiting for this reply (it has not timed out or gone away).
+    /// The reply channel of a message decoded from the network: the reply is encoded with
+    /// the codec `C` and sent back to the caller in `slot` (nowhere for [`ReplySlot::none`]).
+    pub fn attach<C: Codec>(slot: ReplySlot) -> Self
+    where
+        R: serde::Serialize,
+    {
+        match slot.caller {
+            None => ReplyTo::detached(),
+            Some((peer, call)) => ReplyTo {
+                to: Target::Remote(RemoteCaller {
+                    peer,
+                    call,
+                    encode: |value, out| C::default().encode(value, out),
+                }),
+            },
+        }
+    }
+
+    /// Whether a caller is still waiting for this reply (it has not timed out or gone away;
+    /// for a caller on another node: its node is still connected).
     pub fn is_waiting(&self) -> bool {
-        self.tx.as_ref().is_some_and(|tx| !tx.is_closed())
+        match &self.to {
+            Target::Nowhere => false,
+            Target::Local(tx) => !tx.is_closed(),
+            Target::Remote(caller) => caller.peer.is_up(),
+        }
     }
 
     /// Answers the call. If the caller has given up (timeout, dropped future), the value is
     /// dropped silently.
     pub fn send(mut self, value: R) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Ok(value));
+        match std::mem::replace(&mut self.to, Target::Nowhere) {
+            Target::Nowhere => {}
+            Target::Local(tx) => {
+                let _ = tx.send(Ok(value));
+            }
+            Target::Remote(caller) => {
+                let encode = caller.encode;
+                caller
+                    .peer
+                    .send_reply(caller.call, ReplyStatus::Ok, |out| encode(&value, out));
+            }
         }
     }
 }
 
 impl<R> Drop for ReplyTo<R> {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let failed = std::thread::panicking() || HANDLER_FAILED.with(Cell::get);
-            let _ = tx.send(Err(if failed { NoReply::Failed } else { NoReply::Stopped }));
+        let failed = || std::thread::panicking() || HANDLER_FAILED.with(Cell::get);
+        match std::mem::replace(&mut self.to, Target::Nowhere) {
+            Target::Nowhere => {}
+            Target::Local(tx) => {
+                let _ = tx.send(Err(if failed() {
+                    NoReply::Failed
+                } else {
+                    NoReply::Stopped
+                }));
+            }
+            Target::Remote(caller) => {
+                let status = if failed() {
+                    ReplyStatus::Failed
+                } else {
+                    ReplyStatus::Stopped
+                };
+                caller.peer.send_reply(caller.call, status, |_| Ok(()));
+            }
         }
     }
 }

@@ -11,11 +11,12 @@ use tokio::sync::oneshot;
 
 use super::cell::{AnyCell, Cell, Core};
 use super::context::Context;
+use super::endpoint::{link, Endpoint};
 use super::mailbox::mailbox;
 use super::monitor::ExitSignal;
 use super::reply::FailedHandlerScope;
 use super::signal::Signal;
-use super::{Actor, ActorId, ActorRef, ExitReason};
+use super::{Actor, ActorId, ExitReason};
 use crate::error::SpawnError;
 use crate::node::{Node, SpawnOptions};
 
@@ -57,7 +58,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     actor: A,
     options: SpawnOptions,
     restartable: Option<Restartable<A>>,
-) -> Result<(ActorRef<A>, Option<StartedRx>), SpawnError> {
+) -> Result<(Arc<Cell<A>>, Option<StartedRx>), SpawnError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let capacity = options.mailbox_capacity.unwrap_or(A::MAILBOX_CAPACITY);
     let (tx, rx) = mailbox::<A::Msg>(capacity)?;
@@ -68,10 +69,9 @@ pub(crate) fn spawn_actor<A: Actor>(
     });
     let erased: Arc<dyn AnyCell> = cell.clone();
     node.remember(Arc::clone(&erased))?;
-    let myself = ActorRef::from_cell(cell);
-    let ctx = Context::new(myself.clone(), node.clone(), rx, options.trap_exit);
+    let ctx = Context::new(Arc::clone(&cell), node.clone(), rx, options.trap_exit);
     for peer in &options.links {
-        super::cell::link(&erased, peer);
+        link(&Endpoint::Local(Arc::clone(&erased)), peer);
     }
     let (started_tx, started_rx) = if A::HAS_STARTED_HOOK || restartable.is_some() {
         let (tx, rx) = oneshot::channel();
@@ -81,7 +81,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     };
     tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
     runtime.spawn(run(actor, ctx, started_tx, restartable));
-    Ok((myself, started_rx))
+    Ok((cell, started_rx))
 }
 
 /// The actor's task: one incarnation, or, for a restartable actor, as many as its parent
@@ -92,7 +92,7 @@ async fn run<A: Actor>(
     mut started: Option<StartedTx>,
     restartable: Option<Restartable<A>>,
 ) {
-    let cell = Arc::clone(&ctx.myself.cell);
+    let cell = Arc::clone(&ctx.cell);
     let mut next = Some(first);
     let reason = loop {
         let actor = match (next.take(), &restartable) {
@@ -157,7 +157,7 @@ async fn incarnation<A: Actor>(
 
 /// The message loop: signals first, then one message at a time, until a stop.
 async fn serve<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
-    let cell = Arc::clone(&ctx.myself.cell);
+    let cell = Arc::clone(&ctx.cell);
     let signals = &cell.core.signals;
     let mut budget = MESSAGES_PER_YIELD;
     loop {
@@ -207,7 +207,7 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
         Signal::Stop(reason) => Some(reason),
         Signal::Exit(ExitSignal { from, reason }) => {
             let before = ctx.links.len();
-            ctx.links.retain(|l| l.core().id != from);
+            ctx.links.retain(|l| l.id() != from);
             if ctx.links.len() == before {
                 // The link was removed before this exit arrived.
                 return None;
@@ -228,14 +228,14 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
             })
         }
         Signal::Link(peer) => {
-            let id = peer.core().id;
-            if !ctx.links.iter().any(|l| l.core().id == id) {
+            let id = peer.id();
+            if !ctx.links.iter().any(|l| l.id() == id) {
                 ctx.links.push(peer);
             }
             None
         }
         Signal::Unlink(id) => {
-            ctx.links.retain(|l| l.core().id != id);
+            ctx.links.retain(|l| l.id() != id);
             None
         }
         Signal::Monitor(watcher) => {

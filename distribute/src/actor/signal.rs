@@ -8,12 +8,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
+use super::endpoint::Endpoint;
 use super::monitor::{Down, ExitSignal, MonitorRef, Watcher};
-use super::{ActorId, AnyCell, ExitReason};
+use super::{ActorId, ExitReason};
 
 pub(crate) enum Signal {
     /// Stop after the current message, with this reason.
@@ -21,7 +22,7 @@ pub(crate) enum Signal {
     /// A linked actor exited.
     Exit(ExitSignal),
     /// Another actor linked to this one.
-    Link(Arc<dyn AnyCell>),
+    Link(Endpoint),
     /// Another actor removed its link to this one.
     Unlink(ActorId),
     /// Someone monitors this actor.

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{validate_name, RegistryError};
-use crate::actor::{Actor, ActorId, ActorRef, AnyCell, Cell};
+use crate::actor::{Actor, ActorId, ActorRef, Cell};
+use crate::net::wire::FoundActor;
 
 struct Entry {
-    cell: Arc<dyn AnyCell>,
+    owner: ActorId,
+    fingerprint: u64,
     typed: Arc<dyn Any + Send + Sync>,
     type_name: &'static str,
 }
@@ -31,17 +33,21 @@ impl LocalNames {
         if let Some(existing) = names.get(name) {
             return Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
-                owner: existing.cell.core().id,
+                owner: existing.owner,
             });
         }
+        let Some(cell) = actor.local_cell() else {
+            return Err(RegistryError::NotLocal { actor: actor.id() });
+        };
         if !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
-        let typed: Arc<dyn Any + Send + Sync> = actor.cell.clone();
+        let typed: Arc<dyn Any + Send + Sync> = cell.clone();
         names.insert(
             name.to_owned(),
             Entry {
-                cell: actor.erased(),
+                owner: actor.id(),
+                fingerprint: <A::Msg as crate::actor::Message>::FINGERPRINT,
                 typed,
                 type_name: A::NAME,
             },
@@ -79,7 +85,7 @@ impl LocalNames {
         let entry = names.get(name).ok_or_else(|| RegistryError::NotFound {
             name: name.to_owned(),
         })?;
-        let current = entry.cell.core().id;
+        let current = entry.owner;
         if current != owner {
             return Err(RegistryError::NotOwner {
                 name: name.to_owned(),
@@ -88,6 +94,16 @@ impl LocalNames {
         }
         names.remove(name);
         Ok(())
+    }
+
+    /// The owner of `name` as told to another node.
+    pub(crate) fn whereis(&self, name: &str) -> Option<FoundActor> {
+        let names = self.lock();
+        names.get(name).map(|entry| FoundActor {
+            id: entry.owner,
+            fingerprint: entry.fingerprint,
+            type_name: entry.type_name.to_owned(),
+        })
     }
 
     pub(crate) fn names(&self) -> Vec<String> {
@@ -100,7 +116,7 @@ impl LocalNames {
     pub(crate) fn forget_owner(&self, actor: ActorId) {
         let mut names = self.lock();
         if !names.is_empty() {
-            names.retain(|_, entry| entry.cell.core().id != actor);
+            names.retain(|_, entry| entry.owner != actor);
         }
     }
 }

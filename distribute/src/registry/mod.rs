@@ -57,6 +57,27 @@ pub enum RegistryError {
         /// The registered actor's type.
         found: &'static str,
     },
+    /// Node-local names are for actors of this node; register a remote actor on its own
+    /// node.
+    #[error("actor {actor} lives on another node; only local actors take node-local names")]
+    NotLocal {
+        /// The actor.
+        actor: ActorId,
+    },
+    /// The node to ask is not connected.
+    #[error("node {node} is not connected")]
+    NodeDown {
+        /// The node.
+        node: crate::actor::NodeId,
+    },
+    /// The node asked did not answer in time.
+    #[error("no answer from node {node} within {timeout:?}")]
+    Timeout {
+        /// The node.
+        node: crate::actor::NodeId,
+        /// How long the lookup waited.
+        timeout: std::time::Duration,
+    },
     /// The actor has already stopped.
     #[error("actor {actor} has stopped")]
     ActorStopped {

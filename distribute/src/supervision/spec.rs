@@ -138,7 +138,7 @@ impl ChildSpec {
                     factory,
                     parent: Arc::clone(&slot) as _,
                 };
-                let (actor, started) = spawn_actor(&node, first, options, Some(restartable))?;
+                let (cell, started) = spawn_actor(&node, first, options, Some(restartable))?;
                 let outcome = match started {
                     Some(rx) => rx.await.unwrap_or(Err(ExitReason::Killed)),
                     None => Ok(()),
@@ -147,13 +147,13 @@ impl ChildSpec {
                     // The child parks right after reporting its failed start: release it for good.
                     slot.wait_parked().await.finish(reason.clone());
                     return Err(SpawnError::StartFailed {
-                        actor: actor.id(),
+                        actor: cell.core.id,
                         reason,
                     });
                 }
-                let typed: Arc<dyn Any + Send + Sync> = actor.cell.clone();
+                let typed: Arc<dyn Any + Send + Sync> = cell.clone();
                 Ok(ChildHandle {
-                    cell: actor.erased(),
+                    cell: cell as Arc<dyn AnyCell>,
                     typed,
                 })
             })

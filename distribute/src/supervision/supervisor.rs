@@ -395,7 +395,12 @@ impl Message for SupervisorMsg {
         )))
     }
 
-    fn decode_body<C: Codec>(_codec: &C, tag: u32, _body: &[u8]) -> Result<Self, CodecError> {
+    fn decode_body<C: Codec>(
+        _codec: &C,
+        tag: u32,
+        _body: &[u8],
+        _reply: crate::ReplySlot,
+    ) -> Result<Self, CodecError> {
         Err(CodecError::UnknownTag { tag })
     }
 }
@@ -408,7 +413,7 @@ impl ActorRef<Supervisor> {
         &self,
         make: impl FnOnce(ReplyTo<R>) -> SupervisorMsg + Send,
     ) -> Result<R, SupervisorError> {
-        self.ask_timeout(make, SUPERVISOR_CALL_TIMEOUT)
+        self.ask_local(make, SUPERVISOR_CALL_TIMEOUT)
             .await
             .map_err(SupervisorError::Call)
     }

@@ -1,0 +1,569 @@
+//! The life of one connection: accept or connect, handshake, then a reader and a writer
+//! task until the connection ends.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+use super::peer::PeerSlot;
+use super::queue::SendQueue;
+use super::remote::{reject, Undelivered};
+use super::wire::{read_reply, Control, FoundActor, KnownNode, MessageHeader};
+use super::{ConnectError, Net, NodeDownReason, NodeEvent};
+use crate::actor::{Endpoint, NodeId, Signal, Watcher};
+use crate::node::Node;
+use crate::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, Peer, Step, MAX_MESSAGE_LEN};
+use crate::transport::{encode_frame, Frame, FrameDecoder, FrameKind};
+
+/// Capabilities this build announces in its Hello (none defined yet).
+const CAPABILITIES: u64 = 0;
+
+/// Bytes read from a socket at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The five bytes of a heartbeat frame.
+const HEARTBEAT: [u8; 5] = [0, 0, 0, 1, FrameKind::Heartbeat.as_u8()];
+
+pub(super) async fn accept_loop(net: Arc<Net>, listener: TcpListener) {
+    let mut closing = net.closing();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = closing.changed() => break,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let net = Arc::clone(&net);
+                tokio::spawn(async move {
+                    if let Err(error) = establish(&net, stream, addr, false).await {
+                        net.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%addr, %error, "incoming connection rejected");
+                        net.emit(NodeEvent::ConnectionRejected { error });
+                    }
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors, say: let the others finish before trying again.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Connects to `addr`. Boxed with an explicit `Send` bound: connections spawn readers that
+/// may reconnect, and the compiler cannot infer `Send` through that cycle of futures.
+pub(super) fn connect(
+    net: &Arc<Net>,
+    addr: SocketAddr,
+) -> Pin<Box<dyn Future<Output = Result<NodeId, ConnectError>> + Send + '_>> {
+    Box::pin(connect_inner(net, addr))
+}
+
+async fn connect_inner(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, ConnectError> {
+    if net.is_closing() {
+        return Err(ConnectError::NotNetworked);
+    }
+    if addr == net.listen {
+        return Err(ConnectError::SelfConnection { addr });
+    }
+    let timeout = net.config.handshake_timeout;
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            return Err(ConnectError::Io {
+                addr,
+                error: error.to_string(),
+            })
+        }
+        Err(_) => return Err(ConnectError::Timeout { addr, timeout }),
+    };
+    establish(net, stream, addr, true).await
+}
+
+async fn establish(
+    net: &Arc<Net>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    initiated: bool,
+) -> Result<NodeId, ConnectError> {
+    let _ = stream.set_nodelay(true);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &net.config.tls {
+        let tls_error = |error: super::tls::TlsError| ConnectError::Tls {
+            addr,
+            error: error.to_string(),
+        };
+        let timeout = net.config.handshake_timeout;
+        let wrap = async {
+            if initiated {
+                let stream = super::tls::connect(tls, stream).await.map_err(tls_error)?;
+                run(net, stream, addr, initiated).await
+            } else {
+                let stream = super::tls::accept(tls, stream).await.map_err(tls_error)?;
+                run(net, stream, addr, initiated).await
+            }
+        };
+        return match tokio::time::timeout(timeout, wrap).await {
+            Ok(result) => result,
+            Err(_) => Err(ConnectError::Timeout { addr, timeout }),
+        };
+    }
+    run(net, stream, addr, initiated).await
+}
+
+async fn run<S>(net: &Arc<Net>, stream: S, addr: SocketAddr, initiated: bool) -> Result<NodeId, ConnectError>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let timeout = net.config.handshake_timeout;
+    let (peer, decoder) = match tokio::time::timeout(timeout, handshake(net, &mut rd, &mut wr, addr)).await {
+        Ok(result) => result?,
+        Err(_) => return Err(ConnectError::Timeout { addr, timeout }),
+    };
+    let peer_id = NodeId::from_u64(peer.incarnation);
+    if peer_id == net.id {
+        return Err(ConnectError::SelfConnection { addr });
+    }
+    let Some(node) = net.node.upgrade() else {
+        return Err(ConnectError::NotNetworked);
+    };
+    let slot = net.slot(peer_id);
+    let connection = net.next_connection();
+    // Of two connections between the same nodes, both keep the one opened by the node with
+    // the lower id; the other is drained and closed.
+    let preferred = initiated == (net.id < peer_id);
+    let installed = preferred || slot.connection().is_none();
+    let closed = Arc::new(Notify::new());
+    if installed {
+        let (epoch, came_up) = slot.attach(connection, &peer.name);
+        tracing::info!(node = %node.name(), peer = %peer.name, %addr, connection, "connected");
+        if came_up {
+            net.emit(NodeEvent::NodeUp {
+                node: peer_id,
+                name: peer.name.clone(),
+            });
+        }
+        slot.send_control(&Control::Introduce {
+            listen: Some(net.listen),
+            known: known_nodes(net, peer_id),
+        });
+        tokio::spawn(writer(
+            Arc::clone(&slot),
+            epoch,
+            wr,
+            net.config.heartbeat_interval,
+            net.closing(),
+            Arc::clone(&closed),
+        ));
+    } else {
+        tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
+        let _ = wr.shutdown().await;
+    }
+    tokio::spawn(reader(
+        Arc::clone(net),
+        node,
+        slot,
+        connection,
+        rd,
+        decoder,
+        closed,
+    ));
+    Ok(peer_id)
+}
+
+/// Runs the handshake over a fresh stream; returns the authenticated peer and the decoder,
+/// which may already hold the first frames after the handshake.
+async fn handshake<R, W>(
+    net: &Net,
+    rd: &mut R,
+    wr: &mut W,
+    addr: SocketAddr,
+) -> Result<(Peer, FrameDecoder), ConnectError>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let io = |error: std::io::Error| ConnectError::Io {
+        addr,
+        error: error.to_string(),
+    };
+    let fail = |error| ConnectError::Handshake { addr, error };
+    let nonce = fresh_nonce().map_err(io)?;
+    let config = HandshakeConfig {
+        name: net.config.name.clone(),
+        incarnation: net.id.as_u64(),
+        capabilities: CAPABILITIES,
+        cookie: net.config.cookie.clone(),
+    };
+    let (mut machine, hello) = Handshake::new(config, nonce).map_err(fail)?;
+    let mut out = Vec::new();
+    encode_frame(FrameKind::Handshake, &hello, MAX_MESSAGE_LEN + 1, &mut out)
+        .map_err(|error| ConnectError::Framing { addr, error })?;
+    wr.write_all(&out).await.map_err(io)?;
+    wr.flush().await.map_err(io)?;
+    // Until the peer is authenticated, frames are capped at the size of a handshake message.
+    let mut decoder = FrameDecoder::new(MAX_MESSAGE_LEN + 1);
+    let mut buf = vec![0; 4096];
+    loop {
+        let frame = match decoder.next() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => {
+                let n = rd.read(&mut buf).await.map_err(io)?;
+                if n == 0 {
+                    return Err(match decoder.finish() {
+                        Err(error) => ConnectError::Framing { addr, error },
+                        Ok(()) => io(std::io::ErrorKind::UnexpectedEof.into()),
+                    });
+                }
+                decoder.push(&buf[..n]);
+                continue;
+            }
+            Err(error) => return Err(ConnectError::Framing { addr, error }),
+        };
+        if frame.kind != FrameKind::Handshake {
+            return Err(fail(crate::transport::HandshakeError::Malformed(
+                "a frame other than a handshake message before the handshake completed",
+            )));
+        }
+        match machine.receive(&frame.body).map_err(fail)? {
+            Step::Send(proof) => {
+                out.clear();
+                encode_frame(FrameKind::Handshake, &proof, MAX_MESSAGE_LEN + 1, &mut out)
+                    .map_err(|error| ConnectError::Framing { addr, error })?;
+                wr.write_all(&out).await.map_err(io)?;
+                wr.flush().await.map_err(io)?;
+            }
+            Step::Established(peer) => {
+                decoder.set_max(net.config.max_frame);
+                return Ok((peer, decoder));
+            }
+        }
+    }
+}
+
+fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
+    net.connected()
+        .into_iter()
+        .filter(|slot| slot.id != except)
+        .filter_map(|slot| {
+            Some(KnownNode {
+                id: slot.id,
+                name: slot.name(),
+                addr: slot.listen_addr()?,
+            })
+        })
+        .collect()
+}
+
+async fn writer<W: AsyncWrite + Unpin>(
+    slot: Arc<PeerSlot>,
+    epoch: u64,
+    mut wr: W,
+    heartbeat: Duration,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    closed: Arc<Notify>,
+) {
+    let mut batch = Vec::new();
+    loop {
+        let taken = tokio::select! {
+            taken = tokio::time::timeout(heartbeat, slot.queue.take(epoch, &mut batch)) => taken,
+            _ = closing.changed() => {
+                // Flush what is queued (the goodbye) before closing.
+                if slot.queue.take_now(epoch, &mut batch) {
+                    let _ = wr.write_all(&batch).await;
+                }
+                break;
+            }
+        };
+        let written = match taken {
+            Ok(true) => {
+                let written = wr.write_all(&batch).await;
+                slot.stats
+                    .bytes_out
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                SendQueue::recycle(&mut batch);
+                written
+            }
+            Ok(false) => break,
+            Err(_) => wr.write_all(&HEARTBEAT).await,
+        };
+        if let Err(error) = written {
+            tracing::debug!(peer = %slot.id, %error, "write failed");
+            closed.notify_one();
+            break;
+        }
+    }
+    let _ = wr.flush().await;
+    let _ = wr.shutdown().await;
+}
+
+async fn reader<R: AsyncRead + Unpin>(
+    net: Arc<Net>,
+    node: Node,
+    slot: Arc<PeerSlot>,
+    connection: u64,
+    mut rd: R,
+    mut decoder: FrameDecoder,
+    closed: Arc<Notify>,
+) {
+    let mut closing = net.closing();
+    let timeout = net.config.heartbeat_timeout;
+    let mut buf = vec![0; READ_CHUNK];
+    let reason = 'connection: loop {
+        loop {
+            match decoder.next() {
+                Ok(Some(frame)) => {
+                    if let Err(reason) = dispatch(&net, &node, &slot, frame).await {
+                        break 'connection reason;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => break 'connection NodeDownReason::ProtocolViolation(error.to_string()),
+            }
+        }
+        let read = tokio::select! {
+            read = tokio::time::timeout(timeout, rd.read(&mut buf)) => read,
+            _ = closing.changed() => break NodeDownReason::LocalShutdown,
+            () = closed.notified() => break NodeDownReason::ConnectionError("write failed".into()),
+        };
+        match read {
+            Ok(Ok(0)) => {
+                break match decoder.finish() {
+                    Ok(()) => NodeDownReason::ConnectionClosed,
+                    Err(error) => NodeDownReason::ProtocolViolation(error.to_string()),
+                }
+            }
+            Ok(Ok(n)) => {
+                slot.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                decoder.push(&buf[..n]);
+            }
+            Ok(Err(error)) => break NodeDownReason::ConnectionError(error.to_string()),
+            Err(_) => break NodeDownReason::HeartbeatTimeout(timeout),
+        }
+    };
+    closed.notify_one();
+    if !slot.detach(connection) {
+        tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
+        return;
+    }
+    let name = slot.name();
+    match &reason {
+        NodeDownReason::ProtocolViolation(_) | NodeDownReason::ConnectionError(_) => {
+            tracing::warn!(node = %node.name(), peer = %name, %reason, "node down");
+        }
+        _ => tracing::info!(node = %node.name(), peer = %name, %reason, "node down"),
+    }
+    metrics::counter!("distribute_node_down_total").increment(1);
+    let reconnect = !matches!(
+        reason,
+        NodeDownReason::PeerShutdown | NodeDownReason::LocalShutdown | NodeDownReason::ProtocolViolation(_)
+    );
+    net.emit(NodeEvent::NodeDown {
+        node: slot.id,
+        name,
+        reason,
+    });
+    if reconnect {
+        if let (Some(policy), Some(addr)) = (net.config.reconnect, slot.listen_addr()) {
+            tokio::spawn(reconnect_loop(net, slot, addr, policy));
+        }
+    }
+}
+
+/// Tries to reach a lost peer again, with exponential backoff and jitter, until it is up
+/// (through this or another connection), the node closes, or the policy gives up.
+async fn reconnect_loop(net: Arc<Net>, slot: Arc<PeerSlot>, addr: SocketAddr, policy: super::Reconnect) {
+    let started = tokio::time::Instant::now();
+    let mut delay = policy.initial;
+    let mut jitter = JitterSource::new(slot.id.as_u64() ^ net.id.as_u64());
+    while started.elapsed() < policy.give_up_after && !net.is_closing() && !slot.is_up() {
+        tokio::time::sleep(jitter.apply(delay)).await;
+        if slot.is_up() || net.is_closing() {
+            return;
+        }
+        match connect(&net, addr).await {
+            Ok(id) if id == slot.id => return,
+            Ok(id) => {
+                tracing::info!(old = %slot.id, new = %id, %addr, "peer restarted under a new id");
+                return;
+            }
+            Err(error) => tracing::debug!(%addr, %error, "reconnect failed"),
+        }
+        delay = (delay * 2).min(policy.max);
+    }
+}
+
+/// A small xorshift generator for reconnect jitter; not for anything secret.
+struct JitterSource(u64);
+
+impl JitterSource {
+    fn new(seed: u64) -> Self {
+        JitterSource(seed | 1)
+    }
+
+    /// `delay` plus up to 25 % more.
+    fn apply(&mut self, delay: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let quarter = delay.as_micros() as u64 / 4;
+        let extra = if quarter == 0 { 0 } else { self.0 % quarter };
+        delay + Duration::from_micros(extra)
+    }
+}
+
+/// Handles one frame from an established connection. An error closes the connection.
+async fn dispatch(net: &Net, node: &Node, slot: &Arc<PeerSlot>, frame: Frame) -> Result<(), NodeDownReason> {
+    match frame.kind {
+        FrameKind::Message => {
+            let Some((header, body)) = MessageHeader::read(&frame.body) else {
+                return Err(violation("message frame shorter than its header"));
+            };
+            let Some(cell) = node.local_cell_numbered(header.target) else {
+                reject(slot, &header, Undelivered::Stopped);
+                return Ok(());
+            };
+            match cell.deliver_remote(node, &header, body, slot) {
+                Ok(pending) => {
+                    if let Some(pending) = pending {
+                        pending.await;
+                    }
+                    slot.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(why) => reject(slot, &header, why),
+            }
+            Ok(())
+        }
+        FrameKind::Reply => {
+            let Some((call, status, _)) = read_reply(&frame.body) else {
+                return Err(violation("malformed reply frame"));
+            };
+            slot.on_reply(call, status, frame.body);
+            Ok(())
+        }
+        FrameKind::Signal => {
+            let control = Control::decode(&frame.body)
+                .map_err(|error| violation(&format!("undecodable control frame: {error}")))?;
+            on_control(net, node, slot, control)
+        }
+        FrameKind::Heartbeat => Ok(()),
+        FrameKind::Close => Err(NodeDownReason::PeerShutdown),
+        // Registry traffic is not spoken by this version; a peer that sends it is ignored.
+        FrameKind::Registry => Ok(()),
+        FrameKind::Handshake => Err(violation("handshake message after the handshake")),
+    }
+}
+
+fn violation(why: &str) -> NodeDownReason {
+    NodeDownReason::ProtocolViolation(why.to_owned())
+}
+
+fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) -> Result<(), NodeDownReason> {
+    let reason = |wire: super::wire::WireReason| {
+        wire.into_reason()
+            .ok_or_else(|| violation("exit reason nested too deeply"))
+    };
+    match control {
+        Control::Introduce { listen, known } => {
+            slot.set_listen_addr(listen);
+            for peer in known {
+                if peer.id == net.id || net.connected_slot(peer.id).is_some() {
+                    continue;
+                }
+                if let Some(net) = node.net() {
+                    tokio::spawn(async move {
+                        if let Err(error) = connect(&net, peer.addr).await {
+                            tracing::debug!(peer = %peer.name, %error, "could not reach an introduced node");
+                        }
+                    });
+                }
+            }
+        }
+        Control::Link { from, to } => {
+            let from_end = match node.net() {
+                Some(net) => Endpoint::Remote {
+                    id: from,
+                    peer: net.slot(from.node()),
+                },
+                None => return Ok(()),
+            };
+            let linked = node
+                .local_cell(to)
+                .is_some_and(|cell| cell.core().signals.push(Signal::Link(from_end.clone())).is_ok());
+            if linked {
+                if let Endpoint::Remote { peer, .. } = &from_end {
+                    peer.remember_link(to, from);
+                }
+            } else {
+                from_end.send_exit(to, crate::ExitReason::NoProc);
+            }
+        }
+        Control::Unlink { from, to } => {
+            if let Some(cell) = node.local_cell(to) {
+                let _ = cell.core().signals.push(Signal::Unlink(from));
+            }
+            slot.forget_link(to, from);
+        }
+        Control::Exit {
+            from,
+            to,
+            reason: wire,
+        } => {
+            let reason = reason(wire)?;
+            slot.forget_link(to, from);
+            if let Some(cell) = node.local_cell(to) {
+                cell.core().send_exit(from, reason);
+            }
+        }
+        Control::Monitor { monitor, target } => {
+            let watcher = Watcher::Remote {
+                monitor,
+                peer: Arc::clone(slot),
+            };
+            match node.local_cell(target) {
+                Some(cell) => cell.core().add_watcher(watcher),
+                None => watcher.deliver(target, crate::ExitReason::NoProc),
+            }
+        }
+        Control::Demonitor { monitor, target } => {
+            if let Some(cell) = node.local_cell(target) {
+                let _ = cell.core().signals.push(Signal::Demonitor(monitor));
+            }
+        }
+        Control::Down {
+            monitor,
+            actor,
+            reason: wire,
+        } => {
+            let reason = reason(wire)?;
+            slot.on_down(monitor, actor, reason);
+        }
+        Control::Stop { target, reason: wire } => {
+            let reason = reason(wire)?;
+            if let Some(cell) = node.local_cell(target) {
+                let _ = cell.core().signals.push(Signal::Stop(reason));
+            }
+        }
+        Control::Kill { target } => {
+            if let Some(cell) = node.local_cell(target) {
+                cell.core().kill();
+            }
+        }
+        Control::Whereis { request, name } => {
+            let found: Option<FoundActor> = node.whereis_local(&name);
+            slot.send_control(&Control::WhereisReply { request, found });
+        }
+        Control::WhereisReply { request, found } => slot.on_lookup_reply(request, found),
+        Control::Goodbye => return Err(NodeDownReason::PeerShutdown),
+    }
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! [`PeerSlot`]: everything this node keeps about one other node, across its connections.
+//!
+//! Remote refs point at the slot, not at a connection, so they stay valid through a
+//! reconnect. The slot owns the send queue, the calls waiting for replies, the monitors this
+//! node holds on the peer's actors and the links between local and remote actors: when the
+//! connection is lost, pending calls fail with `NodeDown`, monitors fire with
+//! [`ExitReason::NodeDown`] and linked local actors receive an exit with that reason, at once.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+
+use super::queue::{PushError, SendQueue};
+use super::wire::{write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
+use super::NetStats;
+use crate::actor::{Actor, ActorId, ExitReason, Message, MonitorRef, NodeId, Watcher};
+use crate::codec::CodecError;
+use crate::error::CallError;
+use crate::node::WeakNode;
+use crate::transport::{encode_frame, FrameKind};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a waiting call receives: the status and the whole Reply body.
+pub(crate) type RawReply = (ReplyStatus, Vec<u8>);
+
+#[derive(Default)]
+struct Meta {
+    name: String,
+    /// Where the peer listens, as it told us; used to reconnect and to introduce it.
+    listen: Option<SocketAddr>,
+    /// The connection currently carrying traffic, if any.
+    connection: Option<u64>,
+}
+
+pub(crate) struct PeerSlot {
+    pub(crate) id: NodeId,
+    node: WeakNode,
+    meta: Mutex<Meta>,
+    up: AtomicBool,
+    pub(crate) queue: SendQueue,
+    pub(crate) max_frame: usize,
+    pub(crate) stats: Arc<NetStats>,
+    next_call: AtomicU64,
+    calls: Mutex<HashMap<u64, oneshot::Sender<RawReply>>>,
+    /// Monitors held by this node's watchers on the peer's actors.
+    monitors: Mutex<HashMap<MonitorRef, (ActorId, Watcher)>>,
+    /// Links between a local actor (first) and one of the peer's actors (second).
+    links: Mutex<HashSet<(ActorId, ActorId)>>,
+    lookups: Mutex<HashMap<u64, oneshot::Sender<Option<FoundActor>>>>,
+}
+
+impl PeerSlot {
+    pub(crate) fn new(
+        id: NodeId,
+        node: WeakNode,
+        limit: usize,
+        max_frame: usize,
+        stats: Arc<NetStats>,
+    ) -> Self {
+        PeerSlot {
+            id,
+            node,
+            meta: Mutex::new(Meta::default()),
+            up: AtomicBool::new(false),
+            queue: SendQueue::new(limit),
+            max_frame,
+            stats,
+            next_call: AtomicU64::new(1),
+            calls: Mutex::new(HashMap::new()),
+            monitors: Mutex::new(HashMap::new()),
+            links: Mutex::new(HashSet::new()),
+            lookups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn node(&self) -> Option<crate::Node> {
+        self.node.upgrade()
+    }
+
+    pub(crate) fn is_up(&self) -> bool {
+        self.up.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn name(&self) -> String {
+        lock(&self.meta).name.clone()
+    }
+
+    pub(crate) fn listen_addr(&self) -> Option<SocketAddr> {
+        lock(&self.meta).listen
+    }
+
+    pub(crate) fn set_listen_addr(&self, addr: Option<SocketAddr>) {
+        if addr.is_some() {
+            lock(&self.meta).listen = addr;
+        }
+    }
+
+    pub(crate) fn connection(&self) -> Option<u64> {
+        lock(&self.meta).connection
+    }
+
+    /// Installs `connection` as the one carrying traffic. Returns the writer's epoch and
+    /// whether the peer was down before (a `NodeUp`).
+    pub(crate) fn attach(&self, connection: u64, name: &str) -> (u64, bool) {
+        let mut meta = lock(&self.meta);
+        meta.name = name.to_owned();
+        let previous = meta.connection.replace(connection);
+        let epoch = if previous.is_some() {
+            self.queue.hand_over()
+        } else {
+            self.queue.open()
+        };
+        let was_up = self.up.swap(true, Ordering::AcqRel);
+        (epoch, !was_up)
+    }
+
+    /// Marks the peer down if `connection` is still the one carrying traffic, and fails
+    /// everything that waited on it. Returns whether it did (a `NodeDown`).
+    pub(crate) fn detach(&self, connection: u64) -> bool {
+        {
+            let mut meta = lock(&self.meta);
+            if meta.connection != Some(connection) {
+                return false;
+            }
+            meta.connection = None;
+            self.up.store(false, Ordering::Release);
+            self.queue.close();
+        }
+        self.fail_everything();
+        true
+    }
+
+    fn fail_everything(&self) {
+        // Dropping the senders fails the calls and lookups with `NodeDown`.
+        let calls = std::mem::take(&mut *lock(&self.calls));
+        drop(calls);
+        let lookups = std::mem::take(&mut *lock(&self.lookups));
+        drop(lookups);
+        let monitors = std::mem::take(&mut *lock(&self.monitors));
+        for (_, (actor, watcher)) in monitors {
+            watcher.deliver(actor, ExitReason::NodeDown);
+        }
+        let links = std::mem::take(&mut *lock(&self.links));
+        if let Some(node) = self.node() {
+            for (local, remote) in links {
+                if let Some(cell) = node.local_cell(local) {
+                    cell.core().send_exit(remote, ExitReason::NodeDown);
+                }
+            }
+        }
+    }
+
+    // ---- frames out ----
+
+    /// Queues a message for `target`, waiting while the send queue is full.
+    pub(crate) async fn send_message<A: Actor>(
+        &self,
+        target: ActorId,
+        msg: A::Msg,
+        call: u64,
+    ) -> Result<(), CallError> {
+        let header = message_header::<A>(target, &msg, call);
+        let max = self.max_frame;
+        let pushed = self
+            .queue
+            .push(msg, |buf, msg| build_message::<A>(buf, &header, msg, max))
+            .await;
+        self.finish_push(target, pushed)
+    }
+
+    /// Queues a message for `target` if the send queue has room now.
+    pub(crate) fn try_send_message<A: Actor>(&self, target: ActorId, msg: &A::Msg) -> Result<(), CallError> {
+        if self.queue.queued_bytes() >= self.queue_limit() {
+            return Err(CallError::MailboxFull { actor: target });
+        }
+        let header = message_header::<A>(target, msg, 0);
+        let pushed = self
+            .queue
+            .push_now(|buf| build_message::<A>(buf, &header, msg, self.max_frame));
+        self.finish_push(target, pushed)
+    }
+
+    fn queue_limit(&self) -> usize {
+        self.queue.limit
+    }
+
+    fn finish_push(
+        &self,
+        target: ActorId,
+        pushed: Result<(), PushError<CallError>>,
+    ) -> Result<(), CallError> {
+        match pushed {
+            Ok(()) => {
+                self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(PushError::Closed) => Err(CallError::NodeDown { actor: target }),
+            Err(PushError::Encode(error)) => Err(error),
+        }
+    }
+
+    /// Queues a control frame. Dropped if the peer is down: what it would have told is then
+    /// moot (the peer's side sees the connection loss instead).
+    pub(crate) fn send_control(&self, control: &Control) {
+        let max = self.max_frame;
+        let pushed = self.queue.push_now(|buf| {
+            let start = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            buf.push(FrameKind::Signal.as_u8());
+            if let Err(error) = control.encode(buf) {
+                buf.truncate(start);
+                return Err(error);
+            }
+            seal_frame(buf, start, max).map_err(|_| CodecError::TooLarge {
+                size: buf.len() - start,
+                limit: max,
+            })
+        });
+        if let Err(PushError::Encode(error)) = pushed {
+            tracing::warn!(peer = %self.id, %error, "control frame not sent");
+        }
+    }
+
+    /// Answers call `call` with `status` and the payload `payload` appends.
+    pub(crate) fn send_reply(
+        &self,
+        call: u64,
+        status: ReplyStatus,
+        payload: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) {
+        let max = self.max_frame;
+        let pushed = self.queue.push_now(|buf| {
+            let start = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            buf.push(FrameKind::Reply.as_u8());
+            write_reply_header(call, &status, buf);
+            let outcome = payload(buf).and_then(|()| {
+                seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
+            });
+            if let Err(error) = outcome {
+                // The reply cannot travel: tell the caller why instead.
+                buf.truncate(start);
+                let (status, detail) = match error {
+                    CodecError::TooLarge { size, limit } => {
+                        let mut sizes = Vec::with_capacity(16);
+                        sizes.extend_from_slice(&(size as u64).to_be_bytes());
+                        sizes.extend_from_slice(&(limit as u64).to_be_bytes());
+                        (ReplyStatus::TooLarge, sizes)
+                    }
+                    other => (ReplyStatus::BadReply, other.to_string().into_bytes()),
+                };
+                let mut body = Vec::with_capacity(9 + detail.len());
+                write_reply_header(call, &status, &mut body);
+                body.extend_from_slice(&detail);
+                return encode_frame(FrameKind::Reply, &body, max, buf).map_err(|_| ());
+            }
+            Ok(())
+        });
+        if let Err(PushError::Encode(())) = pushed {
+            tracing::warn!(peer = %self.id, call, "reply not sent");
+        }
+    }
+
+    // ---- calls ----
+
+    /// Registers a call; its reply (or the loss of the peer) arrives on the receiver.
+    pub(crate) fn register_call(&self) -> (u64, oneshot::Receiver<RawReply>) {
+        let call = self.next_call.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.calls).insert(call, tx);
+        if !self.is_up() {
+            // Lost between the caller's check and now: fail it like the others.
+            lock(&self.calls).remove(&call);
+        }
+        (call, rx)
+    }
+
+    pub(crate) fn forget_call(&self, call: u64) {
+        lock(&self.calls).remove(&call);
+    }
+
+    /// A Reply frame arrived.
+    pub(crate) fn on_reply(&self, call: u64, status: ReplyStatus, body: Vec<u8>) {
+        let waiting = lock(&self.calls).remove(&call);
+        if let Some(tx) = waiting {
+            let _ = tx.send((status, body));
+        }
+    }
+
+    // ---- lookups by name ----
+
+    pub(crate) fn register_lookup(&self, request: u64) -> oneshot::Receiver<Option<FoundActor>> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.lookups).insert(request, tx);
+        rx
+    }
+
+    pub(crate) fn forget_lookup(&self, request: u64) {
+        lock(&self.lookups).remove(&request);
+    }
+
+    pub(crate) fn on_lookup_reply(&self, request: u64, found: Option<FoundActor>) {
+        if let Some(tx) = lock(&self.lookups).remove(&request) {
+            let _ = tx.send(found);
+        }
+    }
+
+    pub(crate) fn next_request(&self) -> u64 {
+        self.next_call.fetch_add(1, Ordering::Relaxed)
+    }
+
+    // ---- monitors and links ----
+
+    /// Monitors the peer's actor `target` on behalf of the local `watcher`.
+    pub(crate) fn monitor(&self, target: ActorId, watcher: Watcher) {
+        let monitor = watcher.monitor();
+        lock(&self.monitors).insert(monitor, (target, watcher));
+        self.send_control(&Control::Monitor { monitor, target });
+        if !self.is_up() {
+            if let Some((_, watcher)) = lock(&self.monitors).remove(&monitor) {
+                watcher.deliver(target, ExitReason::NodeDown);
+            }
+        }
+    }
+
+    pub(crate) fn demonitor(&self, target: ActorId, monitor: MonitorRef) {
+        if lock(&self.monitors).remove(&monitor).is_some() {
+            self.send_control(&Control::Demonitor { monitor, target });
+        }
+    }
+
+    /// A DOWN arrived for one of our monitors.
+    pub(crate) fn on_down(&self, monitor: MonitorRef, actor: ActorId, reason: ExitReason) {
+        let watcher = lock(&self.monitors).remove(&monitor);
+        if let Some((_, watcher)) = watcher {
+            watcher.deliver(actor, reason);
+        }
+    }
+
+    pub(crate) fn remember_link(&self, local: ActorId, remote: ActorId) {
+        lock(&self.links).insert((local, remote));
+        if !self.is_up() && lock(&self.links).remove(&(local, remote)) {
+            if let Some(cell) = self.node().and_then(|node| node.local_cell(local)) {
+                cell.core().send_exit(remote, ExitReason::NodeDown);
+            }
+        }
+    }
+
+    pub(crate) fn forget_link(&self, local: ActorId, remote: ActorId) {
+        lock(&self.links).remove(&(local, remote));
+    }
+}
+
+fn message_header<A: Actor>(target: ActorId, msg: &A::Msg, call: u64) -> MessageHeader {
+    MessageHeader {
+        target: target.local(),
+        fingerprint: <A::Msg as Message>::FINGERPRINT,
+        tag: msg.tag(),
+        call,
+    }
+}
+
+/// Appends a whole Message frame for `msg`, or nothing on error.
+fn build_message<A: Actor>(
+    buf: &mut Vec<u8>,
+    header: &MessageHeader,
+    msg: &A::Msg,
+    max: usize,
+) -> Result<(), CallError> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    buf.push(FrameKind::Message.as_u8());
+    header.write(buf);
+    if let Err(error) = msg.encode_body(&A::Codec::default(), buf) {
+        buf.truncate(start);
+        return Err(CallError::Encode(error));
+    }
+    seal_frame(buf, start, max).map_err(|size| CallError::PayloadTooLarge { size, limit: max })
+}
+
+/// Writes the length of the frame that starts at `start`, or removes the frame and returns
+/// its length if it exceeds `max`.
+fn seal_frame(buf: &mut Vec<u8>, start: usize, max: usize) -> Result<(), usize> {
+    let len = buf.len() - start - 4;
+    let Ok(len32) = u32::try_from(len) else {
+        buf.truncate(start);
+        return Err(len);
+    };
+    if len > max {
+        buf.truncate(start);
+        return Err(len);
+    }
+    buf[start..start + 4].copy_from_slice(&len32.to_be_bytes());
+    Ok(())
+}
