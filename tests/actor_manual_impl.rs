@@ -3,7 +3,7 @@
 
 use distribute::codec::{Bincode, Codec, CodecError};
 use distribute::prelude::*;
-use distribute::{Message, ReplySlot, ReplyTo};
+use distribute::{ErasedReply, Message, ReplySlot, ReplyTo};
 
 struct Greeter {
     greeting: String,
@@ -56,6 +56,13 @@ impl Message for GreeterMsg {
                 })
             }
             tag => Err(CodecError::UnknownTag { tag }),
+        }
+    }
+
+    fn take_reply<C: Codec>(&mut self) -> Option<ErasedReply> {
+        match self {
+            GreeterMsg::SetGreeting { .. } => None,
+            GreeterMsg::Greet { reply, .. } => reply.erase::<C>(),
         }
     }
 }

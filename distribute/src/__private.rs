@@ -37,16 +37,7 @@ impl<A: crate::actor::Actor> IsActor for A {}
 /// Compile-time check that `A` is an actor; see [`IsActor`].
 pub const fn assert_actor<A: IsActor>() {}
 
-/// Implemented by every type that can travel in a message: an argument or a reply.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot travel in a message",
-    label = "not serializable",
-    note = "message arguments and replies cross the network, so they must implement `serde::Serialize` and `serde::de::DeserializeOwned` and be `Send + 'static`",
-    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
-)]
-pub trait Wire: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
-
-impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Wire for T {}
+pub use crate::actor::Wire;
 
 /// Compile-time check that `T` can travel in a message; generated once per argument and reply
 /// type, spanned on the type, so the error points at it.
@@ -144,5 +135,9 @@ impl crate::actor::Message for NoMessage {
 
     fn decode_body<C: Codec>(_: &C, tag: u32, _: &[u8], _: crate::ReplySlot) -> Result<Self, CodecError> {
         Err(CodecError::UnknownTag { tag })
+    }
+
+    fn take_reply<C: Codec>(&mut self) -> Option<crate::ErasedReply> {
+        match *self {}
     }
 }

@@ -108,9 +108,9 @@ pub mod transport;
 pub mod __private;
 
 pub use actor::{
-    Actor, ActorId, ActorRef, Context, Down, ExitReason, ExitSignal, Message, Monitor, MonitorRef, NodeId,
-    Recipient, Reply, ReplySlot, ReplyTo, WithTimeout, DEFAULT_CALL_TIMEOUT, DEFAULT_MAILBOX_CAPACITY,
-    MAX_MAILBOX_CAPACITY,
+    Actor, ActorId, ActorRef, Context, Down, ErasedReply, ExitReason, ExitSignal, Message, Monitor,
+    MonitorRef, NodeId, Recipient, ReplySlot, ReplyTo, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT,
+    DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
 };
 pub use distribute_macros::{actor, supervised};
 pub use error::{BoxError, CallError, SpawnError};

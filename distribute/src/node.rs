@@ -343,10 +343,22 @@ impl Node {
                         id: slot.id,
                         name: slot.name(),
                         listen: slot.listen_addr(),
+                        queued_bytes: slot.queue.queued_bytes(),
                     })
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Cuts the connection to `node` at once, without a goodbye: what the loss of the
+    /// network would do. Calls waiting on it fail with `NodeDown`, monitors and links fire,
+    /// and a [`NodeEvent::NodeDown`](crate::NodeEvent::NodeDown) with reason `Disconnected`
+    /// is emitted; this node does not reconnect by itself (the peer may). Returns false if
+    /// `node` was not connected.
+    pub fn disconnect(&self, node: NodeId) -> bool {
+        self.net()
+            .and_then(|net| net.connected_slot(node))
+            .is_some_and(|slot| slot.cut())
     }
 
     /// Subscribes to node events: `NodeUp`, `NodeDown` with its reason, rejected

@@ -329,7 +329,7 @@ impl<A: Actor> Recipient<A> for Pool<A> {
 
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: crate::actor::Reply,
+        R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         let worker = self.pick();

@@ -127,3 +127,55 @@ pub async fn queue_gets(
     until("queued calls", || counter.mailbox_len() >= behind + n).await;
     calls
 }
+
+/// The cookie of the test clusters.
+pub const COOKIE: &str = "distribute-test-cookie";
+
+/// A networked node named `name` on 127.0.0.1 with an OS-chosen port.
+pub async fn net_node(name: &str) -> Node {
+    match Node::builder().name(name).cookie(COOKIE).start().await {
+        Ok(node) => node,
+        Err(error) => panic!("node {name} did not start: {error}"),
+    }
+}
+
+/// Waits, on the node's events rather than by polling, until `node` is connected to at least
+/// `n` nodes; fails after [`DEADLINE`].
+pub async fn wait_connected(node: &Node, n: usize) {
+    let mut events = node.events();
+    within(&format!("{} to see {n} nodes", node.name()), async {
+        while node.connected_nodes().len() < n {
+            events.recv().await;
+        }
+    })
+    .await;
+}
+
+/// Waits for the first event that `matches` accepts and returns it; fails after [`DEADLINE`].
+pub async fn wait_event(
+    events: &mut distribute::NodeEvents,
+    what: &str,
+    mut matches: impl FnMut(&distribute::NodeEvent) -> bool,
+) -> distribute::NodeEvent {
+    within(what, async {
+        loop {
+            match events.recv().await {
+                Some(event) if matches(&event) => return event,
+                Some(_) => {}
+                None => panic!("event stream ended while waiting for {what}"),
+            }
+        }
+    })
+    .await
+}
+
+/// Waits until `done` holds, checking every millisecond; fails after [`DEADLINE`]. For
+/// conditions that no event announces (a queue filling up).
+pub async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
+    within(what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}

@@ -132,6 +132,22 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
     let variants: Vec<&Ident> = messages.iter().map(|message| &message.variant).collect();
     let tag_values = messages.iter().map(tag_literal);
     let names_ = messages.iter().map(|message| &message.name);
+    let take_reply = if messages.is_empty() {
+        quote!(match *self {})
+    } else {
+        let arms = messages.iter().map(|message| {
+            let variant = &message.variant;
+            match &message.reply {
+                Some(reply) => {
+                    let erase =
+                        spanned_path(reply, quote!(::distribute::ReplyTo::<), quote!(>::erase::<__C>));
+                    quote!(#msg::#variant { reply, .. } => #erase(reply),)
+                }
+                None => quote!(#msg::#variant { .. } => ::core::option::Option::None,),
+            }
+        });
+        quote!(match self { #(#arms)* })
+    };
     let (tag_fn, name_fn, encode, decode) = if messages.is_empty() {
         (
             quote!(match *self {}),
@@ -151,10 +167,10 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             let value = tag_literal(message);
             let fields: Vec<&Ident> = message.args().map(|arg| &arg.name).collect();
             let types: Vec<&syn::Type> = message.args().map(|arg| &arg.ty).collect();
-            let reply = message
-                .reply
-                .as_ref()
-                .map(|_| quote!(reply: ::distribute::ReplyTo::attach::<__C>(#slot),));
+            let reply = message.reply.as_ref().map(|reply| {
+                let attach = spanned_path(reply, quote!(::distribute::ReplyTo::<), quote!(>::attach::<__C>));
+                quote!(reply: #attach(#slot),)
+            });
             let read = if fields.is_empty() {
                 quote!(#codec_trait::decode::<()>(#codec, #body)?;)
             } else {
@@ -214,6 +230,10 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
                 #slot: ::distribute::ReplySlot,
             ) -> #result<Self, ::distribute::codec::CodecError> {
                 #decode
+            }
+
+            fn take_reply<__C: #codec_trait>(&mut self) -> ::core::option::Option<::distribute::ErasedReply> {
+                #take_reply
             }
         }
     }

@@ -23,17 +23,18 @@ use crate::net::wire::{Control, WireReason};
 /// How long a call waits for its reply unless told otherwise: 5 seconds.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What a call can answer: any value that can cross the network (a reply to a remote call is
-/// decoded with the actor's codec). Implemented for every `Serialize + DeserializeOwned +
-/// Send + 'static` type.
+/// A value that can travel in a message: an argument, or the reply of a call (a reply to a
+/// remote call is encoded by the callee's node and decoded by the caller's with the actor's
+/// codec). Implemented for every `Serialize + DeserializeOwned + Send + 'static` type.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be the reply of a call",
+    message = "`{Self}` cannot travel in a message",
     label = "not serializable",
-    note = "replies cross the network: derive `serde::Serialize` and `serde::Deserialize` for `{Self}`"
+    note = "message arguments and replies cross the network, so they must implement `serde::Serialize` and `serde::de::DeserializeOwned` and be `Send + 'static`",
+    note = "derive them: `#[derive(serde::Serialize, serde::Deserialize)]`"
 )]
-pub trait Reply: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
+pub trait Wire: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {}
 
-impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Reply for T {}
+impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static> Wire for T {}
 
 /// The typed address of an actor of type `A`, on this node or on another.
 ///
@@ -183,7 +184,7 @@ impl<A: Actor> ActorRef<A> {
     /// ```
     pub async fn ask<R, F>(&self, make: F) -> Result<R, CallError>
     where
-        R: Reply,
+        R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         self.ask_timeout(make, DEFAULT_CALL_TIMEOUT).await
@@ -197,28 +198,12 @@ impl<A: Actor> ActorRef<A> {
     /// fails with [`CallError::NodeDown`] at once, too.
     pub async fn ask_timeout<R, F>(&self, make: F, timeout: Duration) -> Result<R, CallError>
     where
-        R: Reply,
-        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
-    {
-        match &self.kind {
-            RefKind::Local(cell) => local_ask(cell, make, timeout).await,
-            RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout).await,
-        }
-    }
-
-    /// A call whose reply never crosses the network (so it need not be serializable): to a
-    /// local actor as [`ask_timeout`](Self::ask_timeout); to a remote one, an error.
-    pub(crate) async fn ask_local<R, F>(&self, make: F, timeout: Duration) -> Result<R, CallError>
-    where
         R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         match &self.kind {
             RefKind::Local(cell) => local_ask(cell, make, timeout).await,
-            RefKind::Remote(target) => Err(CallError::ProtocolMismatch {
-                actor: target.id,
-                detail: format!("requests to a `{}` are answered only on its own node", A::NAME),
-            }),
+            RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout).await,
         }
     }
 
@@ -314,6 +299,7 @@ where
         match rx.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
+            Ok(Err(NoReply::Error(error))) => Err(error),
             Ok(Err(NoReply::Stopped)) | Err(_) => Err(CallError::ActorStopped { actor }),
         }
     };
@@ -365,7 +351,7 @@ pub trait Recipient<A: Actor>: Send + Sync {
     /// Sends the message built around a reply channel and waits for the reply.
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Reply,
+        R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send;
 }
 
@@ -376,7 +362,7 @@ impl<A: Actor> Recipient<A> for ActorRef<A> {
 
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Reply,
+        R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         ActorRef::ask(self, make)
@@ -397,7 +383,7 @@ impl<A: Actor> Recipient<A> for WithTimeout<'_, A> {
 
     fn ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
     where
-        R: Reply,
+        R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         self.target.ask_timeout(make, self.timeout)

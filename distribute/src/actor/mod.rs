@@ -18,14 +18,15 @@ mod signal;
 
 use std::future::Future;
 
-pub use actor_ref::{ActorRef, Recipient, Reply, WithTimeout, DEFAULT_CALL_TIMEOUT};
+pub use actor_ref::{ActorRef, Recipient, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
 pub use exit::ExitReason;
 pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
 pub(crate) use monitor::Watcher;
 pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
-pub use reply::{ReplySlot, ReplyTo};
+pub(crate) use reply::NoReply;
+pub use reply::{ErasedReply, ReplySlot, ReplyTo};
 
 pub(crate) use actor_ref::RemoteTarget;
 pub(crate) use cell::AnyCell;
@@ -129,4 +130,9 @@ pub trait Message: Send + Sized + 'static {
     /// [`CodecError::UnknownTag`]. A message with a reply channel gets
     /// [`ReplyTo::attach`]`(reply)`, which answers the remote caller (if any).
     fn decode_body<C: Codec>(codec: &C, tag: u32, body: &[u8], reply: ReplySlot) -> Result<Self, CodecError>;
+
+    /// Takes the local caller out of this message's reply channel, for a call that crosses
+    /// the network: [`ReplyTo::erase`] on the `reply` field, `None` for a message without a
+    /// reply (or one that cannot be answered across nodes).
+    fn take_reply<C: Codec>(&mut self) -> Option<ErasedReply>;
 }

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::Wire;
 use crate::codec::{Codec, CodecError};
+use crate::error::CallError;
 use crate::net::peer::PeerSlot;
 use crate::net::wire::ReplyStatus;
 
@@ -23,12 +25,14 @@ thread_local! {
 }
 
 /// Why a reply was not sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NoReply {
     /// The handler of this message panicked.
     Failed,
     /// The actor stopped before it handled this message.
     Stopped,
+    /// The call to a remote actor failed on the way (node down, protocol, codec).
+    Error(CallError),
 }
 
 pub(crate) type ReplyResult<R> = Result<R, NoReply>;
@@ -98,7 +102,7 @@ impl<R> ReplyTo<R> {
     /// the codec `C` and sent back to the caller in `slot` (nowhere for [`ReplySlot::none`]).
     pub fn attach<C: Codec>(slot: ReplySlot) -> Self
     where
-        R: serde::Serialize,
+        R: Wire,
     {
         match slot.caller {
             None => ReplyTo::detached(),
@@ -135,6 +139,53 @@ impl<R> ReplyTo<R> {
                 caller
                     .peer
                     .send_reply(caller.call, ReplyStatus::Ok, |out| encode(&value, out));
+            }
+        }
+    }
+}
+
+/// The caller's end of a call to a remote actor, with the reply type erased: completed by the
+/// connection with the reply's bytes (decoded here, with the actor's codec) or with the error
+/// that ended the call. Made by [`ReplyTo::erase`] in [`Message::take_reply`](crate::Message::take_reply).
+pub struct ErasedReply {
+    complete: Box<Completion>,
+}
+
+/// Completes a remote call with the reply's bytes or the error that ended it.
+type Completion = dyn FnOnce(Result<&[u8], CallError>) + Send;
+
+impl ErasedReply {
+    pub(crate) fn complete(self, outcome: Result<&[u8], CallError>) {
+        (self.complete)(outcome);
+    }
+}
+
+impl fmt::Debug for ErasedReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErasedReply").finish_non_exhaustive()
+    }
+}
+
+impl<R: Wire> ReplyTo<R> {
+    /// Takes the local caller out of this reply channel (leaving it detached), as an
+    /// [`ErasedReply`] that decodes the reply with codec `C`. `None` if no local caller
+    /// waits here.
+    pub fn erase<C: Codec>(&mut self) -> Option<ErasedReply> {
+        match std::mem::replace(&mut self.to, Target::Nowhere) {
+            Target::Local(tx) => Some(ErasedReply {
+                complete: Box::new(move |outcome| {
+                    let result = match outcome {
+                        Ok(bytes) => C::default()
+                            .decode::<R>(bytes)
+                            .map_err(|error| NoReply::Error(CallError::Decode(error))),
+                        Err(error) => Err(NoReply::Error(error)),
+                    };
+                    let _ = tx.send(result);
+                }),
+            }),
+            other => {
+                self.to = other;
+                None
             }
         }
     }

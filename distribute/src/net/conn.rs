@@ -141,10 +141,11 @@ where
     // Of two connections between the same nodes, both keep the one opened by the node with
     // the lower id; the other is drained and closed.
     let preferred = initiated == (net.id < peer_id);
-    let installed = preferred || slot.connection().is_none();
+    let installed = preferred || !slot.has_connection();
     let closed = Arc::new(Notify::new());
+    let cut = Arc::new(Notify::new());
     if installed {
-        let (epoch, came_up) = slot.attach(connection, &peer.name);
+        let (epoch, came_up) = slot.attach(connection, Arc::clone(&cut), &peer.name);
         tracing::info!(node = %node.name(), peer = %peer.name, %addr, connection, "connected");
         if came_up {
             net.emit(NodeEvent::NodeUp {
@@ -168,6 +169,7 @@ where
         tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
         let _ = wr.shutdown().await;
     }
+    let signals = ConnectionSignals { closed, cut };
     tokio::spawn(reader(
         Arc::clone(net),
         node,
@@ -175,7 +177,7 @@ where
         connection,
         rd,
         decoder,
-        closed,
+        signals,
     ));
     Ok(peer_id)
 }
@@ -306,6 +308,12 @@ async fn writer<W: AsyncWrite + Unpin>(
     let _ = wr.shutdown().await;
 }
 
+/// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop.
+struct ConnectionSignals {
+    closed: Arc<Notify>,
+    cut: Arc<Notify>,
+}
+
 async fn reader<R: AsyncRead + Unpin>(
     net: Arc<Net>,
     node: Node,
@@ -313,8 +321,9 @@ async fn reader<R: AsyncRead + Unpin>(
     connection: u64,
     mut rd: R,
     mut decoder: FrameDecoder,
-    closed: Arc<Notify>,
+    signals: ConnectionSignals,
 ) {
+    let ConnectionSignals { closed, cut } = signals;
     let mut closing = net.closing();
     let timeout = net.config.heartbeat_timeout;
     let mut buf = vec![0; READ_CHUNK];
@@ -334,6 +343,7 @@ async fn reader<R: AsyncRead + Unpin>(
             read = tokio::time::timeout(timeout, rd.read(&mut buf)) => read,
             _ = closing.changed() => break NodeDownReason::LocalShutdown,
             () = closed.notified() => break NodeDownReason::ConnectionError("write failed".into()),
+            () = cut.notified() => break NodeDownReason::Disconnected,
         };
         match read {
             Ok(Ok(0)) => {
@@ -365,7 +375,10 @@ async fn reader<R: AsyncRead + Unpin>(
     metrics::counter!("distribute_node_down_total").increment(1);
     let reconnect = !matches!(
         reason,
-        NodeDownReason::PeerShutdown | NodeDownReason::LocalShutdown | NodeDownReason::ProtocolViolation(_)
+        NodeDownReason::PeerShutdown
+            | NodeDownReason::LocalShutdown
+            | NodeDownReason::ProtocolViolation(_)
+            | NodeDownReason::Disconnected
     );
     net.emit(NodeEvent::NodeDown {
         node: slot.id,
@@ -444,10 +457,10 @@ async fn dispatch(net: &Net, node: &Node, slot: &Arc<PeerSlot>, frame: Frame) ->
             Ok(())
         }
         FrameKind::Reply => {
-            let Some((call, status, _)) = read_reply(&frame.body) else {
+            let Some((call, status, payload)) = read_reply(&frame.body) else {
                 return Err(violation("malformed reply frame"));
             };
-            slot.on_reply(call, status, frame.body);
+            slot.on_reply(node, call, status, payload);
             Ok(())
         }
         FrameKind::Signal => {

@@ -190,6 +190,8 @@ pub enum NodeDownReason {
     HeartbeatTimeout(Duration),
     /// The peer sent a malformed or oversize frame, or broke the protocol.
     ProtocolViolation(String),
+    /// This node cut the connection ([`Node::disconnect`](crate::Node::disconnect)).
+    Disconnected,
 }
 
 impl fmt::Display for NodeDownReason {
@@ -201,6 +203,7 @@ impl fmt::Display for NodeDownReason {
             NodeDownReason::ConnectionError(error) => write!(f, "connection error: {error}"),
             NodeDownReason::HeartbeatTimeout(timeout) => write!(f, "no heartbeat for {timeout:?}"),
             NodeDownReason::ProtocolViolation(why) => write!(f, "protocol violation: {why}"),
+            NodeDownReason::Disconnected => f.write_str("disconnected by this node"),
         }
     }
 }
@@ -277,6 +280,8 @@ pub struct PeerInfo {
     pub name: String,
     /// Where it listens, if it said.
     pub listen: Option<SocketAddr>,
+    /// Bytes in its send queue, not yet written to the connection.
+    pub queued_bytes: usize,
 }
 
 /// Why a networked node could not start.

@@ -11,12 +11,13 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 use super::queue::{PushError, SendQueue};
-use super::wire::{write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
+use super::remote::DecodeScope;
+use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
 use super::NetStats;
-use crate::actor::{Actor, ActorId, ExitReason, Message, MonitorRef, NodeId, Watcher};
+use crate::actor::{Actor, ActorId, ErasedReply, ExitReason, Message, MonitorRef, NodeId, Watcher};
 use crate::codec::CodecError;
 use crate::error::CallError;
 use crate::node::WeakNode;
@@ -26,16 +27,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// What a waiting call receives: the status and the whole Reply body.
-pub(crate) type RawReply = (ReplyStatus, Vec<u8>);
-
 #[derive(Default)]
 struct Meta {
     name: String,
     /// Where the peer listens, as it told us; used to reconnect and to introduce it.
     listen: Option<SocketAddr>,
-    /// The connection currently carrying traffic, if any.
-    connection: Option<u64>,
+    /// The connection currently carrying traffic, if any, and how to cut it.
+    connection: Option<(u64, Arc<Notify>)>,
 }
 
 pub(crate) struct PeerSlot {
@@ -47,7 +45,8 @@ pub(crate) struct PeerSlot {
     pub(crate) max_frame: usize,
     pub(crate) stats: Arc<NetStats>,
     next_call: AtomicU64,
-    calls: Mutex<HashMap<u64, oneshot::Sender<RawReply>>>,
+    /// Calls waiting for a reply: the callee and the caller's end of the reply channel.
+    calls: Mutex<HashMap<u64, (ActorId, ErasedReply)>>,
     /// Monitors held by this node's watchers on the peer's actors.
     monitors: Mutex<HashMap<MonitorRef, (ActorId, Watcher)>>,
     /// Links between a local actor (first) and one of the peer's actors (second).
@@ -101,16 +100,27 @@ impl PeerSlot {
         }
     }
 
-    pub(crate) fn connection(&self) -> Option<u64> {
-        lock(&self.meta).connection
+    pub(crate) fn has_connection(&self) -> bool {
+        lock(&self.meta).connection.is_some()
     }
 
-    /// Installs `connection` as the one carrying traffic. Returns the writer's epoch and
-    /// whether the peer was down before (a `NodeUp`).
-    pub(crate) fn attach(&self, connection: u64, name: &str) -> (u64, bool) {
+    /// Asks the reader of the current connection to close it (`Node::disconnect`).
+    pub(crate) fn cut(&self) -> bool {
+        match &lock(&self.meta).connection {
+            Some((_, cut)) => {
+                cut.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Installs `connection` as the one carrying traffic; `cut` closes it. Returns the
+    /// writer's epoch and whether the peer was down before (a `NodeUp`).
+    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str) -> (u64, bool) {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
-        let previous = meta.connection.replace(connection);
+        let previous = meta.connection.replace((connection, cut));
         let epoch = if previous.is_some() {
             self.queue.hand_over()
         } else {
@@ -125,7 +135,7 @@ impl PeerSlot {
     pub(crate) fn detach(&self, connection: u64) -> bool {
         {
             let mut meta = lock(&self.meta);
-            if meta.connection != Some(connection) {
+            if meta.connection.as_ref().map(|(id, _)| *id) != Some(connection) {
                 return false;
             }
             meta.connection = None;
@@ -137,9 +147,11 @@ impl PeerSlot {
     }
 
     fn fail_everything(&self) {
-        // Dropping the senders fails the calls and lookups with `NodeDown`.
         let calls = std::mem::take(&mut *lock(&self.calls));
-        drop(calls);
+        for (_, (actor, reply)) in calls {
+            reply.complete(Err(CallError::NodeDown { actor }));
+        }
+        // Dropping the senders fails the lookups with `NodeDown`.
         let lookups = std::mem::take(&mut *lock(&self.lookups));
         drop(lookups);
         let monitors = std::mem::take(&mut *lock(&self.monitors));
@@ -269,27 +281,36 @@ impl PeerSlot {
 
     // ---- calls ----
 
-    /// Registers a call; its reply (or the loss of the peer) arrives on the receiver.
-    pub(crate) fn register_call(&self) -> (u64, oneshot::Receiver<RawReply>) {
+    /// Registers a call to `actor`; `reply` is completed when the reply arrives or the peer
+    /// is lost.
+    pub(crate) fn register_call(&self, actor: ActorId, reply: ErasedReply) -> u64 {
         let call = self.next_call.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        lock(&self.calls).insert(call, tx);
+        lock(&self.calls).insert(call, (actor, reply));
         if !self.is_up() {
             // Lost between the caller's check and now: fail it like the others.
-            lock(&self.calls).remove(&call);
+            let entry = lock(&self.calls).remove(&call);
+            if let Some((actor, reply)) = entry {
+                reply.complete(Err(CallError::NodeDown { actor }));
+            }
         }
-        (call, rx)
+        call
     }
 
     pub(crate) fn forget_call(&self, call: u64) {
         lock(&self.calls).remove(&call);
     }
 
-    /// A Reply frame arrived.
-    pub(crate) fn on_reply(&self, call: u64, status: ReplyStatus, body: Vec<u8>) {
+    /// A Reply frame arrived: decode it for the caller (refs inside bind to `node`).
+    pub(crate) fn on_reply(&self, node: &crate::Node, call: u64, status: ReplyStatus, payload: &[u8]) {
         let waiting = lock(&self.calls).remove(&call);
-        if let Some(tx) = waiting {
-            let _ = tx.send((status, body));
+        let Some((actor, reply)) = waiting else {
+            return; // The caller gave up (timeout).
+        };
+        if status == ReplyStatus::Ok {
+            let _scope = DecodeScope::enter(Some(node));
+            reply.complete(Ok(payload));
+        } else {
+            reply.complete(Err(reply_error(actor, &status, payload)));
         }
     }
 

@@ -12,11 +12,13 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::peer::PeerSlot;
-use super::wire::{reply_error, MessageHeader, ReplyStatus, REPLY_HEADER_LEN};
+use tokio::sync::oneshot;
+
+use super::wire::{MessageHeader, ReplyStatus};
 use crate::actor::{
-    Actor, ActorId, ActorRef, Cell, Message, NodeId, RemoteTarget, Reply, ReplySlot, ReplyTo,
+    Actor, ActorId, ActorRef, Cell, Message, NoReply, NodeId, RemoteTarget, ReplySlot, ReplyTo,
 };
-use crate::codec::{Codec, CodecError};
+use crate::codec::CodecError;
 use crate::error::CallError;
 use crate::node::Node;
 
@@ -28,13 +30,14 @@ pub(crate) fn try_tell<A: Actor>(target: &RemoteTarget, msg: &A::Msg) -> Result<
     target.peer.try_send_message::<A>(target.id, msg)
 }
 
-/// A call to a remote actor: the message goes out with a call number, the reply comes back
-/// as raw bytes on the peer's table of pending calls and is decoded here, in the caller's
-/// task. The loss of the peer drops the pending entry, which fails the call at once.
+/// A call to a remote actor: the message goes out with a call number; the caller's end of
+/// the reply channel, its type erased, waits in the peer's table of pending calls, where the
+/// connection completes it with the decoded reply or the error that ended the call (the loss
+/// of the peer fails it at once with `NodeDown`).
 pub(crate) async fn ask<A, R, F>(target: &RemoteTarget, make: F, timeout: Duration) -> Result<R, CallError>
 where
     A: Actor,
-    R: Reply,
+    R: Send + 'static,
     F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
 {
     let actor = target.id;
@@ -42,22 +45,28 @@ where
     if !peer.is_up() {
         return Err(CallError::NodeDown { actor });
     }
-    // The reply channel is not encoded: the callee's node makes its own.
-    let msg = make(ReplyTo::detached());
-    let (call, rx) = peer.register_call();
+    let (tx, rx) = oneshot::channel();
+    let mut msg = make(ReplyTo::new(tx));
+    let Some(reply) = msg.take_reply::<A::Codec>() else {
+        return Err(CallError::ProtocolMismatch {
+            actor,
+            detail: format!(
+                "message `{}` of `{}` has no reply that can cross the network",
+                msg.name(),
+                A::NAME
+            ),
+        });
+    };
+    let call = peer.register_call(actor, reply);
     let forget = ForgetCall { peer, call };
     let exchange = async {
         peer.send_message::<A>(actor, msg, call).await?;
-        let (status, body) = rx.await.map_err(|_| CallError::NodeDown { actor })?;
-        let payload = body.get(REPLY_HEADER_LEN..).unwrap_or_default();
-        if status != ReplyStatus::Ok {
-            return Err(reply_error(actor, &status, payload));
+        match rx.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(NoReply::Error(error))) => Err(error),
+            Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
+            Ok(Err(NoReply::Stopped)) | Err(_) => Err(CallError::ActorStopped { actor }),
         }
-        let node = peer.node();
-        let _scope = DecodeScope::enter(node.as_ref());
-        A::Codec::default()
-            .decode::<R>(payload)
-            .map_err(CallError::Decode)
     };
     let outcome = match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,

@@ -403,6 +403,11 @@ impl Message for SupervisorMsg {
     ) -> Result<Self, CodecError> {
         Err(CodecError::UnknownTag { tag })
     }
+
+    /// Supervisor requests are answered on the supervisor's own node only.
+    fn take_reply<C: Codec>(&mut self) -> Option<crate::ErasedReply> {
+        None
+    }
 }
 
 /// Default timeout of supervisor requests that may wait for children to stop or start.
@@ -413,7 +418,7 @@ impl ActorRef<Supervisor> {
         &self,
         make: impl FnOnce(ReplyTo<R>) -> SupervisorMsg + Send,
     ) -> Result<R, SupervisorError> {
-        self.ask_local(make, SUPERVISOR_CALL_TIMEOUT)
+        self.ask_timeout(make, SUPERVISOR_CALL_TIMEOUT)
             .await
             .map_err(SupervisorError::Call)
     }

@@ -56,7 +56,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     distribute::codec::Codec::encode(&codec, &("a".to_string(),), &mut expected)?;
     assert_eq!(body, expected);
     assert!(
-        matches!(RegistryMsg::decode_body(&codec, 1, &body)?, RegistryMsg::Register { name } if name == "a")
+        matches!(RegistryMsg::decode_body(&codec, 1, &body, ::distribute::ReplySlot::none())?, RegistryMsg::Register { name } if name == "a")
     );
 
     let node = Node::new();

@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut expected = Vec::new();
     codec.encode(&(1u8, 2u8, 3u8, 4u8, 5u8, 6u8, 7u8, 8u8), &mut expected)?;
     assert_eq!(body, expected);
-    match RMsg::decode_body(&codec, msg.tag(), &body)? {
+    match RMsg::decode_body(&codec, msg.tag(), &body, ::distribute::ReplySlot::none())? {
         RMsg::All { ctx, tuple, .. } => assert_eq!((ctx, tuple), (1, 8)),
         _ => unreachable!(),
     }

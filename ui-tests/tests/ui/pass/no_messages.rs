@@ -26,7 +26,7 @@ impl Idle {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(IdleMsg::TAGS.is_empty());
     let codec = distribute::codec::Bincode::<64>;
-    assert!(IdleMsg::decode_body(&codec, 1, &[]).is_err());
+    assert!(IdleMsg::decode_body(&codec, 1, &[], ::distribute::ReplySlot::none()).is_err());
 
     let started = Arc::new(Notify::new());
     let node = Node::new();
