@@ -1,0 +1,475 @@
+//! Bad input from the network: wrong cookies, other versions, garbage, truncated and
+//! oversize frames, undecodable messages, unknown tags and fingerprints, and a slow consumer.
+//! Each is refused with a typed reason while the node keeps serving its other peers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use distribute::codec::{Bincode, Codec};
+use distribute::prelude::*;
+use distribute::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Step};
+use distribute::transport::{encode_frame, FrameDecoder, FrameKind};
+use distribute::{ConnectError, Message, NodeDownReason};
+use distribute_tests::{
+    net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn addr(node: &Node) -> SocketAddr {
+    node.listen_addr().expect("networked node")
+}
+
+/// A second node connected to `a`, with a counter on `a` that it calls: the witness that `a`
+/// keeps serving its other peers.
+async fn witness(a: &Node) -> (Node, ActorRef<Counter>, ActorRef<Counter>) {
+    let b = net_node("witness").await;
+    b.connect(addr(a)).await.expect("witness connects");
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote = b.lookup_on::<Counter>(a.id(), "counter").await.expect("lookup");
+    (b, counter, remote)
+}
+
+/// Reads until the node closes the connection; fails the test if it stays open.
+async fn expect_closed(stream: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    within("the node to close the connection", async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
+/// A peer speaking the protocol by hand: it completes the handshake, then writes raw frames.
+struct FakePeer {
+    stream: TcpStream,
+}
+
+impl FakePeer {
+    async fn connect(to: SocketAddr, name: &str, cookie: &str) -> Result<FakePeer, HandshakeError> {
+        let mut stream = TcpStream::connect(to).await.expect("tcp connect");
+        let config = HandshakeConfig {
+            name: name.into(),
+            incarnation: 0x5eed_0000_0000_0001 ^ u64::from(std::process::id()),
+            capabilities: 0,
+            cookie: cookie.as_bytes().to_vec(),
+        };
+        let (mut machine, hello) = Handshake::new(config, fresh_nonce().expect("nonce"))?;
+        let mut decoder = FrameDecoder::new(1024);
+        write_frame(&mut stream, FrameKind::Handshake, &hello).await;
+        let mut buf = [0u8; 4096];
+        loop {
+            while let Ok(Some(frame)) = decoder.next() {
+                match machine.receive(&frame.body)? {
+                    Step::Send(proof) => write_frame(&mut stream, FrameKind::Handshake, &proof).await,
+                    Step::Established(_) => return Ok(FakePeer { stream }),
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            assert!(n > 0, "the node closed the connection during the handshake");
+            decoder.push(&buf[..n]);
+        }
+    }
+
+    /// A Message frame for `target`, with the header the transport expects.
+    async fn send_message(&mut self, target: ActorId, fingerprint: u64, tag: u32, call: u64, args: &[u8]) {
+        let mut body = Vec::new();
+        body.extend_from_slice(&target.local().to_be_bytes());
+        body.extend_from_slice(&fingerprint.to_be_bytes());
+        body.extend_from_slice(&tag.to_be_bytes());
+        body.extend_from_slice(&call.to_be_bytes());
+        body.extend_from_slice(args);
+        write_frame(&mut self.stream, FrameKind::Message, &body).await;
+    }
+
+    /// Reads frames until a Reply to `call` arrives; returns its status byte and payload.
+    async fn reply(&mut self, call: u64) -> (u8, Vec<u8>) {
+        let mut decoder = FrameDecoder::new(1 << 20);
+        let mut buf = [0u8; 4096];
+        within("a reply", async {
+            loop {
+                while let Ok(Some(frame)) = decoder.next() {
+                    if frame.kind == FrameKind::Reply && frame.body[..8] == call.to_be_bytes() {
+                        return (frame.body[8], frame.body[9..].to_vec());
+                    }
+                }
+                let n = self.stream.read(&mut buf).await.expect("read");
+                assert!(n > 0, "connection closed before the reply");
+                decoder.push(&buf[..n]);
+            }
+        })
+        .await
+    }
+}
+
+async fn write_frame(stream: &mut TcpStream, kind: FrameKind, body: &[u8]) {
+    let mut out = Vec::new();
+    encode_frame(kind, body, usize::MAX, &mut out).expect("frame");
+    stream.write_all(&out).await.expect("write");
+}
+
+fn tag_of(name: &str) -> u32 {
+    CounterMsg::TAGS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(tag, _)| *tag)
+        .expect("known message")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_cookie_fails_on_both_sides_and_delivers_nothing() {
+    let a = net_node("a").await;
+    let mut events = a.events();
+    let intruder = Node::builder()
+        .name("intruder")
+        .cookie("not-the-cookie")
+        .start()
+        .await
+        .expect("start");
+    let refused = intruder.connect(addr(&a)).await;
+    assert!(
+        matches!(
+            refused,
+            Err(ConnectError::Handshake {
+                error: HandshakeError::AuthFailed,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let event = wait_event(&mut events, "the rejection", |e| {
+        matches!(e, NodeEvent::ConnectionRejected { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::ConnectionRejected {
+                error: ConnectError::Handshake {
+                    error: HandshakeError::AuthFailed,
+                    ..
+                }
+            }
+        ),
+        "{event:?}"
+    );
+    assert!(a.connected_nodes().is_empty());
+    assert!(intruder.connected_nodes().is_empty());
+    // A fake peer with the wrong cookie cannot send anything either.
+    let fake = FakePeer::connect(addr(&a), "fake", "wrong").await;
+    assert_eq!(fake.err(), Some(HandshakeError::AuthFailed));
+    assert_eq!(a.net_stats().expect("stats").messages_in(), 0);
+    intruder.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_without_a_cookie_refuses_to_start_unless_insecure_local() {
+    let missing = Node::builder().start().await;
+    if std::env::var_os(distribute::net::COOKIE_ENV).is_none() {
+        assert!(
+            matches!(missing, Err(distribute::StartError::MissingCookie)),
+            "{missing:?}"
+        );
+    }
+    let insecure = Node::builder()
+        .insecure_local()
+        .start()
+        .await
+        .expect("insecure local node");
+    let refused = Node::builder()
+        .insecure_local()
+        .listen("0.0.0.0:0".parse().expect("addr"))
+        .start()
+        .await;
+    if std::env::var_os(distribute::net::COOKIE_ENV).is_none() {
+        assert!(
+            matches!(refused, Err(distribute::StartError::InsecureNotLoopback(_))),
+            "{refused:?}"
+        );
+    }
+    let bad_name = Node::builder().name("no spaces").cookie("c").start().await;
+    assert!(
+        matches!(bad_name, Err(distribute::StartError::InvalidName(_))),
+        "{bad_name:?}"
+    );
+    insecure.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_protocol_version_is_refused_as_such() {
+    let a = net_node("a").await;
+    let mut events = a.events();
+    let mut stream = TcpStream::connect(addr(&a)).await.expect("connect");
+    // A Hello of a future version 9, laid out as version 1's.
+    let mut hello = vec![0x01];
+    hello.extend_from_slice(b"DSTR");
+    hello.extend_from_slice(&9u16.to_be_bytes());
+    hello.extend_from_slice(&(6u16).to_be_bytes());
+    hello.extend_from_slice(b"future");
+    hello.extend_from_slice(&7u64.to_be_bytes());
+    hello.extend_from_slice(&0u64.to_be_bytes());
+    hello.extend_from_slice(&[3; 32]);
+    write_frame(&mut stream, FrameKind::Handshake, &hello).await;
+    expect_closed(&mut stream).await;
+    let event = wait_event(&mut events, "the rejection", |e| {
+        matches!(e, NodeEvent::ConnectionRejected { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::ConnectionRejected {
+                error: ConnectError::Handshake {
+                    error: HandshakeError::VersionMismatch { ours: 1, theirs: 9 },
+                    ..
+                }
+            }
+        ),
+        "{event:?}"
+    );
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_truncated_and_oversize_frames_are_rejected_while_the_node_serves_others() {
+    let a = net_node("a").await;
+    let (b, counter, remote) = witness(&a).await;
+    let mut events = a.events();
+
+    // Raw garbage.
+    let mut garbage = TcpStream::connect(addr(&a)).await.expect("connect");
+    garbage.write_all(&[0xAB; 512]).await.expect("write");
+    expect_closed(&mut garbage).await;
+    // A frame header that promises more than ever arrives, then the end of the stream.
+    let mut truncated = TcpStream::connect(addr(&a)).await.expect("connect");
+    truncated
+        .write_all(&[0, 0, 0, 40, FrameKind::Handshake.as_u8(), 1, 2])
+        .await
+        .expect("write");
+    truncated.shutdown().await.expect("shutdown");
+    expect_closed(&mut truncated).await;
+    // A length of almost 4 GiB: refused from the header alone.
+    let mut oversize = TcpStream::connect(addr(&a)).await.expect("connect");
+    oversize
+        .write_all(&[0xFF, 0xFF, 0xFF, 0xF0, 2])
+        .await
+        .expect("write");
+    expect_closed(&mut oversize).await;
+
+    for what in ["garbage", "truncated", "oversize"] {
+        let event = wait_event(&mut events, what, |e| {
+            matches!(e, NodeEvent::ConnectionRejected { .. })
+        })
+        .await;
+        assert!(
+            matches!(
+                event,
+                NodeEvent::ConnectionRejected {
+                    error: ConnectError::Framing { .. }
+                        | ConnectError::Handshake { .. }
+                        | ConnectError::Io { .. }
+                }
+            ),
+            "{event:?}"
+        );
+    }
+    assert!(a.net_stats().expect("stats").connections_rejected() >= 3);
+
+    // An authenticated peer that then breaks the framing is disconnected with the reason.
+    let mut rogue = FakePeer::connect(addr(&a), "rogue", COOKIE)
+        .await
+        .expect("handshake");
+    rogue
+        .stream
+        .write_all(&[0x7F, 0xFF, 0xFF, 0xFF, 2])
+        .await
+        .expect("write");
+    let event = wait_event(
+        &mut events,
+        "the rogue's NodeDown",
+        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == "rogue"),
+    )
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::NodeDown {
+                reason: NodeDownReason::ProtocolViolation(_),
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    expect_closed(&mut rogue.stream).await;
+
+    // The witness was served throughout and nothing it sent was lost.
+    for _ in 0..100 {
+        remote.add(1).await.expect("tell");
+    }
+    assert_eq!(remote.get().await, Ok(100));
+    assert_eq!(counter.get().await, Ok(100));
+    b.shutdown().await;
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_messages_are_dropped_and_counted_and_the_next_valid_one_is_processed() {
+    let a = net_node("a").await;
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let mut peer = FakePeer::connect(addr(&a), "sloppy", COOKIE)
+        .await
+        .expect("handshake");
+    let fingerprint = CounterMsg::FINGERPRINT;
+    let add = tag_of("add");
+    // 0xFF announces a u64 in eight bytes; two are not enough.
+    for _ in 0..1000 {
+        peer.send_message(counter.id(), fingerprint, add, 0, &[0xFF, 1, 2])
+            .await;
+    }
+    let mut valid = Vec::new();
+    Bincode::<{ distribute::codec::DEFAULT_LIMIT }>
+        .encode(&(5u64,), &mut valid)
+        .expect("encode");
+    peer.send_message(counter.id(), fingerprint, add, 0, &valid).await;
+    // An ask whose arguments do not decode is answered with the reason at once.
+    peer.send_message(counter.id(), fingerprint, tag_of("get"), 77, &[0xEE])
+        .await;
+    let (status, detail) = peer.reply(77).await;
+    assert_eq!(status, 4, "BadRequest: {}", String::from_utf8_lossy(&detail));
+
+    let stats = a.net_stats().expect("stats");
+    poll_until("the valid message", || stats.messages_in() >= 1).await;
+    assert_eq!(counter.get().await, Ok(5));
+    assert_eq!(stats.undecodable(), 1001);
+    // The same connection is still open and served.
+    peer.send_message(counter.id(), fingerprint, tag_of("get"), 78, &[])
+        .await;
+    let (status, value) = peer.reply(78).await;
+    assert_eq!(status, 0);
+    assert_eq!(
+        Bincode::<{ distribute::codec::DEFAULT_LIMIT }>.decode::<u64>(&value),
+        Ok(5)
+    );
+    a.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_tags_fingerprints_and_actors_get_typed_errors_back() {
+    let a = net_node("a").await;
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let mut peer = FakePeer::connect(addr(&a), "confused", COOKIE)
+        .await
+        .expect("handshake");
+    let fingerprint = CounterMsg::FINGERPRINT;
+
+    peer.send_message(counter.id(), fingerprint ^ 1, tag_of("get"), 1, &[0])
+        .await;
+    let (status, detail) = peer.reply(1).await;
+    assert_eq!(status, 3, "Mismatch");
+    assert!(String::from_utf8_lossy(&detail).contains("fingerprint"));
+
+    peer.send_message(counter.id(), fingerprint, 0x0bad_0bad, 2, &[0])
+        .await;
+    let (status, detail) = peer.reply(2).await;
+    assert_eq!(status, 3, "Mismatch");
+    assert!(String::from_utf8_lossy(&detail).contains("no message with tag"));
+
+    let gone = ActorId::clone(&counter.id());
+    counter.stop(ExitReason::Normal).await;
+    peer.send_message(gone, fingerprint, tag_of("get"), 3, &[0]).await;
+    assert_eq!(peer.reply(3).await.0, 1, "Stopped");
+    let stats = a.net_stats().expect("stats");
+    assert_eq!(stats.mismatched(), 2);
+    assert_eq!(stats.dead_letters(), 1);
+    a.shutdown().await;
+}
+
+/// Takes blobs; blocks behind a gate first.
+#[actor(mailbox = 4)]
+struct Slow {
+    gate: Gate,
+    bytes: usize,
+}
+
+#[actor]
+impl Slow {
+    #[message]
+    async fn wait(&mut self) {
+        self.gate.wait().await;
+    }
+
+    #[message]
+    fn blob(&mut self, bytes: Vec<u8>) {
+        self.bytes += bytes.len();
+    }
+
+    #[message]
+    fn total(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_keeps_the_senders_memory_bounded() {
+    const QUEUE: usize = 64 * 1024;
+    const BLOB: usize = 8 * 1024;
+    const BLOBS: usize = 4_000; // 32 MB: far more than the queue, the mailbox and the sockets hold
+    let a = Node::builder()
+        .name("a")
+        .cookie(COOKIE)
+        .send_queue_bytes(QUEUE)
+        .start()
+        .await
+        .expect("start");
+    let b = net_node("b").await;
+    a.connect(addr(&b)).await.expect("connect");
+    let gate = Gate::new();
+    let slow = b
+        .spawn(Slow {
+            gate: gate.clone(),
+            bytes: 0,
+        })
+        .await
+        .expect("spawn");
+    b.register_local("slow", &slow).expect("register");
+    let remote: ActorRef<Slow> = a.lookup_on(b.id(), "slow").await.expect("lookup");
+    remote.wait().await.expect("tell");
+
+    let sender = {
+        let remote = remote.clone();
+        tokio::spawn(async move {
+            for _ in 0..BLOBS {
+                remote.blob(vec![1; BLOB]).await?;
+            }
+            Ok::<(), CallError>(())
+        })
+    };
+    let queued = || a.connected_nodes().first().map_or(0, |peer| peer.queued_bytes);
+    // The queue fills up and the sender waits there: memory stays at the bound.
+    poll_until("the send queue to fill", || queued() >= QUEUE).await;
+    let mut high = 0;
+    for _ in 0..200 {
+        high = high.max(queued());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(!sender.is_finished(), "the sender must be held back");
+    assert!(
+        high < QUEUE + 2 * BLOB,
+        "queue grew to {high} bytes (bound {QUEUE})"
+    );
+
+    gate.open();
+    within("the sender to finish", sender)
+        .await
+        .expect("join")
+        .expect("every tell succeeds");
+    assert_eq!(remote.total().await, Ok(BLOB * BLOBS));
+    b.shutdown().await;
+    a.shutdown().await;
+}
