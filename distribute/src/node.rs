@@ -407,11 +407,21 @@ impl Node {
         let found = found.ok_or_else(|| RegistryError::NotFound {
             name: name.to_owned(),
         })?;
-        if found.fingerprint != <A::Msg as Message>::FINGERPRINT {
+        let expected = <A::Msg as Message>::FINGERPRINT;
+        if found.fingerprint != expected {
+            // Same name, other protocol (another version of the actor): say which.
+            let found_name = if found.type_name == A::NAME {
+                format!(
+                    "{} of another protocol version ({:#018x}, not {expected:#018x})",
+                    found.type_name, found.fingerprint
+                )
+            } else {
+                found.type_name
+            };
             return Err(RegistryError::TypeMismatch {
                 name: name.to_owned(),
                 expected: A::NAME,
-                found: leak_type_name(found.type_name),
+                found: leak_type_name(found_name),
             });
         }
         Ok(ActorRef::remote(found.id, slot))
