@@ -43,8 +43,9 @@ async fn three_nodes_form_a_mesh_and_call_each_other() {
     from_c.add(2).await.expect("tell from c");
     let from_b: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup from b");
     from_b.add(3).await.expect("tell from b");
-    assert_eq!(from_c.get().await, Ok(5));
+    // Each sender's messages arrive in order; across senders, a call waits for the tells.
     assert_eq!(from_b.get().await, Ok(5));
+    assert_eq!(from_c.get().await, Ok(5));
     assert_eq!(counter.get().await, Ok(5));
 
     let names: Vec<String> = c.connected_nodes().into_iter().map(|p| p.name).collect();
@@ -146,6 +147,9 @@ async fn a_ref_passed_from_a_through_b_is_called_from_c() {
     // A hands its local ref to B inside a message.
     let echo_from_a: ActorRef<Echo> = a.lookup_on(b.id(), "echo").await.expect("lookup");
     echo_from_a.put(counter.clone()).await.expect("put");
+    // Back on its own node the ref is local again (and the call orders the put before C's).
+    let home = echo_from_a.stored().await.expect("stored").expect("a ref");
+    assert!(home.is_local());
     // C receives it inside a reply from B and calls A with it.
     let echo_from_c: ActorRef<Echo> = c.lookup_on(b.id(), "echo").await.expect("lookup");
     let on_c = echo_from_c.stored().await.expect("stored").expect("a ref");
@@ -153,9 +157,6 @@ async fn a_ref_passed_from_a_through_b_is_called_from_c() {
     assert_eq!(on_c.id(), counter.id());
     on_c.add(7).await.expect("tell through the passed ref");
     assert_eq!(on_c.get().await, Ok(7));
-    // Back on its own node the ref is local again.
-    let home = echo_from_a.stored().await.expect("stored").expect("a ref");
-    assert!(home.is_local());
     assert_eq!(home.get().await, Ok(7));
     shutdown(&[&c, &b, &a]).await;
 }
@@ -304,5 +305,54 @@ async fn a_remote_link_stops_the_local_actor_when_the_remote_one_fails() {
         ExitReason::Normal
     );
     assert!(!victim.is_alive());
+    shutdown(&[&b, &a]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_connects_leave_one_working_connection() {
+    for round in 0..10 {
+        let (a, b) = (net_node("a").await, net_node("b").await);
+        let (mut a_events, mut b_events) = (a.events(), b.events());
+        let (ab, ba) = tokio::join!(a.connect(addr(&b)), b.connect(addr(&a)));
+        assert_eq!(ab.expect("a connects"), b.id(), "round {round}");
+        assert_eq!(ba.expect("b connects"), a.id(), "round {round}");
+        wait_event(&mut a_events, "NodeUp on a", |e| matches!(e, NodeEvent::NodeUp { .. })).await;
+        wait_event(&mut b_events, "NodeUp on b", |e| matches!(e, NodeEvent::NodeUp { .. })).await;
+        let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+        a.register_local("counter", &counter).expect("register");
+        let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+        for _ in 0..100 {
+            remote.add(1).await.expect("tell");
+        }
+        assert_eq!(remote.get().await, Ok(100), "round {round}");
+        assert_eq!(a.connected_nodes().len(), 1);
+        assert_eq!(b.connected_nodes().len(), 1);
+        shutdown(&[&b, &a]).await;
+        // Exactly one NodeUp each: the duplicate connection was dropped quietly.
+        while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(1), a_events.recv()).await {
+            assert!(!matches!(event, NodeEvent::NodeUp { .. }), "second NodeUp on a: {event:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_is_reestablished_and_refs_keep_working() {
+    let (a, b) = (net_node("a").await, net_node("b").await);
+    b.connect(addr(&a)).await.expect("connect");
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    remote.add(1).await.expect("tell");
+    assert_eq!(remote.get().await, Ok(1));
+
+    let mut events = b.events();
+    // B cuts the connection; A, which knows where B listens, reconnects with backoff.
+    assert!(b.disconnect(a.id()));
+    wait_event(&mut events, "NodeDown", |e| matches!(e, NodeEvent::NodeDown { .. })).await;
+    let up = wait_event(&mut events, "NodeUp again", |e| matches!(e, NodeEvent::NodeUp { .. })).await;
+    assert!(matches!(up, NodeEvent::NodeUp { node, .. } if node == a.id()), "{up:?}");
+    // The ref from before the loss works again: it names the node, not the connection.
+    remote.add(2).await.expect("tell after reconnect");
+    assert_eq!(remote.get().await, Ok(3));
     shutdown(&[&b, &a]).await;
 }

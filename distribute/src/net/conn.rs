@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 use super::peer::PeerSlot;
 use super::queue::SendQueue;
@@ -157,7 +157,9 @@ where
             listen: Some(net.listen),
             known: known_nodes(net, peer_id),
         });
+        let guard = net.writer_started();
         tokio::spawn(writer(
+            guard,
             Arc::clone(&slot),
             epoch,
             wr,
@@ -166,19 +168,20 @@ where
             Arc::clone(&closed),
         ));
     } else {
+        // The peer may be using this connection already: tell it to move to the other one,
+        // and keep reading this one until the peer closes it.
         tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
+        let _ = write_control(&mut wr, &Control::Superseded, net.config.max_frame).await;
         let _ = wr.shutdown().await;
     }
-    let signals = ConnectionSignals { closed, cut };
-    tokio::spawn(reader(
-        Arc::clone(net),
-        node,
-        slot,
-        connection,
-        rd,
-        decoder,
-        signals,
-    ));
+    let (greeted, greeting) = oneshot::channel();
+    let signals = ConnectionSignals { closed, cut, greeted };
+    tokio::spawn(reader(Arc::clone(net), node, slot, connection, rd, decoder, signals));
+    if installed && initiated {
+        // Return once the peer has installed the connection too (its introduction arrived),
+        // so that both nodes can use each other as soon as `connect` returns.
+        let _ = tokio::time::timeout(timeout, greeting).await;
+    }
     Ok(peer_id)
 }
 
@@ -267,6 +270,7 @@ fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
 }
 
 async fn writer<W: AsyncWrite + Unpin>(
+    _guard: super::WriterGuard,
     slot: Arc<PeerSlot>,
     epoch: u64,
     mut wr: W,
@@ -295,7 +299,12 @@ async fn writer<W: AsyncWrite + Unpin>(
                 SendQueue::recycle(&mut batch);
                 written
             }
-            Ok(false) => break,
+            Ok(false) => {
+                if slot.queue.handed_over(epoch) {
+                    let _ = write_control(&mut wr, &Control::Superseded, slot.max_frame).await;
+                }
+                break;
+            }
             Err(_) => wr.write_all(&HEARTBEAT).await,
         };
         if let Err(error) = written {
@@ -308,10 +317,28 @@ async fn writer<W: AsyncWrite + Unpin>(
     let _ = wr.shutdown().await;
 }
 
+/// Writes one control frame straight to a connection that has no writer (any more).
+async fn write_control<W: AsyncWrite + Unpin>(wr: &mut W, control: &Control, max: usize) -> std::io::Result<()> {
+    let mut body = Vec::new();
+    let mut frame = Vec::new();
+    if control.encode(&mut body).is_ok() && encode_frame(FrameKind::Signal, &body, max, &mut frame).is_ok() {
+        wr.write_all(&frame).await?;
+    }
+    wr.flush().await
+}
+
 /// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop.
 struct ConnectionSignals {
     closed: Arc<Notify>,
     cut: Arc<Notify>,
+    /// Fired by the peer's first introduction (or its notice that this is a duplicate).
+    greeted: oneshot::Sender<()>,
+}
+
+/// What the reader learns from the frames it dispatches.
+struct ReaderState {
+    superseded: bool,
+    greeted: Option<oneshot::Sender<()>>,
 }
 
 async fn reader<R: AsyncRead + Unpin>(
@@ -323,7 +350,11 @@ async fn reader<R: AsyncRead + Unpin>(
     mut decoder: FrameDecoder,
     signals: ConnectionSignals,
 ) {
-    let ConnectionSignals { closed, cut } = signals;
+    let ConnectionSignals { closed, cut, greeted } = signals;
+    let mut state = ReaderState {
+        superseded: false,
+        greeted: Some(greeted),
+    };
     let mut closing = net.closing();
     let timeout = net.config.heartbeat_timeout;
     let mut buf = vec![0; READ_CHUNK];
@@ -331,7 +362,7 @@ async fn reader<R: AsyncRead + Unpin>(
         loop {
             match decoder.next() {
                 Ok(Some(frame)) => {
-                    if let Err(reason) = dispatch(&net, &node, &slot, frame).await {
+                    if let Err(reason) = dispatch(&net, &node, &slot, frame, &mut state).await {
                         break 'connection reason;
                     }
                 }
@@ -361,6 +392,11 @@ async fn reader<R: AsyncRead + Unpin>(
         }
     };
     closed.notify_one();
+    if state.superseded && reason == NodeDownReason::ConnectionClosed {
+        // The peer moved to another connection; the peer is not down unless that one never
+        // arrives here.
+        slot.wait_for_successor(connection, net.config.handshake_timeout).await;
+    }
     if !slot.detach(connection) {
         tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
         return;
@@ -435,7 +471,13 @@ impl JitterSource {
 }
 
 /// Handles one frame from an established connection. An error closes the connection.
-async fn dispatch(net: &Net, node: &Node, slot: &Arc<PeerSlot>, frame: Frame) -> Result<(), NodeDownReason> {
+async fn dispatch(
+    net: &Net,
+    node: &Node,
+    slot: &Arc<PeerSlot>,
+    frame: Frame,
+    state: &mut ReaderState,
+) -> Result<(), NodeDownReason> {
     match frame.kind {
         FrameKind::Message => {
             let Some((header, body)) = MessageHeader::read(&frame.body) else {
@@ -466,6 +508,15 @@ async fn dispatch(net: &Net, node: &Node, slot: &Arc<PeerSlot>, frame: Frame) ->
         FrameKind::Signal => {
             let control = Control::decode(&frame.body)
                 .map_err(|error| violation(&format!("undecodable control frame: {error}")))?;
+            if matches!(control, Control::Introduce { .. } | Control::Superseded) {
+                if let Some(greeted) = state.greeted.take() {
+                    let _ = greeted.send(());
+                }
+            }
+            if control == Control::Superseded {
+                state.superseded = true;
+                return Ok(());
+            }
             on_control(net, node, slot, control)
         }
         FrameKind::Heartbeat => Ok(()),
@@ -577,6 +628,7 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
         }
         Control::WhereisReply { request, found } => slot.on_lookup_reply(request, found),
         Control::Goodbye => return Err(NodeDownReason::PeerShutdown),
+        Control::Superseded => {}
     }
     Ok(())
 }

@@ -558,6 +558,8 @@ pub(crate) struct Net {
     pub(crate) stats: Arc<NetStats>,
     next_connection: AtomicU64,
     closing: watch::Sender<bool>,
+    /// Writers still running, so that `close` can wait for the goodbyes to be written.
+    writers: watch::Sender<usize>,
 }
 
 impl Net {
@@ -572,6 +574,7 @@ impl Net {
             stats: Arc::new(NetStats::default()),
             next_connection: AtomicU64::new(1),
             closing: watch::channel(false).0,
+            writers: watch::channel(0).0,
         }
     }
 
@@ -630,14 +633,31 @@ impl Net {
         *self.closing.borrow()
     }
 
-    /// Says goodbye to every peer, then closes every connection and the listener.
+    /// Counts a writer in until the returned guard is dropped.
+    pub(crate) fn writer_started(self: &Arc<Self>) -> WriterGuard {
+        self.writers.send_modify(|n| *n += 1);
+        WriterGuard(Arc::clone(self))
+    }
+
+    /// Says goodbye to every peer, then closes every connection and the listener. Waits (up
+    /// to a second) for the writers to flush what is queued, the goodbyes included, so that
+    /// peers learn of an orderly shutdown even if the process exits right after.
     pub(crate) async fn close(&self) {
         for slot in self.connected() {
             slot.send_control(&wire::Control::Goodbye);
         }
         self.closing.send_replace(true);
-        // Writers flush what is queued (the goodbyes included) before they close.
-        tokio::task::yield_now().await;
+        let mut writers = self.writers.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(1), writers.wait_for(|n| *n == 0)).await;
+    }
+}
+
+/// Holds a writer's place in [`Net::writers`].
+pub(crate) struct WriterGuard(Arc<Net>);
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        self.0.writers.send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

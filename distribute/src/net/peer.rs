@@ -44,6 +44,8 @@ pub(crate) struct PeerSlot {
     pub(crate) queue: SendQueue,
     pub(crate) max_frame: usize,
     pub(crate) stats: Arc<NetStats>,
+    /// Notified whenever a connection is installed.
+    attached: Notify,
     next_call: AtomicU64,
     /// Calls waiting for a reply: the callee and the caller's end of the reply channel.
     calls: Mutex<HashMap<u64, (ActorId, ErasedReply)>>,
@@ -70,6 +72,7 @@ impl PeerSlot {
             queue: SendQueue::new(limit),
             max_frame,
             stats,
+            attached: Notify::new(),
             next_call: AtomicU64::new(1),
             calls: Mutex::new(HashMap::new()),
             monitors: Mutex::new(HashMap::new()),
@@ -127,7 +130,25 @@ impl PeerSlot {
             self.queue.open()
         };
         let was_up = self.up.swap(true, Ordering::AcqRel);
+        drop(meta);
+        self.attached.notify_waiters();
         (epoch, !was_up)
+    }
+
+    /// Waits up to `timeout` for a connection other than `connection` to be installed.
+    pub(crate) async fn wait_for_successor(&self, connection: u64, timeout: std::time::Duration) {
+        let wait = async {
+            loop {
+                let attached = self.attached.notified();
+                tokio::pin!(attached);
+                attached.as_mut().enable();
+                if lock(&self.meta).connection.as_ref().map(|(id, _)| *id) != Some(connection) {
+                    return;
+                }
+                attached.await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, wait).await;
     }
 
     /// Marks the peer down if `connection` is still the one carrying traffic, and fails

@@ -189,6 +189,13 @@ impl SendQueue {
         true
     }
 
+    /// Whether the writer of `epoch` stopped because another connection took the queue over
+    /// (rather than because the peer was lost).
+    pub(crate) fn handed_over(&self, epoch: u64) -> bool {
+        let state = self.lock();
+        state.open && state.epoch != epoch
+    }
+
     /// Readies a written batch buffer for reuse.
     pub(crate) fn recycle(batch: &mut Vec<u8>) {
         batch.clear();

@@ -301,6 +301,9 @@ pub(crate) enum Control {
     WhereisReply { request: u64, found: Option<FoundActor> },
     /// The sender is closing the connection on purpose (its node is shutting down).
     Goodbye,
+    /// The sender stops writing on this connection because another connection between the
+    /// same two nodes carries the traffic from now on; it still reads this one to its end.
+    Superseded,
 }
 
 /// Control frames are small; a larger claim inside one is malformed.
