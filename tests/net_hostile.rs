@@ -473,3 +473,35 @@ async fn a_slow_consumer_keeps_the_senders_memory_bounded() {
     b.shutdown().await;
     a.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_is_declared_down_after_the_heartbeat_timeout() {
+    let a = Node::builder()
+        .name("a")
+        .cookie(COOKIE)
+        .heartbeat(Duration::from_millis(50), Duration::from_millis(300))
+        .start()
+        .await
+        .expect("start");
+    let mut events = a.events();
+    // The fake peer completes the handshake, then neither writes nor reads anything.
+    let silent = FakePeer::connect(addr(&a), "silent", COOKIE)
+        .await
+        .expect("handshake");
+    let started = std::time::Instant::now();
+    let event = wait_event(&mut events, "NodeDown", |e| {
+        matches!(e, NodeEvent::NodeDown { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::NodeDown { reason: NodeDownReason::HeartbeatTimeout(timeout), .. }
+                if timeout == Duration::from_millis(300)
+        ),
+        "{event:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    drop(silent);
+    a.shutdown().await;
+}

@@ -2,9 +2,12 @@
 //!
 //! Every figure is printed as `name<TAB>value<TAB>unit`, with the raw tokio baselines
 //! measured in the same run, so that ratios stay meaningful on a noisy machine.
-//! Suites: `raw`, `local`, `restart` (default: all).
+//! Suites: `raw`, `local`, `restart`, `remote`, and `net` (the raw TCP baselines and
+//! `remote`); default: all. The `ratio.*` lines compare remote figures with the raw TCP
+//! baselines measured in the same invocation, so they appear only when both ran.
 
 mod raw_tcp;
+mod remote;
 
 use std::time::{Duration, Instant};
 
@@ -68,10 +71,29 @@ struct Config {
     messages: u64,
     samples: usize,
     actors: usize,
-    /// Measured round trips of the TCP ping-pongs, after `warmup` unmeasured ones.
+    /// Measured round trips of the TCP ping-pongs and remote asks, after `warmup` unmeasured
+    /// ones.
     round_trips: usize,
     warmup: usize,
+    /// Tells in the remote throughput runs.
+    remote_messages: u64,
 }
+
+/// The raw TCP figures the remote ones are compared with.
+struct RawTcp {
+    tput: f64,
+    rtt_p50: f64,
+    rtt_xproc_p50: f64,
+}
+
+/// The remote figures compared with the raw TCP ones.
+struct Remote {
+    tell_tput: f64,
+    ask_p50: f64,
+    ask_xproc_p50: f64,
+}
+
+const SUITES: [&str; 5] = ["raw", "local", "restart", "remote", "net"];
 
 /// Body size of the raw TCP messages.
 const TCP_PAYLOAD: usize = 64;
@@ -86,7 +108,7 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
 
-async fn raw(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn raw(cfg: &Config) -> Result<RawTcp, Box<dyn std::error::Error>> {
     let (tx, mut rx) = mpsc::channel::<u64>(1024);
     let consumer = tokio::spawn(async move {
         let mut sum = 0u64;
@@ -128,16 +150,67 @@ async fn raw(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
     report("raw.oneshot_ask.p50", percentile(&mut samples, 0.5), "us");
     report("raw.oneshot_ask.p99", percentile(&mut samples, 0.99), "us");
 
+    raw_tcp_baselines(cfg).await
+}
+
+async fn raw_tcp_baselines(cfg: &Config) -> Result<RawTcp, Box<dyn std::error::Error>> {
     let tput = raw_tcp::throughput(cfg.messages, TCP_PAYLOAD).await?;
     report("raw.tcp.tput_64B", tput, "msgs/s");
 
     let mut samples = raw_tcp::rtt_in_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
-    report("raw.tcp.rtt_64B.p50", percentile(&mut samples, 0.5), "us");
+    let rtt_p50 = percentile(&mut samples, 0.5);
+    report("raw.tcp.rtt_64B.p50", rtt_p50, "us");
     report("raw.tcp.rtt_64B.p99", percentile(&mut samples, 0.99), "us");
 
     let mut samples = raw_tcp::rtt_cross_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
-    report("raw.tcp.rtt_64B_xproc.p50", percentile(&mut samples, 0.5), "us");
-    Ok(())
+    let rtt_xproc_p50 = percentile(&mut samples, 0.5);
+    report("raw.tcp.rtt_64B_xproc.p50", rtt_xproc_p50, "us");
+    Ok(RawTcp {
+        tput,
+        rtt_p50,
+        rtt_xproc_p50,
+    })
+}
+
+async fn remote(cfg: &Config) -> Result<Remote, Box<dyn std::error::Error>> {
+    let plan = remote::Plan {
+        tells: cfg.remote_messages,
+        warmup: cfg.warmup,
+        asks: cfg.round_trips,
+    };
+    let mut here = remote::in_process(plan).await?;
+    report("remote.tell_tput", here.tell_tput, "msgs/s");
+    let ask_p50 = percentile(&mut here.asks, 0.5);
+    report("remote.ask.p50", ask_p50, "us");
+    report("remote.ask.p99", percentile(&mut here.asks, 0.99), "us");
+
+    let mut there = remote::cross_process(plan).await?;
+    report("remote.tell_tput_xproc", there.tell_tput, "msgs/s");
+    let ask_xproc_p50 = percentile(&mut there.asks, 0.5);
+    report("remote.ask_xproc.p50", ask_xproc_p50, "us");
+    Ok(Remote {
+        tell_tput: here.tell_tput,
+        ask_p50,
+        ask_xproc_p50,
+    })
+}
+
+fn ratios(raw: &RawTcp, remote: &Remote) {
+    report(
+        "ratio.remote.tell_tput_vs_raw_tcp",
+        remote.tell_tput / raw.tput,
+        "x",
+    );
+    report(
+        "ratio.remote.ask_p50_vs_raw_rtt",
+        remote.ask_p50 / raw.rtt_p50,
+        "x",
+    );
+    report(
+        "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
+        remote.ask_xproc_p50 / raw.rtt_xproc_p50,
+        "x",
+    );
 }
 
 async fn local(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -215,12 +288,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::args().skip(1).any(|a| a == raw_tcp::ECHO_SERVER_ARG) {
         return Ok(raw_tcp::echo_server_child().await?);
     }
+    // Hidden mode: node `b` of the cross-process remote benchmarks.
+    if std::env::args().skip(1).any(|a| a == remote::REMOTE_NODE_ARG) {
+        return remote::remote_node_child().await;
+    }
     // Panics are the point of the restart suite; keep the default hook's printing out of
     // the measurement.
     std::panic::set_hook(Box::new(|_| {}));
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let suite = args.iter().find(|a| !a.starts_with("--")).cloned();
+    if let Some(unknown) = suite.as_deref().filter(|s| !SUITES.contains(s)) {
+        return Err(format!("unknown suite `{unknown}`; expected one of {SUITES:?}").into());
+    }
     let cfg = if quick {
         Config {
             messages: 200_000,
@@ -228,6 +308,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             actors: 10_000,
             round_trips: 2_000,
             warmup: 200,
+            remote_messages: 100_000,
         }
     } else {
         Config {
@@ -236,17 +317,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             actors: 100_000,
             round_trips: 20_000,
             warmup: 2_000,
+            remote_messages: 1_000_000,
         }
     };
     let wants = |name: &str| suite.as_deref().is_none_or(|s| s == name);
+    let net = suite.as_deref() == Some("net");
+    let mut baselines = None;
     if wants("raw") {
-        raw(&cfg).await?;
+        baselines = Some(raw(&cfg).await?);
+    } else if net {
+        baselines = Some(raw_tcp_baselines(&cfg).await?);
     }
     if wants("local") {
         local(&cfg).await?;
     }
     if wants("restart") {
         restart(&cfg).await?;
+    }
+    if wants("remote") || net {
+        let remote = remote(&cfg).await?;
+        if let Some(baselines) = &baselines {
+            ratios(baselines, &remote);
+        }
     }
     Ok(())
 }

@@ -4,10 +4,12 @@
 //!
 //! Wire format: a 4-byte big-endian length followed by that many bytes of body.
 
+use std::fmt::Display;
 use std::future::Future;
 use std::io::{self, BufRead as _};
 use std::net::Ipv4Addr;
 use std::process::{Child, Command, Stdio};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{
@@ -25,17 +27,17 @@ const MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Capacity of the `BufReader`s and `BufWriter`s on both ends.
 const IO_BUFFER: usize = 64 * 1024;
 /// How long a child server waits for its parent to connect before giving up.
-const ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const ACCEPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the parent waits for a child to announce its port.
-const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the parent waits for a child to exit on its own once the connection is closed.
-const EXIT_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-fn timed_out(what: &str) -> io::Error {
+pub(crate) fn timed_out(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::TimedOut, format!("timed out waiting for {what}"))
 }
 
@@ -214,8 +216,14 @@ pub(crate) struct ChildProcess {
 
 /// Re-executes the current binary with `arg`, stdin and stdout piped, stderr inherited.
 pub(crate) fn spawn_self(arg: &str) -> io::Result<ChildProcess> {
+    spawn_self_with_env(arg, &[])
+}
+
+/// Like [`spawn_self`], with extra environment variables for the child.
+pub(crate) fn spawn_self_with_env(arg: &str, env: &[(&str, &str)]) -> io::Result<ChildProcess> {
     let child = Command::new(std::env::current_exe()?)
         .arg(arg)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -226,6 +234,16 @@ pub(crate) fn spawn_self(arg: &str) -> io::Result<ChildProcess> {
 impl ChildProcess {
     /// Reads the first line the child prints on stdout and parses it as a TCP port.
     pub(crate) async fn read_port(&mut self, within: Duration) -> io::Result<u16> {
+        self.read_announcement(within).await
+    }
+
+    /// Reads the first line the child prints on stdout and parses it as a `T` (a port, an
+    /// address).
+    pub(crate) async fn read_announcement<T>(&mut self, within: Duration) -> io::Result<T>
+    where
+        T: FromStr,
+        T::Err: Display,
+    {
         let stdout = self
             .child
             .stdout
@@ -239,16 +257,18 @@ impl ChildProcess {
         });
         let line = tokio::time::timeout(within, line)
             .await
-            .map_err(|_| timed_out("the child's port"))?
+            .map_err(|_| timed_out("the child's announcement"))?
             .map_err(io::Error::other)??;
         line.trim()
             .parse()
-            .map_err(|e| invalid(format!("child announced {line:?} instead of a port: {e}")))
+            .map_err(|e| invalid(format!("child announced {line:?}: {e}")))
     }
 
-    /// Waits up to `grace` for the child to exit on its own (it should once its connection is
-    /// closed), then kills it. Errors if it had to be killed or did not exit successfully.
+    /// Closes the child's stdin (the lifeline: a child serving until its parent is gone exits
+    /// now) and waits up to `grace` for it to exit on its own, then kills it. Errors if it had
+    /// to be killed or did not exit successfully.
     pub(crate) async fn finish(mut self, grace: Duration) -> io::Result<()> {
+        drop(self.child.stdin.take());
         let deadline = Instant::now() + grace;
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -286,13 +306,7 @@ where
     Fut: Future<Output = io::Result<()>>,
 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let port = listener.local_addr()?.port();
-    {
-        use std::io::Write as _;
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "{port}")?;
-        stdout.flush()?;
-    }
+    announce(listener.local_addr()?.port())?;
     let parent_gone = lifeline()?;
     tokio::select! {
         served = async {
@@ -305,9 +319,18 @@ where
     }
 }
 
+/// Child side: prints `what` as one line on stdout, which the parent reads with
+/// [`ChildProcess::read_announcement`].
+pub(crate) fn announce(what: impl Display) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{what}")?;
+    stdout.flush()
+}
+
 /// Resolves when stdin reaches end of file (or fails). A plain thread rather than
 /// `tokio::io::stdin`, whose blocking read would hold up the runtime's shutdown.
-fn lifeline() -> io::Result<oneshot::Receiver<()>> {
+pub(crate) fn lifeline() -> io::Result<oneshot::Receiver<()>> {
     let (tx, rx) = oneshot::channel();
     std::thread::Builder::new()
         .name("lifeline".into())

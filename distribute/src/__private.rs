@@ -43,6 +43,63 @@ pub use crate::actor::Wire;
 /// type, spanned on the type, so the error points at it.
 pub const fn assert_wire<T: Wire>() {}
 
+/// The reply-channel operations that generated code needs for a reply type `R`, called as
+/// `(&ReplyOps::<R>::new()).attach::<C>(slot)`. For a type that can travel, method resolution
+/// picks [`WireReplyOps`]; for one that cannot, it falls back to [`NoWireReplyOps`], which
+/// compiles to nothing useful, so that the only error the user sees is the one
+/// [`assert_wire`] reports on the type, not one more per generated function.
+pub struct ReplyOps<R>(core::marker::PhantomData<fn() -> R>);
+
+impl<R> ReplyOps<R> {
+    /// The operations for `R`.
+    pub const fn new() -> Self {
+        ReplyOps(core::marker::PhantomData)
+    }
+}
+
+impl<R> Default for ReplyOps<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Reply-channel operations for a reply type that can travel.
+pub trait WireReplyOps<R> {
+    /// [`ReplyTo::attach`](crate::ReplyTo::attach).
+    fn attach<C: Codec>(&self, slot: crate::ReplySlot) -> crate::ReplyTo<R>;
+    /// [`ReplyTo::erase`](crate::ReplyTo::erase).
+    fn erase<C: Codec>(&self, reply: &mut crate::ReplyTo<R>) -> Option<crate::ErasedReply>;
+}
+
+impl<R: Wire> WireReplyOps<R> for ReplyOps<R> {
+    fn attach<C: Codec>(&self, slot: crate::ReplySlot) -> crate::ReplyTo<R> {
+        crate::ReplyTo::attach::<C>(slot)
+    }
+
+    fn erase<C: Codec>(&self, reply: &mut crate::ReplyTo<R>) -> Option<crate::ErasedReply> {
+        reply.erase::<C>()
+    }
+}
+
+/// The fallback of [`WireReplyOps`] for a reply type that cannot travel; only reached in a
+/// program that does not compile anyway (its `assert_wire` check fails).
+pub trait NoWireReplyOps<R> {
+    /// A detached reply channel.
+    fn attach<C: Codec>(&self, slot: crate::ReplySlot) -> crate::ReplyTo<R>;
+    /// Nothing.
+    fn erase<C: Codec>(&self, reply: &mut crate::ReplyTo<R>) -> Option<crate::ErasedReply>;
+}
+
+impl<R> NoWireReplyOps<R> for &ReplyOps<R> {
+    fn attach<C: Codec>(&self, _: crate::ReplySlot) -> crate::ReplyTo<R> {
+        crate::ReplyTo::detached()
+    }
+
+    fn erase<C: Codec>(&self, _: &mut crate::ReplyTo<R>) -> Option<crate::ErasedReply> {
+        None
+    }
+}
+
 /// What an `#[on_start]` hook may return: `()` or `Result<(), E>`.
 #[diagnostic::on_unimplemented(
     message = "an `#[on_start]` hook returns `()` or `Result<(), E>`, not `{Self}`",

@@ -32,11 +32,18 @@ fn new_ca(name: &str) -> CertifiedIssuer<'static, KeyPair> {
 /// A node certificate for "localhost", usable for both ends of a connection, and its config.
 fn node_tls(ca: &CertifiedIssuer<'static, KeyPair>) -> TlsConfig {
     let mut params = CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let key = KeyPair::generate().expect("key");
     let cert = params.signed_by(&key, ca).expect("cert");
-    TlsConfig::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes(), ca.pem().as_bytes())
-        .expect("tls config")
+    TlsConfig::from_pem(
+        cert.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+        ca.pem().as_bytes(),
+    )
+    .expect("tls config")
 }
 
 async fn tls_node(name: &str, tls: TlsConfig) -> Node {

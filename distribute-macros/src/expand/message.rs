@@ -139,14 +139,16 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             let variant = &message.variant;
             match &message.reply {
                 Some(reply) => {
-                    let erase =
-                        spanned_path(reply, quote!(::distribute::ReplyTo::<), quote!(>::erase::<__C>));
-                    quote!(#msg::#variant { reply, .. } => #erase(reply),)
+                    quote!(#msg::#variant { reply, .. } => (&::distribute::__private::ReplyOps::<#reply>::new()).erase::<__C>(reply),)
                 }
                 None => quote!(#msg::#variant { .. } => ::core::option::Option::None,),
             }
         });
-        quote!(match self { #(#arms)* })
+        quote! {
+            #[allow(unused_imports)]
+            use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
+            match self { #(#arms)* }
+        }
     };
     let (tag_fn, name_fn, encode, decode) = if messages.is_empty() {
         (
@@ -168,8 +170,7 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             let fields: Vec<&Ident> = message.args().map(|arg| &arg.name).collect();
             let types: Vec<&syn::Type> = message.args().map(|arg| &arg.ty).collect();
             let reply = message.reply.as_ref().map(|reply| {
-                let attach = spanned_path(reply, quote!(::distribute::ReplyTo::<), quote!(>::attach::<__C>));
-                quote!(reply: #attach(#slot),)
+                quote!(reply: (&::distribute::__private::ReplyOps::<#reply>::new()).attach::<__C>(#slot),)
             });
             let read = if fields.is_empty() {
                 quote!(#codec_trait::decode::<()>(#codec, #body)?;)
@@ -193,6 +194,8 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
             quote!(#codec_trait::encode(#codec, self, #out)),
             quote! {
                 #checks
+                #[allow(unused_imports)]
+                use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
                 let _ = &#slot;
                 match #tag {
                     #(#decode_arms)*

@@ -98,24 +98,6 @@ impl<R> ReplyTo<R> {
         ReplyTo { to: Target::Nowhere }
     }
 
-    /// The reply channel of a message decoded from the network: the reply is encoded with
-    /// the codec `C` and sent back to the caller in `slot` (nowhere for [`ReplySlot::none`]).
-    pub fn attach<C: Codec>(slot: ReplySlot) -> Self
-    where
-        R: Wire,
-    {
-        match slot.caller {
-            None => ReplyTo::detached(),
-            Some((peer, call)) => ReplyTo {
-                to: Target::Remote(RemoteCaller {
-                    peer,
-                    call,
-                    encode: |value, out| C::default().encode(value, out),
-                }),
-            },
-        }
-    }
-
     /// Whether a caller is still waiting for this reply (it has not timed out or gone away;
     /// for a caller on another node: its node is still connected).
     pub fn is_waiting(&self) -> bool {
@@ -167,6 +149,21 @@ impl fmt::Debug for ErasedReply {
 }
 
 impl<R: Wire> ReplyTo<R> {
+    /// The reply channel of a message decoded from the network: the reply is encoded with
+    /// the codec `C` and sent back to the caller in `slot` (nowhere for [`ReplySlot::none`]).
+    pub fn attach<C: Codec>(slot: ReplySlot) -> Self {
+        match slot.caller {
+            None => ReplyTo::detached(),
+            Some((peer, call)) => ReplyTo {
+                to: Target::Remote(RemoteCaller {
+                    peer,
+                    call,
+                    encode: |value, out| C::default().encode(value, out),
+                }),
+            },
+        }
+    }
+
     /// Takes the local caller out of this reply channel (leaving it detached), as an
     /// [`ErasedReply`] that decodes the reply with codec `C`. `None` if no local caller
     /// waits here.

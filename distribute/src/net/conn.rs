@@ -137,6 +137,10 @@ where
         return Err(ConnectError::NotNetworked);
     };
     let slot = net.slot(peer_id);
+    if slot.has_departed() {
+        // A connection that finished its handshake after the peer's goodbye.
+        return Err(ConnectError::PeerDeparted { addr });
+    }
     let connection = net.next_connection();
     // Of two connections between the same nodes, both keep the one opened by the node with
     // the lower id; the other is drained and closed.
@@ -176,7 +180,15 @@ where
     }
     let (greeted, greeting) = oneshot::channel();
     let signals = ConnectionSignals { closed, cut, greeted };
-    tokio::spawn(reader(Arc::clone(net), node, slot, connection, rd, decoder, signals));
+    tokio::spawn(reader(
+        Arc::clone(net),
+        node,
+        slot,
+        connection,
+        rd,
+        decoder,
+        signals,
+    ));
     if installed && initiated {
         // Return once the peer has installed the connection too (its introduction arrived),
         // so that both nodes can use each other as soon as `connect` returns.
@@ -318,7 +330,11 @@ async fn writer<W: AsyncWrite + Unpin>(
 }
 
 /// Writes one control frame straight to a connection that has no writer (any more).
-async fn write_control<W: AsyncWrite + Unpin>(wr: &mut W, control: &Control, max: usize) -> std::io::Result<()> {
+async fn write_control<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    control: &Control,
+    max: usize,
+) -> std::io::Result<()> {
     let mut body = Vec::new();
     let mut frame = Vec::new();
     if control.encode(&mut body).is_ok() && encode_frame(FrameKind::Signal, &body, max, &mut frame).is_ok() {
@@ -392,10 +408,18 @@ async fn reader<R: AsyncRead + Unpin>(
         }
     };
     closed.notify_one();
+    if reason == NodeDownReason::LocalShutdown {
+        // Detaching discards the queue: let the writers flush the goodbyes first.
+        net.writers_flushed().await;
+    }
+    if reason == NodeDownReason::PeerShutdown {
+        slot.mark_departed();
+    }
     if state.superseded && reason == NodeDownReason::ConnectionClosed {
         // The peer moved to another connection; the peer is not down unless that one never
         // arrives here.
-        slot.wait_for_successor(connection, net.config.handshake_timeout).await;
+        slot.wait_for_successor(connection, net.config.handshake_timeout)
+            .await;
     }
     if !slot.detach(connection) {
         tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
@@ -508,16 +532,20 @@ async fn dispatch(
         FrameKind::Signal => {
             let control = Control::decode(&frame.body)
                 .map_err(|error| violation(&format!("undecodable control frame: {error}")))?;
-            if matches!(control, Control::Introduce { .. } | Control::Superseded) {
+            let greets = matches!(control, Control::Introduce { .. } | Control::Superseded);
+            if control == Control::Superseded {
+                state.superseded = true;
+            } else {
+                on_control(net, node, slot, control)?;
+            }
+            // After the introduction was taken in, so that whoever `connect` returns to sees
+            // where the peer listens.
+            if greets {
                 if let Some(greeted) = state.greeted.take() {
                     let _ = greeted.send(());
                 }
             }
-            if control == Control::Superseded {
-                state.superseded = true;
-                return Ok(());
-            }
-            on_control(net, node, slot, control)
+            Ok(())
         }
         FrameKind::Heartbeat => Ok(()),
         FrameKind::Close => Err(NodeDownReason::PeerShutdown),
@@ -547,6 +575,12 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
                     tokio::spawn(async move {
                         if let Err(error) = connect(&net, peer.addr).await {
                             tracing::debug!(peer = %peer.name, %error, "could not reach an introduced node");
+                            // Keep trying as after a lost connection, if the node's policy does.
+                            if let Some(policy) = net.config.reconnect {
+                                let slot = net.slot(peer.id);
+                                slot.set_listen_addr(Some(peer.addr));
+                                reconnect_loop(net, slot, peer.addr, policy).await;
+                            }
                         }
                     });
                 }

@@ -169,6 +169,13 @@ pub enum ConnectError {
         /// The address.
         addr: SocketAddr,
     },
+    /// The node at this address said goodbye (shut down) while the connection was being made;
+    /// a node that shut down never comes back under the same id.
+    #[error("the node at {addr} has shut down")]
+    PeerDeparted {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// This node has no networking (made with `Node::new`), or is shutting down.
     #[error("this node is not networked or is shutting down")]
     NotNetworked,
@@ -647,6 +654,11 @@ impl Net {
             slot.send_control(&wire::Control::Goodbye);
         }
         self.closing.send_replace(true);
+        self.writers_flushed().await;
+    }
+
+    /// Waits (up to a second) until every writer has flushed and stopped.
+    pub(crate) async fn writers_flushed(&self) {
         let mut writers = self.writers.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(1), writers.wait_for(|n| *n == 0)).await;
     }

@@ -41,6 +41,9 @@ pub(crate) struct PeerSlot {
     node: WeakNode,
     meta: Mutex<Meta>,
     up: AtomicBool,
+    /// Set when the peer said goodbye: a node id names one run of a node, so a node that
+    /// shut down never comes back under it, and a late connection from it is dropped.
+    departed: AtomicBool,
     pub(crate) queue: SendQueue,
     pub(crate) max_frame: usize,
     pub(crate) stats: Arc<NetStats>,
@@ -69,6 +72,7 @@ impl PeerSlot {
             node,
             meta: Mutex::new(Meta::default()),
             up: AtomicBool::new(false),
+            departed: AtomicBool::new(false),
             queue: SendQueue::new(limit),
             max_frame,
             stats,
@@ -87,6 +91,14 @@ impl PeerSlot {
 
     pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn has_departed(&self) -> bool {
+        self.departed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_departed(&self) {
+        self.departed.store(true, Ordering::Release);
     }
 
     pub(crate) fn name(&self) -> String {

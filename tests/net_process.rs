@@ -1,0 +1,279 @@
+//! Nodes in separate OS processes: the other node is the `test-node` binary of this package
+//! (`bin/test_node.rs`), so its death is a real one. Killed with SIGKILL, it says nothing:
+//! the connection breaks (or falls silent) and this node must see it down, fail the calls
+//! waiting on it at once and fire the monitors. Asked to stop, it shuts down in order and
+//! this node sees a goodbye.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use distribute::prelude::*;
+use distribute::NodeDownReason;
+use distribute_tests::{wait_event, within, COOKIE};
+
+/// The heartbeat of both nodes: a silent peer is down after 500 ms.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The child's actor, seen from here. A copy of the one in `bin/test_node.rs`: both
+/// processes must agree on its protocol, and `lookup_on` fails with `TypeMismatch` (a
+/// different fingerprint) if the copies drift apart.
+#[actor]
+struct Sleeper {
+    pinged: u64,
+    waiting: Arc<AtomicU64>,
+}
+
+#[actor]
+impl Sleeper {
+    #[message]
+    fn ping(&mut self, text: String) -> String {
+        self.pinged += 1;
+        format!("pong {}: {text}", self.pinged)
+    }
+
+    #[message]
+    async fn wait_forever(&mut self) -> u64 {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+        0
+    }
+
+    #[message]
+    fn waiting(&self) -> u64 {
+        self.waiting.load(Ordering::SeqCst)
+    }
+}
+
+/// A `test-node` process. Dropping it kills and reaps the process, so that no path of a
+/// test, a failed assertion included, leaves one behind.
+struct ChildNode {
+    child: Child,
+    /// Where its node listens.
+    addr: SocketAddr,
+}
+
+impl ChildNode {
+    /// Starts `test-node <name>` and waits for its `ready <addr>` line.
+    async fn start(name: &str) -> ChildNode {
+        let child = Command::new(env!("CARGO_BIN_EXE_test-node"))
+            .arg(name)
+            .env("DISTRIBUTE_COOKIE", COOKIE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the test-node process");
+        // From here on the guard owns the process.
+        let mut node = ChildNode {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let stdout = node.child.stdout.take().expect("piped stdout");
+        // Reading blocks: on a thread of its own, which ends at the latest when the guard
+        // kills the process and the pipe closes.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+        });
+        let line = within(&format!("the ready line of {name}"), rx)
+            .await
+            .expect("the reader thread answers")
+            .expect("read the child's stdout");
+        node.addr = match line.trim().strip_prefix("ready ").map(str::parse) {
+            Some(Ok(addr)) => addr,
+            _ => panic!("expected `ready <addr>` from {name}, got {line:?}"),
+        };
+        node
+    }
+
+    /// Closes the process's stdin, which asks it to shut down in order.
+    fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Kills the process with SIGKILL (on Unix) and reaps it.
+    fn kill(&mut self) -> ExitStatus {
+        self.child.kill().expect("kill the child");
+        self.child.wait().expect("reap the child")
+    }
+
+    /// Waits (without blocking the runtime) until the process exits; fails after the
+    /// deadline.
+    async fn exited(&mut self) -> ExitStatus {
+        within("the child process to exit", async {
+            loop {
+                if let Some(status) = self.child.try_wait().expect("poll the child") {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        // Both fail harmlessly if the process is already gone and reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// This test's node, with the child's cookie and heartbeat.
+async fn parent_node() -> Node {
+    Node::builder()
+        .name("parent")
+        .cookie(COOKIE)
+        .heartbeat(HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT)
+        .start()
+        .await
+        .expect("start the parent node")
+}
+
+/// Connects to the child and looks up its two sleepers; checks a plain call on each.
+async fn connect(node: &Node, child: &ChildNode) -> (NodeId, ActorRef<Sleeper>, ActorRef<Sleeper>) {
+    let child_id = within("connect", node.connect(child.addr))
+        .await
+        .expect("connect to the child");
+    let sleeper: ActorRef<Sleeper> = within("lookup", node.lookup_on(child_id, "sleeper"))
+        .await
+        .expect("look up the sleeper");
+    let watcher: ActorRef<Sleeper> = within("lookup", node.lookup_on(child_id, "watcher"))
+        .await
+        .expect("look up the watcher");
+    assert!(!sleeper.is_local());
+    assert_eq!(sleeper.id().node(), child_id);
+    assert_eq!(sleeper.ping("hello".into()).await, Ok("pong 1: hello".to_owned()));
+    assert_eq!(sleeper.ping("again".into()).await, Ok("pong 2: again".to_owned()));
+    assert_eq!(watcher.waiting().await, Ok(0));
+    (child_id, sleeper, watcher)
+}
+
+fn is_node_down_of(event: &NodeEvent, id: NodeId) -> bool {
+    matches!(event, NodeEvent::NodeDown { node, .. } if *node == id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_is_seen_down_and_its_calls_fail_at_once() {
+    let mut child = ChildNode::start("child").await;
+    let node = parent_node().await;
+    let (child_id, sleeper, watcher) = connect(&node, &child).await;
+
+    // A call the child will never answer, with a timeout far beyond the test's deadline.
+    let pending = tokio::spawn({
+        let sleeper = sleeper.clone();
+        async move { sleeper.with_timeout(Duration::from_secs(60)).wait_forever().await }
+    });
+    // Wait until the child is handling it (the blocked sleeper cannot say; its twin can).
+    within("the call to reach the child", async {
+        while watcher.waiting().await != Ok(1) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let monitor = sleeper.monitor();
+    let mut events = node.events();
+
+    let killed_at = Instant::now();
+    let status = child.kill();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "the child died of SIGKILL: {status:?}");
+    }
+    #[cfg(not(unix))]
+    assert!(!status.success(), "{status:?}");
+
+    let event = wait_event(&mut events, "NodeDown of the killed child", |e| {
+        is_node_down_of(e, child_id)
+    })
+    .await;
+    let elapsed = killed_at.elapsed();
+    // Generous: the closed socket is usually seen at once, the heartbeat timeout (500 ms)
+    // catches a connection that merely falls silent.
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "NodeDown came {elapsed:?} after the kill"
+    );
+    match event {
+        NodeEvent::NodeDown { name, reason, .. } => {
+            assert_eq!(name, "child");
+            assert!(
+                matches!(
+                    reason,
+                    NodeDownReason::ConnectionClosed
+                        | NodeDownReason::ConnectionError(_)
+                        | NodeDownReason::HeartbeatTimeout(_)
+                ),
+                "a killed peer says no goodbye: {reason:?}"
+            );
+        }
+        other => panic!("unexpected event {other:?}"),
+    }
+
+    // The pending call fails with NodeDown, not after its 60 s timeout.
+    let call = within("the pending call to fail", pending)
+        .await
+        .expect("the call task");
+    assert_eq!(call, Err(CallError::NodeDown { actor: sleeper.id() }));
+    let down = within("the monitor to fire", monitor).await;
+    assert_eq!(down.actor, sleeper.id());
+    assert_eq!(down.reason, ExitReason::NodeDown);
+    // New calls fail at once too.
+    assert_eq!(
+        within("a call after the kill", sleeper.ping("anyone?".into())).await,
+        Err(CallError::NodeDown { actor: sleeper.id() })
+    );
+    assert!(!sleeper.is_alive());
+    assert!(node.connected_nodes().iter().all(|peer| peer.id != child_id));
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_shuts_down_cleanly_says_goodbye() {
+    let mut child = ChildNode::start("child").await;
+    let node = parent_node().await;
+    let (child_id, sleeper, _watcher) = connect(&node, &child).await;
+    let monitor = sleeper.monitor();
+    // The call travels behind the monitor request: once it is answered, the child knows.
+    assert_eq!(
+        sleeper.ping("monitored".into()).await,
+        Ok("pong 3: monitored".to_owned())
+    );
+    let mut events = node.events();
+
+    // Closing its stdin asks the child to call `Node::shutdown` and exit.
+    child.close_stdin();
+    let event = wait_event(&mut events, "NodeDown of the child", |e| {
+        is_node_down_of(e, child_id)
+    })
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::NodeDown { reason: NodeDownReason::PeerShutdown, ref name, .. } if name == "child"
+        ),
+        "an orderly shutdown says goodbye: {event:?}"
+    );
+    // The child's node stopped its actors before it said goodbye, and told the monitors why.
+    let down = within("the monitor to fire", monitor).await;
+    assert_eq!(down.actor, sleeper.id());
+    assert_eq!(down.reason, ExitReason::Shutdown);
+    let status = child.exited().await;
+    assert!(status.success(), "the child exits cleanly: {status:?}");
+
+    assert_eq!(
+        within("a call after the shutdown", sleeper.ping("anyone?".into())).await,
+        Err(CallError::NodeDown { actor: sleeper.id() })
+    );
+    assert!(node.connected_nodes().iter().all(|peer| peer.id != child_id));
+    node.shutdown().await;
+}
