@@ -9,18 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
 
 use super::peer::PeerSlot;
 use super::queue::SendQueue;
 use super::remote::{reject, Undelivered};
 use super::wire::{read_reply, Control, FoundActor, KnownNode, MessageHeader};
 use super::{ConnectError, Net, NodeDownReason, NodeEvent};
-use crate::actor::{Endpoint, NodeId, Signal, Watcher};
+use crate::actor::{AnyCell, Endpoint, NodeId, Signal, Watcher};
 use crate::node::Node;
 use crate::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, Peer, Step, MAX_MESSAGE_LEN};
-use crate::transport::{encode_frame, Frame, FrameDecoder, FrameKind};
+use crate::transport::{encode_frame, FrameDecoder, FrameKind};
 
 /// Capabilities this build announces in its Hello (none defined yet).
 const CAPABILITIES: u64 = 0;
@@ -105,10 +107,12 @@ async fn establish(
         let wrap = async {
             if initiated {
                 let stream = super::tls::connect(tls, stream).await.map_err(tls_error)?;
-                run(net, stream, addr, initiated).await
+                let (rd, wr) = tokio::io::split(stream);
+                run(net, rd, Out::Stream(wr), addr, initiated).await
             } else {
                 let stream = super::tls::accept(tls, stream).await.map_err(tls_error)?;
-                run(net, stream, addr, initiated).await
+                let (rd, wr) = tokio::io::split(stream);
+                run(net, rd, Out::Stream(wr), addr, initiated).await
             }
         };
         return match tokio::time::timeout(timeout, wrap).await {
@@ -116,14 +120,63 @@ async fn establish(
             Err(_) => Err(ConnectError::Timeout { addr, timeout }),
         };
     }
-    run(net, stream, addr, initiated).await
+    let (rd, wr) = stream.into_split();
+    run(net, rd, Out::<OwnedWriteHalf>::Tcp(Arc::new(wr)), addr, initiated).await
 }
 
-async fn run<S>(net: &Arc<Net>, stream: S, addr: SocketAddr, initiated: bool) -> Result<NodeId, ConnectError>
+/// The writing side of a connection. Plain TCP is shared with the peer's send queue, whose
+/// senders write calls and replies straight to it when the writer is idle; any other stream
+/// (TLS) is written by the writer task alone.
+enum Out<W> {
+    Tcp(Arc<OwnedWriteHalf>),
+    #[cfg_attr(not(feature = "tls"), allow(dead_code, reason = "only TLS streams use it"))]
+    Stream(W),
+}
+
+impl<W: AsyncWrite + Unpin> Out<W> {
+    async fn write_all(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Tcp(half) => {
+                while !bytes.is_empty() {
+                    half.writable().await?;
+                    match half.try_write(bytes) {
+                        Ok(written) => bytes = bytes.get(written..).unwrap_or_default(),
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(())
+            }
+            Out::Stream(stream) => stream.write_all(bytes).await,
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Tcp(_) => Ok(()),
+            Out::Stream(stream) => stream.flush().await,
+        }
+    }
+
+    /// Closes the writing direction (a TCP write half shuts down when its last holder drops it).
+    async fn shutdown(self) {
+        if let Out::Stream(mut stream) = self {
+            let _ = stream.shutdown().await;
+        }
+    }
+}
+
+async fn run<R, W>(
+    net: &Arc<Net>,
+    mut rd: R,
+    mut wr: Out<W>,
+    addr: SocketAddr,
+    initiated: bool,
+) -> Result<NodeId, ConnectError>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut rd, mut wr) = tokio::io::split(stream);
     let timeout = net.config.handshake_timeout;
     let (peer, decoder) = match tokio::time::timeout(timeout, handshake(net, &mut rd, &mut wr, addr)).await {
         Ok(result) => result?,
@@ -161,6 +214,9 @@ where
             listen: Some(net.listen),
             known: known_nodes(net, peer_id),
         });
+        if let Out::Tcp(half) = &wr {
+            slot.queue.set_direct(epoch, Arc::clone(half));
+        }
         let guard = net.writer_started();
         tokio::spawn(writer(
             guard,
@@ -176,7 +232,7 @@ where
         // and keep reading this one until the peer closes it.
         tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
         let _ = write_control(&mut wr, &Control::Superseded, net.config.max_frame).await;
-        let _ = wr.shutdown().await;
+        wr.shutdown().await;
     }
     let (greeted, greeting) = oneshot::channel();
     let signals = ConnectionSignals { closed, cut, greeted };
@@ -202,7 +258,7 @@ where
 async fn handshake<R, W>(
     net: &Net,
     rd: &mut R,
-    wr: &mut W,
+    wr: &mut Out<W>,
     addr: SocketAddr,
 ) -> Result<(Peer, FrameDecoder), ConnectError>
 where
@@ -285,15 +341,43 @@ async fn writer<W: AsyncWrite + Unpin>(
     _guard: super::WriterGuard,
     slot: Arc<PeerSlot>,
     epoch: u64,
-    mut wr: W,
+    mut wr: Out<W>,
     heartbeat: Duration,
     mut closing: tokio::sync::watch::Receiver<bool>,
     closed: Arc<Notify>,
 ) {
     let mut batch = Vec::new();
+    // Heartbeats go out when nothing else was written for a while; the timer is moved only
+    // when it fires, not on every batch.
+    let mut last_write = Instant::now();
+    let idle = tokio::time::sleep(heartbeat);
+    tokio::pin!(idle);
     loop {
-        let taken = tokio::select! {
-            taken = tokio::time::timeout(heartbeat, slot.queue.take(epoch, &mut batch)) => taken,
+        let written = tokio::select! {
+            taken = slot.queue.take(epoch, &mut batch) => {
+                if !taken {
+                    if slot.queue.handed_over(epoch) {
+                        let _ = write_control(&mut wr, &Control::Superseded, slot.max_frame).await;
+                    }
+                    break;
+                }
+                let written = wr.write_all(&batch).await;
+                slot.queue.done_writing(epoch);
+                slot.stats.bytes_out.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                SendQueue::recycle(&mut batch);
+                last_write = Instant::now();
+                written
+            }
+            () = &mut idle => {
+                let due = last_write + heartbeat;
+                if Instant::now() < due {
+                    idle.as_mut().reset(due);
+                    continue;
+                }
+                last_write = Instant::now();
+                idle.as_mut().reset(last_write + heartbeat);
+                wr.write_all(&HEARTBEAT).await
+            }
             _ = closing.changed() => {
                 // Flush what is queued (the goodbye) before closing.
                 if slot.queue.take_now(epoch, &mut batch) {
@@ -302,36 +386,20 @@ async fn writer<W: AsyncWrite + Unpin>(
                 break;
             }
         };
-        let written = match taken {
-            Ok(true) => {
-                let written = wr.write_all(&batch).await;
-                slot.stats
-                    .bytes_out
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                SendQueue::recycle(&mut batch);
-                written
-            }
-            Ok(false) => {
-                if slot.queue.handed_over(epoch) {
-                    let _ = write_control(&mut wr, &Control::Superseded, slot.max_frame).await;
-                }
-                break;
-            }
-            Err(_) => wr.write_all(&HEARTBEAT).await,
-        };
         if let Err(error) = written {
             tracing::debug!(peer = %slot.id, %error, "write failed");
             closed.notify_one();
             break;
         }
     }
+    slot.queue.clear_direct(epoch);
     let _ = wr.flush().await;
-    let _ = wr.shutdown().await;
+    wr.shutdown().await;
 }
 
 /// Writes one control frame straight to a connection that has no writer (any more).
 async fn write_control<W: AsyncWrite + Unpin>(
-    wr: &mut W,
+    wr: &mut Out<W>,
     control: &Control,
     max: usize,
 ) -> std::io::Result<()> {
@@ -374,11 +442,18 @@ async fn reader<R: AsyncRead + Unpin>(
     let mut closing = net.closing();
     let timeout = net.config.heartbeat_timeout;
     let mut buf = vec![0; READ_CHUNK];
+    let mut target = TargetCache::default();
+    // One timer for the connection, moved only when it fires: re-arming a timeout around
+    // every read would cost more than the read.
+    let mut last_heard = Instant::now();
+    let silence = tokio::time::sleep(timeout);
+    tokio::pin!(silence);
     let reason = 'connection: loop {
         loop {
-            match decoder.next() {
-                Ok(Some(frame)) => {
-                    if let Err(reason) = dispatch(&net, &node, &slot, frame, &mut state).await {
+            match decoder.next_borrowed() {
+                Ok(Some((kind, body))) => {
+                    let dispatched = dispatch(&net, &node, &slot, kind, body, &mut state, &mut target).await;
+                    if let Err(reason) = dispatched {
                         break 'connection reason;
                     }
                 }
@@ -387,24 +462,32 @@ async fn reader<R: AsyncRead + Unpin>(
             }
         }
         let read = tokio::select! {
-            read = tokio::time::timeout(timeout, rd.read(&mut buf)) => read,
+            read = rd.read(&mut buf) => read,
+            () = &mut silence => {
+                let due = last_heard + timeout;
+                if Instant::now() < due {
+                    silence.as_mut().reset(due);
+                    continue;
+                }
+                break NodeDownReason::HeartbeatTimeout(timeout);
+            }
             _ = closing.changed() => break NodeDownReason::LocalShutdown,
             () = closed.notified() => break NodeDownReason::ConnectionError("write failed".into()),
             () = cut.notified() => break NodeDownReason::Disconnected,
         };
         match read {
-            Ok(Ok(0)) => {
+            Ok(0) => {
                 break match decoder.finish() {
                     Ok(()) => NodeDownReason::ConnectionClosed,
                     Err(error) => NodeDownReason::ProtocolViolation(error.to_string()),
                 }
             }
-            Ok(Ok(n)) => {
+            Ok(n) => {
+                last_heard = Instant::now();
                 slot.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                decoder.push(&buf[..n]);
+                decoder.push(buf.get(..n).unwrap_or_default());
             }
-            Ok(Err(error)) => break NodeDownReason::ConnectionError(error.to_string()),
-            Err(_) => break NodeDownReason::HeartbeatTimeout(timeout),
+            Err(error) => break NodeDownReason::ConnectionError(error.to_string()),
         }
     };
     closed.notify_one();
@@ -495,19 +578,39 @@ impl JitterSource {
 }
 
 /// Handles one frame from an established connection. An error closes the connection.
+/// The last actor a reader delivered to: consecutive messages for the same actor (the common
+/// case) skip the lookup in the node's table.
+#[derive(Default)]
+struct TargetCache(Option<(u64, Arc<dyn AnyCell>)>);
+
+impl TargetCache {
+    fn get(&mut self, node: &Node, local: u64) -> Option<Arc<dyn AnyCell>> {
+        if let Some((cached, cell)) = &self.0 {
+            if *cached == local && cell.core().is_alive() {
+                return Some(Arc::clone(cell));
+            }
+        }
+        let cell = node.local_cell_numbered(local)?;
+        self.0 = Some((local, Arc::clone(&cell)));
+        Some(cell)
+    }
+}
+
 async fn dispatch(
     net: &Net,
     node: &Node,
     slot: &Arc<PeerSlot>,
-    frame: Frame,
+    kind: FrameKind,
+    body: &[u8],
     state: &mut ReaderState,
+    target: &mut TargetCache,
 ) -> Result<(), NodeDownReason> {
-    match frame.kind {
+    match kind {
         FrameKind::Message => {
-            let Some((header, body)) = MessageHeader::read(&frame.body) else {
+            let Some((header, body)) = MessageHeader::read(body) else {
                 return Err(violation("message frame shorter than its header"));
             };
-            let Some(cell) = node.local_cell_numbered(header.target) else {
+            let Some(cell) = target.get(node, header.target) else {
                 reject(slot, &header, Undelivered::Stopped);
                 return Ok(());
             };
@@ -523,14 +626,14 @@ async fn dispatch(
             Ok(())
         }
         FrameKind::Reply => {
-            let Some((call, status, payload)) = read_reply(&frame.body) else {
+            let Some((call, status, payload)) = read_reply(body) else {
                 return Err(violation("malformed reply frame"));
             };
             slot.on_reply(node, call, status, payload);
             Ok(())
         }
         FrameKind::Signal => {
-            let control = Control::decode(&frame.body)
+            let control = Control::decode(body)
                 .map_err(|error| violation(&format!("undecodable control frame: {error}")))?;
             let greets = matches!(control, Control::Introduce { .. } | Control::Superseded);
             if control == Control::Superseded {

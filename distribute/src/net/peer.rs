@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{oneshot, Notify};
 
-use super::queue::{PushError, SendQueue};
+use super::queue::{PushError, SendQueue, Urgency};
 use super::remote::DecodeScope;
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
 use super::NetStats;
@@ -73,7 +73,7 @@ impl PeerSlot {
             meta: Mutex::new(Meta::default()),
             up: AtomicBool::new(false),
             departed: AtomicBool::new(false),
-            queue: SendQueue::new(limit),
+            queue: SendQueue::new(limit, Arc::clone(&stats)),
             max_frame,
             stats,
             attached: Notify::new(),
@@ -212,9 +212,12 @@ impl PeerSlot {
     ) -> Result<(), CallError> {
         let header = message_header::<A>(target, &msg, call);
         let max = self.max_frame;
+        let urgency = if call == 0 { Urgency::Batch } else { Urgency::Flush };
         let pushed = self
             .queue
-            .push(msg, |buf, msg| build_message::<A>(buf, &header, msg, max))
+            .push(msg, urgency, |buf, msg| {
+                build_message::<A>(buf, &header, msg, max)
+            })
             .await;
         self.finish_push(target, pushed)
     }
@@ -225,9 +228,9 @@ impl PeerSlot {
             return Err(CallError::MailboxFull { actor: target });
         }
         let header = message_header::<A>(target, msg, 0);
-        let pushed = self
-            .queue
-            .push_now(|buf| build_message::<A>(buf, &header, msg, self.max_frame));
+        let pushed = self.queue.push_now(Urgency::Batch, |buf| {
+            build_message::<A>(buf, &header, msg, self.max_frame)
+        });
         self.finish_push(target, pushed)
     }
 
@@ -254,7 +257,7 @@ impl PeerSlot {
     /// moot (the peer's side sees the connection loss instead).
     pub(crate) fn send_control(&self, control: &Control) {
         let max = self.max_frame;
-        let pushed = self.queue.push_now(|buf| {
+        let pushed = self.queue.push_now(Urgency::Batch, |buf| {
             let start = buf.len();
             buf.extend_from_slice(&[0; 4]);
             buf.push(FrameKind::Signal.as_u8());
@@ -280,7 +283,7 @@ impl PeerSlot {
         payload: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
     ) {
         let max = self.max_frame;
-        let pushed = self.queue.push_now(|buf| {
+        let pushed = self.queue.push_now(Urgency::Flush, |buf| {
             let start = buf.len();
             buf.extend_from_slice(&[0; 4]);
             buf.push(FrameKind::Reply.as_u8());

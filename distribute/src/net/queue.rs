@@ -14,9 +14,13 @@
 //! refs to the peer stay valid. While no connection is up the queue is closed and every
 //! append fails at once.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
+
+use super::NetStats;
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
 /// by a burst of big frames) is released.
@@ -25,8 +29,12 @@ const RETAINED_CAPACITY: usize = 256 * 1024;
 struct State {
     buf: Vec<u8>,
     open: bool,
-    /// Bumped on every close, so a writer that outlived its connection stops draining.
+    /// Bumped on every close and hand-over, so a writer that outlived its connection stops.
     epoch: u64,
+    /// The writer of this epoch holds a batch it has not finished writing.
+    writing: bool,
+    /// The TCP connection of the current epoch, for direct writes (see [`SendQueue::push`]).
+    direct: Option<(u64, Arc<OwnedWriteHalf>)>,
 }
 
 pub(crate) struct SendQueue {
@@ -36,6 +44,8 @@ pub(crate) struct SendQueue {
     /// Wakes senders waiting for room, after the writer took a batch or the queue closed.
     room: Notify,
     pub(crate) limit: usize,
+    /// Bytes written by senders themselves, counted with the writer's.
+    bytes_out: Arc<NetStats>,
 }
 
 /// Why an append failed.
@@ -47,17 +57,28 @@ pub(crate) enum PushError<E> {
     Encode(E),
 }
 
+/// Whether a frame should go out now: a call or a reply, whose sender waits for the answer,
+/// versus a tell, which is better batched with the tells that follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Urgency {
+    Batch,
+    Flush,
+}
+
 impl SendQueue {
-    pub(crate) fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize, stats: Arc<NetStats>) -> Self {
         SendQueue {
             state: Mutex::new(State {
                 buf: Vec::new(),
                 open: false,
                 epoch: 0,
+                writing: false,
+                direct: None,
             }),
             ready: Notify::new(),
             room: Notify::new(),
             limit: limit.max(1),
+            bytes_out: stats,
         }
     }
 
@@ -69,20 +90,9 @@ impl SendQueue {
     pub(crate) fn open(&self) -> u64 {
         let mut state = self.lock();
         state.open = true;
+        state.writing = false;
         state.buf.clear();
         state.epoch
-    }
-
-    /// Closes the queue: discards what was not written and fails waiting and later senders.
-    pub(crate) fn close(&self) {
-        {
-            let mut state = self.lock();
-            state.open = false;
-            state.epoch += 1;
-            state.buf = Vec::new();
-        }
-        self.room.notify_waiters();
-        self.ready.notify_waiters();
     }
 
     /// Hands the queue over to a new connection's writer without losing what is queued: the
@@ -92,6 +102,8 @@ impl SendQueue {
             let mut state = self.lock();
             state.open = true;
             state.epoch += 1;
+            state.writing = false;
+            state.direct = None;
             state.epoch
         };
         self.ready.notify_waiters();
@@ -99,33 +111,61 @@ impl SendQueue {
         epoch
     }
 
+    /// Closes the queue: discards what was not written and fails waiting and later senders.
+    pub(crate) fn close(&self) {
+        {
+            let mut state = self.lock();
+            state.open = false;
+            state.epoch += 1;
+            state.writing = false;
+            state.direct = None;
+            state.buf = Vec::new();
+        }
+        self.room.notify_waiters();
+        self.ready.notify_waiters();
+    }
+
+    /// Lets senders of calls and replies write straight to `half` while the writer of `epoch`
+    /// is idle.
+    pub(crate) fn set_direct(&self, epoch: u64, half: Arc<OwnedWriteHalf>) {
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            state.direct = Some((epoch, half));
+        }
+    }
+
+    /// Withdraws the direct path of `epoch` (its writer is stopping).
+    pub(crate) fn clear_direct(&self, epoch: u64) {
+        let mut state = self.lock();
+        if state.direct.as_ref().is_some_and(|(e, _)| *e == epoch) {
+            state.direct = None;
+        }
+    }
+
     /// Appends one frame that `build` makes from `value`, waiting while the queue holds
     /// `limit` bytes or more. `build` appends to the buffer and must leave it unchanged on
     /// error. The value is owned by the waiting future and only borrowed while no await is
     /// pending, so the future is `Send` whenever `T` is, even if `T` is not `Sync`.
+    ///
+    /// With [`Urgency::Flush`], a frame that finds the queue empty and the writer idle is
+    /// written by the caller itself, without waking the writer: one hand-off less for a call
+    /// and for its reply. Tells are left to the writer, which batches them.
     pub(crate) async fn push<T, E>(
         &self,
         value: T,
+        urgency: Urgency,
         build: impl Fn(&mut Vec<u8>, &T) -> Result<(), E>,
     ) -> Result<(), PushError<E>> {
+        // The common case, room at once, costs one lock and no wait handle.
+        if let Some(done) = self.try_append(|buf| build(buf, &value), urgency, false) {
+            return done;
+        }
         loop {
             let room = self.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            {
-                let mut state = self.lock();
-                if !state.open {
-                    return Err(PushError::Closed);
-                }
-                if state.buf.len() < self.limit {
-                    let was_empty = state.buf.is_empty();
-                    build(&mut state.buf, &value).map_err(PushError::Encode)?;
-                    drop(state);
-                    if was_empty {
-                        self.ready.notify_one();
-                    }
-                    return Ok(());
-                }
+            if let Some(done) = self.try_append(|buf| build(buf, &value), urgency, false) {
+                return done;
             }
             room.await;
         }
@@ -134,19 +174,54 @@ impl SendQueue {
     /// Appends one frame at once, beyond the bound if need be (replies and control frames).
     pub(crate) fn push_now<E>(
         &self,
+        urgency: Urgency,
         build: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<(), PushError<E>> {
+        self.try_append(build, urgency, true)
+            .unwrap_or(Err(PushError::Closed))
+    }
+
+    /// One attempt under the lock: `None` if the queue is full (and `force` is false).
+    fn try_append<E>(
+        &self,
+        build: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+        urgency: Urgency,
+        force: bool,
+    ) -> Option<Result<(), PushError<E>>> {
         let mut state = self.lock();
         if !state.open {
-            return Err(PushError::Closed);
+            return Some(Err(PushError::Closed));
+        }
+        if !force && state.buf.len() >= self.limit {
+            return None;
         }
         let was_empty = state.buf.is_empty();
-        build(&mut state.buf).map_err(PushError::Encode)?;
+        if let Err(error) = build(&mut state.buf) {
+            return Some(Err(PushError::Encode(error)));
+        }
+        if !was_empty {
+            // The writer was already woken for the bytes before these.
+            return Some(Ok(()));
+        }
+        if urgency == Urgency::Flush && !state.writing {
+            let epoch = state.epoch;
+            if let Some((_, half)) = state.direct.as_ref().filter(|(e, _)| *e == epoch) {
+                // Non-blocking: whatever the socket does not take now is left to the writer.
+                if let Ok(written) = half.try_write(&state.buf) {
+                    self.bytes_out
+                        .bytes_out
+                        .fetch_add(written as u64, Ordering::Relaxed);
+                    let written = written.min(state.buf.len());
+                    state.buf.drain(..written);
+                }
+            }
+        }
+        let wake = !state.buf.is_empty();
         drop(state);
-        if was_empty {
+        if wake {
             self.ready.notify_one();
         }
-        Ok(())
+        Some(Ok(()))
     }
 
     /// Bytes waiting to be written.
@@ -155,7 +230,8 @@ impl SendQueue {
     }
 
     /// Waits for bytes to write and swaps them into `batch` (which must be empty). Returns
-    /// false once the queue was closed after `epoch` began: the writer must stop.
+    /// false once the queue was closed or handed over after `epoch` began: the writer must
+    /// stop. The writer calls [`done_writing`](Self::done_writing) once the batch is out.
     pub(crate) async fn take(&self, epoch: u64, batch: &mut Vec<u8>) -> bool {
         loop {
             let ready = self.ready.notified();
@@ -168,12 +244,21 @@ impl SendQueue {
                 }
                 if !state.buf.is_empty() {
                     std::mem::swap(&mut state.buf, batch);
+                    state.writing = true;
                     drop(state);
                     self.room.notify_waiters();
                     return true;
                 }
             }
             ready.await;
+        }
+    }
+
+    /// The writer of `epoch` has written its batch.
+    pub(crate) fn done_writing(&self, epoch: u64) {
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            state.writing = false;
         }
     }
 
@@ -221,19 +306,27 @@ mod tests {
 
     async fn push(queue: &SendQueue, bytes: &'static [u8]) -> Result<(), PushError<()>> {
         let build = frame(bytes);
-        queue.push((), move |buf, ()| build(buf)).await
+        queue.push((), Urgency::Batch, move |buf, ()| build(buf)).await
+    }
+
+    fn push_now(queue: &SendQueue, bytes: &'static [u8]) -> Result<(), PushError<()>> {
+        queue.push_now(Urgency::Batch, frame(bytes))
+    }
+
+    fn queue(limit: usize) -> SendQueue {
+        SendQueue::new(limit, Arc::default())
     }
 
     #[tokio::test]
     async fn closed_queue_refuses_at_once() {
-        let queue = SendQueue::new(16);
+        let queue = queue(16);
         assert_eq!(push(&queue, b"x").await, Err(PushError::Closed));
-        assert_eq!(queue.push_now(frame(b"x")), Err(PushError::Closed));
+        assert_eq!(push_now(&queue, b"x"), Err(PushError::Closed));
     }
 
     #[tokio::test]
     async fn batches_everything_queued_since_the_last_take() {
-        let queue = SendQueue::new(1024);
+        let queue = queue(1024);
         let epoch = queue.open();
         for chunk in [&b"ab"[..], b"cd", b"ef"] {
             assert_eq!(push(&queue, chunk).await, Ok(()));
@@ -246,16 +339,18 @@ mod tests {
 
     #[tokio::test]
     async fn encode_errors_leave_the_queue_unchanged() {
-        let queue = SendQueue::new(1024);
+        let queue = queue(1024);
         queue.open();
-        let failed = queue.push((), |_buf: &mut Vec<u8>, ()| Err("too big")).await;
+        let failed = queue
+            .push((), Urgency::Batch, |_buf: &mut Vec<u8>, ()| Err("too big"))
+            .await;
         assert_eq!(failed, Err(PushError::Encode("too big")));
         assert_eq!(queue.queued_bytes(), 0);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_full_queue_makes_senders_wait_until_the_writer_takes_a_batch() {
-        let queue = Arc::new(SendQueue::new(4));
+        let queue = Arc::new(queue(4));
         let epoch = queue.open();
         assert_eq!(push(&queue, b"1234").await, Ok(()));
         let sender = {
@@ -270,13 +365,13 @@ mod tests {
         assert_eq!(sender.await.ok(), Some(Ok(())));
         assert_eq!(queue.queued_bytes(), 1);
         // Replies go through regardless of the bound.
-        assert_eq!(queue.push_now(frame(b"6789")), Ok(()));
+        assert_eq!(push_now(&queue, b"6789"), Ok(()));
         assert_eq!(queue.queued_bytes(), 5);
     }
 
     #[tokio::test(start_paused = true)]
     async fn closing_fails_waiting_senders_and_stops_the_writer() {
-        let queue = Arc::new(SendQueue::new(1));
+        let queue = Arc::new(queue(1));
         let epoch = queue.open();
         assert_eq!(push(&queue, b"1").await, Ok(()));
         let sender = {
@@ -291,7 +386,7 @@ mod tests {
         // A new connection drains the same queue under a new epoch; the old writer stays out.
         let next = queue.open();
         assert_ne!(next, epoch);
-        assert_eq!(queue.push_now(frame(b"3")), Ok(()));
+        assert_eq!(push_now(&queue, b"3"), Ok(()));
         assert!(!queue.take_now(epoch, &mut batch));
         assert!(queue.take_now(next, &mut batch));
         assert_eq!(batch, b"3");

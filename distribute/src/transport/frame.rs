@@ -264,7 +264,11 @@ impl FrameDecoder {
             return;
         }
         if self.start == self.buf.len() {
-            self.buf.clear();
+            if self.buf.capacity() > RETAINED_CAPACITY {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
             self.start = 0;
         } else if self.start > 0 && self.buf.capacity() - self.buf.len() < bytes.len() {
             // Reclaim the consumed prefix instead of growing; what moves is less than one frame.
@@ -300,6 +304,32 @@ impl FrameDecoder {
         }
     }
 
+    /// Like [`next`](Self::next), but lends the body instead of copying it: the frame stays
+    /// valid until the decoder is used again. What a connection's reader uses, so that a
+    /// frame costs no allocation of its own.
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Self::next).
+    pub fn next_borrowed(&mut self) -> Result<Option<(FrameKind, &[u8])>, FrameError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        match self.locate() {
+            Ok(None) => Ok(None),
+            Ok(Some((kind, body_start, end))) => {
+                self.start = end;
+                Ok(Some((kind, self.buf.get(body_start..end).unwrap_or_default())))
+            }
+            Err(error) => {
+                self.failed = Some(error.clone());
+                self.buf = Vec::new();
+                self.start = 0;
+                Err(error)
+            }
+        }
+    }
+
     /// Checks that the stream may end here: call it when the peer closes its side.
     ///
     /// # Errors
@@ -316,7 +346,9 @@ impl FrameDecoder {
         }
     }
 
-    fn decode(&mut self) -> Result<Option<Frame>, FrameError> {
+    /// Finds the next complete frame: its kind, and where its body starts and the frame ends
+    /// (offsets into `buf`). Consumes nothing.
+    fn locate(&self) -> Result<Option<(FrameKind, usize, usize)>, FrameError> {
         let pending = self.buf.get(self.start..).unwrap_or_default();
         let Some(length) = pending.first_chunk::<LENGTH_LEN>() else {
             return Ok(None);
@@ -342,14 +374,21 @@ impl FrameDecoder {
                 limit: self.max,
             });
         };
-        let Some(body) = pending.get(FRAME_HEADER_LEN..total) else {
+        if pending.len() < total {
+            return Ok(None);
+        }
+        Ok(Some((kind, self.start + FRAME_HEADER_LEN, self.start + total)))
+    }
+
+    fn decode(&mut self) -> Result<Option<Frame>, FrameError> {
+        let Some((kind, body_start, end)) = self.locate()? else {
             return Ok(None);
         };
         let frame = Frame {
             kind,
-            body: body.to_vec(),
+            body: self.buf.get(body_start..end).unwrap_or_default().to_vec(),
         };
-        self.start += total;
+        self.start = end;
         if self.start == self.buf.len() {
             self.start = 0;
             if self.buf.capacity() > RETAINED_CAPACITY {
@@ -394,6 +433,41 @@ mod tests {
     }
 
     /// Pulls frames until the decoder waits or fails, counting them.
+    #[test]
+    fn borrowed_frames_match_owned_ones_across_any_split() {
+        let mut wire = Vec::new();
+        for (kind, body) in [
+            (FrameKind::Message, &b"first"[..]),
+            (FrameKind::Heartbeat, b""),
+            (FrameKind::Reply, b"third"),
+        ] {
+            encode_frame(kind, body, DEFAULT_MAX_FRAME, &mut wire).unwrap_or_default();
+        }
+        for split in 0..wire.len() {
+            let mut owned = FrameDecoder::default();
+            let mut borrowed = FrameDecoder::default();
+            let mut expected = Vec::new();
+            let mut got = Vec::new();
+            for part in [&wire[..split], &wire[split..]] {
+                owned.push(part);
+                borrowed.push(part);
+                while let Ok(Some(frame)) = owned.next() {
+                    expected.push((frame.kind, frame.body));
+                }
+                while let Ok(Some((kind, body))) = borrowed.next_borrowed() {
+                    got.push((kind, body.to_vec()));
+                }
+            }
+            assert_eq!(got, expected, "split at {split}");
+            assert_eq!(got.len(), 3);
+            assert_eq!(borrowed.finish(), Ok(()));
+        }
+        let mut bad = FrameDecoder::new(8);
+        bad.push(&[0, 0, 1, 0, 2]);
+        assert!(matches!(bad.next_borrowed(), Err(FrameError::Oversize { .. })));
+        assert!(bad.next_borrowed().is_err());
+    }
+
     fn decode_all(decoder: &mut FrameDecoder) -> Result<usize, FrameError> {
         let mut count = 0;
         while decoder.next()?.is_some() {
