@@ -68,7 +68,9 @@
 //! - `impl Actor for Counter`, dispatching each message to its method;
 //! - `enum CounterMsg`, one variant per `#[message]` method, with the arguments as named
 //!   fields and a `reply: ReplyTo<R>` field when the method returns `R`;
-//! - `impl Message for CounterMsg` with the wire tags and the fingerprint;
+//! - `impl Message for CounterMsg` with the wire tags, the fingerprint, the encoding of the
+//!   arguments (reply channels are never encoded) and the decoding that attaches a remote
+//!   caller's reply channel;
 //! - `trait CounterClient`, implemented for every [`Recipient<Counter>`], with one method per
 //!   message: methods without a return value are tells (`Result<(), CallError>`), the others
 //!   are asks returning `Result<R, CallError>` (so a `Result` reply arrives as
@@ -81,6 +83,48 @@
 //! Hooks are marked in the same block: `#[on_start]`, `#[on_stop]`, `#[on_exit]`,
 //! `#[on_down]`; each may take `ctx: &mut Context<Self>` first, then respectively nothing,
 //! `reason: &ExitReason`, `signal: ExitSignal` or `down: Down`.
+//!
+//! ## Nodes on a network
+//!
+//! [`Node::builder`] starts a node that listens on TCP and authenticates its peers with a
+//! shared cookie (see [`net`]); [`Node::connect`] joins another node, and the two introduce
+//! the nodes they know so that the cluster is a full mesh. A ref to an actor on another node
+//! (from [`Node::lookup_on`], or received inside a message or a reply) is an `ActorRef` like
+//! any other:
+//!
+//! ```no_run
+//! # use distribute::prelude::*;
+//! # #[actor] #[derive(Default)] struct Counter { n: u64 }
+//! # #[actor] impl Counter { #[message] fn add(&mut self, by: u64) { self.n += by } #[message] fn get(&self) -> u64 { self.n } }
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let a = Node::builder().name("a").cookie("secret").start().await?;
+//! let b = Node::builder().name("b").cookie("secret").start().await?;
+//! b.connect(a.listen_addr().ok_or("not listening")?).await?;
+//!
+//! let counter = a.spawn(Counter::default()).await?;
+//! a.register_local("counter", &counter)?;
+//! let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await?;
+//! remote.add(2).await?;                  // encoded once, sent over the connection
+//! assert_eq!(remote.get().await?, 2);   // the reply comes back typed
+//! # Ok(()) }
+//! ```
+//!
+//! - **What crosses the wire.** A message goes out as its target, the protocol fingerprint,
+//!   its tag, a call number and its arguments encoded with the actor's codec. The receiving
+//!   node checks the fingerprint and the tag before decoding; a mismatch is answered with
+//!   [`CallError::ProtocolMismatch`], an undecodable body is dropped, counted
+//!   ([`net::NetStats::undecodable`]) and, for a call, answered with [`CallError::Decode`].
+//! - **Refs travel.** A ref serializes as its actor's id and fingerprint; the node that
+//!   decodes it binds it to the peer that hosts the actor (or to the local actor when it comes
+//!   home), and rejects a ref made for another protocol.
+//! - **Failures are prompt and typed.** Pending calls to a lost node fail with
+//!   [`CallError::NodeDown`] at once; monitors fire and links propagate with
+//!   [`ExitReason::NodeDown`]; [`Node::events`] reports [`NodeEvent::NodeDown`] with a
+//!   [`NodeDownReason`].
+//! - **Backpressure crosses nodes.** Each peer has a send queue bounded in bytes; a full
+//!   remote mailbox stops the connection's reader, TCP fills, the queue fills, and senders
+//!   wait. The price is head-of-line blocking: one slow actor delays the other messages from
+//!   the same node until it makes room.
 //!
 //! ## What `#[supervised]` generates
 //!
