@@ -7,47 +7,15 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use distribute::NodeDownReason;
-use distribute_tests::{wait_event, within, COOKIE};
+use distribute_tests::{wait_event, within, Sleeper, SleeperClient, COOKIE};
 
 /// The heartbeat of both nodes: a silent peer is down after 500 ms.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// The child's actor, seen from here. A copy of the one in `bin/test_node.rs`: both
-/// processes must agree on its protocol, and `lookup_on` fails with `TypeMismatch` (a
-/// different fingerprint) if the copies drift apart.
-#[actor]
-struct Sleeper {
-    pinged: u64,
-    waiting: Arc<AtomicU64>,
-}
-
-#[actor]
-impl Sleeper {
-    #[message]
-    fn ping(&mut self, text: String) -> String {
-        self.pinged += 1;
-        format!("pong {}: {text}", self.pinged)
-    }
-
-    #[message]
-    async fn wait_forever(&mut self) -> u64 {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<()>().await;
-        0
-    }
-
-    #[message]
-    fn waiting(&self) -> u64 {
-        self.waiting.load(Ordering::SeqCst)
-    }
-}
 
 /// A `test-node` process. Dropping it kills and reaps the process, so that no path of a
 /// test, a failed assertion included, leaves one behind.

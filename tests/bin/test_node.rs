@@ -12,44 +12,12 @@
 
 use std::error::Error;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use distribute::prelude::*;
-
-/// Answers pings, or never answers. Its protocol must stay identical to the copy in
-/// `net_process.rs`: the test's lookup compares the two fingerprints.
-#[actor]
-struct Sleeper {
-    pinged: u64,
-    /// Calls of `wait_forever` in progress, shared by every sleeper of this process.
-    waiting: Arc<AtomicU64>,
-}
-
-#[actor]
-impl Sleeper {
-    /// Answers at once.
-    #[message]
-    fn ping(&mut self, text: String) -> String {
-        self.pinged += 1;
-        format!("pong {}: {text}", self.pinged)
-    }
-
-    /// Never answers; blocks this actor for good.
-    #[message]
-    async fn wait_forever(&mut self) -> u64 {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        std::future::pending::<()>().await;
-        0
-    }
-
-    /// How many calls of `wait_forever` are in progress on any sleeper of this process.
-    #[message]
-    fn waiting(&self) -> u64 {
-        self.waiting.load(Ordering::SeqCst)
-    }
-}
+use distribute_tests::Sleeper;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
@@ -63,12 +31,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let waiting = Arc::new(AtomicU64::new(0));
     for name in ["sleeper", "watcher"] {
-        let sleeper = node
-            .spawn(Sleeper {
-                pinged: 0,
-                waiting: Arc::clone(&waiting),
-            })
-            .await?;
+        let sleeper = node.spawn(Sleeper::new(Arc::clone(&waiting))).await?;
         node.register_local(name, &sleeper)?;
     }
 

@@ -179,3 +179,43 @@ pub async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {
     })
     .await;
 }
+
+/// Answers pings, or never answers: the actor of the `test-node` process (`bin/test_node.rs`)
+/// that `net_process.rs` calls across processes.
+#[actor]
+pub struct Sleeper {
+    pinged: u64,
+    /// Calls of `wait_forever` in progress, shared by every sleeper of a process.
+    waiting: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Sleeper {
+    /// A sleeper counting its `wait_forever` calls in `waiting`.
+    pub fn new(waiting: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Self {
+        Sleeper { pinged: 0, waiting }
+    }
+}
+
+#[actor]
+impl Sleeper {
+    /// Answers at once.
+    #[message]
+    pub fn ping(&mut self, text: String) -> String {
+        self.pinged += 1;
+        format!("pong {}: {text}", self.pinged)
+    }
+
+    /// Never answers; blocks this actor for good.
+    #[message]
+    pub async fn wait_forever(&mut self) -> u64 {
+        self.waiting.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::future::pending::<()>().await;
+        0
+    }
+
+    /// How many calls of `wait_forever` are in progress on any sleeper of this process.
+    #[message]
+    pub fn waiting(&self) -> u64 {
+        self.waiting.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
