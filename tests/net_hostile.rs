@@ -505,3 +505,89 @@ async fn a_silent_peer_is_declared_down_after_the_heartbeat_timeout() {
     drop(silent);
     a.shutdown().await;
 }
+
+/// A small deterministic generator for the fuzz-style test below.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, max: usize) -> Vec<u8> {
+        let len = (self.next() % (max as u64 + 1)) as usize;
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
+    let a = net_node("a").await;
+    let (b, counter, remote) = witness(&a).await;
+    let mut events = a.events();
+    let mut peer = FakePeer::connect(addr(&a), "fuzzer", COOKIE)
+        .await
+        .expect("handshake");
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let tags: Vec<u32> = CounterMsg::TAGS.iter().map(|(tag, _)| *tag).collect();
+    let harmless = ["add", "get"].map(tag_of);
+    for round in 0..2000u64 {
+        let mut tag = tags[(rng.next() % tags.len() as u64) as usize];
+        if !harmless.contains(&tag) {
+            tag = rng.next() as u32; // an unknown tag, never one that blocks or panics the actor
+        }
+        let fingerprint = if rng.next() % 4 == 0 {
+            rng.next()
+        } else {
+            CounterMsg::FINGERPRINT
+        };
+        let call = if rng.next() % 2 == 0 { 0 } else { round + 1 };
+        let body = rng.bytes(64);
+        peer.send_message(counter.id(), fingerprint, tag, call, &body)
+            .await;
+        if rng.next() % 8 == 0 {
+            // A reply to a call nobody made: ignored.
+            let mut reply = (rng.next() | 1 << 63).to_be_bytes().to_vec();
+            reply.push((rng.next() % 7) as u8);
+            reply.extend(rng.bytes(16));
+            write_frame(&mut peer.stream, FrameKind::Reply, &reply).await;
+        }
+    }
+    // A valid call behind them all: once it is answered, every frame before it was handled.
+    let last = u64::MAX - 1;
+    peer.send_message(counter.id(), CounterMsg::FINGERPRINT, tag_of("get"), last, &[])
+        .await;
+    let (status, _) = peer.reply(last).await;
+    assert_eq!(status, 0);
+    // The counter may have been told some `add`s; whatever it holds, it still answers.
+    let before = within("the counter", counter.get()).await.expect("get");
+    remote.add(1).await.expect("tell");
+    assert_eq!(remote.get().await, Ok(before + 1));
+
+    // A control frame that does not decode ends the fuzzer's connection, and only it.
+    write_frame(&mut peer.stream, FrameKind::Signal, &[0xFF; 9]).await;
+    let event = wait_event(
+        &mut events,
+        "the fuzzer's NodeDown",
+        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == "fuzzer"),
+    )
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::NodeDown {
+                reason: NodeDownReason::ProtocolViolation(_),
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    assert_eq!(remote.get().await, Ok(before + 1));
+    let stats = a.net_stats().expect("stats");
+    assert!(stats.undecodable() + stats.mismatched() > 0);
+    b.shutdown().await;
+    a.shutdown().await;
+}

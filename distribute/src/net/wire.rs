@@ -409,4 +409,25 @@ mod tests {
         assert!(Control::decode(&[0xff; 40]).is_err());
         assert!(Control::decode(&[]).is_err());
     }
+
+    proptest::proptest! {
+        /// Whatever a peer sends, the decoders of the frame bodies return a value or an error,
+        /// never a panic, and a decoded control frame re-encodes to a frame that decodes the
+        /// same.
+        #[test]
+        fn decoders_never_panic_on_arbitrary_bodies(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = MessageHeader::read(&bytes);
+            if let Some((call, status, payload)) = read_reply(&bytes) {
+                let _ = reply_error(id(call), &status, payload);
+            }
+            if let Ok(control) = Control::decode(&bytes) {
+                let mut again = Vec::new();
+                proptest::prop_assert!(control.encode(&mut again).is_ok());
+                proptest::prop_assert_eq!(Control::decode(&again), Ok(control.clone()));
+                if let Control::Exit { reason, .. } | Control::Down { reason, .. } | Control::Stop { reason, .. } = control {
+                    let _ = reason.into_reason();
+                }
+            }
+        }
+    }
 }
