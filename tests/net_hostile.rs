@@ -539,16 +539,20 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
         if !harmless.contains(&tag) {
             tag = rng.next() as u32; // an unknown tag, never one that blocks or panics the actor
         }
-        let fingerprint = if rng.next() % 4 == 0 {
+        let fingerprint = if rng.next().is_multiple_of(4) {
             rng.next()
         } else {
             CounterMsg::FINGERPRINT
         };
-        let call = if rng.next() % 2 == 0 { 0 } else { round + 1 };
+        let call = if rng.next().is_multiple_of(2) {
+            0
+        } else {
+            round + 1
+        };
         let body = rng.bytes(64);
         peer.send_message(counter.id(), fingerprint, tag, call, &body)
             .await;
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             // A reply to a call nobody made: ignored.
             let mut reply = (rng.next() | 1 << 63).to_be_bytes().to_vec();
             reply.push((rng.next() % 7) as u8);
