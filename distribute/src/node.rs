@@ -16,7 +16,7 @@ use crate::actor::{Cell, Message};
 use crate::error::SpawnError;
 use crate::net::wire::{Control, FoundActor};
 use crate::net::{ConnectError, Net, NetStats, NodeBuilder, NodeEvents, PeerInfo};
-use crate::registry::{validate_name, LocalNames, RegistryError};
+use crate::registry::{validate_name, GlobalNames, LocalNames, RegistryError};
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,6 +98,7 @@ pub(crate) struct NodeInner {
     id: NodeId,
     name: String,
     net: OnceLock<Arc<Net>>,
+    global: GlobalNames,
     next_local: AtomicU64,
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
@@ -151,6 +152,7 @@ impl Node {
                 id,
                 name,
                 net: OnceLock::new(),
+                global: GlobalNames::default(),
                 next_local: AtomicU64::new(1),
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
@@ -305,6 +307,10 @@ impl Node {
         let _ = self.inner.net.set(net);
     }
 
+    pub(crate) fn global(&self) -> &GlobalNames {
+        &self.inner.global
+    }
+
     pub(crate) fn net(&self) -> Option<Arc<Net>> {
         self.inner.net.get().cloned()
     }
@@ -421,7 +427,7 @@ impl Node {
             return Err(RegistryError::TypeMismatch {
                 name: name.to_owned(),
                 expected: A::NAME,
-                found: leak_type_name(found_name),
+                found: intern_type_name(found_name),
             });
         }
         Ok(ActorRef::remote(found.id, slot))
@@ -487,7 +493,7 @@ impl WeakNode {
 
 /// Type names of remote actors appear in errors as `&'static str`; the few distinct names
 /// a node ever sees are interned once.
-fn leak_type_name(name: String) -> &'static str {
+pub(crate) fn intern_type_name(name: String) -> &'static str {
     static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
     let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(known) = names.iter().find(|known| **known == name) {

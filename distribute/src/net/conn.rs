@@ -214,6 +214,7 @@ where
             listen: Some(net.listen),
             known: known_nodes(net, peer_id),
         });
+        crate::registry::on_peer_up(&node, &slot);
         if let Out::Tcp(half) = &wr {
             slot.queue.set_direct(epoch, Arc::clone(half));
         }
@@ -246,8 +247,9 @@ where
         signals,
     ));
     if installed && initiated {
-        // Return once the peer has installed the connection too (its introduction arrived),
-        // so that both nodes can use each other as soon as `connect` returns.
+        // Return once the peer has installed the connection too and its registry is merged
+        // here, so that both nodes can use each other (and the names) as soon as `connect`
+        // returns.
         let _ = tokio::time::timeout(timeout, greeting).await;
     }
     Ok(peer_id)
@@ -418,7 +420,8 @@ async fn write_control<W: AsyncWrite + Unpin>(
 struct ConnectionSignals {
     closed: Arc<Notify>,
     cut: Arc<Notify>,
-    /// Fired by the peer's first introduction (or its notice that this is a duplicate).
+    /// Fired once the peer's registry snapshot (sent right after its introduction) is merged,
+    /// or by its notice that this connection is a duplicate.
     greeted: oneshot::Sender<()>,
 }
 
@@ -511,6 +514,7 @@ async fn reader<R: AsyncRead + Unpin>(
         tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
         return;
     }
+    crate::registry::on_peer_down(&node, slot.id);
     let name = slot.name();
     match &reason {
         NodeDownReason::ProtocolViolation(_) | NodeDownReason::ConnectionError(_) => {
@@ -638,7 +642,7 @@ async fn dispatch(
         FrameKind::Signal => {
             let control = Control::decode(body)
                 .map_err(|error| violation(&format!("undecodable control frame: {error}")))?;
-            let greets = matches!(control, Control::Introduce { .. } | Control::Superseded);
+            let greets = control == Control::Superseded;
             if control == Control::Superseded {
                 state.superseded = true;
             } else {
@@ -655,8 +659,19 @@ async fn dispatch(
         }
         FrameKind::Heartbeat => Ok(()),
         FrameKind::Close => Err(NodeDownReason::PeerShutdown),
-        // Registry traffic is not spoken by this version; a peer that sends it is ignored.
-        FrameKind::Registry => Ok(()),
+        FrameKind::Registry => {
+            let msg = crate::registry::RegistryMsg::decode(body)
+                .map_err(|error| violation(&format!("undecodable registry frame: {error}")))?;
+            let snapshot = matches!(msg, crate::registry::RegistryMsg::Snapshot { .. });
+            crate::registry::on_message(node, slot, msg);
+            // The peer's replica is merged: whoever waits in `connect` may use it now.
+            if snapshot {
+                if let Some(greeted) = state.greeted.take() {
+                    let _ = greeted.send(());
+                }
+            }
+            Ok(())
+        }
         FrameKind::Handshake => Err(violation("handshake message after the handshake")),
     }
 }

@@ -235,6 +235,16 @@ pub enum NodeEvent {
         /// Why.
         reason: NodeDownReason,
     },
+    /// Two sides of a healed partition had registered the same global name: every node kept
+    /// `winner` (the lowest owner id) and the node of `loser` stopped it.
+    NameConflict {
+        /// The name.
+        name: String,
+        /// The owner that keeps it.
+        winner: crate::ActorId,
+        /// The owner that lost it.
+        loser: crate::ActorId,
+    },
     /// An incoming connection was refused (wrong cookie, another version, garbage, ...).
     ConnectionRejected {
         /// The error, with the peer's address.

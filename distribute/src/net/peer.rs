@@ -275,6 +275,24 @@ impl PeerSlot {
         }
     }
 
+    /// Queues a registry frame; dropped if the peer is down (it resyncs when it is back).
+    pub(crate) fn send_registry(&self, msg: &crate::registry::RegistryMsg) {
+        let max = self.max_frame;
+        let pushed = self.queue.push_now(Urgency::Flush, |buf| {
+            let start = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            buf.push(FrameKind::Registry.as_u8());
+            if let Err(error) = msg.encode(buf) {
+                buf.truncate(start);
+                return Err(error);
+            }
+            seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
+        });
+        if let Err(PushError::Encode(error)) = pushed {
+            tracing::warn!(peer = %self.id, %error, "registry frame not sent");
+        }
+    }
+
     /// Answers call `call` with `status` and the payload `payload` appends.
     pub(crate) fn send_reply(
         &self,

@@ -4,9 +4,13 @@
 //! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node;
 //! the cluster-wide registry builds on the same rules.
 
+mod cluster;
+pub(crate) mod global;
 mod local;
 mod name;
 
+pub(crate) use cluster::{on_message, on_peer_down, on_peer_up};
+pub(crate) use global::{GlobalNames, RegistryMsg};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
 
@@ -75,6 +79,17 @@ pub enum RegistryError {
     Timeout {
         /// The node.
         node: crate::actor::NodeId,
+        /// How long the lookup waited.
+        timeout: std::time::Duration,
+    },
+    /// `lookup_with_timeout` was given a zero timeout.
+    #[error("a lookup timeout must be longer than zero")]
+    InvalidTimeout,
+    /// No actor registered the name within the timeout.
+    #[error("name `{name}` was not registered within {timeout:?}")]
+    LookupTimeout {
+        /// The name.
+        name: String,
         /// How long the lookup waited.
         timeout: std::time::Duration,
     },
