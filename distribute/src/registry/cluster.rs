@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::global::{GlobalEntry, RegistryMsg};
+use super::global::{GlobalEntry, NameChange, RegistryMsg};
 use super::{validate_name, RegistryError};
 use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId};
 use crate::net::peer::PeerSlot;
@@ -154,15 +154,9 @@ impl Node {
                 found: crate::node::intern_type_name(entry.type_name),
             });
         }
-        if entry.owner.node() == self.id() {
-            return Ok(self.local_ref(entry.owner));
-        }
-        match self.net() {
-            Some(net) => Ok(ActorRef::remote(entry.owner, net.slot(entry.owner.node()))),
-            None => Err(RegistryError::NotFound {
-                name: name.to_owned(),
-            }),
-        }
+        self.ref_to(entry.owner).ok_or_else(|| RegistryError::NotFound {
+            name: name.to_owned(),
+        })
     }
 
     /// Like [`lookup`](Self::lookup), waiting up to `timeout` for the name to be registered.
@@ -203,6 +197,143 @@ impl Node {
     /// `""`), sorted: a service directory.
     pub fn registered_names(&self, prefix: &str) -> Vec<String> {
         self.global().names(prefix)
+    }
+
+    /// Like [`register_global`](Self::register_global), retried while the name is held by
+    /// another owner or the cluster cannot be reached (an earlier owner may be on its way
+    /// out, a node may be joining): up to `policy.attempts` tries, waiting exponentially
+    /// longer between them, with jitter. Invalid names and stopped actors fail at once.
+    pub async fn register_with_retry<A: Actor>(
+        &self,
+        name: &str,
+        actor: &ActorRef<A>,
+        policy: RetryPolicy,
+    ) -> Result<(), RegistryError> {
+        let mut delay = policy.initial;
+        let mut jitter = self.id().as_u64() ^ actor.id().local().rotate_left(17) | 1;
+        let mut attempt = 1;
+        loop {
+            match self.register_global(name, actor).await {
+                Ok(()) => return Ok(()),
+                Err(
+                    error @ (RegistryError::AlreadyRegistered { .. }
+                    | RegistryError::NodeDown { .. }
+                    | RegistryError::Timeout { .. }),
+                ) if attempt < policy.attempts.max(1) => {
+                    tracing::debug!(%name, attempt, %error, "registration failed; retrying");
+                }
+                Err(error) => return Err(error),
+            }
+            jitter ^= jitter << 13;
+            jitter ^= jitter >> 7;
+            jitter ^= jitter << 17;
+            let quarter = (delay.as_micros() / 4).max(1) as u64;
+            tokio::time::sleep(delay + Duration::from_micros(jitter % quarter)).await;
+            delay = (delay * 2).min(policy.max);
+            attempt += 1;
+        }
+    }
+
+    /// A stream of the changes of `name` in the cluster-wide registry: registered (with its
+    /// owner) and released. Starts with the current owner, if any.
+    pub fn watch(&self, name: &str) -> Result<NameWatch, RegistryError> {
+        validate_name(name)?;
+        let rx = self.global().watch();
+        let first = self.global().get(name).map(|entry| NameChange {
+            name: name.to_owned(),
+            owner: Some(entry.owner),
+        });
+        Ok(NameWatch {
+            name: name.to_owned(),
+            first,
+            rx,
+        })
+    }
+
+    /// Adds `actor` to the process group `group` on every connected node. It leaves the group
+    /// when it stops for good or its node goes down.
+    pub fn join<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
+        validate_name(group)?;
+        if actor.is_local() && !actor.is_alive() {
+            return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        let member = GlobalEntry {
+            owner: actor.id(),
+            fingerprint: <A::Msg as Message>::FINGERPRINT,
+            type_name: A::NAME.to_owned(),
+        };
+        self.global().join(group, member.clone());
+        broadcast(
+            self,
+            &RegistryMsg::Join {
+                group: group.to_owned(),
+                member,
+            },
+        );
+        let (node, group, id, monitor) = (self.downgrade(), group.to_owned(), actor.id(), actor.monitor());
+        tokio::spawn(async move {
+            if monitor.await.reason != ExitReason::NodeDown {
+                if let Some(node) = node.upgrade() {
+                    node.leave_by_id(&group, id);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Removes `actor` from `group` on every connected node; false if it was not a member.
+    pub fn leave<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> bool {
+        self.leave_by_id(group, actor.id())
+    }
+
+    fn leave_by_id(&self, group: &str, member: ActorId) -> bool {
+        let left = self.global().leave(group, member);
+        if left {
+            broadcast(
+                self,
+                &RegistryMsg::Leave {
+                    group: group.to_owned(),
+                    member,
+                },
+            );
+        }
+        left
+    }
+
+    /// The members of `group` that are `A`s (of `A`'s protocol), sorted by id.
+    pub fn members<A: Actor>(&self, group: &str) -> Vec<ActorRef<A>> {
+        let fingerprint = <A::Msg as Message>::FINGERPRINT;
+        self.global()
+            .members(group)
+            .into_iter()
+            .filter(|member| member.fingerprint == fingerprint)
+            .filter_map(|member| self.ref_to::<A>(member.owner))
+            .collect()
+    }
+
+    /// Every process group with at least one member, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        self.global().group_names()
+    }
+
+    /// Tells every `A` member of `group` the message `make` builds; returns how many it
+    /// reached (a member that stopped or whose node is down is skipped).
+    pub async fn broadcast<A: Actor>(&self, group: &str, make: impl Fn() -> A::Msg) -> usize {
+        let mut reached = 0;
+        for member in self.members::<A>(group) {
+            if member.tell(make()).await.is_ok() {
+                reached += 1;
+            }
+        }
+        reached
+    }
+
+    /// A ref to `id`: local, or through the peer that hosts it.
+    fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
+        if id.node() == self.id() {
+            return Some(self.local_ref(id));
+        }
+        self.net().map(|net| ActorRef::remote(id, net.slot(id.node())))
     }
 
     /// The node that orders registrations: the lowest id among this node and those it is
@@ -258,6 +389,7 @@ fn broadcast(node: &Node, msg: &RegistryMsg) {
 pub(crate) fn on_peer_up(node: &Node, slot: &PeerSlot) {
     slot.send_registry(&RegistryMsg::Snapshot {
         entries: node.global().snapshot(),
+        groups: node.global().group_snapshot(),
     });
 }
 
@@ -289,7 +421,14 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
         RegistryMsg::Release { name, owner } => {
             global.remove_if_owner(&name, owner);
         }
-        RegistryMsg::Snapshot { entries } => settle(node, global.merge(entries)),
+        RegistryMsg::Snapshot { entries, groups } => {
+            global.merge_groups(groups);
+            settle(node, global.merge(entries));
+        }
+        RegistryMsg::Join { group, member } => global.join(&group, member),
+        RegistryMsg::Leave { group, member } => {
+            global.leave(&group, member);
+        }
     }
 }
 
@@ -304,6 +443,56 @@ fn settle(node: &Node, conflicts: Vec<(String, ActorId, ActorId)>) {
         }
         if let Some(net) = node.net() {
             net.emit(NodeEvent::NameConflict { name, winner, loser });
+        }
+    }
+}
+
+/// How [`Node::register_with_retry`] retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all (at least one).
+    pub attempts: u32,
+    /// The first wait; each later one doubles, plus up to 25 % of jitter.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, from 50 ms up to 1 s apart.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            initial: Duration::from_millis(50),
+            max: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The changes of one name, from [`Node::watch`].
+#[derive(Debug)]
+pub struct NameWatch {
+    name: String,
+    first: Option<NameChange>,
+    rx: tokio::sync::broadcast::Receiver<NameChange>,
+}
+
+impl NameWatch {
+    /// The next change of the name; `None` once the node is gone. A watcher more than 1024
+    /// changes (of any name) behind skips the oldest.
+    pub async fn next(&mut self) -> Option<NameChange> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        loop {
+            match self.rx.recv().await {
+                Ok(change) if change.name == self.name => return Some(change),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, name = %self.name, "name watcher lagged behind");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
         }
     }
 }

@@ -56,7 +56,14 @@ pub(crate) enum RegistryMsg {
     /// To every node: `owner` released `name`.
     Release { name: String, owner: ActorId },
     /// On connecting: the sender's whole replica.
-    Snapshot { entries: Vec<(String, GlobalEntry)> },
+    Snapshot {
+        entries: Vec<(String, GlobalEntry)>,
+        groups: Vec<(String, GlobalEntry)>,
+    },
+    /// To every node: `member` joined `group`.
+    Join { group: String, member: GlobalEntry },
+    /// To every node: `member` left `group`.
+    Leave { group: String, member: ActorId },
 }
 
 /// Registry frames may carry a whole replica.
@@ -78,6 +85,15 @@ pub(crate) fn default_winner(a: ActorId, b: ActorId) -> ActorId {
     a.min(b)
 }
 
+/// A change of one name, as streamed by [`NameWatch`](super::NameWatch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameChange {
+    /// The name.
+    pub name: String,
+    /// Its owner now; `None` once it is released.
+    pub owner: Option<ActorId>,
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -85,6 +101,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One node's replica, and the bookkeeping of registrations in flight.
 pub(crate) struct GlobalNames {
     entries: Mutex<BTreeMap<String, GlobalEntry>>,
+    /// Process groups: group name, then members (by id) with their protocol.
+    groups: Mutex<BTreeMap<String, BTreeMap<ActorId, GlobalEntry>>>,
+    /// Every change, for `watch`.
+    events: tokio::sync::broadcast::Sender<NameChange>,
     /// Bumped on every change, so that waiters (`lookup_with_timeout`) wake on events.
     version: watch::Sender<u64>,
     /// Claims this node sent to a sequencer, by request.
@@ -105,6 +125,8 @@ impl Default for GlobalNames {
     fn default() -> Self {
         GlobalNames {
             entries: Mutex::new(BTreeMap::new()),
+            groups: Mutex::new(BTreeMap::new()),
+            events: tokio::sync::broadcast::channel(1024).0,
             version: watch::channel(0).0,
             claims: Mutex::new(HashMap::new()),
             commits: Mutex::new(HashMap::new()),
@@ -128,8 +150,67 @@ impl GlobalNames {
     }
 
     pub(crate) fn insert(&self, name: &str, entry: GlobalEntry) {
+        let owner = entry.owner;
         lock(&self.entries).insert(name.to_owned(), entry);
+        self.changed(name, Some(owner));
+    }
+
+    /// Wakes waiters and tells watchers that `name` now belongs to `owner` (or to no one).
+    fn changed(&self, name: &str, owner: Option<ActorId>) {
         self.bump();
+        let _ = self.events.send(NameChange {
+            name: name.to_owned(),
+            owner,
+        });
+    }
+
+    pub(crate) fn watch(&self) -> tokio::sync::broadcast::Receiver<NameChange> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn join(&self, group: &str, member: GlobalEntry) {
+        lock(&self.groups)
+            .entry(group.to_owned())
+            .or_default()
+            .insert(member.owner, member);
+        self.bump();
+    }
+
+    /// Removes `member` from `group`; returns whether it was there.
+    pub(crate) fn leave(&self, group: &str, member: ActorId) -> bool {
+        let mut groups = lock(&self.groups);
+        let Some(members) = groups.get_mut(group) else {
+            return false;
+        };
+        let removed = members.remove(&member).is_some();
+        if members.is_empty() {
+            groups.remove(group);
+        }
+        drop(groups);
+        if removed {
+            self.bump();
+        }
+        removed
+    }
+
+    /// The members of `group`, sorted by id.
+    pub(crate) fn members(&self, group: &str) -> Vec<GlobalEntry> {
+        lock(&self.groups)
+            .get(group)
+            .map(|members| members.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every group with at least one member, sorted.
+    pub(crate) fn group_names(&self) -> Vec<String> {
+        lock(&self.groups).keys().cloned().collect()
+    }
+
+    pub(crate) fn group_snapshot(&self) -> Vec<(String, GlobalEntry)> {
+        lock(&self.groups)
+            .iter()
+            .flat_map(|(group, members)| members.values().map(|member| (group.clone(), member.clone())))
+            .collect()
     }
 
     /// Removes `name` if `owner` holds it; returns whether it did.
@@ -144,21 +225,33 @@ impl GlobalNames {
             }
         };
         if removed {
-            self.bump();
+            self.changed(name, None);
         }
         removed
     }
 
-    /// Removes every name held by an actor of `node` (it went down).
+    /// Removes every name and group membership held by an actor of `node` (it went down).
     pub(crate) fn remove_node(&self, node: NodeId) {
-        let removed = {
+        let gone: Vec<String> = {
             let mut entries = lock(&self.entries);
-            let before = entries.len();
+            let gone = entries
+                .iter()
+                .filter(|(_, entry)| entry.owner.node() == node)
+                .map(|(name, _)| name.clone())
+                .collect();
             entries.retain(|_, entry| entry.owner.node() != node);
-            before != entries.len()
+            gone
         };
-        if removed {
-            self.bump();
+        {
+            let mut groups = lock(&self.groups);
+            for members in groups.values_mut() {
+                members.retain(|id, _| id.node() != node);
+            }
+            groups.retain(|_, members| !members.is_empty());
+        }
+        self.bump();
+        for name in gone {
+            self.changed(&name, None);
         }
     }
 
@@ -182,14 +275,23 @@ impl GlobalNames {
         self.version.subscribe()
     }
 
+    /// Merges a peer's group memberships (a union).
+    pub(crate) fn merge_groups(&self, members: Vec<(String, GlobalEntry)>) {
+        for (group, member) in members {
+            self.join(&group, member);
+        }
+    }
+
     /// Merges a peer's replica. Returns the owners that lost a conflict.
     pub(crate) fn merge(&self, entries: Vec<(String, GlobalEntry)>) -> Vec<(String, ActorId, ActorId)> {
         let mut losers = Vec::new();
+        let mut changed = Vec::new();
         {
             let mut mine = lock(&self.entries);
             for (name, theirs) in entries {
                 match mine.get(&name) {
                     None => {
+                        changed.push((name.clone(), theirs.owner));
                         mine.insert(name, theirs);
                     }
                     Some(ours) if ours.owner == theirs.owner => {}
@@ -201,6 +303,7 @@ impl GlobalNames {
                             ours.owner
                         };
                         if winner == theirs.owner {
+                            changed.push((name.clone(), winner));
                             mine.insert(name.clone(), theirs);
                         }
                         losers.push((name, winner, loser));
@@ -209,6 +312,9 @@ impl GlobalNames {
             }
         }
         self.bump();
+        for (name, owner) in changed {
+            self.changed(&name, Some(owner));
+        }
         losers
     }
 

@@ -8,11 +8,17 @@ mod cluster;
 pub(crate) mod global;
 mod local;
 mod name;
+mod registered;
 
 pub(crate) use cluster::{on_message, on_peer_down, on_peer_up};
+pub use cluster::{NameWatch, RetryPolicy};
+pub use global::NameChange;
 pub(crate) use global::{GlobalNames, RegistryMsg};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
+pub use registered::{
+    start_registered, start_registered_pool, start_registered_supervised, Name, RegisterError, Registered,
+};
 
 use crate::actor::ActorId;
 
