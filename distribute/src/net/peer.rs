@@ -256,40 +256,40 @@ impl PeerSlot {
     /// Queues a control frame. Dropped if the peer is down: what it would have told is then
     /// moot (the peer's side sees the connection loss instead).
     pub(crate) fn send_control(&self, control: &Control) {
-        let max = self.max_frame;
-        let pushed = self.queue.push_now(Urgency::Batch, |buf| {
-            let start = buf.len();
-            buf.extend_from_slice(&[0; 4]);
-            buf.push(FrameKind::Signal.as_u8());
-            if let Err(error) = control.encode(buf) {
-                buf.truncate(start);
-                return Err(error);
-            }
-            seal_frame(buf, start, max).map_err(|_| CodecError::TooLarge {
-                size: buf.len() - start,
-                limit: max,
-            })
+        self.send_frame(FrameKind::Signal, Urgency::Batch, "control", |buf| {
+            control.encode(buf)
         });
-        if let Err(PushError::Encode(error)) = pushed {
-            tracing::warn!(peer = %self.id, %error, "control frame not sent");
-        }
     }
 
     /// Queues a registry frame; dropped if the peer is down (it resyncs when it is back).
     pub(crate) fn send_registry(&self, msg: &crate::registry::RegistryMsg) {
+        self.send_frame(FrameKind::Registry, Urgency::Flush, "registry", |buf| {
+            msg.encode(buf)
+        });
+    }
+
+    /// Queues one frame of `kind` whose body `encode` appends, regardless of the queue's
+    /// bound; logs (and drops) a frame that cannot be encoded or exceeds the frame cap.
+    fn send_frame(
+        &self,
+        kind: FrameKind,
+        urgency: Urgency,
+        what: &'static str,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) {
         let max = self.max_frame;
-        let pushed = self.queue.push_now(Urgency::Flush, |buf| {
+        let pushed = self.queue.push_now(urgency, |buf| {
             let start = buf.len();
             buf.extend_from_slice(&[0; 4]);
-            buf.push(FrameKind::Registry.as_u8());
-            if let Err(error) = msg.encode(buf) {
+            buf.push(kind.as_u8());
+            if let Err(error) = encode(buf) {
                 buf.truncate(start);
                 return Err(error);
             }
             seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
         });
         if let Err(PushError::Encode(error)) = pushed {
-            tracing::warn!(peer = %self.id, %error, "registry frame not sent");
+            tracing::warn!(peer = %self.id, %error, "{what} frame not sent");
         }
     }
 
