@@ -1,9 +1,14 @@
-//! Quickstart: an actor, its typed messages, and a three-node cluster on this machine.
+//! Quickstart: a supervised service on a three-node cluster on this machine.
 //!
 //! Run with `cargo run --example quickstart`. No configuration is needed: three nodes start
 //! inside this process, listen on 127.0.0.1 with ports from the OS, authenticate each other
 //! (insecure local mode: a built-in cookie, loopback only; set `DISTRIBUTE_COOKIE` for a
 //! real one) and call each other's actors over TCP exactly as they call local ones.
+//!
+//! Node a runs a supervised pool of counters registered as the service `counter`; nodes b
+//! and c find the workers by name and call them; a handler panics (the caller gets a typed
+//! error at once), a worker is killed, both come back behind the same ref and name; then
+//! node a leaves and its names disappear from the others.
 
 use std::time::Duration;
 
@@ -11,8 +16,12 @@ use distribute::prelude::*;
 use distribute::NodeDownReason;
 
 /// A counter. `#[actor]` on the struct declares it an actor; its mailbox holds up to 64
-/// messages before senders wait.
+/// messages before senders wait. `#[registered]` names it in the cluster-wide registry;
+/// `#[supervised]` (below it) declares how it runs: a pool of 3 workers, each restarted by the
+/// pool's supervisor when it fails (at most 3 times in 5 s).
 #[actor(mailbox = 64)]
+#[registered("counter")]
+#[supervised(pool = 3, max_restarts = 3, within = "5s")]
 #[derive(Default)]
 struct Counter {
     n: u64,
@@ -59,6 +68,26 @@ async fn wait_for_peers(node: &Node, n: usize) -> Result<(), Box<dyn std::error:
     Ok(())
 }
 
+/// Waits for the node called `name` to go down; returns why.
+async fn node_down(
+    events: &mut distribute::NodeEvents,
+    name: &str,
+) -> Result<NodeDownReason, Box<dyn std::error::Error>> {
+    let reason = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = events.recv().await {
+            match event {
+                NodeEvent::NodeDown {
+                    name: down, reason, ..
+                } if down == name => return Some(reason),
+                _ => {}
+            }
+        }
+        None
+    })
+    .await?;
+    Ok(reason.ok_or("the event stream ended")?)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the demo's output readable: print panics in one line instead of the default hook.
@@ -77,46 +106,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             node.listen_addr().map_or("-".into(), |addr| addr.to_string())
         );
     }
-    let a_addr = a.listen_addr().ok_or("node a does not listen")?;
-    let b_addr = b.listen_addr().ok_or("node b does not listen")?;
-    b.connect(a_addr).await?;
-    c.connect(b_addr).await?;
+    b.connect(a.listen_addr().ok_or("node a does not listen")?)
+        .await?;
+    c.connect(b.listen_addr().ok_or("node b does not listen")?)
+        .await?;
     for node in [&a, &b, &c] {
         wait_for_peers(node, 2).await?;
     }
     println!("2. b connected to a, c to b; they introduced each other: every node sees the other two.");
 
-    let counter: ActorRef<Counter> = a.spawn(Counter::default()).await?;
-    a.register_local("counter", &counter)?;
+    let pool = Counter::start_registered(&a, Counter::default).await?;
     println!(
-        "3. Spawned a Counter on a, {}, and named it `counter` on a.",
-        counter.id()
+        "3. Counter::start_registered(&a, ..) started a pool of {} supervised counters, the service \
+         `{}`:\n   each worker has a name in the cluster-wide registry, on every node. c lists them: {:?}.",
+        pool.size(),
+        Counter::REGISTERED_NAME,
+        c.registered_names("counter_")
     );
 
-    let from_b: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await?;
-    let from_c: ActorRef<Counter> = c.lookup_on(a.id(), "counter").await?;
+    // A lookup is a local read of the registry's replica: no network round trip.
+    let from_c: ActorRef<Counter> = c.lookup("counter_2")?;
+    let from_b: ActorRef<Counter> = b.lookup("counter_2")?;
+    from_c.add(5).await?;
     println!(
-        "4. b and c looked it up on a: same id {}, remote refs (local: {}).",
+        "4. c looked up `counter_2`: {} (local: {}). c told it `add(5)`, then asked `get()`: {}.",
         from_c.id(),
-        from_c.is_local()
+        from_c.is_local(),
+        from_c.get().await?
+    );
+    from_b.add(37).await?;
+    println!(
+        "   b found the same worker, told it `add(37)` and asked `get()`: {} (each sender's messages \
+         arrive in order).\n   a asks through its pool handle's local ref: {}.",
+        from_b.get().await?,
+        pool.worker_refs()[1].get().await?
     );
 
-    from_b.add(5).await?;
-    let seen_by_b = from_b.get().await?;
-    from_c.add(37).await?;
-    println!(
-        "5. b told it `add(5)`, then asked `get()`: {seen_by_b}. Same typed methods as for a local ref."
-    );
-    println!(
-        "   c told it `add(37)`, then asked `get()`: {} (each sender's messages arrive in order). \
-         a asks its local ref: {}.",
-        from_c.get().await?,
-        counter.get().await?
-    );
-    println!("   c asks `divide(2)`: {}.", from_c.divide(2).await?);
-
-    let watch = from_b.monitor();
-    println!("6. b monitors the counter on a. Now c asks `divide(0)`, whose handler panics...");
+    println!("5. c asks `divide(0)`, whose handler panics...");
     match from_c.divide(0).await {
         Ok(value) => println!("   unexpected answer {value}"),
         Err(err @ CallError::ActorFailed { .. }) => {
@@ -124,49 +150,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Err(other) => println!("   unexpected error: {other}"),
     }
-    let down = watch.await;
+    from_c.add(1).await?;
     println!(
-        "   b's monitor fired: {} stopped with `{}`.",
-        down.actor, down.reason
+        "   The supervisor restarted the worker behind the same ref and name: `counter_2` is still {};\n   \
+         fresh state, so after `add(1)` it answers {}.",
+        c.lookup::<Counter>("counter_2")?.id(),
+        from_c.get().await?
     );
-    match from_b.get().await {
-        Err(err @ CallError::ActorStopped { .. }) => println!("   Later calls fail at once: {err}."),
+
+    let first = b.lookup::<Counter>("counter_1")?;
+    first.add(2).await?;
+    let before = first.get().await?;
+    first.kill();
+    first.add(3).await?;
+    println!(
+        "6. b told `counter_1` `add(2)` (get: {before}), then killed it outright from b. Its supervisor \
+         restarted it,\n   and b's calls through the same ref keep working: `add(3)`, `get()`: {} \
+         (a fresh incarnation).",
+        first.get().await?
+    );
+
+    let mut b_events = b.events();
+    let mut c_events = c.events();
+    a.shutdown().await;
+    let reason = node_down(&mut b_events, "a").await?;
+    node_down(&mut c_events, "a").await?;
+    println!(
+        "7. a shut down; b and c saw it go ({reason}). Its names went with it: b now lists {:?}, c {:?}.",
+        b.registered_names(""),
+        c.registered_names("")
+    );
+    match from_c.get().await {
+        Err(err @ CallError::NodeDown { .. }) => println!("   c's old ref fails at once: {err}."),
         other => println!("   unexpected: {other:?}"),
     }
 
-    let fresh = a.spawn(Counter::default()).await?;
-    a.register_local("fresh", &fresh)?;
-    let fresh_from_c: ActorRef<Counter> = c.lookup_on(a.id(), "fresh").await?;
-    fresh_from_c.add(1).await?;
-    println!(
-        "7. Node a keeps serving: a new counter {} answers c with {}.",
-        fresh.id(),
-        fresh_from_c
-            .with_timeout(Duration::from_millis(500))
-            .get()
-            .await?
-    );
-
-    let mut events = a.events();
     c.shutdown().await;
-    while let Some(event) = events.recv().await {
-        if let NodeEvent::NodeDown { name, reason, .. } = event {
-            let why = match reason {
-                NodeDownReason::PeerShutdown => "it said goodbye".to_string(),
-                other => other.to_string(),
-            };
-            println!("8. c shut down; a saw node `{name}` go down ({why}).");
-            break;
-        }
-    }
-    let left: Vec<String> = a.connected_nodes().into_iter().map(|peer| peer.name).collect();
-    println!("   a is still connected to {left:?}.");
-
     b.shutdown().await;
-    a.shutdown().await;
     println!(
-        "9. All nodes shut down; {} actors left on a.\n   Next: `cargo run --example supervision` \
-         restarts failed actors behind the same ref; `two_nodes` runs nodes as separate processes.",
+        "8. All nodes shut down; {} actors left on a.\n   Next: `cargo run --example registry_patterns` \
+         shows every way to name and find actors across nodes;\n   `supervision` restarts failed actors \
+         behind the same ref; `two_nodes` runs nodes as separate processes;\n   `typed_messaging` sends \
+         refs inside messages.",
         a.actor_count()
     );
     Ok(())

@@ -3,9 +3,11 @@
 //! 1. A single supervised actor, started in one call.
 //! 2. A pool of workers behind one handle.
 //! 3. A nested tree: a root supervisor over a worker and a sub-tree.
-//! 4. A named supervised actor, found by name before and after a crash.
+//! 4. A named supervised actor: registered in the cluster-wide registry once its supervisor
+//!    has confirmed it, and found by name before and after a crash.
 //!
-//! Run with `cargo run --example supervision`.
+//! Run with `cargo run --example supervision`. `registry_patterns` shows the same names
+//! used across nodes.
 
 use std::time::Duration;
 
@@ -43,8 +45,10 @@ impl Worker {
     }
 }
 
-/// A service with one supervised instance (no pool).
+/// A service with one supervised instance (no pool), registered cluster-wide as
+/// `cache.primary`. `#[registered]` goes above `#[supervised]`, which it reads.
 #[actor]
+#[registered("cache.primary")]
 #[supervised(restart = permanent, max_restarts = 3, within = "5s", shutdown = "1s")]
 #[derive(Default)]
 struct Cache {
@@ -145,17 +149,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    println!("\n4. A named supervised actor (node-local name until the global registry lands)");
-    let (_named_supervisor, named) = Cache::start_supervised(&node, Cache::default).await?;
-    node.register_local("cache.primary", &named)?;
-    let found: ActorRef<Cache> = node.lookup_local("cache.primary")?;
+    println!("\n4. A named supervised actor, in the cluster-wide registry");
+    // One call: start under a supervisor, then, once the supervisor has confirmed the child,
+    // register it as `cache.primary`. Every node connected to this one would find it too.
+    let (named_supervisor, named) = Cache::start_registered(&node, Cache::default).await?;
+    println!(
+        "   {} runs under supervisor {} as `{}`",
+        named.id(),
+        named_supervisor.id(),
+        Cache::REGISTERED_NAME
+    );
+    let found = Cache::lookup(&node)?;
     println!(
         "   `cache.primary` is {}; put -> {}",
         found.id(),
         found.put().await?
     );
     crash_and_wait("cache.primary", || found.crash()).await;
-    let again: ActorRef<Cache> = node.lookup_local("cache.primary")?;
+    let again = Cache::lookup(&node)?;
     println!(
         "   after the restart the name still resolves to {}; put -> {}",
         again.id(),

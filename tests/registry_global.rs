@@ -53,11 +53,11 @@ async fn a_name_registered_on_one_node_is_seen_on_all_at_once() {
         })
     );
     assert!(matches!(
-        c.unregister_global("counter", other.id()),
+        c.unregister_global("counter", other.id()).await,
         Err(RegistryError::NotOwner { .. })
     ));
     assert!(matches!(
-        c.unregister_global("nobody", other.id()),
+        c.unregister_global("nobody", other.id()).await,
         Err(RegistryError::NotFound { .. })
     ));
     assert!(matches!(
@@ -70,7 +70,9 @@ async fn a_name_registered_on_one_node_is_seen_on_all_at_once() {
     ));
 
     // The owner unregisters: gone everywhere.
-    a.unregister_global("counter", counter.id()).expect("unregister");
+    a.unregister_global("counter", counter.id())
+        .await
+        .expect("unregister");
     for node in [&b, &c] {
         poll_until("the name to go", || node.registered_names("").is_empty()).await;
     }

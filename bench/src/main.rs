@@ -2,11 +2,12 @@
 //!
 //! Every figure is printed as `name<TAB>value<TAB>unit`, with the raw tokio baselines
 //! measured in the same run, so that ratios stay meaningful on a noisy machine.
-//! Suites: `raw`, `local`, `restart`, `remote`, and `net` (the raw TCP baselines and
-//! `remote`); default: all. The `ratio.*` lines compare remote figures with the raw TCP
-//! baselines measured in the same invocation, so they appear only when both ran.
+//! Suites: `raw`, `local`, `restart`, `remote`, `registry`, and `net` (the raw TCP baselines
+//! and `remote`); default: all. The `ratio.*` lines compare remote and registry figures with
+//! the raw TCP baselines measured in the same invocation, so they appear only when both ran.
 
 mod raw_tcp;
+mod registry;
 mod remote;
 
 use std::time::{Duration, Instant};
@@ -77,6 +78,11 @@ struct Config {
     warmup: usize,
     /// Tells in the remote throughput runs.
     remote_messages: u64,
+    /// Measured registrations of the registry suite (after `warmup` unmeasured ones).
+    registrations: usize,
+    /// Lookups per timed batch, and timed batches.
+    lookups: usize,
+    lookup_batches: usize,
 }
 
 /// The raw TCP figures the remote ones are compared with.
@@ -93,7 +99,7 @@ struct Remote {
     ask_xproc_p50: f64,
 }
 
-const SUITES: [&str; 5] = ["raw", "local", "restart", "remote", "net"];
+const SUITES: [&str; 6] = ["raw", "local", "restart", "remote", "registry", "net"];
 
 /// Body size of the raw TCP messages.
 const TCP_PAYLOAD: usize = 64;
@@ -213,6 +219,33 @@ fn ratios(raw: &RawTcp, remote: &Remote) {
     );
 }
 
+/// The registry figures; the p50 of `register_global` is returned for the ratio.
+async fn registry(cfg: &Config) -> Result<f64, Box<dyn std::error::Error>> {
+    let plan = registry::Plan {
+        warmup: cfg.warmup,
+        registrations: cfg.registrations,
+        lookups: cfg.lookups,
+        lookup_batches: cfg.lookup_batches,
+    };
+    let mut measured = registry::in_process(plan).await?;
+    let register_p50 = percentile(&mut measured.registrations, 0.5);
+    report("registry.register_global_3nodes.p50", register_p50, "us");
+    report(
+        "registry.register_global_3nodes.p99",
+        percentile(&mut measured.registrations, 0.99),
+        "us",
+    );
+    // The median of the batches' mean lookup times.
+    measured.lookup_ns.sort_unstable_by(f64::total_cmp);
+    let median = measured
+        .lookup_ns
+        .get(measured.lookup_ns.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    report("registry.lookup.p50", median, "ns");
+    Ok(register_p50)
+}
+
 async fn local(cfg: &Config) -> Result<(), Box<dyn std::error::Error>> {
     let node = Node::new();
     let sink = node.spawn(Sink::default()).await?;
@@ -309,6 +342,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             round_trips: 2_000,
             warmup: 200,
             remote_messages: 100_000,
+            registrations: 200,
+            lookups: 100_000,
+            lookup_batches: 3,
         }
     } else {
         Config {
@@ -318,6 +354,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             round_trips: 20_000,
             warmup: 2_000,
             remote_messages: 1_000_000,
+            registrations: 2_000,
+            lookups: 100_000,
+            lookup_batches: 9,
         }
     };
     let wants = |name: &str| suite.as_deref().is_none_or(|s| s == name);
@@ -338,6 +377,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let remote = remote(&cfg).await?;
         if let Some(baselines) = &baselines {
             ratios(baselines, &remote);
+        }
+    }
+    if wants("registry") {
+        let register_p50 = registry(&cfg).await?;
+        if let Some(baselines) = &baselines {
+            report(
+                "ratio.registry.register_vs_raw_rtt",
+                register_p50 / baselines.rtt_p50,
+                "x",
+            );
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Procedural macros of [`distribute`](https://docs.rs/distribute): `#[actor]` declares an
-//! actor, `#[supervised(...)]` how it is supervised. Use them through `distribute`, which
+//! actor, `#[supervised(...)]` how it is supervised, `#[registered("name")]` its name in the
+//! cluster-wide registry. Use them through `distribute`, which
 //! re-exports them (`use distribute::prelude::*;`); the generated code names `::distribute`
 //! and does not work without it.
 //!
@@ -295,6 +296,106 @@
 //! together). As with `#[actor]`, every mistake is reported at once, with a help line; the
 //! impl and `start_supervised` are still generated, with the defaults for the wrong options,
 //! so the code that uses them reports nothing more.
+//!
+//! # `#[registered("name")]`
+//!
+//! On the struct of an actor, next to `#[actor]` (before or after it) and *above*
+//! `#[supervised]` if there is one, declares the actor's name in the cluster-wide registry and
+//! generates a typed start and typed lookups:
+//!
+//! ```
+//! use distribute::prelude::*;
+//!
+//! #[actor]
+//! #[registered("billing")]
+//! #[derive(Default)]
+//! struct Billing {
+//!     invoices: u64,
+//! }
+//!
+//! #[actor]
+//! impl Billing {
+//!     #[message]
+//!     fn invoice(&mut self) -> u64 {
+//!         self.invoices += 1;
+//!         self.invoices
+//!     }
+//! }
+//!
+//! #[actor]
+//! #[registered("workers")] // above `#[supervised]`, which it reads
+//! #[supervised(pool = 2)]
+//! #[derive(Default)]
+//! struct Worker;
+//!
+//! #[actor]
+//! impl Worker {}
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let node = Node::new();
+//! // Spawned, then registered as "billing" on every node of the cluster.
+//! let billing = Billing::start_registered(&node, Billing::default()).await?;
+//! // Found by name, typed, from any node.
+//! let found: ActorRef<Billing> = Billing::lookup(&node)?;
+//! assert_eq!(found.id(), billing.id());
+//! assert_eq!(found.invoice().await?, 1);
+//! assert_eq!(Billing::REGISTERED_NAME.as_str(), "billing");
+//!
+//! // A pool: the workers register as "workers_1", "workers_2", in the group "workers".
+//! let pool = Worker::start_registered(&node, Worker::default).await?;
+//! assert_eq!(node.registered_names("workers_"), ["workers_1", "workers_2"]);
+//! assert_eq!(node.members::<Worker>("workers").len(), pool.size());
+//! # Ok(()) }
+//! ```
+//!
+//! ## The name
+//!
+//! One string literal: 1 to 255 characters of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, the
+//! registry's rules, checked at compile time (an empty name, a character outside the set, a
+//! name too long, also for the `name_N` of each worker of a pool, are errors on the literal).
+//!
+//! ## What it generates
+//!
+//! The struct is emitted unchanged. Next to it, for `Billing` above:
+//!
+//! ```ignore
+//! impl ::distribute::registry::Registered for Billing {
+//!     const REGISTERED_AS: ::distribute::registry::Name<Self> =
+//!         ::distribute::registry::Name::checked_by_macro("billing");
+//! }
+//!
+//! impl Billing {
+//!     const REGISTERED_NAME: Name<Self> = Name::checked_by_macro("billing");
+//!     fn lookup(node: &Node) -> Result<ActorRef<Self>, RegistryError> { ... }
+//!     async fn lookup_with_timeout(
+//!         node: &Node,
+//!         timeout: Duration,
+//!     ) -> Result<ActorRef<Self>, RegistryError> {
+//!         ...
+//!     }
+//!     async fn start_registered(node: &Node, actor: Self) -> Result<ActorRef<Self>, RegisterError> {
+//!         ::distribute::registry::start_registered(node, actor).await
+//!     }
+//! }
+//! ```
+//!
+//! - `REGISTERED_AS` (in the trait) and `REGISTERED_NAME` (on the type) are the typed name:
+//!   `Billing::REGISTERED_NAME.lookup(&node)` is an `ActorRef<Billing>`.
+//! - `lookup` reads the node's copy of the registry (no round trip); `lookup_with_timeout`
+//!   waits for the name to be registered.
+//! - `start_registered` follows `#[supervised]`: without it, it spawns `actor` and registers
+//!   it; with `#[supervised(...)]` it takes a `factory` like `start_supervised` and returns
+//!   the supervisor and the actor's ref (the name stays with the ref across restarts); with
+//!   `#[supervised(pool = N)]` it returns the `Pool`, its workers registered as `name_1` to
+//!   `name_N` and members of the process group `name`. If the registration fails
+//!   (`RegisterError::Registry`, such as `RegistryError::AlreadyRegistered`), what was started
+//!   is stopped again.
+//! - The inherent items take the struct's visibility, as `start_supervised` does.
+//! - A compile-time check that the struct is an actor, on its name, as for `#[supervised]`.
+//!
+//! `#[registered]` must come before `#[supervised]`: it reads the `#[supervised(...)]`
+//! attribute below it to know which `start_registered` to generate. Written after, it is an
+//! error, spanned on it, that says to move it up.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -402,4 +503,44 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn supervised(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::supervised(args.into(), input.into()).into()
+}
+
+/// Registers an actor under a name in the cluster-wide registry: a typed start and typed
+/// lookups.
+///
+/// ```
+/// use distribute::prelude::*;
+///
+/// #[actor]
+/// #[registered("billing")] // 1 to 255 characters of `A-Z`, `a-z`, `0-9`, `.`, `_`, `-`
+/// #[supervised]            // optional; `#[registered]` goes above it
+/// #[derive(Default)]
+/// struct Billing;
+///
+/// #[actor]
+/// impl Billing {
+///     #[message]
+///     fn ping(&self) -> u8 {
+///         1
+///     }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::new();
+/// let (_supervisor, billing) = Billing::start_registered(&node, Billing::default).await?;
+/// let found: ActorRef<Billing> = Billing::lookup(&node)?;
+/// assert_eq!(found.id(), billing.id());
+/// assert_eq!(found.ping().await?, 1);
+/// # Ok(()) }
+/// ```
+///
+/// It goes on the struct of an actor, before or after `#[actor]`, before `#[supervised]`, and
+/// generates `impl Registered for Billing` (the typed name, also `Billing::REGISTERED_NAME`),
+/// `Billing::lookup(&node)`, `Billing::lookup_with_timeout(&node, timeout)` and
+/// `Billing::start_registered(&node, ...)`, which takes the actor, or with `#[supervised]` a
+/// factory (and returns the supervisor and the ref, or the `Pool` with `pool = N`). See the
+/// [crate documentation](crate) for the rules of the name and for the generated code.
+#[proc_macro_attribute]
+pub fn registered(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::registered(args.into(), input.into()).into()
 }

@@ -1,12 +1,14 @@
 //! Rules that need the whole model: no two messages share a variant name or a wire tag, and
 //! each kind of hook appears at most once; of `#[supervised]`'s options, `routing` comes with
-//! `pool`, and `max_restarts` with `within`.
+//! `pool`, and `max_restarts` with `within`; the name of a registered pool leaves room for
+//! its workers' names.
 
 use std::collections::HashMap;
 
+use crate::attr::registered::MAX_NAME_LEN;
 use crate::attr::supervised::INTENSITY_FORM;
 use crate::ctx::Ctxt;
-use crate::model::{ActorImpl, Hook, MessageFn, SupervisedStruct};
+use crate::model::{ActorImpl, Hook, MessageFn, RegisteredStruct, SupervisedStruct, Supervision};
 
 /// Checks an `#[actor]` impl block's model; each error is reported on the second of the two
 /// items that conflict.
@@ -96,5 +98,29 @@ pub(crate) fn check_supervised(cx: &Ctxt, model: &SupervisedStruct) {
             format!("give both: {INTENSITY_FORM}"),
         ),
         _ => {}
+    }
+}
+
+/// Checks a `#[registered]` struct's name against its supervision: the workers of a pool
+/// register as `name_1` to `name_N`, which must be valid names too.
+pub(crate) fn check_registered(cx: &Ctxt, model: &RegisteredStruct) {
+    let (Some(lit), Supervision::Pool(Some(size))) = (&model.name, model.supervision) else {
+        return;
+    };
+    let suffix = format!("_{size}");
+    let longest = lit.value().chars().count() + suffix.len();
+    if longest > MAX_NAME_LEN {
+        cx.error_help(
+            lit,
+            format!(
+                "the name is too long for a pool of {size}: the workers register as `<name>_1` to \
+                 `<name>{suffix}`, and `<name>{suffix}` is {longest} characters long, more than the limit of \
+                 {MAX_NAME_LEN}"
+            ),
+            format!(
+                "shorten the name to at most {} characters",
+                MAX_NAME_LEN - suffix.len()
+            ),
+        );
     }
 }

@@ -27,7 +27,7 @@ pub trait ActorConfig {
 /// generated `impl Supervised` (`Actor` has no message of its own).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an actor",
-    label = "`#[supervised]` needs an actor",
+    label = "`#[supervised]` and `#[registered]` need an actor",
     note = "declare it with `#[actor] struct {Self} {{ ... }}` and give it an `#[actor] impl {Self} {{ ... }}` block (which may be empty)"
 )]
 pub trait IsActor {}

@@ -134,6 +134,20 @@
 //! [`child_spec`](supervision::Supervised::child_spec) they imply) and
 //! `start_supervised(&node, factory)`: the supervisor and the actor's ref, or a [`Pool`] when
 //! `pool = N`. Every option is listed in [`supervision::SupervisionOptions`].
+//!
+//! ## What `#[registered]` generates
+//!
+//! On an actor struct, `#[registered("billing")]` (above `#[supervised]`, if any) generates
+//! `impl Registered` (its [`REGISTERED_AS`](registry::Registered::REGISTERED_AS), a typed
+//! [`Name`](registry::Name) checked at compile time: 1 to 255 characters of
+//! `[A-Za-z0-9._-]`), `Billing::REGISTERED_NAME` (the same name), `Billing::lookup(&node)`
+//! and `Billing::lookup_with_timeout(&node, timeout)` (typed lookups in the cluster-wide
+//! registry), and `Billing::start_registered(&node, ...)`: the actor spawned and registered
+//! ([`registry::start_registered`]), or with `#[supervised]` started under its supervisor
+//! ([`registry::start_registered_supervised`]), or with `pool = N` a [`Pool`] whose workers
+//! register as `billing_1` to `billing_N` ([`registry::start_registered_pool`]). If the name
+//! is taken, what was started is stopped again and the error is a
+//! [`RegisterError`](registry::RegisterError).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -156,7 +170,7 @@ pub use actor::{
     MonitorRef, NodeId, Recipient, ReplySlot, ReplyTo, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
 };
-pub use distribute_macros::{actor, supervised};
+pub use distribute_macros::{actor, registered, supervised};
 pub use error::{BoxError, CallError, SpawnError};
 pub use net::{ConnectError, NodeBuilder, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
@@ -166,7 +180,7 @@ pub use registry::RegistryError;
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
     pub use crate::supervision::Supervised;
-    pub use crate::{actor, supervised};
+    pub use crate::{actor, registered, supervised};
     pub use crate::{
         Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, NodeEvent, NodeId,
         Recipient, SpawnError, SpawnOptions,

@@ -11,4 +11,5 @@ fn ui() {
     cases.pass("tests/ui/pass/*.rs");
     cases.compile_fail("tests/ui/fail/actor/*.rs");
     cases.compile_fail("tests/ui/fail/supervised/*.rs");
+    cases.compile_fail("tests/ui/fail/registered/*.rs");
 }

@@ -2,7 +2,8 @@
 //! method, and recognition of the helper attributes (`#[message]`, `#[on_start]`, ...) that
 //! mark messages and hooks inside an `#[actor]` impl block.
 //!
-//! The options of `#[supervised(...)]` are in `supervised.rs`.
+//! The options of `#[supervised(...)]` are in `supervised.rs`, the name of `#[registered(...)]` in
+//! `registered.rs`.
 //!
 //! Options are parsed with custom keywords and `lookahead1`, so an unknown option is reported
 //! as "expected one of `mailbox`, `name`, `codec`". Parsing recovers at the next comma after a
@@ -16,6 +17,7 @@ use syn::{Attribute, Lit, LitInt, LitStr, Meta, Token, Type};
 use crate::ctx::{with_help, Ctxt};
 use crate::hash::MAX_EXPLICIT_TAG;
 
+pub(crate) mod registered;
 pub(crate) mod supervised;
 
 mod kw {

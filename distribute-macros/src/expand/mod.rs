@@ -1,7 +1,6 @@
 //! Expansion: from a checked model to the generated items.
 //!
-//! Each attribute has its own module (`actor.rs`, `supervised.rs`; `registered.rs` will
-//! follow). The generated code names everything by absolute path (`::distribute::...`,
+//! Each attribute has its own module (`actor.rs`, `supervised.rs`, `registered.rs`). The generated code names everything by absolute path (`::distribute::...`,
 //! `::core::...`) and documents every public item, so it compiles in any module, under
 //! `#![deny(missing_docs)]`, whatever the user imported.
 //!
@@ -13,6 +12,7 @@ mod client;
 mod dispatch;
 mod docs;
 mod message;
+mod registered;
 mod supervised;
 
 use proc_macro2::TokenStream;
@@ -66,6 +66,27 @@ pub(crate) fn supervised(args: TokenStream, input: TokenStream) -> TokenStream {
                 head,
                 format!("`#[supervised]` goes on the struct of an actor, not on {what}"),
                 "`#[actor] #[supervised(restart = transient)] struct Worker { ... }`",
+            );
+            emit(item, cx)
+        }
+    }
+}
+
+/// `#[registered("name")]`: on an actor's struct, its name in the cluster-wide registry.
+pub(crate) fn registered(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match parse_item(input) {
+        Ok(item) => item,
+        Err(tokens) => return tokens,
+    };
+    match item {
+        Item::Struct(item) => registered::expand_struct(args, item),
+        item => {
+            let cx = Ctxt::new();
+            let (head, what) = describe(&item);
+            cx.error_help(
+                head,
+                format!("`#[registered]` goes on the struct of an actor, not on {what}"),
+                "`#[actor] #[registered(\"billing\")] struct Billing { ... }`",
             );
             emit(item, cx)
         }

@@ -8,29 +8,78 @@
 //! - a check, spanned on the struct's name, that `Worker` is an actor.
 //!
 //! All of it could be written by hand against the public API.
+//!
+//! A `#[registered]` attribute below `#[supervised]` is an error (it must come first, to read
+//! the supervision); `#[supervised]` reports it and expands it in its place, with the
+//! supervision it declares, so that nothing else is reported.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
-use syn::ItemStruct;
+use quote::{quote, quote_spanned, ToTokens};
+use syn::{Attribute, ItemStruct};
 
 use super::docs::doc;
 use super::emit;
 use crate::attr::supervised::{value, Duration};
 use crate::ctx::Ctxt;
-use crate::model::{self, SupervisedStruct};
+use crate::model::{self, SupervisedStruct, Supervision};
 use crate::validate;
 
 /// `#[supervised(...)]` on a struct.
 pub(super) fn expand_struct(args: TokenStream, mut item: ItemStruct) -> TokenStream {
     let cx = Ctxt::new();
-    let model = model::parse_supervised(&cx, args, &mut item);
+    let mut model = model::parse_supervised(&cx, args.clone(), &mut item);
     validate::check_supervised(&cx, &model);
     // Generated even when an option is wrong (the wrong ones left at their defaults), so that
     // code calling `start_supervised` or reading `SUPERVISION` reports only the real mistake.
-    let generated = (!model.generic).then(|| generate(&model));
+    let mut generated = TokenStream::new();
+    if !model.generic {
+        generated.extend(generate(&model));
+    }
+    if let Some(attr) = model.registered_below.take() {
+        generated.extend(registered_below(&cx, &args, &attr, &mut item, &model));
+    }
     let mut tokens = emit(item, cx);
     tokens.extend(generated);
     tokens
+}
+
+/// Reports a `#[registered]` attribute below `#[supervised]`, and expands it as if it were
+/// above.
+fn registered_below(
+    cx: &Ctxt,
+    args: &TokenStream,
+    attr: &Attribute,
+    item: &mut ItemStruct,
+    model: &SupervisedStruct,
+) -> Option<TokenStream> {
+    let registered_args = model::registered_attr_args(cx, attr)?;
+    let registered = if registered_args.is_empty() {
+        "#[registered(\"name\")]".to_string()
+    } else {
+        format!("#[registered({registered_args})]")
+    };
+    let supervised = if args.is_empty() {
+        "#[supervised]".to_string()
+    } else {
+        format!("#[supervised({args})]")
+    };
+    cx.error_help(
+        attr,
+        "`#[registered]` must come before `#[supervised]`: it reads `#[supervised]` to know how to start \
+         the actor (alone, under a supervisor, or as a pool)",
+        format!(
+            "put it above: `{registered}` then `{supervised}`, then `struct {}`",
+            model.ident
+        ),
+    );
+    let supervision = Supervision::of(&model.options);
+    super::registered::generate_for(
+        cx,
+        registered_args,
+        &attr.to_token_stream(),
+        item,
+        Some(supervision),
+    )
 }
 
 fn generate(model: &SupervisedStruct) -> TokenStream {

@@ -1,5 +1,6 @@
 //! The model of an `#[actor]` item, parsed from syn's syntax tree; that of a
-//! `#[supervised]` struct is in `supervised.rs`.
+//! `#[supervised]` struct is in `supervised.rs`, that of a `#[registered]` struct in
+//! `registered.rs`.
 //!
 //! Parsing checks the rules that concern one item at a time: a method's signature
 //! (`signature.rs`), an argument's type, a name (`names.rs`). Rules that need the whole model
@@ -9,6 +10,7 @@
 
 mod method;
 mod names;
+mod registered;
 mod signature;
 mod supervised;
 
@@ -18,6 +20,7 @@ use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, ItemStruct, ReturnType, Typ
 use crate::attr::{self, ActorOptions, HookKind, Marker};
 use crate::ctx::Ctxt;
 use method::{parse_hook, parse_message};
+pub(crate) use registered::{parse_registered, registered_attr_args, RegisteredStruct, Supervision};
 use signature::generics_tokens;
 pub(crate) use supervised::{parse_supervised, SupervisedStruct};
 
@@ -29,8 +32,8 @@ pub(crate) struct ActorStruct {
     pub(crate) generic: bool,
 }
 
-/// Reports generic parameters on an actor struct; returns whether there were any. `#[actor]`
-/// and `#[supervised]` report the same error, which the compiler shows once.
+/// Reports generic parameters on an actor struct; returns whether there were any. `#[actor]`,
+/// `#[supervised]` and `#[registered]` report the same error, which the compiler shows once.
 pub(crate) fn reject_generics(cx: &Ctxt, generics: &syn::Generics) -> bool {
     let generic = !generics.params.is_empty() || generics.where_clause.is_some();
     if generic {

@@ -1,8 +1,10 @@
-//! The model of a `#[supervised(...)]` struct: its name, its visibility and its options.
+//! The model of a `#[supervised(...)]` struct: its name, its visibility and its options, and
+//! a `#[registered]` attribute wrongly placed below it.
 
 use proc_macro2::{Ident, TokenStream};
-use syn::{ItemStruct, Visibility};
+use syn::{Attribute, ItemStruct, Visibility};
 
+use crate::attr::registered::is_registered_attr;
 use crate::attr::supervised::{self, SupervisedOptions};
 use crate::ctx::Ctxt;
 
@@ -14,6 +16,9 @@ pub(crate) struct SupervisedStruct {
     pub(crate) options: SupervisedOptions,
     /// Whether the struct has generics; nothing can be generated then.
     pub(crate) generic: bool,
+    /// A `#[registered(...)]` attribute below `#[supervised]`, taken off the struct: it should
+    /// have come first, to read the supervision; `#[supervised]` reports it and expands it.
+    pub(crate) registered_below: Option<Attribute>,
 }
 
 /// Parses `#[supervised(...)]` on a struct.
@@ -31,10 +36,16 @@ pub(crate) fn parse_supervised(cx: &Ctxt, args: TokenStream, item: &mut ItemStru
         }
         !again
     });
+    let registered_below = item
+        .attrs
+        .iter()
+        .position(is_registered_attr)
+        .map(|index| item.attrs.remove(index));
     SupervisedStruct {
         ident: item.ident.clone(),
         vis: item.vis.clone(),
         options,
         generic,
+        registered_below,
     }
 }

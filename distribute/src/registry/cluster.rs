@@ -34,51 +34,63 @@ impl Node {
             fingerprint: <A::Msg as Message>::FINGERPRINT,
             type_name: A::NAME.to_owned(),
         };
-        // A sequencer that goes down in the middle is replaced by the next one; a retry of a
-        // registration that did go through is answered Ok (same owner).
+        match self.submit(name, Change::Claim(entry)).await? {
+            Ok(()) => {
+                self.release_when_stopped(name, actor);
+                Ok(())
+            }
+            Err(owner) => Err(RegistryError::AlreadyRegistered {
+                name: name.to_owned(),
+                owner: owner.unwrap_or(actor.id()),
+            }),
+        }
+    }
+
+    /// Has the sequencer apply `change` to `name`. A sequencer that goes down in the middle is
+    /// replaced by the next one; a retry of a change that did go through is answered the same
+    /// (a claim by the same owner is accepted again, an unclaim finds the name gone).
+    async fn submit(&self, name: &str, change: Change) -> Result<Result<(), Option<ActorId>>, RegistryError> {
         let mut last_sequencer = self.id();
         for _ in 0..3 {
             let sequencer = self.sequencer();
             last_sequencer = sequencer;
             let outcome = if sequencer == self.id() {
-                Some(decide(self, name, entry.clone()).await)
+                Some(decide(self, name, change.clone()).await)
             } else {
-                self.claim_at(sequencer, name, &entry).await?
+                self.submit_at(sequencer, name, &change).await?
             };
-            match outcome {
-                Some(Ok(())) => {
-                    self.release_when_stopped(name, actor);
-                    return Ok(());
-                }
-                Some(Err(owner)) => {
-                    return Err(RegistryError::AlreadyRegistered {
-                        name: name.to_owned(),
-                        owner,
-                    })
-                }
-                None => continue,
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
             }
         }
         Err(RegistryError::NodeDown { node: last_sequencer })
     }
 
-    /// Sends a claim to the sequencer; `None` if it went down before answering.
-    async fn claim_at(
+    /// Sends a change to the sequencer; `None` if it went down before answering.
+    async fn submit_at(
         &self,
         sequencer: NodeId,
         name: &str,
-        entry: &GlobalEntry,
-    ) -> Result<Option<Result<(), ActorId>>, RegistryError> {
+        change: &Change,
+    ) -> Result<Option<Result<(), Option<ActorId>>>, RegistryError> {
         let Some(slot) = self.net().and_then(|net| net.connected_slot(sequencer)) else {
             return Ok(None);
         };
         let global = self.global();
         let request = global.next_request();
         let answer = global.expect_claim(request);
-        slot.send_registry(&RegistryMsg::Claim {
-            request,
-            name: name.to_owned(),
-            entry: entry.clone(),
+        let name = name.to_owned();
+        slot.send_registry(&match change {
+            Change::Claim(entry) => RegistryMsg::Claim {
+                request,
+                name,
+                entry: entry.clone(),
+            },
+            Change::Unclaim(owner) => RegistryMsg::Unclaim {
+                request,
+                name,
+                owner: *owner,
+            },
         });
         match tokio::time::timeout(DEFAULT_CALL_TIMEOUT, answer).await {
             Ok(Ok(result)) => Ok(Some(result)),
@@ -104,39 +116,27 @@ impl Node {
                 return;
             }
             if let Some(node) = node.upgrade() {
-                node.release(&name, owner);
+                let _ = node.unregister_global(&name, owner).await;
             }
         });
     }
 
-    fn release(&self, name: &str, owner: ActorId) {
-        if self.global().remove_if_owner(name, owner) {
-            tracing::debug!(%name, %owner, "global name released");
-            broadcast(
-                self,
-                &RegistryMsg::Release {
-                    name: name.to_owned(),
-                    owner,
-                },
-            );
-        }
-    }
-
     /// Releases `name`, which `owner` must hold ([`RegistryError::NotOwner`] otherwise,
-    /// [`RegistryError::NotFound`] if no one does), on every connected node.
-    pub fn unregister_global(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
+    /// [`RegistryError::NotFound`] if no one does). Like a registration, the release is
+    /// ordered by the sequencer and returns once every connected node has dropped the name,
+    /// so a registration that follows it, from any node, finds the name free.
+    pub async fn unregister_global(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
         validate_name(name)?;
-        let entry = self.global().get(name).ok_or_else(|| RegistryError::NotFound {
-            name: name.to_owned(),
-        })?;
-        if entry.owner != owner {
-            return Err(RegistryError::NotOwner {
+        match self.submit(name, Change::Unclaim(owner)).await? {
+            Ok(()) => Ok(()),
+            Err(None) => Err(RegistryError::NotFound {
                 name: name.to_owned(),
-                owner: entry.owner,
-            });
+            }),
+            Err(Some(holder)) => Err(RegistryError::NotOwner {
+                name: name.to_owned(),
+                owner: holder,
+            }),
         }
-        self.release(name, owner);
-        Ok(())
     }
 
     /// The actor registered under `name` in the cluster-wide registry, as an `A`. A local
@@ -349,31 +349,56 @@ impl Node {
     }
 }
 
-/// The sequencer's decision: record the name (unless another owner holds it), send it to every
-/// connected node and wait until each has recorded it (or gone down).
-async fn decide(node: &Node, name: &str, entry: GlobalEntry) -> Result<(), ActorId> {
+/// A change to one name, as submitted to the sequencer.
+#[derive(Debug, Clone)]
+enum Change {
+    Claim(GlobalEntry),
+    Unclaim(ActorId),
+}
+
+/// The sequencer's decision: apply `change` to `name` (a claim unless another owner holds the
+/// name, an unclaim only by its owner), send it to every connected node, and wait until each
+/// has applied it (or gone down). All changes of all names pass here, one at a time, and
+/// reach every node in the order they were decided.
+async fn decide(node: &Node, name: &str, change: Change) -> Result<(), Option<ActorId>> {
     let global = node.global();
     let _one_at_a_time = global.deciding.lock().await;
-    if let Some(existing) = global.get(name) {
-        return if existing.owner == entry.owner {
-            Ok(())
-        } else {
-            Err(existing.owner)
-        };
-    }
-    global.insert(name, entry.clone());
-    let peers = node.net().map(|net| net.connected()).unwrap_or_default();
+    let existing = global.get(name).map(|entry| entry.owner);
     let request = global.next_request();
+    let msg = match change {
+        Change::Claim(entry) => match existing {
+            Some(owner) if owner == entry.owner => return Ok(()),
+            Some(owner) => return Err(Some(owner)),
+            None => {
+                global.insert(name, entry.clone());
+                tracing::debug!(%name, owner = %entry.owner, "global name registered");
+                RegistryMsg::Commit {
+                    request,
+                    name: name.to_owned(),
+                    entry,
+                }
+            }
+        },
+        Change::Unclaim(owner) => match existing {
+            None => return Err(None),
+            Some(holder) if holder != owner => return Err(Some(holder)),
+            Some(_) => {
+                global.remove_if_owner(name, owner);
+                tracing::debug!(%name, %owner, "global name released");
+                RegistryMsg::Release {
+                    request,
+                    name: name.to_owned(),
+                    owner,
+                }
+            }
+        },
+    };
+    let peers = node.net().map(|net| net.connected()).unwrap_or_default();
     let acked = global.expect_acks(request, peers.iter().map(|slot| slot.id).collect::<HashSet<_>>());
     for slot in &peers {
-        slot.send_registry(&RegistryMsg::Commit {
-            request,
-            name: name.to_owned(),
-            entry: entry.clone(),
-        });
+        slot.send_registry(&msg);
     }
     let _ = tokio::time::timeout(DEFAULT_CALL_TIMEOUT, acked).await;
-    tracing::debug!(%name, owner = %entry.owner, "global name registered");
     Ok(())
 }
 
@@ -406,11 +431,10 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
     let global = node.global();
     match msg {
         RegistryMsg::Claim { request, name, entry } => {
-            let (node, slot) = (node.clone(), Arc::clone(slot));
-            tokio::spawn(async move {
-                let result = decide(&node, &name, entry).await;
-                slot.send_registry(&RegistryMsg::ClaimReply { request, result });
-            });
+            decide_for(node, slot, request, name, Change::Claim(entry))
+        }
+        RegistryMsg::Unclaim { request, name, owner } => {
+            decide_for(node, slot, request, name, Change::Unclaim(owner))
         }
         RegistryMsg::ClaimReply { request, result } => global.on_claim_reply(request, result),
         RegistryMsg::Commit { request, name, entry } => {
@@ -418,8 +442,9 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
             slot.send_registry(&RegistryMsg::CommitAck { request });
         }
         RegistryMsg::CommitAck { request } => global.acked(Some(request), slot.id),
-        RegistryMsg::Release { name, owner } => {
+        RegistryMsg::Release { request, name, owner } => {
             global.remove_if_owner(&name, owner);
+            slot.send_registry(&RegistryMsg::CommitAck { request });
         }
         RegistryMsg::Snapshot { entries, groups } => {
             global.merge_groups(groups);
@@ -430,6 +455,15 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
             global.leave(&group, member);
         }
     }
+}
+
+/// Decides a change submitted by the node behind `slot`, and answers it.
+fn decide_for(node: &Node, slot: &Arc<PeerSlot>, request: u64, name: String, change: Change) {
+    let (node, slot) = (node.clone(), Arc::clone(slot));
+    tokio::spawn(async move {
+        let result = decide(&node, &name, change).await;
+        slot.send_registry(&RegistryMsg::ClaimReply { request, result });
+    });
 }
 
 /// After a merge: every node stops the local losers of name conflicts, and tells its

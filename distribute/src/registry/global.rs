@@ -40,10 +40,17 @@ pub(crate) enum RegistryMsg {
         name: String,
         entry: GlobalEntry,
     },
-    /// From the sequencer to the claimant: registered, or held by another owner.
+    /// To the sequencer: `owner` releases `name`.
+    Unclaim {
+        request: u64,
+        name: String,
+        owner: ActorId,
+    },
+    /// From the sequencer to the claimant: done, or refused with the name's owner (none for
+    /// an unclaim of a name no one holds).
     ClaimReply {
         request: u64,
-        result: Result<(), ActorId>,
+        result: Result<(), Option<ActorId>>,
     },
     /// From the sequencer to every node: record `name`.
     Commit {
@@ -53,8 +60,12 @@ pub(crate) enum RegistryMsg {
     },
     /// To the sequencer: the commit is recorded.
     CommitAck { request: u64 },
-    /// To every node: `owner` released `name`.
-    Release { name: String, owner: ActorId },
+    /// From the sequencer to every node: `owner` released `name`; acknowledged like a commit.
+    Release {
+        request: u64,
+        name: String,
+        owner: ActorId,
+    },
     /// On connecting: the sender's whole replica.
     Snapshot {
         entries: Vec<(String, GlobalEntry)>,
@@ -65,6 +76,10 @@ pub(crate) enum RegistryMsg {
     /// To every node: `member` left `group`.
     Leave { group: String, member: ActorId },
 }
+
+/// The sequencer's answer to a change: done, or refused with the name's owner (none for a
+/// release of a name no one holds).
+pub(crate) type Decision = Result<(), Option<ActorId>>;
 
 /// Registry frames may carry a whole replica.
 const REGISTRY_LIMIT: usize = 4 * 1024 * 1024;
@@ -108,7 +123,7 @@ pub(crate) struct GlobalNames {
     /// Bumped on every change, so that waiters (`lookup_with_timeout`) wake on events.
     version: watch::Sender<u64>,
     /// Claims this node sent to a sequencer, by request.
-    claims: Mutex<HashMap<u64, oneshot::Sender<Result<(), ActorId>>>>,
+    claims: Mutex<HashMap<u64, oneshot::Sender<Decision>>>,
     /// Commits this node (as sequencer) waits to be acknowledged, by request.
     commits: Mutex<HashMap<u64, PendingCommit>>,
     /// Serializes the sequencer's decisions.
@@ -318,7 +333,7 @@ impl GlobalNames {
         losers
     }
 
-    pub(crate) fn expect_claim(&self, request: u64) -> oneshot::Receiver<Result<(), ActorId>> {
+    pub(crate) fn expect_claim(&self, request: u64) -> oneshot::Receiver<Decision> {
         let (tx, rx) = oneshot::channel();
         lock(&self.claims).insert(request, tx);
         rx
@@ -328,7 +343,7 @@ impl GlobalNames {
         lock(&self.claims).remove(&request);
     }
 
-    pub(crate) fn on_claim_reply(&self, request: u64, result: Result<(), ActorId>) {
+    pub(crate) fn on_claim_reply(&self, request: u64, result: Decision) {
         if let Some(tx) = lock(&self.claims).remove(&request) {
             let _ = tx.send(result);
         }

@@ -148,7 +148,7 @@ pub async fn start_registered_pool<A: Registered + Supervised>(
         };
         if let Err(error) = registered {
             for (taken_name, owner) in taken {
-                let _ = node.unregister_global(&taken_name, owner);
+                let _ = node.unregister_global(&taken_name, owner).await;
             }
             pool.stop().await;
             return Err(error.into());

@@ -1,0 +1,10 @@
+use distribute::prelude::*;
+
+#[actor]
+#[registered("")]
+struct Billing;
+
+#[actor]
+impl Billing {}
+
+fn main() {}

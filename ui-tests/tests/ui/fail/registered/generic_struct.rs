@@ -1,0 +1,7 @@
+use distribute::prelude::*;
+
+#[actor]
+#[registered("jobs")]
+struct Jobs<T> { job: T }
+
+fn main() {}

@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[registered("billing")]
+struct Billing;
+
+fn main() {}

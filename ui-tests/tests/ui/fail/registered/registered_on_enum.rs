@@ -1,0 +1,6 @@
+use distribute::prelude::*;
+
+#[registered("lights")]
+enum Light { Red, Green }
+
+fn main() {}
