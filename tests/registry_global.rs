@@ -221,3 +221,82 @@ async fn a_joining_node_gets_the_registry_and_a_healed_partition_keeps_one_owner
     );
     shutdown(&[&c, &b, &a]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_resolver_picks_the_winner_and_losers_can_be_kept() {
+    let node = |name: &'static str| async move {
+        Node::builder()
+            .name(name)
+            .cookie(distribute_tests::COOKIE)
+            .resolve_conflicts_with(|_, a, b| a.max(b)) // the highest id wins
+            .keep_conflict_losers()
+            .start()
+            .await
+            .expect("start")
+    };
+    let (a, c) = (node("a").await, node("c").await);
+    let left = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let right = c.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_global("svc", &left).await.expect("register on a");
+    c.register_global("svc", &right).await.expect("register on c");
+    let mut events = a.events();
+    c.connect(addr(&a)).await.expect("heal");
+    let winner = left.id().max(right.id());
+    for node in [&a, &c] {
+        poll_until("the highest owner everywhere", || {
+            node.lookup::<Counter>("svc").map(|r| r.id()) == Ok(winner)
+        })
+        .await;
+    }
+    let event = wait_event(&mut events, "the conflict", |e| {
+        matches!(e, NodeEvent::NameConflict { .. })
+    })
+    .await;
+    assert!(
+        matches!(event, NodeEvent::NameConflict { winner: w, .. } if w == winner),
+        "{event:?}"
+    );
+    // The loser was told, not stopped.
+    assert!(left.is_alive() && right.is_alive());
+    shutdown(&[&c, &a]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_see_names_come_and_go_and_retries_wait_for_a_free_name() {
+    let (a, b, _c) = mesh().await;
+    let mut watch = b.watch("svc").expect("watch");
+    let first = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_global("svc", &first).await.expect("register");
+    let change = within("the registration", watch.next()).await.expect("a change");
+    assert_eq!(change.owner, Some(first.id()));
+
+    // A second actor retries while the first holds the name; the first then stops.
+    let second = b.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let retrying = {
+        let (b, second) = (b.clone(), second.clone());
+        tokio::spawn(async move {
+            let policy = distribute::registry::RetryPolicy {
+                attempts: 20,
+                initial: Duration::from_millis(10),
+                max: Duration::from_millis(200),
+            };
+            b.register_with_retry("svc", &second, policy).await
+        })
+    };
+    let plain = b.register_global("svc", &second).await;
+    assert!(
+        matches!(plain, Err(RegistryError::AlreadyRegistered { .. })),
+        "{plain:?}"
+    );
+    first.stop(ExitReason::Normal).await;
+    let released = within("the release", watch.next()).await.expect("a change");
+    assert_eq!(released.owner, None);
+    within("the retrying registration", retrying)
+        .await
+        .expect("join")
+        .expect("registered after retries");
+    let taken = within("the new owner", watch.next()).await.expect("a change");
+    assert_eq!(taken.owner, Some(second.id()));
+    assert_eq!(a.lookup::<Counter>("svc").expect("lookup").id(), second.id());
+    shutdown(&[&_c, &b, &a]).await;
+}

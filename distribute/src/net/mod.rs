@@ -398,6 +398,7 @@ pub struct NodeBuilder {
     heartbeat_timeout: Duration,
     handshake_timeout: Duration,
     reconnect: Option<Reconnect>,
+    conflicts: crate::registry::global::ConflictPolicy,
     #[cfg(feature = "tls")]
     tls: Option<tls::TlsConfig>,
 }
@@ -428,6 +429,7 @@ impl Default for NodeBuilder {
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reconnect: Some(Reconnect::default()),
+            conflicts: Default::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -503,6 +505,23 @@ impl NodeBuilder {
         self
     }
 
+    /// Chooses which owner keeps a global name registered on both sides of a healed partition
+    /// (default: the lowest actor id). Give every node of the cluster the same resolver.
+    pub fn resolve_conflicts_with(
+        mut self,
+        resolver: impl Fn(&str, crate::ActorId, crate::ActorId) -> crate::ActorId + Send + Sync + 'static,
+    ) -> Self {
+        self.conflicts.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Leaves the losing owner of a name conflict running (it is only told, through
+    /// `NodeEvent::NameConflict`), instead of stopping it as OTP does.
+    pub fn keep_conflict_losers(mut self) -> Self {
+        self.conflicts.stop_losers = false;
+        self
+    }
+
     /// Runs every connection over mutual TLS (feature `tls`).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: tls::TlsConfig) -> Self {
@@ -531,6 +550,7 @@ impl NodeBuilder {
             return Err(StartError::InvalidName(name));
         }
         let node = Node::with_identity(id, name.clone());
+        let _ = node.global().conflicts.set(self.conflicts);
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|error| StartError::Bind {

@@ -471,7 +471,8 @@ fn decide_for(node: &Node, slot: &Arc<PeerSlot>, request: u64, name: String, cha
 fn settle(node: &Node, conflicts: Vec<(String, ActorId, ActorId)>) {
     for (name, winner, loser) in conflicts {
         tracing::warn!(%name, %winner, %loser, "global name conflict settled");
-        if let Some(cell) = node.local_cell(loser) {
+        let stop = node.global().conflict_policy().stop_losers;
+        if let Some(cell) = node.local_cell(loser).filter(|_| stop) {
             let reason = ExitReason::error(format!("lost the global name `{name}` to {winner}"));
             let _ = cell.core().signals.push(crate::actor::Signal::Stop(reason));
         }

@@ -100,6 +100,43 @@ pub(crate) fn default_winner(a: ActorId, b: ActorId) -> ActorId {
     a.min(b)
 }
 
+/// A user's choice of the owner that keeps a name registered on both sides of a healed
+/// partition: given the name and the two owners, it returns one of them. Every node of the
+/// cluster must use the same one, so that they all keep the same owner.
+pub type ConflictResolver = dyn Fn(&str, ActorId, ActorId) -> ActorId + Send + Sync;
+
+/// How a node settles name conflicts.
+#[derive(Clone)]
+pub(crate) struct ConflictPolicy {
+    pub(crate) resolver: Option<std::sync::Arc<ConflictResolver>>,
+    /// Stop the losing owner (the default, as OTP does) or only tell subscribers.
+    pub(crate) stop_losers: bool,
+}
+
+impl Default for ConflictPolicy {
+    fn default() -> Self {
+        ConflictPolicy {
+            resolver: None,
+            stop_losers: true,
+        }
+    }
+}
+
+impl ConflictPolicy {
+    /// The winner of `name` between `a` and `b`, ordered so that the answer does not depend on
+    /// which side is asked; an answer that is neither owner counts as the default.
+    pub(crate) fn winner(&self, name: &str, a: ActorId, b: ActorId) -> ActorId {
+        let (low, high) = (a.min(b), a.max(b));
+        match &self.resolver {
+            Some(resolve) => match resolve(name, low, high) {
+                chosen if chosen == low || chosen == high => chosen,
+                _ => low,
+            },
+            None => default_winner(low, high),
+        }
+    }
+}
+
 /// A change of one name, as streamed by [`NameWatch`](super::NameWatch).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameChange {
@@ -128,6 +165,8 @@ pub(crate) struct GlobalNames {
     commits: Mutex<HashMap<u64, PendingCommit>>,
     /// Serializes the sequencer's decisions.
     pub(crate) deciding: tokio::sync::Mutex<()>,
+    /// How conflicts are settled; set once by the node builder.
+    pub(crate) conflicts: std::sync::OnceLock<ConflictPolicy>,
     next_request: AtomicU64,
 }
 
@@ -146,12 +185,17 @@ impl Default for GlobalNames {
             claims: Mutex::new(HashMap::new()),
             commits: Mutex::new(HashMap::new()),
             deciding: tokio::sync::Mutex::new(()),
+            conflicts: std::sync::OnceLock::new(),
             next_request: AtomicU64::new(1),
         }
     }
 }
 
 impl GlobalNames {
+    pub(crate) fn conflict_policy(&self) -> ConflictPolicy {
+        self.conflicts.get().cloned().unwrap_or_default()
+    }
+
     pub(crate) fn next_request(&self) -> u64 {
         self.next_request.fetch_add(1, Ordering::Relaxed)
     }
@@ -311,7 +355,7 @@ impl GlobalNames {
                     }
                     Some(ours) if ours.owner == theirs.owner => {}
                     Some(ours) => {
-                        let winner = default_winner(ours.owner, theirs.owner);
+                        let winner = self.conflict_policy().winner(&name, ours.owner, theirs.owner);
                         let loser = if winner == ours.owner {
                             theirs.owner
                         } else {
