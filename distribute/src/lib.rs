@@ -126,6 +126,20 @@
 //!   wait. The price is head-of-line blocking: one slow actor delays the other messages from
 //!   the same node until it makes room.
 //!
+//! ## The cluster-wide registry
+//!
+//! Every node keeps a replica of the global names and process groups (see [`registry`]).
+//! Lookups ([`Node::lookup`]) are local reads; registrations
+//! ([`Node::register_global`]) and releases ([`Node::unregister_global`]) go to one node, the
+//! *sequencer* (the connected node with the lowest id), which decides them one at a time and
+//! returns once every connected node has applied them: of concurrent registrations of one
+//! name exactly one wins, and a release and the next registration reach every node in order.
+//! Names go when their actor stops for good or its node goes down. Nodes that connect
+//! exchange replicas before [`Node::connect`] returns; a name registered on both sides of a
+//! partition keeps one owner on every node (the lowest id unless
+//! [`NodeBuilder::resolve_conflicts_with`] says otherwise) and the loser is stopped. This is a
+//! registry with deterministic conflict resolution, not consensus.
+//!
 //! ## What `#[supervised]` generates
 //!
 //! On an actor struct, `#[supervised(restart = transient, max_restarts = 3, within = "5s",
