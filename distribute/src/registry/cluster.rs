@@ -107,9 +107,12 @@ impl Node {
 
     /// Releases `name` everywhere when `actor` stops for good.
     fn release_when_stopped<A: Actor>(&self, name: &str, actor: &ActorRef<A>) {
-        let (node, name, owner, monitor) = (self.downgrade(), name.to_owned(), actor.id(), actor.monitor());
+        // The monitor is set up in the task, off the registering caller's path; an actor that
+        // stopped meanwhile is reported at once.
+        let (node, name, owner, actor) = (self.downgrade(), name.to_owned(), actor.id(), actor.clone());
         tokio::spawn(async move {
-            let down = monitor.await;
+            let down = actor.monitor().await;
+            drop(actor);
             // A lost connection is not a stop: the owner's node going down removes its names
             // on its own, and a partition is settled when it heals.
             if down.reason == ExitReason::NodeDown {
