@@ -5,31 +5,7 @@ use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
-use distribute_tests::{net_node, wait_connected, wait_event, within, Counter, CounterClient, Gate};
-
-fn addr(node: &Node) -> std::net::SocketAddr {
-    match node.listen_addr() {
-        Some(addr) => addr,
-        None => panic!("{} is not networked", node.name()),
-    }
-}
-
-/// Three nodes: `b` connects to `a`, `c` to `b`; the introductions make a full mesh.
-async fn mesh() -> (Node, Node, Node) {
-    let (a, b, c) = (net_node("a").await, net_node("b").await, net_node("c").await);
-    b.connect(addr(&a)).await.expect("b connects to a");
-    c.connect(addr(&b)).await.expect("c connects to b");
-    for node in [&a, &b, &c] {
-        wait_connected(node, 2).await;
-    }
-    (a, b, c)
-}
-
-async fn shutdown(nodes: &[&Node]) {
-    for node in nodes {
-        node.shutdown().await;
-    }
-}
+use distribute_tests::{addr, mesh, net_node, shutdown, wait_event, within, Counter, CounterClient, Gate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_form_a_mesh_and_call_each_other() {

@@ -5,28 +5,9 @@ use std::time::Duration;
 use distribute::prelude::*;
 use distribute::RegistryError;
 use distribute_tests::{
-    net_node, poll_until, wait_connected, wait_event, within, Counter, CounterClient, Gate,
+    addr, mesh, net_node, poll_until, shutdown, wait_connected, wait_event, within, Counter, CounterClient,
+    Gate,
 };
-
-fn addr(node: &Node) -> std::net::SocketAddr {
-    node.listen_addr().expect("networked node")
-}
-
-async fn mesh() -> (Node, Node, Node) {
-    let (a, b, c) = (net_node("a").await, net_node("b").await, net_node("c").await);
-    b.connect(addr(&a)).await.expect("b connects to a");
-    c.connect(addr(&b)).await.expect("c connects to b");
-    for node in [&a, &b, &c] {
-        wait_connected(node, 2).await;
-    }
-    (a, b, c)
-}
-
-async fn shutdown(nodes: &[&Node]) {
-    for node in nodes {
-        node.shutdown().await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_registered_on_one_node_is_seen_on_all_at_once() {

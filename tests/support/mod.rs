@@ -219,3 +219,34 @@ impl Sleeper {
         self.waiting.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// Where a networked node listens.
+pub fn addr(node: &Node) -> std::net::SocketAddr {
+    match node.listen_addr() {
+        Some(addr) => addr,
+        None => panic!("{} is not networked", node.name()),
+    }
+}
+
+/// Three networked nodes `a`, `b`, `c`: `b` connects to `a`, `c` to `b`, and the
+/// introductions make a full mesh before this returns.
+pub async fn mesh() -> (Node, Node, Node) {
+    let (a, b, c) = (net_node("a").await, net_node("b").await, net_node("c").await);
+    if let Err(error) = b.connect(addr(&a)).await {
+        panic!("b cannot connect to a: {error}");
+    }
+    if let Err(error) = c.connect(addr(&b)).await {
+        panic!("c cannot connect to b: {error}");
+    }
+    for node in [&a, &b, &c] {
+        wait_connected(node, 2).await;
+    }
+    (a, b, c)
+}
+
+/// Shuts the nodes down, in the order given.
+pub async fn shutdown(nodes: &[&Node]) {
+    for node in nodes {
+        node.shutdown().await;
+    }
+}
