@@ -43,9 +43,12 @@ impl Sync {
         self.log.lock().unwrap().push(format!("sync stopped {reason}"));
     }
 
+    /// An ask, so that the monitor is in place when the caller goes on (a tell could still be
+    /// queued when the stop signal, which goes first, arrives).
     #[message]
-    fn watch(&mut self, ctx: &mut Context<Self>) {
+    fn watch(&mut self, ctx: &mut Context<Self>) -> bool {
         ctx.monitor(&self.watched);
+        true
     }
 }
 
