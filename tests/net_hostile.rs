@@ -107,6 +107,26 @@ impl FakePeer {
     }
 }
 
+/// Waits for the node to drop the peer named `peer` for breaking the protocol.
+async fn expect_protocol_violation(events: &mut distribute::NodeEvents, peer: &str) {
+    let event = wait_event(
+        events,
+        "the peer's NodeDown",
+        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == peer),
+    )
+    .await;
+    assert!(
+        matches!(
+            event,
+            NodeEvent::NodeDown {
+                reason: NodeDownReason::ProtocolViolation(_),
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+}
+
 async fn write_frame(stream: &mut TcpStream, kind: FrameKind, body: &[u8]) {
     let mut out = Vec::new();
     encode_frame(kind, body, usize::MAX, &mut out).expect("frame");
@@ -290,22 +310,7 @@ async fn garbage_truncated_and_oversize_frames_are_rejected_while_the_node_serve
         .write_all(&[0x7F, 0xFF, 0xFF, 0xFF, 2])
         .await
         .expect("write");
-    let event = wait_event(
-        &mut events,
-        "the rogue's NodeDown",
-        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == "rogue"),
-    )
-    .await;
-    assert!(
-        matches!(
-            event,
-            NodeEvent::NodeDown {
-                reason: NodeDownReason::ProtocolViolation(_),
-                ..
-            }
-        ),
-        "{event:?}"
-    );
+    expect_protocol_violation(&mut events, "rogue").await;
     expect_closed(&mut rogue.stream).await;
 
     // The witness was served throughout and nothing it sent was lost.
@@ -573,22 +578,7 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
 
     // A control frame that does not decode ends the fuzzer's connection, and only it.
     write_frame(&mut peer.stream, FrameKind::Signal, &[0xFF; 9]).await;
-    let event = wait_event(
-        &mut events,
-        "the fuzzer's NodeDown",
-        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == "fuzzer"),
-    )
-    .await;
-    assert!(
-        matches!(
-            event,
-            NodeEvent::NodeDown {
-                reason: NodeDownReason::ProtocolViolation(_),
-                ..
-            }
-        ),
-        "{event:?}"
-    );
+    expect_protocol_violation(&mut events, "fuzzer").await;
     assert_eq!(remote.get().await, Ok(before + 1));
     let stats = a.net_stats().expect("stats");
     assert!(stats.undecodable() + stats.mismatched() > 0);
