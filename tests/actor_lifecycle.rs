@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use distribute::prelude::*;
-use distribute_tests::{within, Counter, CounterClient, Gate};
+use distribute_tests::{within, Counter, CounterClient, CounterMsg, Gate};
 
 type Journal = Arc<Mutex<Vec<String>>>;
 
@@ -196,10 +196,16 @@ async fn spawning_and_stopping_100_000_actors_leaves_nothing_behind() {
     }
     assert_eq!(node.actor_count(), ACTORS);
     assert_eq!(stats.cells_allocated(), ACTORS);
-    assert_eq!(metrics.num_alive_tasks(), tasks_before + ACTORS);
-    // Every actor still answers.
+    // An actor with no start hook is dormant until it is first needed: no task yet.
+    assert_eq!(metrics.num_alive_tasks(), tasks_before);
+    // Every actor still answers; a message gives it its task.
     refs[ACTORS / 2].add(1).await.unwrap();
     assert_eq!(refs[ACTORS / 2].get().await.unwrap(), 1);
+    assert_eq!(metrics.num_alive_tasks(), tasks_before + 1);
+    for actor in &refs[..1000] {
+        actor.get().await.unwrap();
+    }
+    assert_eq!(metrics.num_alive_tasks(), tasks_before + 1001);
 
     for (i, actor) in refs.iter().enumerate() {
         if i % 2 == 0 {
@@ -224,4 +230,67 @@ async fn spawning_and_stopping_100_000_actors_leaves_nothing_behind() {
         "no actor state is left once tasks and refs are gone"
     );
     assert_eq!(stats.spawned_total(), ACTORS as u64);
+}
+
+/// An actor with no start hook has no task until it is first needed. Every way of needing it
+/// (a message, a try_tell, a stop, a kill, a monitor, a link, a node shutdown) must wake it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dormant_actor_wakes_for_every_kind_of_request() {
+    let node = Node::new();
+    let spawn = || node.spawn(Counter::new(Gate::new()));
+
+    let told = spawn().await.unwrap();
+    told.try_tell(CounterMsg::Add { by: 2 }).unwrap();
+    assert_eq!(within("a reply", told.get()).await.unwrap(), 2);
+
+    let stopped = spawn().await.unwrap();
+    assert_eq!(
+        within("the stop", stopped.stop(ExitReason::Normal)).await,
+        ExitReason::Normal
+    );
+
+    let killed = spawn().await.unwrap();
+    killed.kill();
+    assert_eq!(
+        within("the kill", killed.wait_for_stop()).await,
+        ExitReason::Killed
+    );
+
+    let monitored = spawn().await.unwrap();
+    let down = monitored.monitor();
+    tokio::task::yield_now().await;
+    monitored.kill();
+    assert_eq!(within("the DOWN", down).await.reason, ExitReason::Killed);
+
+    // A link to a dormant actor: its partner's crash must take it down.
+    let partner = spawn().await.unwrap();
+    let linked = spawn().await.unwrap();
+    linked.link(&partner);
+    let _ = partner.boom("partner failed".into()).await;
+    let reason = within("the linked exit", linked.wait_for_stop()).await;
+    assert!(
+        matches!(reason, ExitReason::Linked { from, .. } if from == partner.id()),
+        "{reason:?}"
+    );
+
+    let sleeper = spawn().await.unwrap();
+    within("the shutdown", node.shutdown()).await;
+    assert_eq!(sleeper.exit_reason(), Some(ExitReason::Shutdown));
+    assert_eq!(node.actor_count(), 0);
+}
+
+/// A dormant actor whose node is gone can no longer run: what is sent to it is answered as
+/// for a stopped actor, and its stop is observable.
+#[tokio::test]
+async fn a_dormant_actor_of_a_dropped_node_answers_as_stopped() {
+    let node = Node::new();
+    let orphan = node.spawn(Counter::new(Gate::new())).await.unwrap();
+    let stats = node.stats();
+    drop(node);
+    let err = within("the answer", orphan.get()).await.unwrap_err();
+    assert!(matches!(err, CallError::ActorStopped { .. }), "{err:?}");
+    assert_eq!(orphan.wait_for_stop().await, ExitReason::Shutdown);
+    assert!(orphan.try_tell(CounterMsg::Add { by: 1 }).is_err());
+    drop(orphan);
+    assert_eq!(stats.cells_allocated(), 0);
 }

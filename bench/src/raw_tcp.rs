@@ -216,13 +216,22 @@ pub(crate) struct ChildProcess {
 
 /// Re-executes the current binary with `arg`, stdin and stdout piped, stderr inherited.
 pub(crate) fn spawn_self(arg: &str) -> io::Result<ChildProcess> {
-    spawn_self_with_env(arg, &[])
+    spawn_self_with(&[arg], &[])
 }
 
 /// Like [`spawn_self`], with extra environment variables for the child.
 pub(crate) fn spawn_self_with_env(arg: &str, env: &[(&str, &str)]) -> io::Result<ChildProcess> {
+    spawn_self_with(&[arg], env)
+}
+
+/// Like [`spawn_self`], with several arguments.
+pub(crate) fn spawn_self_with_args(args: &[&str]) -> io::Result<ChildProcess> {
+    spawn_self_with(args, &[])
+}
+
+fn spawn_self_with(args: &[&str], env: &[(&str, &str)]) -> io::Result<ChildProcess> {
     let child = Command::new(std::env::current_exe()?)
-        .arg(arg)
+        .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

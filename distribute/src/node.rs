@@ -232,7 +232,7 @@ impl Node {
             if !core.is_alive() {
                 continue;
             }
-            let _ = core.signals.push(Signal::Stop(ExitReason::Shutdown));
+            let _ = core.signal(Signal::Stop(ExitReason::Shutdown));
             if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
                 tracing::warn!(actor = %core.id, name = core.name, "actor did not stop in time; killing it");
                 core.kill();

@@ -146,7 +146,6 @@ impl<A: Actor> ActorRef<A> {
     pub async fn tell(&self, msg: A::Msg) -> Result<(), CallError> {
         match &self.kind {
             RefKind::Local(cell) => cell
-                .mailbox
                 .send(msg)
                 .await
                 .map_err(|_| CallError::ActorStopped { actor: cell.core.id }),
@@ -159,7 +158,7 @@ impl<A: Actor> ActorRef<A> {
     /// connection's send queue.
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
         match &self.kind {
-            RefKind::Local(cell) => cell.mailbox.try_send(msg).map_err(|e| match e {
+            RefKind::Local(cell) => cell.try_send(msg).map_err(|e| match e {
                 TrySendError::Full(_) => CallError::MailboxFull { actor: cell.core.id },
                 TrySendError::Closed(_) => CallError::ActorStopped { actor: cell.core.id },
             }),
@@ -224,7 +223,7 @@ impl<A: Actor> ActorRef<A> {
     pub async fn stop(&self, reason: ExitReason) -> ExitReason {
         match &self.kind {
             RefKind::Local(cell) => {
-                let _ = cell.core.signals.push(Signal::Stop(reason));
+                let _ = cell.core.signal(Signal::Stop(reason));
             }
             RefKind::Remote(target) => {
                 let monitor = self.monitor();
@@ -292,8 +291,7 @@ where
     let (tx, rx) = oneshot::channel();
     let msg = make(ReplyTo::new(tx));
     let exchange = async {
-        cell.mailbox
-            .send(msg)
+        cell.send(msg)
             .await
             .map_err(|_| CallError::ActorStopped { actor })?;
         match rx.await {

@@ -1,17 +1,16 @@
 //! The shared part of an actor: what every ref points at.
 //!
-//! One allocation per actor holds its identity, signal queue, exit state and the sending
-//! half of its mailbox. The task that runs the actor owns everything else (the actor value,
-//! the receiving half, links and monitors), so the hot path of a send touches only the
-//! mailbox.
+//! One allocation per actor holds its identity, signal queue, exit state and its mailbox.
+//! The task that runs the actor owns everything else (the actor value, links and monitors),
+//! so the hot path of a send touches only the mailbox.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tokio::sync::Notify;
 
-use super::mailbox::{closed_mailbox, MailboxTx};
+use super::mailbox::{Mailbox, TrySendError};
 use super::monitor::{ExitSignal, Watcher};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
@@ -35,8 +34,15 @@ pub(crate) struct Core {
     /// Set by `kill`; the task drops the running incarnation when it sees it.
     kill_requested: AtomicBool,
     kill: Notify,
+    /// Starts the actor's task; set from spawn until something first needs the actor to run
+    /// (see [`Core::wake`]).
+    dormant: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    is_dormant: AtomicBool,
     stats: Arc<NodeStats>,
 }
+
+/// Starts a dormant actor's task.
+pub(crate) type Awaken = Box<dyn FnOnce() + Send>;
 
 impl Core {
     pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, stats: Arc<NodeStats>) -> Self {
@@ -51,8 +57,38 @@ impl Core {
             stopped: Notify::new(),
             kill_requested: AtomicBool::new(false),
             kill: Notify::new(),
+            dormant: Mutex::new(None),
+            is_dormant: AtomicBool::new(false),
             stats,
         }
+    }
+
+    /// Defers the actor's task until the actor is first needed: a message, a signal or a
+    /// kill. An idle actor that was never sent anything then costs only its cell. Called once,
+    /// before the cell is shared.
+    pub(crate) fn sleep_until_needed(&self, awaken: Awaken) {
+        *self.dormant.lock().unwrap_or_else(PoisonError::into_inner) = Some(awaken);
+        self.is_dormant.store(true, Ordering::Release);
+    }
+
+    /// Starts the actor's task if it has not started yet; one atomic load otherwise. Called
+    /// after every message and signal is queued, so the task finds it when it first runs.
+    pub(crate) fn wake(&self) {
+        if !self.is_dormant.load(Ordering::Acquire) {
+            return;
+        }
+        let awaken = self.dormant.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(awaken) = awaken {
+            self.is_dormant.store(false, Ordering::Release);
+            awaken();
+        }
+    }
+
+    /// Queues a signal for the actor; gives it back if the actor has exited.
+    pub(crate) fn signal(&self, signal: Signal) -> Result<(), Signal> {
+        self.signals.push(signal)?;
+        self.wake();
+        Ok(())
     }
 
     pub(crate) fn exit_reason(&self) -> Option<&ExitReason> {
@@ -78,6 +114,7 @@ impl Core {
     pub(crate) fn kill(&self) {
         self.kill_requested.store(true, Ordering::Release);
         self.kill.notify_waiters();
+        self.wake();
     }
 
     /// Resolves when `kill` is called. A kill requested before this call counts; it is
@@ -108,7 +145,7 @@ impl Core {
 
     /// Adds a watcher, or answers it at once with the exit reason if the actor is gone.
     pub(crate) fn add_watcher(&self, watcher: Watcher) {
-        if let Err(Signal::Monitor(watcher)) = self.signals.push(Signal::Monitor(watcher)) {
+        if let Err(Signal::Monitor(watcher)) = self.signal(Signal::Monitor(watcher)) {
             let reason = self.exit.get().cloned().unwrap_or(ExitReason::NoProc);
             watcher.deliver(self.id, reason);
         }
@@ -116,7 +153,7 @@ impl Core {
 
     /// Delivers an exit signal from a linked actor; ignored if this actor is gone.
     pub(crate) fn send_exit(&self, from: ActorId, reason: ExitReason) {
-        let _ = self.signals.push(Signal::Exit(ExitSignal { from, reason }));
+        let _ = self.signal(Signal::Exit(ExitSignal { from, reason }));
     }
 }
 
@@ -146,10 +183,25 @@ pub(crate) trait AnyCell: Send + Sync + 'static {
 /// The shared state of an actor of type `A`.
 pub(crate) struct Cell<A: Actor> {
     pub(crate) core: Core,
-    pub(crate) mailbox: MailboxTx<A::Msg>,
+    pub(crate) mailbox: Mailbox<A::Msg>,
 }
 
 impl<A: Actor> Cell<A> {
+    /// Waits for room in the mailbox, then enqueues; gives the message back if the actor
+    /// has stopped.
+    pub(crate) async fn send(&self, msg: A::Msg) -> Result<(), A::Msg> {
+        self.mailbox.send(msg).await?;
+        self.core.wake();
+        Ok(())
+    }
+
+    /// Enqueues if the mailbox has room now.
+    pub(crate) fn try_send(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
+        self.mailbox.try_send(msg)?;
+        self.core.wake();
+        Ok(())
+    }
+
     /// The cell of an actor that is gone: what a ref that names a stopped actor of this node
     /// points at. Sends fail with `ActorStopped`, monitors fire at once with `NoProc`.
     pub(crate) fn dead(id: ActorId, stats: Arc<NodeStats>) -> Self {
@@ -159,7 +211,7 @@ impl<A: Actor> Cell<A> {
         core.finish_exit();
         Cell {
             core,
-            mailbox: closed_mailbox(),
+            mailbox: Mailbox::closed(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! [`Context`]: what an actor knows about itself while it runs.
 //!
-//! The context owns the actor's private bookkeeping (the receiving half of the mailbox,
+//! The context owns the actor's private bookkeeping (the messages taken from the mailbox,
 //! links, monitors) and finishes the actor's exit when dropped, so an actor whose task is
 //! dropped by a shutting-down runtime still tells its links, monitors and node.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
-use super::mailbox::MailboxRx;
+use super::mailbox::Inbox;
 use super::monitor::{MonitorRef, Watcher};
 use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason};
@@ -24,8 +24,9 @@ pub struct Context<A: Actor> {
     pub(crate) myself: ActorRef<A>,
     /// The cell behind `myself`, which is always local.
     pub(crate) cell: Arc<Cell<A>>,
+    /// The messages taken from the mailbox and not yet handled.
+    pub(crate) inbox: Inbox<A::Msg>,
     pub(crate) node: Node,
-    pub(crate) rx: MailboxRx<A::Msg>,
     pub(crate) links: Vec<Endpoint>,
     /// Who monitors this actor.
     pub(crate) watchers: Vec<Watcher>,
@@ -37,12 +38,12 @@ pub struct Context<A: Actor> {
 }
 
 impl<A: Actor> Context<A> {
-    pub(crate) fn new(cell: Arc<Cell<A>>, node: Node, rx: MailboxRx<A::Msg>, trap_exit: bool) -> Self {
+    pub(crate) fn new(cell: Arc<Cell<A>>, node: Node, trap_exit: bool) -> Self {
         Context {
             myself: ActorRef::from_cell(Arc::clone(&cell)),
             cell,
+            inbox: Inbox::default(),
             node,
-            rx,
             links: Vec::new(),
             watchers: Vec::new(),
             monitoring: Vec::new(),
@@ -137,7 +138,7 @@ impl<A: Actor> Context<A> {
         let id = self.id();
         let core = &self.cell.core;
         core.begin_exit(reason.clone());
-        self.rx.close_and_drain();
+        self.cell.mailbox.close_and_drain(&mut self.inbox);
         for signal in core.signals.close() {
             match signal {
                 Signal::Monitor(watcher) => watcher.deliver(id, reason.clone()),

@@ -47,7 +47,7 @@ impl Endpoint {
     /// remote end that is gone answers later with an exit (`NoProc` or `NodeDown`).
     pub(crate) fn add_link(&self, other: Endpoint) -> Result<(), ()> {
         match self {
-            Endpoint::Local(cell) => cell.core().signals.push(Signal::Link(other)).map_err(drop),
+            Endpoint::Local(cell) => cell.core().signal(Signal::Link(other)).map_err(drop),
             Endpoint::Remote { id, peer } => {
                 let from = other.id();
                 if from.node() != peer.id {
@@ -65,7 +65,7 @@ impl Endpoint {
     pub(crate) fn remove_link(&self, from: ActorId) {
         match self {
             Endpoint::Local(cell) => {
-                let _ = cell.core().signals.push(Signal::Unlink(from));
+                let _ = cell.core().signal(Signal::Unlink(from));
             }
             Endpoint::Remote { id, peer } => {
                 peer.forget_link(from, *id);
@@ -86,7 +86,7 @@ impl Endpoint {
     pub(crate) fn remove_watcher(&self, monitor: MonitorRef) {
         match self {
             Endpoint::Local(cell) => {
-                let _ = cell.core().signals.push(Signal::Demonitor(monitor));
+                let _ = cell.core().signal(Signal::Demonitor(monitor));
             }
             Endpoint::Remote { id, peer } => peer.demonitor(*id, monitor),
         }

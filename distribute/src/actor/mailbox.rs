@@ -1,10 +1,22 @@
 //! The bounded mailbox behind every actor.
 //!
-//! A thin wrapper over tokio's bounded MPSC channel: FIFO per sender, `send` waits for room,
-//! `try_send` fails at once when full. The wrapper keeps the channel an implementation
-//! detail, so the runtime can swap it for a leaner queue without touching the API.
+//! A queue under a short lock, stored inline in the actor's cell: no allocation until the
+//! first message arrives, and about a hundred bytes for an idle actor (a tokio channel costs
+//! a separate allocation of over a kilobyte for its first block of slots). Senders are FIFO
+//! per sender; `send` waits while the mailbox is full, `try_send` fails at once.
+//!
+//! The actor's task is the only receiver. It takes the whole queue at once into its
+//! [`Inbox`], so senders and the receiver meet at the lock once per batch rather than once
+//! per message. A counter of messages not yet handed to the actor keeps the capacity exact
+//! across that split. Senders waiting for room are woken all at once when the mailbox has
+//! drained to half its capacity: one wake-up per waiting sender per half-mailbox of messages,
+//! not one per message.
 
-use tokio::sync::mpsc;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
 
 use crate::error::SpawnError;
 
@@ -12,20 +24,43 @@ use crate::error::SpawnError;
 ///
 /// 1024 messages: large enough that a burst of tells from a few senders rarely waits, small
 /// enough that a stalled actor pushes back on its senders quickly. Capacity costs no memory
-/// up front; the queue grows in blocks as messages arrive.
+/// up front; the queue grows as messages arrive.
 pub const DEFAULT_MAILBOX_CAPACITY: usize = 1024;
 
 /// The largest mailbox capacity the runtime accepts.
-pub const MAX_MAILBOX_CAPACITY: usize = tokio::sync::Semaphore::MAX_PERMITS;
+pub const MAX_MAILBOX_CAPACITY: usize = usize::MAX >> 3;
 
-/// The sending half, held by the actor's cell (and so by every ref).
-pub(crate) struct MailboxTx<M> {
-    tx: mpsc::Sender<M>,
+/// An actor's mailbox: shared by every ref through the actor's cell.
+pub(crate) struct Mailbox<M> {
+    state: Mutex<State<M>>,
+    /// Messages sent and not yet handed to the actor, in the queue or in its inbox.
+    len: AtomicUsize,
+    /// Whether senders wait for room (set under the lock).
+    senders_waiting: AtomicBool,
+    capacity: usize,
 }
 
-/// The receiving half, owned by the actor's task.
-pub(crate) struct MailboxRx<M> {
-    rx: mpsc::Receiver<M>,
+struct State<M> {
+    queue: VecDeque<M>,
+    /// Set when the actor exits; from then on every send fails.
+    closed: bool,
+    /// The actor's task, when it waits for a message.
+    receiver: Option<Waker>,
+    /// Senders waiting for room.
+    senders: Vec<Waker>,
+}
+
+/// The receiver's side: the batch taken from the queue, owned by the actor's task.
+pub(crate) struct Inbox<M> {
+    batch: VecDeque<M>,
+}
+
+impl<M> Default for Inbox<M> {
+    fn default() -> Self {
+        Inbox {
+            batch: VecDeque::new(),
+        }
+    }
 }
 
 /// Why `try_send` failed; the message is handed back.
@@ -34,59 +69,268 @@ pub(crate) enum TrySendError<M> {
     Closed(M),
 }
 
-pub(crate) fn mailbox<M>(capacity: usize) -> Result<(MailboxTx<M>, MailboxRx<M>), SpawnError> {
-    if capacity == 0 || capacity > MAX_MAILBOX_CAPACITY {
-        return Err(SpawnError::InvalidMailboxCapacity {
-            capacity,
-            max: MAX_MAILBOX_CAPACITY,
-        });
+impl<M> Mailbox<M> {
+    /// An open mailbox holding at most `capacity` messages.
+    pub(crate) fn new(capacity: usize) -> Result<Self, SpawnError> {
+        if capacity == 0 || capacity > MAX_MAILBOX_CAPACITY {
+            return Err(SpawnError::InvalidMailboxCapacity {
+                capacity,
+                max: MAX_MAILBOX_CAPACITY,
+            });
+        }
+        Ok(Self::with_state(capacity, false))
     }
-    let (tx, rx) = mpsc::channel(capacity);
-    Ok((MailboxTx { tx }, MailboxRx { rx }))
-}
 
-/// The mailbox of an actor that is already gone: every send fails with `Closed`.
-pub(crate) fn closed_mailbox<M>() -> MailboxTx<M> {
-    let (tx, _rx) = mpsc::channel(1);
-    MailboxTx { tx }
-}
+    /// The mailbox of an actor that is already gone: every send fails with `Closed`.
+    pub(crate) fn closed() -> Self {
+        Self::with_state(1, true)
+    }
 
-impl<M> MailboxTx<M> {
+    fn with_state(capacity: usize, closed: bool) -> Self {
+        Mailbox {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                closed,
+                receiver: None,
+                senders: Vec::new(),
+            }),
+            len: AtomicUsize::new(0),
+            senders_waiting: AtomicBool::new(false),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<M>> {
+        // Nothing panics while holding the lock; a poisoned lock still holds a valid queue.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Enqueues `msg` if there is room now.
+    pub(crate) fn try_send(&self, msg: M) -> Result<(), TrySendError<M>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(TrySendError::Closed(msg));
+        }
+        // Only the receiver lowers the count, outside the lock: the check errs on the full
+        // side, never over capacity.
+        if self.len.load(Ordering::SeqCst) >= self.capacity {
+            return Err(TrySendError::Full(msg));
+        }
+        state.queue.push_back(msg);
+        self.len.fetch_add(1, Ordering::SeqCst);
+        let receiver = state.receiver.take();
+        drop(state);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+        Ok(())
+    }
+
     /// Waits for room, then enqueues. Gives the message back if the actor has stopped.
     pub(crate) async fn send(&self, msg: M) -> Result<(), M> {
-        self.tx.send(msg).await.map_err(|e| e.0)
-    }
-
-    pub(crate) fn try_send(&self, msg: M) -> Result<(), TrySendError<M>> {
-        self.tx.try_send(msg).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(m) => TrySendError::Full(m),
-            mpsc::error::TrySendError::Closed(m) => TrySendError::Closed(m),
+        let mut msg = Some(msg);
+        poll_fn(|cx| match msg.take() {
+            Some(m) => match self.poll_send(cx, m) {
+                Ok(outcome) => Poll::Ready(outcome),
+                Err(m) => {
+                    msg = Some(m);
+                    Poll::Pending
+                }
+            },
+            // Not reached: the future completes as soon as the message is taken.
+            None => Poll::Ready(Ok(())),
         })
+        .await
     }
 
-    /// Messages waiting in the mailbox.
+    /// One attempt of `send`: `Ok` with the outcome, or `Err` with the message after
+    /// registering to be woken when there is room.
+    fn poll_send(&self, cx: &mut Context<'_>, msg: M) -> Result<Result<(), M>, M> {
+        match self.try_send(msg) {
+            Ok(()) => Ok(Ok(())),
+            Err(TrySendError::Closed(msg)) => Ok(Err(msg)),
+            Err(TrySendError::Full(msg)) => {
+                let mut state = self.lock();
+                if state.closed {
+                    return Ok(Err(msg));
+                }
+                self.senders_waiting.store(true, Ordering::SeqCst);
+                if !state.senders.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.senders.push(cx.waker().clone());
+                }
+                // Re-checked after announcing the wait: either the receiver sees the flag
+                // when it makes room, or this sees the room it made.
+                if self.len.load(Ordering::SeqCst) < self.capacity {
+                    drop(state);
+                    cx.waker().wake_by_ref();
+                }
+                Err(msg)
+            }
+        }
+    }
+
+    /// Messages waiting: sent and not yet handed to the actor.
     pub(crate) fn len(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.len.load(Ordering::Acquire)
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.tx.max_capacity()
+        self.capacity
+    }
+
+    /// Takes the next message, if any. Only the actor's task receives, with its own inbox.
+    pub(crate) fn try_recv(&self, inbox: &mut Inbox<M>) -> Option<M> {
+        if inbox.batch.is_empty() {
+            let mut state = self.lock();
+            std::mem::swap(&mut state.queue, &mut inbox.batch);
+        }
+        let msg = inbox.batch.pop_front()?;
+        self.taken();
+        Some(msg)
+    }
+
+    /// Waits for the next message; `None` once the mailbox is closed.
+    pub(crate) async fn recv(&self, inbox: &mut Inbox<M>) -> Option<M> {
+        poll_fn(|cx| self.poll_recv(cx, inbox)).await
+    }
+
+    fn poll_recv(&self, cx: &mut Context<'_>, inbox: &mut Inbox<M>) -> Poll<Option<M>> {
+        if inbox.batch.is_empty() {
+            let mut state = self.lock();
+            if state.queue.is_empty() {
+                if state.closed {
+                    return Poll::Ready(None);
+                }
+                match &mut state.receiver {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            std::mem::swap(&mut state.queue, &mut inbox.batch);
+        }
+        match inbox.batch.pop_front() {
+            Some(msg) => {
+                self.taken();
+                Poll::Ready(Some(msg))
+            }
+            None => Poll::Pending,
+        }
+    }
+
+    /// A message was handed to the actor: counts it out, and wakes the waiting senders once
+    /// the mailbox is down to half its capacity.
+    fn taken(&self) {
+        let before = self.len.fetch_sub(1, Ordering::SeqCst);
+        if before - 1 > self.capacity / 2 || !self.senders_waiting.load(Ordering::SeqCst) {
+            return;
+        }
+        let senders = {
+            let mut state = self.lock();
+            self.senders_waiting.store(false, Ordering::SeqCst);
+            std::mem::take(&mut state.senders)
+        };
+        for sender in senders {
+            sender.wake();
+        }
+    }
+
+    /// Refuses new messages and drops the queued ones, `inbox`'s too (their reply channels
+    /// then report `ActorStopped` to their callers). Waiting senders are woken and fail.
+    pub(crate) fn close_and_drain(&self, inbox: &mut Inbox<M>) {
+        let (queue, senders) = {
+            let mut state = self.lock();
+            state.closed = true;
+            state.receiver = None;
+            self.len.store(0, Ordering::SeqCst);
+            (
+                std::mem::take(&mut state.queue),
+                std::mem::take(&mut state.senders),
+            )
+        };
+        // Dropped outside the lock: a message may hold refs whose drop does more work.
+        drop(queue);
+        drop(std::mem::take(&mut inbox.batch));
+        for sender in senders {
+            sender.wake();
+        }
     }
 }
 
-impl<M> MailboxRx<M> {
-    pub(crate) async fn recv(&mut self) -> Option<M> {
-        self.rx.recv().await
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn capacity_is_checked() {
+        assert!(Mailbox::<u8>::new(0).is_err());
+        assert!(Mailbox::<u8>::new(MAX_MAILBOX_CAPACITY + 1).is_err());
+        assert!(Mailbox::<u8>::new(1).is_ok());
     }
 
-    pub(crate) fn try_recv(&mut self) -> Option<M> {
-        self.rx.try_recv().ok()
+    #[test]
+    fn try_send_reports_full_and_closed() {
+        let mailbox = Mailbox::new(2).unwrap();
+        assert!(mailbox.try_send(1).is_ok());
+        assert!(mailbox.try_send(2).is_ok());
+        assert!(matches!(mailbox.try_send(3), Err(TrySendError::Full(3))));
+        assert_eq!(mailbox.len(), 2);
+        let mut inbox = Inbox::default();
+        assert_eq!(mailbox.try_recv(&mut inbox), Some(1));
+        assert_eq!(mailbox.len(), 1);
+        mailbox.close_and_drain(&mut inbox);
+        assert_eq!(mailbox.len(), 0);
+        assert!(matches!(mailbox.try_send(4), Err(TrySendError::Closed(4))));
+        assert!(matches!(
+            Mailbox::closed().try_send(5),
+            Err(TrySendError::Closed(5))
+        ));
     }
 
-    /// Refuses new messages and drops the queued ones (their reply channels then report
-    /// `ActorStopped` to their callers).
-    pub(crate) fn close_and_drain(&mut self) {
-        self.rx.close();
-        while self.rx.try_recv().is_ok() {}
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn full_mailbox_backpressures_and_keeps_each_senders_order() {
+        let mailbox = Arc::new(Mailbox::new(4).unwrap());
+        let senders: Vec<_> = (0..4u64)
+            .map(|s| {
+                let mailbox = Arc::clone(&mailbox);
+                tokio::spawn(async move {
+                    for i in 0..10_000u64 {
+                        mailbox.send((s, i)).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut next = [0u64; 4];
+        let mut inbox = Inbox::default();
+        for _ in 0..40_000 {
+            let (s, i) = tokio::time::timeout(Duration::from_secs(10), mailbox.recv(&mut inbox))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(next[s as usize], i, "sender {s} out of order");
+            next[s as usize] += 1;
+            assert!(mailbox.len() <= 4);
+        }
+        for sender in senders {
+            sender.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn closing_fails_waiting_senders_and_ends_recv() {
+        let mailbox = Arc::new(Mailbox::new(1).unwrap());
+        mailbox.try_send(0u8).ok().unwrap();
+        let waiting = {
+            let mailbox = Arc::clone(&mailbox);
+            tokio::spawn(async move { mailbox.send(1).await })
+        };
+        tokio::task::yield_now().await;
+        let mut inbox = Inbox::default();
+        mailbox.close_and_drain(&mut inbox);
+        assert_eq!(waiting.await.unwrap(), Err(1));
+        assert_eq!(mailbox.recv(&mut inbox).await, None);
     }
 }

@@ -97,7 +97,7 @@ impl Watcher {
                 });
             }
             Watcher::Actor { monitor, watcher } => {
-                let _ = watcher.core().signals.push(Signal::Down(Down {
+                let _ = watcher.core().signal(Signal::Down(Down {
                     monitor,
                     actor,
                     reason,

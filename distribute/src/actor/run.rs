@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use super::cell::{AnyCell, Cell, Core};
 use super::context::Context;
 use super::endpoint::{link, Endpoint};
-use super::mailbox::mailbox;
+use super::mailbox::Mailbox;
 use super::monitor::ExitSignal;
 use super::reply::FailedHandlerScope;
 use super::signal::Signal;
@@ -53,6 +53,11 @@ pub(crate) struct Restartable<A> {
 
 /// Creates the actor's cell and task. Returns the ref at once, and a receiver for the outcome
 /// of `started` when the actor has a start hook.
+///
+/// An actor that nothing waits for (no start hook, no parent, no links yet) starts dormant:
+/// its task is spawned by the first message, signal or kill (see [`Core::wake`]). Spawning
+/// is then one allocation and a table insert, and an idle actor that was never sent
+/// anything costs only its cell.
 pub(crate) fn spawn_actor<A: Actor>(
     node: &Node,
     actor: A,
@@ -61,15 +66,33 @@ pub(crate) fn spawn_actor<A: Actor>(
 ) -> Result<(Arc<Cell<A>>, Option<StartedRx>), SpawnError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| SpawnError::NoRuntime)?;
     let capacity = options.mailbox_capacity.unwrap_or(A::MAILBOX_CAPACITY);
-    let (tx, rx) = mailbox::<A::Msg>(capacity)?;
+    let mailbox = Mailbox::new(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
         core: Core::new(id, A::NAME, restartable.is_some(), node.stats()),
-        mailbox: tx,
+        mailbox,
     });
+    let trap_exit = options.trap_exit;
+    if !A::HAS_STARTED_HOOK && restartable.is_none() && options.links.is_empty() {
+        let (weak, node_ref) = (Arc::downgrade(&cell), node.downgrade());
+        cell.core.sleep_until_needed(Box::new(move || {
+            // The cell is alive: waking it goes through a ref to it.
+            let Some(cell) = weak.upgrade() else { return };
+            match node_ref.upgrade() {
+                Some(node) => {
+                    let ctx = Context::new(cell, node, trap_exit);
+                    runtime.spawn(run(actor, ctx, None, None));
+                }
+                None => never_ran(&cell),
+            }
+        }));
+        node.remember(Arc::clone(&cell) as Arc<dyn AnyCell>)?;
+        tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+        return Ok((cell, None));
+    }
     let erased: Arc<dyn AnyCell> = cell.clone();
     node.remember(Arc::clone(&erased))?;
-    let ctx = Context::new(Arc::clone(&cell), node.clone(), rx, options.trap_exit);
+    let ctx = Context::new(Arc::clone(&cell), node.clone(), trap_exit);
     for peer in &options.links {
         link(&Endpoint::Local(Arc::clone(&erased)), peer);
     }
@@ -82,6 +105,23 @@ pub(crate) fn spawn_actor<A: Actor>(
     tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
     runtime.spawn(run(actor, ctx, started_tx, restartable));
     Ok((cell, started_rx))
+}
+
+/// Ends a dormant actor whose node was dropped before it ever ran: what was queued for it is
+/// answered as for any actor that stops.
+fn never_ran<A: Actor>(cell: &Cell<A>) {
+    let core = &cell.core;
+    let reason = ExitReason::Shutdown;
+    core.begin_exit(reason.clone());
+    cell.mailbox.close_and_drain(&mut Default::default());
+    for signal in core.signals.close() {
+        match signal {
+            Signal::Monitor(watcher) => watcher.deliver(core.id, reason.clone()),
+            Signal::Link(peer) => peer.send_exit(core.id, reason.clone()),
+            _ => {}
+        }
+    }
+    core.finish_exit();
 }
 
 /// The actor's task: one incarnation, or, for a restartable actor, as many as its parent
@@ -136,7 +176,9 @@ async fn incarnation<A: Actor>(
     ctx: &mut Context<A>,
     started: &mut Option<StartedTx>,
 ) -> ExitReason {
-    let start = match guarded(actor.started(ctx)).await {
+    // The hooks and signal handlers run rarely: boxed, their futures do not add to the size
+    // of every idle actor's task.
+    let start = match Box::pin(guarded(actor.started(ctx))).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(ExitReason::StartFailed(error.to_string())),
         Err(panic) => Err(ExitReason::Panicked(panic)),
@@ -149,7 +191,7 @@ async fn incarnation<A: Actor>(
         let _ = tx.send(Ok(()));
     }
     let reason = serve(&mut actor, ctx).await;
-    if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {
+    if let Err(panic) = Box::pin(guarded(actor.stopped(ctx, &reason))).await {
         tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
     }
     reason
@@ -165,14 +207,14 @@ async fn serve<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
         // `Context::finish`.
         while signals.has_pending() {
             let Some(signal) = signals.pop() else { break };
-            if let Some(reason) = on_signal(actor, ctx, signal).await {
+            if let Some(reason) = Box::pin(on_signal(actor, ctx, signal)).await {
                 return reason;
             }
         }
         if let Some(reason) = ctx.stop_request.take() {
             return reason;
         }
-        let msg = match ctx.rx.try_recv() {
+        let msg = match cell.mailbox.try_recv(&mut ctx.inbox) {
             Some(msg) => {
                 budget -= 1;
                 if budget == 0 {
@@ -186,9 +228,9 @@ async fn serve<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
                 tokio::select! {
                     biased;
                     () = signals.notified() => continue,
-                    msg = ctx.rx.recv() => match msg {
+                    msg = cell.mailbox.recv(&mut ctx.inbox) => match msg {
                         Some(msg) => msg,
-                        // The cell holds a sender for as long as this task runs.
+                        // The mailbox is closed only by this task, when it exits.
                         None => return ExitReason::Normal,
                     },
                 }

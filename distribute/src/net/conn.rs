@@ -717,7 +717,7 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
             };
             let linked = node
                 .local_cell(to)
-                .is_some_and(|cell| cell.core().signals.push(Signal::Link(from_end.clone())).is_ok());
+                .is_some_and(|cell| cell.core().signal(Signal::Link(from_end.clone())).is_ok());
             if linked {
                 if let Endpoint::Remote { peer, .. } = &from_end {
                     peer.remember_link(to, from);
@@ -728,7 +728,7 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
         }
         Control::Unlink { from, to } => {
             if let Some(cell) = node.local_cell(to) {
-                let _ = cell.core().signals.push(Signal::Unlink(from));
+                let _ = cell.core().signal(Signal::Unlink(from));
             }
             slot.forget_link(to, from);
         }
@@ -755,7 +755,7 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
         }
         Control::Demonitor { monitor, target } => {
             if let Some(cell) = node.local_cell(target) {
-                let _ = cell.core().signals.push(Signal::Demonitor(monitor));
+                let _ = cell.core().signal(Signal::Demonitor(monitor));
             }
         }
         Control::Down {
@@ -769,7 +769,7 @@ fn on_control(net: &Net, node: &Node, slot: &Arc<PeerSlot>, control: Control) ->
         Control::Stop { target, reason: wire } => {
             let reason = reason(wire)?;
             if let Some(cell) = node.local_cell(target) {
-                let _ = cell.core().signals.push(Signal::Stop(reason));
+                let _ = cell.core().signal(Signal::Stop(reason));
             }
         }
         Control::Kill { target } => {

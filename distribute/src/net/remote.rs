@@ -142,11 +142,11 @@ pub(crate) fn deliver<A: Actor>(
         }
         Err(error) => return Err(Undelivered::Decode(error)),
     };
-    match cell.mailbox.try_send(msg) {
+    match cell.try_send(msg) {
         Ok(()) => Ok(None),
         Err(crate::actor::TrySendError::Full(msg)) => Ok(Some(Box::pin(async move {
             // A closed mailbox drops the message, whose reply channel answers `Stopped`.
-            let _ = cell.mailbox.send(msg).await;
+            let _ = cell.send(msg).await;
         }))),
         Err(crate::actor::TrySendError::Closed(_)) => Err(Undelivered::Stopped),
     }

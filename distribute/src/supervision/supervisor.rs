@@ -87,7 +87,7 @@ impl Supervisor {
         let child = &self.children[index];
         let (started, slot) = child.running.as_ref()?;
         let core = started.cell.core();
-        let _ = core.signals.push(Signal::Stop(ExitReason::Shutdown));
+        let _ = core.signal(Signal::Stop(ExitReason::Shutdown));
         match tokio::time::timeout(child.spec.shutdown, slot.wait_parked()).await {
             Ok(parked) => Some(parked),
             Err(_) => {
