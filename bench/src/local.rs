@@ -26,6 +26,7 @@ pub(crate) struct RawLocal {
     pub(crate) tput_4senders: f64,
     pub(crate) ask_p50: f64,
     pub(crate) spawn_per_task: f64,
+    pub(crate) spawn_join_per_task: f64,
     pub(crate) idle_task_bytes: f64,
 }
 
@@ -80,6 +81,17 @@ pub(crate) async fn raw(plan: Plan) -> Result<RawLocal, BoxError> {
     report("raw.spawn_per_task", spawn_per_task, "us");
     drop(senders);
 
+    // The whole life of such a task: spawned, told to finish (its channel closed), joined.
+    let start = Instant::now();
+    for _ in 0..plan.actors {
+        let (tx, mut rx) = mpsc::channel::<u64>(1024);
+        let task = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        drop(tx);
+        task.await?;
+    }
+    let spawn_join_per_task = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
+    report("raw.spawn_join_per_task", spawn_join_per_task, "us");
+
     let idle_task_bytes = idle_memory("tasks", plan.actors).await?;
     report("raw.idle_task_bytes", idle_task_bytes, "bytes");
     Ok(RawLocal {
@@ -87,6 +99,7 @@ pub(crate) async fn raw(plan: Plan) -> Result<RawLocal, BoxError> {
         tput_4senders,
         ask_p50,
         spawn_per_task,
+        spawn_join_per_task,
         idle_task_bytes,
     })
 }
@@ -193,23 +206,21 @@ async fn measure(node: &Node, plan: Plan, raw: Option<&RawLocal>) -> Result<(), 
         let actor = node.spawn(Sink::default()).await?;
         actor.stop(ExitReason::Normal).await;
     }
-    report(
-        "local.spawn_stop_per_actor",
-        start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64,
-        "us",
-    );
+    let spawn_stop = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
+    report("local.spawn_stop_per_actor", spawn_stop, "us");
 
     let idle_bytes = idle_memory("actors", plan.actors).await?;
     report("local.idle_actor_bytes", idle_bytes, "bytes");
     let active_bytes = idle_memory("active-actors", plan.actors).await?;
     report("local.idle_active_actor_bytes", active_bytes, "bytes");
     if plan.many_actors > 0 {
-        let bytes = idle_memory("actors", plan.many_actors).await?;
-        report(
-            "local.idle_1m_actors_rss",
-            bytes * plan.many_actors as f64 / (1024.0 * 1024.0),
-            "MiB",
-        );
+        for (probe, name) in [
+            ("actors", "local.idle_1m_actors_rss"),
+            ("active-actors", "local.idle_1m_active_actors_rss"),
+        ] {
+            let bytes = idle_memory(probe, plan.many_actors).await?;
+            report(name, bytes * plan.many_actors as f64 / (1024.0 * 1024.0), "MiB");
+        }
     }
 
     if let Some(raw) = raw {
@@ -221,6 +232,11 @@ async fn measure(node: &Node, plan: Plan, raw: Option<&RawLocal>) -> Result<(), 
         );
         report("ratio.local.ask_p50_vs_raw_oneshot", ask_p50 / raw.ask_p50, "x");
         report("ratio.local.spawn_vs_raw_spawn", spawn / raw.spawn_per_task, "x");
+        report(
+            "ratio.local.spawn_stop_vs_raw_spawn_join",
+            spawn_stop / raw.spawn_join_per_task,
+            "x",
+        );
         report(
             "ratio.local.idle_actor_bytes_vs_raw_idle_task",
             idle_bytes / raw.idle_task_bytes,
