@@ -174,6 +174,12 @@ impl Node {
 
     /// Spawns `actor` with default options and waits until its `started` hook has returned.
     ///
+    /// An actor without a `started` hook returns at once and starts dormant: its task is
+    /// spawned by the first message, signal (stop, link, monitor) or kill it receives, so
+    /// spawning is cheap and an actor that is never used holds only its shared state (about
+    /// half a kilobyte). Nothing else differs: it is alive, counted, and stopped by
+    /// [`Node::shutdown`].
+    ///
     /// Fails with [`SpawnError::StartFailed`] if the hook returned an error or panicked,
     /// [`SpawnError::NodeShuttingDown`] during a shutdown, and [`SpawnError::NoRuntime`]
     /// outside a tokio runtime.
