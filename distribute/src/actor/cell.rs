@@ -6,7 +6,7 @@
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
 
@@ -25,18 +25,18 @@ pub(crate) struct Core {
     pub(crate) name: &'static str,
     /// Whether a supervisor owns this actor (and so stops it on shutdown).
     pub(crate) supervised: bool,
+    /// Signals, the task's waker, and the dormant actor's starter (see [`Core::wake`]).
     pub(crate) signals: super::signal::SignalQueue,
-    /// Set as the first step of exiting; from then on the actor is not alive.
-    exit: OnceLock<ExitReason>,
+    /// Set as the first step of exiting; from then on the actor is not alive. Boxed: it is
+    /// set once per actor, and a reason inline would cost every live actor 40 bytes more.
+    exit: OnceLock<Box<ExitReason>>,
     /// Set as the last step of exiting, once links, monitors and the node were told.
     done: AtomicBool,
     stopped: Notify,
-    /// Set by `kill`; the task drops the running incarnation when it sees it.
+    /// Set by `kill`; the task drops the running incarnation when it sees it (it is woken
+    /// through the signal queue's waker).
     kill_requested: AtomicBool,
-    kill: Notify,
-    /// Starts the actor's task; set from spawn until something first needs the actor to run
-    /// (see [`Core::wake`]).
-    dormant: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Whether the actor's task waits to be started by [`Core::wake`].
     is_dormant: AtomicBool,
     stats: Arc<NodeStats>,
 }
@@ -56,8 +56,6 @@ impl Core {
             done: AtomicBool::new(false),
             stopped: Notify::new(),
             kill_requested: AtomicBool::new(false),
-            kill: Notify::new(),
-            dormant: Mutex::new(None),
             is_dormant: AtomicBool::new(false),
             stats,
         }
@@ -67,7 +65,7 @@ impl Core {
     /// kill. An idle actor that was never sent anything then costs only its cell. Called once,
     /// before the cell is shared.
     pub(crate) fn sleep_until_needed(&self, awaken: Awaken) {
-        *self.dormant.lock().unwrap_or_else(PoisonError::into_inner) = Some(awaken);
+        self.signals.set_awaken(awaken);
         self.is_dormant.store(true, Ordering::Release);
     }
 
@@ -77,8 +75,7 @@ impl Core {
         if !self.is_dormant.load(Ordering::Acquire) {
             return;
         }
-        let awaken = self.dormant.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(awaken) = awaken {
+        if let Some(awaken) = self.signals.take_awaken() {
             self.is_dormant.store(false, Ordering::Release);
             awaken();
         }
@@ -92,7 +89,7 @@ impl Core {
     }
 
     pub(crate) fn exit_reason(&self) -> Option<&ExitReason> {
-        self.exit.get()
+        self.exit.get().map(|reason| &**reason)
     }
 
     pub(crate) fn is_alive(&self) -> bool {
@@ -101,7 +98,7 @@ impl Core {
 
     /// Records the exit reason; returns false if one was already recorded.
     pub(crate) fn begin_exit(&self, reason: ExitReason) -> bool {
-        self.exit.set(reason).is_ok()
+        self.exit.set(Box::new(reason)).is_ok()
     }
 
     pub(crate) fn finish_exit(&self) {
@@ -113,21 +110,15 @@ impl Core {
     /// does not run.
     pub(crate) fn kill(&self) {
         self.kill_requested.store(true, Ordering::Release);
-        self.kill.notify_waiters();
+        self.signals.wake_task();
         self.wake();
     }
 
-    /// Resolves when `kill` is called. A kill requested before this call counts; it is
-    /// consumed, so a restarted incarnation does not inherit it.
-    pub(crate) async fn killed(&self) {
-        let notified = self.kill.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.kill_requested.swap(false, Ordering::AcqRel) {
-            return;
-        }
-        notified.await;
-        self.kill_requested.store(false, Ordering::Release);
+    /// Whether `kill` was called since the last time this returned true: the kill is
+    /// consumed, so a restarted incarnation does not inherit it. A kill requested before the
+    /// task first runs counts. One atomic load when there is none.
+    pub(crate) fn take_kill(&self) -> bool {
+        self.kill_requested.load(Ordering::Acquire) && self.kill_requested.swap(false, Ordering::AcqRel)
     }
 
     /// Waits until the actor has fully exited and returns its exit reason.
@@ -137,7 +128,7 @@ impl Core {
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.done.load(Ordering::Acquire) {
-                return self.exit.get().cloned().unwrap_or(ExitReason::NoProc);
+                return self.exit_reason().cloned().unwrap_or(ExitReason::NoProc);
             }
             notified.await;
         }
@@ -146,7 +137,7 @@ impl Core {
     /// Adds a watcher, or answers it at once with the exit reason if the actor is gone.
     pub(crate) fn add_watcher(&self, watcher: Watcher) {
         if let Err(Signal::Monitor(watcher)) = self.signal(Signal::Monitor(watcher)) {
-            let reason = self.exit.get().cloned().unwrap_or(ExitReason::NoProc);
+            let reason = self.exit_reason().cloned().unwrap_or(ExitReason::NoProc);
             watcher.deliver(self.id, reason);
         }
     }

@@ -3,6 +3,9 @@
 //! The context owns the actor's private bookkeeping (the messages taken from the mailbox,
 //! links, monitors) and finishes the actor's exit when dropped, so an actor whose task is
 //! dropped by a shutting-down runtime still tells its links, monitors and node.
+//!
+//! It lives inside every actor's task, so what most actors never use (links, monitors, a
+//! stop request) is boxed in a [`ColdState`] and allocated only when first needed.
 
 use std::sync::Arc;
 
@@ -27,14 +30,45 @@ pub struct Context<A: Actor> {
     /// The messages taken from the mailbox and not yet handled.
     pub(crate) inbox: Inbox<A::Msg>,
     pub(crate) node: Node,
+    /// Links, monitors and a stop request; `None` until the first of them.
+    pub(crate) cold: Option<Box<ColdState>>,
+    pub(crate) trap_exit: bool,
+    finished: bool,
+}
+
+/// What most actors never use: links, monitors, a stop request.
+#[derive(Default)]
+pub(crate) struct ColdState {
+    /// Set by [`Context::stop`]; the actor stops when the current handler returns.
+    stop_request: Option<ExitReason>,
     pub(crate) links: Vec<Endpoint>,
     /// Who monitors this actor.
     pub(crate) watchers: Vec<Watcher>,
     /// Monitors this actor holds on others, so that a late DOWN after `demonitor` is dropped.
     pub(crate) monitoring: Vec<(MonitorRef, Endpoint)>,
-    pub(crate) trap_exit: bool,
-    pub(crate) stop_request: Option<ExitReason>,
-    finished: bool,
+}
+
+impl ColdState {
+    /// Adds a link unless there is one with that actor already.
+    pub(crate) fn add_link(&mut self, peer: Endpoint) {
+        let id = peer.id();
+        if !self.links.iter().any(|l| l.id() == id) {
+            self.links.push(peer);
+        }
+    }
+
+    /// Removes the link with `id`; returns whether there was one.
+    pub(crate) fn remove_link(&mut self, id: ActorId) -> bool {
+        let before = self.links.len();
+        self.links.retain(|l| l.id() != id);
+        self.links.len() != before
+    }
+
+    /// Forgets the monitor this actor holds with reference `monitor`; returns its target.
+    pub(crate) fn take_monitor(&mut self, monitor: MonitorRef) -> Option<Endpoint> {
+        let pos = self.monitoring.iter().position(|(m, _)| *m == monitor)?;
+        Some(self.monitoring.swap_remove(pos).1)
+    }
 }
 
 impl<A: Actor> Context<A> {
@@ -44,11 +78,8 @@ impl<A: Actor> Context<A> {
             cell,
             inbox: Inbox::default(),
             node,
-            links: Vec::new(),
-            watchers: Vec::new(),
-            monitoring: Vec::new(),
+            cold: None,
             trap_exit,
-            stop_request: None,
             finished: false,
         }
     }
@@ -71,7 +102,7 @@ impl<A: Actor> Context<A> {
     /// Stops this actor with `reason` once the current handler returns. Queued messages are
     /// not handled; their callers get `ActorStopped`.
     pub fn stop(&mut self, reason: ExitReason) {
-        self.stop_request = Some(reason);
+        self.cold_mut().stop_request = Some(reason);
     }
 
     /// Whether exits of linked actors arrive as [`Actor::on_exit`] calls (`true`) or stop
@@ -92,7 +123,9 @@ impl<A: Actor> Context<A> {
 
     /// Removes the link with `other`, in both directions.
     pub fn unlink<B: Actor>(&mut self, other: &ActorRef<B>) {
-        self.links.retain(|l| l.id() != other.id());
+        if let Some(cold) = self.cold.as_deref_mut() {
+            cold.remove_link(other.id());
+        }
         other.endpoint().remove_link(self.id());
     }
 
@@ -106,17 +139,16 @@ impl<A: Actor> Context<A> {
             monitor,
             watcher: self.cell.clone(),
         });
-        self.monitoring.push((monitor, target));
+        self.cold_mut().monitoring.push((monitor, target));
         monitor
     }
 
     /// Removes a monitor made with [`Context::monitor`]; a DOWN for it that is already on
     /// its way is discarded. Returns false if the monitor was unknown or has already fired.
     pub fn demonitor(&mut self, monitor: MonitorRef) -> bool {
-        let Some(pos) = self.monitoring.iter().position(|(m, _)| *m == monitor) else {
+        let Some(target) = self.cold.as_deref_mut().and_then(|c| c.take_monitor(monitor)) else {
             return false;
         };
-        let (_, target) = self.monitoring.swap_remove(pos);
         target.remove_watcher(monitor);
         true
     }
@@ -125,6 +157,16 @@ impl<A: Actor> Context<A> {
     pub async fn spawn_link<B: Actor>(&mut self, actor: B) -> Result<ActorRef<B>, SpawnError> {
         let options = SpawnOptions::new().link_to(&self.myself);
         self.node.spawn_with(actor, options).await
+    }
+
+    /// The cold state, allocated by the first use.
+    pub(crate) fn cold_mut(&mut self) -> &mut ColdState {
+        self.cold.get_or_insert_with(Box::default)
+    }
+
+    /// Takes the reason given to [`Context::stop`], if any.
+    pub(crate) fn take_stop_request(&mut self) -> Option<ExitReason> {
+        self.cold.as_deref_mut()?.stop_request.take()
     }
 
     /// Finishes the exit: records the reason, discards queued messages (their callers get
@@ -139,20 +181,21 @@ impl<A: Actor> Context<A> {
         let core = &self.cell.core;
         core.begin_exit(reason.clone());
         self.cell.mailbox.close_and_drain(&mut self.inbox);
+        let mut cold = self.cold.take().map(|c| *c).unwrap_or_default();
         for signal in core.signals.close() {
             match signal {
                 Signal::Monitor(watcher) => watcher.deliver(id, reason.clone()),
-                Signal::Link(peer) => self.links.push(peer),
+                Signal::Link(peer) => cold.links.push(peer),
                 _ => {}
             }
         }
-        for peer in self.links.drain(..) {
+        for peer in cold.links {
             peer.send_exit(id, reason.clone());
         }
-        for watcher in self.watchers.drain(..) {
+        for watcher in cold.watchers {
             watcher.deliver(id, reason.clone());
         }
-        for (monitor, target) in self.monitoring.drain(..) {
+        for (monitor, target) in cold.monitoring {
             target.remove_watcher(monitor);
         }
         self.node.forget(id);

@@ -10,7 +10,8 @@
 //! per message. A counter of messages not yet handed to the actor keeps the capacity exact
 //! across that split. Senders waiting for room are woken all at once when the mailbox has
 //! drained to half its capacity: one wake-up per waiting sender per half-mailbox of messages,
-//! not one per message.
+//! not one per message. An idle actor hands its empty buffer back to the queue, so that a
+//! request-reply exchange uses one buffer and allocates nothing per message.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -179,6 +180,7 @@ impl<M> Mailbox<M> {
     }
 
     /// Takes the next message, if any. Only the actor's task receives, with its own inbox.
+    #[cfg(test)]
     pub(crate) fn try_recv(&self, inbox: &mut Inbox<M>) -> Option<M> {
         if inbox.batch.is_empty() {
             let mut state = self.lock();
@@ -190,11 +192,14 @@ impl<M> Mailbox<M> {
     }
 
     /// Waits for the next message; `None` once the mailbox is closed.
+    #[cfg(test)]
     pub(crate) async fn recv(&self, inbox: &mut Inbox<M>) -> Option<M> {
         poll_fn(|cx| self.poll_recv(cx, inbox)).await
     }
 
-    fn poll_recv(&self, cx: &mut Context<'_>, inbox: &mut Inbox<M>) -> Poll<Option<M>> {
+    /// Takes the next message, or registers the task to be woken by the next send; `None`
+    /// once the mailbox is closed.
+    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, inbox: &mut Inbox<M>) -> Poll<Option<M>> {
         if inbox.batch.is_empty() {
             let mut state = self.lock();
             if state.queue.is_empty() {
@@ -205,6 +210,10 @@ impl<M> Mailbox<M> {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
                 }
+                // Idle: the inbox's empty buffer goes back to the queue, where the next send
+                // puts its message without allocating. Nothing is freed: a buffer freed here
+                // would be allocated and grown again by the next burst.
+                std::mem::swap(&mut state.queue, &mut inbox.batch);
                 return Poll::Pending;
             }
             std::mem::swap(&mut state.queue, &mut inbox.batch);
@@ -316,6 +325,21 @@ mod tests {
         }
         for sender in senders {
             sender.await.unwrap();
+        }
+    }
+
+    #[test]
+    fn an_idle_receiver_hands_its_empty_buffer_back_to_the_queue() {
+        let mailbox = Mailbox::new(16).unwrap();
+        let mut inbox = Inbox::default();
+        let mut cx = Context::from_waker(Waker::noop());
+        for msg in 0..3 {
+            mailbox.try_send(msg).ok().unwrap();
+            assert_eq!(mailbox.poll_recv(&mut cx, &mut inbox), Poll::Ready(Some(msg)));
+            assert_eq!(mailbox.poll_recv(&mut cx, &mut inbox), Poll::Pending);
+            // One buffer in all, ready for the next send.
+            assert_eq!(inbox.batch.capacity(), 0);
+            assert!(mailbox.lock().queue.capacity() > 0);
         }
     }
 

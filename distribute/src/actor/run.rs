@@ -5,7 +5,7 @@ use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 
 use tokio::sync::oneshot;
 
@@ -103,7 +103,7 @@ pub(crate) fn spawn_actor<A: Actor>(
         (None, None)
     };
     tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
-    runtime.spawn(run(actor, ctx, started_tx, restartable));
+    runtime.spawn(run(actor, ctx, started_tx, restartable.map(Box::new)));
     Ok((cell, started_rx))
 }
 
@@ -126,121 +126,194 @@ fn never_ran<A: Actor>(cell: &Cell<A>) {
 
 /// The actor's task: one incarnation, or, for a restartable actor, as many as its parent
 /// asks for, all behind the same ref and mailbox.
-async fn run<A: Actor>(
+///
+/// Every idle actor that has run keeps this future in memory, so its size matters. The
+/// functions below return `async move` blocks that use their captures in place: an `async fn`
+/// would keep its arguments and the locals they move into side by side. The waits use no
+/// `Notified` and no `select!`: signals and kills wake the task through the waker it
+/// registers once in the signal queue, and each poll checks for them.
+fn run<A: Actor>(
     first: A,
     mut ctx: Context<A>,
     mut started: Option<StartedTx>,
-    restartable: Option<Restartable<A>>,
-) {
-    let cell = Arc::clone(&ctx.cell);
-    let mut next = Some(first);
-    let reason = loop {
-        let actor = match (next.take(), &restartable) {
-            (Some(actor), _) => actor,
-            (None, Some(restartable)) => (restartable.factory)(),
-            // Unreachable: only a restartable actor loops.
-            (None, None) => break ExitReason::NoProc,
-        };
-        let reason = tokio::select! {
-            biased;
-            () = cell.core.killed() => ExitReason::Killed,
-            reason = incarnation(actor, &mut ctx, &mut started) => reason,
-        };
-        let Some(restartable) = &restartable else {
-            break reason;
-        };
-        // A failed start is reported before parking: the parent waits for it.
-        if let Some(tx) = started.take() {
-            let _ = tx.send(Err(reason.clone()));
-        }
-        match restartable.parent.park(ctx.id(), reason).await {
-            Resume::Restart(tx) => {
-                ctx.stop_request = None;
-                started = Some(tx);
-                tracing::debug!(actor = %ctx.id(), name = A::NAME, "actor restarting");
+    restartable: Option<Box<Restartable<A>>>,
+) -> impl Future<Output = ()> + Send + 'static {
+    // The state of the running incarnation; only ever here, so a large actor is stored once.
+    let mut actor = Some(first);
+    async move {
+        let cell = Arc::clone(&ctx.cell);
+        let reason = loop {
+            if actor.is_none() {
+                actor = restartable.as_ref().map(|restartable| (restartable.factory)());
             }
-            Resume::Finish(reason) => break reason,
+            // Unreachable: only a restartable actor loops.
+            let Some(state) = actor.as_mut() else {
+                break ExitReason::NoProc;
+            };
+            let reason = {
+                let mut life = pin!(incarnation(state, &mut ctx, &mut started));
+                // The waker registered for signals and kills, to register again only if it
+                // changes.
+                let mut registered: Option<Waker> = None;
+                let core = &cell.core;
+                poll_fn(move |cx| {
+                    if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        core.signals.register(cx.waker());
+                        registered = Some(cx.waker().clone());
+                    }
+                    // Checked before the incarnation on every wake-up: a kill stops the actor
+                    // at its next await point, even in the middle of a handler.
+                    if core.take_kill() {
+                        return Poll::Ready(ExitReason::Killed);
+                    }
+                    life.as_mut().poll(cx)
+                })
+                .await
+            };
+            // The state is dropped before the exit is reported, whether it returned or was
+            // killed.
+            actor = None;
+            let Some(restartable) = &restartable else {
+                break reason;
+            };
+            match park(restartable, ctx.id(), &mut started, reason).await {
+                Resume::Restart(tx) => {
+                    // A stop the last incarnation asked for does not apply to the next one.
+                    let _ = ctx.take_stop_request();
+                    started = Some(tx);
+                    tracing::debug!(actor = %ctx.id(), name = A::NAME, "actor restarting");
+                }
+                Resume::Finish(reason) => break reason,
+            }
+        };
+        ctx.finish(reason.clone());
+        // A spawn that failed returns only once the actor is fully gone.
+        if let Some(tx) = started.take() {
+            let _ = tx.send(Err(reason));
         }
-    };
-    ctx.finish(reason.clone());
-    // A spawn that failed returns only once the actor is fully gone.
-    if let Some(tx) = started {
-        let _ = tx.send(Err(reason));
     }
+}
+
+/// Hands an ended incarnation to the parent; resolves to its decision. A failed start is
+/// reported first: the parent waits for it. Out of line, so that `reason` is moved, not
+/// borrowed, in `run` and takes no room in its state.
+fn park<'a, A: Actor>(
+    restartable: &'a Restartable<A>,
+    id: ActorId,
+    started: &mut Option<StartedTx>,
+    reason: ExitReason,
+) -> Pin<Box<dyn Future<Output = Resume> + Send + 'a>> {
+    if let Some(tx) = started.take() {
+        let _ = tx.send(Err(reason.clone()));
+    }
+    restartable.parent.park(id, reason)
 }
 
 /// One life of the actor's state: `started`, the message loop, `stopped`. The start outcome
 /// is sent on `started` when it succeeds; a failure leaves the sender for the caller.
-async fn incarnation<A: Actor>(
-    mut actor: A,
-    ctx: &mut Context<A>,
-    started: &mut Option<StartedTx>,
-) -> ExitReason {
-    // The hooks and signal handlers run rarely: boxed, their futures do not add to the size
-    // of every idle actor's task.
-    let start = match Box::pin(guarded(actor.started(ctx))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(ExitReason::StartFailed(error.to_string())),
-        Err(panic) => Err(ExitReason::Panicked(panic)),
-    };
-    if let Err(reason) = start {
-        tracing::debug!(actor = %ctx.id(), name = A::NAME, %reason, "actor failed to start");
-        return reason;
+///
+/// The message loop handles signals first, then one message at a time, until a stop. It is
+/// written inline rather than as a nested future, which would repeat the borrows of the
+/// actor and the context in every idle actor's task.
+#[allow(clippy::manual_async_fn)] // An `async fn` would store each borrow twice.
+fn incarnation<'a, A: Actor>(
+    actor: &'a mut A,
+    ctx: &'a mut Context<A>,
+    started: &'a mut Option<StartedTx>,
+) -> impl Future<Output = ExitReason> + Send + 'a {
+    async move {
+        // The hooks and signal handlers run rarely: boxed, their futures (and what they
+        // borrow) do not add to the size of every idle actor's task.
+        match Box::pin(guarded(actor.started(ctx))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                let reason = ExitReason::StartFailed(error.to_string());
+                return failed_to_start::<A>(ctx.id(), reason);
+            }
+            Err(panic) => return failed_to_start::<A>(ctx.id(), ExitReason::Panicked(panic)),
+        }
+        if let Some(tx) = started.take() {
+            let _ = tx.send(Ok(()));
+        }
+        let mut budget = MESSAGES_PER_YIELD;
+        let reason = 'serve: loop {
+            // A signal not taken here because the actor stops stays queued and is answered
+            // by `Context::finish`.
+            while ctx.cell.core.signals.has_pending() {
+                let Some(signal) = ctx.cell.core.signals.pop() else {
+                    break;
+                };
+                if let Some(reason) = Box::pin(on_signal(actor, ctx, signal)).await {
+                    break 'serve reason;
+                }
+            }
+            if let Some(reason) = ctx.take_stop_request() {
+                break reason;
+            }
+            if budget == 0 {
+                budget = MESSAGES_PER_YIELD;
+                tokio::task::yield_now().await;
+                // Signals that came in meanwhile go first.
+                continue;
+            }
+            // Signals wake this task through its registered waker (see `run`), the mailbox
+            // through its receiver slot; signals are looked at first.
+            let msg = match poll_fn(|cx| {
+                if ctx.cell.core.signals.has_pending() {
+                    return Poll::Ready(Next::Signal);
+                }
+                match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
+                    Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
+                    Poll::Ready(None) => Poll::Ready(Next::Closed),
+                    Poll::Pending => {
+                        // Idle: the next burst of messages gets a full budget.
+                        budget = MESSAGES_PER_YIELD;
+                        Poll::Pending
+                    }
+                }
+            })
+            .await
+            {
+                Next::Signal => continue,
+                Next::Message(msg) => msg,
+                Next::Closed => break ExitReason::Normal,
+            };
+            budget -= 1;
+            let handled = {
+                let handler = pin!(Some(actor.handle(msg, ctx)));
+                guard(handler).await
+            };
+            if let Err(panic) = handled {
+                tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
+                break ExitReason::Panicked(panic);
+            }
+        };
+        // The reason lives in the boxed future, not in every state of this one.
+        Box::pin(stopped(actor, ctx, reason)).await
     }
-    if let Some(tx) = started.take() {
-        let _ = tx.send(Ok(()));
-    }
-    let reason = serve(&mut actor, ctx).await;
-    if let Err(panic) = Box::pin(guarded(actor.stopped(ctx, &reason))).await {
+}
+
+/// Runs the `stopped` hook; returns `reason`.
+async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReason) -> ExitReason {
+    if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {
         tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
     }
     reason
 }
 
-/// The message loop: signals first, then one message at a time, until a stop.
-async fn serve<A: Actor>(actor: &mut A, ctx: &mut Context<A>) -> ExitReason {
-    let cell = Arc::clone(&ctx.cell);
-    let signals = &cell.core.signals;
-    let mut budget = MESSAGES_PER_YIELD;
-    loop {
-        // A signal not taken here because the actor stops stays queued and is answered by
-        // `Context::finish`.
-        while signals.has_pending() {
-            let Some(signal) = signals.pop() else { break };
-            if let Some(reason) = Box::pin(on_signal(actor, ctx, signal)).await {
-                return reason;
-            }
-        }
-        if let Some(reason) = ctx.stop_request.take() {
-            return reason;
-        }
-        let msg = match cell.mailbox.try_recv(&mut ctx.inbox) {
-            Some(msg) => {
-                budget -= 1;
-                if budget == 0 {
-                    budget = MESSAGES_PER_YIELD;
-                    tokio::task::yield_now().await;
-                }
-                msg
-            }
-            None => {
-                budget = MESSAGES_PER_YIELD;
-                tokio::select! {
-                    biased;
-                    () = signals.notified() => continue,
-                    msg = cell.mailbox.recv(&mut ctx.inbox) => match msg {
-                        Some(msg) => msg,
-                        // The mailbox is closed only by this task, when it exits.
-                        None => return ExitReason::Normal,
-                    },
-                }
-            }
-        };
-        if let Err(panic) = guarded(actor.handle(msg, ctx)).await {
-            tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
-            return ExitReason::Panicked(panic);
-        }
-    }
+/// Logs a failed start and returns its reason. Out of line: a reason borrowed in the async
+/// block would keep its storage in every later state of the future.
+fn failed_to_start<A: Actor>(id: ActorId, reason: ExitReason) -> ExitReason {
+    tracing::debug!(actor = %id, name = A::NAME, %reason, "actor failed to start");
+    reason
+}
+
+/// What woke an actor waiting for work.
+enum Next<M> {
+    Signal,
+    Message(M),
+    /// The mailbox is closed (only this task closes it, when it exits).
+    Closed,
 }
 
 /// Handles one signal; returns the exit reason if the actor must stop.
@@ -248,9 +321,7 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
     match signal {
         Signal::Stop(reason) => Some(reason),
         Signal::Exit(ExitSignal { from, reason }) => {
-            let before = ctx.links.len();
-            ctx.links.retain(|l| l.id() != from);
-            if ctx.links.len() == before {
+            if !ctx.cold.as_deref_mut().is_some_and(|c| c.remove_link(from)) {
                 // The link was removed before this exit arrived.
                 return None;
             }
@@ -270,30 +341,28 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
             })
         }
         Signal::Link(peer) => {
-            let id = peer.id();
-            if !ctx.links.iter().any(|l| l.id() == id) {
-                ctx.links.push(peer);
-            }
+            ctx.cold_mut().add_link(peer);
             None
         }
         Signal::Unlink(id) => {
-            ctx.links.retain(|l| l.id() != id);
+            if let Some(cold) = ctx.cold.as_deref_mut() {
+                cold.remove_link(id);
+            }
             None
         }
         Signal::Monitor(watcher) => {
-            ctx.watchers.push(watcher);
+            ctx.cold_mut().watchers.push(watcher);
             None
         }
         Signal::Demonitor(monitor) => {
-            ctx.watchers.retain(|w| w.monitor() != monitor);
+            if let Some(cold) = ctx.cold.as_deref_mut() {
+                cold.watchers.retain(|w| w.monitor() != monitor);
+            }
             None
         }
         Signal::Down(down) => {
-            let Some(pos) = ctx.monitoring.iter().position(|(m, _)| *m == down.monitor) else {
-                // Demonitored while the DOWN was on its way.
-                return None;
-            };
-            ctx.monitoring.swap_remove(pos);
+            // Unknown when demonitored while the DOWN was on its way: dropped.
+            ctx.cold.as_deref_mut()?.take_monitor(down.monitor)?;
             guarded(actor.on_down(ctx, down))
                 .await
                 .err()
@@ -302,27 +371,30 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
     }
 }
 
-/// Polls `fut` to completion, turning a panic into `Err(message)`. The future's state is
-/// dropped inside a [`FailedHandlerScope`], so the reply channels it held report
-/// `ActorFailed` to their callers.
+/// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].
 pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    let mut slot = pin!(Some(fut));
-    let outcome = poll_fn(|cx| {
+    guard(pin!(Some(fut))).await
+}
+
+/// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
+/// future's state is dropped inside a [`FailedHandlerScope`], so the reply channels it held
+/// report `ActorFailed` to their callers. The caller owns the slot, so the future is stored
+/// once, in the caller's state.
+fn guard<F: Future>(mut slot: Pin<&mut Option<F>>) -> impl Future<Output = Result<F::Output, String>> + '_ {
+    poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
         };
         match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
             Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
+            Err(payload) => {
+                let _scope = FailedHandlerScope::enter();
+                slot.set(None);
+                Poll::Ready(Err(panic_message(payload.as_ref())))
+            }
         }
     })
-    .await;
-    if outcome.is_err() {
-        let _scope = FailedHandlerScope::enter();
-        slot.set(None);
-    }
-    outcome
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
