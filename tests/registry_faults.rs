@@ -494,6 +494,107 @@ async fn a_release_and_the_next_registration_reach_every_node_in_order() {
     shutdown(&[&c, &b, &a]).await;
 }
 
+/// A registration returns once the other nodes relayed the sequencer's commit, without
+/// waiting for the sequencer's own answer, and that answer arriving late changes nothing:
+/// while every frame from the sequencer to z is held up, z registers a name, releases it and
+/// registers it to another actor. Each call returns with every node agreeing, and once the
+/// held-up answers (each a copy of a change z already applied) are delivered, z has seen no
+/// other change (applied again, the first registration would even stop the second owner as
+/// the loser of a conflict).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimant_finishes_on_relays_and_the_sequencers_late_answers_change_nothing() {
+    let (a, b, c) = mesh_of_three().await;
+    let [seq, h, z] = by_id([&a, &b, &c]);
+    let gate = stall(seq, z).await;
+    let mut changes = z.watch("svc").expect("watch");
+    let first = z.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    within("a registration", z.register_global("svc", &first))
+        .await
+        .expect("register");
+    let after_register = owners(&[seq, h, z], "svc");
+    within("a release", z.unregister_global("svc", first.id()))
+        .await
+        .expect("unregister");
+    let after_release = owners(&[seq, h, z], "svc");
+    let second = z.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    within("a registration", z.register_global("svc", &second))
+        .await
+        .expect("register");
+    let after_second = owners(&[seq, h, z], "svc");
+    gate.open();
+    // A call from the sequencer to z queues behind the held-up frames: once it is answered, z
+    // has taken them all in.
+    within(
+        "a call behind the held-up frames",
+        seq.lookup_on::<Counter>(z.id(), "plug"),
+    )
+    .await
+    .expect("look up the plug");
+    let settled = owners(&[seq, h, z], "svc");
+    let mut seen = Vec::new();
+    // Every change z applied is in the watch's buffer by now: take them without waiting.
+    while let Ok(Some(change)) = tokio::time::timeout(Duration::ZERO, changes.next()).await {
+        seen.push(change.owner);
+    }
+    assert_eq!(
+        (
+            after_register,
+            after_release,
+            after_second,
+            settled,
+            seen,
+            second.is_alive()
+        ),
+        (
+            vec![Some(first.id()); 3],
+            vec![None; 3],
+            vec![Some(second.id()); 3],
+            vec![Some(second.id()); 3],
+            vec![Some(first.id()), None, Some(second.id())],
+            true
+        ),
+        "owners of svc on [sequencer, h, z] after each call and once the sequencer's answers \
+         got through, the changes z saw, and whether the second owner is alive (first = {}, \
+         second = {})",
+        first.id(),
+        second.id()
+    );
+    shutdown(&[&c, &b, &a]).await;
+}
+
+/// A registration does not wait on a slow link from a relaying node: while every frame from h
+/// to z is held up (h's relay among them), z registers a name and is done on the sequencer's
+/// word once h acknowledged the commit to it; h's relay, delivered later, changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimant_does_not_wait_on_a_held_up_relay() {
+    let (a, b, c) = mesh_of_three().await;
+    let [seq, h, z] = by_id([&a, &b, &c]);
+    let gate = stall(h, z).await;
+    let mut changes = z.watch("svc").expect("watch");
+    let owner = z.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    within("a registration", z.register_global("svc", &owner))
+        .await
+        .expect("register");
+    let right_after = owners(&[seq, h, z], "svc");
+    gate.open();
+    within(
+        "a call behind the held-up frames",
+        h.lookup_on::<Counter>(z.id(), "plug"),
+    )
+    .await
+    .expect("look up the plug");
+    let mut seen = Vec::new();
+    while let Ok(Some(change)) = tokio::time::timeout(Duration::ZERO, changes.next()).await {
+        seen.push(change.owner);
+    }
+    assert_eq!(
+        (right_after, seen),
+        (vec![Some(owner.id()); 3], vec![Some(owner.id())]),
+        "owners of svc on [sequencer, h, z] right after register_global, and the changes z saw"
+    );
+    shutdown(&[&c, &b, &a]).await;
+}
+
 /// Awaits every future, concurrently, and returns their outputs in order.
 async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();

@@ -1,11 +1,30 @@
 //! The node's side of the cluster-wide registry: its API and its part of the protocol (see
 //! [`global`](super::global) for the design).
+//!
+//! A change submitted from a node R that is not the sequencer S takes three one-way hops on
+//! R's path: R's `Claim` to S; S's `Commit` to every other node C (which names R and the nodes
+//! the commit went to) and, right after, its `Decided` to R; each C's `Relayed` copy to R. R
+//! applies the first copy that arrives (S's or a relay; the others are only counted) and is
+//! done once every C has relayed it (or went down). S decides in the connection's reader,
+//! without a task unless another decision holds the `deciding` lock. Off R's path, R and every
+//! C acknowledge the commit to S (`CommitAck`); S holds the lock until they all have (or went
+//! down, or a timeout passed) before it decides the next change, so that changes reach every
+//! node in the order S decided them. An acknowledgement also says whether R may be waiting
+//! still: R's own when it was not done yet (a relay is late, or S's copy came first), a C's
+//! when it could not relay (say, its connection to R is still coming up). Then S confirms the
+//! change to R with a `ClaimReply` once it is everywhere, and R is done at the first of the
+//! relays and that word: R never waits on a slow link from a C for longer than S would. R
+//! retries with the next sequencer if S goes down before R's claim is done.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::global::{GlobalEntry, NameChange, RegistryMsg};
+use tokio::sync::{oneshot, OwnedMutexGuard};
+
+use super::global::{
+    Applied, Claimant, Committed, Decision, GlobalEntry, NameChange, OnApplied, OnGranted, RegistryMsg,
+};
 use super::{validate_name, RegistryError};
 use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId};
 use crate::net::peer::PeerSlot;
@@ -34,11 +53,9 @@ impl Node {
             fingerprint: <A::Msg as Message>::FINGERPRINT,
             type_name: A::NAME.to_owned(),
         };
-        match self.submit(name, Change::Claim(entry)).await? {
-            Ok(()) => {
-                self.release_when_stopped(name, actor);
-                Ok(())
-            }
+        let release = self.release_when_stopped(name, actor);
+        match self.submit(name, Change::Claim(entry), Some(release)).await? {
+            Ok(()) => Ok(()),
             Err(owner) => Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
                 owner: owner.unwrap_or(actor.id()),
@@ -46,18 +63,31 @@ impl Node {
         }
     }
 
-    /// Has the sequencer apply `change` to `name`. A sequencer that goes down in the middle is
-    /// replaced by the next one; a retry of a change that did go through is answered the same
-    /// (a claim by the same owner is accepted again, an unclaim finds the name gone).
-    async fn submit(&self, name: &str, change: Change) -> Result<Result<(), Option<ActorId>>, RegistryError> {
+    /// Has the sequencer apply `change` to `name`, and runs `on_granted` if it does. A
+    /// sequencer that goes down in the middle is replaced by the next one; a retry of a change
+    /// that did go through is answered the same (a claim by the same owner is accepted again,
+    /// an unclaim finds the name gone).
+    async fn submit(
+        &self,
+        name: &str,
+        change: Change,
+        on_granted: Option<GrantHook>,
+    ) -> Result<Decision, RegistryError> {
         let mut last_sequencer = self.id();
         for _ in 0..3 {
             let sequencer = self.sequencer();
             last_sequencer = sequencer;
             let outcome = if sequencer == self.id() {
-                Some(decide(self, name, change.clone()).await)
+                let outcome = decide(self, name, change.clone()).await;
+                if let (Ok(()), Some(on_granted)) = (&outcome, &on_granted) {
+                    on_granted();
+                }
+                Some(outcome)
             } else {
-                self.submit_at(sequencer, name, &change).await?
+                let on_granted = on_granted
+                    .clone()
+                    .map(|hook| Box::new(move || hook()) as OnGranted);
+                self.submit_at(sequencer, name, &change, on_granted).await?
             };
             if let Some(outcome) = outcome {
                 return Ok(outcome);
@@ -66,19 +96,24 @@ impl Node {
         Err(RegistryError::NodeDown { node: last_sequencer })
     }
 
-    /// Sends a change to the sequencer; `None` if it went down before answering.
+    /// Sends a change to the sequencer and waits until it is refused, or made and applied by
+    /// every node the sequencer sent it to; `None` if the sequencer went down before that.
     async fn submit_at(
         &self,
         sequencer: NodeId,
         name: &str,
         change: &Change,
-    ) -> Result<Option<Result<(), Option<ActorId>>>, RegistryError> {
-        let Some(slot) = self.net().and_then(|net| net.connected_slot(sequencer)) else {
-            return Ok(None);
-        };
+        on_granted: Option<OnGranted>,
+    ) -> Result<Option<Decision>, RegistryError> {
         let global = self.global();
         let request = global.next_request();
-        let answer = global.expect_claim(request);
+        // Registered before the connection is looked at: a sequencer that goes down after the
+        // look finds the claim and fails it.
+        let answer = global.expect_claim(request, sequencer, on_granted);
+        let Some(slot) = self.net().and_then(|net| net.connected_slot(sequencer)) else {
+            global.forget_claim(request);
+            return Ok(None);
+        };
         let name = name.to_owned();
         slot.send_registry(&match change {
             Change::Claim(entry) => RegistryMsg::Claim {
@@ -105,23 +140,27 @@ impl Node {
         }
     }
 
-    /// Releases `name` everywhere when `actor` stops for good.
-    fn release_when_stopped<A: Actor>(&self, name: &str, actor: &ActorRef<A>) {
-        // The monitor is set up in the task, off the registering caller's path; an actor that
-        // stopped meanwhile is reported at once.
-        let (node, name, owner, actor) = (self.downgrade(), name.to_owned(), actor.id(), actor.clone());
-        tokio::spawn(async move {
-            let down = actor.monitor().await;
-            drop(actor);
-            // A lost connection is not a stop: the owner's node going down removes its names
-            // on its own, and a partition is settled when it heals.
-            if down.reason == ExitReason::NodeDown {
-                return;
-            }
-            if let Some(node) = node.upgrade() {
-                let _ = node.unregister_global(&name, owner).await;
-            }
-        });
+    /// What releases `name` everywhere when `actor` stops for good, once it holds the name.
+    fn release_when_stopped<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> GrantHook {
+        // The hook runs where the claim is answered (usually a connection's reader), so that
+        // the task is spawned off the registering caller's path; an actor that stopped
+        // meanwhile is reported at once.
+        let (node, name, actor) = (self.downgrade(), name.to_owned(), actor.clone());
+        Arc::new(move || {
+            let (node, name, actor, owner) = (node.clone(), name.clone(), actor.clone(), actor.id());
+            tokio::spawn(async move {
+                let down = actor.monitor().await;
+                drop(actor);
+                // A lost connection is not a stop: the owner's node going down removes its
+                // names on its own, and a partition is settled when it heals.
+                if down.reason == ExitReason::NodeDown {
+                    return;
+                }
+                if let Some(node) = node.upgrade() {
+                    let _ = node.unregister_global(&name, owner).await;
+                }
+            });
+        })
     }
 
     /// Releases `name`, which `owner` must hold ([`RegistryError::NotOwner`] otherwise,
@@ -130,7 +169,7 @@ impl Node {
     /// so a registration that follows it, from any node, finds the name free.
     pub async fn unregister_global(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
         validate_name(name)?;
-        match self.submit(name, Change::Unclaim(owner)).await? {
+        match self.submit(name, Change::Unclaim(owner), None).await? {
             Ok(()) => Ok(()),
             Err(None) => Err(RegistryError::NotFound {
                 name: name.to_owned(),
@@ -352,6 +391,9 @@ impl Node {
     }
 }
 
+/// What a granted claim sets up, for each attempt of [`Node::submit`].
+type GrantHook = Arc<dyn Fn() + Send + Sync>;
+
 /// A change to one name, as submitted to the sequencer.
 #[derive(Debug, Clone)]
 enum Change {
@@ -359,50 +401,175 @@ enum Change {
     Unclaim(ActorId),
 }
 
-/// The sequencer's decision: apply `change` to `name` (a claim unless another owner holds the
-/// name, an unclaim only by its owner), send it to every connected node, and wait until each
-/// has applied it (or gone down). All changes of all names pass here, one at a time, and
-/// reach every node in the order they were decided.
-async fn decide(node: &Node, name: &str, change: Change) -> Result<(), Option<ActorId>> {
+/// A change decided by this node as the sequencer, for itself: made, sent to every
+/// connected node, and answered once each has applied it (or gone down).
+async fn decide(node: &Node, name: &str, change: Change) -> Decision {
+    let turn = take_turn(node).await;
+    let (applied, everywhere) = oneshot::channel();
+    let done = Box::new(move |_: Applied| {
+        let _ = applied.send(());
+    });
+    match decide_locked(node, turn, name, change, None, done) {
+        Verdict::Answer(result) => result,
+        Verdict::Made => {
+            let _ = tokio::time::timeout(DEFAULT_CALL_TIMEOUT, everywhere).await;
+            Ok(())
+        }
+    }
+}
+
+/// Decides a change submitted by the node behind `slot`, and answers it. The decision is
+/// taken right here, in the connection's reader, unless another one holds the lock: then a
+/// task waits for its turn.
+fn decide_for(node: &Node, slot: &Arc<PeerSlot>, request: u64, name: String, change: Change) {
+    match Arc::clone(&node.global().deciding).try_lock_owned() {
+        Ok(turn) => decide_and_answer(node, turn, slot, request, &name, change),
+        Err(_) => {
+            let (node, slot) = (node.clone(), Arc::clone(slot));
+            tokio::spawn(async move {
+                let turn = take_turn(&node).await;
+                decide_and_answer(&node, turn, &slot, request, &name, change);
+            });
+        }
+    }
+}
+
+fn decide_and_answer(
+    node: &Node,
+    turn: OwnedMutexGuard<()>,
+    slot: &Arc<PeerSlot>,
+    request: u64,
+    name: &str,
+    change: Change,
+) {
+    // The claimant has its answer with the change, and the relays of the nodes the commit went
+    // to; it is told again only if it may be waiting still.
+    let claimant = Arc::clone(slot);
+    let done = Box::new(move |applied: Applied| {
+        if applied.unsettled {
+            claimant.send_registry(&RegistryMsg::ClaimReply {
+                request,
+                result: Ok(()),
+            });
+        }
+    });
+    if let Verdict::Answer(result) = decide_locked(node, turn, name, change, Some((slot, request)), done) {
+        slot.send_registry(&RegistryMsg::ClaimReply { request, result });
+    }
+}
+
+/// Takes the `deciding` lock. A decision holds it until every node acknowledged its change;
+/// one whose acknowledgements are overdue is given up here, when the next one wants its turn.
+async fn take_turn(node: &Node) -> OwnedMutexGuard<()> {
     let global = node.global();
-    let _one_at_a_time = global.deciding.lock().await;
+    loop {
+        let now = tokio::time::Instant::now();
+        // A commit being made right now is seen on the next round.
+        let until = global.expire_commits(now).unwrap_or(now + DEFAULT_CALL_TIMEOUT);
+        let turn = Arc::clone(&global.deciding).lock_owned();
+        if let Ok(turn) = tokio::time::timeout_at(until, turn).await {
+            return turn;
+        }
+    }
+}
+
+/// What the sequencer decided.
+enum Verdict {
+    /// Nothing changes (refused, or the claim is already granted): answer at once.
+    Answer(Decision),
+    /// The change is made and sent out; the claimant, if any, has its answer.
+    Made,
+}
+
+/// The sequencer's decision, holding the `deciding` lock (`turn`): apply `change` to `name`
+/// (a claim unless another owner holds the name, an unclaim only by its owner) and send it to
+/// every connected node: to the claimant, if any, as its answer, to the others as a commit
+/// that they relay to the claimant. The lock is held until every node has applied the change
+/// (then `done` is called), so that all changes of all names reach every node in the order
+/// they were decided.
+fn decide_locked(
+    node: &Node,
+    turn: OwnedMutexGuard<()>,
+    name: &str,
+    change: Change,
+    claimant: Option<(&Arc<PeerSlot>, u64)>,
+    done: OnApplied,
+) -> Verdict {
+    let global = node.global();
     let existing = global.get(name).map(|entry| entry.owner);
-    let request = global.next_request();
-    let msg = match change {
+    let change = match change {
         Change::Claim(entry) => match existing {
-            Some(owner) if owner == entry.owner => return Ok(()),
-            Some(owner) => return Err(Some(owner)),
+            Some(owner) if owner == entry.owner => return Verdict::Answer(Ok(())),
+            Some(owner) => return Verdict::Answer(Err(Some(owner))),
             None => {
                 global.insert(name, entry.clone());
                 tracing::debug!(%name, owner = %entry.owner, "global name registered");
-                RegistryMsg::Commit {
-                    request,
+                Committed::Registered {
                     name: name.to_owned(),
                     entry,
                 }
             }
         },
         Change::Unclaim(owner) => match existing {
-            None => return Err(None),
-            Some(holder) if holder != owner => return Err(Some(holder)),
+            None => return Verdict::Answer(Err(None)),
+            Some(holder) if holder != owner => return Verdict::Answer(Err(Some(holder))),
             Some(_) => {
                 global.remove_if_owner(name, owner);
                 tracing::debug!(%name, %owner, "global name released");
-                RegistryMsg::Release {
-                    request,
+                Committed::Released {
                     name: name.to_owned(),
                     owner,
                 }
             }
         },
     };
+    let request = global.next_request();
     let peers = node.net().map(|net| net.connected()).unwrap_or_default();
-    let acked = global.expect_acks(request, peers.iter().map(|slot| slot.id).collect::<HashSet<_>>());
-    for slot in &peers {
-        slot.send_registry(&msg);
+    // This node is waited for too, until it has sent the change to every node: a node that
+    // goes down meanwhile must not let the next decision overtake this one.
+    let waiting: HashSet<NodeId> = peers
+        .iter()
+        .map(|slot| slot.id)
+        .chain(std::iter::once(node.id()))
+        .collect();
+    global.expect_acks(
+        request,
+        waiting,
+        tokio::time::Instant::now() + DEFAULT_CALL_TIMEOUT,
+        Box::new(move |applied| {
+            drop(turn);
+            done(applied);
+        }),
+    );
+    let claimant_id = claimant.map(|(slot, _)| slot.id);
+    let others: Vec<NodeId> = peers
+        .iter()
+        .map(|slot| slot.id)
+        .filter(|id| Some(*id) != claimant_id)
+        .collect();
+    // The others first: the claimant waits for their relays, a hop further.
+    let commit = RegistryMsg::Commit {
+        request,
+        change: change.clone(),
+        claimant: claimant.map(|(slot, request)| Claimant {
+            node: slot.id,
+            request,
+            others: others.clone(),
+        }),
+    };
+    for slot in peers.iter().filter(|slot| Some(slot.id) != claimant_id) {
+        slot.send_registry(&commit);
     }
-    let _ = tokio::time::timeout(DEFAULT_CALL_TIMEOUT, acked).await;
-    Ok(())
+    if let Some((slot, claim)) = claimant {
+        slot.send_registry(&RegistryMsg::Decided {
+            request: claim,
+            commit: request,
+            change,
+            others,
+        });
+    }
+    global.acked(request, node.id(), true);
+    Verdict::Made
 }
 
 fn broadcast(node: &Node, msg: &RegistryMsg) {
@@ -425,8 +592,8 @@ pub(crate) fn on_peer_up(node: &Node, slot: &PeerSlot) {
 pub(crate) fn on_peer_down(node: &Node, peer: NodeId) {
     let global = node.global();
     global.remove_node(peer);
-    global.acked(None, peer);
-    global.drop_claims();
+    global.commits_without(peer);
+    global.claims_without(peer);
 }
 
 /// A Registry frame arrived from `slot`.
@@ -439,16 +606,48 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
         RegistryMsg::Unclaim { request, name, owner } => {
             decide_for(node, slot, request, name, Change::Unclaim(owner))
         }
-        RegistryMsg::ClaimReply { request, result } => global.on_claim_reply(request, result),
-        RegistryMsg::Commit { request, name, entry } => {
-            settle(node, global.merge(vec![(name, entry)]));
-            slot.send_registry(&RegistryMsg::CommitAck { request });
+        RegistryMsg::Decided {
+            request,
+            commit,
+            change,
+            others,
+        } => on_answer(node, slot, request, commit, change, others, true),
+        RegistryMsg::Relayed {
+            request,
+            commit,
+            change,
+            others,
+        } => on_answer(node, slot, request, commit, change, others, false),
+        RegistryMsg::ClaimReply { request, result } => global.on_claim_reply(request, slot.id, result),
+        RegistryMsg::Commit {
+            request,
+            change,
+            claimant,
+        } => {
+            let relay = claimant.map(|claimant| {
+                let to = node.net().and_then(|net| net.connected_slot(claimant.node));
+                let msg = RegistryMsg::Relayed {
+                    request: claimant.request,
+                    commit: request,
+                    change: change.clone(),
+                    others: claimant.others,
+                };
+                (to, msg)
+            });
+            apply(node, change);
+            // The claimant first: it waits for this, the sequencer only before its next
+            // decision.
+            let settled = match relay {
+                None => true,
+                Some((Some(to), msg)) => {
+                    to.send_registry(&msg);
+                    true
+                }
+                Some((None, _)) => false,
+            };
+            slot.send_registry(&RegistryMsg::CommitAck { request, settled });
         }
-        RegistryMsg::CommitAck { request } => global.acked(Some(request), slot.id),
-        RegistryMsg::Release { request, name, owner } => {
-            global.remove_if_owner(&name, owner);
-            slot.send_registry(&RegistryMsg::CommitAck { request });
-        }
+        RegistryMsg::CommitAck { request, settled } => global.acked(request, slot.id, settled),
         RegistryMsg::Snapshot { entries, groups } => {
             global.merge_groups(groups);
             settle(node, global.merge(entries));
@@ -460,13 +659,67 @@ pub(crate) fn on_message(node: &Node, slot: &Arc<PeerSlot>, msg: RegistryMsg) {
     }
 }
 
-/// Decides a change submitted by the node behind `slot`, and answers it.
-fn decide_for(node: &Node, slot: &Arc<PeerSlot>, request: u64, name: String, change: Change) {
-    let (node, slot) = (node.clone(), Arc::clone(slot));
-    tokio::spawn(async move {
-        let result = decide(&node, &name, change).await;
-        slot.send_registry(&RegistryMsg::ClaimReply { request, result });
-    });
+/// The answer to this node's claim `request`, from `slot`: the sequencer's own (`decided`) or
+/// a relay by a node the commit went to. The first copy is applied and acknowledged to the
+/// sequencer; the claim is granted once every node among `others` has relayed it (or by the
+/// sequencer's `ClaimReply`).
+fn on_answer(
+    node: &Node,
+    slot: &Arc<PeerSlot>,
+    request: u64,
+    commit: u64,
+    change: Committed,
+    others: Vec<NodeId>,
+    decided: bool,
+) {
+    let global = node.global();
+    let sequencer = global.take_change(request, commit, slot.id, decided);
+    if sequencer.is_some() {
+        apply(node, change);
+    }
+    // Only the copy applied sets whom to wait for. A node not connected here will not answer.
+    // The slots are looked up first, and whether they are still up is checked under the
+    // claims' lock: one that goes down later is dropped from the wait by `on_peer_down`.
+    let net = node.net();
+    let others: Vec<Arc<PeerSlot>> = others
+        .into_iter()
+        .filter(|id| sequencer.is_some() && *id != node.id())
+        .filter_map(|id| net.as_ref()?.connected_slot(id))
+        .collect();
+    let settled = global.heard(
+        request,
+        slot.id,
+        decided,
+        sequencer.is_some(),
+        others.iter().filter(|other| other.is_up()).map(|other| other.id),
+    );
+    // After the claim (the caller waits on it), before the sequencer may go on. A claim still
+    // waiting for relays (the sequencer's copy came first, or a relay is slow) asks for the
+    // sequencer's word once the change is everywhere: whichever comes first ends it.
+    if let Some(sequencer) = sequencer {
+        let to = if sequencer == slot.id {
+            Some(Arc::clone(slot))
+        } else {
+            net.as_ref().and_then(|net| net.connected_slot(sequencer))
+        };
+        if let Some(to) = to {
+            to.send_registry(&RegistryMsg::CommitAck {
+                request: commit,
+                settled,
+            });
+        }
+    }
+}
+
+/// Applies a change the sequencer made.
+fn apply(node: &Node, change: Committed) {
+    let global = node.global();
+    match change {
+        Committed::Registered { name, entry } => settle(node, global.merge(vec![(name, entry)])),
+        Committed::Released { name, owner } => {
+            global.remove_if_owner(&name, owner);
+        }
+    }
 }
 
 /// After a merge: every node stops the local losers of name conflicts, and tells its
@@ -477,7 +730,7 @@ fn settle(node: &Node, conflicts: Vec<(String, ActorId, ActorId)>) {
         let stop = node.global().conflict_policy().stop_losers;
         if let Some(cell) = node.local_cell(loser).filter(|_| stop) {
             let reason = ExitReason::error(format!("lost the global name `{name}` to {winner}"));
-            let _ = cell.core().signals.push(crate::actor::Signal::Stop(reason));
+            let _ = cell.core().signal(crate::actor::Signal::Stop(reason));
         }
         if let Some(net) = node.net() {
             net.emit(NodeEvent::NameConflict { name, winner, loser });
