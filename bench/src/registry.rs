@@ -2,7 +2,8 @@
 //!
 //! - `register_global` latency, from the node with the highest id: the sequencer is the node
 //!   with the lowest id, so every registration crosses the network: the claim to the
-//!   sequencer, its commit to the two other nodes and their acknowledgements, and the answer.
+//!   sequencer, its decision back and its commit to the third node, which relays it to the
+//!   registering node (acknowledgements to the sequencer are off the measured path).
 //!   Each sample registers a fresh name (re-registering a released name right away would race
 //!   with the release, which travels on other connections).
 //! - `lookup` latency: a local read of the replica, from the sequencer (so the owner is on
