@@ -167,8 +167,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod actor;
+mod backoff;
 pub mod codec;
 mod error;
+mod lock;
 pub mod net;
 mod node;
 pub mod pool;

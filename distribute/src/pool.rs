@@ -9,7 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
 use crate::error::{CallError, SpawnError};
@@ -178,7 +178,7 @@ impl<A: Actor> Pool<A> {
     }
 
     fn workers(&self) -> std::sync::RwLockReadGuard<'_, Vec<ActorRef<A>>> {
-        self.shared.workers.read().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::read(&self.shared.workers)
     }
 
     /// The pool's supervisor.
@@ -270,19 +270,11 @@ impl<A: Actor> Pool<A> {
         for index in current..size {
             self.supervisor.start_child(self.spec.worker_child(index)).await?;
             if let Some(worker) = self.supervisor.child::<A>(&worker_id(index)).await? {
-                self.shared
-                    .workers
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(worker);
+                crate::lock::write(&self.shared.workers).push(worker);
             }
         }
         for index in (size..current).rev() {
-            self.shared
-                .workers
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .truncate(index);
+            crate::lock::write(&self.shared.workers).truncate(index);
             self.supervisor.terminate_child(&worker_id(index)).await?;
             self.supervisor.delete_child(&worker_id(index)).await?;
         }

@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::SpawnError;
@@ -103,7 +103,7 @@ impl<M> Mailbox<M> {
 
     fn lock(&self) -> MutexGuard<'_, State<M>> {
         // Nothing panics while holding the lock; a poisoned lock still holds a valid queue.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.state)
     }
 
     /// Enqueues `msg` if there is room now.

@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
 use super::cell::Awaken;
@@ -74,7 +74,7 @@ impl SignalQueue {
 
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         // Nothing panics while holding the lock; a poisoned lock still holds a valid queue.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.state)
     }
 
     /// Makes `waker` the one that signals and kills wake. The task calls this when it is

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -616,7 +616,7 @@ impl Net {
     }
 
     fn peers(&self) -> MutexGuard<'_, HashMap<NodeId, Arc<PeerSlot>>> {
-        self.peers.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.peers)
     }
 
     /// The slot of node `id`, created (down) if this node never heard of it.

@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::{oneshot, Notify};
 
@@ -20,12 +20,9 @@ use super::NetStats;
 use crate::actor::{Actor, ActorId, ErasedReply, ExitReason, Message, MonitorRef, NodeId, Watcher};
 use crate::codec::CodecError;
 use crate::error::CallError;
+use crate::lock::lock;
 use crate::node::WeakNode;
 use crate::transport::{encode_frame, FrameKind};
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 #[derive(Default)]
 struct Meta {

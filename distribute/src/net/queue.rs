@@ -15,7 +15,7 @@
 //! append fails at once.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
@@ -83,7 +83,7 @@ impl SendQueue {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.state)
     }
 
     /// Opens the queue for a new connection; returns the epoch its writer drains.

@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{oneshot, watch};
@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use crate::actor::{ActorId, NodeId};
 use crate::codec::{Bincode, Codec, CodecError};
+use crate::lock::lock;
 
 /// A registered name's owner, as replicated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -191,10 +192,6 @@ pub struct NameChange {
     pub name: String,
     /// Its owner now; `None` once it is released.
     pub owner: Option<ActorId>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One node's replica, and the bookkeeping of registrations in flight.

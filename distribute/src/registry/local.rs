@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use super::{validate_name, RegistryError};
 use crate::actor::{Actor, ActorId, ActorRef, Cell};
@@ -24,7 +24,7 @@ pub(crate) struct LocalNames {
 
 impl LocalNames {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.names.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.names)
     }
 
     pub(crate) fn register<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {

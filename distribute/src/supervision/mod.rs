@@ -51,8 +51,9 @@ mod supervisor;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::backoff::Backoff;
 pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
-pub use spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
+pub use spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
 pub use supervisor::{Supervisor, SupervisorMsg};
 
 use crate::actor::{ActorId, ActorRef};

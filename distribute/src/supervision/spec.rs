@@ -68,24 +68,6 @@ impl Default for Intensity {
     }
 }
 
-/// A pause before each restart, doubling for each restart still inside the intensity
-/// window, from `initial` up to `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Backoff {
-    /// The pause before the first restart in a window.
-    pub initial: Duration,
-    /// The longest pause.
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// The pause before a restart preceded by `recent` restarts in the window.
-    pub fn delay(&self, recent: usize) -> Duration {
-        let factor = 1u32.checked_shl(recent.min(31) as u32).unwrap_or(u32::MAX);
-        self.initial.saturating_mul(factor).min(self.max)
-    }
-}
-
 /// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
 pub const DEFAULT_CHILD_SHUTDOWN: Duration = Duration::from_secs(5);
 

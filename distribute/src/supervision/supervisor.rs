@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::slot::{ChildSlot, Parked};
-use super::spec::{Backoff, ChildHandle, ChildSpec, Intensity, Restart, Strategy};
+use super::spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy};
 use super::{ChildInfo, ChildState, SupervisorError};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
+use crate::backoff::Backoff;
 use crate::codec::{Bincode, Codec, CodecError};
 use crate::error::BoxError;
 

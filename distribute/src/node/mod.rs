@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::actor::{spawn_actor, Actor, ActorId, ActorRef, AnyCell, Endpoint, ExitReason, NodeId, Signal};
@@ -468,7 +468,7 @@ impl Node {
     }
 
     fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {
-        self.inner.actors.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::lock::lock(&self.inner.actors)
     }
 }
 
@@ -501,7 +501,7 @@ impl WeakNode {
 /// a node ever sees are interned once.
 pub(crate) fn intern_type_name(name: String) -> &'static str {
     static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut names = crate::lock::lock(&NAMES);
     if let Some(known) = names.iter().find(|known| **known == name) {
         return known;
     }
