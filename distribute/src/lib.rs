@@ -188,8 +188,8 @@ pub use actor::{
 };
 pub use distribute_macros::{actor, registered, supervised};
 pub use error::{BoxError, CallError, SpawnError};
-pub use net::{ConnectError, NodeBuilder, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
-pub use node::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
+pub use node::{Node, NodeBuilder, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};
 pub use registry::RegistryError;
 

@@ -11,9 +11,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::actor::Node;
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
 use crate::error::{CallError, SpawnError};
-use crate::node::Node;
 use crate::supervision::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
 
 /// How a pool picks the worker for a message.

@@ -12,13 +12,11 @@ use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::TrySendError;
 use super::monitor::Monitor;
+use super::remote::{self, RemotePeer};
 use super::reply::{NoReply, ReplyTo};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
 use crate::error::CallError;
-use crate::net::peer::PeerSlot;
-use crate::net::remote;
-use crate::net::wire::{Control, WireReason};
 
 /// How long a call waits for its reply unless told otherwise: 5 seconds.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -64,7 +62,7 @@ pub(crate) enum RefKind<A: Actor> {
 #[derive(Clone)]
 pub(crate) struct RemoteTarget {
     pub(crate) id: ActorId,
-    pub(crate) peer: Arc<PeerSlot>,
+    pub(crate) peer: Arc<dyn RemotePeer>,
 }
 
 impl<A: Actor> ActorRef<A> {
@@ -74,7 +72,7 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    pub(crate) fn remote(id: ActorId, peer: Arc<PeerSlot>) -> Self {
+    pub(crate) fn remote(id: ActorId, peer: Arc<dyn RemotePeer>) -> Self {
         ActorRef {
             kind: RefKind::Remote(RemoteTarget { id, peer }),
         }
@@ -227,10 +225,7 @@ impl<A: Actor> ActorRef<A> {
             }
             RefKind::Remote(target) => {
                 let monitor = self.monitor();
-                target.peer.send_control(&Control::Stop {
-                    target: target.id,
-                    reason: WireReason::from(&reason),
-                });
+                target.peer.stop(target.id, &reason);
                 return monitor.await.reason;
             }
         }
@@ -242,7 +237,7 @@ impl<A: Actor> ActorRef<A> {
     pub fn kill(&self) {
         match &self.kind {
             RefKind::Local(cell) => cell.core.kill(),
-            RefKind::Remote(target) => target.peer.send_control(&Control::Kill { target: target.id }),
+            RefKind::Remote(target) => target.peer.kill(target.id),
         }
     }
 

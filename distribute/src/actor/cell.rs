@@ -12,12 +12,10 @@ use tokio::sync::Notify;
 
 use super::mailbox::{Mailbox, TrySendError};
 use super::monitor::{ExitSignal, Watcher};
+use super::remote::{self, Incoming, Pending, Undelivered};
+use super::runtime::{Node, NodeStats};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
-use crate::net::peer::PeerSlot;
-use crate::net::remote::{self, Pending, Undelivered};
-use crate::net::wire::MessageHeader;
-use crate::node::{Node, NodeStats};
 
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
@@ -165,9 +163,7 @@ pub(crate) trait AnyCell: Send + Sync + 'static {
     fn deliver_remote(
         self: Arc<Self>,
         node: &Node,
-        header: &MessageHeader,
-        body: &[u8],
-        peer: &Arc<PeerSlot>,
+        incoming: &Incoming<'_>,
     ) -> Result<Option<Pending>, Undelivered>;
 }
 
@@ -219,10 +215,8 @@ impl<A: Actor> AnyCell for Cell<A> {
     fn deliver_remote(
         self: Arc<Self>,
         node: &Node,
-        header: &MessageHeader,
-        body: &[u8],
-        peer: &Arc<PeerSlot>,
+        incoming: &Incoming<'_>,
     ) -> Result<Option<Pending>, Undelivered> {
-        remote::deliver(self, node, header, body, peer)
+        remote::deliver(self, node, incoming)
     }
 }

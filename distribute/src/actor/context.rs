@@ -13,10 +13,10 @@ use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Inbox;
 use super::monitor::{MonitorRef, Watcher};
+use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason};
 use crate::error::SpawnError;
-use crate::node::{Node, SpawnOptions};
 
 /// The running actor's view of itself, passed to handlers and hooks.
 ///

@@ -9,15 +9,14 @@ use std::sync::Arc;
 
 use super::cell::AnyCell;
 use super::monitor::{MonitorRef, Watcher};
+use super::remote::RemotePeer;
 use super::signal::Signal;
 use super::{ActorId, ExitReason};
-use crate::net::peer::PeerSlot;
-use crate::net::wire::{Control, WireReason};
 
 #[derive(Clone)]
 pub(crate) enum Endpoint {
     Local(Arc<dyn AnyCell>),
-    Remote { id: ActorId, peer: Arc<PeerSlot> },
+    Remote { id: ActorId, peer: Arc<dyn RemotePeer> },
 }
 
 impl Endpoint {
@@ -32,14 +31,7 @@ impl Endpoint {
     pub(crate) fn send_exit(&self, from: ActorId, reason: ExitReason) {
         match self {
             Endpoint::Local(cell) => cell.core().send_exit(from, reason),
-            Endpoint::Remote { id, peer } => {
-                peer.forget_link(from, *id);
-                peer.send_control(&Control::Exit {
-                    from,
-                    to: *id,
-                    reason: WireReason::from(&reason),
-                });
-            }
+            Endpoint::Remote { id, peer } => peer.exit(from, *id, &reason),
         }
     }
 
@@ -49,13 +41,7 @@ impl Endpoint {
         match self {
             Endpoint::Local(cell) => cell.core().signal(Signal::Link(other)).map_err(drop),
             Endpoint::Remote { id, peer } => {
-                let from = other.id();
-                if from.node() != peer.id {
-                    // The other end is on this node: remember the link, so that a lost
-                    // connection reaches it as an exit.
-                    peer.remember_link(from, *id);
-                }
-                peer.send_control(&Control::Link { from, to: *id });
+                peer.link(other.id(), *id);
                 Ok(())
             }
         }
@@ -67,10 +53,7 @@ impl Endpoint {
             Endpoint::Local(cell) => {
                 let _ = cell.core().signal(Signal::Unlink(from));
             }
-            Endpoint::Remote { id, peer } => {
-                peer.forget_link(from, *id);
-                peer.send_control(&Control::Unlink { from, to: *id });
-            }
+            Endpoint::Remote { id, peer } => peer.unlink(from, *id),
         }
     }
 

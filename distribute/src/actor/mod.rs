@@ -12,8 +12,10 @@ mod exit;
 mod id;
 mod mailbox;
 mod monitor;
+mod remote;
 mod reply;
 mod run;
+mod runtime;
 mod signal;
 
 use std::future::Future;
@@ -25,15 +27,18 @@ pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
 pub(crate) use monitor::Watcher;
 pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
-pub(crate) use reply::NoReply;
 pub use reply::{ErasedReply, ReplySlot, ReplyTo};
 
-pub(crate) use actor_ref::RemoteTarget;
 pub(crate) use cell::AnyCell;
 pub(crate) use cell::Cell;
 pub(crate) use endpoint::Endpoint;
-pub(crate) use mailbox::TrySendError;
+pub(crate) use remote::{
+    BoxFuture, CallEnd, DecodeScope, EncodeBody, Incoming, MessageHead, OwnedBody, RemotePeer, SendRefused,
+    Undelivered,
+};
 pub(crate) use run::{spawn_actor, Parent, Restartable, Resume};
+pub use runtime::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
+pub(crate) use runtime::{NodeServices, WeakNode};
 pub(crate) use signal::Signal;
 
 use crate::codec::{Codec, CodecError};

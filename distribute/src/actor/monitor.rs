@@ -10,10 +10,9 @@ use std::task::{Context as TaskContext, Poll};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
+use super::remote::RemotePeer;
 use super::signal::Signal;
 use super::{ActorId, AnyCell, ExitReason, NodeId};
-use crate::net::peer::PeerSlot;
-use crate::net::wire::{Control, WireReason};
 
 /// Identifies one monitor, so that it can be removed and its DOWN recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -74,7 +73,7 @@ pub(crate) enum Watcher {
     /// A watcher on another node, told with a DOWN control frame.
     Remote {
         monitor: MonitorRef,
-        peer: Arc<PeerSlot>,
+        peer: Arc<dyn RemotePeer>,
     },
 }
 
@@ -103,11 +102,7 @@ impl Watcher {
                     reason,
                 }));
             }
-            Watcher::Remote { monitor, peer } => peer.send_control(&Control::Down {
-                monitor,
-                actor,
-                reason: WireReason::from(&reason),
-            }),
+            Watcher::Remote { monitor, peer } => peer.down(monitor, actor, &reason),
         }
     }
 }

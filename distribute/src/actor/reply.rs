@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::remote::{CallEnd, RemotePeer};
 use super::Wire;
 use crate::codec::{Codec, CodecError};
 use crate::error::CallError;
-use crate::net::peer::PeerSlot;
-use crate::net::wire::ReplyStatus;
 
 thread_local! {
     /// Set while the runtime drops the state of a handler that panicked, so that the reply
@@ -53,7 +52,7 @@ enum Target<R> {
 
 /// A caller on another node: the reply is encoded and sent back on its connection.
 struct RemoteCaller<R> {
-    peer: Arc<PeerSlot>,
+    peer: Arc<dyn RemotePeer>,
     call: u64,
     encode: fn(&R, &mut Vec<u8>) -> Result<(), CodecError>,
 }
@@ -62,7 +61,7 @@ struct RemoteCaller<R> {
 /// [`Message::decode_body`](crate::Message::decode_body), which turns it into the message's
 /// [`ReplyTo`] with [`ReplyTo::attach`]. Opaque; [`ReplySlot::none`] when no one waits.
 pub struct ReplySlot {
-    caller: Option<(Arc<PeerSlot>, u64)>,
+    caller: Option<(Arc<dyn RemotePeer>, u64)>,
 }
 
 impl ReplySlot {
@@ -71,7 +70,7 @@ impl ReplySlot {
         ReplySlot { caller: None }
     }
 
-    pub(crate) fn remote(peer: Arc<PeerSlot>, call: u64) -> Self {
+    pub(crate) fn remote(peer: Arc<dyn RemotePeer>, call: u64) -> Self {
         ReplySlot {
             caller: Some((peer, call)),
         }
@@ -120,7 +119,7 @@ impl<R> ReplyTo<R> {
                 let encode = caller.encode;
                 caller
                     .peer
-                    .send_reply(caller.call, ReplyStatus::Ok, |out| encode(&value, out));
+                    .reply(caller.call, CallEnd::Replied, &mut |out| encode(&value, out));
             }
         }
     }
@@ -201,12 +200,12 @@ impl<R> Drop for ReplyTo<R> {
                 }));
             }
             Target::Remote(caller) => {
-                let status = if failed() {
-                    ReplyStatus::Failed
+                let end = if failed() {
+                    CallEnd::Failed
                 } else {
-                    ReplyStatus::Stopped
+                    CallEnd::Stopped
                 };
-                caller.peer.send_reply(caller.call, status, |_| Ok(()));
+                caller.peer.reply(caller.call, end, &mut |_| Ok(()));
             }
         }
     }

@@ -21,28 +21,44 @@
 //!   monitors and links with [`ExitReason::NodeDown`](crate::ExitReason::NodeDown), emits
 //!   [`NodeEvent::NodeDown`] and is re-established with exponential backoff.
 
-mod conn;
-pub(crate) mod peer;
-pub(crate) mod queue;
-pub(crate) mod remote;
+mod connection;
+mod control;
+mod dispatch;
+mod handshake;
+mod peer;
+mod queue;
+mod reader;
+mod reconnect;
+mod remote;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod transport;
 pub(crate) mod wire;
+mod writer;
+
+pub(crate) use dispatch::{FrameHandler, FrameHandlers};
+pub(crate) use peer::PeerSlot;
+pub use reconnect::Reconnect;
+#[cfg(feature = "tls")]
+pub(crate) use tls::TlsTransport;
+pub use transport::{
+    Accepted, Connection, Listener, MemoryTransport, ReadHalf, TcpTransport, Transport, TransportError,
+    TransportFuture,
+};
+pub(crate) use wire::FoundActor;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::actor::NodeId;
-use crate::node::{Node, WeakNode};
-use crate::transport::handshake::{is_valid_node_name, HandshakeError};
-use crate::transport::DEFAULT_MAX_FRAME;
-use peer::PeerSlot;
+use crate::actor::{NodeId, WeakNode};
+use crate::lock::lock;
+use crate::transport::handshake::HandshakeError;
 
 /// The environment variable a node reads its cookie from when none is given.
 pub const COOKIE_ENV: &str = "DISTRIBUTE_COOKIE";
@@ -58,10 +74,6 @@ pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Default bound on connecting and completing the handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The cookie of insecure local mode: public, so it only keeps apart clusters that use
-/// different cookies by mistake; never use it off one machine.
-const INSECURE_COOKIE: &[u8] = b"distribute-insecure-local-cookie";
 
 /// Counters of a networked node, readable with [`Node::net_stats`](crate::Node::net_stats).
 #[derive(Debug, Default)]
@@ -336,27 +348,6 @@ pub enum StartError {
     NoRuntime,
 }
 
-/// Reconnection policy after a connection is lost (not after an orderly shutdown).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reconnect {
-    /// First delay; each failed attempt doubles it, with up to 25 % of random jitter.
-    pub initial: Duration,
-    /// Longest delay between attempts.
-    pub max: Duration,
-    /// Give up after trying for this long.
-    pub give_up_after: Duration,
-}
-
-impl Default for Reconnect {
-    fn default() -> Self {
-        Reconnect {
-            initial: Duration::from_millis(50),
-            max: Duration::from_secs(5),
-            give_up_after: Duration::from_secs(60),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub(crate) struct NetConfig {
     pub(crate) name: String,
@@ -367,221 +358,17 @@ pub(crate) struct NetConfig {
     pub(crate) heartbeat_timeout: Duration,
     pub(crate) handshake_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
-    #[cfg(feature = "tls")]
-    pub(crate) tls: Option<tls::TlsConfig>,
 }
 
-/// Builds a networked [`Node`]; made by [`Node::builder`](crate::Node::builder).
-///
-/// ```no_run
-/// # use distribute::prelude::*;
-/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let node = Node::builder()
-///     .name("a")
-///     .cookie("secret")                       // or DISTRIBUTE_COOKIE
-///     .listen("127.0.0.1:0".parse()?)          // the default
-///     .start()
-///     .await?;
-/// println!("listening on {:?}", node.listen_addr());
-/// # Ok(()) }
-/// ```
-#[must_use = "a builder does nothing until `start` is awaited"]
-pub struct NodeBuilder {
-    name: Option<String>,
-    listen: SocketAddr,
-    cookie: Option<Vec<u8>>,
-    insecure: bool,
-    peers: Vec<SocketAddr>,
-    max_frame: usize,
-    send_queue_bytes: usize,
-    heartbeat_interval: Duration,
-    heartbeat_timeout: Duration,
-    handshake_timeout: Duration,
-    reconnect: Option<Reconnect>,
-    conflicts: crate::registry::global::ConflictPolicy,
-    #[cfg(feature = "tls")]
-    tls: Option<tls::TlsConfig>,
-}
+/// Answers a peer's question "which actor holds this name here?" from the node's own names.
+pub(crate) type Whereis = Box<dyn Fn(&str) -> Option<FoundActor> + Send + Sync>;
 
-impl fmt::Debug for NodeBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeBuilder")
-            .field("name", &self.name)
-            .field("listen", &self.listen)
-            .field("cookie", &self.cookie.as_ref().map(|_| "<redacted>"))
-            .field("insecure", &self.insecure)
-            .field("peers", &self.peers)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for NodeBuilder {
-    fn default() -> Self {
-        NodeBuilder {
-            name: None,
-            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            cookie: None,
-            insecure: false,
-            peers: Vec::new(),
-            max_frame: DEFAULT_MAX_FRAME,
-            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
-            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
-            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            reconnect: Some(Reconnect::default()),
-            conflicts: Default::default(),
-            #[cfg(feature = "tls")]
-            tls: None,
-        }
-    }
-}
-
-impl NodeBuilder {
-    /// The node's name, unique in the cluster: 1 to 255 characters of
-    /// `A-Z a-z 0-9 . _ @ -`. Default: `node-` and the node's id.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Where to listen. Default: 127.0.0.1 with a port chosen by the OS; see
-    /// [`Node::listen_addr`](crate::Node::listen_addr).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.listen = addr;
-        self
-    }
-
-    /// The cluster's shared secret. Without it the node reads the `DISTRIBUTE_COOKIE`
-    /// environment variable, and refuses to start if that is not set either.
-    pub fn cookie(mut self, cookie: impl AsRef<[u8]>) -> Self {
-        self.cookie = Some(cookie.as_ref().to_vec());
-        self
-    }
-
-    /// Runs without a secret cookie (a public, built-in one), for a cluster on this machine
-    /// only: the node then refuses to listen on anything but a loopback address. A cookie
-    /// given with [`cookie`](Self::cookie) or the environment still wins.
-    pub fn insecure_local(mut self) -> Self {
-        self.insecure = true;
-        self
-    }
-
-    /// A node to connect to when starting; `start` fails if it cannot be reached.
-    pub fn peer(mut self, addr: SocketAddr) -> Self {
-        self.peers.push(addr);
-        self
-    }
-
-    /// The cap on a frame, in bytes (default 4 MiB): larger messages fail on the sender with
-    /// `PayloadTooLarge`, and a peer announcing a larger frame is disconnected.
-    pub fn max_frame(mut self, bytes: usize) -> Self {
-        self.max_frame = bytes.clamp(64, u32::MAX as usize);
-        self
-    }
-
-    /// The bound of each peer's send queue, in bytes (default 8 MiB).
-    pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
-        self.send_queue_bytes = bytes.max(1);
-        self
-    }
-
-    /// Heartbeat interval on an idle connection, and the silence after which a peer is
-    /// declared down (defaults: 1 s and 5 s). The timeout is at least twice the interval.
-    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
-        self.heartbeat_interval = interval.max(Duration::from_millis(1));
-        self.heartbeat_timeout = timeout.max(interval * 2);
-        self
-    }
-
-    /// Bound on connecting plus the handshake (default 5 s).
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How to reconnect after a lost connection; `None` never reconnects.
-    pub fn reconnect(mut self, policy: Option<Reconnect>) -> Self {
-        self.reconnect = policy;
-        self
-    }
-
-    /// Chooses which owner keeps a global name registered on both sides of a healed partition
-    /// (default: the lowest actor id). Give every node of the cluster the same resolver.
-    pub fn resolve_conflicts_with(
-        mut self,
-        resolver: impl Fn(&str, crate::ActorId, crate::ActorId) -> crate::ActorId + Send + Sync + 'static,
-    ) -> Self {
-        self.conflicts.resolver = Some(Arc::new(resolver));
-        self
-    }
-
-    /// Leaves the losing owner of a name conflict running (it is only told, through
-    /// `NodeEvent::NameConflict`), instead of stopping it as OTP does.
-    pub fn keep_conflict_losers(mut self) -> Self {
-        self.conflicts.stop_losers = false;
-        self
-    }
-
-    /// Runs every connection over mutual TLS (feature `tls`).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: tls::TlsConfig) -> Self {
-        self.tls = Some(config);
-        self
-    }
-
-    /// Starts the node: binds the listener, then connects to the peers given.
-    pub async fn start(self) -> Result<Node, StartError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
-        let cookie = match (self.cookie, std::env::var_os(COOKIE_ENV)) {
-            (Some(cookie), _) => cookie,
-            (None, Some(env)) => env.into_encoded_bytes(),
-            (None, None) if self.insecure => INSECURE_COOKIE.to_vec(),
-            (None, None) => return Err(StartError::MissingCookie),
-        };
-        if cookie.is_empty() {
-            return Err(StartError::EmptyCookie);
-        }
-        if self.insecure && cookie == INSECURE_COOKIE && !self.listen.ip().is_loopback() {
-            return Err(StartError::InsecureNotLoopback(self.listen));
-        }
-        let id = NodeId::fresh();
-        let name = self.name.unwrap_or_else(|| format!("node-{id}"));
-        if !is_valid_node_name(&name) {
-            return Err(StartError::InvalidName(name));
-        }
-        let node = Node::with_identity(id, name.clone());
-        let _ = node.global().conflicts.set(self.conflicts);
-        let listener = tokio::net::TcpListener::bind(self.listen)
-            .await
-            .map_err(|error| StartError::Bind {
-                addr: self.listen,
-                error: error.to_string(),
-            })?;
-        let listen = listener.local_addr().map_err(|error| StartError::Bind {
-            addr: self.listen,
-            error: error.to_string(),
-        })?;
-        let config = NetConfig {
-            name,
-            cookie,
-            max_frame: self.max_frame,
-            send_queue_bytes: self.send_queue_bytes,
-            heartbeat_interval: self.heartbeat_interval,
-            heartbeat_timeout: self.heartbeat_timeout,
-            handshake_timeout: self.handshake_timeout,
-            reconnect: self.reconnect,
-            #[cfg(feature = "tls")]
-            tls: self.tls,
-        };
-        let net = Arc::new(Net::new(config, listen, node.id(), node.downgrade()));
-        node.attach_net(Arc::clone(&net));
-        runtime.spawn(conn::accept_loop(Arc::clone(&net), listener));
-        tracing::info!(node = %node.name(), %listen, "node listening");
-        for peer in self.peers {
-            conn::connect(&net, peer).await?;
-        }
-        Ok(node)
-    }
+/// What the node plugs into its network: the transport, the handlers of the frame kinds the
+/// network does not own, and its node-local names.
+pub(crate) struct Wiring {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) handlers: FrameHandlers,
+    pub(crate) whereis: Whereis,
 }
 
 /// The networking state of a node.
@@ -590,6 +377,11 @@ pub(crate) struct Net {
     pub(crate) listen: SocketAddr,
     pub(crate) id: NodeId,
     pub(crate) node: WeakNode,
+    transport: Arc<dyn Transport>,
+    pub(crate) handlers: FrameHandlers,
+    whereis: Whereis,
+    /// This `Net`, for the tasks it spawns.
+    me: std::sync::Weak<Net>,
     peers: Mutex<HashMap<NodeId, Arc<PeerSlot>>>,
     events: broadcast::Sender<NodeEvent>,
     pub(crate) stats: Arc<NetStats>,
@@ -600,23 +392,46 @@ pub(crate) struct Net {
 }
 
 impl Net {
-    fn new(config: NetConfig, listen: SocketAddr, id: NodeId, node: WeakNode) -> Self {
-        Net {
+    /// Starts the network of a node: listens with the wiring's transport at `listen`, and
+    /// accepts connections until the node closes. Returns the network and where it listens.
+    pub(crate) async fn start(
+        config: NetConfig,
+        listen: SocketAddr,
+        node: WeakNode,
+        id: NodeId,
+        wiring: Wiring,
+    ) -> Result<Arc<Net>, StartError> {
+        let bind = |error: std::io::Error| StartError::Bind {
+            addr: listen,
+            error: error.to_string(),
+        };
+        let listener = wiring.transport.listen(listen).await.map_err(bind)?;
+        let net = Arc::new_cyclic(|me| Net {
             config,
-            listen,
+            listen: listener.local_addr(),
             id,
             node,
+            transport: wiring.transport,
+            handlers: wiring.handlers,
+            whereis: wiring.whereis,
+            me: me.clone(),
             peers: Mutex::new(HashMap::new()),
             events: broadcast::channel(1024).0,
             stats: Arc::new(NetStats::default()),
             next_connection: AtomicU64::new(1),
             closing: watch::channel(false).0,
             writers: watch::channel(0).0,
-        }
+        });
+        tokio::spawn(connection::accept_loop(Arc::clone(&net), listener));
+        Ok(net)
+    }
+
+    fn this(&self) -> Option<Arc<Net>> {
+        self.me.upgrade()
     }
 
     fn peers(&self) -> MutexGuard<'_, HashMap<NodeId, Arc<PeerSlot>>> {
-        crate::lock::lock(&self.peers)
+        lock(&self.peers)
     }
 
     /// The slot of node `id`, created (down) if this node never heard of it.
@@ -646,6 +461,15 @@ impl Net {
             .collect();
         up.sort_by_key(|slot| slot.id);
         up
+    }
+
+    /// Whether connecting waits for the peer's greeting: only a handler can complete one.
+    fn awaits_greeting(&self) -> bool {
+        !self.handlers.is_empty()
+    }
+
+    fn whereis(&self, name: &str) -> Option<FoundActor> {
+        (self.whereis)(name)
     }
 
     pub(crate) fn next_connection(&self) -> u64 {
@@ -692,6 +516,11 @@ impl Net {
         let mut writers = self.writers.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(1), writers.wait_for(|n| *n == 0)).await;
     }
+
+    /// Connects to the node listening at `addr`; returns its id once both sides are up.
+    pub(crate) async fn connect(self: &Arc<Self>, addr: SocketAddr) -> Result<NodeId, ConnectError> {
+        connection::connect(self, addr).await
+    }
 }
 
 /// Holds a writer's place in [`Net::writers`].
@@ -701,9 +530,4 @@ impl Drop for WriterGuard {
     fn drop(&mut self) {
         self.0.writers.send_modify(|n| *n = n.saturating_sub(1));
     }
-}
-
-/// The connect entry point used by [`Node::connect`](crate::Node::connect).
-pub(crate) async fn connect(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, ConnectError> {
-    conn::connect(net, addr).await
 }

@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
 use super::queue::{PushError, SendQueue, Urgency};
-use super::remote::DecodeScope;
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
 use super::NetStats;
-use crate::actor::{Actor, ActorId, ErasedReply, ExitReason, Message, MonitorRef, NodeId, Watcher};
+use crate::actor::{
+    ActorId, DecodeScope, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, Node, NodeId,
+    OwnedBody, Watcher, WeakNode,
+};
 use crate::codec::CodecError;
 use crate::error::CallError;
 use crate::lock::lock;
-use crate::node::WeakNode;
 use crate::transport::{encode_frame, FrameKind};
 
 #[derive(Default)]
@@ -82,7 +83,7 @@ impl PeerSlot {
         }
     }
 
-    pub(crate) fn node(&self) -> Option<crate::Node> {
+    pub(crate) fn node(&self) -> Option<Node> {
         self.node.upgrade()
     }
 
@@ -200,39 +201,39 @@ impl PeerSlot {
 
     // ---- frames out ----
 
-    /// Queues a message for `target`, waiting while the send queue is full.
-    pub(crate) async fn send_message<A: Actor>(
+    /// Queues a message frame whose body `body` encodes: if the queue has room now, or
+    /// regardless of the bound with `force`. `Ok(false)`: the queue is full.
+    pub(crate) fn push_message(
         &self,
-        target: ActorId,
-        msg: A::Msg,
-        call: u64,
-    ) -> Result<(), CallError> {
-        let header = message_header::<A>(target, &msg, call);
+        head: &MessageHead,
+        body: &mut EncodeBody<'_>,
+    ) -> Result<bool, CallError> {
+        let header = wire_header(head);
         let max = self.max_frame;
-        let urgency = if call == 0 { Urgency::Batch } else { Urgency::Flush };
         let pushed = self
             .queue
-            .push(msg, urgency, |buf, msg| {
-                build_message::<A>(buf, &header, msg, max)
+            .push_if_room(urgency(head), |buf| build_message(buf, &header, body, max));
+        match pushed {
+            None => Ok(false),
+            Some(pushed) => self.finish_push(head.target, pushed).map(|()| true),
+        }
+    }
+
+    /// Queues a message frame, waiting while the send queue is full.
+    pub(crate) async fn push_message_waiting(
+        &self,
+        head: MessageHead,
+        body: OwnedBody,
+    ) -> Result<(), CallError> {
+        let header = wire_header(&head);
+        let max = self.max_frame;
+        let pushed = self
+            .queue
+            .push(body, urgency(&head), |buf, body| {
+                build_message(buf, &header, &mut **body, max)
             })
             .await;
-        self.finish_push(target, pushed)
-    }
-
-    /// Queues a message for `target` if the send queue has room now.
-    pub(crate) fn try_send_message<A: Actor>(&self, target: ActorId, msg: &A::Msg) -> Result<(), CallError> {
-        if self.queue.queued_bytes() >= self.queue_limit() {
-            return Err(CallError::MailboxFull { actor: target });
-        }
-        let header = message_header::<A>(target, msg, 0);
-        let pushed = self.queue.push_now(Urgency::Batch, |buf| {
-            build_message::<A>(buf, &header, msg, self.max_frame)
-        });
-        self.finish_push(target, pushed)
-    }
-
-    fn queue_limit(&self) -> usize {
-        self.queue.limit
+        self.finish_push(head.target, pushed)
     }
 
     fn finish_push(
@@ -253,21 +254,24 @@ impl PeerSlot {
     /// Queues a control frame. Dropped if the peer is down: what it would have told is then
     /// moot (the peer's side sees the connection loss instead).
     pub(crate) fn send_control(&self, control: &Control) {
-        self.send_frame(FrameKind::Signal, Urgency::Batch, "control", |buf| {
+        self.queue_frame(FrameKind::Signal, Urgency::Batch, "control", |buf| {
             control.encode(buf)
         });
     }
 
-    /// Queues a registry frame; dropped if the peer is down (it resyncs when it is back).
-    pub(crate) fn send_registry(&self, msg: &crate::registry::RegistryMsg) {
-        self.send_frame(FrameKind::Registry, Urgency::Flush, "registry", |buf| {
-            msg.encode(buf)
-        });
+    /// Queues a frame of a [`FrameHandler`](super::FrameHandler)'s `kind`, to be written at
+    /// once; dropped if the peer is down (the handler hears of it and of the peer's return).
+    pub(crate) fn send_frame(
+        &self,
+        kind: FrameKind,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) {
+        self.queue_frame(kind, Urgency::Flush, "handler", encode);
     }
 
     /// Queues one frame of `kind` whose body `encode` appends, regardless of the queue's
     /// bound; logs (and drops) a frame that cannot be encoded or exceeds the frame cap.
-    fn send_frame(
+    fn queue_frame(
         &self,
         kind: FrameKind,
         urgency: Urgency,
@@ -352,7 +356,7 @@ impl PeerSlot {
     }
 
     /// A Reply frame arrived: decode it for the caller (refs inside bind to `node`).
-    pub(crate) fn on_reply(&self, node: &crate::Node, call: u64, status: ReplyStatus, payload: &[u8]) {
+    pub(crate) fn on_reply(&self, node: &Node, call: u64, status: ReplyStatus, payload: &[u8]) {
         let waiting = lock(&self.calls).remove(&call);
         let Some((actor, reply)) = waiting else {
             return; // The caller gave up (timeout).
@@ -429,27 +433,36 @@ impl PeerSlot {
     }
 }
 
-fn message_header<A: Actor>(target: ActorId, msg: &A::Msg, call: u64) -> MessageHeader {
+fn wire_header(head: &MessageHead) -> MessageHeader {
     MessageHeader {
-        target: target.local(),
-        fingerprint: <A::Msg as Message>::FINGERPRINT,
-        tag: msg.tag(),
-        call,
+        target: head.target.local(),
+        fingerprint: head.fingerprint,
+        tag: head.tag,
+        call: head.call,
     }
 }
 
-/// Appends a whole Message frame for `msg`, or nothing on error.
-fn build_message<A: Actor>(
+/// A call waits for its answer: send it now; a tell is better batched with those that follow.
+fn urgency(head: &MessageHead) -> Urgency {
+    if head.call == 0 {
+        Urgency::Batch
+    } else {
+        Urgency::Flush
+    }
+}
+
+/// Appends a whole Message frame, or nothing on error.
+fn build_message(
     buf: &mut Vec<u8>,
     header: &MessageHeader,
-    msg: &A::Msg,
+    body: &mut EncodeBody<'_>,
     max: usize,
 ) -> Result<(), CallError> {
     let start = buf.len();
     buf.extend_from_slice(&[0; 4]);
     buf.push(FrameKind::Message.as_u8());
     header.write(buf);
-    if let Err(error) = msg.encode_body(&A::Codec::default(), buf) {
+    if let Err(error) = body(buf) {
         buf.truncate(start);
         return Err(CallError::Encode(error));
     }

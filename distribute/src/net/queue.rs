@@ -152,23 +152,32 @@ impl SendQueue {
     /// and for its reply. Tells are left to the writer, which batches them.
     pub(crate) async fn push<T, E>(
         &self,
-        value: T,
+        mut value: T,
         urgency: Urgency,
-        build: impl Fn(&mut Vec<u8>, &T) -> Result<(), E>,
+        mut build: impl FnMut(&mut Vec<u8>, &mut T) -> Result<(), E>,
     ) -> Result<(), PushError<E>> {
         // The common case, room at once, costs one lock and no wait handle.
-        if let Some(done) = self.try_append(|buf| build(buf, &value), urgency, false) {
+        if let Some(done) = self.try_append(|buf| build(buf, &mut value), urgency, false) {
             return done;
         }
         loop {
             let room = self.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            if let Some(done) = self.try_append(|buf| build(buf, &value), urgency, false) {
+            if let Some(done) = self.try_append(|buf| build(buf, &mut value), urgency, false) {
                 return done;
             }
             room.await;
         }
+    }
+
+    /// Appends one frame if the queue holds less than `limit` bytes; `None` if it is full.
+    pub(crate) fn push_if_room<E>(
+        &self,
+        urgency: Urgency,
+        build: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Option<Result<(), PushError<E>>> {
+        self.try_append(build, urgency, false)
     }
 
     /// Appends one frame at once, beyond the bound if need be (replies and control frames).
@@ -306,7 +315,9 @@ mod tests {
 
     async fn push(queue: &SendQueue, bytes: &'static [u8]) -> Result<(), PushError<()>> {
         let build = frame(bytes);
-        queue.push((), Urgency::Batch, move |buf, ()| build(buf)).await
+        queue
+            .push((), Urgency::Batch, move |buf, _: &mut ()| build(buf))
+            .await
     }
 
     fn push_now(queue: &SendQueue, bytes: &'static [u8]) -> Result<(), PushError<()>> {
@@ -342,7 +353,9 @@ mod tests {
         let queue = queue(1024);
         queue.open();
         let failed = queue
-            .push((), Urgency::Batch, |_buf: &mut Vec<u8>, ()| Err("too big"))
+            .push((), Urgency::Batch, |_buf: &mut Vec<u8>, _: &mut ()| {
+                Err("too big")
+            })
             .await;
         assert_eq!(failed, Err(PushError::Encode("too big")));
         assert_eq!(queue.queued_bytes(), 0);

@@ -14,6 +14,7 @@
 //! [`tokio::time::timeout`] so that a silent peer cannot hold a connection slot forever.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -24,6 +25,10 @@ use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::sign::{CertifiedKey, SingleCertAndKey};
 use tokio_rustls::rustls::{self, ClientConfig, InconsistentKeys, RootCertStore, ServerConfig};
 use tokio_rustls::{client, server, TlsAcceptor, TlsConnector};
+
+use super::transport::{
+    bound_addr, Accepted, Connection, Listener, Transport, TransportError, TransportFuture,
+};
 
 /// The name a node's certificate is checked against when [`TlsConfig::with_server_name`] is not
 /// called.
@@ -217,6 +222,62 @@ fn config_error(e: rustls::Error) -> TlsError {
 fn handshake_error(side: &str, e: std::io::Error) -> TlsError {
     tracing::debug!(side, error = %e, "TLS handshake failed");
     TlsError::Handshake(e.to_string())
+}
+
+/// TLS over TCP: every connection runs the mutual TLS handshake with `config` before the
+/// node's own handshake (which still checks the cookie).
+#[derive(Clone)]
+pub(crate) struct TlsTransport {
+    pub(crate) config: TlsConfig,
+}
+
+struct TlsListener {
+    listener: tokio::net::TcpListener,
+    config: TlsConfig,
+}
+
+impl Listener for TlsListener {
+    fn local_addr(&self) -> SocketAddr {
+        bound_addr(&self.listener)
+    }
+
+    fn accept(&mut self) -> TransportFuture<'_, std::io::Result<(Accepted, SocketAddr)>> {
+        Box::pin(async move {
+            let (stream, addr) = self.listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            let config = self.config.clone();
+            let accepted: Accepted = Box::pin(async move {
+                let stream = accept(&config, stream)
+                    .await
+                    .map_err(|error| TransportError::Security(error.to_string()))?;
+                let (read, write) = tokio::io::split(stream);
+                Ok(Connection::new(read, write))
+            });
+            Ok((accepted, addr))
+        })
+    }
+}
+
+impl Transport for TlsTransport {
+    fn listen(&self, addr: SocketAddr) -> TransportFuture<'_, std::io::Result<Box<dyn Listener>>> {
+        Box::pin(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            let config = self.config.clone();
+            Ok(Box::new(TlsListener { listener, config }) as Box<dyn Listener>)
+        })
+    }
+
+    fn connect(&self, addr: SocketAddr) -> TransportFuture<'_, Result<Connection, TransportError>> {
+        Box::pin(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await?;
+            let _ = stream.set_nodelay(true);
+            let stream = connect(&self.config, stream)
+                .await
+                .map_err(|error| TransportError::Security(error.to_string()))?;
+            let (read, write) = tokio::io::split(stream);
+            Ok(Connection::new(read, write))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -26,10 +26,11 @@ use super::global::{
     Applied, Claimant, Committed, Decision, GlobalEntry, NameChange, OnApplied, OnGranted, RegistryMsg,
 };
 use super::{validate_name, RegistryError};
+use crate::actor::Node;
 use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId};
-use crate::net::peer::PeerSlot;
 use crate::net::NodeEvent;
-use crate::node::Node;
+use crate::net::PeerSlot;
+use crate::transport::FrameKind;
 use crate::DEFAULT_CALL_TIMEOUT;
 
 impl Node {
@@ -785,5 +786,40 @@ impl NameWatch {
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
         }
+    }
+}
+
+/// Queues registry frames on a peer's connection.
+trait SendRegistry {
+    fn send_registry(&self, msg: &RegistryMsg);
+}
+
+impl SendRegistry for PeerSlot {
+    fn send_registry(&self, msg: &RegistryMsg) {
+        self.send_frame(FrameKind::Registry, |buf| msg.encode(buf));
+    }
+}
+
+impl Node {
+    /// A connection to `peer` was installed: send it our replica.
+    pub(crate) fn registry_peer_up(&self, peer: NodeId) {
+        if let Some(slot) = self.net().and_then(|net| net.connected_slot(peer)) {
+            on_peer_up(self, &slot);
+        }
+    }
+
+    /// `peer` went down.
+    pub(crate) fn registry_peer_down(&self, peer: NodeId) {
+        on_peer_down(self, peer);
+    }
+
+    /// A registry frame from `from`; returns whether it was its replica (its greeting).
+    pub(crate) fn registry_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, crate::codec::CodecError> {
+        let msg = RegistryMsg::decode(body)?;
+        let snapshot = matches!(msg, RegistryMsg::Snapshot { .. });
+        if let Some(slot) = self.net().and_then(|net| net.connected_slot(from)) {
+            on_message(self, &slot, msg);
+        }
+        Ok(snapshot)
     }
 }

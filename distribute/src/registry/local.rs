@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{validate_name, RegistryError};
 use crate::actor::{Actor, ActorId, ActorRef, Cell};
-use crate::net::wire::FoundActor;
+use crate::net::FoundActor;
 
 struct Entry {
     owner: ActorId,

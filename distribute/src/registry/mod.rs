@@ -10,10 +10,9 @@ mod local;
 mod name;
 mod registered;
 
-pub(crate) use cluster::{on_message, on_peer_down, on_peer_up};
 pub use cluster::{NameWatch, RetryPolicy};
+pub(crate) use global::{ConflictPolicy, GlobalNames};
 pub use global::{ConflictResolver, NameChange};
-pub(crate) use global::{GlobalNames, RegistryMsg};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
 pub use registered::{

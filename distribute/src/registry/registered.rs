@@ -5,9 +5,9 @@ use std::marker::PhantomData;
 use std::time::Duration;
 
 use super::{validate_name, RegistryError};
+use crate::actor::Node;
 use crate::actor::{Actor, ActorRef, ExitReason};
 use crate::error::SpawnError;
-use crate::node::Node;
 use crate::pool::Pool;
 use crate::supervision::{start_pool, start_supervised, Supervised, Supervisor};
 

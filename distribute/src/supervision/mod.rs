@@ -56,9 +56,9 @@ pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
 pub use spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
 pub use supervisor::{Supervisor, SupervisorMsg};
 
+use crate::actor::Node;
 use crate::actor::{ActorId, ActorRef};
 use crate::error::{CallError, SpawnError};
-use crate::node::Node;
 use supervisor::SupervisorConfig;
 
 /// Why a supervisor request failed.

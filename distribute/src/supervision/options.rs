@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::spec::{ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
 use super::{Supervisor, SupervisorSpec};
+use crate::actor::Node;
 use crate::actor::{Actor, ActorRef};
 use crate::backoff::Backoff;
 use crate::error::SpawnError;
-use crate::node::Node;
 use crate::pool::{Pool, PoolSpec, Routing};
 
 /// How an actor type is supervised: what `#[supervised(...)]` declares.

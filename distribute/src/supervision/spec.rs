@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::slot::ChildSlot;
 use crate::actor::{spawn_actor, Actor, AnyCell, ExitReason, Restartable};
+use crate::actor::{Node, SpawnOptions};
 use crate::error::SpawnError;
-use crate::node::{Node, SpawnOptions};
 
 /// When a child is restarted, as OTP's restart types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

@@ -1,0 +1,331 @@
+//! [`Node`]'s local runtime: the table of the actors a node hosts, and how they are spawned.
+//!
+//! Every node has one, networked or not. It keeps the live actors (so that a shutdown can
+//! stop them all, newest first, and so that messages from other nodes find their target),
+//! numbers new actors, and counts cells. What the layers above attach to a node (the
+//! network, the registries) reaches this layer only as [`NodeServices`]: how to find the peer
+//! that hosts another node's actors, and what to do when an actor exits. The facade in
+//! `crate::node` builds nodes and adds the cluster's methods.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use super::cell::{AnyCell, Cell};
+use super::endpoint::Endpoint;
+use super::remote::RemotePeer;
+use super::run::spawn_actor;
+use super::signal::Signal;
+use super::{Actor, ActorId, ActorRef, ExitReason, NodeId};
+use crate::error::SpawnError;
+use crate::lock::lock;
+
+/// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Counters kept by a node, readable with [`Node::stats`].
+#[derive(Debug, Default)]
+pub struct NodeStats {
+    cells: AtomicUsize,
+    spawned: AtomicU64,
+}
+
+impl NodeStats {
+    pub(crate) fn cell_created(&self) {
+        self.cells.fetch_add(1, Ordering::Relaxed);
+        self.spawned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn cell_dropped(&self) {
+        self.cells.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Actors whose shared state is still allocated: running ones, plus stopped ones that a
+    /// ref still points at. Zero once every actor has stopped and every ref was dropped.
+    pub fn cells_allocated(&self) -> usize {
+        self.cells.load(Ordering::Relaxed)
+    }
+
+    /// Actors spawned since the node started.
+    pub fn spawned_total(&self) -> u64 {
+        self.spawned.load(Ordering::Relaxed)
+    }
+}
+
+/// Options for [`Node::spawn_with`].
+#[derive(Default)]
+pub struct SpawnOptions {
+    pub(crate) mailbox_capacity: Option<usize>,
+    pub(crate) trap_exit: bool,
+    pub(crate) links: Vec<Endpoint>,
+}
+
+impl SpawnOptions {
+    /// Default options: the actor type's mailbox capacity, no links, not trapping exits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Mailbox capacity of this instance, overriding the actor type's.
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
+        self.mailbox_capacity = Some(capacity);
+        self
+    }
+
+    /// Starts the actor with exits trapped (see [`Context::trap_exit`](crate::Context::trap_exit)).
+    pub fn trap_exit(mut self, trap: bool) -> Self {
+        self.trap_exit = trap;
+        self
+    }
+
+    /// Links the new actor to `other` before it runs, so no exit can fall between spawn and
+    /// link.
+    pub fn link_to<B: Actor>(mut self, other: &ActorRef<B>) -> Self {
+        self.links.push(other.endpoint());
+        self
+    }
+}
+
+impl fmt::Debug for SpawnOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnOptions")
+            .field("mailbox_capacity", &self.mailbox_capacity)
+            .field("trap_exit", &self.trap_exit)
+            .field("links", &self.links.iter().map(Endpoint::id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// What the layers above the local runtime attach to a node.
+pub(crate) trait NodeServices: Send + Sync + 'static {
+    /// The peer that hosts node `node`'s actors; `None` on a node without networking.
+    fn peer(&self, node: NodeId) -> Option<Arc<dyn RemotePeer>>;
+
+    /// Called once for each actor that exits for good, after its links and monitors were told.
+    fn actor_exited(&self, id: ActorId);
+
+    /// The services as `Any`, so that the layer that attached them finds its own type again.
+    fn as_any(&self) -> &dyn Any;
+}
+
+pub(crate) struct NodeInner {
+    id: NodeId,
+    name: String,
+    next_local: AtomicU64,
+    actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
+    shutting_down: AtomicBool,
+    stats: Arc<NodeStats>,
+    services: Arc<dyn NodeServices>,
+}
+
+/// A runtime instance hosting actors. Cheap to clone; clones share the node.
+///
+/// ```
+/// use distribute::prelude::*;
+///
+/// #[actor]
+/// #[derive(Default)]
+/// struct Counter { n: u64 }
+///
+/// #[actor]
+/// impl Counter {
+///     #[message] fn add(&mut self, by: u64) { self.n += by }
+///     #[message] fn get(&self) -> u64 { self.n }
+/// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::new();
+/// let counter = node.spawn(Counter::default()).await?;
+/// counter.add(5).await?;
+/// assert_eq!(counter.get().await?, 5);
+/// node.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+impl Node {
+    /// A node with identity `id` and `name`, and what the layers above attach to it.
+    pub(crate) fn with_services(id: NodeId, name: String, services: Arc<dyn NodeServices>) -> Self {
+        Node {
+            inner: Arc::new(NodeInner {
+                id,
+                name,
+                next_local: AtomicU64::new(1),
+                actors: Mutex::new(BTreeMap::new()),
+                shutting_down: AtomicBool::new(false),
+                stats: Arc::new(NodeStats::default()),
+                services,
+            }),
+        }
+    }
+
+    /// This node's identity.
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Spawns `actor` with default options and waits until its `started` hook has returned.
+    ///
+    /// An actor without a `started` hook returns at once and starts dormant: its task is
+    /// spawned by the first message, signal (stop, link, monitor) or kill it receives, so
+    /// spawning is cheap and an actor that is never used holds only its shared state (about
+    /// half a kilobyte). Nothing else differs: it is alive, counted, and stopped by
+    /// [`Node::shutdown`].
+    ///
+    /// Fails with [`SpawnError::StartFailed`] if the hook returned an error or panicked,
+    /// [`SpawnError::NodeShuttingDown`] during a shutdown, and [`SpawnError::NoRuntime`]
+    /// outside a tokio runtime.
+    pub async fn spawn<A: Actor>(&self, actor: A) -> Result<ActorRef<A>, SpawnError> {
+        self.spawn_with(actor, SpawnOptions::default()).await
+    }
+
+    /// Spawns `actor` with `options`; see [`Node::spawn`].
+    pub async fn spawn_with<A: Actor>(
+        &self,
+        actor: A,
+        options: SpawnOptions,
+    ) -> Result<ActorRef<A>, SpawnError> {
+        let (cell, started) = spawn_actor(self, actor, options, None)?;
+        let actor_ref = ActorRef::from_cell(cell);
+        if let Some(started) = started {
+            let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
+            if let Err(reason) = outcome {
+                return Err(SpawnError::StartFailed {
+                    actor: actor_ref.id(),
+                    reason,
+                });
+            }
+        }
+        Ok(actor_ref)
+    }
+
+    /// How many actors are running on this node.
+    pub fn actor_count(&self) -> usize {
+        self.actors().len()
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> Arc<NodeStats> {
+        Arc::clone(&self.inner.stats)
+    }
+
+    /// Whether [`Node::shutdown`] has been called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Stops every actor, newest first, each with [`ExitReason::Shutdown`] and up to `timeout`
+    /// to run its `stopped` hook before it is killed; supervised actors after the others (a
+    /// supervisor stops its own children in its order). Spawns fail from now on.
+    pub(crate) async fn stop_actors(&self, timeout: Duration) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let actors: Vec<Arc<dyn AnyCell>> = self.actors().values().rev().cloned().collect();
+        tracing::debug!(node = %self.name(), actors = actors.len(), "node shutting down");
+        let (roots, supervised): (Vec<_>, Vec<_>) = actors.into_iter().partition(|c| !c.core().supervised);
+        for cell in roots.iter().chain(supervised.iter()) {
+            let core = cell.core();
+            if !core.is_alive() {
+                continue;
+            }
+            let _ = core.signal(Signal::Stop(ExitReason::Shutdown));
+            if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
+                tracing::warn!(actor = %core.id, name = core.name, "actor did not stop in time; killing it");
+                core.kill();
+                let _ = tokio::time::timeout(timeout, core.wait_for_stop()).await;
+            }
+        }
+    }
+
+    pub(crate) fn next_actor_id(&self) -> ActorId {
+        ActorId::new(
+            self.inner.id,
+            self.inner.next_local.fetch_add(1, Ordering::Relaxed),
+        )
+    }
+
+    pub(crate) fn remember(&self, cell: Arc<dyn AnyCell>) -> Result<(), SpawnError> {
+        let mut actors = self.actors();
+        // Checked under the lock, so shutdown's snapshot contains every actor it must stop.
+        if self.is_shutting_down() {
+            return Err(SpawnError::NodeShuttingDown);
+        }
+        actors.insert(cell.core().id.local(), cell);
+        Ok(())
+    }
+
+    pub(crate) fn forget(&self, id: ActorId) {
+        self.actors().remove(&id.local());
+        self.inner.services.actor_exited(id);
+    }
+
+    /// What the layers above attached to this node.
+    pub(crate) fn services(&self) -> &dyn NodeServices {
+        &*self.inner.services
+    }
+
+    /// The peer hosting node `node`'s actors; `None` without networking.
+    pub(crate) fn peer(&self, node: NodeId) -> Option<Arc<dyn RemotePeer>> {
+        self.inner.services.peer(node)
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakNode {
+        WeakNode(Arc::downgrade(&self.inner))
+    }
+
+    /// The cell of the local actor `id`, if it runs on this node.
+    pub(crate) fn local_cell(&self, id: ActorId) -> Option<Arc<dyn AnyCell>> {
+        if id.node() != self.id() {
+            return None;
+        }
+        self.local_cell_numbered(id.local())
+    }
+
+    pub(crate) fn local_cell_numbered(&self, local: u64) -> Option<Arc<dyn AnyCell>> {
+        self.actors().get(&local).cloned()
+    }
+
+    /// A ref to the local actor `id`, or to a stopped actor if it is gone (or is not an `A`).
+    pub(crate) fn local_ref<A: Actor>(&self, id: ActorId) -> ActorRef<A> {
+        let typed = self
+            .local_cell(id)
+            .and_then(|cell| cell.into_any().downcast::<Cell<A>>().ok());
+        match typed {
+            Some(cell) => ActorRef::from_cell(cell),
+            None => ActorRef::from_cell(Arc::new(Cell::<A>::dead(id, self.stats()))),
+        }
+    }
+
+    fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {
+        lock(&self.inner.actors)
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node")
+            .field("id", &self.inner.id)
+            .field("name", &self.inner.name)
+            .finish()
+    }
+}
+
+/// A node that does not keep the node alive, held by its network tasks and peers.
+#[derive(Clone)]
+pub(crate) struct WeakNode(Weak<NodeInner>);
+
+impl WeakNode {
+    pub(crate) fn upgrade(&self) -> Option<Node> {
+        self.0.upgrade().map(|inner| Node { inner })
+    }
+}

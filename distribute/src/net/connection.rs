@@ -1,0 +1,279 @@
+//! The life of one connection up to its reader and writer: accept or connect over the node's
+//! [`Transport`](super::Transport), run the handshake, install the connection as the one that
+//! carries the peer's traffic (or drain it as a duplicate), introduce the nodes we know.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, Notify};
+
+use super::handshake::handshake;
+use super::peer::PeerSlot;
+use super::reader::{reader, ConnectionSignals};
+use super::transport::{Accepted, Connection, Listener, Out, ReadHalf, TransportError};
+use super::wire::{Control, KnownNode};
+use super::writer::{write_control, writer};
+use super::{ConnectError, Net, NodeEvent};
+use crate::actor::NodeId;
+use crate::transport::{FrameDecoder, Peer};
+
+/// Accepts connections until the node closes; each one sets up on a task of its own.
+pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) {
+    let mut closing = net.closing();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = closing.changed() => break,
+        };
+        match accepted {
+            Ok((accepted, addr)) => {
+                let net = Arc::clone(&net);
+                tokio::spawn(async move {
+                    if let Err(error) = establish_accepted(&net, accepted, addr).await {
+                        net.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(%addr, %error, "incoming connection rejected");
+                        net.emit(NodeEvent::ConnectionRejected { error });
+                    }
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors, say: let the others finish before trying again.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Connects to `addr`. Boxed with an explicit `Send` bound: connections spawn readers that
+/// may reconnect, and the compiler cannot infer `Send` through that cycle of futures.
+pub(super) fn connect(
+    net: &Arc<Net>,
+    addr: SocketAddr,
+) -> Pin<Box<dyn Future<Output = Result<NodeId, ConnectError>> + Send + '_>> {
+    Box::pin(connect_inner(net, addr))
+}
+
+async fn connect_inner(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, ConnectError> {
+    if net.is_closing() {
+        return Err(ConnectError::NotNetworked);
+    }
+    if addr == net.listen {
+        return Err(ConnectError::SelfConnection { addr });
+    }
+    let timeout = net.config.handshake_timeout;
+    let setup = async {
+        let connection = net
+            .transport
+            .connect(addr)
+            .await
+            .map_err(|error| transport_error(addr, error))?;
+        authenticate(net, connection, addr).await
+    };
+    let authenticated = tokio::time::timeout(timeout, setup)
+        .await
+        .unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?;
+    run(net, authenticated, addr, true).await
+}
+
+/// Finishes an accepted connection's set-up (TLS, say) and runs it.
+async fn establish_accepted(
+    net: &Arc<Net>,
+    accepted: Accepted,
+    addr: SocketAddr,
+) -> Result<NodeId, ConnectError> {
+    let timeout = net.config.handshake_timeout;
+    let setup = async {
+        let connection = accepted.await.map_err(|error| transport_error(addr, error))?;
+        authenticate(net, connection, addr).await
+    };
+    let authenticated = tokio::time::timeout(timeout, setup)
+        .await
+        .unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?;
+    run(net, authenticated, addr, false).await
+}
+
+fn transport_error(addr: SocketAddr, error: TransportError) -> ConnectError {
+    match error {
+        TransportError::Io(error) => ConnectError::Io { addr, error },
+        TransportError::Security(error) => ConnectError::Tls { addr, error },
+    }
+}
+
+/// A connection whose peer proved it holds the cookie.
+struct Authenticated {
+    read: ReadHalf,
+    write: Out,
+    peer: Peer,
+    /// May already hold the first frames after the handshake.
+    decoder: FrameDecoder,
+}
+
+async fn authenticate(
+    net: &Net,
+    connection: Connection,
+    addr: SocketAddr,
+) -> Result<Authenticated, ConnectError> {
+    let Connection { mut read, mut write } = connection;
+    let (peer, decoder) = handshake(net, &mut read, &mut write, addr).await?;
+    Ok(Authenticated {
+        read,
+        write,
+        peer,
+        decoder,
+    })
+}
+
+/// Installs an authenticated connection (or drains it as a duplicate) and starts its reader;
+/// an installed one also gets a writer.
+async fn run(
+    net: &Arc<Net>,
+    authenticated: Authenticated,
+    addr: SocketAddr,
+    initiated: bool,
+) -> Result<NodeId, ConnectError> {
+    let Authenticated {
+        read,
+        mut write,
+        peer,
+        decoder,
+    } = authenticated;
+    let peer_id = NodeId::from_u64(peer.incarnation);
+    if peer_id == net.id {
+        return Err(ConnectError::SelfConnection { addr });
+    }
+    let Some(node) = net.node.upgrade() else {
+        return Err(ConnectError::NotNetworked);
+    };
+    drop(node);
+    let slot = net.slot(peer_id);
+    if slot.has_departed() {
+        // A connection that finished its handshake after the peer's goodbye.
+        return Err(ConnectError::PeerDeparted { addr });
+    }
+    let connection = net.next_connection();
+    // Of two connections between the same nodes, both keep the one opened by the node with
+    // the lower id; the other is drained and closed.
+    let preferred = initiated == (net.id < peer_id);
+    let installed = preferred || !slot.has_connection();
+    let closed = Arc::new(Notify::new());
+    let cut = Arc::new(Notify::new());
+    if installed {
+        install(
+            net,
+            &slot,
+            connection,
+            &peer.name,
+            addr,
+            Arc::clone(&cut),
+            Arc::clone(&closed),
+            write,
+        );
+    } else {
+        // The peer may be using this connection already: tell it to move to the other one,
+        // and keep reading this one until the peer closes it.
+        tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
+        let _ = write_control(&mut write, &Control::Superseded, net.config.max_frame).await;
+        write.shutdown().await;
+    }
+    let (greeted, greeting) = oneshot::channel();
+    start_reader(
+        net,
+        slot,
+        connection,
+        read,
+        decoder,
+        ConnectionSignals { closed, cut, greeted },
+    );
+    if installed && initiated && net.awaits_greeting() {
+        // Return once the peer has installed the connection too and what it sends on
+        // connecting (its registry replica) is taken in, so that both nodes can use each
+        // other as soon as `connect` returns.
+        let _ = tokio::time::timeout(net.config.handshake_timeout, greeting).await;
+    }
+    Ok(peer_id)
+}
+
+fn start_reader(
+    net: &Arc<Net>,
+    slot: Arc<PeerSlot>,
+    connection: u64,
+    read: ReadHalf,
+    decoder: FrameDecoder,
+    signals: ConnectionSignals,
+) {
+    if let Some(node) = net.node.upgrade() {
+        tokio::spawn(reader(
+            Arc::clone(net),
+            node,
+            slot,
+            connection,
+            read,
+            decoder,
+            signals,
+        ));
+    }
+}
+
+/// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
+/// where we listen and whom we know, the frame handlers hear of it, and a writer drains the
+/// peer's send queue into it.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site, each argument a distinct part of the connection"
+)]
+fn install(
+    net: &Arc<Net>,
+    slot: &Arc<PeerSlot>,
+    connection: u64,
+    name: &str,
+    addr: SocketAddr,
+    cut: Arc<Notify>,
+    closed: Arc<Notify>,
+    write: Out,
+) {
+    let (epoch, came_up) = slot.attach(connection, cut, name);
+    tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
+    if came_up {
+        net.emit(NodeEvent::NodeUp {
+            node: slot.id,
+            name: name.to_owned(),
+        });
+    }
+    slot.send_control(&Control::Introduce {
+        listen: Some(net.listen),
+        known: known_nodes(net, slot.id),
+    });
+    net.handlers.connected(slot.id);
+    if let Out::Tcp(half) = &write {
+        slot.queue.set_direct(epoch, Arc::clone(half));
+    }
+    let guard = net.writer_started();
+    tokio::spawn(writer(
+        guard,
+        Arc::clone(slot),
+        epoch,
+        write,
+        net.config.heartbeat_interval,
+        net.closing(),
+        closed,
+    ));
+}
+
+fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
+    net.connected()
+        .into_iter()
+        .filter(|slot| slot.id != except)
+        .filter_map(|slot| {
+            Some(KnownNode {
+                id: slot.id,
+                name: slot.name(),
+                addr: slot.listen_addr()?,
+            })
+        })
+        .collect()
+}

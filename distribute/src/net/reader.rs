@@ -1,0 +1,168 @@
+//! A connection's reader: cuts the bytes into frames, hands each to [`dispatch`], and when
+//! the connection ends (closed, broken, silent too long, cut, or the node closing) marks the
+//! peer down and decides whether to reconnect.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::{oneshot, Notify};
+use tokio::time::Instant;
+
+use super::dispatch::{dispatch, ReaderState, TargetCache};
+use super::peer::PeerSlot;
+use super::reconnect::reconnect_loop;
+use super::transport::ReadHalf;
+use super::{Net, NodeDownReason, NodeEvent};
+use crate::actor::Node;
+use crate::transport::FrameDecoder;
+
+/// Bytes read from a connection at a time.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop, and
+/// how the reader tells `connect` that the peer has greeted us.
+pub(super) struct ConnectionSignals {
+    pub(super) closed: Arc<Notify>,
+    pub(super) cut: Arc<Notify>,
+    /// Fired once the peer's greeting (what it sends on connecting) was taken in, or by its
+    /// notice that this connection is a duplicate.
+    pub(super) greeted: oneshot::Sender<()>,
+}
+
+pub(super) async fn reader(
+    net: Arc<Net>,
+    node: Node,
+    slot: Arc<PeerSlot>,
+    connection: u64,
+    rd: ReadHalf,
+    decoder: FrameDecoder,
+    signals: ConnectionSignals,
+) {
+    let ConnectionSignals { closed, cut, greeted } = signals;
+    let mut state = ReaderState::new(greeted, &slot);
+    let reason = read_frames(&net, &node, &slot, rd, decoder, &mut state, &closed, &cut).await;
+    closed.notify_one();
+    drop(node);
+    connection_ended(net, slot, connection, reason, state.superseded).await;
+}
+
+/// Reads and dispatches frames until the connection ends; returns why it did.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the reader's parts, split out of one loop"
+)]
+async fn read_frames(
+    net: &Net,
+    node: &Node,
+    slot: &Arc<PeerSlot>,
+    mut rd: ReadHalf,
+    mut decoder: FrameDecoder,
+    state: &mut ReaderState,
+    closed: &Notify,
+    cut: &Notify,
+) -> NodeDownReason {
+    let mut closing = net.closing();
+    let timeout = net.config.heartbeat_timeout;
+    let mut buf = vec![0; READ_CHUNK];
+    let mut target = TargetCache::default();
+    // One timer for the connection, moved only when it fires: re-arming a timeout around
+    // every read would cost more than the read.
+    let mut last_heard = Instant::now();
+    let silence = tokio::time::sleep(timeout);
+    tokio::pin!(silence);
+    loop {
+        loop {
+            match decoder.next_borrowed() {
+                Ok(Some((kind, body))) => {
+                    if let Err(reason) = dispatch(net, node, slot, kind, body, state, &mut target).await {
+                        return reason;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => return NodeDownReason::ProtocolViolation(error.to_string()),
+            }
+        }
+        let read = tokio::select! {
+            read = rd.read(&mut buf) => read,
+            () = &mut silence => {
+                let due = last_heard + timeout;
+                if Instant::now() < due {
+                    silence.as_mut().reset(due);
+                    continue;
+                }
+                return NodeDownReason::HeartbeatTimeout(timeout);
+            }
+            _ = closing.changed() => return NodeDownReason::LocalShutdown,
+            () = closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
+            () = cut.notified() => return NodeDownReason::Disconnected,
+        };
+        match read {
+            Ok(0) => {
+                return match decoder.finish() {
+                    Ok(()) => NodeDownReason::ConnectionClosed,
+                    Err(error) => NodeDownReason::ProtocolViolation(error.to_string()),
+                }
+            }
+            Ok(n) => {
+                last_heard = Instant::now();
+                slot.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                decoder.push(buf.get(..n).unwrap_or_default());
+            }
+            Err(error) => return NodeDownReason::ConnectionError(error.to_string()),
+        }
+    }
+}
+
+/// After the connection ended: unless another connection took over, the peer is down.
+async fn connection_ended(
+    net: Arc<Net>,
+    slot: Arc<PeerSlot>,
+    connection: u64,
+    reason: NodeDownReason,
+    superseded: bool,
+) {
+    if reason == NodeDownReason::LocalShutdown {
+        // Detaching discards the queue: let the writers flush the goodbyes first.
+        net.writers_flushed().await;
+    }
+    if reason == NodeDownReason::PeerShutdown {
+        slot.mark_departed();
+    }
+    if superseded && reason == NodeDownReason::ConnectionClosed {
+        // The peer moved to another connection; the peer is not down unless that one never
+        // arrives here.
+        slot.wait_for_successor(connection, net.config.handshake_timeout)
+            .await;
+    }
+    if !slot.detach(connection) {
+        tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
+        return;
+    }
+    net.handlers.disconnected(slot.id);
+    let name = slot.name();
+    match &reason {
+        NodeDownReason::ProtocolViolation(_) | NodeDownReason::ConnectionError(_) => {
+            tracing::warn!(node = %net.config.name, peer = %name, %reason, "node down");
+        }
+        _ => tracing::info!(node = %net.config.name, peer = %name, %reason, "node down"),
+    }
+    metrics::counter!("distribute_node_down_total").increment(1);
+    let reconnect = !matches!(
+        reason,
+        NodeDownReason::PeerShutdown
+            | NodeDownReason::LocalShutdown
+            | NodeDownReason::ProtocolViolation(_)
+            | NodeDownReason::Disconnected
+    );
+    net.emit(NodeEvent::NodeDown {
+        node: slot.id,
+        name,
+        reason,
+    });
+    if reconnect {
+        if let (Some(policy), Some(addr)) = (net.config.reconnect, slot.listen_addr()) {
+            tokio::spawn(reconnect_loop(net, slot, addr, policy));
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! [`NodeBuilder`]: the configuration of a networked node, and the wiring of its layers.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::actor::{Node, NodeId, WeakNode};
+use crate::net::{
+    FrameHandler, FrameHandlers, Net, NetConfig, Reconnect, StartError, TcpTransport, Transport, Wiring,
+    COOKIE_ENV, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_SEND_QUEUE_BYTES,
+};
+use crate::registry::ConflictPolicy;
+use crate::transport::handshake::is_valid_node_name;
+use crate::transport::{FrameKind, DEFAULT_MAX_FRAME};
+
+/// The cookie of insecure local mode: public, so it only keeps apart clusters that use
+/// different cookies by mistake; never use it off one machine.
+const INSECURE_COOKIE: &[u8] = b"distribute-insecure-local-cookie";
+
+/// Builds a networked [`Node`]; made by [`Node::builder`](crate::Node::builder).
+///
+/// ```no_run
+/// # use distribute::prelude::*;
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let node = Node::builder()
+///     .name("a")
+///     .cookie("secret")                       // or DISTRIBUTE_COOKIE
+///     .listen("127.0.0.1:0".parse()?)          // the default
+///     .start()
+///     .await?;
+/// println!("listening on {:?}", node.listen_addr());
+/// # Ok(()) }
+/// ```
+#[must_use = "a builder does nothing until `start` is awaited"]
+pub struct NodeBuilder {
+    name: Option<String>,
+    listen: SocketAddr,
+    cookie: Option<Vec<u8>>,
+    insecure: bool,
+    peers: Vec<SocketAddr>,
+    max_frame: usize,
+    send_queue_bytes: usize,
+    heartbeat_interval: Duration,
+    heartbeat_timeout: Duration,
+    handshake_timeout: Duration,
+    reconnect: Option<Reconnect>,
+    conflicts: ConflictPolicy,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl fmt::Debug for NodeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NodeBuilder")
+            .field("name", &self.name)
+            .field("listen", &self.listen)
+            .field("cookie", &self.cookie.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .field("peers", &self.peers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for NodeBuilder {
+    fn default() -> Self {
+        NodeBuilder {
+            name: None,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            cookie: None,
+            insecure: false,
+            peers: Vec::new(),
+            max_frame: DEFAULT_MAX_FRAME,
+            send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            reconnect: Some(Reconnect::default()),
+            conflicts: Default::default(),
+            transport: None,
+        }
+    }
+}
+
+impl NodeBuilder {
+    /// The node's name, unique in the cluster: 1 to 255 characters of
+    /// `A-Z a-z 0-9 . _ @ -`. Default: `node-` and the node's id.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Where to listen. Default: 127.0.0.1 with a port chosen by the OS; see
+    /// [`Node::listen_addr`](crate::Node::listen_addr).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// The cluster's shared secret. Without it the node reads the `DISTRIBUTE_COOKIE`
+    /// environment variable, and refuses to start if that is not set either.
+    pub fn cookie(mut self, cookie: impl AsRef<[u8]>) -> Self {
+        self.cookie = Some(cookie.as_ref().to_vec());
+        self
+    }
+
+    /// Runs without a secret cookie (a public, built-in one), for a cluster on this machine
+    /// only: the node then refuses to listen on anything but a loopback address. A cookie
+    /// given with [`cookie`](Self::cookie) or the environment still wins.
+    pub fn insecure_local(mut self) -> Self {
+        self.insecure = true;
+        self
+    }
+
+    /// A node to connect to when starting; `start` fails if it cannot be reached.
+    pub fn peer(mut self, addr: SocketAddr) -> Self {
+        self.peers.push(addr);
+        self
+    }
+
+    /// The cap on a frame, in bytes (default 4 MiB): larger messages fail on the sender with
+    /// `PayloadTooLarge`, and a peer announcing a larger frame is disconnected.
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes.clamp(64, u32::MAX as usize);
+        self
+    }
+
+    /// The bound of each peer's send queue, in bytes (default 8 MiB).
+    pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
+        self.send_queue_bytes = bytes.max(1);
+        self
+    }
+
+    /// Heartbeat interval on an idle connection, and the silence after which a peer is
+    /// declared down (defaults: 1 s and 5 s). The timeout is at least twice the interval.
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat_interval = interval.max(Duration::from_millis(1));
+        self.heartbeat_timeout = timeout.max(interval * 2);
+        self
+    }
+
+    /// Bound on connecting plus the handshake (default 5 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How to reconnect after a lost connection; `None` never reconnects.
+    pub fn reconnect(mut self, policy: Option<Reconnect>) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// Chooses which owner keeps a global name registered on both sides of a healed partition
+    /// (default: the lowest actor id). Give every node of the cluster the same resolver.
+    pub fn resolve_conflicts_with(
+        mut self,
+        resolver: impl Fn(&str, crate::ActorId, crate::ActorId) -> crate::ActorId + Send + Sync + 'static,
+    ) -> Self {
+        self.conflicts.resolver = Some(Arc::new(resolver));
+        self
+    }
+
+    /// Leaves the losing owner of a name conflict running (it is only told, through
+    /// `NodeEvent::NameConflict`), instead of stopping it as OTP does.
+    pub fn keep_conflict_losers(mut self) -> Self {
+        self.conflicts.stop_losers = false;
+        self
+    }
+
+    /// Runs every connection over mutual TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::net::tls::TlsConfig) -> Self {
+        self.transport = Some(Arc::new(crate::net::TlsTransport { config }));
+        self
+    }
+
+    /// Runs the node's connections over `transport` instead of TCP: for example a
+    /// [`MemoryTransport`](crate::net::MemoryTransport), which connects the nodes of one
+    /// process without sockets.
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// Starts the node: listens, then connects to the peers given.
+    pub async fn start(self) -> Result<Node, StartError> {
+        tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        let cookie = self.resolve_cookie()?;
+        let id = NodeId::fresh();
+        let name = self.name.clone().unwrap_or_else(|| format!("node-{id}"));
+        if !is_valid_node_name(&name) {
+            return Err(StartError::InvalidName(name));
+        }
+        let node = Node::with_identity(id, name.clone());
+        let _ = node.global().conflicts.set(self.conflicts.clone());
+        let config = NetConfig {
+            name,
+            cookie,
+            max_frame: self.max_frame,
+            send_queue_bytes: self.send_queue_bytes,
+            heartbeat_interval: self.heartbeat_interval,
+            heartbeat_timeout: self.heartbeat_timeout,
+            handshake_timeout: self.handshake_timeout,
+            reconnect: self.reconnect,
+        };
+        let net = Net::start(
+            config,
+            self.listen,
+            node.downgrade(),
+            id,
+            wiring(&node, self.transport),
+        )
+        .await?;
+        node.attach_net(Arc::clone(&net));
+        tracing::info!(node = %node.name(), listen = %net.listen, "node listening");
+        for peer in self.peers {
+            net.connect(peer).await?;
+        }
+        Ok(node)
+    }
+
+    /// The cookie given, or from the environment, or the insecure one if allowed.
+    fn resolve_cookie(&self) -> Result<Vec<u8>, StartError> {
+        let cookie = match (&self.cookie, std::env::var_os(COOKIE_ENV)) {
+            (Some(cookie), _) => cookie.clone(),
+            (None, Some(env)) => env.into_encoded_bytes(),
+            (None, None) if self.insecure => INSECURE_COOKIE.to_vec(),
+            (None, None) => return Err(StartError::MissingCookie),
+        };
+        if cookie.is_empty() {
+            return Err(StartError::EmptyCookie);
+        }
+        if self.insecure && cookie == INSECURE_COOKIE && !self.listen.ip().is_loopback() {
+            return Err(StartError::InsecureNotLoopback(self.listen));
+        }
+        Ok(cookie)
+    }
+}
+
+/// What the node plugs into its network: the transport (TCP unless told otherwise), the
+/// cluster-wide registry's frames, and its node-local names for peers' lookups.
+fn wiring(node: &Node, transport: Option<Arc<dyn Transport>>) -> Wiring {
+    let mut handlers = FrameHandlers::default();
+    handlers.register(
+        FrameKind::Registry,
+        Arc::new(RegistryFrames {
+            node: node.downgrade(),
+        }),
+    );
+    let names = node.downgrade();
+    Wiring {
+        transport: transport.unwrap_or_else(|| Arc::new(TcpTransport)),
+        handlers,
+        whereis: Box::new(move |name| names.upgrade().and_then(|node| node.whereis_local(name))),
+    }
+}
+
+/// Hands the registry's frames, and the peers coming and going, to the node's registry.
+struct RegistryFrames {
+    node: WeakNode,
+}
+
+impl FrameHandler for RegistryFrames {
+    fn connected(&self, peer: NodeId) {
+        if let Some(node) = self.node.upgrade() {
+            node.registry_peer_up(peer);
+        }
+    }
+
+    fn disconnected(&self, peer: NodeId) {
+        if let Some(node) = self.node.upgrade() {
+            node.registry_peer_down(peer);
+        }
+    }
+
+    fn frame(&self, peer: NodeId, body: &[u8]) -> Result<bool, String> {
+        match self.node.upgrade() {
+            Some(node) => node
+                .registry_frame(peer, body)
+                .map_err(|error| format!("undecodable registry frame: {error}")),
+            None => Ok(false),
+        }
+    }
+}
