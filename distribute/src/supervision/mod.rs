@@ -46,6 +46,7 @@
 mod options;
 mod slot;
 mod spec;
+mod strategy;
 mod supervisor;
 
 use std::sync::Arc;
@@ -53,7 +54,8 @@ use std::time::Duration;
 
 pub use crate::backoff::Backoff;
 pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
-pub use spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
+pub use spec::{ChildHandle, ChildSpec, DEFAULT_CHILD_SHUTDOWN};
+pub use strategy::{Intensity, Restart, Strategy};
 pub use supervisor::{Supervisor, SupervisorMsg};
 
 use crate::actor::{ActorId, ActorRef};

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::spec::{ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
+use super::spec::{ChildSpec, DEFAULT_CHILD_SHUTDOWN};
+use super::strategy::{Intensity, Restart, Strategy};
 use super::{Supervisor, SupervisorSpec};
 use crate::actor::{Actor, ActorRef};
 use crate::backoff::Backoff;

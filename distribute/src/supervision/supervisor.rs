@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::slot::{ChildSlot, Parked};
-use super::spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy};
+use super::spec::{ChildHandle, ChildSpec};
+use super::strategy::{Intensity, Strategy};
 use super::{ChildInfo, ChildState, SupervisorError};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
 use crate::backoff::Backoff;
@@ -109,24 +110,6 @@ impl Supervisor {
         }
     }
 
-    /// Records a restart; false if it exceeds the intensity.
-    fn allow_restart(&mut self) -> bool {
-        let now = Instant::now();
-        let window = self.config.intensity.within;
-        while self
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > window)
-        {
-            self.restarts.pop_front();
-        }
-        if self.restarts.len() >= self.config.intensity.max_restarts as usize {
-            return false;
-        }
-        self.restarts.push_back(now);
-        true
-    }
-
     async fn on_child_exited(&mut self, ctx: &mut Context<Self>, actor: ActorId) {
         let Some(index) = self.children.iter().position(|c| c.actor() == Some(actor)) else {
             return;
@@ -148,7 +131,7 @@ impl Supervisor {
             self.forget_child(index);
             return;
         }
-        if !self.allow_restart() {
+        if !self.config.intensity.admit(&mut self.restarts, Instant::now()) {
             let reason = parked.reason.clone();
             parked.finish(reason);
             self.children[index].running = None;
@@ -165,11 +148,7 @@ impl Supervisor {
             tokio::time::sleep(backoff.delay(self.restarts.len().saturating_sub(1))).await;
         }
         metrics::counter!("distribute_restarts_total").increment(1);
-        let group: Vec<usize> = match self.config.strategy {
-            Strategy::OneForOne => Vec::new(),
-            Strategy::OneForAll => (0..self.children.len()).filter(|&i| i != index).collect(),
-            Strategy::RestForOne => (index + 1..self.children.len()).collect(),
-        };
+        let group = self.config.strategy.siblings_affected(index, self.children.len());
         // Stop the rest of the group newest first, then start everyone again in order.
         let mut parked_group: Vec<(usize, Parked)> = vec![(index, parked)];
         for &i in group.iter().rev() {
@@ -179,7 +158,7 @@ impl Supervisor {
         }
         parked_group.sort_by_key(|(i, _)| *i);
         for (i, parked) in parked_group {
-            if self.children[i].spec.restart == Restart::Temporary && i != index {
+            if i != index && !self.children[i].spec.restart.rejoins_group() {
                 parked.finish(ExitReason::Shutdown);
                 self.forget_child(i);
                 continue;
@@ -195,10 +174,10 @@ impl Supervisor {
     /// Drops a child that stopped for good: temporary children disappear, others stay as
     /// terminated specs that `restart_child` can start again.
     fn forget_child(&mut self, index: usize) {
-        if self.children[index].spec.restart == Restart::Temporary {
-            self.children.remove(index);
-        } else {
+        if self.children[index].spec.restart.kept_when_stopped() {
             self.children[index].running = None;
+        } else {
+            self.children.remove(index);
         }
     }
 
