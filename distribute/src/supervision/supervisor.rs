@@ -157,10 +157,13 @@ impl Supervisor {
             }
         }
         parked_group.sort_by_key(|(i, _)| *i);
+        // Removing a child shifts the indexes after it: drop children only once the
+        // restarts, which still address the group by index, are done.
+        let mut dropped = Vec::new();
         for (i, parked) in parked_group {
             if i != index && !self.children[i].spec.restart.rejoins_group() {
                 parked.finish(ExitReason::Shutdown);
-                self.forget_child(i);
+                dropped.push(i);
                 continue;
             }
             // A failed start parks the child again; its ChildExited comes back through the
@@ -168,6 +171,9 @@ impl Supervisor {
             if let Err(reason) = parked.restart().await {
                 tracing::warn!(supervisor = %self.config.name, child = %self.children[i].spec.id, %reason, "restart failed");
             }
+        }
+        for i in dropped.into_iter().rev() {
+            self.forget_child(i);
         }
     }
 
@@ -450,5 +456,59 @@ impl ActorRef<Supervisor> {
         Ok(found
             .and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok())
             .map(ActorRef::from_cell))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ChildState, Restart, SupervisorSpec};
+    use super::*;
+    use crate::node::Node;
+
+    fn nested(id: &str) -> ChildSpec {
+        SupervisorSpec::new(Strategy::OneForOne).into_child(id)
+    }
+
+    async fn children_once_settled(
+        supervisor: &ActorRef<Supervisor>,
+        count: usize,
+    ) -> Vec<(String, ChildState)> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let children = supervisor.which_children().await.unwrap();
+            if children.len() == count || Instant::now() > deadline {
+                return children.into_iter().map(|c| (c.id, c.state)).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// A temporary sibling used to be removed in the middle of the group restart, shifting
+    /// the indexes the rest of the restart used: the supervisor panicked.
+    #[tokio::test]
+    async fn a_group_restart_drops_temporary_siblings_and_restarts_the_rest() {
+        for strategy in [Strategy::OneForAll, Strategy::RestForOne] {
+            let node = Node::new();
+            let supervisor = SupervisorSpec::new(strategy)
+                .child(nested("a"))
+                .child(nested("t1").restart(Restart::Temporary))
+                .child(nested("b"))
+                .child(nested("t2").restart(Restart::Temporary))
+                .child(nested("c"))
+                .start(&node)
+                .await
+                .unwrap();
+            let a = supervisor.child::<Supervisor>("a").await.unwrap().unwrap();
+            a.kill();
+            let running = |id: &str| (id.to_owned(), ChildState::Running);
+            assert_eq!(
+                children_once_settled(&supervisor, 3).await,
+                [running("a"), running("b"), running("c")],
+                "{strategy:?}"
+            );
+            assert!(supervisor.is_alive(), "{strategy:?}");
+            assert!(a.is_alive(), "{strategy:?}");
+            supervisor.stop(ExitReason::Shutdown).await;
+        }
     }
 }
