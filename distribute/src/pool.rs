@@ -14,7 +14,13 @@ use std::sync::{Arc, RwLock};
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
 use crate::error::{CallError, SpawnError};
 use crate::node::Node;
-use crate::supervision::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
+// From the files that define them, not the `supervision` facade, which also re-exports
+// `options`, the layer above this one: imports between the two go one way.
+use crate::supervision::builder::SupervisorSpec;
+use crate::supervision::info::SupervisorError;
+use crate::supervision::spec::ChildSpec;
+use crate::supervision::strategy::Strategy;
+use crate::supervision::supervisor::Supervisor;
 
 /// How a pool picks the worker for a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

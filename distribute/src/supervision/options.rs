@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use super::builder::SupervisorSpec;
 use super::spec::{ChildSpec, DEFAULT_CHILD_SHUTDOWN};
 use super::strategy::{Intensity, Restart, Strategy};
-use super::{Supervisor, SupervisorSpec};
+use super::supervisor::Supervisor;
 use crate::actor::{Actor, ActorRef};
 use crate::backoff::Backoff;
 use crate::error::SpawnError;

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::slot::{ChildSlot, Parked};
+use super::info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
+use super::slot::{ChildSlot, ExitListener, Parked};
 use super::spec::{ChildHandle, ChildSpec};
 use super::strategy::{Intensity, Strategy};
-use super::{ChildInfo, ChildState, SupervisorError};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
 use crate::backoff::Backoff;
 use crate::codec::{Bincode, Codec, CodecError};
-use crate::error::BoxError;
+use crate::error::{BoxError, CallError};
 
 /// The shared, immutable description of a supervisor.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ impl Supervisor {
     }
 
     async fn start_child_at(&mut self, ctx: &Context<Self>, index: usize) -> Result<(), SupervisorError> {
-        let slot = Arc::new(ChildSlot::new(ctx.myself().clone()));
+        let slot = Arc::new(ChildSlot::new(Box::new(ctx.myself().clone())));
         let child = &mut self.children[index];
         let started = child.spec.start(ctx.node(), Arc::clone(&slot)).await;
         match started {
@@ -304,6 +304,16 @@ impl Actor for Supervisor {
     }
 }
 
+impl ExitListener for ActorRef<Supervisor> {
+    fn child_exited(&self, child: ActorId) {
+        // Never wait on the supervisor's mailbox: a full one is drained by a helper task.
+        if let Err(CallError::MailboxFull { .. }) = self.try_tell(SupervisorMsg::ChildExited { child }) {
+            let supervisor = self.clone();
+            tokio::spawn(async move { supervisor.tell(SupervisorMsg::ChildExited { child }).await });
+        }
+    }
+}
+
 /// Requests a supervisor handles. They never leave their node.
 pub enum SupervisorMsg {
     /// A child's incarnation ended; sent by the child's task.
@@ -443,9 +453,9 @@ impl ActorRef<Supervisor> {
     }
 
     /// How many children the supervisor has, and how many of them run.
-    pub async fn count_children(&self) -> Result<super::ChildCounts, SupervisorError> {
+    pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
         let children = self.which_children().await?;
-        Ok(super::ChildCounts::of(&children))
+        Ok(ChildCounts::of(&children))
     }
 
     /// A typed ref to the running child named `id`; `None` if there is no such running child
@@ -461,12 +471,24 @@ impl ActorRef<Supervisor> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ChildState, Restart, SupervisorSpec};
+    use super::super::strategy::Restart;
     use super::*;
     use crate::node::Node;
 
+    fn config(strategy: Strategy, children: Vec<ChildSpec>) -> Arc<SupervisorConfig> {
+        Arc::new(SupervisorConfig {
+            name: String::from("test"),
+            strategy,
+            intensity: Intensity::default(),
+            backoff: None,
+            children,
+        })
+    }
+
+    /// A child that is an empty supervisor: an actor this file can build on its own.
     fn nested(id: &str) -> ChildSpec {
-        SupervisorSpec::new(Strategy::OneForOne).into_child(id)
+        let config = config(Strategy::OneForOne, Vec::new());
+        ChildSpec::worker(id, move || Supervisor::new(Arc::clone(&config)))
     }
 
     async fn children_once_settled(
@@ -489,13 +511,15 @@ mod tests {
     async fn a_group_restart_drops_temporary_siblings_and_restarts_the_rest() {
         for strategy in [Strategy::OneForAll, Strategy::RestForOne] {
             let node = Node::new();
-            let supervisor = SupervisorSpec::new(strategy)
-                .child(nested("a"))
-                .child(nested("t1").restart(Restart::Temporary))
-                .child(nested("b"))
-                .child(nested("t2").restart(Restart::Temporary))
-                .child(nested("c"))
-                .start(&node)
+            let children = vec![
+                nested("a"),
+                nested("t1").restart(Restart::Temporary),
+                nested("b"),
+                nested("t2").restart(Restart::Temporary),
+                nested("c"),
+            ];
+            let supervisor = node
+                .spawn(Supervisor::new(config(strategy, children)))
                 .await
                 .unwrap();
             let a = supervisor.child::<Supervisor>("a").await.unwrap().unwrap();
