@@ -8,13 +8,19 @@
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::actor::Node;
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
 use crate::error::{CallError, SpawnError};
-use crate::supervision::{ChildSpec, Strategy, Supervisor, SupervisorError, SupervisorSpec};
+use crate::actor::Node;
+// From the files that define them, not the `supervision` facade, which also re-exports
+// `options`, the layer above this one: imports between the two go one way.
+use crate::supervision::builder::SupervisorSpec;
+use crate::supervision::info::SupervisorError;
+use crate::supervision::spec::ChildSpec;
+use crate::supervision::strategy::Strategy;
+use crate::supervision::supervisor::Supervisor;
 
 /// How a pool picks the worker for a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -133,7 +139,6 @@ fn worker_id(index: usize) -> String {
 struct PoolShared<A: Actor> {
     workers: RwLock<Vec<ActorRef<A>>>,
     cursor: AtomicUsize,
-    seed: AtomicU64,
 }
 
 /// A handle to a running pool. Cheap to clone; clones share the workers and the routing
@@ -164,11 +169,9 @@ impl<A: Actor> Pool<A> {
                 Err(e) => return Err((id, e.to_string())),
             }
         }
-        let seed = id.local().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         let shared = PoolShared {
             workers: RwLock::new(workers),
             cursor: AtomicUsize::new(0),
-            seed: AtomicU64::new(seed),
         };
         Ok(Pool {
             supervisor,
@@ -212,7 +215,8 @@ impl<A: Actor> Pool<A> {
             Routing::RoundRobin | Routing::KeyHash => {
                 self.shared.cursor.fetch_add(1, Ordering::Relaxed) % workers.len()
             }
-            Routing::Random => (self.next_random() % workers.len() as u64) as usize,
+            // fastrand's per-thread generator: no state shared between callers to contend on.
+            Routing::Random => fastrand::usize(..workers.len()),
             Routing::LeastLoaded => {
                 // Start the scan at a rotating offset so ties spread across workers.
                 let start = self.shared.cursor.fetch_add(1, Ordering::Relaxed);
@@ -237,16 +241,6 @@ impl<A: Actor> Pool<A> {
         workers
             .get((hasher.finish() % workers.len() as u64) as usize)
             .cloned()
-    }
-
-    fn next_random(&self) -> u64 {
-        // xorshift64*: plenty for spreading load; no extra dependency.
-        let mut x = self.shared.seed.load(Ordering::Relaxed);
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.shared.seed.store(x, Ordering::Relaxed);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     /// Sends the message `make` builds to every worker; returns how many accepted it.

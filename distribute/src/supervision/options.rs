@@ -3,12 +3,14 @@
 
 use std::time::Duration;
 
-use super::spec::{ChildSpec, Intensity, Restart, Strategy, DEFAULT_CHILD_SHUTDOWN};
-use super::{Supervisor, SupervisorSpec};
-use crate::actor::Node;
+use super::builder::SupervisorSpec;
+use super::spec::{ChildSpec, DEFAULT_CHILD_SHUTDOWN};
+use super::strategy::{Intensity, Restart, Strategy};
+use super::supervisor::Supervisor;
 use crate::actor::{Actor, ActorRef};
 use crate::backoff::Backoff;
 use crate::error::SpawnError;
+use crate::actor::Node;
 use crate::pool::{Pool, PoolSpec, Routing};
 
 /// How an actor type is supervised: what `#[supervised(...)]` declares.

@@ -13,8 +13,15 @@ use std::sync::Mutex;
 
 use tokio::sync::{oneshot, Notify};
 
-use super::supervisor::{Supervisor, SupervisorMsg};
-use crate::actor::{ActorId, ActorRef, ExitReason, Parent, Resume};
+use crate::actor::{ActorId, ExitReason, Parent, Resume};
+
+/// The supervisor as a slot sees it. A trait rather than the actor's ref, so that the
+/// supervisor, which creates slots, depends on this file and not the other way round.
+pub(crate) trait ExitListener: Send + Sync + 'static {
+    /// `child` has parked and waits for a decision. Must not wait: the child's task calls
+    /// it, and the supervisor's mailbox may be full.
+    fn child_exited(&self, child: ActorId);
+}
 
 enum SlotState {
     Running,
@@ -28,7 +35,7 @@ enum SlotState {
 pub(crate) struct ChildSlot {
     state: Mutex<SlotState>,
     parked: Notify,
-    supervisor: ActorRef<Supervisor>,
+    supervisor: Box<dyn ExitListener>,
 }
 
 /// A parked child, taken out of its slot by the supervisor, which must answer it.
@@ -53,7 +60,7 @@ impl Parked {
 }
 
 impl ChildSlot {
-    pub(crate) fn new(supervisor: ActorRef<Supervisor>) -> Self {
+    pub(crate) fn new(supervisor: Box<dyn ExitListener>) -> Self {
         ChildSlot {
             state: Mutex::new(SlotState::Running),
             parked: Notify::new(),
@@ -114,13 +121,7 @@ impl Parent for ChildSlot {
                 };
             }
             self.parked.notify_waiters();
-            // Never wait on the supervisor's mailbox: a full one is drained by a helper task.
-            if let Err(crate::CallError::MailboxFull { .. }) =
-                self.supervisor.try_tell(SupervisorMsg::ChildExited { child })
-            {
-                let supervisor = self.supervisor.clone();
-                tokio::spawn(async move { supervisor.tell(SupervisorMsg::ChildExited { child }).await });
-            }
+            self.supervisor.child_exited(child);
             match rx.await {
                 Ok(resume) => resume,
                 // The supervisor dropped the decision: it is gone.

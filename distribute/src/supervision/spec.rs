@@ -1,4 +1,4 @@
-//! What a supervisor is told: strategies, restart types, intensity, and child specs.
+//! What a supervisor is told about each child: how to start it, restart it and stop it.
 
 use std::any::Any;
 use std::fmt;
@@ -8,65 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::slot::ChildSlot;
+use super::strategy::Restart;
 use crate::actor::{spawn_actor, Actor, AnyCell, ExitReason, Restartable};
 use crate::actor::{Node, SpawnOptions};
 use crate::error::SpawnError;
-
-/// When a child is restarted, as OTP's restart types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Restart {
-    /// Always restarted, whatever the reason it stopped.
-    #[default]
-    Permanent,
-    /// Restarted only after an abnormal exit (not [`ExitReason::Normal`] or `Shutdown`).
-    Transient,
-    /// Never restarted; removed from the supervisor when it stops.
-    Temporary,
-}
-
-impl Restart {
-    /// Whether a child with this restart type is restarted after exiting with `reason`.
-    pub fn restarts_after(self, reason: &ExitReason) -> bool {
-        match self {
-            Restart::Permanent => true,
-            Restart::Transient => !reason.is_normal(),
-            Restart::Temporary => false,
-        }
-    }
-}
-
-/// Which children are restarted when one fails, as OTP's supervisor strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Strategy {
-    /// Only the failed child.
-    #[default]
-    OneForOne,
-    /// Every child: the others are stopped (in reverse order), then all start again in order.
-    OneForAll,
-    /// The failed child and those started after it.
-    RestForOne,
-}
-
-/// Restart intensity: at most `max_restarts` restarts within `within`. One more and the
-/// supervisor stops its children and fails with [`ExitReason::MaxRestartsExceeded`], which
-/// its own supervisor then handles (escalation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Intensity {
-    /// Restarts allowed within the window.
-    pub max_restarts: u32,
-    /// The sliding window.
-    pub within: Duration,
-}
-
-impl Default for Intensity {
-    /// Three restarts within five seconds.
-    fn default() -> Self {
-        Intensity {
-            max_restarts: 3,
-            within: Duration::from_secs(5),
-        }
-    }
-}
 
 /// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
 pub const DEFAULT_CHILD_SHUTDOWN: Duration = Duration::from_secs(5);

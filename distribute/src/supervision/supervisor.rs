@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::slot::{ChildSlot, Parked};
-use super::spec::{ChildHandle, ChildSpec, Intensity, Restart, Strategy};
-use super::{ChildInfo, ChildState, SupervisorError};
+use super::info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
+use super::slot::{ChildSlot, ExitListener, Parked};
+use super::spec::{ChildHandle, ChildSpec};
+use super::strategy::{Intensity, Strategy};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
 use crate::backoff::Backoff;
 use crate::codec::{Bincode, Codec, CodecError};
-use crate::error::BoxError;
+use crate::error::{BoxError, CallError};
 
 /// The shared, immutable description of a supervisor.
 #[derive(Clone, Debug)]
@@ -67,7 +68,7 @@ impl Supervisor {
     }
 
     async fn start_child_at(&mut self, ctx: &Context<Self>, index: usize) -> Result<(), SupervisorError> {
-        let slot = Arc::new(ChildSlot::new(ctx.myself().clone()));
+        let slot = Arc::new(ChildSlot::new(Box::new(ctx.myself().clone())));
         let child = &mut self.children[index];
         let started = child.spec.start(ctx.node(), Arc::clone(&slot)).await;
         match started {
@@ -109,24 +110,6 @@ impl Supervisor {
         }
     }
 
-    /// Records a restart; false if it exceeds the intensity.
-    fn allow_restart(&mut self) -> bool {
-        let now = Instant::now();
-        let window = self.config.intensity.within;
-        while self
-            .restarts
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > window)
-        {
-            self.restarts.pop_front();
-        }
-        if self.restarts.len() >= self.config.intensity.max_restarts as usize {
-            return false;
-        }
-        self.restarts.push_back(now);
-        true
-    }
-
     async fn on_child_exited(&mut self, ctx: &mut Context<Self>, actor: ActorId) {
         let Some(index) = self.children.iter().position(|c| c.actor() == Some(actor)) else {
             return;
@@ -148,7 +131,7 @@ impl Supervisor {
             self.forget_child(index);
             return;
         }
-        if !self.allow_restart() {
+        if !self.config.intensity.admit(&mut self.restarts, Instant::now()) {
             let reason = parked.reason.clone();
             parked.finish(reason);
             self.children[index].running = None;
@@ -165,11 +148,7 @@ impl Supervisor {
             tokio::time::sleep(backoff.delay(self.restarts.len().saturating_sub(1))).await;
         }
         metrics::counter!("distribute_restarts_total").increment(1);
-        let group: Vec<usize> = match self.config.strategy {
-            Strategy::OneForOne => Vec::new(),
-            Strategy::OneForAll => (0..self.children.len()).filter(|&i| i != index).collect(),
-            Strategy::RestForOne => (index + 1..self.children.len()).collect(),
-        };
+        let group = self.config.strategy.siblings_affected(index, self.children.len());
         // Stop the rest of the group newest first, then start everyone again in order.
         let mut parked_group: Vec<(usize, Parked)> = vec![(index, parked)];
         for &i in group.iter().rev() {
@@ -178,10 +157,13 @@ impl Supervisor {
             }
         }
         parked_group.sort_by_key(|(i, _)| *i);
+        // Removing a child shifts the indexes after it: drop children only once the
+        // restarts, which still address the group by index, are done.
+        let mut dropped = Vec::new();
         for (i, parked) in parked_group {
-            if self.children[i].spec.restart == Restart::Temporary && i != index {
+            if i != index && !self.children[i].spec.restart.rejoins_group() {
                 parked.finish(ExitReason::Shutdown);
-                self.forget_child(i);
+                dropped.push(i);
                 continue;
             }
             // A failed start parks the child again; its ChildExited comes back through the
@@ -190,15 +172,18 @@ impl Supervisor {
                 tracing::warn!(supervisor = %self.config.name, child = %self.children[i].spec.id, %reason, "restart failed");
             }
         }
+        for i in dropped.into_iter().rev() {
+            self.forget_child(i);
+        }
     }
 
     /// Drops a child that stopped for good: temporary children disappear, others stay as
     /// terminated specs that `restart_child` can start again.
     fn forget_child(&mut self, index: usize) {
-        if self.children[index].spec.restart == Restart::Temporary {
-            self.children.remove(index);
-        } else {
+        if self.children[index].spec.restart.kept_when_stopped() {
             self.children[index].running = None;
+        } else {
+            self.children.remove(index);
         }
     }
 
@@ -316,6 +301,16 @@ impl Actor for Supervisor {
 
     async fn handle(&mut self, msg: SupervisorMsg, ctx: &mut Context<Self>) {
         self.handle_request(ctx, msg).await;
+    }
+}
+
+impl ExitListener for ActorRef<Supervisor> {
+    fn child_exited(&self, child: ActorId) {
+        // Never wait on the supervisor's mailbox: a full one is drained by a helper task.
+        if let Err(CallError::MailboxFull { .. }) = self.try_tell(SupervisorMsg::ChildExited { child }) {
+            let supervisor = self.clone();
+            tokio::spawn(async move { supervisor.tell(SupervisorMsg::ChildExited { child }).await });
+        }
     }
 }
 
@@ -458,9 +453,9 @@ impl ActorRef<Supervisor> {
     }
 
     /// How many children the supervisor has, and how many of them run.
-    pub async fn count_children(&self) -> Result<super::ChildCounts, SupervisorError> {
+    pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
         let children = self.which_children().await?;
-        Ok(super::ChildCounts::of(&children))
+        Ok(ChildCounts::of(&children))
     }
 
     /// A typed ref to the running child named `id`; `None` if there is no such running child
@@ -471,5 +466,73 @@ impl ActorRef<Supervisor> {
         Ok(found
             .and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok())
             .map(ActorRef::from_cell))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::strategy::Restart;
+    use super::*;
+    use crate::node::Node;
+
+    fn config(strategy: Strategy, children: Vec<ChildSpec>) -> Arc<SupervisorConfig> {
+        Arc::new(SupervisorConfig {
+            name: String::from("test"),
+            strategy,
+            intensity: Intensity::default(),
+            backoff: None,
+            children,
+        })
+    }
+
+    /// A child that is an empty supervisor: an actor this file can build on its own.
+    fn nested(id: &str) -> ChildSpec {
+        let config = config(Strategy::OneForOne, Vec::new());
+        ChildSpec::worker(id, move || Supervisor::new(Arc::clone(&config)))
+    }
+
+    async fn children_once_settled(
+        supervisor: &ActorRef<Supervisor>,
+        count: usize,
+    ) -> Vec<(String, ChildState)> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let children = supervisor.which_children().await.unwrap();
+            if children.len() == count || Instant::now() > deadline {
+                return children.into_iter().map(|c| (c.id, c.state)).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// A temporary sibling used to be removed in the middle of the group restart, shifting
+    /// the indexes the rest of the restart used: the supervisor panicked.
+    #[tokio::test]
+    async fn a_group_restart_drops_temporary_siblings_and_restarts_the_rest() {
+        for strategy in [Strategy::OneForAll, Strategy::RestForOne] {
+            let node = Node::new();
+            let children = vec![
+                nested("a"),
+                nested("t1").restart(Restart::Temporary),
+                nested("b"),
+                nested("t2").restart(Restart::Temporary),
+                nested("c"),
+            ];
+            let supervisor = node
+                .spawn(Supervisor::new(config(strategy, children)))
+                .await
+                .unwrap();
+            let a = supervisor.child::<Supervisor>("a").await.unwrap().unwrap();
+            a.kill();
+            let running = |id: &str| (id.to_owned(), ChildState::Running);
+            assert_eq!(
+                children_once_settled(&supervisor, 3).await,
+                [running("a"), running("b"), running("c")],
+                "{strategy:?}"
+            );
+            assert!(supervisor.is_alive(), "{strategy:?}");
+            assert!(a.is_alive(), "{strategy:?}");
+            supervisor.stop(ExitReason::Shutdown).await;
+        }
     }
 }

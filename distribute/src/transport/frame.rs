@@ -415,7 +415,12 @@ mod tests {
         FrameKind::Close,
     ];
 
-    use crate::transport::test_rng::XorShift;
+    /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
+    fn random_bytes(rng: &mut fastrand::Rng, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        rng.fill(&mut bytes);
+        bytes
+    }
 
     fn encode(kind: FrameKind, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -692,19 +697,19 @@ mod tests {
 
     #[test]
     fn random_garbage_never_panics_and_failures_stay_failed() {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
-            let mut decoder = FrameDecoder::new(1 + rng.below(64));
-            let len = rng.below(128);
-            let mut bytes = rng.bytes(len);
-            if rng.below(2) == 0 && bytes.len() >= 4 {
+            let mut decoder = FrameDecoder::new(1 + rng.usize(..64));
+            let len = rng.usize(..128);
+            let mut bytes = random_bytes(&mut rng, len);
+            if rng.usize(..2) == 0 && bytes.len() >= 4 {
                 // Plausible lengths reach the kind and body checks more often.
-                bytes[..4].copy_from_slice(&(rng.below(40) as u32).to_be_bytes());
+                bytes[..4].copy_from_slice(&(rng.usize(..40) as u32).to_be_bytes());
             }
             let mut outcome = Ok(0);
             let mut offset = 0;
             while offset < bytes.len() {
-                let step = 1 + rng.below(16);
+                let step = 1 + rng.usize(..16);
                 let end = (offset + step).min(bytes.len());
                 decoder.push(&bytes[offset..end]);
                 offset = end;
@@ -722,13 +727,13 @@ mod tests {
 
     #[test]
     fn random_frames_in_random_chunks_round_trip() {
-        let mut rng = XorShift(42);
+        let mut rng = fastrand::Rng::with_seed(42);
         for _ in 0..200 {
-            let frames: Vec<Frame> = (0..rng.below(20))
+            let frames: Vec<Frame> = (0..rng.usize(..20))
                 .map(|_| {
-                    let kind = ALL_KINDS[rng.below(7)];
-                    let len = rng.below(300);
-                    Frame::new(kind, rng.bytes(len))
+                    let kind = ALL_KINDS[rng.usize(..7)];
+                    let len = rng.usize(..300);
+                    Frame::new(kind, random_bytes(&mut rng, len))
                 })
                 .collect();
             let mut wire = Vec::new();
@@ -739,7 +744,7 @@ mod tests {
             let mut got = Vec::new();
             let mut offset = 0;
             while offset < wire.len() {
-                let end = (offset + 1 + rng.below(64)).min(wire.len());
+                let end = (offset + 1 + rng.usize(..64)).min(wire.len());
                 decoder.push(&wire[offset..end]);
                 offset = end;
                 got.extend(drain(&mut decoder));

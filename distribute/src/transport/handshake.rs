@@ -79,7 +79,7 @@
 //! drives it stays a thin loop that owns timeouts and framing.
 
 use std::fmt;
-use std::io::Read;
+use std::io;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -115,16 +115,28 @@ const PROVER_NONCE_LOWER: u8 = 0x02;
 
 /// Returns 32 bytes from the operating system's CSPRNG, for [`Handshake::new`].
 ///
-/// Reads `/dev/urandom`, the kernel's cryptographically secure generator on Unix systems.
-/// Use a fresh nonce for every handshake: replay protection rests on it.
+/// Asks the system's secure random source through the `getrandom` crate: a system call
+/// (`getrandom(2)` on Linux) rather than a file to open, so it works outside Unix and a
+/// process out of file descriptors can still handshake. Use a fresh nonce for every
+/// handshake: replay protection rests on it.
 ///
 /// # Errors
 ///
-/// The I/O error if `/dev/urandom` cannot be opened or read (it does not exist outside Unix).
-pub fn fresh_nonce() -> Result<[u8; NONCE_LEN], std::io::Error> {
+/// The OS error if the system's random source fails, or an error saying why it is
+/// unavailable on this platform.
+pub fn fresh_nonce() -> Result<[u8; NONCE_LEN], io::Error> {
     let mut nonce = [0; NONCE_LEN];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut nonce)?;
+    getrandom::fill(&mut nonce).map_err(random_error)?;
     Ok(nonce)
+}
+
+/// getrandom's own conversion to `io::Error` needs its `std` feature; this is the same
+/// mapping: the OS error code when there is one, else getrandom's description.
+fn random_error(error: getrandom::Error) -> io::Error {
+    match error.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::other(error),
+    }
 }
 
 /// Whether `name` is a valid node name: 1 to 255 characters from `A-Z a-z 0-9 . _ @ -`.
@@ -592,7 +604,12 @@ mod tests {
         (a, b, proof_a, proof_b)
     }
 
-    use crate::transport::test_rng::XorShift;
+    /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
+    fn random_bytes(rng: &mut fastrand::Rng, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        rng.fill(&mut bytes);
+        bytes
+    }
 
     #[test]
     fn same_cookie_establishes_both_sides_with_names_and_common_capabilities() {
@@ -876,10 +893,10 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic_and_never_authenticate() {
-        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let mut rng = fastrand::Rng::with_seed(0x2545_f491_4f6c_dd1d);
         for round in 0..4000 {
-            let len = (rng.next() % 120) as usize;
-            let mut bytes = rng.bytes(len);
+            let len = rng.usize(..120);
+            let mut bytes = random_bytes(&mut rng, len);
             // Steer part of the inputs past the first checks.
             match round % 4 {
                 1 if len >= 7 => bytes[..7].copy_from_slice(&[TYPE_HELLO, b'D', b'S', b'T', b'R', 0, 1]),
@@ -892,17 +909,26 @@ mod tests {
             assert!(!matches!(waiting.receive(&bytes), Ok(Step::Established(_))));
         }
         let mut forged = vec![TYPE_PROOF];
-        forged.extend(rng.bytes(MAC_LEN));
+        forged.extend(random_bytes(&mut rng, MAC_LEN));
         let (mut waiting, _b, _, _) = exchange_hellos(COOKIE, COOKIE);
         assert_eq!(waiting.receive(&forged), Err(HandshakeError::AuthFailed));
     }
 
-    #[cfg(unix)]
     #[test]
     fn fresh_nonces_come_from_the_os_and_differ() {
-        let first = fresh_nonce().expect("/dev/urandom is readable");
-        let second = fresh_nonce().expect("/dev/urandom is readable");
+        let first = fresh_nonce().expect("the OS random source works");
+        let second = fresh_nonce().expect("the OS random source works");
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn random_source_errors_without_an_os_code_keep_getrandoms_description() {
+        for error in [getrandom::Error::UNSUPPORTED, getrandom::Error::new_custom(7)] {
+            let mapped = random_error(error);
+            assert_eq!(mapped.raw_os_error(), None);
+            assert_eq!(mapped.kind(), io::ErrorKind::Other);
+            assert_eq!(mapped.to_string(), error.to_string());
+        }
     }
 
     #[test]

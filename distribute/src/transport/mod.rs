@@ -27,8 +27,6 @@
 
 pub mod frame;
 pub mod handshake;
-#[cfg(test)]
-mod test_rng;
 
 pub use frame::{encode_frame, Frame, FrameDecoder, FrameError, FrameKind, DEFAULT_MAX_FRAME};
 pub use handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Peer, Step};
