@@ -5,8 +5,9 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::LitInt;
 
-use super::actor::{assert_wire, spanned_path, Names};
 use super::docs;
+use super::names::Names;
+use super::spans::{assert_wire, spanned_path};
 use crate::hash::{canonical, fnv1a64, GENERATED_TAG_BIT};
 use crate::model::{ActorImpl, MessageFn};
 

@@ -18,7 +18,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::{Attribute, ItemStruct};
 
 use super::docs::doc;
-use super::emit;
+use super::emit::emit;
 use crate::attr::supervised::{value, Duration};
 use crate::ctx::Ctxt;
 use crate::model::{self, SupervisedStruct, Supervision};
