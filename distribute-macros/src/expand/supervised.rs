@@ -19,7 +19,8 @@ use syn::{Attribute, ItemStruct};
 
 use super::docs::doc;
 use super::emit::emit;
-use crate::attr::supervised::{value, Duration};
+use crate::attr::options::value;
+use crate::attr::supervised::Duration;
 use crate::ctx::Ctxt;
 use crate::model::{self, SupervisedStruct, Supervision};
 use crate::validate;

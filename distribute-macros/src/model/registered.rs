@@ -5,8 +5,9 @@ use proc_macro2::{Ident, TokenStream};
 use syn::{Attribute, ItemStruct, LitStr, Meta, Visibility};
 
 use super::generics::reject_generics;
+use crate::attr::options::value;
 use crate::attr::registered::{self, registered_form};
-use crate::attr::supervised::{self as supervised_attr, value};
+use crate::attr::supervised as supervised_attr;
 use crate::ctx::Ctxt;
 
 /// How a registered actor is started, which decides the form of `start_registered`.
