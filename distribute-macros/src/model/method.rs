@@ -2,7 +2,7 @@
 
 use proc_macro2::{Ident, Span};
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, ImplItemFn, Pat, ReturnType, Type, Visibility};
+use syn::{Attribute, FnArg, ImplItemFn, Pat, PatType, ReturnType, Signature, Type, Visibility};
 
 use super::names::{replace_self, variant_name, UnrawString};
 use super::signature::{
@@ -104,15 +104,44 @@ pub(super) fn parse_message(
     let sig = &method.sig;
     check_plain_signature(cx, sig, "message methods");
     check_receiver(cx, sig, "message methods");
+    let reply = reply_type(cx, sig, self_ty);
+    let params = message_params(cx, sig, self_ty, reply.is_some());
+    check_arg_count(cx, &params);
 
-    let reply = match &sig.output {
+    let name = sig.ident.unraw_string();
+    let variant = variant_name(cx, &sig.ident, &name)?;
+    let (tag, explicit_tag) = match options.tag {
+        Some((tag, lit)) => (tag, Some(lit)),
+        None => (generated_tag(&name), None),
+    };
+    Some(MessageFn {
+        method: sig.ident.clone(),
+        name,
+        variant,
+        tag,
+        explicit_tag,
+        vis: method.vis.clone(),
+        is_async: sig.asyncness.is_some(),
+        params,
+        reply,
+    })
+}
+
+/// The reply type of a message method, `Self` replaced by the actor type; `None` for a tell
+/// (no return type, or `()`).
+fn reply_type(cx: &Ctxt, sig: &Signature, self_ty: &Type) -> Option<Type> {
+    match &sig.output {
         ReturnType::Type(_, ty) if !is_unit(ty) => {
             check_owned(cx, ty, Role::Reply);
             Some(replace_self(ty, self_ty))
         }
         _ => None,
-    };
+    }
+}
 
+/// The parameters of a message method after `self`: the context, at most once, and the
+/// arguments. A parameter that cannot be either is reported and left out.
+fn message_params(cx: &Ctxt, sig: &Signature, self_ty: &Type, has_reply: bool) -> Vec<Param> {
     let mut params = Vec::new();
     let mut context: Option<&Type> = None;
     for input in &sig.inputs {
@@ -137,31 +166,41 @@ pub(super) fn parse_message(
             );
             continue;
         }
-        let name = match &*typed.pat {
-            Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
-            pat => {
-                cx.error_help(
-                    pat,
-                    "message arguments need a plain name: each becomes a field of the message",
-                    "name the argument, e.g. `by: u64`, and destructure it in the body",
-                );
-                continue;
-            }
-        };
-        if reply.is_some() && name == "reply" {
-            cx.error_help(
-                &name,
-                "`reply` is the name of the reply field of this message",
-                "rename this argument",
-            );
-        }
-        check_owned(cx, &typed.ty, Role::Argument);
-        params.push(Param::Arg(Arg {
-            name,
-            ty: replace_self(&typed.ty, self_ty),
-        }));
+        params.extend(message_arg(cx, typed, self_ty, has_reply).map(Param::Arg));
     }
+    params
+}
 
+/// An argument of a message method: a plain name, not `reply` when the message has a reply
+/// field, and an owned type.
+fn message_arg(cx: &Ctxt, typed: &PatType, self_ty: &Type, has_reply: bool) -> Option<Arg> {
+    let name = match &*typed.pat {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
+        pat => {
+            cx.error_help(
+                pat,
+                "message arguments need a plain name: each becomes a field of the message",
+                "name the argument, e.g. `by: u64`, and destructure it in the body",
+            );
+            return None;
+        }
+    };
+    if has_reply && name == "reply" {
+        cx.error_help(
+            &name,
+            "`reply` is the name of the reply field of this message",
+            "rename this argument",
+        );
+    }
+    check_owned(cx, &typed.ty, Role::Argument);
+    Some(Arg {
+        name,
+        ty: replace_self(&typed.ty, self_ty),
+    })
+}
+
+/// Reports the first argument past [`MAX_ARGS`].
+fn check_arg_count(cx: &Ctxt, params: &[Param]) {
     let args = params.iter().filter_map(|param| match param {
         Param::Arg(arg) => Some(arg),
         Param::Context => None,
@@ -173,24 +212,6 @@ pub(super) fn parse_message(
             "group arguments in a struct that derives `Serialize` and `Deserialize`",
         );
     }
-
-    let name = sig.ident.unraw_string();
-    let variant = variant_name(cx, &sig.ident, &name)?;
-    let (tag, explicit_tag) = match options.tag {
-        Some((tag, lit)) => (tag, Some(lit)),
-        None => (generated_tag(&name), None),
-    };
-    Some(MessageFn {
-        method: sig.ident.clone(),
-        name,
-        variant,
-        tag,
-        explicit_tag,
-        vis: method.vis.clone(),
-        is_async: sig.asyncness.is_some(),
-        params,
-        reply,
-    })
 }
 
 /// Parses a method marked with a hook attribute (`attr`, of kind `kind`), reporting what
