@@ -1,6 +1,7 @@
 //! The message enum (`CounterMsg`), its `Serialize` impl and its `Message` impl: wire tags,
 //! fingerprint, encoding and decoding of the arguments.
 
+use distribute_hash::fnv1a64;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::LitInt;
@@ -8,7 +9,7 @@ use syn::LitInt;
 use super::docs;
 use super::names::Names;
 use super::spans::{assert_wire, spanned_path};
-use crate::hash::{canonical, fnv1a64, GENERATED_TAG_BIT};
+use crate::hash::{canonical, GENERATED_TAG_BIT};
 use crate::model::{ActorImpl, MessageFn};
 
 pub(super) fn message_enum(model: &ActorImpl, names: &Names) -> TokenStream {
