@@ -12,6 +12,8 @@ use super::spans::{assert_wire, spanned_path};
 use crate::hash::{canonical, GENERATED_TAG_BIT};
 use crate::model::{ActorImpl, MessageFn};
 
+/// `enum CounterMsg`: one variant per message, its arguments as fields, and a `reply` field
+/// for an ask.
 pub(super) fn message_enum(model: &ActorImpl, names: &Names) -> TokenStream {
     let Names { msg, vis, client } = names;
     let doc = docs::message_enum(model, &msg.to_string(), &client.to_string());
@@ -115,14 +117,20 @@ fn arg_checks(model: &ActorImpl) -> TokenStream {
 /// The hygienic names of the parameters of the generated `Message` methods: they never clash
 /// with an argument or a type of the user's.
 struct Params {
+    /// The codec, `&__C`.
     codec: Ident,
+    /// The buffer `encode_body` writes to.
     out: Ident,
+    /// The tag `decode_body` reads.
     tag: Ident,
+    /// The encoded arguments `decode_body` reads.
     body: Ident,
+    /// Where the reply of a decoded ask goes.
     slot: Ident,
 }
 
 impl Params {
+    /// The names, with the macro's own hygiene.
     fn new() -> Self {
         let hygienic = |name| Ident::new(name, Span::mixed_site());
         Params {

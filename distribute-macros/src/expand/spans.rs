@@ -22,6 +22,7 @@ pub(super) fn spanned_path(ty: &Type, head: TokenStream, tail: TokenStream) -> T
     quote!(#head #ty #tail)
 }
 
+/// `tokens`, every one spanned at `span` (groups keep their contents' spans).
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
