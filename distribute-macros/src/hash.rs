@@ -1,9 +1,11 @@
-//! Hashes behind generated wire tags and fingerprints.
+//! What generated wire tags and fingerprints are made of: the tag of a message without an
+//! explicit one, and the canonical text of a type that fingerprints hash.
 //!
-//! The runtime exposes the same FNV-1a as `distribute::__private::fnv1a64`, so tests can
-//! recompute what the macro wrote. Both must stay identical: a change here changes every
-//! generated tag and fingerprint, which is a wire-protocol break.
+//! The hash itself, FNV-1a, is `distribute_hash::fnv1a64`, which the runtime re-exports as
+//! `distribute::__private::fnv1a64` so that tests can recompute what the macro wrote. A change
+//! to what is hashed here changes every generated tag or fingerprint: a wire-protocol break.
 
+use distribute_hash::fnv1a64;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 
 /// Tags below this bit are explicit (`#[message(tag = N)]`); generated tags have it set.
@@ -11,16 +13,6 @@ pub(crate) const GENERATED_TAG_BIT: u32 = 0x8000_0000;
 
 /// The largest explicit tag.
 pub(crate) const MAX_EXPLICIT_TAG: u32 = GENERATED_TAG_BIT - 1;
-
-/// 64-bit FNV-1a.
-pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
 
 /// The tag of a message without an explicit one: the low 32 bits of the hash of the method
 /// name, in the upper half of the `u32` range. Depends only on the name, so reordering or
@@ -83,13 +75,6 @@ mod tests {
     use quote::quote;
 
     use super::*;
-
-    #[test]
-    fn fnv1a64_matches_the_reference_vectors() {
-        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
-    }
 
     #[test]
     fn generated_tags_are_in_the_upper_half() {

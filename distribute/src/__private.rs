@@ -124,16 +124,8 @@ impl<E: Into<BoxError>> IntoStartResult for Result<(), E> {
 }
 
 /// FNV-1a, the hash behind generated tags and fingerprints; exposed so tests can check them.
-pub const fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
+/// The macros call the same function, from the `distribute-hash` crate.
+pub use distribute_hash::fnv1a64;
 
 // `decode_args_N`: decodes the N arguments of a message, the same as
 // `codec.decode::<(T0, T1, ...)>(body)`. One function per arity, with one generic parameter per

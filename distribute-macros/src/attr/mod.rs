@@ -7,16 +7,20 @@
 //!
 //! Options are parsed with custom keywords and `lookahead1`, so an unknown option is reported
 //! as "expected one of `mailbox`, `name`, `codec`". Parsing recovers at the next comma after a
-//! bad option, so every bad option of one attribute is reported at once.
+//! bad option, so every bad option of one attribute is reported at once. How a list of options
+//! is parsed is the same for every attribute and written once, in `options.rs`; each attribute
+//! only lists its keywords and checks its values.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use syn::parse::discouraged::Speculative;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::{Attribute, Lit, LitInt, LitStr, Meta, Token, Type};
 
-use crate::ctx::{with_help, Ctxt};
+use crate::ctx::Ctxt;
 use crate::hash::MAX_EXPLICIT_TAG;
+use options::skip_value;
 
+pub(crate) mod options;
 pub(crate) mod registered;
 pub(crate) mod supervised;
 
@@ -48,96 +52,24 @@ pub(crate) struct ActorOptions {
 
 /// Parses the arguments of `#[actor(...)]` on a struct.
 pub(crate) fn parse_actor_options(cx: &Ctxt, args: TokenStream) -> ActorOptions {
-    let mut options = ActorOptions::default();
-    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
-        let (mut seen_mailbox, mut seen_name, mut seen_codec) = (false, false, false);
-        while !input.is_empty() {
-            let lookahead = input.lookahead1();
-            if lookahead.peek(kw::mailbox) {
-                let key: kw::mailbox = input.parse()?;
-                let duplicate = std::mem::replace(&mut seen_mailbox, true);
-                let value = key_value(cx, input, &key, "mailbox = 64")?;
-                if duplicate {
-                    duplicate_option(cx, &key, "mailbox");
-                } else if let Some(value) = value {
-                    options.mailbox = mailbox_value(cx, value);
-                }
-            } else if lookahead.peek(kw::name) {
-                let key: kw::name = input.parse()?;
-                let duplicate = std::mem::replace(&mut seen_name, true);
-                let value = key_value(cx, input, &key, "name = \"counter\"")?;
-                if duplicate {
-                    duplicate_option(cx, &key, "name");
-                } else if let Some(value) = value {
-                    options.name = name_value(cx, value);
-                }
-            } else if lookahead.peek(kw::codec) {
-                let key: kw::codec = input.parse()?;
-                let duplicate = std::mem::replace(&mut seen_codec, true);
-                let value = codec_value(cx, input, &key)?;
-                if duplicate {
-                    duplicate_option(cx, &key, "codec");
-                } else {
-                    options.codec = value;
-                }
-            } else {
-                let error = lookahead.error();
-                cx.error_help_at(error.span(), format!("unknown option: {error}"), ACTOR_FORM);
-                skip_value(input)?;
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
+    let (mut mailbox, mut name, mut codec) = (None, None, None);
+    options::parse_list(cx, args, ACTOR_FORM, |input, lookahead| {
+        if lookahead.peek(kw::mailbox) {
+            options::option::<kw::mailbox, _>(cx, input, &mut mailbox, "mailbox = 64", mailbox_value)?;
+        } else if lookahead.peek(kw::name) {
+            options::option::<kw::name, _>(cx, input, &mut name, "name = \"counter\"", name_value)?;
+        } else if lookahead.peek(kw::codec) {
+            options::option_with(cx, input, &mut codec, codec_value, |_, ty| Some(ty))?;
+        } else {
+            return Ok(false);
         }
-        Ok(())
-    };
-    if let Err(error) = parser.parse2(args) {
-        cx.push(syn::Error::new(error.span(), with_help(error, ACTOR_FORM)));
+        Ok(true)
+    });
+    ActorOptions {
+        mailbox: options::into_value(mailbox),
+        name: options::into_value(name),
+        codec: options::into_value(codec),
     }
-    options
-}
-
-/// Parses `= value` after `key` and returns the value's tokens (up to the next comma), or
-/// `None` after reporting a missing `=` or value.
-fn key_value(
-    cx: &Ctxt,
-    input: ParseStream<'_>,
-    key: &dyn quote::ToTokens,
-    form: &str,
-) -> syn::Result<Option<TokenStream>> {
-    if input.parse::<Option<Token![=]>>()?.is_none() {
-        cx.error_help(
-            key,
-            "expected `=` and a value after the option name",
-            format!("`{form}`"),
-        );
-        skip_value(input)?;
-        return Ok(None);
-    }
-    let value = skip_value(input)?;
-    if value.is_empty() {
-        cx.error_help(key, "missing value", format!("`{form}`"));
-        return Ok(None);
-    }
-    Ok(Some(value))
-}
-
-/// Consumes the tokens up to the next top-level comma and returns them.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<TokenStream> {
-    let mut tokens = TokenStream::new();
-    while !input.is_empty() && !input.peek(Token![,]) {
-        tokens.extend([input.parse::<TokenTree>()?]);
-    }
-    Ok(tokens)
-}
-
-fn duplicate_option(cx: &Ctxt, key: &dyn quote::ToTokens, name: &str) {
-    cx.error_help(
-        key,
-        format!("duplicate option `{name}`"),
-        "give each option at most once",
-    );
 }
 
 fn mailbox_value(cx: &Ctxt, value: TokenStream) -> Option<LitInt> {
@@ -220,44 +152,25 @@ pub(crate) struct MessageOptions {
 
 /// Parses a `#[message]` or `#[message(tag = N)]` attribute.
 pub(crate) fn parse_message_options(cx: &Ctxt, attr: &Attribute) -> MessageOptions {
-    let mut options = MessageOptions::default();
     let list = match &attr.meta {
-        Meta::Path(_) => return options,
+        Meta::Path(_) => return MessageOptions::default(),
         Meta::List(list) => list,
         Meta::NameValue(_) => {
             cx.error_help(attr, "malformed `#[message]` attribute", MESSAGE_FORM);
-            return options;
+            return MessageOptions::default();
         }
     };
-    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
-        let mut seen_tag = false;
-        while !input.is_empty() {
-            let lookahead = input.lookahead1();
-            if lookahead.peek(kw::tag) {
-                let key: kw::tag = input.parse()?;
-                let duplicate = std::mem::replace(&mut seen_tag, true);
-                let value = key_value(cx, input, &key, "tag = 7")?;
-                if duplicate {
-                    duplicate_option(cx, &key, "tag");
-                } else if let Some(value) = value {
-                    options.tag = tag_value(cx, value);
-                }
-            } else {
-                let error = lookahead.error();
-                cx.error_help_at(error.span(), format!("unknown option: {error}"), MESSAGE_FORM);
-                skip_value(input)?;
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
+    let mut tag = None;
+    options::parse_list(cx, list.tokens.clone(), MESSAGE_FORM, |input, lookahead| {
+        if !lookahead.peek(kw::tag) {
+            return Ok(false);
         }
-        Ok(())
-    };
-    if let Err(error) = parser.parse2(list.tokens.clone()) {
-        cx.push(syn::Error::new(error.span(), with_help(error, MESSAGE_FORM)));
+        options::option::<kw::tag, _>(cx, input, &mut tag, "tag = 7", tag_value)?;
+        Ok(true)
+    });
+    MessageOptions {
+        tag: options::into_value(tag),
     }
-    options
 }
 
 fn tag_value(cx: &Ctxt, value: TokenStream) -> Option<(u32, LitInt)> {

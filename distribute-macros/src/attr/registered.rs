@@ -8,6 +8,7 @@
 use proc_macro2::{TokenStream, TokenTree};
 use syn::{Attribute, Lit, LitStr};
 
+use super::options::{is_option, split_at_commas};
 use crate::ctx::Ctxt;
 
 /// The longest registry name, in characters; the runtime's `registry::MAX_NAME_LEN`.
@@ -80,40 +81,6 @@ pub(crate) fn parse_registered_args(
         cx.error_help(tokens, "`#[registered]` takes one argument, the name", help);
     }
     name
-}
-
-/// Whether `tokens` look like an option, `key = value`.
-fn is_option(tokens: &TokenStream) -> bool {
-    let mut tokens = tokens.clone().into_iter();
-    matches!(
-        (tokens.next(), tokens.next()),
-        (Some(TokenTree::Ident(_)), Some(TokenTree::Punct(eq))) if eq.as_char() == '='
-    )
-}
-
-/// The tokens between top-level commas, without the commas; a trailing comma adds nothing.
-/// `a, , b` gives `a`, an empty argument and `b`, so that an empty first argument is reported
-/// as a missing name.
-fn split_at_commas(args: TokenStream) -> Vec<TokenStream> {
-    let mut arguments = Vec::new();
-    let mut current = TokenStream::new();
-    let mut trailing = true;
-    for token in args {
-        match &token {
-            TokenTree::Punct(punct) if punct.as_char() == ',' => {
-                arguments.push(std::mem::take(&mut current));
-                trailing = true;
-            }
-            _ => {
-                current.extend([token]);
-                trailing = false;
-            }
-        }
-    }
-    if !trailing || !current.is_empty() {
-        arguments.push(current);
-    }
-    arguments
 }
 
 /// Checks the name argument.

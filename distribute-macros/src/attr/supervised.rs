@@ -10,14 +10,11 @@
 //! Values that are names are matched against a table rather than parsed as custom keywords,
 //! so that an unknown one is reported with the name the user wrote and the list of valid ones.
 
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::ToTokens;
-use syn::parse::{Parse, ParseStream, Parser};
-use syn::spanned::Spanned;
-use syn::{Attribute, Lit, LitInt, Token};
+use proc_macro2::{Ident, TokenStream};
+use syn::{Attribute, Lit, LitInt};
 
-use super::{duplicate_option, key_value, skip_value};
-use crate::ctx::{with_help, Ctxt};
+use super::options::{option, parse_list, Setting};
+use crate::ctx::Ctxt;
 
 mod kw {
     syn::custom_keyword!(restart);
@@ -42,14 +39,6 @@ pub(crate) const INTENSITY_FORM: &str =
 /// The largest pool `pool = N` accepts: a sanity bound, far above any useful size.
 const MAX_POOL: usize = 65_536;
 
-/// An option as given: where its name is, and its value unless the value was invalid (in
-/// which case the error has been reported).
-pub(crate) struct Setting<T> {
-    /// The option's name, `pool` in `pool = 3`.
-    pub(crate) key: Span,
-    pub(crate) value: Option<T>,
-}
-
 /// Options of `#[supervised(...)]`; `None` when absent.
 #[derive(Default)]
 pub(crate) struct SupervisedOptions {
@@ -69,11 +58,6 @@ pub(crate) struct SupervisedOptions {
     pub(crate) pool: Option<Setting<usize>>,
     /// `routing = round_robin|random|least_loaded|key_hash`.
     pub(crate) routing: Option<Setting<Choice>>,
-}
-
-/// The valid value of an option given and valid.
-pub(crate) fn value<T>(setting: &Option<Setting<T>>) -> Option<&T> {
-    setting.as_ref().and_then(|setting| setting.value.as_ref())
 }
 
 /// A value chosen by name: `transient` in `restart = transient`.
@@ -138,79 +122,41 @@ const ROUTING: Names = Names {
 /// Parses the arguments of `#[supervised(...)]`.
 pub(crate) fn parse_supervised_options(cx: &Ctxt, args: TokenStream) -> SupervisedOptions {
     let mut options = SupervisedOptions::default();
-    let parser = |input: ParseStream<'_>| -> syn::Result<()> {
-        while !input.is_empty() {
-            let lookahead = input.lookahead1();
-            if lookahead.peek(kw::restart) {
-                option::<kw::restart, _>(cx, input, &mut options.restart, "restart = transient", restart)?;
-            } else if lookahead.peek(kw::strategy) {
-                option::<kw::strategy, _>(
-                    cx,
-                    input,
-                    &mut options.strategy,
-                    "strategy = one_for_all",
-                    strategy,
-                )?;
-            } else if lookahead.peek(kw::max_restarts) {
-                option::<kw::max_restarts, _>(
-                    cx,
-                    input,
-                    &mut options.max_restarts,
-                    "max_restarts = 3",
-                    max_restarts,
-                )?;
-            } else if lookahead.peek(kw::within) {
-                option::<kw::within, _>(cx, input, &mut options.within, "within = \"5s\"", within)?;
-            } else if lookahead.peek(kw::shutdown) {
-                option::<kw::shutdown, _>(cx, input, &mut options.shutdown, "shutdown = \"1s\"", shutdown)?;
-            } else if lookahead.peek(kw::backoff) {
-                option::<kw::backoff, _>(cx, input, &mut options.backoff, "backoff = \"100ms\"", backoff)?;
-            } else if lookahead.peek(kw::pool) {
-                option::<kw::pool, _>(cx, input, &mut options.pool, "pool = 4", pool)?;
-            } else if lookahead.peek(kw::routing) {
-                option::<kw::routing, _>(cx, input, &mut options.routing, "routing = least_loaded", routing)?;
-            } else {
-                let error = lookahead.error();
-                cx.error_help_at(error.span(), format!("unknown option: {error}"), SUPERVISED_FORM);
-                skip_value(input)?;
-            }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
+    parse_list(cx, args, SUPERVISED_FORM, |input, lookahead| {
+        if lookahead.peek(kw::restart) {
+            option::<kw::restart, _>(cx, input, &mut options.restart, "restart = transient", restart)?;
+        } else if lookahead.peek(kw::strategy) {
+            option::<kw::strategy, _>(
+                cx,
+                input,
+                &mut options.strategy,
+                "strategy = one_for_all",
+                strategy,
+            )?;
+        } else if lookahead.peek(kw::max_restarts) {
+            option::<kw::max_restarts, _>(
+                cx,
+                input,
+                &mut options.max_restarts,
+                "max_restarts = 3",
+                max_restarts,
+            )?;
+        } else if lookahead.peek(kw::within) {
+            option::<kw::within, _>(cx, input, &mut options.within, "within = \"5s\"", within)?;
+        } else if lookahead.peek(kw::shutdown) {
+            option::<kw::shutdown, _>(cx, input, &mut options.shutdown, "shutdown = \"1s\"", shutdown)?;
+        } else if lookahead.peek(kw::backoff) {
+            option::<kw::backoff, _>(cx, input, &mut options.backoff, "backoff = \"100ms\"", backoff)?;
+        } else if lookahead.peek(kw::pool) {
+            option::<kw::pool, _>(cx, input, &mut options.pool, "pool = 4", pool)?;
+        } else if lookahead.peek(kw::routing) {
+            option::<kw::routing, _>(cx, input, &mut options.routing, "routing = least_loaded", routing)?;
+        } else {
+            return Ok(false);
         }
-        Ok(())
-    };
-    if let Err(error) = parser.parse2(args) {
-        cx.push(syn::Error::new(error.span(), with_help(error, SUPERVISED_FORM)));
-    }
+        Ok(true)
+    });
     options
-}
-
-/// Parses `key = value` into `slot` (with `key` the custom keyword `K`), reporting a missing
-/// value or a second occurrence; `parse_value` checks the value's tokens.
-fn option<K, T>(
-    cx: &Ctxt,
-    input: ParseStream<'_>,
-    slot: &mut Option<Setting<T>>,
-    form: &str,
-    parse_value: impl FnOnce(&Ctxt, TokenStream) -> Option<T>,
-) -> syn::Result<()>
-where
-    K: Parse + ToTokens,
-{
-    let key: K = input.parse()?;
-    let value = key_value(cx, input, &key, form)?;
-    if slot.is_some() {
-        let name = key.to_token_stream().to_string();
-        duplicate_option(cx, &key, &name);
-    } else {
-        *slot = Some(Setting {
-            key: key.span(),
-            value: value.and_then(|value| parse_value(cx, value)),
-        });
-    }
-    Ok(())
 }
 
 fn restart(cx: &Ctxt, value: TokenStream) -> Option<Choice> {
@@ -416,6 +362,7 @@ mod tests {
     use quote::quote;
 
     use super::*;
+    use crate::attr::options::value;
 
     fn millis(value: TokenStream) -> Option<u64> {
         let cx = Ctxt::new();

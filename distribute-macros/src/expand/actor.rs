@@ -7,13 +7,16 @@
 //! (`client.rs`), and a compile-time check that every argument and reply type can travel in a
 //! message.
 
-use proc_macro2::{Ident, Span, TokenStream, TokenTree};
-use quote::{format_ident, quote, ToTokens};
-use syn::{ItemImpl, ItemStruct, LitStr, Type, Visibility};
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{ItemImpl, ItemStruct, LitStr};
 
-use super::{client, dispatch, emit, message};
+use super::emit::emit;
+use super::names::Names;
+use super::spans::assert_wire;
+use super::{client, dispatch, message};
 use crate::ctx::Ctxt;
-use crate::model::{self, ActorImpl, ActorStruct, MessageFn};
+use crate::model::{self, ActorImpl, ActorStruct};
 use crate::validate;
 
 /// `#[actor]` on a struct.
@@ -73,24 +76,8 @@ pub(super) fn expand_impl(args: TokenStream, mut item: ItemImpl) -> TokenStream 
     }
 }
 
-/// The names of the generated items, shared by the generators.
-pub(super) struct Names {
-    /// The message enum, `CounterMsg`.
-    pub(super) msg: Ident,
-    /// The client trait, `CounterClient`.
-    pub(super) client: Ident,
-    /// The visibility of both.
-    pub(super) vis: Visibility,
-}
-
 fn generate(model: &ActorImpl) -> TokenStream {
-    let base = model.self_name.to_string();
-    let base = base.trim_start_matches("r#");
-    let names = Names {
-        msg: format_ident!("{}Msg", base),
-        client: format_ident!("{}Client", base),
-        vis: visibility(&model.messages),
-    };
+    let names = Names::of(model);
     let message_enum = message::message_enum(model, &names);
     let serialize = message::serialize_impl(model, &names);
     let message_impl = message::message_impl(model, &names);
@@ -104,35 +91,6 @@ fn generate(model: &ActorImpl) -> TokenStream {
         #actor_impl
         #client
         #wire_checks
-    }
-}
-
-/// The most visible of the message methods' visibilities (`pub` > `pub(crate)` > other
-/// restricted forms > private), and at least `pub(crate)`.
-///
-/// The floor exists because `impl Actor for Counter` names the enum (`type Msg = CounterMsg`),
-/// and the compiler rejects an enum less visible than the actor struct (E0446), which this
-/// macro cannot see. `pub(crate)` covers every struct that is not `pub`; a `pub` actor needs
-/// a `pub` message method, which is what its users outside the crate need anyway.
-fn visibility(messages: &[MessageFn]) -> Visibility {
-    fn rank(vis: &Visibility) -> u8 {
-        match vis {
-            Visibility::Public(_) => 2,
-            Visibility::Restricted(restricted)
-                if restricted.path.is_ident("crate") && restricted.in_token.is_none() =>
-            {
-                1
-            }
-            _ => 0,
-        }
-    }
-    match messages
-        .iter()
-        .map(|message| &message.vis)
-        .max_by_key(|vis| rank(vis))
-    {
-        Some(vis) if rank(vis) > 0 => vis.clone(),
-        _ => syn::parse_quote!(pub(crate)),
     }
 }
 
@@ -152,48 +110,4 @@ fn wire_checks(model: &ActorImpl) -> TokenStream {
             #(#checks)*
         };
     }
-}
-
-/// `::distribute::__private::assert_wire::<T>();`, spanned on `ty`.
-pub(super) fn assert_wire(ty: &Type) -> TokenStream {
-    let call = spanned_path(ty, quote!(::distribute::__private::assert_wire::<), quote!(>));
-    quote!(#call();)
-}
-
-/// `head ty tail`, e.g. `path::to::function::<ty>`, with `head` spanned on the first token of
-/// `ty` and `tail` on its last one: the compiler then reports a bound of the function that `ty`
-/// does not meet on all of `ty` as written.
-pub(super) fn spanned_path(ty: &Type, head: TokenStream, tail: TokenStream) -> TokenStream {
-    let (first, last) = outer_spans(ty.to_token_stream());
-    let head = respan(head, first);
-    let tail = respan(tail, last);
-    quote!(#head #ty #tail)
-}
-
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(span);
-            token
-        })
-        .collect()
-}
-
-/// The spans of the first and of the last token of `tokens`.
-fn outer_spans(tokens: TokenStream) -> (Span, Span) {
-    let mut tokens = tokens.into_iter();
-    let first = tokens.next();
-    let last = tokens.last().or_else(|| first.clone());
-    let span = |token: Option<TokenTree>| match token {
-        Some(TokenTree::Group(group)) => group.span_close(),
-        Some(token) => token.span(),
-        None => Span::call_site(),
-    };
-    let first_span = match &first {
-        Some(TokenTree::Group(group)) => group.span_open(),
-        Some(token) => token.span(),
-        None => Span::call_site(),
-    };
-    (first_span, span(last))
 }

@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::actor::Names;
 use super::docs;
+use super::names::Names;
 use crate::model::{ActorImpl, MessageFn};
 
 pub(super) fn client_trait(model: &ActorImpl, names: &Names) -> TokenStream {

@@ -1,13 +1,13 @@
 //! `impl Actor for Counter`: the settings from `ActorConfig`, the exhaustive dispatch from the
 //! message enum to the methods, and the hooks forwarded to their methods.
 
-use proc_macro2::TokenTree;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::ReturnType;
 
-use super::actor::Names;
+use super::names::Names;
+use super::spans::relocate;
 use crate::attr::HookKind;
 use crate::model::{ActorImpl, Hook, HookParam, MessageFn, Param};
 
@@ -147,24 +147,6 @@ fn hook_fn(hook: &Hook) -> TokenStream {
             }
         },
     }
-}
-
-/// `tokens` moved to the location of `span`, each keeping its own hygiene.
-fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| match token {
-            TokenTree::Group(group) => {
-                let mut moved = proc_macro2::Group::new(group.delimiter(), relocate(group.stream(), span));
-                moved.set_span(group.span().located_at(span));
-                TokenTree::Group(moved)
-            }
-            mut token => {
-                token.set_span(token.span().located_at(span));
-                token
-            }
-        })
-        .collect()
 }
 
 /// The `Actor` impl emitted in place of the real one when the impl block has errors: it keeps

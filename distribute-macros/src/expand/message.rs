@@ -1,15 +1,19 @@
 //! The message enum (`CounterMsg`), its `Serialize` impl and its `Message` impl: wire tags,
 //! fingerprint, encoding and decoding of the arguments.
 
+use distribute_hash::fnv1a64;
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::LitInt;
 
-use super::actor::{assert_wire, spanned_path, Names};
 use super::docs;
-use crate::hash::{canonical, fnv1a64, GENERATED_TAG_BIT};
+use super::names::Names;
+use super::spans::{assert_wire, spanned_path};
+use crate::hash::{canonical, GENERATED_TAG_BIT};
 use crate::model::{ActorImpl, MessageFn};
 
+/// `enum CounterMsg`: one variant per message, its arguments as fields, and a `reply` field
+/// for an ask.
 pub(super) fn message_enum(model: &ActorImpl, names: &Names) -> TokenStream {
     let Names { msg, vis, client } = names;
     let doc = docs::message_enum(model, &msg.to_string(), &client.to_string());
@@ -110,100 +114,55 @@ fn arg_checks(model: &ActorImpl) -> TokenStream {
         .collect()
 }
 
+/// The hygienic names of the parameters of the generated `Message` methods: they never clash
+/// with an argument or a type of the user's.
+struct Params {
+    /// The codec, `&__C`.
+    codec: Ident,
+    /// The buffer `encode_body` writes to.
+    out: Ident,
+    /// The tag `decode_body` reads.
+    tag: Ident,
+    /// The encoded arguments `decode_body` reads.
+    body: Ident,
+    /// Where the reply of a decoded ask goes.
+    slot: Ident,
+}
+
+impl Params {
+    /// The names, with the macro's own hygiene.
+    fn new() -> Self {
+        let hygienic = |name| Ident::new(name, Span::mixed_site());
+        Params {
+            codec: hygienic("codec"),
+            out: hygienic("out"),
+            tag: hygienic("tag"),
+            body: hygienic("body"),
+            slot: hygienic("reply_slot"),
+        }
+    }
+}
+
+/// `impl Message for CounterMsg`: the protocol's constants, then each method's body from the
+/// functions below.
 pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
     let msg = &names.msg;
-    let codec = Ident::new("codec", Span::mixed_site());
-    let out = Ident::new("out", Span::mixed_site());
-    let tag = Ident::new("tag", Span::mixed_site());
-    let body = Ident::new("body", Span::mixed_site());
-    let slot = Ident::new("reply_slot", Span::mixed_site());
+    let params = Params::new();
+    let Params {
+        codec,
+        out,
+        tag,
+        body,
+        slot,
+    } = &params;
     let codec_trait = quote!(::distribute::codec::Codec);
     let result = quote!(::core::result::Result);
 
-    let mut sorted: Vec<&MessageFn> = model.messages.iter().collect();
-    sorted.sort_by_key(|message| message.tag);
-    let fingerprint = hex_literal(fingerprint(model, &sorted));
-    let tags = sorted.iter().map(|message| {
-        let (tag, name) = (tag_literal(message), &message.name);
-        quote!((#tag, #name))
-    });
-
-    let messages = &model.messages;
-    let variants: Vec<&Ident> = messages.iter().map(|message| &message.variant).collect();
-    let tag_values = messages.iter().map(tag_literal);
-    let names_ = messages.iter().map(|message| &message.name);
-    let take_reply = if messages.is_empty() {
-        quote!(match *self {})
-    } else {
-        let arms = messages.iter().map(|message| {
-            let variant = &message.variant;
-            match &message.reply {
-                Some(reply) => {
-                    quote!(#msg::#variant { reply, .. } => (&::distribute::__private::ReplyOps::<#reply>::new()).erase::<__C>(reply),)
-                }
-                None => quote!(#msg::#variant { .. } => ::core::option::Option::None,),
-            }
-        });
-        quote! {
-            #[allow(unused_imports)]
-            use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
-            match self { #(#arms)* }
-        }
-    };
-    let (tag_fn, name_fn, encode, decode) = if messages.is_empty() {
-        (
-            quote!(match *self {}),
-            quote!(match *self {}),
-            quote! {
-                let _ = (#codec, #out);
-                match *self {}
-            },
-            quote! {
-                let _ = (#codec, #body, #slot);
-                #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag })
-            },
-        )
-    } else {
-        let decode_arms = messages.iter().map(|message| {
-            let variant = &message.variant;
-            let value = tag_literal(message);
-            let fields: Vec<&Ident> = message.args().map(|arg| &arg.name).collect();
-            let types: Vec<&syn::Type> = message.args().map(|arg| &arg.ty).collect();
-            let reply = message.reply.as_ref().map(|reply| {
-                quote!(reply: (&::distribute::__private::ReplyOps::<#reply>::new()).attach::<__C>(#slot),)
-            });
-            let read = if fields.is_empty() {
-                quote!(#codec_trait::decode::<()>(#codec, #body)?;)
-            } else {
-                let decode_args = format_ident!("decode_args_{}", fields.len());
-                quote! {
-                    let (#(#fields,)*) = ::distribute::__private::#decode_args::<__C, #(#types),*>(#codec, #body)?;
-                }
-            };
-            quote! {
-                #value => {
-                    #read
-                    #result::Ok(#msg::#variant { #(#fields,)* #reply })
-                }
-            }
-        });
-        let checks = arg_checks(model);
-        (
-            quote!(match self { #(#msg::#variants { .. } => #tag_values,)* }),
-            quote!(match self { #(#msg::#variants { .. } => #names_,)* }),
-            quote!(#codec_trait::encode(#codec, self, #out)),
-            quote! {
-                #checks
-                #[allow(unused_imports)]
-                use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
-                let _ = &#slot;
-                match #tag {
-                    #(#decode_arms)*
-                    _ => #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag }),
-                }
-            },
-        )
-    };
+    let (fingerprint, tags) = protocol(model);
+    let (tag_fn, name_fn) = tag_and_name(model, msg);
+    let encode = encode(model, &params);
+    let decode = decode(model, msg, &params);
+    let take_reply = take_reply(model, msg);
 
     quote! {
         impl ::distribute::Message for #msg {
@@ -239,6 +198,135 @@ pub(super) fn message_impl(model: &ActorImpl, names: &Names) -> TokenStream {
                 #take_reply
             }
         }
+    }
+}
+
+/// `FINGERPRINT` and the entries of `TAGS`, `(tag, "name")` in tag order.
+fn protocol(model: &ActorImpl) -> (LitInt, Vec<TokenStream>) {
+    let mut sorted: Vec<&MessageFn> = model.messages.iter().collect();
+    sorted.sort_by_key(|message| message.tag);
+    let fingerprint = hex_literal(fingerprint(model, &sorted));
+    let tags = sorted
+        .iter()
+        .map(|message| {
+            let (tag, name) = (tag_literal(message), &message.name);
+            quote!((#tag, #name))
+        })
+        .collect();
+    (fingerprint, tags)
+}
+
+/// The bodies of `Message::tag` and `Message::name`: the variant's tag, and its name.
+fn tag_and_name(model: &ActorImpl, msg: &Ident) -> (TokenStream, TokenStream) {
+    let messages = &model.messages;
+    if messages.is_empty() {
+        return (quote!(match *self {}), quote!(match *self {}));
+    }
+    let variants: Vec<&Ident> = messages.iter().map(|message| &message.variant).collect();
+    let tag_values = messages.iter().map(tag_literal);
+    let names = messages.iter().map(|message| &message.name);
+    (
+        quote!(match self { #(#msg::#variants { .. } => #tag_values,)* }),
+        quote!(match self { #(#msg::#variants { .. } => #names,)* }),
+    )
+}
+
+/// The body of `Message::encode_body`: the arguments through the `Serialize` impl.
+fn encode(model: &ActorImpl, params: &Params) -> TokenStream {
+    let Params { codec, out, .. } = params;
+    if model.messages.is_empty() {
+        quote! {
+            let _ = (#codec, #out);
+            match *self {}
+        }
+    } else {
+        quote!(::distribute::codec::Codec::encode(#codec, self, #out))
+    }
+}
+
+/// The body of `Message::decode_body`: one arm per tag, which decodes the arguments and
+/// attaches the reply channel; an unknown tag is an error.
+fn decode(model: &ActorImpl, msg: &Ident, params: &Params) -> TokenStream {
+    let Params {
+        codec,
+        tag,
+        body,
+        slot,
+        ..
+    } = params;
+    let result = quote!(::core::result::Result);
+    if model.messages.is_empty() {
+        return quote! {
+            let _ = (#codec, #body, #slot);
+            #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag })
+        };
+    }
+    let arms = model
+        .messages
+        .iter()
+        .map(|message| decode_arm(message, msg, params));
+    let checks = arg_checks(model);
+    quote! {
+        #checks
+        #[allow(unused_imports)]
+        use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
+        let _ = &#slot;
+        match #tag {
+            #(#arms)*
+            _ => #result::Err(::distribute::codec::CodecError::UnknownTag { tag: #tag }),
+        }
+    }
+}
+
+/// `tag => { let (a, b) = decode_args_2(codec, body)?; Ok(CounterMsg::Add { a, b, reply }) }`.
+fn decode_arm(message: &MessageFn, msg: &Ident, params: &Params) -> TokenStream {
+    let Params {
+        codec, body, slot, ..
+    } = params;
+    let codec_trait = quote!(::distribute::codec::Codec);
+    let result = quote!(::core::result::Result);
+    let variant = &message.variant;
+    let value = tag_literal(message);
+    let fields: Vec<&Ident> = message.args().map(|arg| &arg.name).collect();
+    let types: Vec<&syn::Type> = message.args().map(|arg| &arg.ty).collect();
+    let reply = message.reply.as_ref().map(
+        |reply| quote!(reply: (&::distribute::__private::ReplyOps::<#reply>::new()).attach::<__C>(#slot),),
+    );
+    let read = if fields.is_empty() {
+        quote!(#codec_trait::decode::<()>(#codec, #body)?;)
+    } else {
+        let decode_args = format_ident!("decode_args_{}", fields.len());
+        quote! {
+            let (#(#fields,)*) = ::distribute::__private::#decode_args::<__C, #(#types),*>(#codec, #body)?;
+        }
+    };
+    quote! {
+        #value => {
+            #read
+            #result::Ok(#msg::#variant { #(#fields,)* #reply })
+        }
+    }
+}
+
+/// The body of `Message::take_reply`: the reply channel of an ask, erased; `None` for a tell.
+fn take_reply(model: &ActorImpl, msg: &Ident) -> TokenStream {
+    let messages = &model.messages;
+    if messages.is_empty() {
+        return quote!(match *self {});
+    }
+    let arms = messages.iter().map(|message| {
+        let variant = &message.variant;
+        match &message.reply {
+            Some(reply) => {
+                quote!(#msg::#variant { reply, .. } => (&::distribute::__private::ReplyOps::<#reply>::new()).erase::<__C>(reply),)
+            }
+            None => quote!(#msg::#variant { .. } => ::core::option::Option::None,),
+        }
+    });
+    quote! {
+        #[allow(unused_imports)]
+        use ::distribute::__private::{NoWireReplyOps as _, WireReplyOps as _};
+        match self { #(#arms)* }
     }
 }
 

@@ -1,7 +1,14 @@
 //! Expansion: from a checked model to the generated items.
 //!
-//! Each attribute has its own module (`actor.rs`, `supervised.rs`, `registered.rs`). The generated code names everything by absolute path (`::distribute::...`,
-//! `::core::...`) and documents every public item, so it compiles in any module, under
+//! Each attribute has its own module (`actor.rs`, `supervised.rs`, `registered.rs`); `#[actor]`
+//! on an impl block delegates to `message.rs`, `dispatch.rs` and `client.rs`. What several of
+//! them use has a module of its own, which imports none of them: `names.rs` (the names of the
+//! generated items), `spans.rs` (generated tokens spanned on the user's), `docs.rs` (the doc
+//! comments) and `emit.rs` (the item and its errors). Imports between these modules thus go one
+//! way only.
+//!
+//! The generated code names everything by absolute path (`::distribute::...`, `::core::...`)
+//! and documents every public item, so it compiles in any module, under
 //! `#![deny(missing_docs)]`, whatever the user imported.
 //!
 //! On error the user's item is emitted unchanged (helper attributes removed) next to the
@@ -11,8 +18,11 @@ mod actor;
 mod client;
 mod dispatch;
 mod docs;
+mod emit;
 mod message;
+mod names;
 mod registered;
+mod spans;
 mod supervised;
 
 use proc_macro2::TokenStream;
@@ -20,6 +30,7 @@ use quote::{quote, ToTokens};
 use syn::Item;
 
 use crate::ctx::Ctxt;
+use emit::emit;
 
 /// Parses the annotated item; on failure, the input unchanged plus the parse error.
 fn parse_item(input: TokenStream) -> Result<Item, TokenStream> {
@@ -111,10 +122,4 @@ fn describe(item: &Item) -> (TokenStream, &'static str) {
         }
         other => (other.to_token_stream(), "this item"),
     }
-}
-
-/// The user's item followed by the errors, if any.
-fn emit(item: impl ToTokens, cx: Ctxt) -> TokenStream {
-    let errors = cx.check().err().map(|error| error.to_compile_error());
-    quote!(#item #errors)
 }

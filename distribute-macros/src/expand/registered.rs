@@ -18,7 +18,7 @@ use quote::{quote, quote_spanned};
 use syn::{ItemStruct, LitStr};
 
 use super::docs::doc;
-use super::emit;
+use super::emit::emit;
 use crate::ctx::Ctxt;
 use crate::model::{self, RegisteredStruct, Supervision};
 use crate::validate;

@@ -18,8 +18,9 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::{Attribute, ItemStruct};
 
 use super::docs::doc;
-use super::emit;
-use crate::attr::supervised::{value, Duration};
+use super::emit::emit;
+use crate::attr::options::value;
+use crate::attr::supervised::Duration;
 use crate::ctx::Ctxt;
 use crate::model::{self, SupervisedStruct, Supervision};
 use crate::validate;

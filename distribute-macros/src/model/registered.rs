@@ -4,8 +4,10 @@
 use proc_macro2::{Ident, TokenStream};
 use syn::{Attribute, ItemStruct, LitStr, Meta, Visibility};
 
+use super::generics::reject_generics;
+use crate::attr::options::value;
 use crate::attr::registered::{self, registered_form};
-use crate::attr::supervised::{self as supervised_attr, value};
+use crate::attr::supervised as supervised_attr;
 use crate::ctx::Ctxt;
 
 /// How a registered actor is started, which decides the form of `start_registered`.
@@ -55,7 +57,7 @@ pub(crate) fn parse_registered(
 ) -> RegisteredStruct {
     let example = registered::example_name(&item.ident);
     let name = registered::parse_registered_args(cx, args, attr, &example);
-    let generic = super::reject_generics(cx, &item.generics);
+    let generic = reject_generics(cx, &item.generics);
     item.attrs.retain(|attr| {
         let again = registered::is_registered_attr(attr);
         if again {

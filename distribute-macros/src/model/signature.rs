@@ -1,11 +1,11 @@
 //! Rules for signatures and argument types: what a generated call and a message on the wire
 //! can handle.
 
-use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, GenericArgument, PathArguments, ReturnType, Signature, Type};
 
+use super::generics::generics_tokens;
 use super::names::UnrawString;
 use crate::ctx::Ctxt;
 use crate::hash::canonical;
@@ -59,14 +59,6 @@ pub(super) fn check_plain_signature(cx: &Ctxt, sig: &Signature, what: &str) {
             );
         }
     }
-}
-
-/// The parameters and the where clause of `generics`, to span errors on (syn prints them
-/// apart).
-pub(super) fn generics_tokens(generics: &syn::Generics) -> TokenStream {
-    let mut tokens = generics.to_token_stream();
-    generics.where_clause.to_tokens(&mut tokens);
-    tokens
 }
 
 /// Checks that the first parameter is `&self` or `&mut self`.

@@ -4,6 +4,7 @@
 use proc_macro2::{Ident, TokenStream};
 use syn::{Attribute, ItemStruct, Visibility};
 
+use super::generics::reject_generics;
 use crate::attr::registered::is_registered_attr;
 use crate::attr::supervised::{self, SupervisedOptions};
 use crate::ctx::Ctxt;
@@ -24,7 +25,7 @@ pub(crate) struct SupervisedStruct {
 /// Parses `#[supervised(...)]` on a struct.
 pub(crate) fn parse_supervised(cx: &Ctxt, args: TokenStream, item: &mut ItemStruct) -> SupervisedStruct {
     let options = supervised::parse_supervised_options(cx, args);
-    let generic = super::reject_generics(cx, &item.generics);
+    let generic = reject_generics(cx, &item.generics);
     item.attrs.retain(|attr| {
         let again = supervised::is_supervised_attr(attr);
         if again {
