@@ -176,6 +176,9 @@ mod node;
 pub mod pool;
 pub mod registry;
 pub mod supervision;
+/// The wire format under the network layer: frames and the handshake, I/O-free. Not part of
+/// the documented API; public only for the hostile-peer tests, which speak it by hand.
+#[doc(hidden)]
 pub mod transport;
 
 #[doc(hidden)]

@@ -11,9 +11,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
+use crate::actor::Node;
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
 use crate::error::{CallError, SpawnError};
-use crate::actor::Node;
 // From the files that define them, not the `supervision` facade, which also re-exports
 // `options`, the layer above this one: imports between the two go one way.
 use crate::supervision::builder::SupervisorSpec;

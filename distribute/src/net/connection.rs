@@ -191,7 +191,7 @@ async fn run(
     );
     if installed && initiated && net.awaits_greeting() {
         // Return once the peer has installed the connection too and what it sends on
-        // connecting (its registry replica) is taken in, so that both nodes can use each
+        // connecting (the replicas of the node's frame handlers) is taken in, so that both nodes can use each
         // other as soon as `connect` returns.
         let _ = tokio::time::timeout(net.config.handshake_timeout, greeting).await;
     }

@@ -1,5 +1,5 @@
 //! The node handshake over a fresh connection: each side proves it holds the cookie (see
-//! [`crate::transport::handshake`] for the I/O-free state machine this drives).
+//! `crate::transport::handshake` for the I/O-free state machine this drives).
 
 use std::net::SocketAddr;
 

@@ -3,9 +3,9 @@
 //! A networked node listens on TCP (127.0.0.1 with a port from the OS unless told
 //! otherwise) and keeps one connection to every node it knows, a full mesh as in Erlang:
 //! when two nodes connect they introduce the other nodes they know, and connect to those.
-//! Each connection starts with the [handshake](crate::transport::handshake), which proves on
+//! Each connection starts with the handshake (`crate::transport::handshake`), which proves on
 //! both sides that the peer holds the cluster's cookie without sending it, then carries
-//! length-prefixed [frames](crate::transport::frame):
+//! length-prefixed frames (`crate::transport::frame`):
 //!
 //! - one queue per peer, bounded in bytes: senders of messages wait when it is full, so a
 //!   slow peer backpressures them instead of growing memory;

@@ -295,7 +295,7 @@ pub(crate) enum Control {
     Stop { target: ActorId, reason: WireReason },
     /// Kill `target`.
     Kill { target: ActorId },
-    /// Which actor holds `name` in the receiving node's local registry?
+    /// Which actor holds `name` among the receiving node's own names?
     Whereis { request: u64, name: String },
     /// The answer to a `Whereis`.
     WhereisReply { request: u64, found: Option<FoundActor> },

@@ -8,9 +8,9 @@ use super::spec::ChildSpec;
 use super::strategy::{Intensity, Strategy};
 use super::supervisor::{Supervisor, SupervisorConfig};
 use crate::actor::ActorRef;
+use crate::actor::Node;
 use crate::backoff::Backoff;
 use crate::error::SpawnError;
-use crate::actor::Node;
 
 /// A supervisor to build: a strategy, an intensity, and children added in start order.
 /// [`start`](Self::start) runs it; [`into_child`](Self::into_child) nests it in another tree.
