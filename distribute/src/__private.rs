@@ -3,8 +3,8 @@
 
 pub use serde;
 
+use crate::actor::BoxError;
 use crate::codec::{Codec, CodecError};
-use crate::error::BoxError;
 
 /// Per-struct settings written by `#[actor]` on the struct, read by `#[actor]` on the `impl`.
 #[diagnostic::on_unimplemented(

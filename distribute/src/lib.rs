@@ -140,6 +140,18 @@
 //! [`NodeBuilder::resolve_conflicts_with`] says otherwise) and the loser is stopped. This is a
 //! registry with deterministic conflict resolution, not consensus.
 //!
+//! ## How the crate is built
+//!
+//! Layers, each importing only those before it: [`codec`] (the `Codec` trait); the wire
+//! format (frames and the handshake, I/O-free); [`actor`] (the local runtime: cells,
+//! mailboxes, refs, links, monitors, the table of a node's actors; another node is only a
+//! `RemotePeer` trait object to it); [`supervision`] and [`pool`]; [`net`] (connections over
+//! a [`Transport`](net::Transport), per-peer queues, heartbeats, reconnects; it implements
+//! `RemotePeer` and hands the frame kinds it does not own to handlers the node registers);
+//! [`registry`] (node-local and cluster-wide names, process groups; the cluster-wide
+//! registry is a state machine driven by a thin async layer); and the node facade, where
+//! [`Node`] is built ([`Node::new`], [`NodeBuilder`]) and the layers are wired together.
+//!
 //! ## What `#[supervised]` generates
 //!
 //! On an actor struct, `#[supervised(restart = transient, max_restarts = 3, within = "5s",
@@ -169,7 +181,6 @@
 pub mod actor;
 mod backoff;
 pub mod codec;
-mod error;
 mod lock;
 pub mod net;
 mod node;
@@ -189,8 +200,8 @@ pub use actor::{
     MonitorRef, NodeId, Recipient, ReplySlot, ReplyTo, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT,
     DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
 };
+pub use actor::{BoxError, CallError, SpawnError};
 pub use distribute_macros::{actor, registered, supervised};
-pub use error::{BoxError, CallError, SpawnError};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::{Node, NodeBuilder, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::actor::Node;
 use crate::actor::{Actor, ActorRef, Recipient, ReplyTo};
-use crate::error::{CallError, SpawnError};
+use crate::actor::{CallError, SpawnError};
 // From the files that define them, not the `supervision` facade, which also re-exports
 // `options`, the layer above this one: imports between the two go one way.
 use crate::supervision::builder::SupervisorSpec;

@@ -16,7 +16,7 @@ use super::remote::{self, RemotePeer};
 use super::reply::{NoReply, ReplyTo};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
-use crate::error::CallError;
+use crate::actor::CallError;
 
 /// How long a call waits for its reply unless told otherwise: 5 seconds.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,7 +55,9 @@ pub struct ActorRef<A: Actor> {
 
 pub(crate) enum RefKind<A: Actor> {
     Local(Arc<Cell<A>>),
-    Remote(RemoteTarget),
+    /// Behind an `Arc`, so that a ref is two words whichever kind it is: every actor's
+    /// context holds one, and the size of an actor's task is memory per actor.
+    Remote(Arc<RemoteTarget>),
 }
 
 /// Where a remote actor lives: its id and the peer that hosts it.
@@ -74,7 +76,7 @@ impl<A: Actor> ActorRef<A> {
 
     pub(crate) fn remote(id: ActorId, peer: Arc<dyn RemotePeer>) -> Self {
         ActorRef {
-            kind: RefKind::Remote(RemoteTarget { id, peer }),
+            kind: RefKind::Remote(Arc::new(RemoteTarget { id, peer })),
         }
     }
 
@@ -306,7 +308,7 @@ impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
         let kind = match &self.kind {
             RefKind::Local(cell) => RefKind::Local(Arc::clone(cell)),
-            RefKind::Remote(target) => RefKind::Remote(target.clone()),
+            RefKind::Remote(target) => RefKind::Remote(Arc::clone(target)),
         };
         ActorRef { kind }
     }

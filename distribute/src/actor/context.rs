@@ -16,7 +16,7 @@ use super::monitor::{MonitorRef, Watcher};
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason};
-use crate::error::SpawnError;
+use crate::actor::SpawnError;
 
 /// The running actor's view of itself, passed to handlers and hooks.
 ///

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::error::SpawnError;
+use crate::actor::SpawnError;
 
 /// Mailbox capacity used when neither `#[actor(mailbox = N)]` nor `SpawnOptions` sets one.
 ///

@@ -8,6 +8,7 @@ mod actor_ref;
 mod cell;
 mod context;
 mod endpoint;
+mod error;
 mod exit;
 mod id;
 mod mailbox;
@@ -22,6 +23,7 @@ use std::future::Future;
 
 pub use actor_ref::{ActorRef, Recipient, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT};
 pub use context::Context;
+pub use error::{BoxError, CallError, SpawnError};
 pub use exit::ExitReason;
 pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
@@ -42,7 +44,6 @@ pub(crate) use runtime::{NodeServices, WeakNode};
 pub(crate) use signal::Signal;
 
 use crate::codec::{Codec, CodecError};
-use crate::error::BoxError;
 
 /// A type whose values live as actors.
 ///

@@ -26,8 +26,8 @@ use super::monitor::{MonitorRef, Watcher};
 use super::reply::{NoReply, ReplySlot};
 use super::runtime::Node;
 use super::{Actor, ActorId, ActorRef, Cell, ErasedReply, ExitReason, Message, NodeId, ReplyTo};
+use crate::actor::CallError;
 use crate::codec::CodecError;
-use crate::error::CallError;
 
 /// Appends an encoded body to a frame being built; leaves the buffer as it found it on error.
 pub(crate) type EncodeBody<'a> = dyn FnMut(&mut Vec<u8>) -> Result<(), CodecError> + 'a;

@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 
 use super::remote::{CallEnd, RemotePeer};
 use super::Wire;
+use crate::actor::CallError;
 use crate::codec::{Codec, CodecError};
-use crate::error::CallError;
 
 thread_local! {
     /// Set while the runtime drops the state of a handler that panicked, so that the reply
@@ -47,7 +47,9 @@ pub struct ReplyTo<R> {
 enum Target<R> {
     Nowhere,
     Local(oneshot::Sender<ReplyResult<R>>),
-    Remote(RemoteCaller<R>),
+    /// Boxed: a `ReplyTo` lives inside every message with a reply, which sits in mailboxes,
+    /// so it stays two words; only a call from another node pays for the box.
+    Remote(Box<RemoteCaller<R>>),
 }
 
 /// A caller on another node: the reply is encoded and sent back on its connection.
@@ -154,11 +156,11 @@ impl<R: Wire> ReplyTo<R> {
         match slot.caller {
             None => ReplyTo::detached(),
             Some((peer, call)) => ReplyTo {
-                to: Target::Remote(RemoteCaller {
+                to: Target::Remote(Box::new(RemoteCaller {
                     peer,
                     call,
                     encode: |value, out| C::default().encode(value, out),
-                }),
+                })),
             },
         }
     }

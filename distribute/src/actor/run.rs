@@ -18,7 +18,7 @@ use super::reply::FailedHandlerScope;
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
-use crate::error::SpawnError;
+use crate::actor::SpawnError;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.

@@ -20,7 +20,7 @@ use super::remote::RemotePeer;
 use super::run::spawn_actor;
 use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason, NodeId};
-use crate::error::SpawnError;
+use crate::actor::SpawnError;
 use crate::lock::lock;
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.

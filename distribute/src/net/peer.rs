@@ -16,12 +16,12 @@ use tokio::sync::{oneshot, Notify};
 use super::queue::{PushError, SendQueue, Urgency};
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
 use super::NetStats;
+use crate::actor::CallError;
 use crate::actor::{
     ActorId, DecodeScope, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, Node, NodeId,
     OwnedBody, Watcher, WeakNode,
 };
 use crate::codec::CodecError;
-use crate::error::CallError;
 use crate::lock::lock;
 use crate::transport::{encode_frame, FrameKind};
 

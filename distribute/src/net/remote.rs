@@ -5,11 +5,11 @@ use std::sync::atomic::Ordering;
 
 use super::peer::PeerSlot;
 use super::wire::{Control, MessageHeader, ReplyStatus, WireReason};
+use crate::actor::CallError;
 use crate::actor::{
     ActorId, BoxFuture, CallEnd, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, OwnedBody,
     RemotePeer, SendRefused, Undelivered, Watcher,
 };
-use crate::error::CallError;
 
 impl RemotePeer for PeerSlot {
     fn is_up(&self) -> bool {

@@ -16,9 +16,9 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::actor::CallError;
 use crate::actor::{ActorId, ExitReason, MonitorRef, NodeId};
 use crate::codec::{Bincode, Codec, CodecError};
-use crate::error::CallError;
 
 /// Bytes of a Message frame's header.
 pub(crate) const MESSAGE_HEADER_LEN: usize = 8 + 8 + 4 + 8;

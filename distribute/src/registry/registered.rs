@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::{validate_name, RegistryError};
 use crate::actor::Node;
+use crate::actor::SpawnError;
 use crate::actor::{Actor, ActorRef, ExitReason};
-use crate::error::SpawnError;
 use crate::pool::Pool;
 use crate::supervision::{start_pool, start_supervised, Supervised, Supervisor};
 

@@ -9,8 +9,8 @@ use super::strategy::{Intensity, Strategy};
 use super::supervisor::{Supervisor, SupervisorConfig};
 use crate::actor::ActorRef;
 use crate::actor::Node;
+use crate::actor::SpawnError;
 use crate::backoff::Backoff;
-use crate::error::SpawnError;
 
 /// A supervisor to build: a strategy, an intensity, and children added in start order.
 /// [`start`](Self::start) runs it; [`into_child`](Self::into_child) nests it in another tree.

@@ -3,7 +3,7 @@
 
 use super::strategy::Restart;
 use crate::actor::ActorId;
-use crate::error::{CallError, SpawnError};
+use crate::actor::{CallError, SpawnError};
 
 /// Why a supervisor request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,9 +8,9 @@ use super::spec::{ChildSpec, DEFAULT_CHILD_SHUTDOWN};
 use super::strategy::{Intensity, Restart, Strategy};
 use super::supervisor::Supervisor;
 use crate::actor::Node;
+use crate::actor::SpawnError;
 use crate::actor::{Actor, ActorRef};
 use crate::backoff::Backoff;
-use crate::error::SpawnError;
 use crate::pool::{Pool, PoolSpec, Routing};
 
 /// How an actor type is supervised: what `#[supervised(...)]` declares.

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::slot::ChildSlot;
 use super::strategy::Restart;
+use crate::actor::SpawnError;
 use crate::actor::{spawn_actor, Actor, AnyCell, ExitReason, Restartable};
 use crate::actor::{Node, SpawnOptions};
-use crate::error::SpawnError;
 
 /// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
 pub const DEFAULT_CHILD_SHUTDOWN: Duration = Duration::from_secs(5);

@@ -12,9 +12,9 @@ use super::slot::{ChildSlot, ExitListener, Parked};
 use super::spec::{ChildHandle, ChildSpec};
 use super::strategy::{Intensity, Strategy};
 use crate::actor::{Actor, ActorId, ActorRef, Context, ExitReason, Message, ReplyTo, Signal};
+use crate::actor::{BoxError, CallError};
 use crate::backoff::Backoff;
 use crate::codec::{Bincode, Codec, CodecError};
-use crate::error::{BoxError, CallError};
 
 /// The shared, immutable description of a supervisor.
 #[derive(Clone, Debug)]
@@ -366,7 +366,7 @@ pub enum SupervisorMsg {
 }
 
 impl Message for SupervisorMsg {
-    const FINGERPRINT: u64 = crate::__private::fnv1a64(b"distribute::Supervisor");
+    const FINGERPRINT: u64 = distribute_hash::fnv1a64(b"distribute::Supervisor");
     const TAGS: &'static [(u32, &'static str)] = &[];
 
     fn tag(&self) -> u32 {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::actor::{ActorId, ExitReason};
+use super::{ActorId, ExitReason};
 use crate::codec::CodecError;
 
 /// A boxed error, as returned by lifecycle hooks.
