@@ -143,7 +143,7 @@
 //! ## How the crate is built
 //!
 //! Layers, each importing only those before it: [`codec`] (the `Codec` trait); the wire
-//! format (frames and the handshake, I/O-free); [`actor`] (the local runtime: cells,
+//! format (frames and the handshake, I/O-free); [`actor`](mod@actor) (the local runtime: cells,
 //! mailboxes, refs, links, monitors, the table of a node's actors; another node is only a
 //! `RemotePeer` trait object to it); [`supervision`] and [`pool`]; [`net`] (connections over
 //! a [`Transport`](net::Transport), per-peer queues, heartbeats, reconnects; it implements
@@ -187,8 +187,8 @@ mod node;
 pub mod pool;
 pub mod registry;
 pub mod supervision;
-/// The wire format under the network layer: frames and the handshake, I/O-free. Not part of
-/// the documented API; public only for the hostile-peer tests, which speak it by hand.
+// The wire format under the network layer (frames, the handshake): not part of the
+// documented API, public only for the hostile-peer tests, which speak it by hand.
 #[doc(hidden)]
 pub mod transport;
 

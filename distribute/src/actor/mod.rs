@@ -77,11 +77,11 @@ pub trait Actor: Sized + Send + 'static {
     const HAS_STARTED_HOOK: bool = true;
 
     /// Handles one message. A panic here stops the actor with [`ExitReason::Panicked`]; the
-    /// caller of this message gets [`CallError::ActorFailed`](crate::CallError::ActorFailed).
+    /// caller of this message gets [`CallError::ActorFailed`].
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context<Self>) -> impl Future<Output = ()> + Send;
 
     /// Runs once before the first message. Returning an error stops the actor and fails the
-    /// spawn with [`SpawnError::StartFailed`](crate::SpawnError::StartFailed).
+    /// spawn with [`SpawnError::StartFailed`].
     fn started(&mut self, ctx: &mut Context<Self>) -> impl Future<Output = Result<(), BoxError>> + Send {
         let _ = ctx;
         async { Ok(()) }

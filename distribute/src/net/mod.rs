@@ -24,12 +24,15 @@
 mod connection;
 mod control;
 mod dispatch;
+mod error;
+mod events;
 mod handshake;
 mod peer;
 mod queue;
 mod reader;
 mod reconnect;
 mod remote;
+mod stats;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod transport;
@@ -37,8 +40,11 @@ pub(crate) mod wire;
 mod writer;
 
 pub(crate) use dispatch::{FrameHandler, FrameHandlers};
+pub use error::{ConnectError, StartError};
+pub use events::{NodeDownReason, NodeEvent, NodeEvents, PeerInfo};
 pub(crate) use peer::PeerSlot;
 pub use reconnect::Reconnect;
+pub use stats::NetStats;
 #[cfg(feature = "tls")]
 pub(crate) use tls::TlsTransport;
 pub use transport::{
@@ -48,7 +54,6 @@ pub use transport::{
 pub(crate) use wire::FoundActor;
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -58,7 +63,6 @@ use tokio::sync::{broadcast, watch};
 
 use crate::actor::{NodeId, WeakNode};
 use crate::lock::lock;
-use crate::transport::handshake::HandshakeError;
 
 /// The environment variable a node reads its cookie from when none is given.
 pub const COOKIE_ENV: &str = "DISTRIBUTE_COOKIE";
@@ -74,279 +78,6 @@ pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Default bound on connecting and completing the handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Counters of a networked node, readable with [`Node::net_stats`](crate::Node::net_stats).
-#[derive(Debug, Default)]
-pub struct NetStats {
-    pub(crate) messages_in: AtomicU64,
-    pub(crate) messages_out: AtomicU64,
-    pub(crate) undecodable: AtomicU64,
-    pub(crate) mismatched: AtomicU64,
-    pub(crate) dead_letters: AtomicU64,
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    pub(crate) connections_rejected: AtomicU64,
-}
-
-impl NetStats {
-    /// Messages from other nodes delivered to local mailboxes.
-    pub fn messages_in(&self) -> u64 {
-        self.messages_in.load(Ordering::Relaxed)
-    }
-
-    /// Messages queued for other nodes.
-    pub fn messages_out(&self) -> u64 {
-        self.messages_out.load(Ordering::Relaxed)
-    }
-
-    /// Messages from other nodes dropped because their arguments did not decode.
-    pub fn undecodable(&self) -> u64 {
-        self.undecodable.load(Ordering::Relaxed)
-    }
-
-    /// Messages from other nodes refused for an unknown tag or a different fingerprint.
-    pub fn mismatched(&self) -> u64 {
-        self.mismatched.load(Ordering::Relaxed)
-    }
-
-    /// Messages from other nodes for actors that no longer run here.
-    pub fn dead_letters(&self) -> u64 {
-        self.dead_letters.load(Ordering::Relaxed)
-    }
-
-    /// Bytes read from connections.
-    pub fn bytes_in(&self) -> u64 {
-        self.bytes_in.load(Ordering::Relaxed)
-    }
-
-    /// Bytes written to connections.
-    pub fn bytes_out(&self) -> u64 {
-        self.bytes_out.load(Ordering::Relaxed)
-    }
-
-    /// Connections closed before or during their handshake (wrong cookie, garbage, ...).
-    pub fn connections_rejected(&self) -> u64 {
-        self.connections_rejected.load(Ordering::Relaxed)
-    }
-}
-
-/// Why a connection to another node ended or could not be made.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// The TCP connection failed.
-    #[error("cannot connect to {addr}: {error}")]
-    Io {
-        /// The address.
-        addr: SocketAddr,
-        /// The operating system's error.
-        error: String,
-    },
-    /// Connecting and the handshake took longer than the handshake timeout.
-    #[error("no handshake with {addr} within {timeout:?}")]
-    Timeout {
-        /// The address.
-        addr: SocketAddr,
-        /// The timeout.
-        timeout: Duration,
-    },
-    /// The handshake failed: `AuthFailed` for a wrong cookie, `VersionMismatch` for a peer of
-    /// another protocol version, `BadMagic` or `Malformed` for something that is not a node.
-    #[error("handshake with {addr} failed: {error}")]
-    Handshake {
-        /// The address.
-        addr: SocketAddr,
-        /// What went wrong.
-        error: HandshakeError,
-    },
-    /// A frame in the handshake was oversize or broken.
-    #[error("peer {addr} broke the framing during the handshake: {error}")]
-    Framing {
-        /// The address.
-        addr: SocketAddr,
-        /// What was wrong.
-        error: crate::transport::FrameError,
-    },
-    /// The TLS handshake failed.
-    #[error("TLS with {addr} failed: {error}")]
-    Tls {
-        /// The address.
-        addr: SocketAddr,
-        /// What went wrong.
-        error: String,
-    },
-    /// The address is this node's own.
-    #[error("{addr} is this node itself")]
-    SelfConnection {
-        /// The address.
-        addr: SocketAddr,
-    },
-    /// The node at this address said goodbye (shut down) while the connection was being made;
-    /// a node that shut down never comes back under the same id.
-    #[error("the node at {addr} has shut down")]
-    PeerDeparted {
-        /// The address.
-        addr: SocketAddr,
-    },
-    /// This node has no networking (made with `Node::new`), or is shutting down.
-    #[error("this node is not networked or is shutting down")]
-    NotNetworked,
-}
-
-/// Why a peer went down.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NodeDownReason {
-    /// The peer shut down in an orderly way.
-    PeerShutdown,
-    /// This node is shutting down.
-    LocalShutdown,
-    /// The connection closed without a goodbye (the peer's process died, say).
-    ConnectionClosed,
-    /// Reading or writing failed.
-    ConnectionError(String),
-    /// Nothing arrived for longer than the heartbeat timeout.
-    HeartbeatTimeout(Duration),
-    /// The peer sent a malformed or oversize frame, or broke the protocol.
-    ProtocolViolation(String),
-    /// This node cut the connection ([`Node::disconnect`](crate::Node::disconnect)).
-    Disconnected,
-}
-
-impl fmt::Display for NodeDownReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeDownReason::PeerShutdown => f.write_str("the peer shut down"),
-            NodeDownReason::LocalShutdown => f.write_str("this node shut down"),
-            NodeDownReason::ConnectionClosed => f.write_str("connection closed"),
-            NodeDownReason::ConnectionError(error) => write!(f, "connection error: {error}"),
-            NodeDownReason::HeartbeatTimeout(timeout) => write!(f, "no heartbeat for {timeout:?}"),
-            NodeDownReason::ProtocolViolation(why) => write!(f, "protocol violation: {why}"),
-            NodeDownReason::Disconnected => f.write_str("disconnected by this node"),
-        }
-    }
-}
-
-/// Something that happened to this node's connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NodeEvent {
-    /// A node is connected (for the first time, or again).
-    NodeUp {
-        /// Its id.
-        node: NodeId,
-        /// Its name.
-        name: String,
-    },
-    /// A node is no longer connected.
-    NodeDown {
-        /// Its id.
-        node: NodeId,
-        /// Its name.
-        name: String,
-        /// Why.
-        reason: NodeDownReason,
-    },
-    /// Two sides of a healed partition had registered the same global name: every node kept
-    /// `winner` (the lowest owner id) and the node of `loser` stopped it.
-    NameConflict {
-        /// The name.
-        name: String,
-        /// The owner that keeps it.
-        winner: crate::ActorId,
-        /// The owner that lost it.
-        loser: crate::ActorId,
-    },
-    /// An incoming connection was refused (wrong cookie, another version, garbage, ...).
-    ConnectionRejected {
-        /// The error, with the peer's address.
-        error: ConnectError,
-    },
-}
-
-/// A stream of [`NodeEvent`]s, from [`Node::events`](crate::Node::events).
-pub struct NodeEvents {
-    rx: broadcast::Receiver<NodeEvent>,
-}
-
-impl NodeEvents {
-    /// The next event; `None` once the node is gone. A subscriber that fell more than 1024
-    /// events behind skips the oldest ones (with a warning).
-    pub async fn recv(&mut self) -> Option<NodeEvent> {
-        loop {
-            match self.rx.recv().await {
-                Ok(event) => return Some(event),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "node event subscriber lagged behind");
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    }
-}
-
-impl NodeEvents {
-    pub(crate) fn closed() -> Self {
-        let (tx, rx) = broadcast::channel(1);
-        drop(tx);
-        NodeEvents { rx }
-    }
-}
-
-impl fmt::Debug for NodeEvents {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NodeEvents").finish_non_exhaustive()
-    }
-}
-
-/// A node this node is connected to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PeerInfo {
-    /// Its id (unique per run of the node).
-    pub id: NodeId,
-    /// Its name.
-    pub name: String,
-    /// Where it listens, if it said.
-    pub listen: Option<SocketAddr>,
-    /// Bytes in its send queue, not yet written to the connection.
-    pub queued_bytes: usize,
-}
-
-/// Why a networked node could not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// No cookie was given and `DISTRIBUTE_COOKIE` is not set.
-    #[error(
-        "no cookie: call `.cookie(...)`, set the {COOKIE_ENV} environment variable, or opt in to \
-         `.insecure_local()` for a cluster on this machine only"
-    )]
-    MissingCookie,
-    /// The cookie is empty.
-    #[error("the cookie is empty")]
-    EmptyCookie,
-    /// The node name is not 1 to 255 characters of `A-Z a-z 0-9 . _ @ -`.
-    #[error("invalid node name {0:?}: expected 1 to 255 characters of A-Z a-z 0-9 . _ @ -")]
-    InvalidName(String),
-    /// Insecure local mode listens on loopback addresses only.
-    #[error("insecure local mode only listens on loopback addresses, not {0}")]
-    InsecureNotLoopback(SocketAddr),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {error}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The operating system's error.
-        error: String,
-    },
-    /// A peer given to the builder could not be connected.
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    /// `start` was called outside a tokio runtime.
-    #[error("no tokio runtime: start nodes from inside a tokio runtime (e.g. #[tokio::main])")]
-    NoRuntime,
-}
 
 #[derive(Clone)]
 pub(crate) struct NetConfig {
@@ -481,9 +212,7 @@ impl Net {
     }
 
     pub(crate) fn subscribe(&self) -> NodeEvents {
-        NodeEvents {
-            rx: self.events.subscribe(),
-        }
+        NodeEvents::new(self.events.subscribe())
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {

@@ -1,0 +1,105 @@
+//! Why a connection or a networked node could not be made.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::COOKIE_ENV;
+use crate::transport::handshake::HandshakeError;
+
+/// Why a connection to another node ended or could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The TCP connection failed.
+    #[error("cannot connect to {addr}: {error}")]
+    Io {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        error: String,
+    },
+    /// Connecting and the handshake took longer than the handshake timeout.
+    #[error("no handshake with {addr} within {timeout:?}")]
+    Timeout {
+        /// The address.
+        addr: SocketAddr,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// The handshake failed: `AuthFailed` for a wrong cookie, `VersionMismatch` for a peer of
+    /// another protocol version, `BadMagic` or `Malformed` for something that is not a node.
+    #[error("handshake with {addr} failed: {error}")]
+    Handshake {
+        /// The address.
+        addr: SocketAddr,
+        /// What went wrong.
+        error: HandshakeError,
+    },
+    /// A frame in the handshake was oversize or broken.
+    #[error("peer {addr} broke the framing during the handshake: {error}")]
+    Framing {
+        /// The address.
+        addr: SocketAddr,
+        /// What was wrong.
+        error: crate::transport::FrameError,
+    },
+    /// The TLS handshake failed.
+    #[error("TLS with {addr} failed: {error}")]
+    Tls {
+        /// The address.
+        addr: SocketAddr,
+        /// What went wrong.
+        error: String,
+    },
+    /// The address is this node's own.
+    #[error("{addr} is this node itself")]
+    SelfConnection {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// The node at this address said goodbye (shut down) while the connection was being made;
+    /// a node that shut down never comes back under the same id.
+    #[error("the node at {addr} has shut down")]
+    PeerDeparted {
+        /// The address.
+        addr: SocketAddr,
+    },
+    /// This node has no networking (made with `Node::new`), or is shutting down.
+    #[error("this node is not networked or is shutting down")]
+    NotNetworked,
+}
+
+/// Why a networked node could not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// No cookie was given and `DISTRIBUTE_COOKIE` is not set.
+    #[error(
+        "no cookie: call `.cookie(...)`, set the {COOKIE_ENV} environment variable, or opt in to \
+         `.insecure_local()` for a cluster on this machine only"
+    )]
+    MissingCookie,
+    /// The cookie is empty.
+    #[error("the cookie is empty")]
+    EmptyCookie,
+    /// The node name is not 1 to 255 characters of `A-Z a-z 0-9 . _ @ -`.
+    #[error("invalid node name {0:?}: expected 1 to 255 characters of A-Z a-z 0-9 . _ @ -")]
+    InvalidName(String),
+    /// Insecure local mode listens on loopback addresses only.
+    #[error("insecure local mode only listens on loopback addresses, not {0}")]
+    InsecureNotLoopback(SocketAddr),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {error}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        error: String,
+    },
+    /// A peer given to the builder could not be connected.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// `start` was called outside a tokio runtime.
+    #[error("no tokio runtime: start nodes from inside a tokio runtime (e.g. #[tokio::main])")]
+    NoRuntime,
+}
