@@ -55,16 +55,23 @@ pub struct ActorRef<A: Actor> {
 
 pub(crate) enum RefKind<A: Actor> {
     Local(Arc<Cell<A>>),
-    /// Behind an `Arc`, so that a ref is two words whichever kind it is: every actor's
-    /// context holds one, and the size of an actor's task is memory per actor.
-    Remote(Arc<RemoteTarget>),
+    Remote(RemoteTarget),
 }
 
 /// Where a remote actor lives: its id and the peer that hosts it.
+///
+/// Three words: every actor's context holds a ref, and a word more there makes every actor's
+/// task larger; so the id is kept as the actor's number, its node being the peer's.
 #[derive(Clone)]
 pub(crate) struct RemoteTarget {
-    pub(crate) id: ActorId,
+    pub(crate) local: u64,
     pub(crate) peer: Arc<dyn RemotePeer>,
+}
+
+impl RemoteTarget {
+    pub(crate) fn id(&self) -> ActorId {
+        ActorId::new(self.peer.node(), self.local)
+    }
 }
 
 impl<A: Actor> ActorRef<A> {
@@ -76,7 +83,10 @@ impl<A: Actor> ActorRef<A> {
 
     pub(crate) fn remote(id: ActorId, peer: Arc<dyn RemotePeer>) -> Self {
         ActorRef {
-            kind: RefKind::Remote(Arc::new(RemoteTarget { id, peer })),
+            kind: RefKind::Remote(RemoteTarget {
+                local: id.local(),
+                peer,
+            }),
         }
     }
 
@@ -92,7 +102,7 @@ impl<A: Actor> ActorRef<A> {
         match &self.kind {
             RefKind::Local(cell) => Endpoint::Local(cell.clone()),
             RefKind::Remote(target) => Endpoint::Remote {
-                id: target.id,
+                id: target.id(),
                 peer: Arc::clone(&target.peer),
             },
         }
@@ -102,7 +112,7 @@ impl<A: Actor> ActorRef<A> {
     pub fn id(&self) -> ActorId {
         match &self.kind {
             RefKind::Local(cell) => cell.core.id,
-            RefKind::Remote(target) => target.id,
+            RefKind::Remote(target) => target.id(),
         }
     }
 
@@ -227,7 +237,7 @@ impl<A: Actor> ActorRef<A> {
             }
             RefKind::Remote(target) => {
                 let monitor = self.monitor();
-                target.peer.stop(target.id, &reason);
+                target.peer.stop(target.id(), &reason);
                 return monitor.await.reason;
             }
         }
@@ -239,7 +249,7 @@ impl<A: Actor> ActorRef<A> {
     pub fn kill(&self) {
         match &self.kind {
             RefKind::Local(cell) => cell.core.kill(),
-            RefKind::Remote(target) => target.peer.kill(target.id),
+            RefKind::Remote(target) => target.peer.kill(target.id()),
         }
     }
 
@@ -308,7 +318,7 @@ impl<A: Actor> Clone for ActorRef<A> {
     fn clone(&self) -> Self {
         let kind = match &self.kind {
             RefKind::Local(cell) => RefKind::Local(Arc::clone(cell)),
-            RefKind::Remote(target) => RefKind::Remote(Arc::clone(target)),
+            RefKind::Remote(target) => RefKind::Remote(target.clone()),
         };
         ActorRef { kind }
     }

@@ -41,8 +41,8 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// What a message to a remote actor says about itself, besides its arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MessageHead {
-    /// The receiving actor.
-    pub(crate) target: ActorId,
+    /// The receiving actor's number on the peer.
+    pub(crate) target: u64,
     /// The protocol the message was encoded for.
     pub(crate) fingerprint: u64,
     /// The message's wire tag.
@@ -77,6 +77,9 @@ pub(crate) enum CallEnd {
 /// they would say is moot: the other side sees the connection's loss instead), and the one
 /// that may wait for room returns a future.
 pub(crate) trait RemotePeer: Send + Sync + 'static {
+    /// The node's id.
+    fn node(&self) -> NodeId;
+
     /// Whether the node is connected now.
     fn is_up(&self) -> bool;
 
@@ -121,7 +124,7 @@ pub(crate) trait RemotePeer: Send + Sync + 'static {
     fn kill(&self, target: ActorId);
 }
 
-fn head<A: Actor>(target: ActorId, msg: &A::Msg, call: u64) -> MessageHead {
+fn head<A: Actor>(target: u64, msg: &A::Msg, call: u64) -> MessageHead {
     MessageHead {
         target,
         fingerprint: <A::Msg as Message>::FINGERPRINT,
@@ -133,7 +136,7 @@ fn head<A: Actor>(target: ActorId, msg: &A::Msg, call: u64) -> MessageHead {
 /// Queues `msg` for a remote actor, waiting while the peer's send queue is full. The common
 /// case, room at once, encodes straight into the queue and allocates nothing.
 async fn send<A: Actor>(target: &RemoteTarget, msg: A::Msg, call: u64) -> Result<(), CallError> {
-    let head = head::<A>(target.id, &msg, call);
+    let head = head::<A>(target.local, &msg, call);
     let tried = {
         let mut encode = |buf: &mut Vec<u8>| msg.encode_body(&A::Codec::default(), buf);
         target.peer.try_send(&head, &mut encode)
@@ -152,11 +155,11 @@ pub(crate) async fn tell<A: Actor>(target: &RemoteTarget, msg: A::Msg) -> Result
 }
 
 pub(crate) fn try_tell<A: Actor>(target: &RemoteTarget, msg: &A::Msg) -> Result<(), CallError> {
-    let head = head::<A>(target.id, msg, 0);
+    let head = head::<A>(target.local, msg, 0);
     let mut encode = |buf: &mut Vec<u8>| msg.encode_body(&A::Codec::default(), buf);
     match target.peer.try_send(&head, &mut encode) {
         Ok(()) => Ok(()),
-        Err(SendRefused::Full) => Err(CallError::MailboxFull { actor: target.id }),
+        Err(SendRefused::Full) => Err(CallError::MailboxFull { actor: target.id() }),
         Err(SendRefused::Failed(error)) => Err(error),
     }
 }
@@ -171,7 +174,7 @@ where
     R: Send + 'static,
     F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
 {
-    let actor = target.id;
+    let actor = target.id();
     let peer = &target.peer;
     if !peer.is_up() {
         return Err(CallError::NodeDown { actor });

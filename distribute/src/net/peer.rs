@@ -236,17 +236,16 @@ impl PeerSlot {
         self.finish_push(head.target, pushed)
     }
 
-    fn finish_push(
-        &self,
-        target: ActorId,
-        pushed: Result<(), PushError<CallError>>,
-    ) -> Result<(), CallError> {
+    /// `target` is the receiving actor's number here.
+    fn finish_push(&self, target: u64, pushed: Result<(), PushError<CallError>>) -> Result<(), CallError> {
         match pushed {
             Ok(()) => {
                 self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Err(PushError::Closed) => Err(CallError::NodeDown { actor: target }),
+            Err(PushError::Closed) => Err(CallError::NodeDown {
+                actor: ActorId::new(self.id, target),
+            }),
             Err(PushError::Encode(error)) => Err(error),
         }
     }
@@ -435,7 +434,7 @@ impl PeerSlot {
 
 fn wire_header(head: &MessageHead) -> MessageHeader {
     MessageHeader {
-        target: head.target.local(),
+        target: head.target,
         fingerprint: head.fingerprint,
         tag: head.tag,
         call: head.call,

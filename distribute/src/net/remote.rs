@@ -7,11 +7,15 @@ use super::peer::PeerSlot;
 use super::wire::{Control, MessageHeader, ReplyStatus, WireReason};
 use crate::actor::CallError;
 use crate::actor::{
-    ActorId, BoxFuture, CallEnd, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, OwnedBody,
-    RemotePeer, SendRefused, Undelivered, Watcher,
+    ActorId, BoxFuture, CallEnd, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, NodeId,
+    OwnedBody, RemotePeer, SendRefused, Undelivered, Watcher,
 };
 
 impl RemotePeer for PeerSlot {
+    fn node(&self) -> NodeId {
+        self.id
+    }
+
     fn is_up(&self) -> bool {
         PeerSlot::is_up(self)
     }
