@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use super::control::on_control;
 use super::peer::PeerSlot;
 use super::remote::reject;
-use super::wire::{read_reply, Control, MessageHeader};
+use super::wire::{read_reply, Control, MessageHeader, MessageHeaderWire};
 use super::{Net, NodeDownReason};
 use crate::actor::{AnyCell, Incoming, Node, NodeId, RemotePeer, Undelivered};
 use crate::transport::FrameKind;

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
 use super::queue::{PushError, SendQueue, Urgency};
-use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeader, ReplyStatus};
+use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeaderWire, ReplyStatus};
 use super::NetStats;
 use crate::actor::CallError;
 use crate::actor::{
@@ -208,7 +208,7 @@ impl PeerSlot {
         head: &MessageHead,
         body: &mut EncodeBody<'_>,
     ) -> Result<bool, CallError> {
-        let header = wire_header(head);
+        let header = *head;
         let max = self.max_frame;
         let pushed = self
             .queue
@@ -225,7 +225,7 @@ impl PeerSlot {
         head: MessageHead,
         body: OwnedBody,
     ) -> Result<(), CallError> {
-        let header = wire_header(&head);
+        let header = head;
         let max = self.max_frame;
         let pushed = self
             .queue
@@ -432,15 +432,6 @@ impl PeerSlot {
     }
 }
 
-fn wire_header(head: &MessageHead) -> MessageHeader {
-    MessageHeader {
-        target: head.target,
-        fingerprint: head.fingerprint,
-        tag: head.tag,
-        call: head.call,
-    }
-}
-
 /// A call waits for its answer: send it now; a tell is better batched with those that follow.
 fn urgency(head: &MessageHead) -> Urgency {
     if head.call == 0 {
@@ -453,7 +444,7 @@ fn urgency(head: &MessageHead) -> Urgency {
 /// Appends a whole Message frame, or nothing on error.
 fn build_message(
     buf: &mut Vec<u8>,
-    header: &MessageHeader,
+    header: &MessageHead,
     body: &mut EncodeBody<'_>,
     max: usize,
 ) -> Result<(), CallError> {

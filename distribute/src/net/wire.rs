@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::CallError;
-use crate::actor::{ActorId, ExitReason, MonitorRef, NodeId};
+use crate::actor::{ActorId, ExitReason, MessageHead, MonitorRef, NodeId};
 use crate::codec::{Bincode, Codec, CodecError};
 
 /// Bytes of a Message frame's header.
@@ -25,32 +25,30 @@ pub(crate) const MESSAGE_HEADER_LEN: usize = 8 + 8 + 4 + 8;
 /// Bytes of a Reply frame's header.
 pub(crate) const REPLY_HEADER_LEN: usize = 8 + 1;
 
-/// The header of a Message frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MessageHeader {
-    /// The receiving actor's number on the receiving node.
-    pub(crate) target: u64,
-    /// The protocol fingerprint the sender encoded with.
-    pub(crate) fingerprint: u64,
-    /// The message's wire tag.
-    pub(crate) tag: u32,
-    /// 0 for a tell, the call's number for an ask.
-    pub(crate) call: u64,
+/// The header of a Message frame: the actor layer's [`MessageHead`], as it is written.
+pub(crate) type MessageHeader = MessageHead;
+
+/// Writes and reads a Message frame's header.
+pub(crate) trait MessageHeaderWire: Sized {
+    /// Appends the header.
+    fn write(&self, out: &mut Vec<u8>);
+
+    /// Splits a Message body into its header and the encoded arguments; `None` if the body is
+    /// shorter than a header.
+    fn read(body: &[u8]) -> Option<(Self, &[u8])>;
 }
 
-impl MessageHeader {
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+impl MessageHeaderWire for MessageHead {
+    fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.target.to_be_bytes());
         out.extend_from_slice(&self.fingerprint.to_be_bytes());
         out.extend_from_slice(&self.tag.to_be_bytes());
         out.extend_from_slice(&self.call.to_be_bytes());
     }
 
-    /// Splits a Message body into its header and the encoded arguments; `None` if the body is
-    /// shorter than a header.
-    pub(crate) fn read(body: &[u8]) -> Option<(MessageHeader, &[u8])> {
+    fn read(body: &[u8]) -> Option<(MessageHead, &[u8])> {
         let (head, rest) = body.split_at_checked(MESSAGE_HEADER_LEN)?;
-        let header = MessageHeader {
+        let header = MessageHead {
             target: u64::from_be_bytes(head[0..8].try_into().ok()?),
             fingerprint: u64::from_be_bytes(head[8..16].try_into().ok()?),
             tag: u32::from_be_bytes(head[16..20].try_into().ok()?),
