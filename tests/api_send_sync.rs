@@ -30,9 +30,23 @@ fn public_types_are_send_and_sync() {
 }
 
 #[test]
+fn network_types_are_send_and_sync() {
+    send_sync::<distribute::NodeBuilder>();
+    send_sync::<distribute::net::TcpTransport>();
+    send_sync::<distribute::net::MemoryTransport>();
+    send_sync::<distribute::net::TransportError>();
+    send_sync::<distribute::net::Reconnect>();
+    send_sync::<distribute::supervision::Backoff>();
+    send::<distribute::net::Connection>();
+    send::<distribute::NodeEvents>();
+}
+
+#[test]
 fn errors_are_std_errors() {
     fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
     is_error::<CallError>();
     is_error::<SpawnError>();
     is_error::<CodecError>();
+    is_error::<distribute::net::TransportError>();
+    is_error::<distribute::ConnectError>();
 }
