@@ -149,7 +149,6 @@ async fn run(
     let Some(node) = net.node.upgrade() else {
         return Err(ConnectError::NotNetworked);
     };
-    drop(node);
     let slot = net.slot(peer_id);
     if slot.has_departed() {
         // A connection that finished its handshake after the peer's goodbye.
@@ -181,42 +180,23 @@ async fn run(
         write.shutdown().await;
     }
     let (greeted, greeting) = oneshot::channel();
-    start_reader(
-        net,
+    let signals = ConnectionSignals { closed, cut, greeted };
+    tokio::spawn(reader(
+        Arc::clone(net),
+        node,
         slot,
         connection,
         read,
         decoder,
-        ConnectionSignals { closed, cut, greeted },
-    );
+        signals,
+    ));
     if installed && initiated && net.awaits_greeting() {
         // Return once the peer has installed the connection too and what it sends on
-        // connecting (the replicas of the node's frame handlers) is taken in, so that both nodes can use each
-        // other as soon as `connect` returns.
+        // connecting (through the frame handlers the node registered) is taken in,
+        // so that both nodes can use each other as soon as `connect` returns.
         let _ = tokio::time::timeout(net.config.handshake_timeout, greeting).await;
     }
     Ok(peer_id)
-}
-
-fn start_reader(
-    net: &Arc<Net>,
-    slot: Arc<PeerSlot>,
-    connection: u64,
-    read: ReadHalf,
-    decoder: FrameDecoder,
-    signals: ConnectionSignals,
-) {
-    if let Some(node) = net.node.upgrade() {
-        tokio::spawn(reader(
-            Arc::clone(net),
-            node,
-            slot,
-            connection,
-            read,
-            decoder,
-            signals,
-        ));
-    }
 }
 
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
