@@ -9,17 +9,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 
 use super::handshake::handshake;
 use super::peer::PeerSlot;
-use super::reader::{reader, ConnectionSignals};
-use super::transport::{Accepted, Connection, Listener, Out, ReadHalf, TransportError};
+use super::reader::{reader, ConnectionSignals, Inbound, Stops};
+use super::transport::{Accepted, Connection, Listener, Out, TransportError};
 use super::wire::{Control, KnownNode};
 use super::writer::{write_control, writer};
 use super::{ConnectError, Net, NodeEvent};
 use crate::actor::NodeId;
-use crate::transport::{FrameDecoder, Peer};
+use crate::transport::Peer;
 
 /// Accepts connections until the node closes; each one sets up on a task of its own.
 pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) {
@@ -106,11 +106,9 @@ fn transport_error(addr: SocketAddr, error: TransportError) -> ConnectError {
 
 /// A connection whose peer proved it holds the cookie.
 struct Authenticated {
-    read: ReadHalf,
+    inbound: Inbound,
     write: Out,
     peer: Peer,
-    /// May already hold the first frames after the handshake.
-    decoder: FrameDecoder,
 }
 
 async fn authenticate(
@@ -121,10 +119,9 @@ async fn authenticate(
     let Connection { mut read, mut write } = connection;
     let (peer, decoder) = handshake(net, &mut read, &mut write, addr).await?;
     Ok(Authenticated {
-        read,
+        inbound: Inbound { read, decoder },
         write,
         peer,
-        decoder,
     })
 }
 
@@ -137,10 +134,9 @@ async fn run(
     initiated: bool,
 ) -> Result<NodeId, ConnectError> {
     let Authenticated {
-        read,
+        inbound,
         mut write,
         peer,
-        decoder,
     } = authenticated;
     let peer_id = NodeId::from_u64(peer.incarnation);
     if peer_id == net.id {
@@ -159,19 +155,9 @@ async fn run(
     // the lower id; the other is drained and closed.
     let preferred = initiated == (net.id < peer_id);
     let installed = preferred || !slot.has_connection();
-    let closed = Arc::new(Notify::new());
-    let cut = Arc::new(Notify::new());
+    let stops = Stops::default();
     if installed {
-        install(
-            net,
-            &slot,
-            connection,
-            &peer.name,
-            addr,
-            Arc::clone(&cut),
-            Arc::clone(&closed),
-            write,
-        );
+        install(net, &slot, connection, &peer.name, addr, &stops, write);
     } else {
         // The peer may be using this connection already: tell it to move to the other one,
         // and keep reading this one until the peer closes it.
@@ -180,16 +166,8 @@ async fn run(
         write.shutdown().await;
     }
     let (greeted, greeting) = oneshot::channel();
-    let signals = ConnectionSignals { closed, cut, greeted };
-    tokio::spawn(reader(
-        Arc::clone(net),
-        node,
-        slot,
-        connection,
-        read,
-        decoder,
-        signals,
-    ));
+    let signals = ConnectionSignals { stops, greeted };
+    tokio::spawn(reader(Arc::clone(net), node, slot, connection, inbound, signals));
     if installed && initiated && net.awaits_greeting() {
         // Return once the peer has installed the connection too and what it sends on
         // connecting (through the frame handlers the node registered) is taken in,
@@ -202,21 +180,16 @@ async fn run(
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
 /// where we listen and whom we know, the frame handlers hear of it, and a writer drains the
 /// peer's send queue into it.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site, each argument a distinct part of the connection"
-)]
 fn install(
     net: &Arc<Net>,
     slot: &Arc<PeerSlot>,
     connection: u64,
     name: &str,
     addr: SocketAddr,
-    cut: Arc<Notify>,
-    closed: Arc<Notify>,
+    stops: &Stops,
     write: Out,
 ) {
-    let (epoch, came_up) = slot.attach(connection, cut, name);
+    let (epoch, came_up) = slot.attach(connection, Arc::clone(&stops.cut), name);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
     if came_up {
         net.emit(NodeEvent::NodeUp {
@@ -240,7 +213,7 @@ fn install(
         write,
         net.config.heartbeat_interval,
         net.closing(),
-        closed,
+        Arc::clone(&stops.closed),
     ));
 }
 

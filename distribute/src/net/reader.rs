@@ -20,14 +20,27 @@ use crate::transport::FrameDecoder;
 /// Bytes read from a connection at a time.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop, and
-/// how the reader tells `connect` that the peer has greeted us.
-pub(super) struct ConnectionSignals {
+/// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop.
+#[derive(Default)]
+pub(super) struct Stops {
     pub(super) closed: Arc<Notify>,
     pub(super) cut: Arc<Notify>,
+}
+
+/// What a reader is told, and tells: when to stop, and (to `connect`) that the peer has
+/// greeted us.
+pub(super) struct ConnectionSignals {
+    pub(super) stops: Stops,
     /// Fired once the peer's greeting (what it sends on connecting) was taken in, or by its
     /// notice that this connection is a duplicate.
     pub(super) greeted: oneshot::Sender<()>,
+}
+
+/// The reading side of an authenticated connection.
+pub(super) struct Inbound {
+    pub(super) read: ReadHalf,
+    /// May already hold the first frames after the handshake.
+    pub(super) decoder: FrameDecoder,
 }
 
 pub(super) async fn reader(
@@ -35,33 +48,30 @@ pub(super) async fn reader(
     node: Node,
     slot: Arc<PeerSlot>,
     connection: u64,
-    rd: ReadHalf,
-    decoder: FrameDecoder,
+    inbound: Inbound,
     signals: ConnectionSignals,
 ) {
-    let ConnectionSignals { closed, cut, greeted } = signals;
+    let ConnectionSignals { stops, greeted } = signals;
     let mut state = ReaderState::new(greeted, &slot);
-    let reason = read_frames(&net, &node, &slot, rd, decoder, &mut state, &closed, &cut).await;
-    closed.notify_one();
+    let reason = read_frames(&net, &node, &slot, inbound, &mut state, &stops).await;
+    stops.closed.notify_one();
     drop(node);
     connection_ended(net, slot, connection, reason, state.superseded).await;
 }
 
 /// Reads and dispatches frames until the connection ends; returns why it did.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the reader's parts, split out of one loop"
-)]
 async fn read_frames(
     net: &Net,
     node: &Node,
     slot: &Arc<PeerSlot>,
-    mut rd: ReadHalf,
-    mut decoder: FrameDecoder,
+    inbound: Inbound,
     state: &mut ReaderState,
-    closed: &Notify,
-    cut: &Notify,
+    stops: &Stops,
 ) -> NodeDownReason {
+    let Inbound {
+        read: mut rd,
+        mut decoder,
+    } = inbound;
     let mut closing = net.closing();
     let timeout = net.config.heartbeat_timeout;
     let mut buf = vec![0; READ_CHUNK];
@@ -94,8 +104,8 @@ async fn read_frames(
                 return NodeDownReason::HeartbeatTimeout(timeout);
             }
             _ = closing.changed() => return NodeDownReason::LocalShutdown,
-            () = closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
-            () = cut.notified() => return NodeDownReason::Disconnected,
+            () = stops.closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
+            () = stops.cut.notified() => return NodeDownReason::Disconnected,
         };
         match read {
             Ok(0) => {
