@@ -90,3 +90,22 @@ async fn memory_networks_are_separate_and_unknown_addresses_refuse() {
     assert!(b.connected_nodes().is_empty());
     shutdown(&[&b, &a]).await;
 }
+
+/// With no sockets, a cluster runs under tokio's paused clock: time moves only when every
+/// task waits, so a minute of heartbeats passes at once and the connection stays up.
+#[tokio::test(start_paused = true)]
+async fn memory_nodes_run_under_a_paused_clock() {
+    let network = MemoryTransport::new();
+    let (a, b) = (memory_node("a", &network).await, memory_node("b", &network).await);
+    b.connect(addr(&a)).await.expect("connect");
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(60));
+    assert_eq!(b.connected_nodes().len(), 1, "heartbeats kept the connection up");
+    remote.add(1).await.expect("tell after a minute");
+    assert_eq!(remote.get().await, Ok(1));
+    shutdown(&[&b, &a]).await;
+}
