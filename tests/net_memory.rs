@@ -22,6 +22,17 @@ async fn memory_node(name: &str, network: &MemoryTransport) -> Node {
     }
 }
 
+/// Nodes `a` and `b` on a fresh in-memory network, and `b`'s ref to a counter on `a`.
+async fn counter_across_two_nodes() -> (Node, Node, ActorRef<Counter>) {
+    let network = MemoryTransport::new();
+    let (a, b) = (memory_node("a", &network).await, memory_node("b", &network).await);
+    b.connect(addr(&a)).await.expect("connect");
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    (a, b, remote)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_memory_nodes_mesh_call_and_share_names() {
     let network = MemoryTransport::new();
@@ -54,12 +65,7 @@ async fn three_memory_nodes_mesh_call_and_share_names() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_memory_connection_is_a_node_down_with_monitors_fired() {
-    let network = MemoryTransport::new();
-    let (a, b) = (memory_node("a", &network).await, memory_node("b", &network).await);
-    b.connect(addr(&a)).await.expect("connect");
-    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
-    a.register_local("counter", &counter).expect("register");
-    let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    let (a, b, remote) = counter_across_two_nodes().await;
     let monitor = remote.monitor();
     let mut events = b.events();
     assert!(b.disconnect(a.id()));
@@ -95,12 +101,7 @@ async fn memory_networks_are_separate_and_unknown_addresses_refuse() {
 /// task waits, so a minute of heartbeats passes at once and the connection stays up.
 #[tokio::test(start_paused = true)]
 async fn memory_nodes_run_under_a_paused_clock() {
-    let network = MemoryTransport::new();
-    let (a, b) = (memory_node("a", &network).await, memory_node("b", &network).await);
-    b.connect(addr(&a)).await.expect("connect");
-    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
-    a.register_local("counter", &counter).expect("register");
-    let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    let (a, b, remote) = counter_across_two_nodes().await;
     let started = tokio::time::Instant::now();
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
     assert!(started.elapsed() >= std::time::Duration::from_secs(60));
