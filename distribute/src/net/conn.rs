@@ -214,7 +214,7 @@ where
             listen: Some(net.listen),
             known: known_nodes(net, peer_id),
         });
-        crate::registry::on_peer_up(&node, &slot);
+        node.registry_peer_up(slot.id);
         if let Out::Tcp(half) = &wr {
             slot.queue.set_direct(epoch, Arc::clone(half));
         }
@@ -514,7 +514,7 @@ async fn reader<R: AsyncRead + Unpin>(
         tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
         return;
     }
-    crate::registry::on_peer_down(&node, slot.id);
+    node.registry_peer_down(slot.id);
     let name = slot.name();
     match &reason {
         NodeDownReason::ProtocolViolation(_) | NodeDownReason::ConnectionError(_) => {
@@ -660,10 +660,9 @@ async fn dispatch(
         FrameKind::Heartbeat => Ok(()),
         FrameKind::Close => Err(NodeDownReason::PeerShutdown),
         FrameKind::Registry => {
-            let msg = crate::registry::RegistryMsg::decode(body)
+            let snapshot = node
+                .registry_frame(slot.id, body)
                 .map_err(|error| violation(&format!("undecodable registry frame: {error}")))?;
-            let snapshot = matches!(msg, crate::registry::RegistryMsg::Snapshot { .. });
-            crate::registry::on_message(node, slot, msg);
             // The peer's replica is merged: whoever waits in `connect` may use it now.
             if snapshot {
                 if let Some(greeted) = state.greeted.take() {

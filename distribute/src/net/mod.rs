@@ -398,7 +398,7 @@ pub struct NodeBuilder {
     heartbeat_timeout: Duration,
     handshake_timeout: Duration,
     reconnect: Option<Reconnect>,
-    conflicts: crate::registry::global::ConflictPolicy,
+    conflicts: crate::registry::ConflictPolicy,
     #[cfg(feature = "tls")]
     tls: Option<tls::TlsConfig>,
 }
@@ -550,7 +550,7 @@ impl NodeBuilder {
             return Err(StartError::InvalidName(name));
         }
         let node = Node::with_identity(id, name.clone());
-        let _ = node.global().conflicts.set(self.conflicts);
+        node.set_conflict_policy(self.conflicts);
         let listener = tokio::net::TcpListener::bind(self.listen)
             .await
             .map_err(|error| StartError::Bind {

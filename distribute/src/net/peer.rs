@@ -258,11 +258,10 @@ impl PeerSlot {
         });
     }
 
-    /// Queues a registry frame; dropped if the peer is down (it resyncs when it is back).
-    pub(crate) fn send_registry(&self, msg: &crate::registry::RegistryMsg) {
-        self.send_frame(FrameKind::Registry, Urgency::Flush, "registry", |buf| {
-            msg.encode(buf)
-        });
+    /// Queues a registry frame whose body `encode` appends; dropped if the peer is down (it
+    /// resyncs when it is back).
+    pub(crate) fn send_registry(&self, encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>) {
+        self.send_frame(FrameKind::Registry, Urgency::Flush, "registry", encode);
     }
 
     /// Queues one frame of `kind` whose body `encode` appends, regardless of the queue's

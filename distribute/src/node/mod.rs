@@ -4,6 +4,8 @@
 //! actors. It keeps a table of its live actors so that [`Node::shutdown`] can stop them all,
 //! newest first, and so that tests can count what is left.
 
+mod registry;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
@@ -16,7 +18,7 @@ use crate::actor::{Cell, Message};
 use crate::error::SpawnError;
 use crate::net::wire::{Control, FoundActor};
 use crate::net::{ConnectError, Net, NetStats, NodeBuilder, NodeEvents, PeerInfo};
-use crate::registry::{validate_name, GlobalNames, LocalNames, RegistryError};
+use crate::registry::{validate_name, LocalNames, RegistryDriver, RegistryError};
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -98,7 +100,7 @@ pub(crate) struct NodeInner {
     id: NodeId,
     name: String,
     net: OnceLock<Arc<Net>>,
-    global: GlobalNames,
+    registry: RegistryDriver,
     next_local: AtomicU64,
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
@@ -148,11 +150,13 @@ impl Node {
 
     pub(crate) fn with_identity(id: NodeId, name: String) -> Self {
         Node {
-            inner: Arc::new(NodeInner {
+            // The registry reaches the network and the actors through the node (its host),
+            // which it must not keep alive.
+            inner: Arc::new_cyclic(|inner: &Weak<NodeInner>| NodeInner {
                 id,
                 name,
                 net: OnceLock::new(),
-                global: GlobalNames::default(),
+                registry: RegistryDriver::new(id, inner.clone()),
                 next_local: AtomicU64::new(1),
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
@@ -311,10 +315,6 @@ impl Node {
 
     pub(crate) fn attach_net(&self, net: Arc<Net>) {
         let _ = self.inner.net.set(net);
-    }
-
-    pub(crate) fn global(&self) -> &GlobalNames {
-        &self.inner.global
     }
 
     pub(crate) fn net(&self) -> Option<Arc<Net>> {

@@ -1,0 +1,252 @@
+//! One node's copy of the registry: every name with its owner, every process group with its
+//! members.
+//!
+//! A name has at most one owner here. The replica changes in three ways only: a change the
+//! sequencer made (insert, or removal by the owner), a merge of another node's copy (a union
+//! where two owners of one name are settled by the [`ConflictPolicy`]), and the removal of
+//! everything a node's actors held when that node goes down. Each change is reported to
+//! [`Outputs`] as it is made.
+
+use std::collections::BTreeMap;
+
+use super::outputs::{Conflict, Outputs};
+use crate::actor::{ActorId, ExitReason, NodeId};
+use crate::registry::conflict::ConflictPolicy;
+use crate::registry::wire::GlobalEntry;
+
+/// Names and groups, as this node knows them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Replica {
+    entries: BTreeMap<String, GlobalEntry>,
+    /// Group name, then members (by id) with their protocol.
+    groups: BTreeMap<String, BTreeMap<ActorId, GlobalEntry>>,
+}
+
+impl Replica {
+    /// The owner of `name`, if any.
+    pub(crate) fn get(&self, name: &str) -> Option<&GlobalEntry> {
+        self.entries.get(name)
+    }
+
+    pub(super) fn insert(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        out.changed(name, Some(entry.owner));
+        self.entries.insert(name.to_owned(), entry);
+    }
+
+    /// Removes `name` if `owner` holds it; returns whether it did.
+    pub(super) fn remove_if_owner(&mut self, name: &str, owner: ActorId, out: &mut Outputs) -> bool {
+        if self.entries.get(name).is_none_or(|entry| entry.owner != owner) {
+            return false;
+        }
+        self.entries.remove(name);
+        out.changed(name, None);
+        true
+    }
+
+    /// Removes every name and group membership held by an actor of `node` (it went down).
+    pub(super) fn remove_node(&mut self, node: NodeId, out: &mut Outputs) {
+        out.touched = true;
+        let gone: Vec<String> = self
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.owner.node() == node)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            self.entries.remove(&name);
+            out.changed(&name, None);
+        }
+        for members in self.groups.values_mut() {
+            members.retain(|id, _| id.node() != node);
+        }
+        self.groups.retain(|_, members| !members.is_empty());
+    }
+
+    /// Every name starting with `prefix`, sorted.
+    pub(crate) fn names(&self, prefix: &str) -> Vec<String> {
+        self.entries
+            .range(prefix.to_owned()..)
+            .take_while(|(name, _)| name.starts_with(prefix))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Every name with its owner, sorted by name.
+    pub(crate) fn snapshot(&self) -> Vec<(String, GlobalEntry)> {
+        self.entries
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.clone()))
+            .collect()
+    }
+
+    /// Every group membership, sorted by group and member.
+    pub(crate) fn group_snapshot(&self) -> Vec<(String, GlobalEntry)> {
+        self.groups
+            .iter()
+            .flat_map(|(group, members)| members.values().map(|member| (group.clone(), member.clone())))
+            .collect()
+    }
+
+    pub(super) fn join(&mut self, group: &str, member: GlobalEntry, out: &mut Outputs) {
+        out.touched = true;
+        self.groups
+            .entry(group.to_owned())
+            .or_default()
+            .insert(member.owner, member);
+    }
+
+    /// Removes `member` from `group`; returns whether it was there.
+    pub(super) fn leave(&mut self, group: &str, member: ActorId, out: &mut Outputs) -> bool {
+        let Some(members) = self.groups.get_mut(group) else {
+            return false;
+        };
+        let removed = members.remove(&member).is_some();
+        if members.is_empty() {
+            self.groups.remove(group);
+        }
+        out.touched |= removed;
+        removed
+    }
+
+    /// The members of `group`, sorted by id.
+    pub(crate) fn members(&self, group: &str) -> Vec<GlobalEntry> {
+        self.groups
+            .get(group)
+            .map(|members| members.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every group with at least one member, sorted.
+    pub(crate) fn group_names(&self) -> Vec<String> {
+        self.groups.keys().cloned().collect()
+    }
+
+    /// Merges another node's group memberships (a union).
+    pub(super) fn merge_groups(&mut self, members: Vec<(String, GlobalEntry)>, out: &mut Outputs) {
+        for (group, member) in members {
+            self.join(&group, member, out);
+        }
+    }
+
+    /// Merges another node's names: a name held here by another owner goes to the winner
+    /// `policy` picks, and the conflict is reported (with the loser stopped if it is an actor
+    /// of `me` and the policy says so).
+    pub(super) fn merge(
+        &mut self,
+        entries: Vec<(String, GlobalEntry)>,
+        policy: &ConflictPolicy,
+        me: NodeId,
+        out: &mut Outputs,
+    ) {
+        out.touched = true;
+        for (name, theirs) in entries {
+            let Some(ours) = self.entries.get(&name) else {
+                self.insert(&name, theirs, out);
+                continue;
+            };
+            if ours.owner == theirs.owner {
+                continue;
+            }
+            let winner = policy.winner(&name, ours.owner, theirs.owner);
+            let loser = if winner == ours.owner {
+                theirs.owner
+            } else {
+                ours.owner
+            };
+            if winner == theirs.owner {
+                self.insert(&name, theirs, out);
+            }
+            if policy.stop_losers && loser.node() == me {
+                let reason = ExitReason::error(format!("lost the global name `{name}` to {winner}"));
+                out.stops.push((loser, reason));
+            }
+            out.conflicts.push(Conflict { name, winner, loser });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(node: u64, local: u64) -> ActorId {
+        ActorId::new(NodeId::from_u64(node), local)
+    }
+
+    fn entry(owner: ActorId) -> GlobalEntry {
+        GlobalEntry {
+            owner,
+            fingerprint: 1,
+            type_name: "T".into(),
+        }
+    }
+
+    #[test]
+    fn merges_agree_on_the_lowest_owner_whichever_side_merges() {
+        let (low, high) = (id(1, 9), id(2, 1));
+        let policy = ConflictPolicy::default();
+        let (mut left, mut right) = (Replica::default(), Replica::default());
+        let mut out = Outputs::default();
+        left.insert("svc", entry(high), &mut out);
+        right.insert("svc", entry(low), &mut out);
+        let (from_right, from_left) = (right.snapshot(), left.snapshot());
+        let mut on_left = Outputs::default();
+        left.merge(from_right, &policy, NodeId::from_u64(2), &mut on_left);
+        let mut on_right = Outputs::default();
+        right.merge(from_left, &policy, NodeId::from_u64(1), &mut on_right);
+        let conflict = Conflict {
+            name: "svc".into(),
+            winner: low,
+            loser: high,
+        };
+        assert_eq!(on_left.conflicts, vec![conflict.clone()]);
+        assert_eq!(on_right.conflicts, vec![conflict]);
+        assert_eq!(left.snapshot(), right.snapshot());
+        // Only the loser's node stops it.
+        assert_eq!(
+            on_left.stops.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            vec![high]
+        );
+        assert!(on_right.stops.is_empty());
+    }
+
+    #[test]
+    fn names_by_prefix_and_removal_by_node() {
+        let mut names = Replica::default();
+        let mut out = Outputs::default();
+        names.insert("db.primary", entry(id(1, 1)), &mut out);
+        names.insert("db.replica", entry(id(2, 1)), &mut out);
+        names.insert("web", entry(id(2, 2)), &mut out);
+        assert_eq!(
+            names.names("db."),
+            vec!["db.primary".to_string(), "db.replica".to_string()]
+        );
+        names.remove_node(NodeId::from_u64(2), &mut out);
+        assert_eq!(names.names(""), vec!["db.primary".to_string()]);
+        assert!(!names.remove_if_owner("db.primary", id(9, 9), &mut out));
+        assert!(names.remove_if_owner("db.primary", id(1, 1), &mut out));
+    }
+
+    #[test]
+    fn groups_are_unions_and_lose_a_node_s_members_with_it() {
+        let mut groups = Replica::default();
+        let mut out = Outputs::default();
+        groups.join("workers", entry(id(1, 1)), &mut out);
+        groups.merge_groups(
+            vec![
+                ("workers".into(), entry(id(2, 1))),
+                ("web".into(), entry(id(2, 2))),
+            ],
+            &mut out,
+        );
+        assert_eq!(
+            groups.group_names(),
+            vec!["web".to_string(), "workers".to_string()]
+        );
+        groups.remove_node(NodeId::from_u64(2), &mut out);
+        assert_eq!(groups.group_names(), vec!["workers".to_string()]);
+        assert!(groups.leave("workers", id(1, 1), &mut out));
+        assert!(!groups.leave("workers", id(1, 1), &mut out));
+        assert!(groups.group_names().is_empty());
+    }
+}

@@ -1,0 +1,255 @@
+//! The sequencer's side: deciding changes one at a time, in order.
+//!
+//! A change is decided against this node's replica (a claim unless another owner holds the
+//! name, an unclaim only by the owner) and, if made, sent to every connected node: to the
+//! claimant as its answer (`Decided`), to the others as a `Commit` that they acknowledge and
+//! relay to the claimant. The next change is decided only once every node it went to
+//! acknowledged the last one, went down, or its deadline passed: so changes reach every node in
+//! the order they were decided. Proposals wait their turn in a queue, first come first
+//! decided; one that arrives while nothing is in flight is decided at once, in the same step.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::outputs::{Answer, Outputs};
+use super::{Change, Registry};
+use crate::actor::NodeId;
+use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
+
+/// Decisions queued and in flight.
+#[derive(Debug, Default)]
+pub(super) struct Sequencer {
+    in_flight: Option<InFlight>,
+    queue: VecDeque<Proposal>,
+    next_commit: u64,
+}
+
+/// A change to decide, and who asked for it.
+#[derive(Debug)]
+pub(super) struct Proposal {
+    pub(super) name: String,
+    pub(super) change: Change,
+    pub(super) origin: Origin,
+}
+
+/// Who submitted a change: this node (with its request id) or a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    Local(u64),
+    Remote { node: NodeId, request: u64 },
+}
+
+/// The change decided last, until every node it went to has applied it.
+#[derive(Debug)]
+struct InFlight {
+    commit: u64,
+    origin: Origin,
+    waiting: BTreeSet<NodeId>,
+    /// Whether the claimant may be waiting still: a node could not (or, having gone down, may
+    /// not) relay the commit to it, or the claimant was not granted its claim when it applied
+    /// the change.
+    unsettled: bool,
+    deadline: Duration,
+}
+
+impl Sequencer {
+    /// When the change in flight is given up on, if one is.
+    pub(super) fn deadline(&self) -> Option<Duration> {
+        self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
+    }
+
+    /// Drops the queued proposal of this node's request `request`; returns whether there was
+    /// one.
+    pub(super) fn withdraw(&mut self, request: u64) -> bool {
+        let before = self.queue.len();
+        self.queue
+            .retain(|proposal| proposal.origin != Origin::Local(request));
+        self.queue.len() != before
+    }
+}
+
+impl Registry {
+    /// Queues `proposal` and decides what can be decided now.
+    pub(super) fn propose(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
+        self.sequencer.queue.push_back(proposal);
+        self.decide_queued(now, out);
+    }
+
+    /// Decides queued proposals until one is in flight or none is left.
+    pub(super) fn decide_queued(&mut self, now: Duration, out: &mut Outputs) {
+        while self.sequencer.in_flight.is_none() {
+            let Some(proposal) = self.sequencer.queue.pop_front() else {
+                return;
+            };
+            self.decide(proposal, now, out);
+        }
+    }
+
+    /// Decides one proposal: answers it at once if nothing changes, or makes the change here
+    /// and sends it out.
+    fn decide(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
+        let Proposal { name, change, origin } = proposal;
+        let change = match self.make(&name, change, out) {
+            Ok(change) => change,
+            Err(result) => return self.answer(origin, result, out),
+        };
+        self.sequencer.next_commit += 1;
+        let commit = self.sequencer.next_commit;
+        let claimant = match origin {
+            Origin::Remote { node, request } => Some((node, request)),
+            Origin::Local(_) => None,
+        };
+        let others: Vec<NodeId> = self
+            .peers
+            .iter()
+            .copied()
+            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
+            .collect();
+        // The others first: the claimant waits for their relays, a hop further.
+        let message = RegistryMsg::Commit {
+            request: commit,
+            change: change.clone(),
+            claimant: claimant.map(|(node, request)| Claimant {
+                node,
+                request,
+                others: others.clone(),
+            }),
+        };
+        for peer in &others {
+            out.send(*peer, message.clone());
+        }
+        if let Some((node, request)) = claimant {
+            out.send(
+                node,
+                RegistryMsg::Decided {
+                    request,
+                    commit,
+                    change,
+                    others,
+                },
+            );
+        }
+        let in_flight = InFlight {
+            commit,
+            origin,
+            waiting: self.peers.clone(),
+            unsettled: false,
+            deadline: now + self.ack_timeout,
+        };
+        if in_flight.waiting.is_empty() {
+            self.finish(in_flight, out);
+        } else {
+            self.sequencer.in_flight = Some(in_flight);
+        }
+    }
+
+    /// Makes `change` to `name` in this node's replica, or says why not: a claim of a name
+    /// another owner holds (or the same owner: granted already, nothing to do), an unclaim of
+    /// a name that is free or held by another.
+    fn make(&mut self, name: &str, change: Change, out: &mut Outputs) -> Result<Committed, Decision> {
+        let existing = self.replica.get(name).map(|entry| entry.owner);
+        match change {
+            Change::Claim(entry) => match existing {
+                Some(owner) if owner == entry.owner => Err(Ok(())),
+                Some(owner) => Err(Err(Some(owner))),
+                None => {
+                    self.replica.insert(name, entry.clone(), out);
+                    Ok(Committed::Registered {
+                        name: name.to_owned(),
+                        entry,
+                    })
+                }
+            },
+            Change::Unclaim(owner) => match existing {
+                None => Err(Err(None)),
+                Some(holder) if holder != owner => Err(Err(Some(holder))),
+                Some(_) => {
+                    self.replica.remove_if_owner(name, owner, out);
+                    Ok(Committed::Released {
+                        name: name.to_owned(),
+                        owner,
+                    })
+                }
+            },
+        }
+    }
+
+    /// Answers a proposal that changed nothing.
+    fn answer(&mut self, origin: Origin, result: Decision, out: &mut Outputs) {
+        match origin {
+            Origin::Local(request) => out.answer(request, Answer::Decided(result)),
+            Origin::Remote { node, request } => out.send(node, RegistryMsg::ClaimReply { request, result }),
+        }
+    }
+
+    /// The change in flight is applied everywhere (or given up on): a claimant that may be
+    /// waiting still gets the sequencer's word, a local one its answer.
+    fn finish(&mut self, in_flight: InFlight, out: &mut Outputs) {
+        match in_flight.origin {
+            Origin::Local(request) => out.answer(request, Answer::Decided(Ok(()))),
+            Origin::Remote { node, request } if in_flight.unsettled => out.send(
+                node,
+                RegistryMsg::ClaimReply {
+                    request,
+                    result: Ok(()),
+                },
+            ),
+            Origin::Remote { .. } => {}
+        }
+    }
+
+    /// Ends the change in flight if `done` says so, then decides the next ones.
+    fn finish_if(&mut self, now: Duration, out: &mut Outputs, done: impl FnOnce(&mut InFlight) -> bool) {
+        let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
+            return;
+        };
+        if !done(in_flight) {
+            return;
+        }
+        if let Some(in_flight) = self.sequencer.in_flight.take() {
+            self.finish(in_flight, out);
+        }
+        self.decide_queued(now, out);
+    }
+
+    /// `from` acknowledged commit `commit`, telling whether the claimant is settled.
+    pub(super) fn acked(
+        &mut self,
+        commit: u64,
+        from: NodeId,
+        settled: bool,
+        now: Duration,
+        out: &mut Outputs,
+    ) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.commit != commit {
+                return false;
+            }
+            if in_flight.waiting.remove(&from) && !settled {
+                in_flight.unsettled = true;
+            }
+            in_flight.waiting.is_empty()
+        });
+    }
+
+    /// `node` went down: the change in flight no longer waits for it, and it may not have
+    /// relayed it.
+    pub(super) fn commits_without(&mut self, node: NodeId, now: Duration, out: &mut Outputs) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.waiting.remove(&node) {
+                in_flight.unsettled = true;
+            }
+            in_flight.waiting.is_empty()
+        });
+    }
+
+    /// Gives up on the change in flight if its deadline passed (its claimant is told).
+    pub(super) fn expire(&mut self, now: Duration, out: &mut Outputs) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.deadline <= now {
+                in_flight.unsettled = true;
+            }
+            in_flight.deadline <= now
+        });
+    }
+}

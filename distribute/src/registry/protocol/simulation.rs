@@ -1,0 +1,1 @@
+//! Seeded simulations of the registry protocol (to come).
