@@ -40,9 +40,13 @@ impl Node {
         let change = Change::Claim(entry_of(actor));
         match self.registry().submit(name, change, Some(release)).await? {
             Ok(()) => Ok(()),
-            Err(owner) => Err(RegistryError::AlreadyRegistered {
+            Err(Some(owner)) => Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
-                owner: owner.unwrap_or(actor.id()),
+                owner,
+            }),
+            // The sequencer saw the actor's node go down.
+            Err(None) => Err(RegistryError::NodeDown {
+                node: actor.id().node(),
             }),
         }
     }

@@ -138,7 +138,8 @@ impl RegistryDriver {
 
     /// A connection to `peer` is up.
     pub(crate) fn on_peer_up(&self, peer: NodeId) {
-        self.shared.step(|state, _| ((), state.protocol.peer_up(peer)));
+        self.shared
+            .step(|state, now| ((), state.protocol.peer_up(peer, now)));
     }
 
     /// The connection to `peer` is down.
@@ -168,10 +169,12 @@ impl RegistryDriver {
         self.shared.step(|state, _| state.protocol.leave(group, member))
     }
 
-    /// Has the sequencer make `change` to `name`, and runs `on_granted` if it does. A
-    /// sequencer that goes down before answering is replaced by the next one, up to three in
-    /// all ([`RegistryError::NodeDown`] then); one that does not answer within
-    /// [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`].
+    /// Has the sequencer make `change` to `name`, and runs `on_granted` if it does, or may
+    /// have. A sequencer that goes down before answering is replaced by the next one, up to
+    /// three in all ([`RegistryError::NodeDown`] then); one that does not answer within
+    /// [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change may have
+    /// been made (the answer was lost, or is late), so `on_granted` runs then too: a name
+    /// that went through after all is still released when its actor stops.
     pub(crate) async fn submit(
         &self,
         name: &str,
@@ -181,9 +184,9 @@ impl RegistryDriver {
         let mut last_sequencer = None;
         for _ in 0..SUBMIT_ATTEMPTS {
             let (answer, rx) = oneshot::channel();
-            let on_granted = on_granted.clone();
             let submitted = self.shared.step(|state, now| {
                 let (submitted, out) = state.protocol.submit(name, change.clone(), now);
+                let on_granted = on_granted.clone();
                 let waiter = Waiter { answer, on_granted };
                 state.waiters.insert(submitted.request, waiter);
                 (submitted, out)
@@ -198,12 +201,18 @@ impl RegistryDriver {
                         state.waiters.remove(&submitted.request);
                         ((), Outputs::default())
                     });
+                    if let Some(on_granted) = &on_granted {
+                        on_granted();
+                    }
                     return Err(RegistryError::Timeout {
                         node: submitted.sequencer,
                         timeout: DEFAULT_CALL_TIMEOUT,
                     });
                 }
             }
+        }
+        if let Some(on_granted) = &on_granted {
+            on_granted();
         }
         let node = last_sequencer.unwrap_or(self.shared.me);
         Err(RegistryError::NodeDown { node })

@@ -47,8 +47,9 @@ pub(crate) enum RegistryMsg {
         others: Vec<NodeId>,
     },
     /// From the sequencer to the claimant, the final answer: refused with the name's owner
-    /// (none for an unclaim of a name no one holds) or already granted, at once; or done,
-    /// once every node acknowledged the commit, if the claimant may be waiting still.
+    /// (none for an unclaim of a name no one holds, or a claim for an actor of a node the
+    /// sequencer saw go down) or already granted, at once; or done, once every node
+    /// acknowledged the commit, if the claimant may be waiting still.
     ClaimReply {
         request: u64,
         result: Result<(), Option<ActorId>>,
@@ -107,7 +108,7 @@ pub(crate) struct Claimant {
 }
 
 /// The sequencer's answer to a change: done, or refused with the name's owner (none for a
-/// release of a name no one holds).
+/// release of a name no one holds, or a claim for an actor of a node that went down).
 pub(crate) type Decision = Result<(), Option<ActorId>>;
 
 /// Registry frames may carry a whole replica.

@@ -1,17 +1,25 @@
-//! The claimant's side: the changes this node submitted to a sequencer, until each is
-//! answered.
+//! The claimant's side: the changes this node sent to a sequencer, until each is answered.
 //!
 //! A claim is answered once, by the first of: the sequencer's refusal; its change applied here
 //! and relayed by every other node it went to (or those gone down); the sequencer's final
-//! `ClaimReply`; the sequencer going down ([`Answer::SequencerLost`]). Of the copies of the
-//! change (the sequencer's `Decided`, the relays), exactly one is applied: the first, or the
-//! sequencer's when the claim is no longer known here (it timed out).
+//! `ClaimReply`; the sequencer going down or ceasing to be the sequencer here
+//! ([`Answer::SequencerLost`]). Of the copies of the change (the sequencer's `Decided`, the
+//! relays), exactly one is applied: the first, or the sequencer's when the claim is no longer
+//! known here (it timed out).
+//!
+//! A claim is this node's own, or one a peer sent to this node while it was not the sequencer
+//! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
+//! and answers the peer with a `ClaimReply` once the claim is answered here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::time::Duration;
+
 use super::outputs::{Answer, Outputs};
+use super::sequencer::{Origin, Proposal, Work};
+use super::{Change, Registry};
 use crate::actor::NodeId;
-use crate::registry::wire::Decision;
+use crate::registry::wire::{Committed, Decision, RegistryMsg};
 
 /// Claims in flight.
 #[derive(Debug, Default)]
@@ -23,16 +31,34 @@ pub(super) struct Claims {
     next_request: u64,
 }
 
-/// A claim this node submitted, until it is answered.
+/// A claim this node sent, until it is answered.
 #[derive(Debug)]
 struct PendingClaim {
     sequencer: NodeId,
+    /// The change asked for, to apply here if the sequencer grants it without sending it
+    /// (it was made already, by an earlier try of the same change).
+    name: String,
+    change: Change,
+    /// The peer and request this claim is forwarded for, if it is a proxy's.
+    proxy_for: Option<(NodeId, u64)>,
     /// Whether its change is applied here (from the first copy that arrived).
     applied: bool,
     /// The nodes heard from (their relay, or the sequencer's answer).
     heard: Vec<NodeId>,
     /// Once applied here: the nodes whose relay is still awaited.
     waiting: Option<Vec<NodeId>>,
+}
+
+/// A claim that got its answer: the registry tells whoever waits for it.
+#[derive(Debug)]
+pub(super) struct Resolved {
+    pub(super) request: u64,
+    pub(super) name: String,
+    pub(super) change: Change,
+    pub(super) proxy_for: Option<(NodeId, u64)>,
+    /// Whether the change is applied here.
+    pub(super) applied: bool,
+    pub(super) answer: Answer,
 }
 
 impl Claims {
@@ -42,17 +68,25 @@ impl Claims {
         self.next_request
     }
 
-    /// Claim `request` was sent to `sequencer`.
-    pub(super) fn expect(&mut self, request: u64, sequencer: NodeId) {
-        self.pending.insert(
-            request,
-            PendingClaim {
-                sequencer,
-                applied: false,
-                heard: Vec::new(),
-                waiting: None,
-            },
-        );
+    /// Claim `request`, `change` of `name`, was sent to `sequencer`, for this node or for a
+    /// peer's request (`proxy_for`).
+    pub(super) fn expect(
+        &mut self,
+        request: u64,
+        sequencer: NodeId,
+        (name, change): (&str, Change),
+        proxy_for: Option<(NodeId, u64)>,
+    ) {
+        let claim = PendingClaim {
+            sequencer,
+            name: name.to_owned(),
+            change,
+            proxy_for,
+            applied: false,
+            heard: Vec::new(),
+            waiting: None,
+        };
+        self.pending.insert(request, claim);
     }
 
     /// Claim `request` is no longer waited for (its caller gave up).
@@ -60,47 +94,67 @@ impl Claims {
         self.pending.remove(&request);
     }
 
+    fn resolve(&mut self, request: u64, answer: Answer, done: &mut Vec<Resolved>) {
+        if let Some(claim) = self.pending.remove(&request) {
+            done.push(Resolved {
+                request,
+                name: claim.name,
+                change: claim.change,
+                proxy_for: claim.proxy_for,
+                applied: claim.applied,
+                answer,
+            });
+        }
+    }
+
     /// The sequencer `from` gave its final answer to claim `request`.
-    pub(super) fn on_reply(&mut self, request: u64, from: NodeId, result: Decision, out: &mut Outputs) {
+    pub(super) fn on_reply(
+        &mut self,
+        request: u64,
+        from: NodeId,
+        result: Decision,
+        done: &mut Vec<Resolved>,
+    ) {
         if self
             .pending
             .get(&request)
             .is_some_and(|claim| claim.sequencer == from)
         {
-            self.pending.remove(&request);
-            out.answer(request, Answer::Decided(result));
+            self.resolve(request, Answer::Decided(result), done);
         }
     }
 
     /// Commit `commit`, answering claim `request`, arrived from `from`: the sequencer's
-    /// `Decided` (`decided`) or a node's relay. Returns the sequencer to acknowledge it to if
-    /// it is to be applied here: the first copy is, and a `Decided` for no known claim (it
-    /// may have timed out) unless a relay was applied already; a relay for no known claim is
-    /// not (the sequencer's copy will be).
+    /// `Decided` (`decided`) or a node's relay. Returns whether to apply it here, and whom to
+    /// acknowledge it to. The first copy is applied and acknowledged to the claim's sequencer;
+    /// a `Decided` for no known claim (it may have timed out) is applied if it comes from
+    /// `sequencer` (this node's) and no relay of it was applied already, and acknowledged
+    /// either way (its sender waits for that before it decides again); a relay for no known
+    /// claim is neither (the sequencer's copy will be).
     pub(super) fn take_change(
         &mut self,
-        request: u64,
-        commit: u64,
+        (request, commit): (u64, u64),
         from: NodeId,
         decided: bool,
-    ) -> Option<NodeId> {
+        sequencer: NodeId,
+    ) -> (bool, Option<NodeId>) {
         if decided && self.relayed.remove(&(from, commit)) {
-            return None;
+            return (false, None);
         }
         let claim = self
             .pending
             .get_mut(&request)
             .filter(|claim| !decided || claim.sequencer == from);
         match claim {
-            None => decided.then_some(from),
+            None => (decided && from == sequencer, decided.then_some(from)),
             Some(claim) if !claim.applied => {
                 claim.applied = true;
                 if !decided {
                     self.relayed.insert((claim.sequencer, commit));
                 }
-                Some(claim.sequencer)
+                (true, Some(claim.sequencer))
             }
-            Some(_) => None,
+            Some(_) => (false, None),
         }
     }
 
@@ -115,7 +169,7 @@ impl Claims {
         from: NodeId,
         decided: bool,
         others: impl IntoIterator<Item = NodeId>,
-        out: &mut Outputs,
+        done: &mut Vec<Resolved>,
     ) -> bool {
         let Some(claim) = self
             .pending
@@ -136,25 +190,15 @@ impl Claims {
         if !waiting.is_empty() {
             return false;
         }
-        self.pending.remove(&request);
-        out.answer(request, Answer::Decided(Ok(())));
+        self.resolve(request, Answer::Decided(Ok(())), done);
         true
     }
 
-    /// `node` went down: the claims it was sequencing fail (their callers retry with the next
-    /// sequencer), and the others no longer wait for it.
-    pub(super) fn without(&mut self, node: NodeId, out: &mut Outputs) {
-        let lost: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, claim)| claim.sequencer == node)
-            .map(|(request, _)| *request)
-            .collect();
-        for request in lost {
-            self.pending.remove(&request);
-            out.answer(request, Answer::SequencerLost);
-        }
+    /// `node` went down: the claims it was sequencing fail (they are tried again with the
+    /// next sequencer), and the others no longer wait for it.
+    pub(super) fn without(&mut self, node: NodeId, done: &mut Vec<Resolved>) {
         self.relayed.retain(|(sequencer, _)| *sequencer != node);
+        self.lost_unless(|sequencer| sequencer != node, done);
         let granted: Vec<u64> = self
             .pending
             .iter_mut()
@@ -165,8 +209,142 @@ impl Claims {
             })
             .collect();
         for request in granted {
-            self.pending.remove(&request);
-            out.answer(request, Answer::Decided(Ok(())));
+            self.resolve(request, Answer::Decided(Ok(())), done);
+        }
+    }
+
+    /// The claims whose sequencer `keep` rejects fail: it went down, or another node is the
+    /// sequencer now.
+    pub(super) fn lost_unless(&mut self, keep: impl Fn(NodeId) -> bool, done: &mut Vec<Resolved>) {
+        let lost: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, claim)| !keep(claim.sequencer))
+            .map(|(request, _)| *request)
+            .collect();
+        for request in lost {
+            self.resolve(request, Answer::SequencerLost, done);
+        }
+    }
+}
+
+/// A copy of the change answering one of this node's claims: the sequencer's own
+/// (`decided`), or a relay by a node the commit went to.
+#[derive(Debug)]
+pub(super) struct Copy {
+    pub(super) request: u64,
+    pub(super) commit: u64,
+    pub(super) change: Committed,
+    /// The nodes the commit went to besides this one.
+    pub(super) others: Vec<NodeId>,
+    pub(super) decided: bool,
+}
+
+impl Registry {
+    /// A proposal this node is to decide, if it is the sequencer; else its own change goes to
+    /// the sequencer, and a peer's is forwarded there with this node as the claimant (the
+    /// peer hears back from this node).
+    pub(super) fn take_proposal(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
+        let sequencer = self.sequencer();
+        if sequencer == self.me {
+            return self.propose(Work::Proposal(proposal), now, out);
+        }
+        let Proposal { name, change, origin } = proposal;
+        let (request, proxy_for) = match origin {
+            Origin::Local(request) => (request, None),
+            Origin::Remote { node, request } => (self.claims.next_request(), Some((node, request))),
+        };
+        let msg = match change.clone() {
+            Change::Claim(entry) => RegistryMsg::Claim {
+                request,
+                name: name.clone(),
+                entry,
+            },
+            Change::Unclaim(owner) => RegistryMsg::Unclaim {
+                request,
+                name: name.clone(),
+                owner,
+            },
+        };
+        self.claims.expect(request, sequencer, (&name, change), proxy_for);
+        out.send(sequencer, msg);
+    }
+
+    /// Tells whoever waits for each answered claim: this node's caller, or the peer a proxy
+    /// claim was forwarded for (which a claim that lost its sequencer is proposed again for).
+    pub(super) fn settle(&mut self, done: Vec<Resolved>, now: Duration, out: &mut Outputs) {
+        for resolved in done {
+            let Resolved {
+                request,
+                name,
+                change,
+                proxy_for,
+                applied,
+                answer,
+            } = resolved;
+            if answer == Answer::Decided(Ok(())) && !applied {
+                // Granted without a copy: the sequencer found it made already (by an earlier
+                // try whose answer was lost), or this claim went through a proxy.
+                self.apply_own(&name, change.clone(), out);
+            }
+            match (proxy_for, answer) {
+                (None, answer) => out.answer(request, answer),
+                (Some((node, request)), Answer::Decided(result)) => {
+                    out.send(node, RegistryMsg::ClaimReply { request, result })
+                }
+                (Some((node, request)), Answer::SequencerLost) => {
+                    if self.peers.is_connected(node) {
+                        let origin = Origin::Remote { node, request };
+                        self.take_proposal(Proposal { name, change, origin }, now, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies this node's own change, which the sequencer granted without sending it.
+    fn apply_own(&mut self, name: &str, change: Change, out: &mut Outputs) {
+        match change {
+            Change::Claim(entry) => self.merge([(name.to_owned(), entry)], out),
+            Change::Unclaim(owner) => {
+                self.replica.remove_if_owner(name, owner, out);
+            }
+        }
+    }
+
+    /// A copy of the change answering this node's claim, from `from`. The first copy is
+    /// applied and acknowledged to the sequencer (after the claim's answer: the caller waits on
+    /// that, the sequencer only before its next decision). The claim is granted once every
+    /// node among the copy's others that this node can hear from has relayed it.
+    pub(super) fn on_answer(&mut self, from: NodeId, copy: Copy, now: Duration, out: &mut Outputs) {
+        let Copy {
+            request,
+            commit,
+            change,
+            others,
+            decided,
+        } = copy;
+        let sequencer = self.sequencer();
+        let (apply, ack_to) = self
+            .claims
+            .take_change((request, commit), from, decided, sequencer);
+        if apply {
+            self.apply(change, out);
+        }
+        let (me, peers) = (self.me, &self.peers);
+        let others = others
+            .into_iter()
+            .filter(|id| apply && *id != me && peers.is_connected(*id));
+
+        let mut done = Vec::new();
+        let settled = self.claims.heard(request, from, decided, others, &mut done);
+        self.settle(done, now, out);
+        if let Some(sequencer) = ack_to {
+            let ack = RegistryMsg::CommitAck {
+                request: commit,
+                settled,
+            };
+            out.send(sequencer, ack);
         }
     }
 }

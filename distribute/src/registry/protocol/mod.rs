@@ -5,31 +5,43 @@
 //! ([`driver`](super::driver)) feeds the inputs and carries the outputs out.
 //!
 //! Reads are local. Writes are ordered by one node, the *sequencer*: the lowest id among this
-//! node and the peers it sees connected (every node of a connected mesh agrees on it). A change
-//! submitted from a node R that is not the sequencer S takes three one-way hops on R's path:
-//! R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node C (naming R and the nodes
-//! the commit went to) and, right after, its `Decided` to R; each C's `Relayed` copy to R. R
-//! applies the first copy that arrives (the others are only counted) and is done once every C
-//! has relayed it or went down. S decides a proposal in the step that delivers it when nothing
-//! is in flight. Off R's path, R and every C acknowledge the commit to S (`CommitAck`); S
-//! decides the next change only once they all have (or went down, or the deadline passed), so
-//! changes reach every node in the order S decided them. An acknowledgement also says whether R
-//! may be waiting still (R's own when a relay is late or S's copy came first; a C's when it
-//! could not relay): then S confirms the change to R with a `ClaimReply` once it is everywhere,
-//! and R is done at the first of the relays and that word. R retries with the next sequencer if
-//! S goes down before R's claim is done; a retry of a change that went through is answered the
-//! same (a claim by the same owner is granted again, an unclaim finds the name gone).
+//! node and the peers it sees connected (every node of a connected mesh agrees on it). Only a
+//! node that is the sequencer in its own view decides; one that gets a claim while it is not
+//! forwards it to its own sequencer, and a node applies commits only from its own sequencer.
+//!
+//! A change submitted from a node R that is not the sequencer S takes three one-way hops on
+//! R's path: R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node C (naming R and
+//! the nodes the commit went to) and, right after, its `Decided` to R; each C's `Relayed` copy
+//! to R. R applies the first copy that arrives (the others are only counted) and is done once
+//! every C has relayed it or went down. S decides a proposal in the step that delivers it when
+//! nothing is in flight. Off R's path, R and every C acknowledge the commit to S
+//! (`CommitAck`); S decides the next change only once they all have (or went down, or the
+//! deadline passed), so changes reach every node in the order S decided them. An
+//! acknowledgement also says whether R may be waiting still (R's own when a relay is late or
+//! S's copy came first; a C's when it could not relay): then S confirms the change to R with a
+//! `ClaimReply` once it is everywhere, and R is done at the first of the relays and that word.
+//! R tries again with the next sequencer if S goes down (or another node becomes the sequencer)
+//! before R's claim is done; a retry of a change that went through is answered the same (a
+//! claim by the same owner is granted again, an unclaim finds the name gone).
 //!
 //! When two nodes connect they exchange their replicas (`Snapshot`); a name registered on both
 //! sides of a partition keeps the owner the [`ConflictPolicy`] picks, on every node, and the
-//! loser is reported (and stopped by its own node, by default). Group memberships are sent by
-//! the member's node to every node (`Join`, `Leave`) and merged as a union.
+//! loser is reported (and stopped by its own node, by default). What a node learns from a
+//! snapshot is outside the sequencer's order, so the sequencer commits it again, in order
+//! ([`reconcile`]); a new sequencer gets every node's replica. Group memberships are changed
+//! only by the node whose actor joins or leaves (`Join`, `Leave`), which is the authority on
+//! them.
 //!
 //! This is a registry with deterministic conflict resolution, not consensus: while nodes
-//! cannot see each other, each side registers on its own, and the merge settles it.
+//! cannot see each other, each side registers on its own, and the merge settles it. Without
+//! versions on the wire, a merge cannot tell a name registered during a partition from a stale
+//! copy of a name released meanwhile: a release that races with a reconnection may be undone
+//! (the name comes back, on every node alike).
 
 mod claims;
 mod outputs;
+mod peers;
+mod reconcile;
 mod replica;
 mod sequencer;
 #[cfg(test)]
@@ -37,14 +49,16 @@ mod simulation;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 pub(crate) use outputs::{Answer, Outputs};
 pub(crate) use replica::Replica;
 
-use self::claims::Claims;
-use self::sequencer::{Origin, Proposal, Sequencer};
+use self::claims::{Claims, Copy};
+
+use self::peers::Peers;
+use self::sequencer::{Origin, Proposal, Sequencer, Work};
+
 use super::conflict::ConflictPolicy;
 use super::wire::{Claimant, Committed, GlobalEntry, RegistryMsg};
 use crate::actor::{ActorId, NodeId};
@@ -68,12 +82,12 @@ pub(crate) struct Submitted {
     pub(crate) sequencer: NodeId,
 }
 
-/// One node's registry: its replica, its view of the connected peers, and the protocol's
+/// One node's registry: its replica, its view of the other nodes, and the protocol's
 /// bookkeeping as claimant and as sequencer.
 #[derive(Debug)]
 pub(crate) struct Registry {
     me: NodeId,
-    peers: BTreeSet<NodeId>,
+    peers: Peers,
     replica: Replica,
     policy: ConflictPolicy,
     claims: Claims,
@@ -88,7 +102,7 @@ impl Registry {
     pub(crate) fn new(me: NodeId, ack_timeout: Duration) -> Self {
         Registry {
             me,
-            peers: BTreeSet::new(),
+            peers: Peers::default(),
             replica: Replica::default(),
             policy: ConflictPolicy::default(),
             claims: Claims::default(),
@@ -110,10 +124,7 @@ impl Registry {
     /// The node that orders changes, as this node sees it: the lowest id among itself and its
     /// connected peers.
     pub(crate) fn sequencer(&self) -> NodeId {
-        self.peers
-            .first()
-            .copied()
-            .map_or(self.me, |lowest| lowest.min(self.me))
+        self.peers.sequencer(self.me)
     }
 
     /// When [`tick`](Self::tick) has something to do: the deadline of the change in flight.
@@ -127,22 +138,12 @@ impl Registry {
         let mut out = Outputs::default();
         let request = self.claims.next_request();
         let sequencer = self.sequencer();
-        if sequencer == self.me {
-            let proposal = Proposal {
-                name: name.to_owned(),
-                change,
-                origin: Origin::Local(request),
-            };
-            self.propose(proposal, now, &mut out);
-        } else {
-            self.claims.expect(request, sequencer);
-            let name = name.to_owned();
-            let msg = match change {
-                Change::Claim(entry) => RegistryMsg::Claim { request, name, entry },
-                Change::Unclaim(owner) => RegistryMsg::Unclaim { request, name, owner },
-            };
-            out.send(sequencer, msg);
-        }
+        let proposal = Proposal {
+            name: name.to_owned(),
+            change,
+            origin: Origin::Local(request),
+        };
+        self.take_proposal(proposal, now, &mut out);
         (Submitted { request, sequencer }, out)
     }
 
@@ -153,26 +154,50 @@ impl Registry {
         self.sequencer.withdraw(request);
     }
 
-    /// A connection to `peer` is up: it counts from now on, and gets this node's replica.
-    pub(crate) fn peer_up(&mut self, peer: NodeId) -> Outputs {
+    /// A connection to `peer` is up: it counts from now on, and gets this node's replica. If
+    /// it is the sequencer now, the claims sent to the last one go to it.
+    pub(crate) fn peer_up(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
-        self.peers.insert(peer);
+        let sequencer = self.sequencer();
+        self.peers.up(peer);
         let snapshot = RegistryMsg::Snapshot {
             entries: self.replica.snapshot(),
             groups: self.replica.group_snapshot(),
         };
         out.send(peer, snapshot);
+        if self.sequencer() != sequencer {
+            self.sequencer_changed(now, &mut out);
+        }
         out
     }
 
     /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
-    /// more.
+    /// more. If it was the sequencer, the next one gets this node's replica (and, if that is
+    /// this node, every peer gets it): a change the last sequencer did not get to every node
+    /// is settled that way. The sequencer commits the removal of its names, in order: a node
+    /// still connected to it would keep them otherwise, and they come back with its replica.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
-        self.peers.remove(&peer);
-        self.replica.remove_node(peer, &mut out);
+        let sequencer = self.sequencer();
+        self.peers.down(peer);
+        self.sequencer.withdraw_from(peer);
+        let removed = self.replica.remove_node(peer, &mut out);
+        let changed = self.sequencer() != sequencer;
+        if changed {
+            self.resync(&mut out);
+        }
         self.commits_without(peer, now, &mut out);
-        self.claims.without(peer, &mut out);
+        let mut done = Vec::new();
+        self.claims.without(peer, &mut done);
+        self.settle(done, now, &mut out);
+        if changed {
+            self.sequencer_changed(now, &mut out);
+        }
+        if self.sequencer() == self.me {
+            for (name, seen) in removed {
+                self.propose(Work::Sync { name, seen }, now, &mut out);
+            }
+        }
         out
     }
 
@@ -187,13 +212,8 @@ impl Registry {
     pub(crate) fn join(&mut self, group: &str, member: GlobalEntry) -> Outputs {
         let mut out = Outputs::default();
         self.replica.join(group, member.clone(), &mut out);
-        self.broadcast(
-            &RegistryMsg::Join {
-                group: group.to_owned(),
-                member,
-            },
-            &mut out,
-        );
+        let group = group.to_owned();
+        self.broadcast(&RegistryMsg::Join { group, member }, &mut out);
         out
     }
 
@@ -203,17 +223,14 @@ impl Registry {
         let mut out = Outputs::default();
         let left = self.replica.leave(group, member, &mut out);
         if left {
-            let msg = RegistryMsg::Leave {
-                group: group.to_owned(),
-                member,
-            };
-            self.broadcast(&msg, &mut out);
+            let group = group.to_owned();
+            self.broadcast(&RegistryMsg::Leave { group, member }, &mut out);
         }
         (left, out)
     }
 
     fn broadcast(&self, msg: &RegistryMsg, out: &mut Outputs) {
-        for peer in &self.peers {
+        for peer in self.peers.connected() {
             out.send(*peer, msg.clone());
         }
     }
@@ -225,27 +242,47 @@ impl Registry {
             RegistryMsg::Claim { request, name, entry } => {
                 let origin = Origin::Remote { node: from, request };
                 let change = Change::Claim(entry);
-                self.propose(Proposal { name, change, origin }, now, &mut out);
+                self.take_proposal(Proposal { name, change, origin }, now, &mut out);
             }
             RegistryMsg::Unclaim { request, name, owner } => {
                 let origin = Origin::Remote { node: from, request };
                 let change = Change::Unclaim(owner);
-                self.propose(Proposal { name, change, origin }, now, &mut out);
+                self.take_proposal(Proposal { name, change, origin }, now, &mut out);
             }
             RegistryMsg::Decided {
                 request,
                 commit,
                 change,
                 others,
-            } => self.on_answer(from, (request, commit), change, others, true, &mut out),
+            } => {
+                let copy = Copy {
+                    request,
+                    commit,
+                    change,
+                    others,
+                    decided: true,
+                };
+                self.on_answer(from, copy, now, &mut out);
+            }
             RegistryMsg::Relayed {
                 request,
                 commit,
                 change,
                 others,
-            } => self.on_answer(from, (request, commit), change, others, false, &mut out),
+            } => {
+                let copy = Copy {
+                    request,
+                    commit,
+                    change,
+                    others,
+                    decided: false,
+                };
+                self.on_answer(from, copy, now, &mut out);
+            }
             RegistryMsg::ClaimReply { request, result } => {
-                self.claims.on_reply(request, from, result, &mut out)
+                let mut done = Vec::new();
+                self.claims.on_reply(request, from, result, &mut done);
+                self.settle(done, now, &mut out);
             }
             RegistryMsg::Commit {
                 request,
@@ -254,10 +291,13 @@ impl Registry {
             } => self.on_commit(from, request, change, claimant, &mut out),
             RegistryMsg::CommitAck { request, settled } => self.acked(request, from, settled, now, &mut out),
             RegistryMsg::Snapshot { entries, groups } => {
-                self.replica.merge_groups(groups, &mut out);
-                self.replica.merge(entries, &self.policy, self.me, &mut out);
+                self.on_snapshot(from, entries, groups, now, &mut out)
             }
-            RegistryMsg::Join { group, member } => self.replica.join(&group, member, &mut out),
+            RegistryMsg::Join { group, member } => {
+                if !self.peers.has_departed(member.owner.node()) {
+                    self.replica.join(&group, member, &mut out);
+                }
+            }
             RegistryMsg::Leave { group, member } => {
                 self.replica.leave(&group, member, &mut out);
             }
@@ -265,8 +305,11 @@ impl Registry {
         out
     }
 
-    /// Commit `commit` of the sequencer `from`: applied, relayed to its claimant (first: the
-    /// claimant waits for it, the sequencer only before its next decision), acknowledged.
+    /// Commit `commit` of `from`: applied if `from` is this node's sequencer, relayed to its
+    /// claimant (first: the claimant waits for it, the sequencer only before its next
+    /// decision), acknowledged. A commit of another node (it decided while it took itself for
+    /// the sequencer, or before it knew of a lower node) is only acknowledged: applying it here
+    /// would interleave two orders; the sequencer reconciles what it changed.
     fn on_commit(
         &mut self,
         from: NodeId,
@@ -275,77 +318,47 @@ impl Registry {
         claimant: Option<Claimant>,
         out: &mut Outputs,
     ) {
-        let relay = claimant.map(|claimant| {
-            let msg = RegistryMsg::Relayed {
-                request: claimant.request,
-                commit,
-                change: change.clone(),
-                others: claimant.others,
-            };
-            (claimant.node, msg)
-        });
-        self.apply(change, out);
-        let settled = match relay {
-            None => true,
-            Some((to, msg)) if self.peers.contains(&to) => {
-                out.send(to, msg);
-                true
-            }
-            Some(_) => false,
-        };
-        out.send(
-            from,
-            RegistryMsg::CommitAck {
-                request: commit,
-                settled,
-            },
-        );
-    }
-
-    /// The answer to this node's claim `request`, from `from`: the sequencer's own (`decided`)
-    /// or a relay of commit `commit` by a node it went to. The first copy is applied and
-    /// acknowledged to the sequencer (after the claim's answer: the caller waits on that, the
-    /// sequencer only before its next decision). The claim is granted once every node among
-    /// `others` this node can hear from has relayed it.
-    fn on_answer(
-        &mut self,
-        from: NodeId,
-        (request, commit): (u64, u64),
-        change: Committed,
-        others: Vec<NodeId>,
-        decided: bool,
-        out: &mut Outputs,
-    ) {
-        let ack_to = self.claims.take_change(request, commit, from, decided);
-        if ack_to.is_some() {
+        let mut settled = claimant.is_none();
+        if from == self.sequencer() {
+            let relay = claimant.map(|claimant| {
+                let msg = RegistryMsg::Relayed {
+                    request: claimant.request,
+                    commit,
+                    change: change.clone(),
+                    others: claimant.others,
+                };
+                (claimant.node, msg)
+            });
             self.apply(change, out);
+            if let Some((to, msg)) = relay.filter(|(to, _)| self.peers.is_connected(*to)) {
+                out.send(to, msg);
+                settled = true;
+            }
         }
-        let (me, peers) = (self.me, &self.peers);
-        let others = others
-            .into_iter()
-            .filter(|id| ack_to.is_some() && *id != me && peers.contains(id));
-        let settled = self.claims.heard(request, from, decided, others, out);
-        if let Some(sequencer) = ack_to {
-            out.send(
-                sequencer,
-                RegistryMsg::CommitAck {
-                    request: commit,
-                    settled,
-                },
-            );
-        }
+        let ack = RegistryMsg::CommitAck {
+            request: commit,
+            settled,
+        };
+        out.send(from, ack);
     }
 
     /// Applies a change the sequencer made.
     fn apply(&mut self, change: Committed, out: &mut Outputs) {
         match change {
-            Committed::Registered { name, entry } => {
-                self.replica
-                    .merge(vec![(name, entry)], &self.policy, self.me, out)
-            }
+            Committed::Registered { name, entry } => self.merge([(name, entry)], out),
             Committed::Released { name, owner } => {
                 self.replica.remove_if_owner(&name, owner, out);
             }
         }
+    }
+
+    /// Merges names from another node, but none of a node this one saw go down (and not come
+    /// back).
+    fn merge(&mut self, entries: impl IntoIterator<Item = (String, GlobalEntry)>, out: &mut Outputs) {
+        let peers = &self.peers;
+        let entries = entries
+            .into_iter()
+            .filter(|(_, entry)| !peers.has_departed(entry.owner.node()));
+        self.replica.merge(entries, &self.policy, self.me, out);
     }
 }

@@ -44,22 +44,24 @@ impl Replica {
     }
 
     /// Removes every name and group membership held by an actor of `node` (it went down).
-    pub(super) fn remove_node(&mut self, node: NodeId, out: &mut Outputs) {
+    /// Returns the names removed, with their owners.
+    pub(super) fn remove_node(&mut self, node: NodeId, out: &mut Outputs) -> Vec<(String, ActorId)> {
         out.touched = true;
-        let gone: Vec<String> = self
+        let gone: Vec<(String, ActorId)> = self
             .entries
             .iter()
             .filter(|(_, entry)| entry.owner.node() == node)
-            .map(|(name, _)| name.clone())
+            .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
-        for name in gone {
-            self.entries.remove(&name);
-            out.changed(&name, None);
+        for (name, _) in &gone {
+            self.entries.remove(name);
+            out.changed(name, None);
         }
         for members in self.groups.values_mut() {
             members.retain(|id, _| id.node() != node);
         }
         self.groups.retain(|_, members| !members.is_empty());
+        gone
     }
 
     /// Every name starting with `prefix`, sorted.
@@ -121,11 +123,46 @@ impl Replica {
         self.groups.keys().cloned().collect()
     }
 
-    /// Merges another node's group memberships (a union).
-    pub(super) fn merge_groups(&mut self, members: Vec<(String, GlobalEntry)>, out: &mut Outputs) {
-        for (group, member) in members {
+    /// Merges the group memberships node `from` sent: the complete list of its own actors'
+    /// memberships, which replaces what this replica held of them (each node is the authority
+    /// on its actors' memberships, which only it changes), and hearsay about other nodes'
+    /// actors, taken only where `hearsay` admits their node.
+    pub(super) fn merge_groups(
+        &mut self,
+        from: NodeId,
+        members: Vec<(String, GlobalEntry)>,
+        hearsay: impl Fn(NodeId) -> bool,
+        out: &mut Outputs,
+    ) {
+        out.touched = true;
+        let (own, others): (Vec<_>, Vec<_>) = members
+            .into_iter()
+            .partition(|(_, member)| member.owner.node() == from);
+        for (group, members) in self.groups.iter_mut() {
+            members.retain(|id, _| {
+                id.node() != from || own.iter().any(|(g, member)| g == group && member.owner == *id)
+            });
+        }
+        self.groups.retain(|_, members| !members.is_empty());
+        let admitted = others
+            .into_iter()
+            .filter(|(_, member)| hearsay(member.owner.node()));
+        for (group, member) in own.into_iter().chain(admitted) {
             self.join(&group, member, out);
         }
+    }
+
+    /// The memberships of `node`'s actors, sorted by group and member.
+    pub(crate) fn group_snapshot_of(&self, node: NodeId) -> Vec<(String, GlobalEntry)> {
+        self.groups
+            .iter()
+            .flat_map(|(group, members)| {
+                members
+                    .values()
+                    .filter(move |member| member.owner.node() == node)
+                    .map(|member| (group.clone(), member.clone()))
+            })
+            .collect()
     }
 
     /// Merges another node's names: a name held here by another owner goes to the winner
@@ -133,7 +170,7 @@ impl Replica {
     /// of `me` and the policy says so).
     pub(super) fn merge(
         &mut self,
-        entries: Vec<(String, GlobalEntry)>,
+        entries: impl IntoIterator<Item = (String, GlobalEntry)>,
         policy: &ConflictPolicy,
         me: NodeId,
         out: &mut Outputs,
@@ -233,10 +270,12 @@ mod tests {
         let mut out = Outputs::default();
         groups.join("workers", entry(id(1, 1)), &mut out);
         groups.merge_groups(
+            NodeId::from_u64(2),
             vec![
                 ("workers".into(), entry(id(2, 1))),
                 ("web".into(), entry(id(2, 2))),
             ],
+            |_| true,
             &mut out,
         );
         assert_eq!(
@@ -248,5 +287,35 @@ mod tests {
         assert!(groups.leave("workers", id(1, 1), &mut out));
         assert!(!groups.leave("workers", id(1, 1), &mut out));
         assert!(groups.group_names().is_empty());
+    }
+
+    #[test]
+    fn a_node_s_list_of_its_own_members_replaces_the_old_and_hearsay_is_filtered() {
+        let mut groups = Replica::default();
+        let mut out = Outputs::default();
+        groups.join("workers", entry(id(2, 1)), &mut out);
+        groups.join("workers", entry(id(2, 2)), &mut out);
+        groups.join("workers", entry(id(3, 1)), &mut out);
+        // Node 2 now has only 2:2 (in another group), and tells of 4:1 and 5:1.
+        let from_two = vec![
+            ("web".into(), entry(id(2, 2))),
+            ("workers".into(), entry(id(4, 1))),
+            ("workers".into(), entry(id(5, 1))),
+        ];
+        groups.merge_groups(NodeId::from_u64(2), from_two, |node| node.as_u64() == 4, &mut out);
+        let members: Vec<(String, ActorId)> = groups
+            .group_snapshot()
+            .into_iter()
+            .map(|(group, member)| (group, member.owner))
+            .collect();
+        assert_eq!(
+            members,
+            vec![
+                ("web".to_string(), id(2, 2)),
+                ("workers".to_string(), id(3, 1)),
+                ("workers".to_string(), id(4, 1)),
+            ]
+        );
+        assert_eq!(groups.group_snapshot_of(NodeId::from_u64(2)).len(), 1);
     }
 }

@@ -5,23 +5,37 @@
 //! claimant as its answer (`Decided`), to the others as a `Commit` that they acknowledge and
 //! relay to the claimant. The next change is decided only once every node it went to
 //! acknowledged the last one, went down, or its deadline passed: so changes reach every node in
-//! the order they were decided. Proposals wait their turn in a queue, first come first
-//! decided; one that arrives while nothing is in flight is decided at once, in the same step.
+//! the order they were decided. Work waits its turn in a queue, first come first decided; work
+//! that arrives while nothing is in flight is decided at once, in the same step.
+//!
+//! Besides proposals, the queue holds *syncs*: a name this node learned of outside its own
+//! order (from a snapshot) is committed again, as this node holds it then, so that every node
+//! applies it at the same place in the order as the changes around it.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::outputs::{Answer, Outputs};
 use super::{Change, Registry};
-use crate::actor::NodeId;
+use crate::actor::{ActorId, NodeId};
 use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
 
 /// Decisions queued and in flight.
 #[derive(Debug, Default)]
 pub(super) struct Sequencer {
     in_flight: Option<InFlight>,
-    queue: VecDeque<Proposal>,
+    queue: VecDeque<Work>,
     next_commit: u64,
+}
+
+/// What waits for its turn.
+#[derive(Debug)]
+pub(super) enum Work {
+    /// A change someone submitted.
+    Proposal(Proposal),
+    /// Commit `name` again as this node holds it then; if it holds it no more, as released by
+    /// `seen`, the owner the snapshot that caused the sync had.
+    Sync { name: String, seen: ActorId },
 }
 
 /// A change to decide, and who asked for it.
@@ -43,7 +57,8 @@ pub(super) enum Origin {
 #[derive(Debug)]
 struct InFlight {
     commit: u64,
-    origin: Origin,
+    /// Who submitted it; none for a sync.
+    origin: Option<Origin>,
     waiting: BTreeSet<NodeId>,
     /// Whether the claimant may be waiting still: a node could not (or, having gone down, may
     /// not) relay the commit to it, or the claimant was not granted its claim when it applied
@@ -62,26 +77,54 @@ impl Sequencer {
     /// one.
     pub(super) fn withdraw(&mut self, request: u64) -> bool {
         let before = self.queue.len();
-        self.queue
-            .retain(|proposal| proposal.origin != Origin::Local(request));
+        self.queue.retain(
+            |work| !matches!(work, Work::Proposal(proposal) if proposal.origin == Origin::Local(request)),
+        );
         self.queue.len() != before
+    }
+
+    /// Drops the queued proposals of `peer`, which went down: it was told its sequencer was
+    /// lost (this node, for it) and retries elsewhere, so deciding them later would make a
+    /// change its caller does not wait for any more, and may have been refused by then.
+    pub(super) fn withdraw_from(&mut self, peer: NodeId) {
+        self.queue.retain(|work| {
+            !matches!(work, Work::Proposal(Proposal { origin: Origin::Remote { node, .. }, .. }) if *node == peer)
+        });
+    }
+
+    /// Everything queued, which this node is no longer to decide.
+    pub(super) fn take_queue(&mut self) -> VecDeque<Work> {
+        std::mem::take(&mut self.queue)
+    }
+
+    /// Whether a sync of `name` waits already (it will commit whatever is held then).
+    fn sync_queued(&self, name: &str) -> bool {
+        self.queue
+            .iter()
+            .any(|work| matches!(work, Work::Sync { name: queued, .. } if queued == name))
     }
 }
 
 impl Registry {
-    /// Queues `proposal` and decides what can be decided now.
-    pub(super) fn propose(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
-        self.sequencer.queue.push_back(proposal);
+    /// Queues `work` and decides what can be decided now.
+    pub(super) fn propose(&mut self, work: Work, now: Duration, out: &mut Outputs) {
+        if let Work::Sync { name, .. } = &work {
+            if self.sequencer.sync_queued(name) {
+                return;
+            }
+        }
+        self.sequencer.queue.push_back(work);
         self.decide_queued(now, out);
     }
 
-    /// Decides queued proposals until one is in flight or none is left.
+    /// Decides queued work until a change is in flight or none is left.
     pub(super) fn decide_queued(&mut self, now: Duration, out: &mut Outputs) {
         while self.sequencer.in_flight.is_none() {
-            let Some(proposal) = self.sequencer.queue.pop_front() else {
-                return;
-            };
-            self.decide(proposal, now, out);
+            match self.sequencer.queue.pop_front() {
+                Some(Work::Proposal(proposal)) => self.decide(proposal, now, out),
+                Some(Work::Sync { name, seen }) => self.sync(name, seen, now, out),
+                None => return,
+            }
         }
     }
 
@@ -89,18 +132,36 @@ impl Registry {
     /// and sends it out.
     fn decide(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
         let Proposal { name, change, origin } = proposal;
-        let change = match self.make(&name, change, out) {
-            Ok(change) => change,
-            Err(result) => return self.answer(origin, result, out),
+        match self.make(&name, change, out) {
+            Ok(change) => self.commit(change, Some(origin), now, out),
+            Err(result) => self.answer(origin, result, out),
+        }
+    }
+
+    /// Commits `name` as this node holds it now (or its release by `seen`, if it holds it no
+    /// more) to every connected node.
+    fn sync(&mut self, name: String, seen: ActorId, now: Duration, out: &mut Outputs) {
+        let change = match self.replica.get(&name) {
+            Some(entry) => Committed::Registered {
+                entry: entry.clone(),
+                name,
+            },
+            None => Committed::Released { name, owner: seen },
         };
+        self.commit(change, None, now, out);
+    }
+
+    /// Sends a change made here to every connected node, and waits for them to apply it.
+    fn commit(&mut self, change: Committed, origin: Option<Origin>, now: Duration, out: &mut Outputs) {
         self.sequencer.next_commit += 1;
         let commit = self.sequencer.next_commit;
         let claimant = match origin {
-            Origin::Remote { node, request } => Some((node, request)),
-            Origin::Local(_) => None,
+            Some(Origin::Remote { node, request }) => Some((node, request)),
+            Some(Origin::Local(_)) | None => None,
         };
         let others: Vec<NodeId> = self
             .peers
+            .connected()
             .iter()
             .copied()
             .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
@@ -132,7 +193,7 @@ impl Registry {
         let in_flight = InFlight {
             commit,
             origin,
-            waiting: self.peers.clone(),
+            waiting: self.peers.connected().clone(),
             unsettled: false,
             deadline: now + self.ack_timeout,
         };
@@ -144,11 +205,14 @@ impl Registry {
     }
 
     /// Makes `change` to `name` in this node's replica, or says why not: a claim of a name
-    /// another owner holds (or the same owner: granted already, nothing to do), an unclaim of
-    /// a name that is free or held by another.
+    /// another owner holds (or the same owner: granted already, nothing to do), a claim for an
+    /// actor of a node seen down (refused with no owner), an unclaim of a name that is free or
+    /// held by another.
     fn make(&mut self, name: &str, change: Change, out: &mut Outputs) -> Result<Committed, Decision> {
         let existing = self.replica.get(name).map(|entry| entry.owner);
         match change {
+            // Its node went down: its names were dropped everywhere this node's changes go.
+            Change::Claim(entry) if self.peers.has_departed(entry.owner.node()) => Err(Err(None)),
             Change::Claim(entry) => match existing {
                 Some(owner) if owner == entry.owner => Err(Ok(())),
                 Some(owner) => Err(Err(Some(owner))),
@@ -186,15 +250,15 @@ impl Registry {
     /// waiting still gets the sequencer's word, a local one its answer.
     fn finish(&mut self, in_flight: InFlight, out: &mut Outputs) {
         match in_flight.origin {
-            Origin::Local(request) => out.answer(request, Answer::Decided(Ok(()))),
-            Origin::Remote { node, request } if in_flight.unsettled => out.send(
+            Some(Origin::Local(request)) => out.answer(request, Answer::Decided(Ok(()))),
+            Some(Origin::Remote { node, request }) if in_flight.unsettled => out.send(
                 node,
                 RegistryMsg::ClaimReply {
                     request,
                     result: Ok(()),
                 },
             ),
-            Origin::Remote { .. } => {}
+            Some(Origin::Remote { .. }) | None => {}
         }
     }
 

@@ -31,7 +31,7 @@ fn secs(n: u64) -> Duration {
 fn registry(me: u64, peers: &[u64]) -> Registry {
     let mut registry = Registry::new(node(me), TIMEOUT);
     for peer in peers {
-        let _ = registry.peer_up(node(*peer));
+        let _ = registry.peer_up(node(*peer), secs(0));
     }
     registry
 }
@@ -154,9 +154,19 @@ fn commits_finish_when_every_node_acked_or_went_down() {
     let out = seq.peer_down(node(3), secs(0));
     assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Decided")]);
     let commit = commit_of(&out);
-    // A node that acknowledges as not settled gets the sequencer's word once it is done.
+    // A node that acknowledges as not settled gets the sequencer's word once it is done;
+    // then the sequencer commits the removal of the names of the node that went down.
     let out = seq.receive(node(2), ack(commit, false), secs(0));
-    assert_eq!(out.frames, vec![(node(2), reply(8, Ok(())))]);
+    let released = RegistryMsg::Commit {
+        request: commit + 1,
+        change: Committed::Released {
+            name: "a".into(),
+            owner: id(3, 1),
+        },
+        claimant: None,
+    };
+    assert_eq!(out.frames, vec![(node(2), reply(8, Ok(()))), (node(2), released)]);
+
     // A change no node is to apply is done at once.
     let mut alone = registry(1, &[]);
     let (submitted, out) = alone.submit("c", claim(id(1, 1)), secs(0));
@@ -331,14 +341,16 @@ fn an_answer_to_no_known_claim_is_applied_only_from_the_sequencer() {
 fn only_the_sequencer_answers_or_grants_a_claim() {
     let mut claimant = registry(4, &[1, 2]);
     let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    // Another node's `Decided` is applied as a commit, but answers nothing.
+    // Another node's `Decided` is only acknowledged (its sender waits for that): it is not
+    // this node's sequencer, whose order alone is followed here.
     let out = claimant.receive(
         node(2),
         decided(submitted.request, 9, registered("svc", id(4, 1)), &[]),
         secs(0),
     );
     assert_eq!(out.frames, vec![(node(2), ack(9, true))]);
-    assert!(out.answers.is_empty());
+    assert!(out.answers.is_empty() && out.changes.is_empty());
+
     let out = claimant.receive(node(2), reply(submitted.request, Err(None)), secs(0));
     assert!(out.answers.is_empty());
     let out = claimant.receive(node(1), reply(submitted.request, Err(None)), secs(0));
@@ -350,7 +362,7 @@ fn a_node_going_down_is_not_waited_for_and_a_sequencer_going_down_fails_its_clai
     let mut claimant = registry(4, &[2, 3]);
     let (elsewhere, _) = claimant.submit("c", claim(id(4, 3)), secs(0));
     assert_eq!(elsewhere.sequencer, node(2));
-    let _ = claimant.peer_up(node(1));
+    let _ = claimant.peer_up(node(1), secs(0));
     let (waiting, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
     let (undecided, _) = claimant.submit("b", claim(id(4, 2)), secs(0));
     assert_eq!(waiting.sequencer, node(1));
@@ -426,8 +438,8 @@ fn snapshots_merge_settle_conflicts_and_stop_only_local_losers() {
     let mut right = registry(2, &[]);
     let _ = left.submit("svc", claim(low), secs(0));
     let _ = right.submit("svc", claim(high), secs(0));
-    let to_right = left.peer_up(node(2));
-    let to_left = right.peer_up(node(1));
+    let to_right = left.peer_up(node(2), secs(0));
+    let to_left = right.peer_up(node(1), secs(0));
     let on_right = deliver(std::slice::from_mut(&mut right), node(1), to_right);
     let on_left = deliver(std::slice::from_mut(&mut left), node(2), to_left);
     let conflict = Conflict {
