@@ -43,6 +43,10 @@ struct PendingClaim {
     proxy_for: Option<(NodeId, u64)>,
     /// Whether its change is applied here (from the first copy that arrived).
     applied: bool,
+    /// Whether a change of the same name was applied here since it was sent: a relay of a
+    /// later change may overtake the sequencer's earlier answer, which then no longer says
+    /// how the name stands.
+    overtaken: bool,
     /// The nodes heard from (their relay, or the sequencer's answer).
     heard: Vec<NodeId>,
     /// Once applied here: the nodes whose relay is still awaited.
@@ -56,8 +60,9 @@ pub(super) struct Resolved {
     pub(super) name: String,
     pub(super) change: Change,
     pub(super) proxy_for: Option<(NodeId, u64)>,
-    /// Whether the change is applied here.
+    /// Whether the change is applied here, or a later change of the name was.
     pub(super) applied: bool,
+
     pub(super) answer: Answer,
 }
 
@@ -83,10 +88,18 @@ impl Claims {
             change,
             proxy_for,
             applied: false,
+            overtaken: false,
             heard: Vec::new(),
             waiting: None,
         };
         self.pending.insert(request, claim);
+    }
+
+    /// A change of `name` was applied here from a relay.
+    pub(super) fn touched(&mut self, name: &str) {
+        for claim in self.pending.values_mut().filter(|claim| claim.name == name) {
+            claim.overtaken = true;
+        }
     }
 
     /// Claim `request` is no longer waited for (its caller gave up).
@@ -101,7 +114,7 @@ impl Claims {
                 name: claim.name,
                 change: claim.change,
                 proxy_for: claim.proxy_for,
-                applied: claim.applied,
+                applied: claim.applied || claim.overtaken,
                 answer,
             });
         }
@@ -305,7 +318,8 @@ impl Registry {
     /// Applies this node's own change, which the sequencer granted without sending it.
     fn apply_own(&mut self, name: &str, change: Change, out: &mut Outputs) {
         match change {
-            Change::Claim(entry) => self.merge([(name.to_owned(), entry)], out),
+            Change::Claim(entry) => self.set(name, entry, out),
+
             Change::Unclaim(owner) => {
                 self.replica.remove_if_owner(name, owner, out);
             }
@@ -329,6 +343,12 @@ impl Registry {
             .claims
             .take_change((request, commit), from, decided, sequencer);
         if apply {
+            if !decided {
+                // A relay does not come the sequencer's way: it may overtake the sequencer's
+                // answers to this node's other claims of the name.
+                let (Committed::Registered { name, .. } | Committed::Released { name, .. }) = &change;
+                self.claims.touched(name);
+            }
             self.apply(change, out);
         }
         let (me, peers) = (self.me, &self.peers);

@@ -342,13 +342,33 @@ impl Registry {
         out.send(from, ack);
     }
 
-    /// Applies a change the sequencer made.
+    /// Applies a change the sequencer made: it sets the name (the sequencer's order is the
+    /// reference; if it did not know of the owner held here, that owner's node tells it), but
+    /// a name of this node's own actor that the policy prefers is kept and sent to the
+    /// sequencer (it forgot it, or never had it). Unlike a snapshot's names, a change is
+    /// applied even for an actor of a node this one saw go down: the sequencer commits the
+    /// removal of a departed node's names itself.
     fn apply(&mut self, change: Committed, out: &mut Outputs) {
         match change {
-            Committed::Registered { name, entry } => self.merge([(name, entry)], out),
+            Committed::Registered { name, entry } => self.set(&name, entry, out),
             Committed::Released { name, owner } => {
                 self.replica.remove_if_owner(&name, owner, out);
             }
+        }
+    }
+
+    /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it.
+    fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) else {
+            return;
+        };
+        let sequencer = self.sequencer();
+        if sequencer != self.me {
+            let snapshot = RegistryMsg::Snapshot {
+                entries: vec![(name.to_owned(), kept)],
+                groups: self.replica.group_snapshot_of(self.me),
+            };
+            out.send(sequencer, snapshot);
         }
     }
 
@@ -359,6 +379,7 @@ impl Registry {
         let entries = entries
             .into_iter()
             .filter(|(_, entry)| !peers.has_departed(entry.owner.node()));
-        self.replica.merge(entries, &self.policy, self.me, out);
+        let gone = |node: NodeId| peers.has_departed(node);
+        self.replica.merge(entries, &self.policy, (self.me, gone), out);
     }
 }

@@ -35,17 +35,28 @@ impl Registry {
         // Hearsay about a node this one hears from itself (or saw go down) is not taken.
         let hearsay = |node: NodeId| node != me && !peers.is_connected(node) && !peers.has_departed(node);
         self.replica.merge_groups(from, groups, hearsay, out);
+        // The sequencer's own replica holds no names of nodes it saw go down: it is taken
+        // whole, like its commits; a third node's may carry the names of a node that crashed.
+        let sequencer = self.sequencer();
         let mut differing = Vec::new();
         for (name, theirs) in entries {
             let seen = theirs.owner;
             let before = self.replica.get(&name).map(|entry| entry.owner);
-            self.merge([(name.clone(), theirs)], out);
+            if from == sequencer {
+                let peers = &self.peers;
+                let gone = |node: NodeId| peers.has_departed(node);
+                let policy = &self.policy;
+                self.replica
+                    .merge([(name.clone(), theirs)], policy, (self.me, gone), out);
+            } else {
+                self.merge([(name.clone(), theirs)], out);
+            }
             let after = self.replica.get(&name).map(|entry| entry.owner);
             if before != after || after != Some(seen) {
                 differing.push((name, seen, before != after));
             }
         }
-        let sequencer = self.sequencer();
+
         if sequencer == self.me {
             for (name, seen, _) in differing {
                 self.propose(Work::Sync { name, seen }, now, out);
@@ -87,7 +98,9 @@ impl Registry {
     /// Another node is the sequencer now. Claims sent to the last one are tried again with
     /// it; a node that was the sequencer hands what it had queued over (a peer's proposals are
     /// forwarded, its own callers try again; the new sequencer reconciles on its own, so syncs
-    /// are dropped).
+    /// are dropped). A node that became the sequencer drops the names it holds of nodes it saw
+    /// go down, in order: it may have applied them from its last sequencer's commits (which a
+    /// node applies whoever the owner) and missed that sequencer's release of them.
     pub(super) fn sequencer_changed(&mut self, now: Duration, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer != self.me {
@@ -96,7 +109,15 @@ impl Registry {
                     self.take_proposal(proposal, now, out);
                 }
             }
+        } else {
+            let peers = &self.peers;
+            let departed = self.replica.owned_by(|node| peers.has_departed(node));
+            for (name, seen) in departed {
+                self.replica.remove_if_owner(&name, seen, out);
+                self.propose(Work::Sync { name, seen }, now, out);
+            }
         }
+
         let mut done = Vec::new();
         self.claims.lost_unless(|asked| asked == sequencer, &mut done);
         self.settle(done, now, out);

@@ -47,12 +47,7 @@ impl Replica {
     /// Returns the names removed, with their owners.
     pub(super) fn remove_node(&mut self, node: NodeId, out: &mut Outputs) -> Vec<(String, ActorId)> {
         out.touched = true;
-        let gone: Vec<(String, ActorId)> = self
-            .entries
-            .iter()
-            .filter(|(_, entry)| entry.owner.node() == node)
-            .map(|(name, entry)| (name.clone(), entry.owner))
-            .collect();
+        let gone = self.owned_by(|owner| owner == node);
         for (name, _) in &gone {
             self.entries.remove(name);
             out.changed(name, None);
@@ -64,7 +59,17 @@ impl Replica {
         gone
     }
 
+    /// The names whose owner's node `which` picks, with their owners.
+    pub(super) fn owned_by(&self, which: impl Fn(NodeId) -> bool) -> Vec<(String, ActorId)> {
+        self.entries
+            .iter()
+            .filter(|(_, entry)| which(entry.owner.node()))
+            .map(|(name, entry)| (name.clone(), entry.owner))
+            .collect()
+    }
+
     /// Every name starting with `prefix`, sorted.
+
     pub(crate) fn names(&self, prefix: &str) -> Vec<String> {
         self.entries
             .range(prefix.to_owned()..)
@@ -165,14 +170,69 @@ impl Replica {
             .collect()
     }
 
+    /// Sets `name` to `entry`, as the sequencer decided. Another owner held here is replaced
+    /// (the sequencer's order is the reference) unless it is an actor of `me` that the policy
+    /// prefers: this node is the authority on its own actors' names, so it keeps it, and
+    /// returns it for the sequencer to hear of (the sequencer forgot it, or never had it).
+    /// Either way it counts as a conflict if the policy says one owner beats the other
+    /// (reported, the loser stopped if it is an actor of `me` and the policy says so); an
+    /// owner of another node replaced although the policy prefers it is not: the sequencer
+    /// has not heard of it yet, and will give the name back once it has.
+    pub(super) fn set(
+        &mut self,
+        name: &str,
+        entry: GlobalEntry,
+        (policy, me): (&ConflictPolicy, NodeId),
+        out: &mut Outputs,
+    ) -> Option<GlobalEntry> {
+        let theirs = entry.owner;
+        let Some(ours) = self.entries.get(name).cloned() else {
+            self.insert(name, entry, out);
+            return None;
+        };
+        if ours.owner == theirs {
+            return None;
+        }
+        if policy.winner(name, ours.owner, theirs) == theirs {
+            self.insert(name, entry, out);
+            self.lost(name, theirs, ours.owner, (policy, me), out);
+            return None;
+        }
+        if ours.owner.node() == me {
+            self.lost(name, ours.owner, theirs, (policy, me), out);
+            return Some(ours);
+        }
+        self.insert(name, entry, out);
+        None
+    }
+
+    /// Reports that `loser` lost `name` to `winner`, and stops it if it is an actor of `me`
+    /// and the policy says so.
+    fn lost(
+        &mut self,
+        name: &str,
+        winner: ActorId,
+        loser: ActorId,
+        (policy, me): (&ConflictPolicy, NodeId),
+        out: &mut Outputs,
+    ) {
+        if policy.stop_losers && loser.node() == me {
+            let reason = ExitReason::error(format!("lost the global name `{name}` to {winner}"));
+            out.stops.push((loser, reason));
+        }
+        let name = name.to_owned();
+        out.conflicts.push(Conflict { name, winner, loser });
+    }
+
     /// Merges another node's names: a name held here by another owner goes to the winner
     /// `policy` picks, and the conflict is reported (with the loser stopped if it is an actor
-    /// of `me` and the policy says so).
+    /// of `me` and the policy says so). An owner here whose node is `gone` (seen down, not
+    /// back) is no contender: the name goes to the other without a conflict.
     pub(super) fn merge(
         &mut self,
         entries: impl IntoIterator<Item = (String, GlobalEntry)>,
         policy: &ConflictPolicy,
-        me: NodeId,
+        (me, gone): (NodeId, impl Fn(NodeId) -> bool),
         out: &mut Outputs,
     ) {
         out.touched = true;
@@ -184,6 +244,11 @@ impl Replica {
             if ours.owner == theirs.owner {
                 continue;
             }
+            if gone(ours.owner.node()) {
+                self.insert(&name, theirs, out);
+                continue;
+            }
+
             let winner = policy.winner(&name, ours.owner, theirs.owner);
             let loser = if winner == ours.owner {
                 theirs.owner
@@ -193,11 +258,7 @@ impl Replica {
             if winner == theirs.owner {
                 self.insert(&name, theirs, out);
             }
-            if policy.stop_losers && loser.node() == me {
-                let reason = ExitReason::error(format!("lost the global name `{name}` to {winner}"));
-                out.stops.push((loser, reason));
-            }
-            out.conflicts.push(Conflict { name, winner, loser });
+            self.lost(&name, winner, loser, (policy, me), out);
         }
     }
 }
@@ -228,9 +289,19 @@ mod tests {
         right.insert("svc", entry(low), &mut out);
         let (from_right, from_left) = (right.snapshot(), left.snapshot());
         let mut on_left = Outputs::default();
-        left.merge(from_right, &policy, NodeId::from_u64(2), &mut on_left);
+        left.merge(
+            from_right,
+            &policy,
+            (NodeId::from_u64(2), |_| false),
+            &mut on_left,
+        );
         let mut on_right = Outputs::default();
-        right.merge(from_left, &policy, NodeId::from_u64(1), &mut on_right);
+        right.merge(
+            from_left,
+            &policy,
+            (NodeId::from_u64(1), |_| false),
+            &mut on_right,
+        );
         let conflict = Conflict {
             name: "svc".into(),
             winner: low,
