@@ -120,36 +120,42 @@ impl Claims {
         }
     }
 
-    /// The sequencer `from` gave its final answer to claim `request`.
+    /// The sequencer `from` gave its final answer to claim `request`. A grant from a node that
+    /// is no longer this node's sequencer (`current`) is passed on (it may be relaying the
+    /// current sequencer's answer, as a proxy), but is not applied here: it does not say how the
+    /// name stands in the current order, which reaches this node anyway.
     pub(super) fn on_reply(
         &mut self,
-        request: u64,
-        from: NodeId,
+        (request, from): (u64, NodeId),
         result: Decision,
+        current: NodeId,
         done: &mut Vec<Resolved>,
     ) {
-        if self
+        let Some(claim) = self
             .pending
-            .get(&request)
-            .is_some_and(|claim| claim.sequencer == from)
-        {
-            self.resolve(request, Answer::Decided(result), done);
-        }
+            .get_mut(&request)
+            .filter(|claim| claim.sequencer == from)
+        else {
+            return;
+        };
+        claim.applied |= from != current;
+        self.resolve(request, Answer::Decided(result), done);
     }
 
     /// Commit `commit`, answering claim `request`, arrived from `from`: the sequencer's
     /// `Decided` (`decided`) or a node's relay. Returns whether to apply it here, and whom to
-    /// acknowledge it to. The first copy is applied and acknowledged to the claim's sequencer;
-    /// a `Decided` for no known claim (it may have timed out) is applied if it comes from
-    /// `sequencer` (this node's) and no relay of it was applied already, and acknowledged
-    /// either way (its sender waits for that before it decides again); a relay for no known
-    /// claim is neither (the sequencer's copy will be).
+    /// acknowledge it to. The first copy is applied and acknowledged to the claim's sequencer,
+    /// if that is still this node's (`current`); else the claim is tried again with the
+    /// current one (this node follows one order only). A `Decided` for no known claim (it may
+    /// have timed out) is applied if it comes from the current sequencer and no relay of it was
+    /// applied already, and acknowledged either way (its sender waits for that before it
+    /// decides again); a relay for no known claim is neither (the sequencer's copy will be).
     pub(super) fn take_change(
         &mut self,
         (request, commit): (u64, u64),
-        from: NodeId,
-        decided: bool,
-        sequencer: NodeId,
+        (from, decided): (NodeId, bool),
+        current: NodeId,
+        done: &mut Vec<Resolved>,
     ) -> (bool, Option<NodeId>) {
         if decided && self.relayed.remove(&(from, commit)) {
             return (false, None);
@@ -159,15 +165,20 @@ impl Claims {
             .get_mut(&request)
             .filter(|claim| !decided || claim.sequencer == from);
         match claim {
-            None => (decided && from == sequencer, decided.then_some(from)),
-            Some(claim) if !claim.applied => {
+            None => (decided && from == current, decided.then_some(from)),
+            Some(claim) if claim.applied => (false, None),
+            Some(claim) if claim.sequencer != current => {
+                let sequencer = claim.sequencer;
+                self.resolve(request, Answer::SequencerLost, done);
+                (false, decided.then_some(sequencer))
+            }
+            Some(claim) => {
                 claim.applied = true;
                 if !decided {
                     self.relayed.insert((claim.sequencer, commit));
                 }
                 (true, Some(claim.sequencer))
             }
-            Some(_) => (false, None),
         }
     }
 
@@ -211,7 +222,15 @@ impl Claims {
     /// next sequencer), and the others no longer wait for it.
     pub(super) fn without(&mut self, node: NodeId, done: &mut Vec<Resolved>) {
         self.relayed.retain(|(sequencer, _)| *sequencer != node);
-        self.lost_unless(|sequencer| sequencer != node, done);
+        let lost: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, claim)| claim.sequencer == node)
+            .map(|(request, _)| *request)
+            .collect();
+        for request in lost {
+            self.resolve(request, Answer::SequencerLost, done);
+        }
         let granted: Vec<u64> = self
             .pending
             .iter_mut()
@@ -223,20 +242,6 @@ impl Claims {
             .collect();
         for request in granted {
             self.resolve(request, Answer::Decided(Ok(())), done);
-        }
-    }
-
-    /// The claims whose sequencer `keep` rejects fail: it went down, or another node is the
-    /// sequencer now.
-    pub(super) fn lost_unless(&mut self, keep: impl Fn(NodeId) -> bool, done: &mut Vec<Resolved>) {
-        let lost: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, claim)| !keep(claim.sequencer))
-            .map(|(request, _)| *request)
-            .collect();
-        for request in lost {
-            self.resolve(request, Answer::SequencerLost, done);
         }
     }
 }
@@ -339,9 +344,10 @@ impl Registry {
             decided,
         } = copy;
         let sequencer = self.sequencer();
-        let (apply, ack_to) = self
-            .claims
-            .take_change((request, commit), from, decided, sequencer);
+        let mut done = Vec::new();
+        let (apply, ack_to) =
+            self.claims
+                .take_change((request, commit), (from, decided), sequencer, &mut done);
         if apply {
             if !decided {
                 // A relay does not come the sequencer's way: it may overtake the sequencer's
@@ -356,7 +362,6 @@ impl Registry {
             .into_iter()
             .filter(|id| apply && *id != me && peers.is_connected(*id));
 
-        let mut done = Vec::new();
         let settled = self.claims.heard(request, from, decided, others, &mut done);
         self.settle(done, now, out);
         if let Some(sequencer) = ack_to {

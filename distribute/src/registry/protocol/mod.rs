@@ -171,17 +171,23 @@ impl Registry {
         out
     }
 
-    /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
-    /// more. If it was the sequencer, the next one gets this node's replica (and, if that is
-    /// this node, every peer gets it): a change the last sequencer did not get to every node
-    /// is settled that way. The sequencer commits the removal of its names, in order: a node
-    /// still connected to it would keep them otherwise, and they come back with its replica.
+    /// `peer` went down: its actors' memberships go, and nothing waits for it any more. Its
+    /// actors' names go on the sequencer, which commits their removal in order (a node that is
+    /// not the sequencer keeps them until then: removed on its own, they would not come back
+    /// if the sequencer still had them). If it was the sequencer, the next one gets this
+    /// node's replica (and, if that is this node, every peer gets it): a change the last
+    /// sequencer did not get to every node is settled that way.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
         self.peers.down(peer);
         self.sequencer.withdraw_from(peer);
-        let removed = self.replica.remove_node(peer, &mut out);
+        self.replica.remove_members_of(peer, &mut out);
+        let removed = if self.sequencer() == self.me {
+            self.replica.remove_names_of(peer, &mut out)
+        } else {
+            Vec::new()
+        };
         let changed = self.sequencer() != sequencer;
         if changed {
             self.resync(&mut out);
@@ -281,7 +287,8 @@ impl Registry {
             }
             RegistryMsg::ClaimReply { request, result } => {
                 let mut done = Vec::new();
-                self.claims.on_reply(request, from, result, &mut done);
+                let current = self.sequencer();
+                self.claims.on_reply((request, from), result, current, &mut done);
                 self.settle(done, now, &mut out);
             }
             RegistryMsg::Commit {

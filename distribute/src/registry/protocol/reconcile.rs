@@ -11,18 +11,20 @@
 //! every node's replica and sends its own to all. Once the nodes see each other and the traffic
 //! settles, every node holds what the sequencer holds.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::outputs::Outputs;
 use super::sequencer::Work;
 use super::Registry;
-use crate::actor::NodeId;
+use crate::actor::{ActorId, NodeId};
 use crate::registry::wire::{GlobalEntry, RegistryMsg};
 
 impl Registry {
     /// Another node's replica (or the names of it that changed, with all the memberships of
     /// the sender's actors): merged, and what it changed handed to the sequencer (or, here,
-    /// committed again in order).
+    /// committed again in order). The sequencer's own replica, which it only ever sends whole,
+    /// is answered with what this node holds otherwise, for it to reconcile.
     pub(super) fn on_snapshot(
         &mut self,
         from: NodeId,
@@ -35,19 +37,52 @@ impl Registry {
         // Hearsay about a node this one hears from itself (or saw go down) is not taken.
         let hearsay = |node: NodeId| node != me && !peers.is_connected(node) && !peers.has_departed(node);
         self.replica.merge_groups(from, groups, hearsay, out);
-        // The sequencer's own replica holds no names of nodes it saw go down: it is taken
-        // whole, like its commits; a third node's may carry the names of a node that crashed.
         let sequencer = self.sequencer();
+        let theirs: BTreeMap<String, ActorId> = entries
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.owner))
+            .collect();
+        let differing = self.merge_snapshot(entries, from == sequencer, out);
+        if sequencer == self.me {
+            for (name, seen, _) in differing {
+                self.propose(Work::Sync { name, seen }, now, out);
+            }
+        } else if from != sequencer {
+            let changed = differing
+                .into_iter()
+                .filter(|(_, _, changed)| *changed)
+                .map(|(name, _, _)| name);
+            self.tell_sequencer(changed, out);
+        } else {
+            let held = self.replica.owned_by(|_| true);
+            let otherwise = held
+                .into_iter()
+                .filter(|(name, owner)| theirs.get(name) != Some(owner))
+                .map(|(name, _)| name);
+            self.tell_sequencer(otherwise, out);
+        }
+    }
+
+    /// Merges a snapshot's names, each through the departed-node filter unless it is the
+    /// sequencer's (`trusted`): its replica holds no names of nodes it saw go down, and is taken
+    /// like its commits, while a third node's may carry the names of a node that crashed.
+    /// Returns the names whose owner changed here or differs from the snapshot's, with the
+    /// snapshot's owner and whether it changed here.
+    fn merge_snapshot(
+        &mut self,
+        entries: Vec<(String, GlobalEntry)>,
+        trusted: bool,
+        out: &mut Outputs,
+    ) -> Vec<(String, ActorId, bool)> {
         let mut differing = Vec::new();
         for (name, theirs) in entries {
             let seen = theirs.owner;
             let before = self.replica.get(&name).map(|entry| entry.owner);
-            if from == sequencer {
+            if trusted {
                 let peers = &self.peers;
                 let gone = |node: NodeId| peers.has_departed(node);
-                let policy = &self.policy;
                 self.replica
-                    .merge([(name.clone(), theirs)], policy, (self.me, gone), out);
+                    .merge([(name.clone(), theirs)], &self.policy, (self.me, gone), out);
             } else {
                 self.merge([(name.clone(), theirs)], out);
             }
@@ -56,29 +91,20 @@ impl Registry {
                 differing.push((name, seen, before != after));
             }
         }
+        differing
+    }
 
-        if sequencer == self.me {
-            for (name, seen, _) in differing {
-                self.propose(Work::Sync { name, seen }, now, out);
-            }
-        } else if from != sequencer {
-            let changed: Vec<(String, GlobalEntry)> = differing
-                .into_iter()
-                .filter(|(_, _, changed)| *changed)
-                .filter_map(|(name, _, _)| Some((name.clone(), self.replica.get(&name)?.clone())))
-                .collect();
-            if !changed.is_empty() {
-                // A snapshot always carries the sender's own memberships in full.
-                let groups = self.replica.group_snapshot_of(self.me);
-                out.send(
-                    sequencer,
-                    RegistryMsg::Snapshot {
-                        entries: changed,
-                        groups,
-                    },
-                );
-            }
+    /// Sends the sequencer these names as held here (a snapshot always carries the sender's
+    /// own memberships in full).
+    fn tell_sequencer(&self, names: impl Iterator<Item = String>, out: &mut Outputs) {
+        let entries: Vec<(String, GlobalEntry)> = names
+            .filter_map(|name| Some((name.clone(), self.replica.get(&name)?.clone())))
+            .collect();
+        if entries.is_empty() {
+            return;
         }
+        let groups = self.replica.group_snapshot_of(self.me);
+        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
     }
 
     /// Sends this node's replica to the sequencer, or to every peer if it is the sequencer.
@@ -95,10 +121,11 @@ impl Registry {
         }
     }
 
-    /// Another node is the sequencer now. Claims sent to the last one are tried again with
-    /// it; a node that was the sequencer hands what it had queued over (a peer's proposals are
-    /// forwarded, its own callers try again; the new sequencer reconciles on its own, so syncs
-    /// are dropped). A node that became the sequencer drops the names it holds of nodes it saw
+    /// Another node is the sequencer now. A node that was the sequencer hands what it had
+    /// queued over (proposals are forwarded; the new sequencer reconciles on its own, so syncs
+    /// are dropped). Claims sent to the last sequencer stay with it while it is connected: it
+    /// forwards them if it no longer decides, so each is decided once (tried again elsewhere,
+    /// the first try could still be decided after the second). A node that became the sequencer drops the names it holds of nodes it saw
     /// go down, in order: it may have applied them from its last sequencer's commits (which a
     /// node applies whoever the owner) and missed that sequencer's release of them.
     pub(super) fn sequencer_changed(&mut self, now: Duration, out: &mut Outputs) {
@@ -117,9 +144,5 @@ impl Registry {
                 self.propose(Work::Sync { name, seen }, now, out);
             }
         }
-
-        let mut done = Vec::new();
-        self.claims.lost_unless(|asked| asked == sequencer, &mut done);
-        self.settle(done, now, out);
     }
 }

@@ -43,19 +43,23 @@ impl Replica {
         true
     }
 
-    /// Removes every name and group membership held by an actor of `node` (it went down).
-    /// Returns the names removed, with their owners.
-    pub(super) fn remove_node(&mut self, node: NodeId, out: &mut Outputs) -> Vec<(String, ActorId)> {
+    /// Removes every group membership of an actor of `node` (it went down).
+    pub(super) fn remove_members_of(&mut self, node: NodeId, out: &mut Outputs) {
         out.touched = true;
+        for members in self.groups.values_mut() {
+            members.retain(|id, _| id.node() != node);
+        }
+        self.groups.retain(|_, members| !members.is_empty());
+    }
+
+    /// Removes every name held by an actor of `node` (it went down). Returns the names removed,
+    /// with their owners.
+    pub(super) fn remove_names_of(&mut self, node: NodeId, out: &mut Outputs) -> Vec<(String, ActorId)> {
         let gone = self.owned_by(|owner| owner == node);
         for (name, _) in &gone {
             self.entries.remove(name);
             out.changed(name, None);
         }
-        for members in self.groups.values_mut() {
-            members.retain(|id, _| id.node() != node);
-        }
-        self.groups.retain(|_, members| !members.is_empty());
         gone
     }
 
@@ -329,7 +333,7 @@ mod tests {
             names.names("db."),
             vec!["db.primary".to_string(), "db.replica".to_string()]
         );
-        names.remove_node(NodeId::from_u64(2), &mut out);
+        names.remove_names_of(NodeId::from_u64(2), &mut out);
         assert_eq!(names.names(""), vec!["db.primary".to_string()]);
         assert!(!names.remove_if_owner("db.primary", id(9, 9), &mut out));
         assert!(names.remove_if_owner("db.primary", id(1, 1), &mut out));
@@ -353,7 +357,7 @@ mod tests {
             groups.group_names(),
             vec!["web".to_string(), "workers".to_string()]
         );
-        groups.remove_node(NodeId::from_u64(2), &mut out);
+        groups.remove_members_of(NodeId::from_u64(2), &mut out);
         assert_eq!(groups.group_names(), vec!["workers".to_string()]);
         assert!(groups.leave("workers", id(1, 1), &mut out));
         assert!(!groups.leave("workers", id(1, 1), &mut out));

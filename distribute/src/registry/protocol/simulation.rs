@@ -194,6 +194,9 @@ impl Sim {
     /// Carries out what node `at` asked for.
     fn carry_out(&mut self, at: usize, out: Outputs) {
         for (to, msg) in out.frames {
+            if matches!(msg, RegistryMsg::Claim { .. } | RegistryMsg::Unclaim { .. }) {
+                self.log(|| format!("n{at} sends {msg:?} to {to}"));
+            }
             match self.index_of(to) {
                 Some(to) if self.up.contains(&pair(at, to)) => {
                     self.queues.entry((at, to)).or_default().push_back(msg);
@@ -691,8 +694,12 @@ impl Sim {
             if call.outcome != Some(Outcome::Granted) || !self.lives(owner) {
                 continue;
             }
+            // A release answered after the claim was submitted may have been decided after it
+            // (tries reorder changes submitted close together), and one whose caller gave up
+            // may be decided any time later.
             let released = self.calls.iter().any(|later| {
-                later.step >= call.step
+                let uncertain = matches!(later.outcome, Some(Outcome::Timeout | Outcome::NodeDown));
+                (uncertain || later.answered.is_none_or(|answered| answered >= call.step))
                     && later.name == call.name
                     && later.change == Change::Unclaim(owner)
                     && !matches!(later.outcome, Some(Outcome::Refused(_)))
