@@ -42,10 +42,18 @@ impl Registry {
             .iter()
             .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
+        let asked = entries.is_empty();
         let differing = self.merge_snapshot(entries, from == sequencer, out);
         if sequencer == self.me {
             for (name, seen, _) in differing {
                 self.propose(Work::Sync { name, seen }, now, out);
+            }
+            if asked {
+                let snapshot = RegistryMsg::Snapshot {
+                    entries: self.replica.snapshot(),
+                    groups: self.replica.group_snapshot(),
+                };
+                out.send(from, snapshot);
             }
         } else if from != sequencer {
             let changed = differing
@@ -107,17 +115,27 @@ impl Registry {
         out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
     }
 
-    /// Sends this node's replica to the sequencer, or to every peer if it is the sequencer.
+    /// A new sequencer is to reconcile with this node: as the sequencer, it sends every peer its
+    /// replica (each answers with what it holds otherwise); else it asks the sequencer for its
+    /// replica, with an empty snapshot (no other snapshot is empty of names, and one from a
+    /// node without names is answered the same).
     pub(super) fn resync(&self, out: &mut Outputs) {
         let sequencer = self.sequencer();
-        let snapshot = RegistryMsg::Snapshot {
-            entries: self.replica.snapshot(),
-            groups: self.replica.group_snapshot(),
-        };
         if sequencer == self.me {
+            let snapshot = RegistryMsg::Snapshot {
+                entries: self.replica.snapshot(),
+                groups: self.replica.group_snapshot(),
+            };
             self.broadcast(&snapshot, out);
         } else {
-            out.send(sequencer, snapshot);
+            let groups = self.replica.group_snapshot_of(self.me);
+            out.send(
+                sequencer,
+                RegistryMsg::Snapshot {
+                    entries: Vec::new(),
+                    groups,
+                },
+            );
         }
     }
 

@@ -9,8 +9,9 @@
 //! that arrives while nothing is in flight is decided at once, in the same step.
 //!
 //! Besides proposals, the queue holds *syncs*: a name this node learned of outside its own
-//! order (from a snapshot) is committed again, as this node holds it then, so that every node
-//! applies it at the same place in the order as the changes around it.
+//! order (from a snapshot, or a node going down) is committed again, as this node holds it
+//! then, ahead of any proposal, so that no decision is taken on a state the other nodes have
+//! not been sent.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
@@ -97,23 +98,33 @@ impl Sequencer {
         std::mem::take(&mut self.queue)
     }
 
-    /// Whether a sync of `name` waits already (it will commit whatever is held then).
-    fn sync_queued(&self, name: &str) -> bool {
-        self.queue
-            .iter()
-            .any(|work| matches!(work, Work::Sync { name: queued, .. } if queued == name))
+    /// Queues a sync ahead of every proposal: this node's replica changed outside its order,
+    /// and the next decision must not be taken on a state its followers have not been sent. A
+    /// sync of the same name queued already is dropped (this one commits whatever is held
+    /// then), keeping the first owner seen: that is the one a release is about.
+    fn queue_sync(&mut self, name: String, seen: ActorId) {
+        let mut seen = seen;
+        self.queue.retain(|work| match work {
+            Work::Sync {
+                name: queued,
+                seen: first,
+            } if *queued == name => {
+                seen = *first;
+                false
+            }
+            _ => true,
+        });
+        self.queue.push_front(Work::Sync { name, seen });
     }
 }
 
 impl Registry {
     /// Queues `work` and decides what can be decided now.
     pub(super) fn propose(&mut self, work: Work, now: Duration, out: &mut Outputs) {
-        if let Work::Sync { name, .. } = &work {
-            if self.sequencer.sync_queued(name) {
-                return;
-            }
+        match work {
+            Work::Sync { name, seen } => self.sequencer.queue_sync(name, seen),
+            work => self.sequencer.queue.push_back(work),
         }
-        self.sequencer.queue.push_back(work);
         self.decide_queued(now, out);
     }
 
@@ -133,26 +144,35 @@ impl Registry {
     fn decide(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
         let Proposal { name, change, origin } = proposal;
         match self.make(&name, change, out) {
-            Ok(change) => self.commit(change, Some(origin), now, out),
+            Ok(change) => self.commit(change, (Some(origin), None), now, out),
             Err(result) => self.answer(origin, result, out),
         }
     }
 
-    /// Commits `name` as this node holds it now (or its release by `seen`, if it holds it no
-    /// more) to every connected node.
+    /// Commits `name` as this node holds it now to every connected node; if it holds it no
+    /// more, its release by `seen` to every node but `seen`'s own: a node is the authority on
+    /// its own live actors' names, and tells this node (its snapshot is on its way) if it
+    /// still holds it.
     fn sync(&mut self, name: String, seen: ActorId, now: Duration, out: &mut Outputs) {
-        let change = match self.replica.get(&name) {
-            Some(entry) => Committed::Registered {
-                entry: entry.clone(),
-                name,
-            },
-            None => Committed::Released { name, owner: seen },
+        let (change, except) = match self.replica.get(&name) {
+            Some(entry) => {
+                let entry = entry.clone();
+                (Committed::Registered { name, entry }, None)
+            }
+            None => (Committed::Released { name, owner: seen }, Some(seen.node())),
         };
-        self.commit(change, None, now, out);
+        self.commit(change, (None, except), now, out);
     }
 
-    /// Sends a change made here to every connected node, and waits for them to apply it.
-    fn commit(&mut self, change: Committed, origin: Option<Origin>, now: Duration, out: &mut Outputs) {
+    /// Sends a change made here to every connected node (but `except`), and waits for them to
+    /// apply it.
+    fn commit(
+        &mut self,
+        change: Committed,
+        (origin, except): (Option<Origin>, Option<NodeId>),
+        now: Duration,
+        out: &mut Outputs,
+    ) {
         self.sequencer.next_commit += 1;
         let commit = self.sequencer.next_commit;
         let claimant = match origin {
@@ -164,7 +184,7 @@ impl Registry {
             .connected()
             .iter()
             .copied()
-            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
+            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node) && Some(*peer) != except)
             .collect();
         // The others first: the claimant waits for their relays, a hop further.
         let message = RegistryMsg::Commit {
@@ -190,10 +210,12 @@ impl Registry {
                 },
             );
         }
+        let mut waiting = self.peers.connected().clone();
+        waiting.retain(|peer| Some(*peer) != except);
         let in_flight = InFlight {
             commit,
             origin,
-            waiting: self.peers.connected().clone(),
+            waiting,
             unsettled: false,
             deadline: now + self.ack_timeout,
         };

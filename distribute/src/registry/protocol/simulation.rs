@@ -64,6 +64,8 @@ struct Call {
     outcome: Option<Outcome>,
     /// The step it was answered in.
     answered: Option<usize>,
+    /// The tries made (a retry of a release that went through is answered "not found").
+    tries: u32,
     /// Whether it timed out while the network was quiet (nothing in flight, no deadline):
     /// an answer that would never have come.
     stuck: bool,
@@ -265,11 +267,13 @@ impl Sim {
                     .conflicts
                     .iter()
                     .any(|conflict| conflict.name == *name && conflict.loser == entry.owner);
-                // Another change of the name, decided in the same step, may have followed.
+                // Another change of the name whose life overlapped this one's may have been
+                // decided after it.
+                let since = self.calls[call].step;
                 let concurrent = self.calls.iter().enumerate().any(|(other, later)| {
                     other != call
                         && later.name == *name
-                        && (later.outcome.is_none() || later.answered == Some(self.step))
+                        && later.answered.is_none_or(|answered| answered >= since)
                 });
                 if here != Some(entry.owner) && !lost && !concurrent {
                     let why = format!(
@@ -297,12 +301,14 @@ impl Sim {
             step: self.step,
             outcome: None,
             answered: None,
+            tries: 0,
             stuck: false,
         });
         self.try_call(self.calls.len() - 1, 1);
     }
 
     fn try_call(&mut self, call: usize, attempt: u32) {
+        self.calls[call].tries = attempt;
         let (at, name, change) = {
             let call = &self.calls[call];
             (call.node, call.name.clone(), call.change.clone())
@@ -698,11 +704,12 @@ impl Sim {
             // (tries reorder changes submitted close together), and one whose caller gave up
             // may be decided any time later.
             let released = self.calls.iter().any(|later| {
-                let uncertain = matches!(later.outcome, Some(Outcome::Timeout | Outcome::NodeDown));
+                let uncertain = matches!(later.outcome, Some(Outcome::Timeout | Outcome::NodeDown))
+                    || (later.tries > 1 && later.outcome == Some(Outcome::Refused(None)));
                 (uncertain || later.answered.is_none_or(|answered| answered >= call.step))
                     && later.name == call.name
                     && later.change == Change::Unclaim(owner)
-                    && !matches!(later.outcome, Some(Outcome::Refused(_)))
+                    && (uncertain || !matches!(later.outcome, Some(Outcome::Refused(_))))
             });
             let lost = self
                 .conflicts
