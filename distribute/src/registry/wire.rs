@@ -98,6 +98,15 @@ pub(crate) enum Committed {
     Released { name: String, owner: ActorId },
 }
 
+impl Committed {
+    /// The name changed.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Committed::Registered { name, .. } | Committed::Released { name, .. } => name,
+        }
+    }
+}
+
 /// Who submitted a change, so that the nodes applying it can relay it: its node, its request,
 /// and the nodes the change went to besides it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@
 //! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
 //! and answers the peer with a `ClaimReply` once the claim is answered here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use std::time::Duration;
 
@@ -25,9 +25,10 @@ use crate::registry::wire::{Committed, Decision, RegistryMsg};
 #[derive(Debug, Default)]
 pub(super) struct Claims {
     pending: BTreeMap<u64, PendingClaim>,
-    /// (sequencer, commit) of the changes applied from a relay: the sequencer's `Decided`
-    /// for them is then not applied again (a later change may have followed meanwhile).
-    relayed: BTreeSet<(NodeId, u64)>,
+    /// (sequencer, commit) of the changes applied from a relay, with their name, until the
+    /// sequencer's `Decided` for them arrives: that is not applied again (a later change may
+    /// have followed meanwhile), and what the sequencer says of the name before it is older.
+    relayed: BTreeMap<(NodeId, u64), String>,
     next_request: u64,
 }
 
@@ -95,6 +96,15 @@ impl Claims {
         self.pending.insert(request, claim);
     }
 
+    /// Whether what `sequencer` says of `name` is older than what this node applied of it:
+    /// a relay of its later change overtook its messages, which predate its `Decided` for that
+    /// change (it sends that as it decides) until that arrives.
+    pub(super) fn overtaken_by_relay(&self, sequencer: NodeId, name: &str) -> bool {
+        self.relayed
+            .iter()
+            .any(|((from, _), relayed)| *from == sequencer && relayed == name)
+    }
+
     /// A change of `name` was applied here from a relay.
     pub(super) fn touched(&mut self, name: &str) {
         for claim in self.pending.values_mut().filter(|claim| claim.name == name) {
@@ -157,7 +167,7 @@ impl Claims {
         current: NodeId,
         done: &mut Vec<Resolved>,
     ) -> (bool, Option<NodeId>) {
-        if decided && self.relayed.remove(&(from, commit)) {
+        if decided && self.relayed.remove(&(from, commit)).is_some() {
             return (false, None);
         }
         let claim = self
@@ -175,7 +185,7 @@ impl Claims {
             Some(claim) => {
                 claim.applied = true;
                 if !decided {
-                    self.relayed.insert((claim.sequencer, commit));
+                    self.relayed.insert((claim.sequencer, commit), claim.name.clone());
                 }
                 (true, Some(claim.sequencer))
             }
@@ -221,7 +231,7 @@ impl Claims {
     /// `node` went down: the claims it was sequencing fail (they are tried again with the
     /// next sequencer), and the others no longer wait for it.
     pub(super) fn without(&mut self, node: NodeId, done: &mut Vec<Resolved>) {
-        self.relayed.retain(|(sequencer, _)| *sequencer != node);
+        self.relayed.retain(|(sequencer, _), _| *sequencer != node);
         let lost: Vec<u64> = self
             .pending
             .iter()
@@ -352,8 +362,7 @@ impl Registry {
             if !decided {
                 // A relay does not come the sequencer's way: it may overtake the sequencer's
                 // answers to this node's other claims of the name.
-                let (Committed::Registered { name, .. } | Committed::Released { name, .. }) = &change;
-                self.claims.touched(name);
+                self.claims.touched(change.name());
             }
             self.apply(change, out);
         }

@@ -57,7 +57,7 @@ pub(crate) use replica::Replica;
 use self::claims::{Claims, Copy};
 
 use self::peers::Peers;
-use self::sequencer::{Origin, Proposal, Sequencer, Work};
+use self::sequencer::{Origin, Proposal, Sequencer};
 
 use super::conflict::ConflictPolicy;
 use super::wire::{Claimant, Committed, GlobalEntry, RegistryMsg};
@@ -201,7 +201,7 @@ impl Registry {
         }
         if self.sequencer() == self.me {
             for (name, seen) in removed {
-                self.propose(Work::Sync { name, seen }, now, &mut out);
+                self.sync_later(name, seen, now, &mut out);
             }
         }
         out
@@ -327,6 +327,7 @@ impl Registry {
     ) {
         let mut settled = claimant.is_none();
         if from == self.sequencer() {
+            let stale = self.claims.overtaken_by_relay(from, change.name());
             let relay = claimant.map(|claimant| {
                 let msg = RegistryMsg::Relayed {
                     request: claimant.request,
@@ -336,7 +337,9 @@ impl Registry {
                 };
                 (claimant.node, msg)
             });
-            self.apply(change, out);
+            if !stale {
+                self.apply(change, out);
+            }
             if let Some((to, msg)) = relay.filter(|(to, _)| self.peers.is_connected(*to)) {
                 out.send(to, msg);
                 settled = true;

@@ -43,10 +43,14 @@ impl Registry {
             .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
         let asked = entries.is_empty();
-        let differing = self.merge_snapshot(entries, from == sequencer, out);
+        let differing = self.merge_snapshot(entries, (from, from == sequencer), out);
         if sequencer == self.me {
-            for (name, seen, _) in differing {
-                self.propose(Work::Sync { name, seen }, now, out);
+            for (name, seen, before) in differing {
+                // Nodes may still hold the owner this node had published before the merge.
+                if let Some(before) = before.filter(|before| *before != seen) {
+                    self.sync_later(name.clone(), before, now, out);
+                }
+                self.sync_later(name, seen, now, out);
             }
             if asked {
                 let snapshot = RegistryMsg::Snapshot {
@@ -58,7 +62,7 @@ impl Registry {
         } else if from != sequencer {
             let changed = differing
                 .into_iter()
-                .filter(|(_, _, changed)| *changed)
+                .filter(|(name, _, before)| *before != self.replica.get(name).map(|entry| entry.owner))
                 .map(|(name, _, _)| name);
             self.tell_sequencer(changed, out);
         } else {
@@ -73,19 +77,23 @@ impl Registry {
 
     /// Merges a snapshot's names, each through the departed-node filter unless it is the
     /// sequencer's (`trusted`): its replica holds no names of nodes it saw go down, and is taken
-    /// like its commits, while a third node's may carry the names of a node that crashed.
+    /// like its commits, while a third node's may carry the names of a node that crashed. A
+    /// name of which this node applied a later change from a relay is left as it is.
     /// Returns the names whose owner changed here or differs from the snapshot's, with the
-    /// snapshot's owner and whether it changed here.
+    /// snapshot's owner and the owner here before.
     fn merge_snapshot(
         &mut self,
         entries: Vec<(String, GlobalEntry)>,
-        trusted: bool,
+        (from, trusted): (NodeId, bool),
         out: &mut Outputs,
-    ) -> Vec<(String, ActorId, bool)> {
+    ) -> Vec<(String, ActorId, Option<ActorId>)> {
         let mut differing = Vec::new();
         for (name, theirs) in entries {
             let seen = theirs.owner;
             let before = self.replica.get(&name).map(|entry| entry.owner);
+            if trusted && self.claims.overtaken_by_relay(from, &name) {
+                continue;
+            }
             if trusted {
                 let peers = &self.peers;
                 let gone = |node: NodeId| peers.has_departed(node);
@@ -96,7 +104,7 @@ impl Registry {
             }
             let after = self.replica.get(&name).map(|entry| entry.owner);
             if before != after || after != Some(seen) {
-                differing.push((name, seen, before != after));
+                differing.push((name, seen, before));
             }
         }
         differing
@@ -159,7 +167,7 @@ impl Registry {
             let departed = self.replica.owned_by(|node| peers.has_departed(node));
             for (name, seen) in departed {
                 self.replica.remove_if_owner(&name, seen, out);
-                self.propose(Work::Sync { name, seen }, now, out);
+                self.sync_later(name, seen, now, out);
             }
         }
     }

@@ -35,8 +35,8 @@ pub(super) enum Work {
     /// A change someone submitted.
     Proposal(Proposal),
     /// Commit `name` again as this node holds it then; if it holds it no more, as released by
-    /// `seen`, the owner the snapshot that caused the sync had.
-    Sync { name: String, seen: ActorId },
+    /// each of `seen`, the owners other nodes were seen to hold it for.
+    Sync { name: String, seen: Vec<ActorId> },
 }
 
 /// A change to decide, and who asked for it.
@@ -100,16 +100,19 @@ impl Sequencer {
 
     /// Queues a sync ahead of every proposal: this node's replica changed outside its order,
     /// and the next decision must not be taken on a state its followers have not been sent. A
-    /// sync of the same name queued already is dropped (this one commits whatever is held
-    /// then), keeping the first owner seen: that is the one a release is about.
-    fn queue_sync(&mut self, name: String, seen: ActorId) {
-        let mut seen = seen;
-        self.queue.retain(|work| match work {
+    /// sync of the same name queued already is merged into it (it commits whatever is held
+    /// then, and a release is about every owner seen).
+    fn queue_sync(&mut self, name: String, mut seen: Vec<ActorId>) {
+        self.queue.retain_mut(|work| match work {
             Work::Sync {
                 name: queued,
-                seen: first,
+                seen: earlier,
             } if *queued == name => {
-                seen = *first;
+                for owner in earlier.drain(..) {
+                    if !seen.contains(&owner) {
+                        seen.push(owner);
+                    }
+                }
                 false
             }
             _ => true,
@@ -119,6 +122,19 @@ impl Sequencer {
 }
 
 impl Registry {
+    /// Commits `name` again, in order, before the next proposal: its owner here changed, or
+    /// another node was seen to hold it for `seen`.
+    pub(super) fn sync_later(&mut self, name: String, seen: ActorId, now: Duration, out: &mut Outputs) {
+        self.propose(
+            Work::Sync {
+                name,
+                seen: vec![seen],
+            },
+            now,
+            out,
+        );
+    }
+
     /// Queues `work` and decides what can be decided now.
     pub(super) fn propose(&mut self, work: Work, now: Duration, out: &mut Outputs) {
         match work {
@@ -150,18 +166,23 @@ impl Registry {
     }
 
     /// Commits `name` as this node holds it now to every connected node; if it holds it no
-    /// more, its release by `seen` to every node but `seen`'s own: a node is the authority on
-    /// its own live actors' names, and tells this node (its snapshot is on its way) if it
-    /// still holds it.
-    fn sync(&mut self, name: String, seen: ActorId, now: Duration, out: &mut Outputs) {
-        let (change, except) = match self.replica.get(&name) {
-            Some(entry) => {
-                let entry = entry.clone();
-                (Committed::Registered { name, entry }, None)
-            }
-            None => (Committed::Released { name, owner: seen }, Some(seen.node())),
-        };
-        self.commit(change, (None, except), now, out);
+    /// more, its release by each owner `seen` (one at a time), to every node but that owner's
+    /// own: a node is the authority on its own live actors' names, and tells this node (its
+    /// snapshot is on its way) if it still holds it.
+    fn sync(&mut self, name: String, mut seen: Vec<ActorId>, now: Duration, out: &mut Outputs) {
+        if let Some(entry) = self.replica.get(&name) {
+            let entry = entry.clone();
+            return self.commit(Committed::Registered { name, entry }, (None, None), now, out);
+        }
+        if seen.is_empty() {
+            return;
+        }
+        let owner = seen.remove(0);
+        if !seen.is_empty() {
+            self.sequencer.queue_sync(name.clone(), seen);
+        }
+        let except = Some(owner.node());
+        self.commit(Committed::Released { name, owner }, (None, except), now, out);
     }
 
     /// Sends a change made here to every connected node (but `except`), and waits for them to

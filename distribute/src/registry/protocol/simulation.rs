@@ -71,6 +71,22 @@ struct Call {
     stuck: bool,
 }
 
+impl Call {
+    /// Whether the change may have been made, or may still be made, though its answer does not
+    /// say so: its caller gave up (it may be decided any time later), or a retry was refused
+    /// (an earlier try may have gone through: a retried release finds the name gone, or taken
+    /// since).
+    fn uncertain(&self) -> bool {
+        matches!(self.outcome, Some(Outcome::Timeout | Outcome::NodeDown))
+            || (self.tries > 1 && matches!(self.outcome, Some(Outcome::Refused(_))))
+    }
+
+    /// Whether the change may have been made (or still be made).
+    fn may_have_gone_through(&self) -> bool {
+        self.uncertain() || !matches!(self.outcome, Some(Outcome::Refused(_)))
+    }
+}
+
 /// A change in flight on one node: which call, which try, and until when its caller waits.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
@@ -267,13 +283,14 @@ impl Sim {
                     .conflicts
                     .iter()
                     .any(|conflict| conflict.name == *name && conflict.loser == entry.owner);
-                // Another change of the name whose life overlapped this one's may have been
+                // Another change of the name whose life overlapped this one's (or whose
+                // caller gave up on it, so that it may be decided any time) may have been
                 // decided after it.
                 let since = self.calls[call].step;
                 let concurrent = self.calls.iter().enumerate().any(|(other, later)| {
                     other != call
                         && later.name == *name
-                        && later.answered.is_none_or(|answered| answered >= since)
+                        && (later.uncertain() || later.answered.is_none_or(|answered| answered >= since))
                 });
                 if here != Some(entry.owner) && !lost && !concurrent {
                     let why = format!(
@@ -701,15 +718,12 @@ impl Sim {
                 continue;
             }
             // A release answered after the claim was submitted may have been decided after it
-            // (tries reorder changes submitted close together), and one whose caller gave up
-            // may be decided any time later.
+            // (tries reorder changes submitted close together).
             let released = self.calls.iter().any(|later| {
-                let uncertain = matches!(later.outcome, Some(Outcome::Timeout | Outcome::NodeDown))
-                    || (later.tries > 1 && later.outcome == Some(Outcome::Refused(None)));
-                (uncertain || later.answered.is_none_or(|answered| answered >= call.step))
-                    && later.name == call.name
+                later.name == call.name
                     && later.change == Change::Unclaim(owner)
-                    && (uncertain || !matches!(later.outcome, Some(Outcome::Refused(_))))
+                    && later.may_have_gone_through()
+                    && (later.uncertain() || later.answered.is_none_or(|answered| answered >= call.step))
             });
             let lost = self
                 .conflicts
@@ -755,7 +769,7 @@ impl Sim {
             let released = self.calls.iter().any(|call| {
                 call.name == conflict.name
                     && call.change == Change::Unclaim(conflict.loser)
-                    && !matches!(call.outcome, Some(Outcome::Refused(_)))
+                    && call.may_have_gone_through()
             });
             let granted = granted && !released;
             // A loser that holds the name in the end (its winner released it, and the loser's
