@@ -131,9 +131,10 @@ impl Claims {
     }
 
     /// The sequencer `from` gave its final answer to claim `request`. A grant from a node that
-    /// is no longer this node's sequencer (`current`) is passed on (it may be relaying the
-    /// current sequencer's answer, as a proxy), but is not applied here: it does not say how the
-    /// name stands in the current order, which reaches this node anyway.
+    /// is no longer this node's sequencer (`current`) does not say how the name stands in the
+    /// current order: a registration is tried again with the current sequencer (which answers
+    /// "granted" at once if it went through); a release is passed on (tried again, it would be
+    /// answered "not found"), but not applied here (the current order reaches this node anyway).
     pub(super) fn on_reply(
         &mut self,
         (request, from): (u64, NodeId),
@@ -148,8 +149,12 @@ impl Claims {
         else {
             return;
         };
+        let answer = match (&claim.change, result) {
+            (Change::Claim(_), Ok(())) if from != current => Answer::SequencerLost,
+            (_, result) => Answer::Decided(result),
+        };
         claim.applied |= from != current;
-        self.resolve(request, Answer::Decided(result), done);
+        self.resolve(request, answer, done);
     }
 
     /// Commit `commit`, answering claim `request`, arrived from `from`: the sequencer's

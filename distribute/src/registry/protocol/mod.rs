@@ -316,7 +316,9 @@ impl Registry {
     /// claimant (first: the claimant waits for it, the sequencer only before its next
     /// decision), acknowledged. A commit of another node (it decided while it took itself for
     /// the sequencer, or before it knew of a lower node) is only acknowledged: applying it here
-    /// would interleave two orders; the sequencer reconciles what it changed.
+    /// would interleave two orders; the sequencer reconciles what it changed. A sync (no
+    /// claimant) releasing the name of this node's own actor is not applied either: this node
+    /// is the authority on its own actors' names, and tells the sequencer it holds it.
     fn on_commit(
         &mut self,
         from: NodeId,
@@ -328,6 +330,14 @@ impl Registry {
         let mut settled = claimant.is_none();
         if from == self.sequencer() {
             let stale = self.claims.overtaken_by_relay(from, change.name());
+            let kept = match &change {
+                Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
+                    .replica
+                    .get(name)
+                    .filter(|entry| entry.owner == *owner)
+                    .cloned(),
+                _ => None,
+            };
             let relay = claimant.map(|claimant| {
                 let msg = RegistryMsg::Relayed {
                     request: claimant.request,
@@ -337,8 +347,10 @@ impl Registry {
                 };
                 (claimant.node, msg)
             });
-            if !stale {
-                self.apply(change, out);
+            match kept {
+                Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
+                None if !stale => self.apply(change, out),
+                None => {}
             }
             if let Some((to, msg)) = relay.filter(|(to, _)| self.peers.is_connected(*to)) {
                 out.send(to, msg);
@@ -369,13 +381,18 @@ impl Registry {
 
     /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it.
     fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
-        let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) else {
-            return;
-        };
+        if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
+            self.tell_sequencer_of(name, kept, out);
+        }
+    }
+
+    /// Tells the sequencer that this node holds `name` for `entry`, its own actor (the
+    /// sequencer forgot it, or never had it).
+    fn tell_sequencer_of(&self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer != self.me {
             let snapshot = RegistryMsg::Snapshot {
-                entries: vec![(name.to_owned(), kept)],
+                entries: vec![(name.to_owned(), entry)],
                 groups: self.replica.group_snapshot_of(self.me),
             };
             out.send(sequencer, snapshot);

@@ -160,19 +160,19 @@ impl Registry {
     fn decide(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
         let Proposal { name, change, origin } = proposal;
         match self.make(&name, change, out) {
-            Ok(change) => self.commit(change, (Some(origin), None), now, out),
+            Ok(change) => self.commit(change, Some(origin), now, out),
             Err(result) => self.answer(origin, result, out),
         }
     }
 
     /// Commits `name` as this node holds it now to every connected node; if it holds it no
-    /// more, its release by each owner `seen` (one at a time), to every node but that owner's
-    /// own: a node is the authority on its own live actors' names, and tells this node (its
-    /// snapshot is on its way) if it still holds it.
+    /// more, its release by each owner `seen`, one at a time. Syncs alone are commits without
+    /// a claimant: the node of an owner released by one keeps the name if its actor holds it
+    /// (it is the authority on its own live actors' names) and tells this node.
     fn sync(&mut self, name: String, mut seen: Vec<ActorId>, now: Duration, out: &mut Outputs) {
         if let Some(entry) = self.replica.get(&name) {
             let entry = entry.clone();
-            return self.commit(Committed::Registered { name, entry }, (None, None), now, out);
+            return self.commit(Committed::Registered { name, entry }, None, now, out);
         }
         if seen.is_empty() {
             return;
@@ -181,31 +181,29 @@ impl Registry {
         if !seen.is_empty() {
             self.sequencer.queue_sync(name.clone(), seen);
         }
-        let except = Some(owner.node());
-        self.commit(Committed::Released { name, owner }, (None, except), now, out);
+        self.commit(Committed::Released { name, owner }, None, now, out);
     }
 
-    /// Sends a change made here to every connected node (but `except`), and waits for them to
-    /// apply it.
-    fn commit(
-        &mut self,
-        change: Committed,
-        (origin, except): (Option<Origin>, Option<NodeId>),
-        now: Duration,
-        out: &mut Outputs,
-    ) {
+    /// Sends a change made here to every connected node, and waits for them to apply it.
+    fn commit(&mut self, change: Committed, origin: Option<Origin>, now: Duration, out: &mut Outputs) {
         self.sequencer.next_commit += 1;
         let commit = self.sequencer.next_commit;
         let claimant = match origin {
             Some(Origin::Remote { node, request }) => Some((node, request)),
-            Some(Origin::Local(_)) | None => None,
+            // A release this node's caller asked for of another node's actor names this node
+            // as the claimant, so that it does not pass for a sync (relays to it are ignored).
+            Some(Origin::Local(request)) => match &change {
+                Committed::Released { owner, .. } if owner.node() != self.me => Some((self.me, request)),
+                _ => None,
+            },
+            None => None,
         };
         let others: Vec<NodeId> = self
             .peers
             .connected()
             .iter()
             .copied()
-            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node) && Some(*peer) != except)
+            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
             .collect();
         // The others first: the claimant waits for their relays, a hop further.
         let message = RegistryMsg::Commit {
@@ -220,23 +218,19 @@ impl Registry {
         for peer in &others {
             out.send(*peer, message.clone());
         }
-        if let Some((node, request)) = claimant {
-            out.send(
-                node,
-                RegistryMsg::Decided {
-                    request,
-                    commit,
-                    change,
-                    others,
-                },
-            );
+        if let Some((node, request)) = claimant.filter(|(node, _)| *node != self.me) {
+            let decided = RegistryMsg::Decided {
+                request,
+                commit,
+                change,
+                others,
+            };
+            out.send(node, decided);
         }
-        let mut waiting = self.peers.connected().clone();
-        waiting.retain(|peer| Some(*peer) != except);
         let in_flight = InFlight {
             commit,
             origin,
-            waiting,
+            waiting: self.peers.connected().clone(),
             unsettled: false,
             deadline: now + self.ack_timeout,
         };
