@@ -111,8 +111,11 @@ impl Committed {
 /// and the nodes the change went to besides it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Claimant {
+    /// The claimant's node.
     pub(crate) node: NodeId,
+    /// The claimant's request.
     pub(crate) request: u64,
+    /// The nodes the change went to besides the claimant.
     pub(crate) others: Vec<NodeId>,
 }
 

@@ -96,13 +96,14 @@ impl Claims {
         self.pending.insert(request, claim);
     }
 
-    /// Whether what `sequencer` says of `name` is older than what this node applied of it:
-    /// a relay of its later change overtook its messages, which predate its `Decided` for that
-    /// change (it sends that as it decides) until that arrives.
-    pub(super) fn overtaken_by_relay(&self, sequencer: NodeId, name: &str) -> bool {
-        self.relayed
-            .iter()
-            .any(|((from, _), relayed)| *from == sequencer && relayed == name)
+    /// Whether what `sequencer` says of `name` (in its commit `commit`, if it is one) is older
+    /// than what this node applied of it: a relay of its later change overtook it. Its own
+    /// messages predate its `Decided` for that change (it sends that as it decides) until that
+    /// arrives; a relayed commit is older if its id is lower.
+    pub(super) fn overtaken_by_relay(&self, sequencer: NodeId, name: &str, commit: Option<u64>) -> bool {
+        self.relayed.iter().any(|((from, applied), relayed)| {
+            *from == sequencer && relayed == name && commit.is_none_or(|commit| commit < *applied)
+        })
     }
 
     /// A change of `name` was applied here from a relay.
@@ -363,6 +364,13 @@ impl Registry {
         let (apply, ack_to) =
             self.claims
                 .take_change((request, commit), (from, decided), sequencer, &mut done);
+        // A copy of a change older than one this node applied from a relay is counted, not
+        // applied (the sequencer's own come in its order; relays from others may not).
+        let origin = if decided { from } else { sequencer };
+        let apply = apply
+            && !self
+                .claims
+                .overtaken_by_relay(origin, change.name(), (!decided).then_some(commit));
         if apply {
             if !decided {
                 // A relay does not come the sequencer's way: it may overtake the sequencer's

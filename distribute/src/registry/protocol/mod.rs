@@ -20,17 +20,18 @@
 //! acknowledgement also says whether R may be waiting still (R's own when a relay is late or
 //! S's copy came first; a C's when it could not relay): then S confirms the change to R with a
 //! `ClaimReply` once it is everywhere, and R is done at the first of the relays and that word.
-//! R tries again with the next sequencer if S goes down (or another node becomes the sequencer)
-//! before R's claim is done; a retry of a change that went through is answered the same (a
-//! claim by the same owner is granted again, an unclaim finds the name gone).
+//! R tries again with the next sequencer if S goes down before R's claim is done; a retry of
+//! a change that went through is answered the same (a claim by the same owner is granted again,
+//! an unclaim finds the name gone). A node going down loses its names: the sequencer commits
+//! their removal.
 //!
 //! When two nodes connect they exchange their replicas (`Snapshot`); a name registered on both
 //! sides of a partition keeps the owner the [`ConflictPolicy`] picks, on every node, and the
-//! loser is reported (and stopped by its own node, by default). What a node learns from a
-//! snapshot is outside the sequencer's order, so the sequencer commits it again, in order
-//! ([`reconcile`]); a new sequencer gets every node's replica. Group memberships are changed
-//! only by the node whose actor joins or leaves (`Join`, `Leave`), which is the authority on
-//! them.
+//! loser is reported (and stopped by its own node, by default). What a node learns outside the
+//! sequencer's order (a snapshot, a node going down) is committed again by the sequencer, in
+//! order ([`reconcile`]). Group memberships are changed only by the node whose actor joins or
+//! leaves (`Join`, `Leave`), which is the authority on them: its snapshot replaces what others
+//! held of its members.
 //!
 //! This is a registry with deterministic conflict resolution, not consensus: while nodes
 //! cannot see each other, each side registers on its own, and the merge settles it. Without
@@ -329,7 +330,7 @@ impl Registry {
     ) {
         let mut settled = claimant.is_none();
         if from == self.sequencer() {
-            let stale = self.claims.overtaken_by_relay(from, change.name());
+            let stale = self.claims.overtaken_by_relay(from, change.name(), None);
             let kept = match &change {
                 Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
                     .replica

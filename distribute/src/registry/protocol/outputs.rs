@@ -28,10 +28,12 @@ pub(crate) struct Outputs {
 }
 
 impl Outputs {
+    /// Queues `msg` for `to`.
     pub(super) fn send(&mut self, to: NodeId, msg: RegistryMsg) {
         self.frames.push((to, msg));
     }
 
+    /// Records that `name` now belongs to `owner` (or to no one).
     pub(super) fn changed(&mut self, name: &str, owner: Option<ActorId>) {
         self.touched = true;
         self.changes.push(NameChange {
@@ -40,6 +42,7 @@ impl Outputs {
         });
     }
 
+    /// Answers this node's request `request`.
     pub(super) fn answer(&mut self, request: u64, answer: Answer) {
         self.answers.push((request, answer));
     }

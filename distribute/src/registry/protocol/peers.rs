@@ -46,6 +46,7 @@ impl Peers {
         }
     }
 
+    /// Whether `peer` is connected.
     pub(super) fn is_connected(&self, peer: NodeId) -> bool {
         self.connected.contains(&peer)
     }

@@ -1,15 +1,20 @@
 //! Reconciliation: bringing what nodes learn outside the sequencer's order back into it.
 //!
 //! Commits reach every node in the order the sequencer decided them, but a snapshot (a peer's
-//! replica, sent when a connection comes up) is merged whenever it arrives, and a sequencer
-//! that goes down may leave its last change on some nodes only. Left alone, replicas would
-//! differ for good: one node merges a copy of a name another node has since seen released, two
-//! nodes applied a change the third never got. So the sequencer commits again, as it holds it
-//! then, every name that a merge changed on it or that the sender holds otherwise (a *sync*,
-//! queued like any change); a node that is not the sequencer sends the names a merge changed on
-//! it to its sequencer, which does the same; and when the sequencer changes, the new one gets
-//! every node's replica and sends its own to all. Once the nodes see each other and the traffic
-//! settles, every node holds what the sequencer holds.
+//! replica, sent when a connection comes up) is merged whenever it arrives, a node going down
+//! takes its names with it, and a sequencer that goes down may leave its last change on some
+//! nodes only. Left alone, replicas would differ for good. So:
+//!
+//! - the sequencer commits again, as it holds it then, every name that a merge or a node going
+//!   down changed on it, or that a sender holds otherwise (a *sync*, decided before any
+//!   proposal; releasing, if the sequencer no longer holds the name, every owner seen for it);
+//! - a node that is not the sequencer hands the names a merge changed on it to the sequencer,
+//!   answers the sequencer's replica (always sent whole) with the names it holds otherwise,
+//!   and, when its sequencer changes, asks the new one for its replica (an empty snapshot);
+//! - a node keeps its own live actors' names against a sync's release, and tells the sequencer.
+//!
+//! Once the nodes see each other and the traffic settles, every node holds what the sequencer
+//! holds.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -91,7 +96,7 @@ impl Registry {
         for (name, theirs) in entries {
             let seen = theirs.owner;
             let before = self.replica.get(&name).map(|entry| entry.owner);
-            if trusted && self.claims.overtaken_by_relay(from, &name) {
+            if trusted && self.claims.overtaken_by_relay(from, &name, None) {
                 continue;
             }
             if trusted {
@@ -151,9 +156,10 @@ impl Registry {
     /// queued over (proposals are forwarded; the new sequencer reconciles on its own, so syncs
     /// are dropped). Claims sent to the last sequencer stay with it while it is connected: it
     /// forwards them if it no longer decides, so each is decided once (tried again elsewhere,
-    /// the first try could still be decided after the second). A node that became the sequencer drops the names it holds of nodes it saw
-    /// go down, in order: it may have applied them from its last sequencer's commits (which a
-    /// node applies whoever the owner) and missed that sequencer's release of them.
+    /// the first try could still be decided after the second). A node that became the
+    /// sequencer drops the names it holds of nodes it saw go down, in order: it may have
+    /// applied them from its last sequencer's commits (which a node applies whoever the owner)
+    /// and missed that sequencer's release of them.
     pub(super) fn sequencer_changed(&mut self, now: Duration, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer != self.me {

@@ -28,6 +28,7 @@ impl Replica {
         self.entries.get(name)
     }
 
+    /// Sets `name` to `entry`, whoever held it.
     pub(super) fn insert(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         out.changed(name, Some(entry.owner));
         self.entries.insert(name.to_owned(), entry);
@@ -73,7 +74,6 @@ impl Replica {
     }
 
     /// Every name starting with `prefix`, sorted.
-
     pub(crate) fn names(&self, prefix: &str) -> Vec<String> {
         self.entries
             .range(prefix.to_owned()..)
@@ -98,6 +98,7 @@ impl Replica {
             .collect()
     }
 
+    /// Adds `member` to `group`.
     pub(super) fn join(&mut self, group: &str, member: GlobalEntry, out: &mut Outputs) {
         out.touched = true;
         self.groups

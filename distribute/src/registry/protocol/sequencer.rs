@@ -74,14 +74,11 @@ impl Sequencer {
         self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
     }
 
-    /// Drops the queued proposal of this node's request `request`; returns whether there was
-    /// one.
-    pub(super) fn withdraw(&mut self, request: u64) -> bool {
-        let before = self.queue.len();
+    /// Drops the queued proposal of this node's request `request`, if any.
+    pub(super) fn withdraw(&mut self, request: u64) {
         self.queue.retain(
             |work| !matches!(work, Work::Proposal(proposal) if proposal.origin == Origin::Local(request)),
         );
-        self.queue.len() != before
     }
 
     /// Drops the queued proposals of `peer`, which went down: it was told its sequencer was

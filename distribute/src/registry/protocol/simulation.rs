@@ -73,12 +73,11 @@ struct Call {
 
 impl Call {
     /// Whether the change may have been made, or may still be made, though its answer does not
-    /// say so: its caller gave up (it may be decided any time later), or a retry was refused
-    /// (an earlier try may have gone through: a retried release finds the name gone, or taken
-    /// since).
+    /// say so: its caller gave up, or it was tried again (a try whose sequencer was lost may
+    /// still be decided, by it or by a node it was forwarded through, any time later; and a
+    /// retried release that went through finds the name gone, or taken since).
     fn uncertain(&self) -> bool {
-        matches!(self.outcome, Some(Outcome::Timeout | Outcome::NodeDown))
-            || (self.tries > 1 && matches!(self.outcome, Some(Outcome::Refused(_))))
+        matches!(self.outcome, Some(Outcome::Timeout | Outcome::NodeDown)) || self.tries > 1
     }
 
     /// Whether the change may have been made (or still be made).
@@ -211,6 +210,10 @@ impl Sim {
 
     /// Carries out what node `at` asked for.
     fn carry_out(&mut self, at: usize, out: Outputs) {
+        for change in &out.changes {
+            self.log(|| format!("n{at} now maps {} to {:?}", change.name, change.owner));
+        }
+
         for (to, msg) in out.frames {
             if matches!(msg, RegistryMsg::Claim { .. } | RegistryMsg::Unclaim { .. }) {
                 self.log(|| format!("n{at} sends {msg:?} to {to}"));
