@@ -3,7 +3,7 @@
 //! Name validation ([`validate_name`]) is shared by every registry. The node-local registry
 //! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node.
 //! The cluster-wide registry ([`Node::register_global`](crate::Node::register_global), process
-//! groups) is layered: [`protocol`] is its state machine (replica and sequencer, I/O-free),
+//! groups) is layered: `protocol` is its state machine (replica and sequencer, I/O-free),
 //! `driver` runs it (the lock, the timer, frames out through a host the node implements),
 //! and the node's API (`node/registry.rs`) validates, calls the driver and maps its answers
 //! to [`RegistryError`]. `wire` holds the messages nodes exchange.

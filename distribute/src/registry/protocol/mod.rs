@@ -1,7 +1,7 @@
 //! The cluster-wide registry as a state machine: a replica of every name and process group on
 //! every connected node, and the protocol that orders changes of names. Plain functions of
-//! (state, input) to [`Outputs`]: no locks, no tasks, no clock, no I/O. Time comes in as a
-//! value (a [`Duration`] since an epoch the driver picks); the driver
+//! (state, input) to [`Outputs`]: nothing shared, no tasks, no time read, no I/O. Time comes
+//! in as a value (a [`Duration`] since an epoch the driver picks); the driver
 //! ([`driver`](super::driver)) feeds the inputs and carries the outputs out.
 //!
 //! Reads are local. Writes are ordered by one node, the *sequencer*: the lowest id among this
@@ -156,10 +156,13 @@ impl Registry {
     }
 
     /// A connection to `peer` is up: it counts from now on, and gets this node's replica. If
-    /// it is the sequencer now, the claims sent to the last one go to it.
+    /// it is the sequencer now, the claims sent to the last one go to it. If this node had seen
+    /// it go down (and dropped its names), it asks its sequencer for its replica: the names it
+    /// dropped may be held there still, and `peer` itself may not hold them yet.
     pub(crate) fn peer_up(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
+        let returning = self.peers.has_departed(peer);
         self.peers.up(peer);
         let snapshot = RegistryMsg::Snapshot {
             entries: self.replica.snapshot(),
@@ -169,26 +172,24 @@ impl Registry {
         if self.sequencer() != sequencer {
             self.sequencer_changed(now, &mut out);
         }
+        if returning && self.sequencer() != self.me && self.sequencer() != peer {
+            self.ask_sequencer(&mut out);
+        }
         out
     }
 
-    /// `peer` went down: its actors' memberships go, and nothing waits for it any more. Its
-    /// actors' names go on the sequencer, which commits their removal in order (a node that is
-    /// not the sequencer keeps them until then: removed on its own, they would not come back
-    /// if the sequencer still had them). If it was the sequencer, the next one gets this
-    /// node's replica (and, if that is this node, every peer gets it): a change the last
-    /// sequencer did not get to every node is settled that way.
+    /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
+    /// more. The sequencer commits the removal of the names, in order (a node still connected
+    /// to `peer` would keep them otherwise; they come back with its replica). If `peer` was
+    /// the sequencer, the next one reconciles with this node: a change the last sequencer did
+    /// not get to every node is settled that way.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
         self.peers.down(peer);
         self.sequencer.withdraw_from(peer);
         self.replica.remove_members_of(peer, &mut out);
-        let removed = if self.sequencer() == self.me {
-            self.replica.remove_names_of(peer, &mut out)
-        } else {
-            Vec::new()
-        };
+        let removed = self.replica.remove_names_of(peer, &mut out);
         let changed = self.sequencer() != sequencer;
         if changed {
             self.resync(&mut out);

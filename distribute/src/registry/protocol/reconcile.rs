@@ -130,8 +130,7 @@ impl Registry {
 
     /// A new sequencer is to reconcile with this node: as the sequencer, it sends every peer its
     /// replica (each answers with what it holds otherwise); else it asks the sequencer for its
-    /// replica, with an empty snapshot (no other snapshot is empty of names, and one from a
-    /// node without names is answered the same).
+    /// replica.
     pub(super) fn resync(&self, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer == self.me {
@@ -141,15 +140,17 @@ impl Registry {
             };
             self.broadcast(&snapshot, out);
         } else {
-            let groups = self.replica.group_snapshot_of(self.me);
-            out.send(
-                sequencer,
-                RegistryMsg::Snapshot {
-                    entries: Vec::new(),
-                    groups,
-                },
-            );
+            self.ask_sequencer(out);
         }
+    }
+
+    /// Asks the sequencer for its replica (with an empty snapshot, which no other is but that
+    /// of a node without names, answered the same); this node answers it with what it holds
+    /// otherwise.
+    pub(super) fn ask_sequencer(&self, out: &mut Outputs) {
+        let groups = self.replica.group_snapshot_of(self.me);
+        let entries = Vec::new();
+        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
     }
 
     /// Another node is the sequencer now. A node that was the sequencer hands what it had
