@@ -193,7 +193,7 @@ impl NodeBuilder {
             return Err(StartError::InvalidName(name));
         }
         let node = Node::with_identity(id, name.clone());
-        let _ = node.global().conflicts.set(self.conflicts.clone());
+        node.set_conflict_policy(self.conflicts.clone());
         let config = NetConfig {
             name,
             cookie,

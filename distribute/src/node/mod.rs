@@ -7,6 +7,7 @@
 //! (connecting, node-local and cluster-wide names, process groups) are all in this module.
 
 mod builder;
+mod registry;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -16,18 +17,36 @@ use std::time::Duration;
 pub use crate::actor::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use builder::NodeBuilder;
 
-use crate::actor::{Actor, ActorId, ActorRef, Message, NodeId, NodeServices, RemotePeer};
+use crate::actor::{Actor, ActorId, ActorRef, Message, NodeId, NodeServices, RemotePeer, WeakNode};
 use crate::net::wire::{Control, FoundActor};
 use crate::net::{ConnectError, Net, NetStats, NodeEvents, PeerInfo};
-use crate::registry::{validate_name, GlobalNames, LocalNames, RegistryError};
+use crate::registry::{validate_name, LocalNames, RegistryDriver, RegistryError, RegistryHost};
 
-/// What a node has beyond its local runtime: its names, its replica of the cluster's, and
-/// its network, once started.
-#[derive(Default)]
+/// What a node has beyond its local runtime: its names, its part of the cluster-wide
+/// registry, and its network, once started.
 pub(crate) struct Services {
     names: LocalNames,
-    pub(crate) global: GlobalNames,
+    registry: RegistryDriver,
     net: OnceLock<Arc<Net>>,
+    /// The node these services belong to, for the registry's host (stopping a conflict's
+    /// loser); set once, right after the node is made.
+    node: OnceLock<WeakNode>,
+}
+
+impl Services {
+    /// The services of node `id`; the registry reaches the network and the actors through
+    /// them (its host), which it must not keep alive.
+    fn new(id: NodeId) -> Arc<Self> {
+        Arc::new_cyclic(|me: &std::sync::Weak<Services>| {
+            let host: std::sync::Weak<dyn RegistryHost> = me.clone();
+            Services {
+                names: LocalNames::default(),
+                registry: RegistryDriver::new(id, host),
+                net: OnceLock::new(),
+                node: OnceLock::new(),
+            }
+        })
+    }
 }
 
 impl NodeServices for Services {
@@ -58,17 +77,20 @@ impl Node {
     }
 
     pub(crate) fn with_identity(id: NodeId, name: String) -> Self {
-        Node::with_services(id, name, Arc::new(Services::default()))
+        let services = Services::new(id);
+        let node = Node::with_services(id, name, Arc::clone(&services) as Arc<dyn NodeServices>);
+        let _ = services.node.set(node.downgrade());
+        node
     }
 
     /// What this module attached to the node. Every node is made by this module with its
     /// `Services`; the detached fallback exists only so that no path can panic.
     fn attached(&self) -> &Services {
-        static DETACHED: OnceLock<Services> = OnceLock::new();
+        static DETACHED: OnceLock<Arc<Services>> = OnceLock::new();
         self.services()
             .as_any()
             .downcast_ref::<Services>()
-            .unwrap_or_else(|| DETACHED.get_or_init(Services::default))
+            .unwrap_or_else(|| DETACHED.get_or_init(|| Services::new(self.id())))
     }
 
     /// Stops every actor, newest first, each with [`ExitReason::Shutdown`](crate::ExitReason::Shutdown)
@@ -122,10 +144,6 @@ impl Node {
 
     pub(crate) fn attach_net(&self, net: Arc<Net>) {
         let _ = self.attached().net.set(net);
-    }
-
-    pub(crate) fn global(&self) -> &GlobalNames {
-        &self.attached().global
     }
 
     pub(crate) fn net(&self) -> Option<Arc<Net>> {

@@ -1,23 +1,32 @@
 //! Names for actors.
 //!
 //! Name validation ([`validate_name`]) is shared by every registry. The node-local registry
-//! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node;
-//! the cluster-wide registry builds on the same rules.
+//! ([`Node::register_local`](crate::Node::register_local)) maps names to actors on one node.
+//! The cluster-wide registry ([`Node::register_global`](crate::Node::register_global), process
+//! groups) is layered: `protocol` is its state machine (replica and sequencer, I/O-free),
+//! `driver` runs it (the lock, the timer, frames out through a host the node implements),
+//! and the node's API (`node/registry.rs`) validates, calls the driver and maps its answers
+//! to [`RegistryError`]. `wire` holds the messages nodes exchange.
 
-mod cluster;
-pub(crate) mod global;
+mod api;
+mod conflict;
+pub(crate) mod driver;
 mod local;
 mod name;
+pub(crate) mod protocol;
 mod registered;
+pub(crate) mod wire;
 
-pub use cluster::{NameWatch, RetryPolicy};
-pub(crate) use global::{ConflictPolicy, GlobalNames};
-pub use global::{ConflictResolver, NameChange};
+pub use api::{NameChange, NameWatch, RetryPolicy};
+pub(crate) use conflict::ConflictPolicy;
+pub use conflict::ConflictResolver;
+pub(crate) use driver::{GrantHook, RegistryDriver, RegistryHost};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
 pub use registered::{
     start_registered, start_registered_pool, start_registered_supervised, Name, RegisterError, Registered,
 };
+pub(crate) use wire::{GlobalEntry, RegistryMsg};
 
 use crate::actor::ActorId;
 

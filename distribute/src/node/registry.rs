@@ -1,0 +1,334 @@
+//! The node's side of the cluster-wide registry: the public API (names and process groups),
+//! thin over the registry's driver, and the [`RegistryHost`] through which the driver reaches
+//! the network, the node's actors and its event subscribers.
+//!
+//! Each method validates its arguments, builds the replicated entry, asks the driver, and maps
+//! the answer to a [`RegistryError`]. What outlives a call is set up here too: a granted name
+//! is released, and a group member leaves, when its actor stops for good (not when its node
+//! merely becomes unreachable: the owner's node going down removes its names everywhere on its
+//! own, and a partition is settled when it heals).
+
+use std::time::Duration;
+
+use super::{intern_type_name, Node, Services};
+use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId, Signal, WeakNode};
+use crate::codec::CodecError;
+use crate::net::NodeEvent;
+use crate::registry::protocol::Change;
+use crate::registry::{
+    validate_name, ConflictPolicy, GlobalEntry, GrantHook, NameChange, NameWatch, RegistryDriver,
+    RegistryError, RegistryHost, RegistryMsg, RetryPolicy,
+};
+use crate::transport::FrameKind;
+
+impl Node {
+    /// Registers `actor` under `name` on every connected node. Returns once every node has
+    /// recorded it; fails with [`RegistryError::AlreadyRegistered`] (and the current owner)
+    /// if another actor holds the name, [`RegistryError::InvalidName`] or
+    /// [`RegistryError::ActorStopped`]. The name is released when the actor stops for good
+    /// (a supervised restart keeps the ref, and the name), when its node goes down, or by
+    /// [`unregister_global`](Self::unregister_global).
+    pub async fn register_global<A: Actor>(
+        &self,
+        name: &str,
+        actor: &ActorRef<A>,
+    ) -> Result<(), RegistryError> {
+        validate_name(name)?;
+        if actor.is_local() && !actor.is_alive() {
+            return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        let release = self.release_when_stopped(name, actor);
+        let change = Change::Claim(entry_of(actor));
+        match self.registry().submit(name, change, Some(release)).await? {
+            Ok(()) => Ok(()),
+            Err(Some(owner)) => Err(RegistryError::AlreadyRegistered {
+                name: name.to_owned(),
+                owner,
+            }),
+            // The sequencer saw the actor's node go down.
+            Err(None) => Err(RegistryError::NodeDown {
+                node: actor.id().node(),
+            }),
+        }
+    }
+
+    /// What releases `name` everywhere when `actor` stops for good, once it holds the name.
+    fn release_when_stopped<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> GrantHook {
+        // The hook runs where the claim is answered (usually a connection's reader), so that
+        // the task is spawned off the registering caller's path; an actor that stopped
+        // meanwhile is reported at once.
+        let (node, name, actor) = (self.downgrade(), name.to_owned(), actor.clone());
+        std::sync::Arc::new(move || {
+            let (node, name, actor, owner) = (node.clone(), name.clone(), actor.clone(), actor.id());
+            tokio::spawn(async move {
+                let down = actor.monitor().await;
+                drop(actor);
+                if down.reason == ExitReason::NodeDown {
+                    return;
+                }
+                if let Some(node) = node.upgrade() {
+                    let _ = node.unregister_global(&name, owner).await;
+                }
+            });
+        })
+    }
+
+    /// Releases `name`, which `owner` must hold ([`RegistryError::NotOwner`] otherwise,
+    /// [`RegistryError::NotFound`] if no one does). Like a registration, the release is
+    /// ordered by the sequencer and returns once every connected node has dropped the name,
+    /// so a registration that follows it, from any node, finds the name free.
+    pub async fn unregister_global(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
+        validate_name(name)?;
+        match self.registry().submit(name, Change::Unclaim(owner), None).await? {
+            Ok(()) => Ok(()),
+            Err(None) => Err(RegistryError::NotFound {
+                name: name.to_owned(),
+            }),
+            Err(Some(holder)) => Err(RegistryError::NotOwner {
+                name: name.to_owned(),
+                owner: holder,
+            }),
+        }
+    }
+
+    /// The actor registered under `name` in the cluster-wide registry, as an `A`. A local
+    /// read, no network round trip: [`RegistryError::NotFound`], or
+    /// [`RegistryError::TypeMismatch`] if the actor speaks another protocol.
+    pub fn lookup<A: Actor>(&self, name: &str) -> Result<ActorRef<A>, RegistryError> {
+        validate_name(name)?;
+        let fingerprint = <A::Msg as Message>::FINGERPRINT;
+        // Only a mismatch needs the registered type's name: no allocation otherwise.
+        let found = self.registry().read(|replica| {
+            replica.get(name).map(|entry| {
+                if entry.fingerprint == fingerprint {
+                    Ok(entry.owner)
+                } else {
+                    Err(entry.type_name.clone())
+                }
+            })
+        });
+        let not_found = || RegistryError::NotFound {
+            name: name.to_owned(),
+        };
+        match found.ok_or_else(not_found)? {
+            Ok(owner) => self.ref_to(owner).ok_or_else(not_found),
+            Err(type_name) => Err(RegistryError::TypeMismatch {
+                name: name.to_owned(),
+                expected: A::NAME,
+                found: intern_type_name(type_name),
+            }),
+        }
+    }
+
+    /// Like [`lookup`](Self::lookup), waiting up to `timeout` for the name to be registered.
+    /// It waits on registry changes, not in a polling loop. A zero timeout is
+    /// [`RegistryError::InvalidTimeout`]; running out is [`RegistryError::LookupTimeout`].
+    pub async fn lookup_with_timeout<A: Actor>(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<ActorRef<A>, RegistryError> {
+        validate_name(name)?;
+        if timeout.is_zero() {
+            return Err(RegistryError::InvalidTimeout);
+        }
+        let mut changes = self.registry().subscribe();
+        let wait = async {
+            loop {
+                match self.lookup::<A>(name) {
+                    Err(RegistryError::NotFound { .. }) => {}
+                    other => return other,
+                }
+                if changes.changed().await.is_err() {
+                    return Err(RegistryError::NotFound {
+                        name: name.to_owned(),
+                    });
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.unwrap_or_else(|_| {
+            Err(RegistryError::LookupTimeout {
+                name: name.to_owned(),
+                timeout,
+            })
+        })
+    }
+
+    /// Every name of the cluster-wide registry that starts with `prefix` (all of them for
+    /// `""`), sorted: a service directory.
+    pub fn registered_names(&self, prefix: &str) -> Vec<String> {
+        self.registry().read(|replica| replica.names(prefix))
+    }
+
+    /// Like [`register_global`](Self::register_global), retried while the name is held by
+    /// another owner or the cluster cannot be reached (an earlier owner may be on its way
+    /// out, a node may be joining): up to `policy.attempts` tries, waiting exponentially
+    /// longer between them, with jitter. Invalid names and stopped actors fail at once.
+    pub async fn register_with_retry<A: Actor>(
+        &self,
+        name: &str,
+        actor: &ActorRef<A>,
+        policy: RetryPolicy,
+    ) -> Result<(), RegistryError> {
+        let backoff = policy.backoff();
+        let mut rng = fastrand::Rng::new();
+        let mut attempt: u32 = 1;
+        loop {
+            match self.register_global(name, actor).await {
+                Ok(()) => return Ok(()),
+                Err(
+                    error @ (RegistryError::AlreadyRegistered { .. }
+                    | RegistryError::NodeDown { .. }
+                    | RegistryError::Timeout { .. }),
+                ) if attempt < policy.attempts.max(1) => {
+                    tracing::debug!(%name, attempt, %error, "registration failed; retrying");
+                }
+                Err(error) => return Err(error),
+            }
+            let failures = usize::try_from(attempt - 1).unwrap_or(usize::MAX);
+            tokio::time::sleep(backoff.jittered(failures, &mut rng)).await;
+            attempt += 1;
+        }
+    }
+
+    /// A stream of the changes of `name` in the cluster-wide registry: registered (with its
+    /// owner) and released. Starts with the current owner, if any.
+    pub fn watch(&self, name: &str) -> Result<NameWatch, RegistryError> {
+        validate_name(name)?;
+        let (rx, owner) = self.registry().watch(name);
+        let first = owner.map(|owner| NameChange {
+            name: name.to_owned(),
+            owner: Some(owner),
+        });
+        Ok(NameWatch::new(name.to_owned(), first, rx))
+    }
+
+    /// Adds `actor` to the process group `group` on every connected node. It leaves the group
+    /// when it stops for good or its node goes down.
+    pub fn join<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
+        validate_name(group)?;
+        if actor.is_local() && !actor.is_alive() {
+            return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        self.registry().join(group, entry_of(actor));
+        let (node, group, id, monitor) = (self.downgrade(), group.to_owned(), actor.id(), actor.monitor());
+        tokio::spawn(async move {
+            if monitor.await.reason != ExitReason::NodeDown {
+                if let Some(node) = node.upgrade() {
+                    node.leave_by_id(&group, id);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Removes `actor` from `group` on every connected node; false if it was not a member.
+    pub fn leave<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> bool {
+        self.leave_by_id(group, actor.id())
+    }
+
+    fn leave_by_id(&self, group: &str, member: ActorId) -> bool {
+        self.registry().leave(group, member)
+    }
+
+    /// The members of `group` that are `A`s (of `A`'s protocol), sorted by id.
+    pub fn members<A: Actor>(&self, group: &str) -> Vec<ActorRef<A>> {
+        let fingerprint = <A::Msg as Message>::FINGERPRINT;
+        let members: Vec<ActorId> = self.registry().read(|replica| {
+            replica
+                .members(group)
+                .into_iter()
+                .filter(|member| member.fingerprint == fingerprint)
+                .map(|member| member.owner)
+                .collect()
+        });
+        members
+            .into_iter()
+            .filter_map(|member| self.ref_to::<A>(member))
+            .collect()
+    }
+
+    /// Every process group with at least one member, sorted.
+    pub fn groups(&self) -> Vec<String> {
+        self.registry().read(|replica| replica.group_names())
+    }
+
+    /// Tells every `A` member of `group` the message `make` builds; returns how many it
+    /// reached (a member that stopped or whose node is down is skipped).
+    pub async fn broadcast<A: Actor>(&self, group: &str, make: impl Fn() -> A::Msg) -> usize {
+        let mut reached = 0;
+        for member in self.members::<A>(group) {
+            if member.tell(make()).await.is_ok() {
+                reached += 1;
+            }
+        }
+        reached
+    }
+
+    /// A ref to `id`: local, or through the peer that hosts it.
+    fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
+        if id.node() == self.id() {
+            return Some(self.local_ref(id));
+        }
+        self.net().map(|net| ActorRef::remote(id, net.slot(id.node())))
+    }
+
+    fn registry(&self) -> &RegistryDriver {
+        &self.attached().registry
+    }
+
+    /// Settles the cluster-wide registry's name conflicts with `policy` (set by the builder).
+    pub(crate) fn set_conflict_policy(&self, policy: ConflictPolicy) {
+        self.registry().set_conflict_policy(policy);
+    }
+
+    /// The network layer's word that a connection to `peer` is up.
+    pub(crate) fn registry_peer_up(&self, peer: NodeId) {
+        self.registry().on_peer_up(peer);
+    }
+
+    /// The network layer's word that the connection to `peer` is down.
+    pub(crate) fn registry_peer_down(&self, peer: NodeId) {
+        self.registry().on_peer_down(peer);
+    }
+
+    /// A Registry frame from `from`. Returns whether it was the peer's replica (then merged
+    /// here); an error means the body did not decode, and the peer is to be disconnected.
+    pub(crate) fn registry_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, CodecError> {
+        self.registry().on_frame(from, body)
+    }
+}
+
+/// The replicated entry of `actor`: its id and protocol.
+fn entry_of<A: Actor>(actor: &ActorRef<A>) -> GlobalEntry {
+    GlobalEntry {
+        owner: actor.id(),
+        fingerprint: <A::Msg as Message>::FINGERPRINT,
+        type_name: A::NAME.to_owned(),
+    }
+}
+
+impl RegistryHost for Services {
+    fn send(&self, to: NodeId, msg: &RegistryMsg) {
+        if let Some(slot) = self.net.get().and_then(|net| net.connected_slot(to)) {
+            slot.send_frame(FrameKind::Registry, |buf| msg.encode(buf));
+        }
+    }
+
+    fn stop_local(&self, actor: ActorId, reason: ExitReason) {
+        let cell = self
+            .node
+            .get()
+            .and_then(WeakNode::upgrade)
+            .and_then(|node| node.local_cell(actor));
+        if let Some(cell) = cell {
+            let _ = cell.core().signal(Signal::Stop(reason));
+        }
+    }
+
+    fn name_conflict(&self, name: String, winner: ActorId, loser: ActorId) {
+        if let Some(net) = self.net.get() {
+            net.emit(NodeEvent::NameConflict { name, winner, loser });
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The registry's driver: the only part of the registry that locks, reads the clock, starts a
+//! task or talks to the outside world. It runs the state machine ([`protocol`](super::protocol))
+//! one input at a time under one lock and carries out what each step asks for.
+//!
+//! Order matters, so a step's effects are carried out in two rounds. Under the lock: frames
+//! are queued through the [`RegistryHost`] (queueing never blocks), so each peer receives them
+//! in the order the protocol produced them, even when two steps run on two threads; watchers
+//! are told of name changes in the order they were made. After the lock is released: waiting
+//! callers get their answers (and what a granted claim sets up runs), losers of conflicts are
+//! stopped and conflicts reported, since those call into code that may take other locks.
+//!
+//! Time is a [`Duration`] since the driver was created. The only deadline is the sequencer's
+//! wait for acknowledgements; one timer task, started when a deadline appears and ending when
+//! none is left, ticks the state machine at each.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use tokio::sync::{broadcast, oneshot, watch};
+use tokio::time::Instant;
+
+use super::api::NameChange;
+use super::conflict::ConflictPolicy;
+use super::protocol::{Answer, Change, Outputs, Registry, Replica};
+use super::wire::{Decision, GlobalEntry, RegistryMsg};
+use super::RegistryError;
+use crate::actor::{ActorId, ExitReason, NodeId};
+use crate::codec::CodecError;
+use crate::lock::lock;
+use crate::DEFAULT_CALL_TIMEOUT;
+
+/// How many sequencers a change is submitted to before it fails with `NodeDown`: the first,
+/// and the next ones if each goes down before answering.
+const SUBMIT_ATTEMPTS: usize = 3;
+
+/// How many name changes a watcher may fall behind before it skips the oldest.
+const WATCH_BUFFER: usize = 1024;
+
+/// What the registry needs from the node that runs it.
+pub(crate) trait RegistryHost: Send + Sync + 'static {
+    /// Queues a Registry frame for `to`; dropped if `to` is not connected. Called with the
+    /// registry's lock held, so it must not block or call back into the registry.
+    fn send(&self, to: NodeId, msg: &RegistryMsg);
+    /// Stops the local actor `actor`, which lost a name conflict, with `reason`.
+    fn stop_local(&self, actor: ActorId, reason: ExitReason);
+    /// Reports a settled name conflict to the node's subscribers.
+    fn name_conflict(&self, name: String, winner: ActorId, loser: ActorId);
+}
+
+/// What a granted claim sets up (the release of the name when its actor stops); it runs
+/// where the claim is answered, off the caller's path.
+pub(crate) type GrantHook = Arc<dyn Fn() + Send + Sync>;
+
+/// One node's registry, driven.
+pub(crate) struct RegistryDriver {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    me: NodeId,
+    host: Weak<dyn RegistryHost>,
+    epoch: Instant,
+    state: Mutex<State>,
+    /// Every change of a name, for `watch`.
+    events: broadcast::Sender<NameChange>,
+    /// Bumped whenever the replica may have changed, so that `lookup_with_timeout` waits on
+    /// changes rather than polling.
+    version: watch::Sender<u64>,
+}
+
+struct State {
+    protocol: Registry,
+    /// Callers waiting for the answer to their change, by request.
+    waiters: HashMap<u64, Waiter>,
+    /// Whether a timer task is running (it ends once no deadline is left).
+    timer_armed: bool,
+}
+
+struct Waiter {
+    answer: oneshot::Sender<Answer>,
+    on_granted: Option<GrantHook>,
+}
+
+impl Waiter {
+    /// Answers the caller, then runs what a granted claim sets up.
+    fn resolve(self, answer: Answer) {
+        let granted = answer == Answer::Decided(Ok(()));
+        let _ = self.answer.send(answer);
+        if let Some(on_granted) = self.on_granted.filter(|_| granted) {
+            on_granted();
+        }
+    }
+}
+
+impl RegistryDriver {
+    /// The registry of node `me`, which talks to the world through `host`.
+    pub(crate) fn new(me: NodeId, host: Weak<dyn RegistryHost>) -> Self {
+        let state = State {
+            protocol: Registry::new(me, DEFAULT_CALL_TIMEOUT),
+            waiters: HashMap::new(),
+            timer_armed: false,
+        };
+        RegistryDriver {
+            shared: Arc::new(Shared {
+                me,
+                host,
+                epoch: Instant::now(),
+                state: Mutex::new(state),
+                events: broadcast::channel(WATCH_BUFFER).0,
+                version: watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// Settles later name conflicts with `policy`.
+    pub(crate) fn set_conflict_policy(&self, policy: ConflictPolicy) {
+        lock(&self.shared.state).protocol.set_policy(policy);
+    }
+
+    /// Reads this node's replica.
+    pub(crate) fn read<R>(&self, read: impl FnOnce(&Replica) -> R) -> R {
+        read(lock(&self.shared.state).protocol.replica())
+    }
+
+    /// Wakes on every change of the replica.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
+    /// The changes of every name from now on, and the owner of `name` now: taken together,
+    /// so that no change falls between them or is seen twice.
+    pub(crate) fn watch(&self, name: &str) -> (broadcast::Receiver<NameChange>, Option<ActorId>) {
+        let state = lock(&self.shared.state);
+        let rx = self.shared.events.subscribe();
+        (rx, state.protocol.replica().get(name).map(|entry| entry.owner))
+    }
+
+    /// A connection to `peer` is up.
+    pub(crate) fn on_peer_up(&self, peer: NodeId) {
+        self.shared
+            .step(|state, now| ((), state.protocol.peer_up(peer, now)));
+    }
+
+    /// The connection to `peer` is down.
+    pub(crate) fn on_peer_down(&self, peer: NodeId) {
+        self.shared
+            .step(|state, now| ((), state.protocol.peer_down(peer, now)));
+    }
+
+    /// A Registry frame from `from`. Returns whether it was a snapshot (the peer's replica is
+    /// merged); an undecodable body is an error, and the peer is to be disconnected.
+    pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, CodecError> {
+        let msg = RegistryMsg::decode(body)?;
+        let snapshot = matches!(msg, RegistryMsg::Snapshot { .. });
+        self.shared
+            .step(|state, now| ((), state.protocol.receive(from, msg, now)));
+        Ok(snapshot)
+    }
+
+    /// Adds `member` to `group` everywhere.
+    pub(crate) fn join(&self, group: &str, member: GlobalEntry) {
+        self.shared
+            .step(|state, _| ((), state.protocol.join(group, member)));
+    }
+
+    /// Removes `member` from `group` everywhere; false if it was not a member.
+    pub(crate) fn leave(&self, group: &str, member: ActorId) -> bool {
+        self.shared.step(|state, _| state.protocol.leave(group, member))
+    }
+
+    /// Has the sequencer make `change` to `name`, and runs `on_granted` if it does, or may
+    /// have. A sequencer that goes down before answering is replaced by the next one, up to
+    /// three in all ([`RegistryError::NodeDown`] then); one that does not answer within
+    /// [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change may have
+    /// been made (the answer was lost, or is late), so `on_granted` runs then too: a name
+    /// that went through after all is still released when its actor stops.
+    pub(crate) async fn submit(
+        &self,
+        name: &str,
+        change: Change,
+        on_granted: Option<GrantHook>,
+    ) -> Result<Decision, RegistryError> {
+        let mut last_sequencer = None;
+        for _ in 0..SUBMIT_ATTEMPTS {
+            let (answer, rx) = oneshot::channel();
+            let submitted = self.shared.step(|state, now| {
+                let (submitted, out) = state.protocol.submit(name, change.clone(), now);
+                let on_granted = on_granted.clone();
+                let waiter = Waiter { answer, on_granted };
+                state.waiters.insert(submitted.request, waiter);
+                (submitted, out)
+            });
+            last_sequencer = Some(submitted.sequencer);
+            match tokio::time::timeout(DEFAULT_CALL_TIMEOUT, rx).await {
+                Ok(Ok(Answer::Decided(decision))) => return Ok(decision),
+                Ok(Ok(Answer::SequencerLost) | Err(_)) => {}
+                Err(_) => {
+                    self.shared.step(|state, _| {
+                        state.protocol.forget(submitted.request);
+                        state.waiters.remove(&submitted.request);
+                        ((), Outputs::default())
+                    });
+                    if let Some(on_granted) = &on_granted {
+                        on_granted();
+                    }
+                    return Err(RegistryError::Timeout {
+                        node: submitted.sequencer,
+                        timeout: DEFAULT_CALL_TIMEOUT,
+                    });
+                }
+            }
+        }
+        if let Some(on_granted) = &on_granted {
+            on_granted();
+        }
+        let node = last_sequencer.unwrap_or(self.shared.me);
+        Err(RegistryError::NodeDown { node })
+    }
+}
+
+impl Shared {
+    fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.epoch)
+    }
+
+    /// Feeds one input to the state machine and carries out its outputs.
+    fn step<R>(self: &Arc<Self>, input: impl FnOnce(&mut State, Duration) -> (R, Outputs)) -> R {
+        let host = self.host.upgrade();
+        let mut state = lock(&self.state);
+        let (result, out) = input(&mut state, self.now());
+        let Outputs {
+            frames,
+            changes,
+            touched,
+            conflicts,
+            stops,
+            answers,
+        } = out;
+        if let Some(host) = &host {
+            for (to, msg) in &frames {
+                host.send(*to, msg);
+            }
+        }
+        for change in changes {
+            tracing::debug!(name = %change.name, owner = ?change.owner, "global name changed");
+            let _ = self.events.send(change);
+        }
+        if touched {
+            self.version
+                .send_modify(|version| *version = version.wrapping_add(1));
+        }
+        let answered: Vec<(Waiter, Answer)> = answers
+            .into_iter()
+            .filter_map(|(request, answer)| Some((state.waiters.remove(&request)?, answer)))
+            .collect();
+        self.arm_timer(&mut state);
+        drop(state);
+        for (waiter, answer) in answered {
+            waiter.resolve(answer);
+        }
+        if let Some(host) = host {
+            for (actor, reason) in stops {
+                host.stop_local(actor, reason);
+            }
+            for conflict in conflicts {
+                let (winner, loser) = (conflict.winner, conflict.loser);
+                tracing::warn!(name = %conflict.name, %winner, %loser, "global name conflict settled");
+                host.name_conflict(conflict.name, winner, loser);
+            }
+        }
+        result
+    }
+
+    /// Starts the timer task if the state machine has a deadline and no timer runs.
+    fn arm_timer(self: &Arc<Self>, state: &mut State) {
+        if state.timer_armed {
+            return;
+        }
+        let Some(deadline) = state.protocol.next_deadline() else {
+            return;
+        };
+        // Without a runtime there is no network either, hence no deadline to keep.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        state.timer_armed = true;
+        runtime.spawn(tick_at_deadlines(Arc::downgrade(self), deadline));
+    }
+}
+
+/// Ticks the state machine at each of its deadlines, until none is left (or the node is
+/// gone).
+async fn tick_at_deadlines(shared: Weak<Shared>, mut deadline: Duration) {
+    loop {
+        let Some(at) = shared.upgrade().map(|shared| shared.epoch + deadline) else {
+            return;
+        };
+        tokio::time::sleep_until(at).await;
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let next = shared.step(|state, now| {
+            let out = state.protocol.tick(now);
+            let next = state.protocol.next_deadline();
+            // Disarmed under the lock: a step that sets a deadline after this one starts a
+            // new timer.
+            state.timer_armed = next.is_some();
+            (next, out)
+        });
+        match next {
+            Some(next) => deadline = next,
+            None => return,
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The cluster-wide registry as a state machine: a replica of every name and process group on
+//! every connected node, and the protocol that orders changes of names. Plain functions of
+//! (state, input) to [`Outputs`]: nothing shared, no tasks, no time read, no I/O. Time comes
+//! in as a value (a [`Duration`] since an epoch the driver picks); the driver
+//! ([`driver`](super::driver)) feeds the inputs and carries the outputs out.
+//!
+//! Reads are local. Writes are ordered by one node, the *sequencer*: the lowest id among this
+//! node and the peers it sees connected (every node of a connected mesh agrees on it). Only a
+//! node that is the sequencer in its own view decides; one that gets a claim while it is not
+//! forwards it to its own sequencer, and a node applies commits only from its own sequencer.
+//!
+//! A change submitted from a node R that is not the sequencer S takes three one-way hops on
+//! R's path: R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node C (naming R and
+//! the nodes the commit went to) and, right after, its `Decided` to R; each C's `Relayed` copy
+//! to R. R applies the first copy that arrives (the others are only counted) and is done once
+//! every C has relayed it or went down. S decides a proposal in the step that delivers it when
+//! nothing is in flight. Off R's path, R and every C acknowledge the commit to S
+//! (`CommitAck`); S decides the next change only once they all have (or went down, or the
+//! deadline passed), so changes reach every node in the order S decided them. An
+//! acknowledgement also says whether R may be waiting still (R's own when a relay is late or
+//! S's copy came first; a C's when it could not relay): then S confirms the change to R with a
+//! `ClaimReply` once it is everywhere, and R is done at the first of the relays and that word.
+//! R tries again with the next sequencer if S goes down before R's claim is done; a retry of
+//! a change that went through is answered the same (a claim by the same owner is granted again,
+//! an unclaim finds the name gone). A node going down loses its names: the sequencer commits
+//! their removal.
+//!
+//! When two nodes connect they exchange their replicas (`Snapshot`); a name registered on both
+//! sides of a partition keeps the owner the [`ConflictPolicy`] picks, on every node, and the
+//! loser is reported (and stopped by its own node, by default). What a node learns outside the
+//! sequencer's order (a snapshot, a node going down) is committed again by the sequencer, in
+//! order ([`reconcile`]). Group memberships are changed only by the node whose actor joins or
+//! leaves (`Join`, `Leave`), which is the authority on them: its snapshot replaces what others
+//! held of its members.
+//!
+//! This is a registry with deterministic conflict resolution, not consensus: while nodes
+//! cannot see each other, each side registers on its own, and the merge settles it. Without
+//! versions on the wire, a merge cannot tell a name registered during a partition from a stale
+//! copy of a name released meanwhile: a release that races with a reconnection may be undone
+//! (the name comes back, on every node alike).
+
+mod claims;
+mod outputs;
+mod peers;
+mod reconcile;
+mod replica;
+mod sequencer;
+#[cfg(test)]
+mod simulation;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+pub(crate) use outputs::{Answer, Outputs};
+pub(crate) use replica::Replica;
+
+use self::claims::{Claims, Copy};
+
+use self::peers::Peers;
+use self::sequencer::{Origin, Proposal, Sequencer};
+
+use super::conflict::ConflictPolicy;
+use super::wire::{Claimant, Committed, GlobalEntry, RegistryMsg};
+use crate::actor::{ActorId, NodeId};
+
+/// A change to one name, as submitted to the sequencer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Register the name to this entry.
+    Claim(GlobalEntry),
+    /// Release the name, which this actor must hold.
+    Unclaim(ActorId),
+}
+
+/// Where a submitted change went: its request id (how its [`Answer`] is told) and the
+/// sequencer asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Submitted {
+    /// The request id of the change.
+    pub(crate) request: u64,
+    /// The node asked to decide it (this node, if it is the sequencer).
+    pub(crate) sequencer: NodeId,
+}
+
+/// One node's registry: its replica, its view of the other nodes, and the protocol's
+/// bookkeeping as claimant and as sequencer.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    me: NodeId,
+    peers: Peers,
+    replica: Replica,
+    policy: ConflictPolicy,
+    claims: Claims,
+    sequencer: Sequencer,
+    /// How long the sequencer waits for every node to acknowledge a change.
+    ack_timeout: Duration,
+}
+
+impl Registry {
+    /// The registry of node `me`, alone, with the default conflict policy. The sequencer gives
+    /// up waiting for acknowledgements of a change after `ack_timeout`.
+    pub(crate) fn new(me: NodeId, ack_timeout: Duration) -> Self {
+        Registry {
+            me,
+            peers: Peers::default(),
+            replica: Replica::default(),
+            policy: ConflictPolicy::default(),
+            claims: Claims::default(),
+            sequencer: Sequencer::default(),
+            ack_timeout,
+        }
+    }
+
+    /// Settles later conflicts with `policy`.
+    pub(crate) fn set_policy(&mut self, policy: ConflictPolicy) {
+        self.policy = policy;
+    }
+
+    /// This node's copy of the names and groups.
+    pub(crate) fn replica(&self) -> &Replica {
+        &self.replica
+    }
+
+    /// The node that orders changes, as this node sees it: the lowest id among itself and its
+    /// connected peers.
+    pub(crate) fn sequencer(&self) -> NodeId {
+        self.peers.sequencer(self.me)
+    }
+
+    /// When [`tick`](Self::tick) has something to do: the deadline of the change in flight.
+    pub(crate) fn next_deadline(&self) -> Option<Duration> {
+        self.sequencer.deadline()
+    }
+
+    /// Submits `change` of `name` for this node: to itself if it is the sequencer, else to the
+    /// sequencer. The [`Answer`] comes in the outputs of this or a later step.
+    pub(crate) fn submit(&mut self, name: &str, change: Change, now: Duration) -> (Submitted, Outputs) {
+        let mut out = Outputs::default();
+        let request = self.claims.next_request();
+        let sequencer = self.sequencer();
+        let proposal = Proposal {
+            name: name.to_owned(),
+            change,
+            origin: Origin::Local(request),
+        };
+        self.take_proposal(proposal, now, &mut out);
+        (Submitted { request, sequencer }, out)
+    }
+
+    /// Stops waiting for the answer to `request` (its caller gave up); a change of this node's
+    /// own still queued is not decided.
+    pub(crate) fn forget(&mut self, request: u64) {
+        self.claims.forget(request);
+        self.sequencer.withdraw(request);
+    }
+
+    /// A connection to `peer` is up: it counts from now on, and gets this node's replica. If
+    /// it is the sequencer now, the claims sent to the last one go to it. If this node had seen
+    /// it go down (and dropped its names), it asks its sequencer for its replica: the names it
+    /// dropped may be held there still, and `peer` itself may not hold them yet.
+    pub(crate) fn peer_up(&mut self, peer: NodeId, now: Duration) -> Outputs {
+        let mut out = Outputs::default();
+        let sequencer = self.sequencer();
+        let returning = self.peers.has_departed(peer);
+        self.peers.up(peer);
+        let snapshot = RegistryMsg::Snapshot {
+            entries: self.replica.snapshot(),
+            groups: self.replica.group_snapshot(),
+        };
+        out.send(peer, snapshot);
+        if self.sequencer() != sequencer {
+            self.sequencer_changed(now, &mut out);
+        }
+        if returning && self.sequencer() != self.me && self.sequencer() != peer {
+            self.ask_sequencer(&mut out);
+        }
+        out
+    }
+
+    /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
+    /// more. The sequencer commits the removal of the names, in order (a node still connected
+    /// to `peer` would keep them otherwise; they come back with its replica). If `peer` was
+    /// the sequencer, the next one reconciles with this node: a change the last sequencer did
+    /// not get to every node is settled that way.
+    pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
+        let mut out = Outputs::default();
+        let sequencer = self.sequencer();
+        self.peers.down(peer);
+        self.sequencer.withdraw_from(peer);
+        self.replica.remove_members_of(peer, &mut out);
+        let removed = self.replica.remove_names_of(peer, &mut out);
+        let changed = self.sequencer() != sequencer;
+        if changed {
+            self.resync(&mut out);
+        }
+        self.commits_without(peer, now, &mut out);
+        let mut done = Vec::new();
+        self.claims.without(peer, &mut done);
+        self.settle(done, now, &mut out);
+        if changed {
+            self.sequencer_changed(now, &mut out);
+        }
+        if self.sequencer() == self.me {
+            for (name, seen) in removed {
+                self.sync_later(name, seen, now, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Time passed: a change whose acknowledgements are overdue is given up on.
+    pub(crate) fn tick(&mut self, now: Duration) -> Outputs {
+        let mut out = Outputs::default();
+        self.expire(now, &mut out);
+        out
+    }
+
+    /// Adds `member` to `group` here and on every connected node.
+    pub(crate) fn join(&mut self, group: &str, member: GlobalEntry) -> Outputs {
+        let mut out = Outputs::default();
+        self.replica.join(group, member.clone(), &mut out);
+        let group = group.to_owned();
+        self.broadcast(&RegistryMsg::Join { group, member }, &mut out);
+        out
+    }
+
+    /// Removes `member` from `group` here and on every connected node; false if it was not a
+    /// member here.
+    pub(crate) fn leave(&mut self, group: &str, member: ActorId) -> (bool, Outputs) {
+        let mut out = Outputs::default();
+        let left = self.replica.leave(group, member, &mut out);
+        if left {
+            let group = group.to_owned();
+            self.broadcast(&RegistryMsg::Leave { group, member }, &mut out);
+        }
+        (left, out)
+    }
+
+    fn broadcast(&self, msg: &RegistryMsg, out: &mut Outputs) {
+        for peer in self.peers.connected() {
+            out.send(*peer, msg.clone());
+        }
+    }
+
+    /// A message from `from`.
+    pub(crate) fn receive(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
+        let mut out = Outputs::default();
+        match msg {
+            RegistryMsg::Claim { request, name, entry } => {
+                let origin = Origin::Remote { node: from, request };
+                let change = Change::Claim(entry);
+                self.take_proposal(Proposal { name, change, origin }, now, &mut out);
+            }
+            RegistryMsg::Unclaim { request, name, owner } => {
+                let origin = Origin::Remote { node: from, request };
+                let change = Change::Unclaim(owner);
+                self.take_proposal(Proposal { name, change, origin }, now, &mut out);
+            }
+            RegistryMsg::Decided {
+                request,
+                commit,
+                change,
+                others,
+            } => {
+                let copy = Copy {
+                    request,
+                    commit,
+                    change,
+                    others,
+                    decided: true,
+                };
+                self.on_answer(from, copy, now, &mut out);
+            }
+            RegistryMsg::Relayed {
+                request,
+                commit,
+                change,
+                others,
+            } => {
+                let copy = Copy {
+                    request,
+                    commit,
+                    change,
+                    others,
+                    decided: false,
+                };
+                self.on_answer(from, copy, now, &mut out);
+            }
+            RegistryMsg::ClaimReply { request, result } => {
+                let mut done = Vec::new();
+                let current = self.sequencer();
+                self.claims.on_reply((request, from), result, current, &mut done);
+                self.settle(done, now, &mut out);
+            }
+            RegistryMsg::Commit {
+                request,
+                change,
+                claimant,
+            } => self.on_commit(from, request, change, claimant, &mut out),
+            RegistryMsg::CommitAck { request, settled } => self.acked(request, from, settled, now, &mut out),
+            RegistryMsg::Snapshot { entries, groups } => {
+                self.on_snapshot(from, entries, groups, now, &mut out)
+            }
+            RegistryMsg::Join { group, member } => {
+                if !self.peers.has_departed(member.owner.node()) {
+                    self.replica.join(&group, member, &mut out);
+                }
+            }
+            RegistryMsg::Leave { group, member } => {
+                self.replica.leave(&group, member, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Commit `commit` of `from`: applied if `from` is this node's sequencer, relayed to its
+    /// claimant (first: the claimant waits for it, the sequencer only before its next
+    /// decision), acknowledged. A commit of another node (it decided while it took itself for
+    /// the sequencer, or before it knew of a lower node) is only acknowledged: applying it here
+    /// would interleave two orders; the sequencer reconciles what it changed. A sync (no
+    /// claimant) releasing the name of this node's own actor is not applied either: this node
+    /// is the authority on its own actors' names, and tells the sequencer it holds it.
+    fn on_commit(
+        &mut self,
+        from: NodeId,
+        commit: u64,
+        change: Committed,
+        claimant: Option<Claimant>,
+        out: &mut Outputs,
+    ) {
+        let mut settled = claimant.is_none();
+        if from == self.sequencer() {
+            let stale = self.claims.overtaken_by_relay(from, change.name(), None);
+            let kept = match &change {
+                Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
+                    .replica
+                    .get(name)
+                    .filter(|entry| entry.owner == *owner)
+                    .cloned(),
+                _ => None,
+            };
+            let relay = claimant.map(|claimant| {
+                let msg = RegistryMsg::Relayed {
+                    request: claimant.request,
+                    commit,
+                    change: change.clone(),
+                    others: claimant.others,
+                };
+                (claimant.node, msg)
+            });
+            match kept {
+                Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
+                None if !stale => self.apply(change, out),
+                None => {}
+            }
+            if let Some((to, msg)) = relay.filter(|(to, _)| self.peers.is_connected(*to)) {
+                out.send(to, msg);
+                settled = true;
+            }
+        }
+        let ack = RegistryMsg::CommitAck {
+            request: commit,
+            settled,
+        };
+        out.send(from, ack);
+    }
+
+    /// Applies a change the sequencer made: it sets the name (the sequencer's order is the
+    /// reference; if it did not know of the owner held here, that owner's node tells it), but
+    /// a name of this node's own actor that the policy prefers is kept and sent to the
+    /// sequencer (it forgot it, or never had it). Unlike a snapshot's names, a change is
+    /// applied even for an actor of a node this one saw go down: the sequencer commits the
+    /// removal of a departed node's names itself.
+    fn apply(&mut self, change: Committed, out: &mut Outputs) {
+        match change {
+            Committed::Registered { name, entry } => self.set(&name, entry, out),
+            Committed::Released { name, owner } => {
+                self.replica.remove_if_owner(&name, owner, out);
+            }
+        }
+    }
+
+    /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it.
+    fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
+            self.tell_sequencer_of(name, kept, out);
+        }
+    }
+
+    /// Tells the sequencer that this node holds `name` for `entry`, its own actor (the
+    /// sequencer forgot it, or never had it).
+    fn tell_sequencer_of(&self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        let sequencer = self.sequencer();
+        if sequencer != self.me {
+            let snapshot = RegistryMsg::Snapshot {
+                entries: vec![(name.to_owned(), entry)],
+                groups: self.replica.group_snapshot_of(self.me),
+            };
+            out.send(sequencer, snapshot);
+        }
+    }
+
+    /// Merges names from another node, but none of a node this one saw go down (and not come
+    /// back).
+    fn merge(&mut self, entries: impl IntoIterator<Item = (String, GlobalEntry)>, out: &mut Outputs) {
+        let peers = &self.peers;
+        let entries = entries
+            .into_iter()
+            .filter(|(_, entry)| !peers.has_departed(entry.owner.node()));
+        let gone = |node: NodeId| peers.has_departed(node);
+        self.replica.merge(entries, &self.policy, (self.me, gone), out);
+    }
+}

@@ -1,0 +1,353 @@
+//! The sequencer's side: deciding changes one at a time, in order.
+//!
+//! A change is decided against this node's replica (a claim unless another owner holds the
+//! name, an unclaim only by the owner) and, if made, sent to every connected node: to the
+//! claimant as its answer (`Decided`), to the others as a `Commit` that they acknowledge and
+//! relay to the claimant. The next change is decided only once every node it went to
+//! acknowledged the last one, went down, or its deadline passed: so changes reach every node in
+//! the order they were decided. Work waits its turn in a queue, first come first decided; work
+//! that arrives while nothing is in flight is decided at once, in the same step.
+//!
+//! Besides proposals, the queue holds *syncs*: a name this node learned of outside its own
+//! order (from a snapshot, or a node going down) is committed again, as this node holds it
+//! then, ahead of any proposal, so that no decision is taken on a state the other nodes have
+//! not been sent.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::outputs::{Answer, Outputs};
+use super::{Change, Registry};
+use crate::actor::{ActorId, NodeId};
+use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
+
+/// Decisions queued and in flight.
+#[derive(Debug, Default)]
+pub(super) struct Sequencer {
+    in_flight: Option<InFlight>,
+    queue: VecDeque<Work>,
+    next_commit: u64,
+}
+
+/// What waits for its turn.
+#[derive(Debug)]
+pub(super) enum Work {
+    /// A change someone submitted.
+    Proposal(Proposal),
+    /// Commit `name` again as this node holds it then; if it holds it no more, as released by
+    /// each of `seen`, the owners other nodes were seen to hold it for.
+    Sync { name: String, seen: Vec<ActorId> },
+}
+
+/// A change to decide, and who asked for it.
+#[derive(Debug)]
+pub(super) struct Proposal {
+    pub(super) name: String,
+    pub(super) change: Change,
+    pub(super) origin: Origin,
+}
+
+/// Who submitted a change: this node (with its request id) or a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Origin {
+    Local(u64),
+    Remote { node: NodeId, request: u64 },
+}
+
+/// The change decided last, until every node it went to has applied it.
+#[derive(Debug)]
+struct InFlight {
+    commit: u64,
+    /// Who submitted it; none for a sync.
+    origin: Option<Origin>,
+    waiting: BTreeSet<NodeId>,
+    /// Whether the claimant may be waiting still: a node could not (or, having gone down, may
+    /// not) relay the commit to it, or the claimant was not granted its claim when it applied
+    /// the change.
+    unsettled: bool,
+    deadline: Duration,
+}
+
+impl Sequencer {
+    /// When the change in flight is given up on, if one is.
+    pub(super) fn deadline(&self) -> Option<Duration> {
+        self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
+    }
+
+    /// Drops the queued proposal of this node's request `request`, if any.
+    pub(super) fn withdraw(&mut self, request: u64) {
+        self.queue.retain(
+            |work| !matches!(work, Work::Proposal(proposal) if proposal.origin == Origin::Local(request)),
+        );
+    }
+
+    /// Drops the queued proposals of `peer`, which went down: it was told its sequencer was
+    /// lost (this node, for it) and retries elsewhere, so deciding them later would make a
+    /// change its caller does not wait for any more, and may have been refused by then.
+    pub(super) fn withdraw_from(&mut self, peer: NodeId) {
+        self.queue.retain(|work| {
+            !matches!(work, Work::Proposal(Proposal { origin: Origin::Remote { node, .. }, .. }) if *node == peer)
+        });
+    }
+
+    /// Everything queued, which this node is no longer to decide.
+    pub(super) fn take_queue(&mut self) -> VecDeque<Work> {
+        std::mem::take(&mut self.queue)
+    }
+
+    /// Queues a sync ahead of every proposal: this node's replica changed outside its order,
+    /// and the next decision must not be taken on a state its followers have not been sent. A
+    /// sync of the same name queued already is merged into it (it commits whatever is held
+    /// then, and a release is about every owner seen).
+    fn queue_sync(&mut self, name: String, mut seen: Vec<ActorId>) {
+        self.queue.retain_mut(|work| match work {
+            Work::Sync {
+                name: queued,
+                seen: earlier,
+            } if *queued == name => {
+                for owner in earlier.drain(..) {
+                    if !seen.contains(&owner) {
+                        seen.push(owner);
+                    }
+                }
+                false
+            }
+            _ => true,
+        });
+        self.queue.push_front(Work::Sync { name, seen });
+    }
+}
+
+impl Registry {
+    /// Commits `name` again, in order, before the next proposal: its owner here changed, or
+    /// another node was seen to hold it for `seen`.
+    pub(super) fn sync_later(&mut self, name: String, seen: ActorId, now: Duration, out: &mut Outputs) {
+        self.propose(
+            Work::Sync {
+                name,
+                seen: vec![seen],
+            },
+            now,
+            out,
+        );
+    }
+
+    /// Queues `work` and decides what can be decided now.
+    pub(super) fn propose(&mut self, work: Work, now: Duration, out: &mut Outputs) {
+        match work {
+            Work::Sync { name, seen } => self.sequencer.queue_sync(name, seen),
+            work => self.sequencer.queue.push_back(work),
+        }
+        self.decide_queued(now, out);
+    }
+
+    /// Decides queued work until a change is in flight or none is left.
+    pub(super) fn decide_queued(&mut self, now: Duration, out: &mut Outputs) {
+        while self.sequencer.in_flight.is_none() {
+            match self.sequencer.queue.pop_front() {
+                Some(Work::Proposal(proposal)) => self.decide(proposal, now, out),
+                Some(Work::Sync { name, seen }) => self.sync(name, seen, now, out),
+                None => return,
+            }
+        }
+    }
+
+    /// Decides one proposal: answers it at once if nothing changes, or makes the change here
+    /// and sends it out.
+    fn decide(&mut self, proposal: Proposal, now: Duration, out: &mut Outputs) {
+        let Proposal { name, change, origin } = proposal;
+        match self.make(&name, change, out) {
+            Ok(change) => self.commit(change, Some(origin), now, out),
+            Err(result) => self.answer(origin, result, out),
+        }
+    }
+
+    /// Commits `name` as this node holds it now to every connected node; if it holds it no
+    /// more, its release by each owner `seen`, one at a time. Syncs alone are commits without
+    /// a claimant: the node of an owner released by one keeps the name if its actor holds it
+    /// (it is the authority on its own live actors' names) and tells this node.
+    fn sync(&mut self, name: String, mut seen: Vec<ActorId>, now: Duration, out: &mut Outputs) {
+        if let Some(entry) = self.replica.get(&name) {
+            let entry = entry.clone();
+            return self.commit(Committed::Registered { name, entry }, None, now, out);
+        }
+        if seen.is_empty() {
+            return;
+        }
+        let owner = seen.remove(0);
+        if !seen.is_empty() {
+            self.sequencer.queue_sync(name.clone(), seen);
+        }
+        self.commit(Committed::Released { name, owner }, None, now, out);
+    }
+
+    /// Sends a change made here to every connected node, and waits for them to apply it.
+    fn commit(&mut self, change: Committed, origin: Option<Origin>, now: Duration, out: &mut Outputs) {
+        self.sequencer.next_commit += 1;
+        let commit = self.sequencer.next_commit;
+        let claimant = match origin {
+            Some(Origin::Remote { node, request }) => Some((node, request)),
+            // A release this node's caller asked for of another node's actor names this node
+            // as the claimant, so that it does not pass for a sync (relays to it are ignored).
+            Some(Origin::Local(request)) => match &change {
+                Committed::Released { owner, .. } if owner.node() != self.me => Some((self.me, request)),
+                _ => None,
+            },
+            None => None,
+        };
+        let others: Vec<NodeId> = self
+            .peers
+            .connected()
+            .iter()
+            .copied()
+            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
+            .collect();
+        // The others first: the claimant waits for their relays, a hop further.
+        let message = RegistryMsg::Commit {
+            request: commit,
+            change: change.clone(),
+            claimant: claimant.map(|(node, request)| Claimant {
+                node,
+                request,
+                others: others.clone(),
+            }),
+        };
+        for peer in &others {
+            out.send(*peer, message.clone());
+        }
+        if let Some((node, request)) = claimant.filter(|(node, _)| *node != self.me) {
+            let decided = RegistryMsg::Decided {
+                request,
+                commit,
+                change,
+                others,
+            };
+            out.send(node, decided);
+        }
+        let in_flight = InFlight {
+            commit,
+            origin,
+            waiting: self.peers.connected().clone(),
+            unsettled: false,
+            deadline: now + self.ack_timeout,
+        };
+        if in_flight.waiting.is_empty() {
+            self.finish(in_flight, out);
+        } else {
+            self.sequencer.in_flight = Some(in_flight);
+        }
+    }
+
+    /// Makes `change` to `name` in this node's replica, or says why not: a claim of a name
+    /// another owner holds (or the same owner: granted already, nothing to do), a claim for an
+    /// actor of a node seen down (refused with no owner), an unclaim of a name that is free or
+    /// held by another.
+    fn make(&mut self, name: &str, change: Change, out: &mut Outputs) -> Result<Committed, Decision> {
+        let existing = self.replica.get(name).map(|entry| entry.owner);
+        match change {
+            // Its node went down: its names were dropped everywhere this node's changes go.
+            Change::Claim(entry) if self.peers.has_departed(entry.owner.node()) => Err(Err(None)),
+            Change::Claim(entry) => match existing {
+                Some(owner) if owner == entry.owner => Err(Ok(())),
+                Some(owner) => Err(Err(Some(owner))),
+                None => {
+                    self.replica.insert(name, entry.clone(), out);
+                    Ok(Committed::Registered {
+                        name: name.to_owned(),
+                        entry,
+                    })
+                }
+            },
+            Change::Unclaim(owner) => match existing {
+                None => Err(Err(None)),
+                Some(holder) if holder != owner => Err(Err(Some(holder))),
+                Some(_) => {
+                    self.replica.remove_if_owner(name, owner, out);
+                    Ok(Committed::Released {
+                        name: name.to_owned(),
+                        owner,
+                    })
+                }
+            },
+        }
+    }
+
+    /// Answers a proposal that changed nothing.
+    fn answer(&mut self, origin: Origin, result: Decision, out: &mut Outputs) {
+        match origin {
+            Origin::Local(request) => out.answer(request, Answer::Decided(result)),
+            Origin::Remote { node, request } => out.send(node, RegistryMsg::ClaimReply { request, result }),
+        }
+    }
+
+    /// The change in flight is applied everywhere (or given up on): a claimant that may be
+    /// waiting still gets the sequencer's word, a local one its answer.
+    fn finish(&mut self, in_flight: InFlight, out: &mut Outputs) {
+        match in_flight.origin {
+            Some(Origin::Local(request)) => out.answer(request, Answer::Decided(Ok(()))),
+            Some(Origin::Remote { node, request }) if in_flight.unsettled => out.send(
+                node,
+                RegistryMsg::ClaimReply {
+                    request,
+                    result: Ok(()),
+                },
+            ),
+            Some(Origin::Remote { .. }) | None => {}
+        }
+    }
+
+    /// Ends the change in flight if `done` says so, then decides the next ones.
+    fn finish_if(&mut self, now: Duration, out: &mut Outputs, done: impl FnOnce(&mut InFlight) -> bool) {
+        let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
+            return;
+        };
+        if !done(in_flight) {
+            return;
+        }
+        if let Some(in_flight) = self.sequencer.in_flight.take() {
+            self.finish(in_flight, out);
+        }
+        self.decide_queued(now, out);
+    }
+
+    /// `from` acknowledged commit `commit`, telling whether the claimant is settled.
+    pub(super) fn acked(
+        &mut self,
+        commit: u64,
+        from: NodeId,
+        settled: bool,
+        now: Duration,
+        out: &mut Outputs,
+    ) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.commit != commit {
+                return false;
+            }
+            if in_flight.waiting.remove(&from) && !settled {
+                in_flight.unsettled = true;
+            }
+            in_flight.waiting.is_empty()
+        });
+    }
+
+    /// `node` went down: the change in flight no longer waits for it, and it may not have
+    /// relayed it.
+    pub(super) fn commits_without(&mut self, node: NodeId, now: Duration, out: &mut Outputs) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.waiting.remove(&node) {
+                in_flight.unsettled = true;
+            }
+            in_flight.waiting.is_empty()
+        });
+    }
+
+    /// Gives up on the change in flight if its deadline passed (its claimant is told).
+    pub(super) fn expire(&mut self, now: Duration, out: &mut Outputs) {
+        self.finish_if(now, out, |in_flight| {
+            if in_flight.deadline <= now {
+                in_flight.unsettled = true;
+            }
+            in_flight.deadline <= now
+        });
+    }
+}

@@ -1,0 +1,481 @@
+//! The state machine, one input at a time: the sequencer's ordering, the claimant's answers,
+//! commits, snapshots and groups.
+
+use super::outputs::Conflict;
+use super::*;
+use crate::registry::wire::Decision;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn node(n: u64) -> NodeId {
+    NodeId::from_u64(n)
+}
+
+fn id(node: u64, local: u64) -> ActorId {
+    ActorId::new(NodeId::from_u64(node), local)
+}
+
+fn entry(owner: ActorId) -> GlobalEntry {
+    GlobalEntry {
+        owner,
+        fingerprint: 1,
+        type_name: "T".into(),
+    }
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Node `me`, connected to `peers` (their snapshots are not looked at).
+fn registry(me: u64, peers: &[u64]) -> Registry {
+    let mut registry = Registry::new(node(me), TIMEOUT);
+    for peer in peers {
+        let _ = registry.peer_up(node(*peer), secs(0));
+    }
+    registry
+}
+
+fn claim(owner: ActorId) -> Change {
+    Change::Claim(entry(owner))
+}
+
+fn registered(name: &str, owner: ActorId) -> Committed {
+    Committed::Registered {
+        name: name.into(),
+        entry: entry(owner),
+    }
+}
+
+fn claim_msg(request: u64, name: &str, owner: ActorId) -> RegistryMsg {
+    RegistryMsg::Claim {
+        request,
+        name: name.into(),
+        entry: entry(owner),
+    }
+}
+
+fn decided(request: u64, commit: u64, change: Committed, others: &[u64]) -> RegistryMsg {
+    RegistryMsg::Decided {
+        request,
+        commit,
+        change,
+        others: others.iter().map(|n| node(*n)).collect(),
+    }
+}
+
+fn relayed(request: u64, commit: u64, change: Committed, others: &[u64]) -> RegistryMsg {
+    RegistryMsg::Relayed {
+        request,
+        commit,
+        change,
+        others: others.iter().map(|n| node(*n)).collect(),
+    }
+}
+
+fn ack(commit: u64, settled: bool) -> RegistryMsg {
+    RegistryMsg::CommitAck {
+        request: commit,
+        settled,
+    }
+}
+
+fn reply(request: u64, result: Decision) -> RegistryMsg {
+    RegistryMsg::ClaimReply { request, result }
+}
+
+/// The frames of `out`, by recipient and kind.
+fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
+    out.frames
+        .iter()
+        .map(|(to, msg)| {
+            let kind = match msg {
+                RegistryMsg::Claim { .. } => "Claim",
+                RegistryMsg::Unclaim { .. } => "Unclaim",
+                RegistryMsg::Decided { .. } => "Decided",
+                RegistryMsg::ClaimReply { .. } => "ClaimReply",
+                RegistryMsg::Commit { .. } => "Commit",
+                RegistryMsg::CommitAck { .. } => "CommitAck",
+                RegistryMsg::Relayed { .. } => "Relayed",
+                RegistryMsg::Snapshot { .. } => "Snapshot",
+                RegistryMsg::Join { .. } => "Join",
+                RegistryMsg::Leave { .. } => "Leave",
+            };
+            (to.as_u64(), kind)
+        })
+        .collect()
+}
+
+/// The commit id the sequencer gave the change it sent in `out`.
+fn commit_of(out: &Outputs) -> u64 {
+    out.frames
+        .iter()
+        .find_map(|(_, msg)| match msg {
+            RegistryMsg::Decided { commit, .. } => Some(*commit),
+            RegistryMsg::Commit { request, .. } => Some(*request),
+            _ => None,
+        })
+        .expect("a commit in the outputs")
+}
+
+fn owner(registry: &Registry, name: &str) -> Option<ActorId> {
+    registry.replica().get(name).map(|entry| entry.owner)
+}
+
+#[test]
+fn the_sequencer_decides_at_once_when_idle_and_the_next_change_once_the_last_is_everywhere() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    // The others first, then the claimant's answer.
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Decided")]);
+    assert_eq!(owner(&seq, "a"), Some(id(3, 1)));
+    let commit = commit_of(&out);
+    // A claim meanwhile waits for its turn.
+    let out = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(owner(&seq, "b"), None);
+    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    assert!(out.frames.is_empty());
+    let out = seq.receive(node(3), ack(commit, true), secs(0));
+    // Settled everywhere: no word to the claimant, and the next change goes out.
+    assert_eq!(kinds(&out), vec![(3, "Commit"), (2, "Decided")]);
+    assert_eq!(owner(&seq, "b"), Some(id(2, 1)));
+}
+
+#[test]
+fn commits_finish_when_every_node_acked_or_went_down() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
+    assert!(seq.receive(node(2), ack(commit, true), secs(0)).frames.is_empty());
+    // The claimant went down before acknowledging: it may be waiting still (were it back),
+    // and the next change goes out to those left.
+    let out = seq.peer_down(node(3), secs(0));
+    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Decided")]);
+    let commit = commit_of(&out);
+    // A node that acknowledges as not settled gets the sequencer's word once it is done;
+    // then the sequencer commits the removal of the names of the node that went down.
+    let out = seq.receive(node(2), ack(commit, false), secs(0));
+    let released = RegistryMsg::Commit {
+        request: commit + 1,
+        change: Committed::Released {
+            name: "a".into(),
+            owner: id(3, 1),
+        },
+        claimant: None,
+    };
+    assert_eq!(out.frames, vec![(node(2), reply(8, Ok(()))), (node(2), released)]);
+
+    // A change no node is to apply is done at once.
+    let mut alone = registry(1, &[]);
+    let (submitted, out) = alone.submit("c", claim(id(1, 1)), secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(alone.next_deadline(), None);
+}
+
+#[test]
+fn overdue_commits_are_given_up_and_the_next_decided() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(3), ack(commit, true), secs(1));
+    let _ = seq.receive(node(3), claim_msg(8, "b", id(3, 2)), secs(2));
+    assert_eq!(seq.next_deadline(), Some(TIMEOUT));
+    assert!(seq.tick(secs(4)).frames.is_empty());
+    let out = seq.tick(TIMEOUT);
+    // Given up on: the claimant is told, and the next change is decided.
+    assert_eq!(
+        kinds(&out),
+        vec![(3, "ClaimReply"), (2, "Commit"), (3, "Decided")]
+    );
+    assert_eq!(seq.next_deadline(), Some(TIMEOUT + TIMEOUT));
+    // A late acknowledgement of the first changes nothing.
+    assert!(seq.receive(node(2), ack(commit, true), secs(6)).frames.is_empty());
+    assert_eq!(seq.next_deadline(), Some(TIMEOUT + TIMEOUT));
+}
+
+#[test]
+fn a_local_change_of_the_sequencer_is_answered_once_every_node_applied_it() {
+    let mut seq = registry(1, &[2, 3]);
+    let (first, out) = seq.submit("svc", claim(id(1, 1)), secs(0));
+    assert_eq!(first.sequencer, node(1));
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Commit")]);
+    assert!(out.answers.is_empty());
+    let commit = commit_of(&out);
+    // Another owner's claim waits its turn, and is refused then.
+    let (second, out) = seq.submit("svc", claim(id(1, 2)), secs(0));
+    assert!(out.frames.is_empty() && out.answers.is_empty());
+    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    assert!(out.answers.is_empty());
+    let out = seq.receive(node(3), ack(commit, true), secs(0));
+    assert_eq!(
+        out.answers,
+        vec![
+            (first.request, Answer::Decided(Ok(()))),
+            (second.request, Answer::Decided(Err(Some(id(1, 1))))),
+        ]
+    );
+}
+
+#[test]
+fn a_forgotten_local_change_still_queued_is_not_decided() {
+    let mut seq = registry(1, &[2]);
+    let (_, out) = seq.submit("a", claim(id(1, 1)), secs(0));
+    let commit = commit_of(&out);
+    let (queued, _) = seq.submit("b", claim(id(1, 2)), secs(0));
+    seq.forget(queued.request);
+    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(out.answers.len(), 1);
+    assert_eq!(owner(&seq, "b"), None);
+}
+
+#[test]
+fn a_commit_is_applied_relayed_to_its_claimant_and_acknowledged() {
+    let mut other = registry(2, &[1, 3]);
+    let commit = |claimant: Option<u64>| RegistryMsg::Commit {
+        request: 9,
+        change: registered("svc", id(3, 1)),
+        claimant: claimant.map(|n| Claimant {
+            node: node(n),
+            request: 4,
+            others: vec![node(2)],
+        }),
+    };
+    let out = other.receive(node(1), commit(Some(3)), secs(0));
+    assert_eq!(
+        out.frames,
+        vec![
+            (node(3), relayed(4, 9, registered("svc", id(3, 1)), &[2])),
+            (node(1), ack(9, true)),
+        ]
+    );
+    assert_eq!(owner(&other, "svc"), Some(id(3, 1)));
+    // A claimant this node is not connected to is not relayed to, and may be waiting still.
+    let out = other.receive(node(1), commit(Some(5)), secs(0));
+    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
+    let out = other.receive(node(1), commit(None), secs(0));
+    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
+}
+
+#[test]
+fn a_claim_is_granted_once_applied_and_relayed_by_every_other_node_in_any_order() {
+    let mut claimant = registry(4, &[1, 2, 3]);
+    let (submitted, out) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    assert_eq!(kinds(&out), vec![(1, "Claim")]);
+    let request = submitted.request;
+    let change = || registered("svc", id(4, 1));
+    // A relay overtakes the sequencer's answer: it is the copy applied, and acknowledged
+    // to the sequencer as not settled yet (node 2 is still to relay).
+    let out = claimant.receive(node(3), relayed(request, 9, change(), &[2, 3]), secs(0));
+    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
+    assert!(out.answers.is_empty());
+    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+    // The sequencer's copy is not applied again.
+    let out = claimant.receive(node(1), decided(request, 9, change(), &[2, 3]), secs(0));
+    assert!(out.frames.is_empty() && out.changes.is_empty() && out.answers.is_empty());
+    let out = claimant.receive(node(2), relayed(request, 9, change(), &[2, 3]), secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
+    // Nor is a late relay once the claim is done.
+    let out = claimant.receive(node(3), relayed(request, 9, change(), &[2, 3]), secs(0));
+    assert!(out.frames.is_empty() && out.changes.is_empty() && out.answers.is_empty());
+}
+
+#[test]
+fn a_claim_is_granted_only_with_its_change_applied_whatever_the_order_of_its_copies() {
+    let orders: [[u64; 3]; 6] = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]];
+    for order in orders {
+        let mut claimant = registry(4, &[1, 2, 3]);
+        let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+        let (mut acks, mut answers) = (0, Vec::new());
+        for from in order {
+            let change = registered("svc", id(4, 1));
+            let msg = if from == 1 {
+                decided(submitted.request, 9, change, &[2, 3])
+            } else {
+                relayed(submitted.request, 9, change, &[2, 3])
+            };
+            let out = claimant.receive(node(from), msg, secs(0));
+            acks += out.frames.len();
+            if !out.answers.is_empty() {
+                assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)), "{order:?}");
+            }
+            answers.extend(out.answers);
+        }
+        assert_eq!(acks, 1, "{order:?}");
+        assert_eq!(
+            answers,
+            vec![(submitted.request, Answer::Decided(Ok(())))],
+            "{order:?}"
+        );
+    }
+}
+
+#[test]
+fn the_sequencers_answer_alone_grants_a_claim_no_other_node_is_to_relay() {
+    let mut claimant = registry(4, &[1]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let out = claimant.receive(
+        node(1),
+        decided(submitted.request, 9, registered("svc", id(4, 1)), &[]),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+}
+
+#[test]
+fn an_answer_to_no_known_claim_is_applied_only_from_the_sequencer() {
+    let mut claimant = registry(4, &[1, 3]);
+    let out = claimant.receive(node(3), relayed(4, 9, registered("svc", id(4, 1)), &[3]), secs(0));
+    assert!(out.frames.is_empty() && out.changes.is_empty());
+    let out = claimant.receive(node(1), decided(4, 9, registered("svc", id(4, 1)), &[3]), secs(0));
+    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
+    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+}
+
+#[test]
+fn only_the_sequencer_answers_or_grants_a_claim() {
+    let mut claimant = registry(4, &[1, 2]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    // Another node's `Decided` is only acknowledged (its sender waits for that): it is not
+    // this node's sequencer, whose order alone is followed here.
+    let out = claimant.receive(
+        node(2),
+        decided(submitted.request, 9, registered("svc", id(4, 1)), &[]),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(2), ack(9, true))]);
+    assert!(out.answers.is_empty() && out.changes.is_empty());
+
+    let out = claimant.receive(node(2), reply(submitted.request, Err(None)), secs(0));
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(1), reply(submitted.request, Err(None)), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Err(None)))]);
+}
+
+#[test]
+fn a_node_going_down_is_not_waited_for_and_a_sequencer_going_down_fails_its_claims() {
+    let mut claimant = registry(4, &[2, 3]);
+    let (elsewhere, _) = claimant.submit("c", claim(id(4, 3)), secs(0));
+    assert_eq!(elsewhere.sequencer, node(2));
+    let _ = claimant.peer_up(node(1), secs(0));
+    let (waiting, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
+    let (undecided, _) = claimant.submit("b", claim(id(4, 2)), secs(0));
+    assert_eq!(waiting.sequencer, node(1));
+    let _ = claimant.receive(
+        node(1),
+        decided(waiting.request, 9, registered("a", id(4, 1)), &[3]),
+        secs(0),
+    );
+    let out = claimant.peer_down(node(3), secs(0));
+    assert_eq!(out.answers, vec![(waiting.request, Answer::Decided(Ok(())))]);
+    let out = claimant.peer_down(node(1), secs(0));
+    assert_eq!(out.answers, vec![(undecided.request, Answer::SequencerLost)]);
+}
+
+#[test]
+fn the_final_reply_ends_a_claim_still_waiting_for_relays() {
+    let mut claimant = registry(4, &[1, 3]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let out = claimant.receive(
+        node(1),
+        decided(submitted.request, 9, registered("svc", id(4, 1)), &[3]),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+}
+
+/// Delivers every frame of `out`, sent by `from`, to the registries of `nodes` it is for;
+/// returns their outputs, by recipient.
+fn deliver(nodes: &mut [Registry], from: NodeId, out: Outputs) -> Vec<(NodeId, Outputs)> {
+    let mut delivered = Vec::new();
+    for (to, msg) in out.frames {
+        if let Some(registry) = nodes.iter_mut().find(|registry| registry.me == to) {
+            delivered.push((to, registry.receive(from, msg, secs(0))));
+        }
+    }
+    delivered
+}
+
+#[test]
+fn a_registration_from_another_node_is_done_after_three_hops() {
+    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
+    let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
+    // Hop 1: the claim; hop 2: the commit to node 2 and the decision to node 3.
+    let hop2 = deliver(&mut nodes, node(3), out);
+    let [(_, from_seq)] = <[_; 1]>::try_from(hop2).expect("one recipient");
+    let hop3 = deliver(&mut nodes, node(1), from_seq);
+    let (mut relays, mut answered) = (Vec::new(), Vec::new());
+    for (at, out) in hop3 {
+        answered.extend(out.answers.clone());
+        relays.push((at, out));
+    }
+    assert!(answered.is_empty(), "answered after two hops");
+    // Hop 3: node 2's relay.
+    let from_two = relays
+        .into_iter()
+        .find(|(at, _)| *at == node(2))
+        .map(|(_, out)| out)
+        .expect("node 2 applied the commit");
+    let out = nodes[2].receive(node(2), from_two.frames[0].1.clone(), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    for registry in &nodes {
+        assert_eq!(owner(registry, "svc"), Some(id(3, 1)));
+    }
+}
+
+#[test]
+fn snapshots_merge_settle_conflicts_and_stop_only_local_losers() {
+    let (low, high) = (id(1, 1), id(2, 1));
+    let mut left = registry(1, &[]);
+    let mut right = registry(2, &[]);
+    let _ = left.submit("svc", claim(low), secs(0));
+    let _ = right.submit("svc", claim(high), secs(0));
+    let to_right = left.peer_up(node(2), secs(0));
+    let to_left = right.peer_up(node(1), secs(0));
+    let on_right = deliver(std::slice::from_mut(&mut right), node(1), to_right);
+    let on_left = deliver(std::slice::from_mut(&mut left), node(2), to_left);
+    let conflict = Conflict {
+        name: "svc".into(),
+        winner: low,
+        loser: high,
+    };
+    assert_eq!(on_right[0].1.conflicts, vec![conflict.clone()]);
+    assert_eq!(on_left[0].1.conflicts, vec![conflict]);
+    assert_eq!(on_right[0].1.stops.len(), 1);
+    assert!(on_left[0].1.stops.is_empty());
+    assert_eq!(
+        (owner(&left, "svc"), owner(&right, "svc")),
+        (Some(low), Some(low))
+    );
+}
+
+#[test]
+fn group_changes_go_to_every_peer_and_a_node_down_takes_its_members() {
+    let mut here = registry(1, &[2, 3]);
+    let out = here.join("workers", entry(id(1, 1)));
+    assert_eq!(kinds(&out), vec![(2, "Join"), (3, "Join")]);
+    let _ = here.receive(
+        node(2),
+        RegistryMsg::Join {
+            group: "workers".into(),
+            member: entry(id(2, 1)),
+        },
+        secs(0),
+    );
+    assert_eq!(here.replica().members("workers").len(), 2);
+    let _ = here.peer_down(node(2), secs(0));
+    assert_eq!(here.replica().members("workers").len(), 1);
+    let (left, out) = here.leave("workers", id(1, 1));
+    assert!(left);
+    assert_eq!(kinds(&out), vec![(3, "Leave")]);
+    let (left, out) = here.leave("workers", id(1, 1));
+    assert!(!left && out.frames.is_empty());
+}
