@@ -479,3 +479,156 @@ fn group_changes_go_to_every_peer_and_a_node_down_takes_its_members() {
     let (left, out) = here.leave("workers", id(1, 1));
     assert!(!left && out.frames.is_empty());
 }
+
+#[test]
+fn a_node_that_is_not_the_sequencer_forwards_a_claim_and_answers_its_claimant() {
+    // Node 3 takes itself for node 4's sequencer, but sees node 1, which is lower.
+    let mut proxy = registry(3, &[1, 4]);
+    let out = proxy.receive(node(4), claim_msg(7, "svc", id(4, 1)), secs(0));
+    let [(to, RegistryMsg::Claim { request, .. })] = out.frames.as_slice() else {
+        panic!("expected the claim forwarded: {:?}", out.frames);
+    };
+    assert_eq!(*to, node(1));
+    let out = proxy.receive(node(1), reply(*request, Err(Some(id(1, 1)))), secs(0));
+    assert_eq!(out.frames, vec![(node(4), reply(7, Err(Some(id(1, 1)))))]);
+}
+
+#[test]
+fn a_commit_from_a_node_that_is_not_the_sequencer_is_acknowledged_not_applied() {
+    let mut other = registry(3, &[1, 2]);
+    let commit = RegistryMsg::Commit {
+        request: 5,
+        change: registered("svc", id(2, 1)),
+        claimant: None,
+    };
+    let out = other.receive(node(2), commit, secs(0));
+    assert_eq!(out.frames, vec![(node(2), ack(5, true))]);
+    assert_eq!(owner(&other, "svc"), None);
+}
+
+#[test]
+fn what_a_snapshot_changes_on_the_sequencer_is_committed_again_before_the_next_proposal() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    let in_flight = commit_of(&out);
+    let _ = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
+    // Node 3's replica brings a name the sequencer did not have.
+    let snapshot = RegistryMsg::Snapshot {
+        entries: vec![("c".into(), entry(id(3, 2)))],
+        groups: Vec::new(),
+    };
+    assert!(seq.receive(node(3), snapshot, secs(0)).frames.is_empty());
+    let _ = seq.receive(node(2), ack(in_flight, true), secs(0));
+    let out = seq.receive(node(3), ack(in_flight, true), secs(0));
+    // The sync goes out before node 2's queued claim.
+    let sync = RegistryMsg::Commit {
+        request: in_flight + 1,
+        change: registered("c", id(3, 2)),
+        claimant: None,
+    };
+    assert_eq!(out.frames, vec![(node(2), sync.clone()), (node(3), sync)]);
+}
+
+#[test]
+fn a_node_keeps_its_own_actors_name_against_a_syncs_release_and_tells_the_sequencer() {
+    let mut home = registry(3, &[1]);
+    let (submitted, _) = home.submit("svc", claim(id(3, 1)), secs(0));
+    let _ = home.receive(
+        node(1),
+        decided(submitted.request, 4, registered("svc", id(3, 1)), &[]),
+        secs(0),
+    );
+    let release = RegistryMsg::Commit {
+        request: 5,
+        change: Committed::Released {
+            name: "svc".into(),
+            owner: id(3, 1),
+        },
+        claimant: None,
+    };
+    let out = home.receive(node(1), release, secs(0));
+    assert_eq!(owner(&home, "svc"), Some(id(3, 1)));
+    assert_eq!(kinds(&out), vec![(1, "Snapshot"), (1, "CommitAck")]);
+}
+
+#[test]
+fn a_node_seen_down_has_no_names_taken_from_a_third_nodes_snapshot() {
+    let mut here = registry(3, &[1, 2, 4]);
+    let _ = here.peer_down(node(4), secs(0));
+    let snapshot = RegistryMsg::Snapshot {
+        entries: vec![("gone".into(), entry(id(4, 1))), ("kept".into(), entry(id(2, 1)))],
+        groups: Vec::new(),
+    };
+    let _ = here.receive(node(2), snapshot, secs(0));
+    assert_eq!(
+        (owner(&here, "gone"), owner(&here, "kept")),
+        (None, Some(id(2, 1)))
+    );
+    // The sequencer's own word is taken whole.
+    let commit = RegistryMsg::Commit {
+        request: 1,
+        change: registered("gone", id(4, 1)),
+        claimant: None,
+    };
+    let _ = here.receive(node(1), commit, secs(0));
+    assert_eq!(owner(&here, "gone"), Some(id(4, 1)));
+}
+
+#[test]
+fn an_empty_snapshot_asks_the_sequencer_for_its_replica_and_is_answered_with_differences() {
+    let mut seq = registry(1, &[2]);
+    let _ = seq.submit("svc", claim(id(1, 1)), secs(0));
+    let ask = RegistryMsg::Snapshot {
+        entries: Vec::new(),
+        groups: Vec::new(),
+    };
+    let out = seq.receive(node(2), ask, secs(0));
+    let replica = RegistryMsg::Snapshot {
+        entries: vec![("svc".into(), entry(id(1, 1)))],
+        groups: Vec::new(),
+    };
+    assert_eq!(out.frames, vec![(node(2), replica.clone())]);
+    // The asking node answers with what it holds otherwise.
+    let mut follower = registry(2, &[1]);
+    let _ = follower.submit("mine", claim(id(2, 1)), secs(0));
+    let _ = follower.receive(node(1), decided(1, 3, registered("mine", id(2, 1)), &[]), secs(0));
+    let out = follower.receive(node(1), replica, secs(0));
+    let answer = RegistryMsg::Snapshot {
+        entries: vec![("mine".into(), entry(id(2, 1)))],
+        groups: Vec::new(),
+    };
+    assert_eq!(out.frames, vec![(node(1), answer)]);
+    assert_eq!(owner(&follower, "svc"), Some(id(1, 1)));
+}
+
+#[test]
+fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(2), claim_msg(7, "busy", id(2, 9)), secs(0));
+    let in_flight = commit_of(&out);
+    // Two stale copies of `svc`, of a node the sequencer saw go down.
+    let _ = seq.peer_down(node(4), secs(0));
+    for (from, owner) in [(2, id(4, 1)), (3, id(4, 2))] {
+        let snapshot = RegistryMsg::Snapshot {
+            entries: vec![("svc".into(), entry(owner))],
+            groups: Vec::new(),
+        };
+        let _ = seq.receive(node(from), snapshot, secs(0));
+    }
+    let _ = seq.receive(node(2), ack(in_flight, true), secs(0));
+    let out = seq.receive(node(3), ack(in_flight, true), secs(0));
+    let released = |request, local| RegistryMsg::Commit {
+        request,
+        change: Committed::Released {
+            name: "svc".into(),
+            owner: id(4, local),
+        },
+        claimant: None,
+    };
+    // The copy seen last is released first: a sync keeps its latest
+    // sighting at the head and the earlier ones after it.
+    assert_eq!(out.frames[0], (node(2), released(in_flight + 1, 2)));
+    let _ = seq.receive(node(2), ack(in_flight + 1, true), secs(0));
+    let out = seq.receive(node(3), ack(in_flight + 1, true), secs(0));
+    assert_eq!(out.frames[0], (node(2), released(in_flight + 2, 1)));
+}
