@@ -76,7 +76,7 @@ impl Claims {
 
     /// Claim `request`, `change` of `name`, was sent to `sequencer`, for this node or for a
     /// peer's request (`proxy_for`).
-    pub(super) fn expect(
+    pub(super) fn await_answer(
         &mut self,
         request: u64,
         sequencer: NodeId,
@@ -300,7 +300,8 @@ impl Registry {
                 owner,
             },
         };
-        self.claims.expect(request, sequencer, (&name, change), proxy_for);
+        self.claims
+            .await_answer(request, sequencer, (&name, change), proxy_for);
         out.send(sequencer, msg);
     }
 

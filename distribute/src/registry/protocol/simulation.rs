@@ -898,9 +898,8 @@ fn run_schedules(part: u64) {
     if let Some(seed) = env_u64("REGISTRY_SIM_SEED") {
         if part == 0 {
             let trace = std::env::var_os("REGISTRY_SIM_TRACE").is_some();
-            if let Err(report) = run_seed(seed, trace) {
-                panic!("{report}");
-            }
+            let outcome = run_seed(seed, trace);
+            assert!(outcome.is_ok(), "{}", outcome.err().unwrap_or_default());
         }
         return;
     }
