@@ -3,8 +3,10 @@
 //! A node needs no configuration: `Node::new()` inside a tokio runtime is enough to spawn
 //! actors (the local runtime, in `crate::actor`). [`Node::builder`] makes a networked node:
 //! the builder ([`builder`]) owns the configuration of the network and of the registry, starts
-//! the network layer and hands it the registry's frames. The cluster's methods of `Node`
-//! (connecting, node-local and cluster-wide names, process groups) are all in this module.
+//! the network layer and registers the registry's frame handler with it. The cluster's
+//! methods of `Node` are all in this module: connecting, peers, events and node-local names
+//! here, the cluster-wide registry and process groups in `registry.rs`; the local runtime's
+//! (spawning, counting, shutting down actors) are the actor layer's.
 
 mod builder;
 mod registry;

@@ -270,7 +270,7 @@ impl Node {
         if id.node() == self.id() {
             return Some(self.local_ref(id));
         }
-        self.net().map(|net| ActorRef::remote(id, net.slot(id.node())))
+        self.peer(id.node()).map(|peer| ActorRef::remote(id, peer))
     }
 
     fn registry(&self) -> &RegistryDriver {
