@@ -189,19 +189,21 @@ fn install(
     stops: &Stops,
     write: Out,
 ) {
-    let (epoch, came_up) = slot.attach(connection, Arc::clone(&stops.cut), name);
+    let epoch = slot.attach(connection, Arc::clone(&stops.cut), name);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
-    if came_up {
-        net.emit(NodeEvent::NodeUp {
-            node: slot.id,
-            name: name.to_owned(),
-        });
-    }
+    // The introduction is the first frame on the connection; then the frame handlers hear of
+    // the peer (and queue what they send on connecting) before anyone can see it up.
     slot.send_control(&Control::Introduce {
         listen: Some(net.listen),
         known: known_nodes(net, slot.id),
     });
     net.handlers.connected(slot.id);
+    if slot.mark_up() {
+        net.emit(NodeEvent::NodeUp {
+            node: slot.id,
+            name: name.to_owned(),
+        });
+    }
     if let Out::Tcp(half) = &write {
         slot.queue.set_direct(epoch, Arc::clone(half));
     }

@@ -20,6 +20,8 @@ use crate::transport::FrameKind;
 /// connection's reader, in the order frames arrive, and tells it of peers coming and going.
 pub(crate) trait FrameHandler: Send + Sync + 'static {
     /// A connection to `peer` was installed: the peer came up, or a new connection took over.
+    /// Called before the peer counts as up (in `connected_nodes`, with a `NodeUp`), so that
+    /// whoever sees it up finds the handler knowing it; frames sent to it now are queued.
     fn connected(&self, peer: NodeId);
 
     /// `peer` went down.

@@ -179,6 +179,12 @@ impl Net {
         }))
     }
 
+    /// The slot of node `id` if this node knows it, up or not: frames queued for a peer that
+    /// is down are dropped by its closed queue.
+    pub(crate) fn known_slot(&self, id: NodeId) -> Option<Arc<PeerSlot>> {
+        self.peers().get(&id).cloned()
+    }
+
     pub(crate) fn connected_slot(&self, id: NodeId) -> Option<Arc<PeerSlot>> {
         self.peers().get(&id).filter(|slot| slot.is_up()).cloned()
     }

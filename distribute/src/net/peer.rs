@@ -129,8 +129,10 @@ impl PeerSlot {
     }
 
     /// Installs `connection` as the one carrying traffic; `cut` closes it. Returns the
-    /// writer's epoch and whether the peer was down before (a `NodeUp`).
-    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str) -> (u64, bool) {
+    /// writer's epoch. Frames can be queued from now on, but the peer counts as up only once
+    /// [`mark_up`](Self::mark_up) says so: the node first tells its frame handlers, so that
+    /// whoever sees the peer up (`connected_nodes`, `NodeUp`) finds them knowing it too.
+    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
         let previous = meta.connection.replace((connection, cut));
@@ -139,10 +141,14 @@ impl PeerSlot {
         } else {
             self.queue.open()
         };
-        let was_up = self.up.swap(true, Ordering::AcqRel);
         drop(meta);
         self.attached.notify_waiters();
-        (epoch, !was_up)
+        epoch
+    }
+
+    /// Marks the peer up; returns whether it was down before (a `NodeUp`).
+    pub(crate) fn mark_up(&self) -> bool {
+        !self.up.swap(true, Ordering::AcqRel)
     }
 
     /// Waits up to `timeout` for a connection other than `connection` to be installed.

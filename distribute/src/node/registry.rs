@@ -310,7 +310,9 @@ fn entry_of<A: Actor>(actor: &ActorRef<A>) -> GlobalEntry {
 
 impl RegistryHost for Services {
     fn send(&self, to: NodeId, msg: &RegistryMsg) {
-        if let Some(slot) = self.net.get().and_then(|net| net.connected_slot(to)) {
+        // A known slot, not only an up one: the registry hears of a new peer, and sends it
+        // its replica, just before the peer counts as up.
+        if let Some(slot) = self.net.get().and_then(|net| net.known_slot(to)) {
             slot.send_frame(FrameKind::Registry, |buf| msg.encode(buf));
         }
     }
