@@ -58,11 +58,7 @@ impl ConflictPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actor::NodeId;
-
-    fn id(node: u64, local: u64) -> ActorId {
-        ActorId::new(NodeId::from_u64(node), local)
-    }
+    use crate::registry::fixtures::id;
 
     #[test]
     fn the_winner_does_not_depend_on_the_order_of_the_owners() {

@@ -11,6 +11,8 @@
 mod api;
 mod conflict;
 pub(crate) mod driver;
+#[cfg(test)]
+mod fixtures;
 mod local;
 mod name;
 pub(crate) mod protocol;

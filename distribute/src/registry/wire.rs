@@ -141,22 +141,7 @@ impl RegistryMsg {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(node: u64, local: u64) -> ActorId {
-        ActorId::new(NodeId::from_u64(node), local)
-    }
-
-    fn node(n: u64) -> NodeId {
-        NodeId::from_u64(n)
-    }
-
-    fn entry(owner: ActorId) -> GlobalEntry {
-        GlobalEntry {
-            owner,
-            fingerprint: 1,
-            type_name: "T".into(),
-        }
-    }
+    use crate::registry::fixtures::{entry, id, node};
 
     #[test]
     fn registry_messages_round_trip_and_garbage_fails() {

@@ -246,6 +246,7 @@ impl Registry {
     /// A message from `from`.
     pub(crate) fn receive(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
         let mut out = Outputs::default();
+        let decided = matches!(msg, RegistryMsg::Decided { .. });
         match msg {
             RegistryMsg::Claim { request, name, entry } => {
                 let origin = Origin::Remote { node: from, request };
@@ -257,22 +258,14 @@ impl Registry {
                 let change = Change::Unclaim(owner);
                 self.take_proposal(Proposal { name, change, origin }, now, &mut out);
             }
+            // The sequencer's own answer, or a node's relay of it: the same copy of the change.
             RegistryMsg::Decided {
                 request,
                 commit,
                 change,
                 others,
-            } => {
-                let copy = Copy {
-                    request,
-                    commit,
-                    change,
-                    others,
-                    decided: true,
-                };
-                self.on_answer(from, copy, now, &mut out);
             }
-            RegistryMsg::Relayed {
+            | RegistryMsg::Relayed {
                 request,
                 commit,
                 change,
@@ -283,7 +276,7 @@ impl Registry {
                     commit,
                     change,
                     others,
-                    decided: false,
+                    decided,
                 };
                 self.on_answer(from, copy, now, &mut out);
             }

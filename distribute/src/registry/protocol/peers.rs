@@ -70,10 +70,7 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn node(n: u64) -> NodeId {
-        NodeId::from_u64(n)
-    }
+    use crate::registry::fixtures::node;
 
     #[test]
     fn a_node_that_went_down_is_remembered_until_it_is_back() {

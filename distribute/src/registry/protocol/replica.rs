@@ -271,18 +271,7 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn id(node: u64, local: u64) -> ActorId {
-        ActorId::new(NodeId::from_u64(node), local)
-    }
-
-    fn entry(owner: ActorId) -> GlobalEntry {
-        GlobalEntry {
-            owner,
-            fingerprint: 1,
-            type_name: "T".into(),
-        }
-    }
+    use crate::registry::fixtures::{entry, id};
 
     #[test]
     fn merges_agree_on_the_lowest_owner_whichever_side_merges() {

@@ -20,6 +20,7 @@
 //! simulation` replays it alone (add `REGISTRY_SIM_TRACE=1` for every step), and
 //! `REGISTRY_SIM_SCHEDULES=<n>` runs more schedules than the default.
 
+use crate::registry::fixtures::entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -27,7 +28,6 @@ use std::time::Duration;
 
 use super::outputs::Conflict;
 use super::*;
-use crate::registry::wire::GlobalEntry;
 
 /// The caller's timeout and the sequencer's wait for acknowledgements, as in the driver.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -642,14 +642,6 @@ impl Sim {
         }
         self.settle();
         self.check();
-    }
-}
-
-fn entry(owner: ActorId) -> GlobalEntry {
-    GlobalEntry {
-        owner,
-        fingerprint: 1,
-        type_name: "T".into(),
     }
 }
 

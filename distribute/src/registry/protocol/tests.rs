@@ -3,25 +3,10 @@
 
 use super::outputs::Conflict;
 use super::*;
+use crate::registry::fixtures::{entry, id, node};
 use crate::registry::wire::Decision;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-fn node(n: u64) -> NodeId {
-    NodeId::from_u64(n)
-}
-
-fn id(node: u64, local: u64) -> ActorId {
-    ActorId::new(NodeId::from_u64(node), local)
-}
-
-fn entry(owner: ActorId) -> GlobalEntry {
-    GlobalEntry {
-        owner,
-        fingerprint: 1,
-        type_name: "T".into(),
-    }
-}
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
