@@ -10,6 +10,7 @@ use distribute::prelude::*;
 use distribute::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Step};
 use distribute::transport::{encode_frame, FrameDecoder, FrameKind};
 use distribute::{ConnectError, Message, NodeDownReason};
+use distribute_tests::fake_peer::{write_frame, FakePeer};
 use distribute_tests::{
     net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
 };
@@ -45,68 +46,6 @@ async fn expect_closed(stream: &mut TcpStream) {
     .await;
 }
 
-/// A peer speaking the protocol by hand: it completes the handshake, then writes raw frames.
-struct FakePeer {
-    stream: TcpStream,
-}
-
-impl FakePeer {
-    async fn connect(to: SocketAddr, name: &str, cookie: &str) -> Result<FakePeer, HandshakeError> {
-        let mut stream = TcpStream::connect(to).await.expect("tcp connect");
-        let config = HandshakeConfig {
-            name: name.into(),
-            incarnation: 0x5eed_0000_0000_0001 ^ u64::from(std::process::id()),
-            capabilities: 0,
-            cookie: cookie.as_bytes().to_vec(),
-        };
-        let (mut machine, hello) = Handshake::new(config, fresh_nonce().expect("nonce"))?;
-        let mut decoder = FrameDecoder::new(1024);
-        write_frame(&mut stream, FrameKind::Handshake, &hello).await;
-        let mut buf = [0u8; 4096];
-        loop {
-            while let Ok(Some(frame)) = decoder.next() {
-                match machine.receive(&frame.body)? {
-                    Step::Send(proof) => write_frame(&mut stream, FrameKind::Handshake, &proof).await,
-                    Step::Established(_) => return Ok(FakePeer { stream }),
-                }
-            }
-            let n = stream.read(&mut buf).await.unwrap_or(0);
-            assert!(n > 0, "the node closed the connection during the handshake");
-            decoder.push(&buf[..n]);
-        }
-    }
-
-    /// A Message frame for `target`, with the header the transport expects.
-    async fn send_message(&mut self, target: ActorId, fingerprint: u64, tag: u32, call: u64, args: &[u8]) {
-        let mut body = Vec::new();
-        body.extend_from_slice(&target.local().to_be_bytes());
-        body.extend_from_slice(&fingerprint.to_be_bytes());
-        body.extend_from_slice(&tag.to_be_bytes());
-        body.extend_from_slice(&call.to_be_bytes());
-        body.extend_from_slice(args);
-        write_frame(&mut self.stream, FrameKind::Message, &body).await;
-    }
-
-    /// Reads frames until a Reply to `call` arrives; returns its status byte and payload.
-    async fn reply(&mut self, call: u64) -> (u8, Vec<u8>) {
-        let mut decoder = FrameDecoder::new(1 << 20);
-        let mut buf = [0u8; 4096];
-        within("a reply", async {
-            loop {
-                while let Ok(Some(frame)) = decoder.next() {
-                    if frame.kind == FrameKind::Reply && frame.body[..8] == call.to_be_bytes() {
-                        return (frame.body[8], frame.body[9..].to_vec());
-                    }
-                }
-                let n = self.stream.read(&mut buf).await.expect("read");
-                assert!(n > 0, "connection closed before the reply");
-                decoder.push(&buf[..n]);
-            }
-        })
-        .await
-    }
-}
-
 /// Waits for the node to drop the peer named `peer` for breaking the protocol.
 async fn expect_protocol_violation(events: &mut distribute::NodeEvents, peer: &str) {
     let event = wait_event(
@@ -125,12 +64,6 @@ async fn expect_protocol_violation(events: &mut distribute::NodeEvents, peer: &s
         ),
         "{event:?}"
     );
-}
-
-async fn write_frame(stream: &mut TcpStream, kind: FrameKind, body: &[u8]) {
-    let mut out = Vec::new();
-    encode_frame(kind, body, usize::MAX, &mut out).expect("frame");
-    stream.write_all(&out).await.expect("write");
 }
 
 fn tag_of(name: &str) -> u32 {
@@ -548,7 +481,7 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
             let mut reply = (rng.u64(..) | 1 << 63).to_be_bytes().to_vec();
             reply.push(rng.u8(..7));
             reply.extend(garbage(&mut rng, 16));
-            write_frame(&mut peer.stream, FrameKind::Reply, &reply).await;
+            peer.send_frame(FrameKind::Reply, &reply).await;
         }
     }
     // A valid call behind them all: once it is answered, every frame before it was handled.
@@ -563,7 +496,7 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
     assert_eq!(remote.get().await, Ok(before + 1));
 
     // A control frame that does not decode ends the fuzzer's connection, and only it.
-    write_frame(&mut peer.stream, FrameKind::Signal, &[0xFF; 9]).await;
+    peer.send_frame(FrameKind::Signal, &[0xFF; 9]).await;
     expect_protocol_violation(&mut events, "fuzzer").await;
     assert_eq!(remote.get().await, Ok(before + 1));
     let stats = a.net_stats().expect("stats");

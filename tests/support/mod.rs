@@ -3,6 +3,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+pub mod fake_peer;
+
 use distribute::prelude::*;
 use tokio::sync::watch;
 
