@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use distribute::codec::{Bincode, Codec};
 use distribute::prelude::*;
-use distribute::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Step};
-use distribute::transport::{encode_frame, FrameDecoder, FrameKind};
+use distribute::transport::handshake::HandshakeError;
+use distribute::transport::FrameKind;
 use distribute::{ConnectError, Message, NodeDownReason};
 use distribute_tests::fake_peer::{write_frame, FakePeer};
 use distribute_tests::{
