@@ -61,7 +61,7 @@ pub(super) async fn handshake(
         }
         match machine.receive(&frame.body).map_err(fail)? {
             Step::Send(proof) => send(wr, &proof, addr).await?,
-            Step::Established(peer) => {
+            Step::Established(peer, keys) => {
                 decoder.set_max(net.config.max_frame);
                 return Ok((peer, decoder));
             }

@@ -55,6 +55,10 @@ pub enum FrameKind {
     Registry = 6,
     /// An orderly close, with the reason in the body.
     Close = 7,
+    /// One sealed record of the session that follows the handshake: a slice of the inner
+    /// stream of frames, then a 16-byte tag (see [`super::session`]). After the handshake it
+    /// is the only kind on the wire; every other frame travels inside records.
+    Sealed = 8,
 }
 
 impl FrameKind {
@@ -83,6 +87,7 @@ impl TryFrom<u8> for FrameKind {
             5 => FrameKind::Heartbeat,
             6 => FrameKind::Registry,
             7 => FrameKind::Close,
+            8 => FrameKind::Sealed,
             other => return Err(FrameError::UnknownKind(other)),
         })
     }
@@ -330,6 +335,13 @@ impl FrameDecoder {
         }
     }
 
+    /// Whether [`next`](Self::next) would return something now: a complete frame, or an
+    /// error. Consumes nothing; lets a caller that feeds the decoder from another source
+    /// decide whether to feed it more first.
+    pub fn is_ready(&self) -> bool {
+        self.failed.is_some() || !matches!(self.locate(), Ok(None))
+    }
+
     /// Checks that the stream may end here: call it when the peer closes its side.
     ///
     /// # Errors
@@ -405,7 +417,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [FrameKind; 7] = [
+    const ALL_KINDS: [FrameKind; 8] = [
         FrameKind::Handshake,
         FrameKind::Message,
         FrameKind::Reply,
@@ -413,6 +425,7 @@ mod tests {
         FrameKind::Heartbeat,
         FrameKind::Registry,
         FrameKind::Close,
+        FrameKind::Sealed,
     ];
 
     /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
@@ -496,7 +509,7 @@ mod tests {
             assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
             assert_eq!(u8::from(kind), kind.as_u8());
         }
-        for byte in (0..=255u8).filter(|b| !(1..=7).contains(b)) {
+        for byte in (0..=255u8).filter(|b| !(1..=8).contains(b)) {
             assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
         }
     }
@@ -546,7 +559,7 @@ mod tests {
     #[test]
     fn many_frames_in_one_push_come_out_in_order() {
         let frames: Vec<Frame> = (0..1000u32)
-            .map(|i| Frame::new(ALL_KINDS[i as usize % 7], i.to_be_bytes().repeat(i as usize % 5)))
+            .map(|i| Frame::new(ALL_KINDS[i as usize % ALL_KINDS.len()], i.to_be_bytes().repeat(i as usize % 5)))
             .collect();
         let mut wire = Vec::new();
         for frame in &frames {
@@ -633,7 +646,7 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 1]);
         assert_eq!(decoder.next(), Err(FrameError::Empty));
 
-        for kind in [0u8, 8, 0x7f, 0xff] {
+        for kind in [0u8, 9, 0x7f, 0xff] {
             let mut decoder = FrameDecoder::default();
             decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
             assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));
@@ -731,7 +744,7 @@ mod tests {
         for _ in 0..200 {
             let frames: Vec<Frame> = (0..rng.usize(..20))
                 .map(|_| {
-                    let kind = ALL_KINDS[rng.usize(..7)];
+                    let kind = ALL_KINDS[rng.usize(..ALL_KINDS.len())];
                     let len = rng.usize(..300);
                     Frame::new(kind, random_bytes(&mut rng, len))
                 })
