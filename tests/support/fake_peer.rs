@@ -2,14 +2,18 @@
 //! with whatever cookie it is given, then writes and reads frames of its own choosing.
 //!
 //! Tests write and read frames only through [`FakePeer::send_frame`] and
-//! [`FakePeer::next_frame`], so that what a session adds around frames after the handshake
-//! lives here, in one place.
+//! [`FakePeer::next_frame`]: like a real node, the peer seals what it sends and opens what it
+//! reads with the session keys of its own handshake, here, in one place. A test that wants
+//! to break the session writes to [`FakePeer::stream`] itself.
+//!
+//! [`relay_handshake`] plays the attacker without the cookie: it passes two real nodes'
+//! handshake messages to each other, so that both accept its sockets.
 
 use std::net::SocketAddr;
 
 use distribute::prelude::*;
 use distribute::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Step};
-use distribute::transport::{encode_frame, FrameDecoder, FrameKind};
+use distribute::transport::{encode_frame, FrameDecoder, FrameKind, Sealer, SessionDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -19,7 +23,10 @@ use crate::within;
 pub struct FakePeer {
     /// The socket, for tests that write raw bytes or wait for it to close.
     pub stream: TcpStream,
-    decoder: FrameDecoder,
+    /// Seals what the peer sends.
+    sealer: Sealer,
+    /// Opens what the node sends.
+    decoder: SessionDecoder,
 }
 
 impl FakePeer {
@@ -51,9 +58,14 @@ impl FakePeer {
             while let Ok(Some(frame)) = decoder.next() {
                 match machine.receive(&frame.body)? {
                     Step::Send(proof) => write_frame(&mut stream, FrameKind::Handshake, &proof).await,
-                    Step::Established(_) => {
-                        decoder.set_max(64 << 20);
-                        return Ok(FakePeer { stream, decoder });
+                    Step::Established(_, keys) => {
+                        let keys = *keys;
+                        let decoder = SessionDecoder::new(decoder, keys.open, 64 << 20);
+                        return Ok(FakePeer {
+                            stream,
+                            sealer: keys.seal,
+                            decoder,
+                        });
                     }
                 }
             }
@@ -63,9 +75,13 @@ impl FakePeer {
         }
     }
 
-    /// Sends one frame of `kind` with `body`.
+    /// Sends one frame of `kind` with `body`, sealed in the session.
     pub async fn send_frame(&mut self, kind: FrameKind, body: &[u8]) {
-        write_frame(&mut self.stream, kind, body).await;
+        let mut frame = Vec::new();
+        encode_frame(kind, body, usize::MAX, &mut frame).expect("frame");
+        let mut sealed = Vec::new();
+        self.sealer.seal_all(&frame, &mut sealed).expect("seal");
+        self.stream.write_all(&sealed).await.expect("write");
     }
 
     /// A Message frame for `target`, with the header the node expects.
@@ -90,8 +106,8 @@ impl FakePeer {
     pub async fn next_frame(&mut self) -> Option<(FrameKind, Vec<u8>)> {
         let mut buf = [0u8; 4096];
         loop {
-            match self.decoder.next() {
-                Ok(Some(frame)) => return Some((frame.kind, frame.body)),
+            match self.decoder.next_borrowed() {
+                Ok(Some((kind, body))) => return Some((kind, body.to_vec())),
                 Ok(None) => {}
                 Err(_) => return None,
             }
@@ -124,4 +140,39 @@ pub async fn write_frame(stream: &mut TcpStream, kind: FrameKind, body: &[u8]) {
     let mut out = Vec::new();
     encode_frame(kind, body, usize::MAX, &mut out).expect("frame");
     stream.write_all(&out).await.expect("write");
+}
+
+/// Reads exactly one frame from `stream` (no byte of the next one); `None` if the stream
+/// ends first.
+async fn read_one_frame(stream: &mut TcpStream) -> Option<(FrameKind, Vec<u8>)> {
+    let mut length = [0u8; 4];
+    stream.read_exact(&mut length).await.ok()?;
+    let mut frame = vec![0u8; u32::from_be_bytes(length) as usize];
+    stream.read_exact(&mut frame).await.ok()?;
+    let mut decoder = FrameDecoder::new(frame.len());
+    decoder.push(&length);
+    decoder.push(&frame);
+    decoder.next().ok()?.map(|frame| (frame.kind, frame.body))
+}
+
+/// The attacker without the cookie: connects to the nodes at `v` and `w` and passes each
+/// one's handshake messages (Hello, then Proof) to the other, unchanged, until both have
+/// accepted. Returns the two sockets (to `v`, to `w`), each authenticated in its node's
+/// eyes; nothing after the handshake has been read from them.
+pub async fn relay_handshake(v: SocketAddr, w: SocketAddr) -> (TcpStream, TcpStream) {
+    let mut to_v = TcpStream::connect(v).await.expect("tcp connect to v");
+    let mut to_w = TcpStream::connect(w).await.expect("tcp connect to w");
+    within("the relayed handshake", async {
+        // Each node sends its Hello at once and its Proof once it has the other's Hello.
+        for _ in 0..2 {
+            let (kind, body) = read_one_frame(&mut to_v).await.expect("v's handshake message");
+            assert_eq!(kind, FrameKind::Handshake);
+            write_frame(&mut to_w, kind, &body).await;
+            let (kind, body) = read_one_frame(&mut to_w).await.expect("w's handshake message");
+            assert_eq!(kind, FrameKind::Handshake);
+            write_frame(&mut to_v, kind, &body).await;
+        }
+    })
+    .await;
+    (to_v, to_w)
 }

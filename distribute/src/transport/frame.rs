@@ -559,7 +559,12 @@ mod tests {
     #[test]
     fn many_frames_in_one_push_come_out_in_order() {
         let frames: Vec<Frame> = (0..1000u32)
-            .map(|i| Frame::new(ALL_KINDS[i as usize % ALL_KINDS.len()], i.to_be_bytes().repeat(i as usize % 5)))
+            .map(|i| {
+                Frame::new(
+                    ALL_KINDS[i as usize % ALL_KINDS.len()],
+                    i.to_be_bytes().repeat(i as usize % 5),
+                )
+            })
             .collect();
         let mut wire = Vec::new();
         for frame in &frames {

@@ -800,9 +800,15 @@ mod tests {
         let (mut a, hello_a) = start("a", 0, COOKIE, 1);
         assert_eq!(recv(&mut a, &hello_a), Err(HandshakeError::Reflected));
         let (mut a, _) = start("a", 0, COOKIE, 1);
-        assert_eq!(recv(&mut a, &hello("b", 1).encode()), Err(HandshakeError::Reflected));
+        assert_eq!(
+            recv(&mut a, &hello("b", 1).encode()),
+            Err(HandshakeError::Reflected)
+        );
         let (mut a, _) = start("a", 0, COOKIE, 1);
-        assert_eq!(recv(&mut a, &hello("a", 2).encode()), Err(HandshakeError::Reflected));
+        assert_eq!(
+            recv(&mut a, &hello("a", 2).encode()),
+            Err(HandshakeError::Reflected)
+        );
     }
 
     #[test]
@@ -923,7 +929,10 @@ mod tests {
             recv(&mut a, &proof_b),
             Err(HandshakeError::Malformed("Proof truncated"))
         );
-        assert_eq!(recv(&mut a, &[]), Err(HandshakeError::Malformed("Proof truncated")));
+        assert_eq!(
+            recv(&mut a, &[]),
+            Err(HandshakeError::Malformed("Proof truncated"))
+        );
         assert!(!a.is_established());
         assert_eq!(a.error(), Some(&HandshakeError::Malformed("Proof truncated")));
     }

@@ -161,7 +161,11 @@ impl SessionKeys {
         }
         let prk = Hkdf::<Sha256>::new(Some(&salt.finalize()), cookie_key);
         let key = |sender_is_lower: bool| -> Option<HmacSha256> {
-            let direction = if sender_is_lower { SENDER_LOWER } else { SENDER_HIGHER };
+            let direction = if sender_is_lower {
+                SENDER_LOWER
+            } else {
+                SENDER_HIGHER
+            };
             let mut okm = [0u8; 32];
             prk.expand_multi_info(&[KEY_INFO, &[direction]], &mut okm).ok()?;
             HmacSha256::new_from_slice(&okm).ok()
@@ -237,9 +241,8 @@ impl Sealer {
             return Err(SessionError::Exhausted);
         }
         let tag = tag(&self.key, self.next, payload).finalize().into_bytes();
-        let length = u32::try_from(1 + payload.len() + TAG_LEN).map_err(|_| SessionError::Oversize {
-            len: payload.len(),
-        })?;
+        let length = u32::try_from(1 + payload.len() + TAG_LEN)
+            .map_err(|_| SessionError::Oversize { len: payload.len() })?;
         out.reserve(RECORD_OVERHEAD + payload.len());
         out.extend_from_slice(&length.to_be_bytes());
         out.push(FrameKind::Sealed.as_u8());
@@ -462,10 +465,18 @@ mod tests {
     fn session(cookie: &[u8], nonces: (u8, u8)) -> (SessionKeys, SessionKeys) {
         let (mut a, hello_a) = Handshake::new(config("a", cookie), [nonces.0; NONCE_LEN]).expect("config");
         let (mut b, hello_b) = Handshake::new(config("b", cookie), [nonces.1; NONCE_LEN]).expect("config");
-        let Ok(Step::Send(proof_a)) = a.receive(&hello_b) else { panic!("a's proof") };
-        let Ok(Step::Send(proof_b)) = b.receive(&hello_a) else { panic!("b's proof") };
-        let Ok(Step::Established(_, keys_a)) = a.receive(&proof_b) else { panic!("a established") };
-        let Ok(Step::Established(_, keys_b)) = b.receive(&proof_a) else { panic!("b established") };
+        let Ok(Step::Send(proof_a)) = a.receive(&hello_b) else {
+            panic!("a's proof")
+        };
+        let Ok(Step::Send(proof_b)) = b.receive(&hello_a) else {
+            panic!("b's proof")
+        };
+        let Ok(Step::Established(_, keys_a)) = a.receive(&proof_b) else {
+            panic!("a established")
+        };
+        let Ok(Step::Established(_, keys_b)) = b.receive(&proof_a) else {
+            panic!("b established")
+        };
         (*keys_a, *keys_b)
     }
 
@@ -550,12 +561,18 @@ mod tests {
         let sealed = record(&mut a.seal, b"payload");
         // Same nodes and cookie, other nonces: another session.
         let (_, mut other) = session(b"cookie", (3, 4));
-        assert_eq!(other.open.open(&sealed), Err(SessionError::Forged { sequence: 0 }));
+        assert_eq!(
+            other.open.open(&sealed),
+            Err(SessionError::Forged { sequence: 0 })
+        );
         // The same Hellos, another cookie key: what a relaying party without the cookie has.
         let (_, hello_a) = Handshake::new(config("a", b"cookie"), [1; NONCE_LEN]).expect("config");
         let (_, hello_b) = Handshake::new(config("b", b"cookie"), [2; NONCE_LEN]).expect("config");
         let mut guessed = SessionKeys::derive(&[0; 32], &hello_b, &hello_a).expect("derive");
-        assert_eq!(guessed.open.open(&sealed), Err(SessionError::Forged { sequence: 0 }));
+        assert_eq!(
+            guessed.open.open(&sealed),
+            Err(SessionError::Forged { sequence: 0 })
+        );
         // The right derivation opens it (the test above is not vacuous).
         let (mut right_a, _) = session(b"cookie", (1, 2));
         let mut right_b = SessionKeys::derive(&cookie_key(b"cookie"), &hello_b, &hello_a).expect("derive");
@@ -745,7 +762,10 @@ mod tests {
     fn debug_output_never_shows_keys() {
         let (a, _) = keys();
         let text = format!("{a:?}");
-        assert!(text.contains("<redacted>") && !text.contains("key: Hmac"), "{text}");
+        assert!(
+            text.contains("<redacted>") && !text.contains("key: Hmac"),
+            "{text}"
+        );
     }
 
     #[test]
