@@ -10,12 +10,16 @@
 //! handshake messages to each other, so that both accept its sockets.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
+use distribute::codec::{Bincode, Codec};
 use distribute::prelude::*;
 use distribute::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, HandshakeError, Step};
 use distribute::transport::{encode_frame, FrameDecoder, FrameKind, Sealer, SessionDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::within;
 
@@ -93,12 +97,7 @@ impl FakePeer {
         call: u64,
         args: &[u8],
     ) {
-        let mut body = Vec::new();
-        body.extend_from_slice(&target.local().to_be_bytes());
-        body.extend_from_slice(&fingerprint.to_be_bytes());
-        body.extend_from_slice(&tag.to_be_bytes());
-        body.extend_from_slice(&call.to_be_bytes());
-        body.extend_from_slice(args);
+        let body = message_body(target, fingerprint, tag, call, args);
         self.send_frame(FrameKind::Message, &body).await;
     }
 
@@ -133,6 +132,27 @@ impl FakePeer {
         })
         .await
     }
+}
+
+/// The body of a Message frame for `target`, with the header the node expects.
+pub fn message_body(target: ActorId, fingerprint: u64, tag: u32, call: u64, args: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&target.local().to_be_bytes());
+    body.extend_from_slice(&fingerprint.to_be_bytes());
+    body.extend_from_slice(&tag.to_be_bytes());
+    body.extend_from_slice(&call.to_be_bytes());
+    body.extend_from_slice(args);
+    body
+}
+
+/// The body of the Signal frame that kills `target` (the node's `Control::Kill`: variant 8
+/// of the control enum, then the actor id, in the control codec, bincode).
+pub fn kill_signal(target: ActorId) -> Vec<u8> {
+    let mut body = Vec::new();
+    Bincode::<{ distribute::codec::DEFAULT_LIMIT }>
+        .encode(&(8u32, target), &mut body)
+        .expect("encode");
+    body
 }
 
 /// Writes one frame straight to a socket (handshake messages, or frames before a session).
@@ -175,4 +195,120 @@ pub async fn relay_handshake(v: SocketAddr, w: SocketAddr) -> (TcpStream, TcpStr
     })
     .await;
     (to_v, to_w)
+}
+
+/// What a [`Relay`] does to the connection to `v` besides forwarding, when told to.
+#[derive(Debug, Clone)]
+pub enum Inject {
+    /// Writes a frame of this kind and body to `v`, unsealed.
+    Unsealed(FrameKind, Vec<u8>),
+    /// Writes a Sealed record carrying these bytes (frames) to `v`, with a made-up tag.
+    Forged(Vec<u8>),
+    /// Sends `v` again the last record `w` sent it (a replay).
+    ReplayFromW,
+    /// Sends `v` the last record `v` sent, back (a reflection).
+    ReflectToV,
+}
+
+/// The attacker without the cookie, after [`relay_handshake`]: a pipe between two real nodes
+/// that forwards every record unchanged and, on the test's command, adds its own.
+pub struct Relay {
+    commands: mpsc::UnboundedSender<Inject>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Relay {
+    /// Relays the handshake between the nodes at `v` and `w`, then pipes their records.
+    pub async fn start(v: SocketAddr, w: SocketAddr) -> Relay {
+        let (to_v, to_w) = relay_handshake(v, w).await;
+        let (v_read, v_write) = to_v.into_split();
+        let (w_read, w_write) = to_w.into_split();
+        let last_from_v = Arc::new(Mutex::new(None));
+        let (commands, orders) = mpsc::unbounded_channel();
+        let v_to_w = tokio::spawn(forward(v_read, w_write, Arc::clone(&last_from_v), None));
+        let w_to_v = tokio::spawn(forward(
+            w_read,
+            v_write,
+            Arc::new(Mutex::new(None)),
+            Some((orders, last_from_v)),
+        ));
+        Relay {
+            commands,
+            tasks: vec![v_to_w, w_to_v],
+        }
+    }
+
+    /// Has the relay do `what` on the connection to `v`, between two forwarded records.
+    pub fn inject(&self, what: Inject) {
+        self.commands.send(what).expect("the relay is running");
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+type Orders = (mpsc::UnboundedReceiver<Inject>, Arc<Mutex<Option<Vec<u8>>>>);
+
+/// Forwards whole records from `from` to `to`, remembering the last one in `last`; with
+/// `orders`, also carries out the test's injections on `to` (the connection to `v`).
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    last: Arc<Mutex<Option<Vec<u8>>>>,
+    mut orders: Option<Orders>,
+) {
+    let mut decoder = FrameDecoder::new(1 << 20);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let order = async {
+            match orders.as_mut() {
+                Some((commands, _)) => commands.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = from.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                decoder.push(&buf[..n]);
+                while let Ok(Some(frame)) = decoder.next() {
+                    let mut bytes = Vec::new();
+                    encode_frame(frame.kind, &frame.body, usize::MAX, &mut bytes).expect("frame");
+                    if to.write_all(&bytes).await.is_err() {
+                        return;
+                    }
+                    *last.lock().expect("lock") = Some(bytes);
+                }
+            }
+            Some(order) = order => {
+                let reflected = orders.as_ref().and_then(|(_, from_v)| from_v.lock().expect("lock").clone());
+                let bytes = match order {
+                    Inject::Unsealed(kind, body) => {
+                        let mut bytes = Vec::new();
+                        encode_frame(kind, &body, usize::MAX, &mut bytes).expect("frame");
+                        bytes
+                    }
+                    Inject::Forged(frames) => {
+                        let mut record = frames;
+                        record.extend_from_slice(&[0x5a; 16]);
+                        let mut bytes = Vec::new();
+                        encode_frame(FrameKind::Sealed, &record, usize::MAX, &mut bytes).expect("frame");
+                        bytes
+                    }
+                    Inject::ReplayFromW => last.lock().expect("lock").clone().expect("w sent a record"),
+                    Inject::ReflectToV => reflected.expect("v sent a record"),
+                };
+                if to.write_all(&bytes).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
