@@ -43,9 +43,10 @@ struct State {
     sealed: Vec<u8>,
     /// Seals for the connection of this epoch.
     sealer: Option<Sealer>,
-    /// The previous epoch's session, after a hand-over: its writer still owes its connection
-    /// the leftover sealed bytes and a `Superseded`.
-    retired: Option<Retired>,
+    /// Earlier epochs' sessions, after hand-overs: each one's writer still owes its
+    /// connection the leftover sealed bytes and a `Superseded`, and removes its entry when it
+    /// stops (one per connection whose writer has not yet stopped).
+    retired: Vec<Retired>,
     open: bool,
     /// Bumped on every close and hand-over, so a writer that outlived its connection stops.
     epoch: u64,
@@ -136,7 +137,7 @@ impl SendQueue {
                 buf: Vec::new(),
                 sealed: Vec::new(),
                 sealer: None,
-                retired: None,
+                retired: Vec::new(),
                 open: false,
                 epoch: 0,
                 writing: false,
@@ -173,11 +174,14 @@ impl SendQueue {
             let mut state = self.lock();
             let old = state.sealer.replace(sealer);
             let leftover = std::mem::take(&mut state.sealed);
-            state.retired = old.map(|sealer| Retired {
-                epoch: state.epoch,
-                sealer,
-                leftover,
-            });
+            if let Some(sealer) = old {
+                let epoch = state.epoch;
+                state.retired.push(Retired {
+                    epoch,
+                    sealer,
+                    leftover,
+                });
+            }
             state.open = true;
             state.epoch += 1;
             state.writing = false;
@@ -200,7 +204,7 @@ impl SendQueue {
             state.buf = Vec::new();
             state.sealed = Vec::new();
             state.sealer = None;
-            state.retired = None;
+            state.retired = Vec::new();
         }
         self.room.notify_waiters();
         self.ready.notify_waiters();
@@ -395,12 +399,15 @@ impl SendQueue {
         }
     }
 
-    /// Takes whatever is queued now, without waiting (used for the last flush).
+    /// Takes whatever is queued now, without waiting (used for the last flush). The writer
+    /// stays marked as writing: no direct write may overtake the last batch on the socket,
+    /// since its records would arrive out of sequence.
     pub(crate) fn take_now(&self, epoch: u64, batch: &mut Batch) -> bool {
         let mut state = self.lock();
         if !state.open || state.epoch != epoch || !Self::take_locked(&mut state, batch) {
             return false;
         }
+        state.writing = true;
         drop(state);
         self.room.notify_waiters();
         true
@@ -408,18 +415,11 @@ impl SendQueue {
 
     /// After the queue was handed over from `epoch` to another connection: what the writer of
     /// `epoch` still owes its own connection (see [`Retired`]). `None` if the queue was
-    /// closed instead, or handed over again since.
+    /// closed instead.
     pub(crate) fn retired(&self, epoch: u64) -> Option<Retired> {
         let mut state = self.lock();
-        if !state.open
-            || state
-                .retired
-                .as_ref()
-                .is_none_or(|retired| retired.epoch != epoch)
-        {
-            return None;
-        }
-        state.retired.take()
+        let index = state.retired.iter().position(|retired| retired.epoch == epoch)?;
+        Some(state.retired.swap_remove(index))
     }
 }
 
@@ -644,8 +644,14 @@ mod tests {
         let wire = batch.seal().expect("seal").to_vec();
         let payload = new_opener.open(&wire[5..]).expect("new session").to_vec();
         assert!(payload.ends_with(b"new"));
+        batch.recycle();
+        // Two hand-overs before the writers wake: each keeps its own session.
+        let third = queue.hand_over(session_with(3).0);
+        let fourth = queue.hand_over(session_with(4).0);
+        assert!(queue.retired(new).is_some());
+        assert!(queue.retired(third).is_some());
         // A closed queue retires nothing.
         queue.close();
-        assert!(queue.retired(new).is_none());
+        assert!(queue.retired(fourth).is_none());
     }
 }
