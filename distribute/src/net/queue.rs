@@ -30,7 +30,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::NetStats;
-use crate::transport::{Sealer, SessionError};
+use crate::transport::{Sealer, SessionError, MAX_RECORD_PAYLOAD};
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
 /// by a burst of big frames) is released.
@@ -72,6 +72,10 @@ pub(crate) struct Batch {
     wire: Vec<u8>,
     /// The sequence numbers reserved for `plain`.
     sealer: Option<Result<Sealer, SessionError>>,
+    /// Bytes of `plain` sealed so far by [`next_part`](Self::next_part).
+    sealed: usize,
+    /// Whether `next_part` has returned the leftover of a direct write already.
+    started: bool,
 }
 
 impl Batch {
@@ -82,6 +86,31 @@ impl Batch {
             sealer.seal_all(&self.plain, &mut self.wire)?;
         }
         Ok(&self.wire)
+    }
+
+    /// Seals the next part of the batch and returns the bytes to write next: first what a
+    /// direct write left over, then one record (up to 64 KiB of frames) at a time; `None`
+    /// once everything is out. Writing record by record lets the peer verify and deliver the
+    /// first frames while the next record is sealed, instead of after the whole batch.
+    pub(crate) fn next_part(&mut self) -> Option<Result<&[u8], SessionError>> {
+        if self.started {
+            self.wire.clear();
+        }
+        self.started = true;
+        let rest = self.plain.get(self.sealed..).unwrap_or_default();
+        let part = rest.get(..MAX_RECORD_PAYLOAD).unwrap_or(rest);
+        if !part.is_empty() {
+            let sealed = match self.sealer.as_mut() {
+                Some(Ok(sealer)) => sealer.seal(part, &mut self.wire),
+                Some(Err(error)) => Err(error.clone()),
+                None => Err(SessionError::Exhausted),
+            };
+            if let Err(error) = sealed {
+                return Some(Err(error));
+            }
+            self.sealed += part.len();
+        }
+        (!self.wire.is_empty()).then_some(Ok(&self.wire))
     }
 
     /// The frames taken, before sealing.
@@ -99,6 +128,8 @@ impl Batch {
             }
         }
         self.sealer = None;
+        self.sealed = 0;
+        self.started = false;
     }
 }
 
@@ -653,5 +684,44 @@ mod tests {
         // A closed queue retires nothing.
         queue.close();
         assert!(queue.retired(fourth).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_batch_goes_out_one_record_per_part_after_the_direct_leftover() {
+        let (mut sealer, mut opener) = session();
+        let queue = queue(1 << 20);
+        // What a direct write left: the tail of record 0.
+        let mut direct = Vec::new();
+        sealer.seal(b"direct", &mut direct).expect("seal");
+        let epoch = queue.open(sealer);
+        queue.lock().sealed = direct.split_off(3);
+        let frames = vec![7u8; 2 * MAX_RECORD_PAYLOAD + 100];
+        assert_eq!(
+            queue.push_now(Urgency::Batch, |buf| {
+                buf.extend_from_slice(&frames);
+                Ok::<(), ()>(())
+            }),
+            Ok(())
+        );
+        let mut batch = Batch::default();
+        assert!(queue.take(epoch, &mut batch).await);
+        let mut parts = Vec::new();
+        while let Some(part) = batch.next_part() {
+            parts.push(part.expect("sealed").to_vec());
+        }
+        assert_eq!(parts.len(), 3);
+        // The leftover (all of record 0 but its first 3 bytes), then one full record.
+        let record = |payload: usize| payload + 21;
+        assert_eq!(parts[0].len(), record(6) - 3 + record(MAX_RECORD_PAYLOAD));
+        assert_eq!(parts[1].len(), record(MAX_RECORD_PAYLOAD));
+        assert_eq!(parts[2].len(), record(100));
+        let wire = [direct, parts.concat()].concat();
+        let mut records = crate::transport::FrameDecoder::new(crate::transport::session::MAX_RECORD_FRAME);
+        records.push(&wire);
+        let mut opened = Vec::new();
+        while let Ok(Some(record)) = records.next() {
+            opened.extend_from_slice(opener.open(&record.body).expect("in sequence"));
+        }
+        assert_eq!(opened, [&b"direct"[..], &frames].concat());
     }
 }

@@ -90,15 +90,21 @@ pub(super) async fn writer(
 }
 
 async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batch) -> std::io::Result<()> {
-    let written = match batch.seal() {
-        Ok(bytes) => {
-            slot.stats
-                .bytes_out
-                .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            wr.write_all(bytes).await
+    let mut written = Ok(());
+    while let Some(part) = batch.next_part() {
+        written = match part {
+            Ok(bytes) => {
+                slot.stats
+                    .bytes_out
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                wr.write_all(bytes).await
+            }
+            Err(error) => Err(std::io::Error::other(error)),
+        };
+        if written.is_err() {
+            break;
         }
-        Err(error) => Err(std::io::Error::other(error)),
-    };
+    }
     slot.queue.done_writing(epoch);
     batch.recycle();
     written

@@ -31,7 +31,9 @@ const LENGTH_LEN: usize = 4;
 
 /// A drained decoder keeps a buffer up to this capacity for the next frames; a larger one
 /// (left over from a big frame) is released, so an idle connection does not pin megabytes.
-const RETAINED_CAPACITY: usize = 64 * 1024;
+/// Room for two full session records and a read: a busy connection's record decoder reuses
+/// its buffer instead of allocating one per record.
+const RETAINED_CAPACITY: usize = 256 * 1024;
 
 /// What a frame carries, from its kind byte.
 ///
