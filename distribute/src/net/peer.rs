@@ -129,9 +129,10 @@ impl PeerSlot {
     }
 
     /// Installs `connection` as the one carrying traffic; `cut` closes it, `sealer` seals what
-    /// the queue sends on it. Returns the writer's epoch. Frames can be queued from now on, but the peer counts as up only once
-    /// [`mark_up`](Self::mark_up) says so: the node first tells its frame handlers, so that
-    /// whoever sees the peer up (`connected_nodes`, `NodeUp`) finds them knowing it too.
+    /// the queue sends on it. Returns the writer's epoch. Frames can be queued from now on,
+    /// but the peer counts as up only once [`mark_up`](Self::mark_up) says so: the node first
+    /// tells its frame handlers, so that whoever sees the peer up (`connected_nodes`,
+    /// `NodeUp`) finds them knowing it too.
     pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str, sealer: Sealer) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
