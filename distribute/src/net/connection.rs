@@ -1,29 +1,50 @@
 //! The life of one connection up to its reader and writer: accept or connect over the node's
 //! [`Transport`](super::Transport), run the handshake, install the connection as the one that
 //! carries the peer's traffic (or drain it as a duplicate), introduce the nodes we know.
+//!
+//! Incoming connections still in their handshake are capped per listener (see `pending.rs`),
+//! and a connection may not take the id of a node known under another name.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::handshake::handshake;
 use super::peer::PeerSlot;
+use super::pending::Pending;
 use super::reader::{reader, ConnectionSignals, Inbound, Stops};
 use super::transport::{Accepted, Connection, Listener, Out, TransportError};
 use super::wire::{Control, KnownNode};
 use super::writer::{write_control, writer};
 use super::{ConnectError, Net, NodeEvent};
 use crate::actor::NodeId;
+use crate::lock::lock;
 use crate::transport::Peer;
+
+/// The handshakes of one listener in progress; dropping an entry's sender drops the handshake.
+type Handshakes = Arc<Mutex<Pending<oneshot::Sender<()>>>>;
+
+/// A pending handshake's place in [`Handshakes`], given up when dropped.
+struct Ticket {
+    handshakes: Handshakes,
+    ticket: u64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        lock(&self.handshakes).finish(self.ticket);
+    }
+}
 
 /// Accepts connections until the node closes; each one sets up on a task of its own.
 pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) {
     let mut closing = net.closing();
+    let handshakes: Handshakes = Arc::new(Mutex::new(Pending::new(net.config.limits.max_pending_handshakes)));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -31,11 +52,22 @@ pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) 
         };
         match accepted {
             Ok((accepted, addr)) => {
+                let (evict, evicted) = oneshot::channel();
+                // Dropping the oldest handshake's sender (if any) ends it.
+                let (ticket, _oldest) = lock(&handshakes).admit(evict);
+                let ticket = Ticket {
+                    handshakes: Arc::clone(&handshakes),
+                    ticket,
+                };
                 let net = Arc::clone(&net);
                 tokio::spawn(async move {
-                    if let Err(error) = establish_accepted(&net, accepted, addr).await {
+                    if let Err(error) = establish_accepted(&net, accepted, addr, ticket, evicted).await {
                         net.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%addr, %error, "incoming connection rejected");
+                        if matches!(error, ConnectError::HandshakeEvicted { .. }) {
+                            tracing::debug!(%addr, %error, "incoming connection rejected");
+                        } else {
+                            tracing::warn!(%addr, %error, "incoming connection rejected");
+                        }
                         net.emit(NodeEvent::ConnectionRejected { error });
                     }
                 });
@@ -80,20 +112,25 @@ async fn connect_inner(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, Conne
     run(net, authenticated, addr, true).await
 }
 
-/// Finishes an accepted connection's set-up (TLS, say) and runs it.
+/// Finishes an accepted connection's set-up (TLS, say) and runs it, unless `evicted` fires
+/// first (a newer connection needed its place among the pending handshakes).
 async fn establish_accepted(
     net: &Arc<Net>,
     accepted: Accepted,
     addr: SocketAddr,
+    ticket: Ticket,
+    evicted: oneshot::Receiver<()>,
 ) -> Result<NodeId, ConnectError> {
     let timeout = net.config.handshake_timeout;
     let setup = async {
         let connection = accepted.await.map_err(|error| transport_error(addr, error))?;
         authenticate(net, connection, addr).await
     };
-    let authenticated = tokio::time::timeout(timeout, setup)
-        .await
-        .unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?;
+    let authenticated = tokio::select! {
+        done = tokio::time::timeout(timeout, setup) => done.unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?,
+        _ = evicted => return Err(ConnectError::HandshakeEvicted { addr }),
+    };
+    drop(ticket);
     run(net, authenticated, addr, false).await
 }
 
@@ -145,10 +182,10 @@ async fn run(
     let Some(node) = net.node.upgrade() else {
         return Err(ConnectError::NotNetworked);
     };
-    let slot = net.slot(peer_id);
-    if slot.has_departed() {
-        // A connection that finished its handshake after the peer's goodbye.
-        return Err(ConnectError::PeerDeparted { addr });
+    let slot = net.adopt(peer_id);
+    if let Err(error) = admissible(&slot, &peer.name, addr) {
+        net.release(&slot);
+        return Err(error);
     }
     let connection = net.next_connection();
     // Of two connections between the same nodes, both keep the one opened by the node with
@@ -175,6 +212,28 @@ async fn run(
         let _ = tokio::time::timeout(net.config.handshake_timeout, greeting).await;
     }
     Ok(peer_id)
+}
+
+/// Whether a connection that announced the id of `slot` and the name `name` may carry its
+/// traffic: not after the node said goodbye, and not under another name than the one the
+/// node with this id has (a node cannot take another node's id; a node that restarts comes
+/// back under a new id).
+fn admissible(slot: &PeerSlot, name: &str, addr: SocketAddr) -> Result<(), ConnectError> {
+    if slot.has_departed() {
+        // A connection that finished its handshake after the peer's goodbye.
+        return Err(ConnectError::PeerDeparted { addr });
+    }
+    if !same_node(&slot.name(), name) {
+        tracing::warn!(id = %slot.id, known = %slot.name(), announced = %name, %addr, "connection refused: the id belongs to another node");
+        return Err(ConnectError::IdInUse { addr, id: slot.id });
+    }
+    Ok(())
+}
+
+/// Whether a connection announcing `announced` can be the node known as `known` (empty if
+/// it never connected).
+fn same_node(known: &str, announced: &str) -> bool {
+    known.is_empty() || known == announced
 }
 
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
@@ -231,4 +290,16 @@ fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_node;
+
+    #[test]
+    fn an_id_is_taken_only_under_the_name_it_is_known_by() {
+        assert!(same_node("", "anyone"), "an id never connected is free");
+        assert!(same_node("a", "a"), "a reconnect or a duplicate connection");
+        assert!(!same_node("a", "mallory"));
+    }
 }

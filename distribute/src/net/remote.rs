@@ -86,6 +86,7 @@ impl RemotePeer for PeerSlot {
     }
 
     fn down(&self, monitor: MonitorRef, actor: ActorId, reason: &ExitReason) {
+        let _ = self.forget_watch(monitor);
         self.send_control(&Control::Down {
             monitor,
             actor,
