@@ -22,7 +22,7 @@
 //!   [`NodeEvent::NodeDown`] and is re-established with exponential backoff.
 //!
 //! Every peer may be hostile, cookie or not, so everything a peer can make a node keep has
-//! a bound ([`PeerLimits`]):
+//! a bound (configured on the [`NodeBuilder`](crate::NodeBuilder)):
 //!
 //! - everything queued for a peer (messages, calls, replies, control and registry frames)
 //!   counts against its one byte bound; past it (plus a frame) the node stops reading from
@@ -170,7 +170,7 @@ pub(crate) struct Net {
     /// The slots of the nodes that connected and have not gone (or are being reconnected).
     peers: Mutex<HashMap<NodeId, Arc<PeerSlot>>>,
     /// Slots of other nodes, kept alive only by the refs (and reconnect loops) that hold them.
-    strangers: Mutex<Strangers>,
+    strangers: Mutex<Strangers<PeerSlot>>,
     /// Nodes that peers introduced and this node is dialling.
     pub(crate) dials: Mutex<introduce::Dials>,
     events: broadcast::Sender<NodeEvent>,
@@ -361,25 +361,33 @@ impl Net {
 /// The slots of nodes this node is not connected to, held weakly: a ref keeps its slot, and
 /// nothing else does. Dead entries are swept whenever the map has doubled since the last
 /// sweep, so it stays within twice the live slots (plus a constant).
-#[derive(Default)]
-struct Strangers {
-    slots: HashMap<NodeId, std::sync::Weak<PeerSlot>>,
+struct Strangers<T> {
+    slots: HashMap<NodeId, std::sync::Weak<T>>,
     sweep_at: usize,
 }
 
-impl Strangers {
+impl<T> Default for Strangers<T> {
+    fn default() -> Self {
+        Strangers {
+            slots: HashMap::new(),
+            sweep_at: 0,
+        }
+    }
+}
+
+impl<T> Strangers<T> {
     /// Below this many entries, no sweep.
     const MIN_SWEEP: usize = 64;
 
-    fn get(&self, id: NodeId) -> Option<Arc<PeerSlot>> {
+    fn get(&self, id: NodeId) -> Option<Arc<T>> {
         self.slots.get(&id).and_then(std::sync::Weak::upgrade)
     }
 
-    fn take(&mut self, id: NodeId) -> Option<Arc<PeerSlot>> {
+    fn take(&mut self, id: NodeId) -> Option<Arc<T>> {
         self.slots.remove(&id).and_then(|slot| slot.upgrade())
     }
 
-    fn insert(&mut self, id: NodeId, slot: &Arc<PeerSlot>) {
+    fn insert(&mut self, id: NodeId, slot: &Arc<T>) {
         self.slots.insert(id, Arc::downgrade(slot));
         if self.slots.len() >= self.sweep_at.max(Self::MIN_SWEEP) {
             self.slots.retain(|_, slot| slot.strong_count() > 0);
@@ -395,5 +403,31 @@ pub(crate) struct WriterGuard(Arc<Net>);
 impl Drop for WriterGuard {
     fn drop(&mut self) {
         self.0.writers.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Strangers;
+    use crate::actor::NodeId;
+
+    #[test]
+    fn a_stranger_lives_as_long_as_a_ref_holds_it_and_dead_ones_are_swept() {
+        let mut strangers = Strangers::default();
+        let held: Vec<_> = (0..10).map(Arc::new).collect();
+        for (n, slot) in held.iter().enumerate() {
+            strangers.insert(NodeId::from_u64(n as u64), slot);
+        }
+        // Ids mentioned once and forgotten: their slots die with the last ref.
+        for n in 10..100_000u64 {
+            strangers.insert(NodeId::from_u64(n), &Arc::new(0));
+            assert!(strangers.slots.len() <= 2 * held.len() + Strangers::<i32>::MIN_SWEEP);
+        }
+        assert_eq!(strangers.get(NodeId::from_u64(3)).as_deref(), Some(&3));
+        assert_eq!(strangers.get(NodeId::from_u64(50)), None);
+        assert_eq!(strangers.take(NodeId::from_u64(4)).as_deref(), Some(&4));
+        assert_eq!(strangers.get(NodeId::from_u64(4)), None);
     }
 }
