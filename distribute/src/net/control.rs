@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use super::dispatch::violation;
-use super::introduce::introduced;
+use super::introduce::{introduced, plausible};
 use super::peer::PeerSlot;
 use super::wire::{Control, WireReason};
 use super::{Net, NodeDownReason};
@@ -34,7 +34,8 @@ pub(super) fn on_control(
     };
     match control {
         Control::Introduce { listen, known } => {
-            slot.set_listen_addr(listen);
+            // Where we would reconnect to it: not to ourselves, nor anywhere implausible.
+            slot.set_listen_addr(listen.filter(|addr| *addr != net.listen && plausible(*addr)));
             introduced(net, known);
         }
         Control::Link { from, to } if speaks_for(slot, from, "link") => on_link(node, slot, from, to),

@@ -93,7 +93,7 @@ impl Dials {
 }
 
 /// Whether `addr` could be where a node listens.
-fn plausible(addr: SocketAddr) -> bool {
+pub(super) fn plausible(addr: SocketAddr) -> bool {
     let ip = addr.ip();
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
     addr.port() != 0 && !ip.is_unspecified() && !ip.is_multicast() && !broadcast

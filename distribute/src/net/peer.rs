@@ -318,8 +318,31 @@ impl PeerSlot {
         self.queue_frame(kind, Urgency::Flush, "handler", encode);
     }
 
+    /// Queues a frame of a [`FrameHandler`](super::FrameHandler)'s `kind`, waiting while the
+    /// send queue is full, as messages do: for a handler with much to send (a registry sync
+    /// in chunks, say), which would otherwise take the queue to its hard ceiling and the peer
+    /// down as `Overloaded`. `encode` may be called again if a first attempt found no room.
+    /// Returns whether the frame was queued (not if the peer is down or it does not encode).
+    #[allow(dead_code)] // For the frame handlers that send in bulk.
+    pub(crate) async fn send_frame_waiting(
+        &self,
+        kind: FrameKind,
+        mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) -> bool {
+        let max = self.max_frame;
+        let pushed = self
+            .queue
+            .push((), Urgency::Flush, |buf, ()| build_frame(buf, kind, max, &mut encode))
+            .await;
+        if let Err(PushError::Encode(error)) = &pushed {
+            tracing::warn!(peer = %self.id, %error, "handler frame not sent");
+        }
+        pushed.is_ok()
+    }
+
     /// Queues one frame of `kind` whose body `encode` appends, regardless of the queue's
-    /// bound; logs (and drops) a frame that cannot be encoded or exceeds the frame cap.
+    /// bound up to its hard ceiling (past it the peer is cut as overloaded); logs (and drops)
+    /// a frame that cannot be encoded or exceeds the frame cap.
     fn queue_frame(
         &self,
         kind: FrameKind,
@@ -328,16 +351,9 @@ impl PeerSlot {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
     ) {
         let max = self.max_frame;
-        let pushed = self.queue.push_now(urgency, |buf| {
-            let start = buf.len();
-            buf.extend_from_slice(&[0; 4]);
-            buf.push(kind.as_u8());
-            if let Err(error) = encode(buf) {
-                buf.truncate(start);
-                return Err(error);
-            }
-            seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
-        });
+        let pushed = self
+            .queue
+            .push_now(urgency, |buf| build_frame(buf, kind, max, encode));
         match pushed {
             Err(PushError::Encode(error)) => tracing::warn!(peer = %self.id, %error, "{what} frame not sent"),
             Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
@@ -549,6 +565,23 @@ fn build_message(
         return Err(CallError::Encode(error));
     }
     seal_frame(buf, start, max).map_err(|size| CallError::PayloadTooLarge { size, limit: max })
+}
+
+/// Appends a whole frame of `kind` whose body `encode` appends, or nothing on error.
+fn build_frame(
+    buf: &mut Vec<u8>,
+    kind: FrameKind,
+    max: usize,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    buf.push(kind.as_u8());
+    if let Err(error) = encode(buf) {
+        buf.truncate(start);
+        return Err(error);
+    }
+    seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
 }
 
 /// Writes the length of the frame that starts at `start`, or removes the frame and returns
