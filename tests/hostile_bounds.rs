@@ -5,7 +5,9 @@
 //! The tests of this file measure the process's memory or descriptors, of which the victim
 //! node is a part, so they run one at a time ([`SERIAL`]).
 
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -431,4 +433,104 @@ async fn with_thousands_of_idle_sockets_open_a_real_peer_connects_at_once() {
     drop(idle);
     real.shutdown().await;
     victim.shutdown().await;
+}
+
+/// A `test-node` process (`bin/test_node.rs`) run under a soft limit of 1 024 open files, as
+/// on a machine with the usual defaults; killed and reaped when dropped.
+struct LimitedVictim {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl LimitedVictim {
+    async fn start() -> LimitedVictim {
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -Sn 1024 && exec \"$0\" victim")
+            .arg(env!("CARGO_BIN_EXE_test-node"))
+            .env("DISTRIBUTE_COOKIE", COOKIE)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the victim process");
+        let mut victim = LimitedVictim {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        let stdout = victim.child.stdout.take().expect("piped stdout");
+        // Reading blocks: on a thread of its own, which ends when the process goes.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+        });
+        let line = within("the victim's ready line", rx)
+            .await
+            .expect("the reader thread answers")
+            .expect("read the victim's stdout");
+        victim.addr = match line.trim().strip_prefix("ready ").map(str::parse) {
+            Some(Ok(addr)) => addr,
+            _ => panic!("expected `ready <addr>` from the victim, got {line:?}"),
+        };
+        victim
+    }
+}
+
+impl Drop for LimitedVictim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The issue's own case: a victim process with 1 024 descriptors and 3 000 idle sockets open
+/// to it. Without the cap it ran out of descriptors and a real peer needed 2 s; with it, the
+/// victim drops the oldest idle sockets and the real peer connects in under 100 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_victim_with_1024_descriptors_and_3000_idle_sockets_lets_a_real_peer_in_at_once() {
+    const IDLE: usize = 3_000;
+    const CAP: usize = 256;
+    let _serial = SERIAL.lock().await;
+    let needed = (IDLE + 256) as u64;
+    match open_files_limit() {
+        Some(limit) if limit >= needed => {}
+        limit => {
+            println!(
+                "SKIPPED: this test holds {IDLE} sockets ({needed} descriptors with its own) and \
+                 the soft limit is {limit:?}; raise it with `ulimit -n`"
+            );
+            return;
+        }
+    }
+    let victim = LimitedVictim::start().await;
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        idle.push(TcpStream::connect(victim.addr).await.expect("connect"));
+    }
+    // The victim closes the oldest idle sockets as newer ones arrive: wait until it has
+    // taken them all in, that is closed all but its cap.
+    let mut open = idle.len();
+    poll_until("the victim to drop the oldest idle sockets", || {
+        let mut buf = [0u8; 16];
+        idle.retain(|socket| !matches!(socket.try_read(&mut buf), Ok(0)));
+        open = idle.len();
+        open <= CAP
+    })
+    .await;
+    let real = Node::builder()
+        .name("real")
+        .cookie(COOKIE)
+        .heartbeat(Duration::from_millis(100), Duration::from_millis(500))
+        .start()
+        .await
+        .expect("the real peer starts");
+    let started = Instant::now();
+    real.connect(victim.addr).await.expect("the real peer connects");
+    let took = started.elapsed();
+    println!("{open} idle sockets left open by the victim; the real peer connected in {took:?}");
+    assert!(took < Duration::from_millis(100), "the real peer needed {took:?}");
+    drop(idle);
+    real.shutdown().await;
 }

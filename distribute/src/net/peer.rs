@@ -332,7 +332,9 @@ impl PeerSlot {
         let max = self.max_frame;
         let pushed = self
             .queue
-            .push((), Urgency::Flush, |buf, ()| build_frame(buf, kind, max, &mut encode))
+            .push((), Urgency::Flush, |buf, ()| {
+                build_frame(buf, kind, max, &mut encode)
+            })
             .await;
         if let Err(PushError::Encode(error)) = &pushed {
             tracing::warn!(peer = %self.id, %error, "handler frame not sent");
