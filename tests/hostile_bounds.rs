@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use distribute::codec::{Bincode, Codec};
 use distribute::prelude::*;
 use distribute::transport::FrameKind;
-use distribute::{NodeDownReason, NodeEvent};
+use distribute::{ConnectError, NodeDownReason, NodeEvent};
 use distribute_tests::fake_peer::FakePeer;
 use distribute_tests::{
     addr, net_node, poll_until, wait_event, within, Counter, CounterClient, Gate, COOKIE,
@@ -533,4 +533,42 @@ async fn a_victim_with_1024_descriptors_and_3000_idle_sockets_lets_a_real_peer_i
     assert!(took < Duration::from_millis(100), "the real peer needed {took:?}");
     drop(idle);
     real.shutdown().await;
+}
+
+/// A peer that announces the id of a connected node under another name is refused with
+/// `IdInUse`, and the node that has the id keeps its connection and its calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_take_the_id_of_a_connected_node() {
+    let victim = net_node("victim").await;
+    let counter = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    victim.register_local("counter", &counter).expect("register");
+    let owner = net_node("owner").await;
+    owner.connect(addr(&victim)).await.expect("connect");
+    let remote = owner
+        .lookup_on::<Counter>(victim.id(), "counter")
+        .await
+        .expect("lookup");
+    let mut events = victim.events();
+
+    let impostor = FakePeer::connect_as(addr(&victim), "impostor", owner.id().as_u64(), COOKIE).await;
+    assert!(impostor.is_ok(), "the handshake itself proves only the cookie");
+    let refused = wait_event(&mut events, "the impostor's refusal", |event| {
+        matches!(event, NodeEvent::ConnectionRejected { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            refused,
+            NodeEvent::ConnectionRejected {
+                error: ConnectError::IdInUse { id, .. }
+            } if id == owner.id()
+        ),
+        "{refused:?}"
+    );
+    let peers = victim.connected_nodes();
+    assert_eq!(peers.len(), 1);
+    assert_eq!((peers[0].id, peers[0].name.as_str()), (owner.id(), "owner"));
+    assert_eq!(remote.get().await, Ok(0));
+    owner.shutdown().await;
+    victim.shutdown().await;
 }
