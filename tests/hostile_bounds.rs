@@ -55,9 +55,11 @@ enum Control {
         from: WireId,
         to: WireId,
     },
-    /// Never sent: holds the place of the exit variant.
-    #[allow(dead_code)]
-    Exit(()),
+    Exit {
+        from: WireId,
+        to: WireId,
+        reason: WireReason,
+    },
     Monitor {
         monitor: u64,
         target: WireId,
@@ -68,6 +70,22 @@ enum Control {
 struct WireId {
     node: u64,
     local: u64,
+}
+
+/// An exit reason on the wire: the chain of linked actors, then the reason.
+#[derive(Serialize)]
+struct WireReason {
+    chain: Vec<WireId>,
+    leaf: Leaf,
+}
+
+/// The first reasons of the wire's list, in its order.
+#[derive(Serialize)]
+#[allow(dead_code)] // Only `Killed` is sent; the others hold its place.
+enum Leaf {
+    Normal,
+    Shutdown,
+    Killed,
 }
 
 #[derive(Serialize)]
@@ -570,5 +588,52 @@ async fn a_peer_cannot_take_the_id_of_a_connected_node() {
     assert_eq!((peers[0].id, peers[0].name.as_str()), (owner.id(), "owner"));
     assert_eq!(remote.get().await, Ok(0));
     owner.shutdown().await;
+    victim.shutdown().await;
+}
+
+/// A peer forges the exit of an actor of another node, linked to one of ours: ignored, and
+/// our actor keeps running (before, it was stopped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_cannot_forge_the_exit_of_another_nodes_actor() {
+    let victim = net_node("victim").await;
+    let linked = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let other = net_node("other").await;
+    other.connect(addr(&victim)).await.expect("connect");
+    let partner = other.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    other.register_local("partner", &partner).expect("register");
+    let remote_partner = victim
+        .lookup_on::<Counter>(other.id(), "partner")
+        .await
+        .expect("lookup");
+    linked.link(&remote_partner);
+
+    let mut attacker = FakePeer::connect(addr(&victim), "attacker", COOKIE)
+        .await
+        .expect("handshake");
+    for from in [partner.id(), linked.id()] {
+        send_control(
+            &mut attacker,
+            &Control::Exit {
+                from: WireId::of(from),
+                to: WireId::of(linked.id()),
+                reason: WireReason {
+                    chain: Vec::new(),
+                    leaf: Leaf::Killed,
+                },
+            },
+        )
+        .await;
+    }
+    // Frames of one connection are handled in order: once this call is answered, the
+    // forged exits were too.
+    attacker.send_message(linked.id(), 0xbad, 1, 77, b"").await;
+    attacker.reply(77).await;
+    assert_eq!(linked.get().await, Ok(0), "the forged exit stopped the actor");
+    // The real link still works: the partner's failure reaches our actor.
+    let down = linked.monitor();
+    let _ = partner.boom("for real".into()).await;
+    let reason = within("the linked actor's exit", down).await;
+    assert!(matches!(reason.reason, ExitReason::Linked { .. }), "{reason:?}");
+    other.shutdown().await;
     victim.shutdown().await;
 }

@@ -2,7 +2,8 @@
 //! lookups in the node-local names, turned into local signals.
 //!
 //! A peer speaks only for its own actors. A link, unlink, exit or DOWN whose remote end is
-//! not one of the sending peer's actors is ignored, logged at debug level and counted
+//! not one of the sending peer's actors is ignored (an unlink or exit also unless the link
+//! is one this peer holds, a DOWN unless it answers a monitor we hold on that very actor), logged at debug level and counted
 //! (`distribute_signals_refused_total`), rather than taken as a protocol violation: a node
 //! whose user links two remote refs (`ActorRef::link` on actors of two other nodes) sends
 //! such signals in good faith, and nothing in them can harm us once ignored.
@@ -40,10 +41,12 @@ pub(super) fn on_control(
         }
         Control::Link { from, to } if speaks_for(slot, from, "link") => on_link(node, slot, from, to),
         Control::Unlink { from, to } if speaks_for(slot, from, "unlink") => {
-            if let Some(cell) = node.local_cell(to) {
-                let _ = cell.core().signal(Signal::Unlink(from));
+            // Only a link this peer holds: anything else has nothing to remove.
+            if slot.forget_link(to, from) {
+                if let Some(cell) = node.local_cell(to) {
+                    let _ = cell.core().signal(Signal::Unlink(from));
+                }
             }
-            slot.forget_link(to, from);
         }
         Control::Exit {
             from,
@@ -51,9 +54,11 @@ pub(super) fn on_control(
             reason: wire,
         } if speaks_for(slot, from, "exit") => {
             let reason = reason(wire)?;
-            slot.forget_link(to, from);
-            if let Some(cell) = node.local_cell(to) {
-                cell.core().send_exit(from, reason);
+            // Only over a link between the two (an actor ignores other exits anyway).
+            if slot.forget_link(to, from) {
+                if let Some(cell) = node.local_cell(to) {
+                    cell.core().send_exit(from, reason);
+                }
             }
         }
         Control::Monitor { monitor, target } => on_monitor(node, slot, monitor, target),
@@ -124,7 +129,7 @@ fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) {
         .local_cell(to)
         .is_some_and(|cell| cell.core().signal(Signal::Link(from_end.clone())).is_ok());
     if !linked {
-        slot.forget_link(to, from);
+        let _ = slot.forget_link(to, from);
         from_end.send_exit(to, ExitReason::NoProc);
     }
 }

@@ -531,8 +531,9 @@ impl PeerSlot {
         }
     }
 
-    pub(crate) fn forget_link(&self, local: ActorId, remote: ActorId) {
-        lock(&self.links).remove(&(local, remote));
+    /// Forgets the link between `local` and the peer's `remote`; returns whether it was known.
+    pub(crate) fn forget_link(&self, local: ActorId, remote: ActorId) -> bool {
+        lock(&self.links).remove(&(local, remote))
     }
 }
 
