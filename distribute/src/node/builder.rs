@@ -134,7 +134,9 @@ impl NodeBuilder {
     /// plus one frame (`max_frame`) the node stops reading from the peer until it drains,
     /// and at twice the bound plus a frame (or after a heartbeat timeout without draining)
     /// the peer is disconnected as [`NodeDownReason::Overloaded`](crate::NodeDownReason).
-    /// So a peer that never reads costs at most about twice the bound plus a frame.
+    /// So a peer that never reads costs at most that ceiling in its queue, plus the one batch
+    /// its writer holds while the socket refuses it (at most the ceiling too): about 40 MiB
+    /// with the defaults, whatever it sends.
     pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
         self.send_queue_bytes = bytes.max(1);
         self
