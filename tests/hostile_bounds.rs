@@ -560,12 +560,20 @@ async fn a_victim_with_1024_descriptors_and_3000_idle_sockets_lets_a_real_peer_i
     real.shutdown().await;
 }
 
-/// A peer that announces the id of a connected node under another name is refused with
-/// `IdInUse`, and the node that has the id keeps its connection and its calls.
+/// A peer that announces the id of a connected node, under another name or under its name
+/// once the connection is older than a simultaneous connect, is refused with `IdInUse`; the
+/// node that has the id keeps its connection and its calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_cannot_take_the_id_of_a_connected_node() {
     let _serial = SERIAL.lock().await;
-    let victim = net_node("victim").await;
+    let handshake_timeout = Duration::from_millis(300);
+    let victim = Node::builder()
+        .name("victim")
+        .cookie(COOKIE)
+        .handshake_timeout(handshake_timeout)
+        .start()
+        .await
+        .expect("victim starts");
     let counter = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
     victim.register_local("counter", &counter).expect("register");
     let owner = net_node("owner").await;
@@ -578,25 +586,36 @@ async fn a_peer_cannot_take_the_id_of_a_connected_node() {
 
     let impostor = FakePeer::connect_as(addr(&victim), "impostor", owner.id().as_u64(), COOKIE).await;
     assert!(impostor.is_ok(), "the handshake itself proves only the cookie");
-    let refused = wait_event(&mut events, "the impostor's refusal", |event| {
-        matches!(event, NodeEvent::ConnectionRejected { .. })
-    })
-    .await;
-    assert!(
-        matches!(
-            refused,
-            NodeEvent::ConnectionRejected {
-                error: ConnectError::IdInUse { id, .. }
-            } if id == owner.id()
-        ),
-        "{refused:?}"
-    );
+    expect_id_in_use(&mut events, owner.id()).await;
+    // Past the window of a simultaneous connect, not even under the owner's name.
+    tokio::time::sleep(handshake_timeout * 2).await;
+    let twin = FakePeer::connect_as(addr(&victim), "owner", owner.id().as_u64(), COOKIE).await;
+    assert!(twin.is_ok());
+    expect_id_in_use(&mut events, owner.id()).await;
+
     let peers = victim.connected_nodes();
     assert_eq!(peers.len(), 1);
     assert_eq!((peers[0].id, peers[0].name.as_str()), (owner.id(), "owner"));
     assert_eq!(remote.get().await, Ok(0));
     owner.shutdown().await;
     victim.shutdown().await;
+}
+
+/// Waits for the refusal of a connection that announced `id`.
+async fn expect_id_in_use(events: &mut distribute::NodeEvents, id: NodeId) {
+    let refused = wait_event(events, "a refusal", |event| {
+        matches!(event, NodeEvent::ConnectionRejected { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            &refused,
+            NodeEvent::ConnectionRejected {
+                error: ConnectError::IdInUse { id: taken, .. }
+            } if *taken == id
+        ),
+        "{refused:?}"
+    );
 }
 
 /// A peer forges the exit of an actor of another node, linked to one of ours: ignored, and

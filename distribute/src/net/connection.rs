@@ -187,6 +187,19 @@ async fn run(
         net.release(&slot);
         return Err(error);
     }
+    let window = net.config.handshake_timeout;
+    match second_connection(slot.connection_age(), initiated, window) {
+        Second::Proceed => {}
+        Second::KeepExisting => {
+            tracing::debug!(peer = %peer.name, %addr, "already connected; the new connection is closed");
+            write.shutdown().await;
+            return Ok(peer_id);
+        }
+        Second::Refuse => {
+            tracing::warn!(peer = %peer.name, id = %peer_id, %addr, "connection refused: the node is connected already");
+            return Err(ConnectError::IdInUse { addr, id: peer_id });
+        }
+    }
     let connection = net.next_connection();
     // Of two connections between the same nodes, both keep the one opened by the node with
     // the lower id; the other is drained and closed.
@@ -228,6 +241,33 @@ fn admissible(slot: &PeerSlot, name: &str, addr: SocketAddr) -> Result<(), Conne
         return Err(ConnectError::IdInUse { addr, id: slot.id });
     }
     Ok(())
+}
+
+/// What to do with a new connection to a node that may be connected already.
+#[derive(Debug, PartialEq, Eq)]
+enum Second {
+    /// Set it up (no connection yet, or the two nodes connected to each other at the same
+    /// moment: the usual rules pick one of the two).
+    Proceed,
+    /// We dialled a node that is connected already: keep the connection it has.
+    KeepExisting,
+    /// The peer dialled us under the id of a node that has had a connection for longer
+    /// than a simultaneous connect would take: refused, so that no one takes over a healthy
+    /// connection's traffic. A node that really lost its connection closed it first, so we
+    /// see it go (or, if the network failed silently, time it out) and its next attempt
+    /// succeeds.
+    Refuse,
+}
+
+/// Decides about a new connection (`initiated` by us or not) to a node whose current
+/// connection, if any, was installed `existing_age` ago; connections set up within `window`
+/// of each other are a simultaneous connect.
+fn second_connection(existing_age: Option<Duration>, initiated: bool, window: Duration) -> Second {
+    match existing_age {
+        Some(age) if age > window && initiated => Second::KeepExisting,
+        Some(age) if age > window => Second::Refuse,
+        _ => Second::Proceed,
+    }
 }
 
 /// Whether a connection announcing `announced` can be the node known as `known` (empty if
@@ -294,7 +334,21 @@ fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_node;
+    use std::time::Duration;
+
+    use super::{same_node, second_connection, Second};
+
+    #[test]
+    fn a_second_connection_is_set_up_only_in_a_simultaneous_connect() {
+        let window = Duration::from_secs(5);
+        let (young, old) = (Some(Duration::from_millis(3)), Some(Duration::from_secs(6)));
+        for initiated in [false, true] {
+            assert_eq!(second_connection(None, initiated, window), Second::Proceed);
+            assert_eq!(second_connection(young, initiated, window), Second::Proceed);
+        }
+        assert_eq!(second_connection(old, true, window), Second::KeepExisting);
+        assert_eq!(second_connection(old, false, window), Second::Refuse);
+    }
 
     #[test]
     fn an_id_is_taken_only_under_the_name_it_is_known_by() {

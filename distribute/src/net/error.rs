@@ -64,9 +64,10 @@ pub enum ConnectError {
         /// The address.
         addr: SocketAddr,
     },
-    /// The peer announced the id of another node this node knows under another name, or of a
-    /// node connected through a healthy connection that this one would not replace: a node
-    /// cannot take another node's id.
+    /// The peer announced the id of a node this node knows under another name, or of a node
+    /// connected for longer than a simultaneous connect takes (the handshake timeout): a
+    /// node cannot take another node's id, nor a connected node's traffic. A node that
+    /// really lost its connection closed it first; its next attempt succeeds.
     #[error("the node at {addr} announced id {id}, which belongs to another node")]
     IdInUse {
         /// The address.

@@ -36,9 +36,10 @@
 //!   per frame, a bounded number at a time (see `introduce.rs`);
 //! - pending handshakes are capped per listener, the oldest dropped to make room, so idle
 //!   sockets cannot lock real peers out (see `pending.rs`);
-//! - a connection announcing the id of a node already known under another name, or of a
-//!   node whose healthy connection it would not replace, is refused
-//!   ([`ConnectError::IdInUse`]).
+//! - a connection announcing the id of a node known under another name, or of a node
+//!   connected for longer than a simultaneous connect takes, is refused
+//!   ([`ConnectError::IdInUse`]); a second connection this node dials to a connected node
+//!   is closed and the existing one kept.
 
 mod connection;
 mod control;

@@ -37,6 +37,8 @@ struct Meta {
     connection: Option<(u64, Arc<Notify>)>,
     /// Why this node cut that connection, if not on a user's request.
     cut_reason: Option<(u64, NodeDownReason)>,
+    /// When that connection was installed.
+    installed_at: Option<std::time::Instant>,
 }
 
 pub(crate) struct PeerSlot {
@@ -124,6 +126,13 @@ impl PeerSlot {
         lock(&self.meta).connection.is_some()
     }
 
+    /// How long ago the connection carrying traffic was installed, if there is one.
+    pub(crate) fn connection_age(&self) -> Option<std::time::Duration> {
+        let meta = lock(&self.meta);
+        meta.connection.as_ref()?;
+        meta.installed_at.map(|at| at.elapsed())
+    }
+
     /// Asks the reader of the current connection to close it (`Node::disconnect`).
     pub(crate) fn cut(&self) -> bool {
         match &lock(&self.meta).connection {
@@ -166,6 +175,7 @@ impl PeerSlot {
     pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
+        meta.installed_at = Some(std::time::Instant::now());
         let previous = meta.connection.replace((connection, cut));
         let epoch = if previous.is_some() {
             self.queue.hand_over()
