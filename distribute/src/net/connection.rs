@@ -3,7 +3,8 @@
 //! carries the peer's traffic (or drain it as a duplicate), introduce the nodes we know.
 //!
 //! Incoming connections still in their handshake are capped per listener (see `pending.rs`),
-//! and a connection may not take the id of a node known under another name.
+//! and a connection may not take the id of a node known under another name, nor the traffic
+//! of a node connected for longer than a simultaneous connect takes.
 
 use std::future::Future;
 use std::net::SocketAddr;
