@@ -31,8 +31,8 @@ pub enum NodeDownReason {
     /// ceiling (replies and control frames, which cannot wait, past twice the
     /// [send queue bound](crate::NodeBuilder::send_queue_bytes) plus a frame), or stayed
     /// over the point where this node stops reading from the peer for longer than the
-    /// heartbeat timeout. The node does not reconnect on its own: a peer that reads again
-    /// can.
+    /// heartbeat timeout (no batch written to it in that time). The node does not
+    /// reconnect on its own: a peer that reads again can.
     Overloaded {
         /// Bytes queued for the peer.
         queued: usize,

@@ -7,9 +7,14 @@
 //! can make us produce by sending), the reader stops reading from the peer, so a peer that
 //! does not read cannot make us produce more for it. A paused reader still wakes when room
 //! appears, the connection is cut or fails, or the node closes. While paused it hears no
-//! heartbeats, since it reads nothing: room appearing (the peer read what we sent) counts as
-//! hearing from the peer instead, and a peer that reads nothing for the heartbeat timeout
-//! while paused is disconnected as [`NodeDownReason::Overloaded`].
+//! heartbeats, since it reads nothing: room appearing (the writer got a batch out, so the
+//! peer reads) counts as hearing from the peer instead, and a peer whose queue does not drain
+//! below the pause point within the heartbeat timeout is disconnected as
+//! [`NodeDownReason::Overloaded`]. That also ends the one deadlock pausing could add: two
+//! nodes each paused on the other, which needs replies and control frames past the pause
+//! point on both sides at once (messages alone never reach it). A legitimate peer behind a
+//! link too slow to write one batch within the heartbeat timeout is dropped the same way,
+//! and reconnects.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
