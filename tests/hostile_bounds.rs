@@ -331,11 +331,12 @@ async fn attack(
     during
 }
 
-/// The same attack twice: the first one dials at most the bounded number of introduced
-/// addresses, and once the second peer is gone the process's memory is back within 5 MiB of
-/// what it was after the first (the first run leaves what the allocator keeps of any flood's
-/// high-water mark; what a peer leaves behind would come on top, with each run: before the
-/// caps and clean-ups, 200 000 links left 118 MB).
+/// The same attack three times: the first one dials at most the bounded number of introduced
+/// addresses, and once the third peer is gone the process's memory is back within 5 MiB of
+/// what it was after the second. The first two bring the allocator to what it keeps of such a
+/// flood's high-water mark (it settles there: measured over seven attacks, the growth was 3.4,
+/// 0.8, 0.8, 0.0 and 0.3 MiB after the first); what a peer left behind would come on top with
+/// every attack (before the caps and clean-ups, 200 000 links left 118 MB).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn floods_of_links_monitors_and_introductions_leave_nothing_once_the_peer_is_gone() {
     let _serial = SERIAL.lock().await;
@@ -362,9 +363,10 @@ async fn floods_of_links_monitors_and_introductions_leave_nothing_once_the_peer_
         dialled <= 16,
         "the victim dialled {dialled} introduced addresses at once"
     );
+    attack(&victim, "attacker-2", me ^ 1, &watched, &targets).await;
     let baseline = rss();
 
-    let second = attack(&victim, "attacker-2", me ^ 1, &watched, &targets).await;
+    let second = attack(&victim, "attacker-3", me ^ 2, &watched, &targets).await;
     let mut after = rss();
     let settle = Instant::now();
     while after > baseline + 5 * MIB && settle.elapsed() < Duration::from_secs(3) {
@@ -373,7 +375,7 @@ async fn floods_of_links_monitors_and_introductions_leave_nothing_once_the_peer_
     }
     println!(
         "dialled {dialled} addresses for 24000 introduced nodes; RSS in KiB: before {}, first attack {}, \
-         after it {}, second attack {}, after it {}",
+         after the second {}, third attack {}, after it {}",
         before / 1024,
         first / 1024,
         baseline / 1024,
