@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor::{Node, NodeId, WeakNode};
+use crate::net::PeerLimits;
 use crate::net::{
     FrameHandler, FrameHandlers, Net, NetConfig, Reconnect, StartError, TcpTransport, Transport, Wiring,
     COOKIE_ENV, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
@@ -46,6 +47,7 @@ pub struct NodeBuilder {
     heartbeat_timeout: Duration,
     handshake_timeout: Duration,
     reconnect: Option<Reconnect>,
+    limits: PeerLimits,
     conflicts: ConflictPolicy,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -76,6 +78,7 @@ impl Default for NodeBuilder {
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reconnect: Some(Reconnect::default()),
+            limits: PeerLimits::default(),
             conflicts: Default::default(),
             transport: None,
         }
@@ -125,9 +128,44 @@ impl NodeBuilder {
         self
     }
 
-    /// The bound of each peer's send queue, in bytes (default 8 MiB).
+    /// The bound of each peer's send queue, in bytes (default 8 MiB). Everything queued for
+    /// a peer counts against it: messages wait for room below it; replies, control and
+    /// registry frames, which cannot wait, go past it, but once the queue holds the bound
+    /// plus one frame (`max_frame`) the node stops reading from the peer until it drains,
+    /// and at twice the bound plus a frame (or after a heartbeat timeout without draining)
+    /// the peer is disconnected as [`NodeDownReason::Overloaded`](crate::NodeDownReason).
+    /// So a peer that never reads costs at most that ceiling in its queue, plus the one batch
+    /// its writer holds while the socket refuses it (at most the ceiling too): about 40 MiB
+    /// with the defaults, whatever it sends.
     pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
         self.send_queue_bytes = bytes.max(1);
+        self
+    }
+
+    /// The most links one peer's actors may hold on this node's actors (default 10 000). A
+    /// link past it is answered at once with an exit whose reason is
+    /// `ExitReason::Error("system limit: ...")`, as if the link had been made and broken.
+    /// A peer's links go with the peer.
+    pub fn max_links_per_peer(mut self, links: usize) -> Self {
+        self.limits.max_links = links;
+        self
+    }
+
+    /// The most monitors one peer's actors may hold on this node's actors (default 10 000).
+    /// A monitor past it is answered at once with a DOWN whose reason is
+    /// `ExitReason::Error("system limit: ...")`. A peer's monitors go with the peer.
+    pub fn max_monitors_per_peer(mut self, monitors: usize) -> Self {
+        self.limits.max_monitors = monitors;
+        self
+    }
+
+    /// The most incoming connections that may be in their handshake at a time (default
+    /// 256, at least 1). When a connection arrives at the cap, the oldest pending handshake
+    /// is dropped ([`ConnectError::HandshakeEvicted`](crate::ConnectError)): idle sockets
+    /// wait out the handshake timeout, real peers finish in about a millisecond, so a flood
+    /// of idle sockets cannot lock real peers out or exhaust file descriptors.
+    pub fn max_pending_handshakes(mut self, handshakes: usize) -> Self {
+        self.limits.max_pending_handshakes = handshakes.max(1);
         self
     }
 
@@ -203,6 +241,7 @@ impl NodeBuilder {
             heartbeat_timeout: self.heartbeat_timeout,
             handshake_timeout: self.handshake_timeout,
             reconnect: self.reconnect,
+            limits: self.limits,
         };
         let net = Net::start(
             config,
