@@ -9,11 +9,19 @@
 //! callers get their answers (and what a granted claim sets up runs), losers of conflicts are
 //! stopped and conflicts reported, since those call into code that may take other locks.
 //!
-//! Time is a [`Duration`] since the driver was created. The only deadline is the sequencer's
-//! wait for acknowledgements; one timer task, started when a deadline appears and ending when
-//! none is left, ticks the state machine at each.
+//! Time is a [`Duration`] since the driver was created. The deadlines are the sequencer's
+//! wait for acknowledgements, a claim's wait for a first word from its sequencer, and the end
+//! of a suspicion; one timer task, started when a deadline appears and ending when none is
+//! left, ticks the state machine at each.
+//!
+//! Frames are decoded and validated here ([`RegistryMsg::validate`]) before the state machine
+//! sees them: an undecodable or invalid frame is refused whole, counted, logged, and returned
+//! as an error, which makes the network layer drop the peer as a protocol violation.
+//!
+//! This node's own actors that hold a name are watched (one task per actor, through the
+//! host): when one stops for good, its node, the only one allowed to, releases its names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -22,11 +30,10 @@ use tokio::time::Instant;
 
 use super::api::NameChange;
 use super::conflict::ConflictPolicy;
-use super::protocol::{Answer, Change, Outputs, Registry, Replica};
+use super::protocol::{Answer, Change, Config, Outputs, Registry, Replica};
 use super::wire::{Decision, GlobalEntry, RegistryMsg};
 use super::RegistryError;
 use crate::actor::{ActorId, ExitReason, NodeId};
-use crate::codec::CodecError;
 use crate::lock::lock;
 use crate::DEFAULT_CALL_TIMEOUT;
 
@@ -46,6 +53,9 @@ pub(crate) trait RegistryHost: Send + Sync + 'static {
     fn stop_local(&self, actor: ActorId, reason: ExitReason);
     /// Reports a settled name conflict to the node's subscribers.
     fn name_conflict(&self, name: String, winner: ActorId, loser: ActorId);
+    /// The local actor `actor` holds a name now: when it stops for good, release its names
+    /// (then tell [`RegistryDriver::unwatch`]). Called once per actor until then.
+    fn watch_own(&self, actor: ActorId);
 }
 
 /// What a granted claim sets up (the release of the name when its actor stops); it runs
@@ -75,6 +85,8 @@ struct State {
     waiters: HashMap<u64, Waiter>,
     /// Whether a timer task is running (it ends once no deadline is left).
     timer_armed: bool,
+    /// This node's actors that hold a name and are watched by the host.
+    watched: HashSet<ActorId>,
 }
 
 struct Waiter {
@@ -100,6 +112,7 @@ impl RegistryDriver {
             protocol: Registry::new(me, DEFAULT_CALL_TIMEOUT),
             waiters: HashMap::new(),
             timer_armed: false,
+            watched: HashSet::new(),
         };
         RegistryDriver {
             shared: Arc::new(Shared {
@@ -111,6 +124,16 @@ impl RegistryDriver {
                 version: watch::channel(0).0,
             }),
         }
+    }
+
+    /// Sets the registry's knobs (before the node connects to anyone).
+    pub(crate) fn configure(&self, config: Config) {
+        lock(&self.shared.state).protocol.configure(config);
+    }
+
+    /// The host's watch of `actor` ended (it stopped, and its names were released).
+    pub(crate) fn unwatch(&self, actor: ActorId) {
+        lock(&self.shared.state).watched.remove(&actor);
     }
 
     /// Settles later name conflicts with `policy`.
@@ -148,10 +171,19 @@ impl RegistryDriver {
             .step(|state, now| ((), state.protocol.peer_down(peer, now)));
     }
 
-    /// A Registry frame from `from`. Returns whether it was a snapshot (the peer's replica is
-    /// merged); an undecodable body is an error, and the peer is to be disconnected.
-    pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, CodecError> {
-        let msg = RegistryMsg::decode(body)?;
+    /// A Registry frame from `from`. Returns whether it ended a snapshot (the peer's replica
+    /// is merged: its greeting is complete); an undecodable body, or one with an invalid name,
+    /// is an error, and the peer is to be disconnected.
+    pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, String> {
+        let refuse = |why: String| {
+            metrics::counter!("distribute_registry_invalid_frames_total").increment(1);
+            tracing::warn!(peer = %from, %why, "registry frame refused");
+            why
+        };
+        let msg = RegistryMsg::decode(body)
+            .map_err(|error| refuse(format!("undecodable registry frame: {error}")))?;
+        msg.validate()
+            .map_err(|error| refuse(format!("invalid registry frame: {error}")))?;
         let snapshot = matches!(msg, RegistryMsg::Snapshot { .. });
         self.shared
             .step(|state, now| ((), state.protocol.receive(from, msg, now)));
@@ -242,8 +274,14 @@ impl Shared {
                 host.send(*to, msg);
             }
         }
+        let mut watch = Vec::new();
         for change in changes {
             tracing::debug!(name = %change.name, owner = ?change.owner, "global name changed");
+            if let Some(owner) = change.owner.filter(|owner| owner.node() == self.me) {
+                if state.watched.insert(owner) {
+                    watch.push(owner);
+                }
+            }
             let _ = self.events.send(change);
         }
         if touched {
@@ -260,6 +298,9 @@ impl Shared {
             waiter.resolve(answer);
         }
         if let Some(host) = host {
+            for actor in watch {
+                host.watch_own(actor);
+            }
             for (actor, reason) in stops {
                 host.stop_local(actor, reason);
             }

@@ -17,14 +17,18 @@ mod local;
 mod name;
 pub(crate) mod protocol;
 mod registered;
-pub(crate) mod wire;
+#[doc(hidden)]
+pub mod wire;
 
 pub use api::{NameChange, NameWatch, RetryPolicy};
 pub(crate) use conflict::ConflictPolicy;
 pub use conflict::ConflictResolver;
-pub(crate) use driver::{GrantHook, RegistryDriver, RegistryHost};
+pub(crate) use driver::{RegistryDriver, RegistryHost};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
+pub(crate) use protocol::{
+    Config as RegistryConfig, DEFAULT_CLAIM_TIMEOUT, DEFAULT_MAX_NAMES_PER_NODE, DEFAULT_SNAPSHOT_CHUNK_BYTES,
+};
 pub use registered::{
     start_registered, start_registered_pool, start_registered_supervised, Name, RegisterError, Registered,
 };
@@ -114,5 +118,14 @@ pub enum RegistryError {
     ActorStopped {
         /// The actor.
         actor: ActorId,
+    },
+    /// The actors of the node hold as many global names as one node's actors may
+    /// ([`NodeBuilder::max_global_names_per_node`](crate::NodeBuilder::max_global_names_per_node)).
+    #[error("the actors of node {node} hold {limit} global names already, the most a node's actors may")]
+    TooManyNames {
+        /// The node whose actors hold the names.
+        node: crate::actor::NodeId,
+        /// The cap.
+        limit: usize,
     },
 }

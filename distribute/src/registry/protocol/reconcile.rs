@@ -21,33 +21,34 @@ use std::time::Duration;
 
 use super::outputs::Outputs;
 use super::sequencer::Work;
-use super::Registry;
+use super::{Entries, Registry};
 use crate::actor::{ActorId, NodeId};
-use crate::registry::wire::{GlobalEntry, RegistryMsg};
+use crate::registry::wire::GlobalEntry;
 
 impl Registry {
     /// Another node's replica (or the names of it that changed, with all the memberships of
     /// the sender's actors): merged, and what it changed handed to the sequencer (or, here,
     /// committed again in order). The sequencer's own replica, which it only ever sends whole,
-    /// is answered with what this node holds otherwise, for it to reconcile.
+    /// is answered with what this node holds otherwise of its own actors, for it to
+    /// reconcile; a name of another node's actor that the sequencer does not hold is dropped
+    /// (the sequencer's order is the reference on other nodes' names, and their nodes tell it
+    /// of their own). `asked` says the snapshot had no names before [`admit`](Self::admit)
+    /// filtered it: an empty one asks the sequencer for its replica.
     pub(super) fn on_snapshot(
         &mut self,
         from: NodeId,
-        entries: Vec<(String, GlobalEntry)>,
-        groups: Vec<(String, GlobalEntry)>,
+        (entries, groups): (Entries, Entries),
+        asked: bool,
         now: Duration,
         out: &mut Outputs,
     ) {
-        let (me, peers) = (self.me, &self.peers);
-        // Hearsay about a node this one hears from itself (or saw go down) is not taken.
-        let hearsay = |node: NodeId| node != me && !peers.is_connected(node) && !peers.has_departed(node);
-        self.replica.merge_groups(from, groups, hearsay, out);
+        // Every membership admitted is the sender's own: no hearsay.
+        self.replica.merge_groups(from, groups, |_| false, out);
         let sequencer = self.sequencer();
         let theirs: BTreeMap<String, ActorId> = entries
             .iter()
             .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
-        let asked = entries.is_empty();
         let differing = self.merge_snapshot(entries, (from, from == sequencer), out);
         if sequencer == self.me {
             for (name, seen, before) in differing {
@@ -58,11 +59,8 @@ impl Registry {
                 self.sync_later(name, seen, now, out);
             }
             if asked {
-                let snapshot = RegistryMsg::Snapshot {
-                    entries: self.replica.snapshot(),
-                    groups: self.replica.group_snapshot(),
-                };
-                out.send(from, snapshot);
+                let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+                self.send_snapshot(from, entries, groups, out);
             }
         } else if from != sequencer {
             let changed = differing
@@ -72,11 +70,16 @@ impl Registry {
             self.tell_sequencer(changed, out);
         } else {
             let held = self.replica.owned_by(|_| true);
-            let otherwise = held
+            let (own, others): (Vec<_>, Vec<_>) = held
                 .into_iter()
                 .filter(|(name, owner)| theirs.get(name) != Some(owner))
-                .map(|(name, _)| name);
-            self.tell_sequencer(otherwise, out);
+                .partition(|(_, owner)| owner.node() == self.me);
+            for (name, owner) in others {
+                if !theirs.contains_key(&name) && !self.claims.overtaken_by_relay(from, &name, None) {
+                    self.replica.remove_if_owner(&name, owner, out);
+                }
+            }
+            self.tell_sequencer(own.into_iter().map(|(name, _)| name), out);
         }
     }
 
@@ -100,10 +103,9 @@ impl Registry {
                 continue;
             }
             if trusted {
-                let peers = &self.peers;
-                let gone = |node: NodeId| peers.has_departed(node);
-                self.replica
-                    .merge([(name.clone(), theirs)], &self.policy, (self.me, gone), out);
+                // Like a commit: the sequencer's order is the reference, but for this node's
+                // own actors, whose names it keeps where the policy prefers them.
+                self.set(&name, theirs, out);
             } else {
                 self.merge([(name.clone(), theirs)], out);
             }
@@ -125,7 +127,7 @@ impl Registry {
             return;
         }
         let groups = self.replica.group_snapshot_of(self.me);
-        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
+        self.send_snapshot(self.sequencer(), entries, groups, out);
     }
 
     /// A new sequencer is to reconcile with this node: as the sequencer, it sends every peer its
@@ -134,11 +136,10 @@ impl Registry {
     pub(super) fn resync(&self, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer == self.me {
-            let snapshot = RegistryMsg::Snapshot {
-                entries: self.replica.snapshot(),
-                groups: self.replica.group_snapshot(),
-            };
-            self.broadcast(&snapshot, out);
+            for peer in self.peers.connected() {
+                let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+                self.send_snapshot(*peer, entries, groups, out);
+            }
         } else {
             self.ask_sequencer(out);
         }
@@ -150,7 +151,7 @@ impl Registry {
     pub(super) fn ask_sequencer(&self, out: &mut Outputs) {
         let groups = self.replica.group_snapshot_of(self.me);
         let entries = Vec::new();
-        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
+        self.send_snapshot(self.sequencer(), entries, groups, out);
     }
 
     /// Another node is the sequencer now. A node that was the sequencer hands what it had

@@ -74,6 +74,11 @@ impl Sequencer {
         self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
     }
 
+    /// How much work is queued.
+    pub(super) fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Drops the queued proposal of this node's request `request`, if any.
     pub(super) fn withdraw(&mut self, request: u64) {
         self.queue.retain(
@@ -227,9 +232,10 @@ impl Registry {
         let in_flight = InFlight {
             commit,
             origin,
-            waiting: self.peers.connected().clone(),
+            // A suspected node is not waited for: it did not answer in time already.
+            waiting: self.peers.answering(),
             unsettled: false,
-            deadline: now + self.ack_timeout,
+            deadline: now.saturating_add(self.config.ack_timeout),
         };
         if in_flight.waiting.is_empty() {
             self.finish(in_flight, out);
@@ -245,18 +251,18 @@ impl Registry {
     fn make(&mut self, name: &str, change: Change, out: &mut Outputs) -> Result<Committed, Decision> {
         let existing = self.replica.get(name).map(|entry| entry.owner);
         match change {
-            // Its node went down: its names were dropped everywhere this node's changes go.
-            Change::Claim(entry) if self.peers.has_departed(entry.owner.node()) => Err(Err(None)),
+            // Its node is not a member (it went down, or never joined): no name is stored for
+            // it anywhere this node's changes go.
+            Change::Claim(entry) if !self.peers.is_member(entry.owner.node(), self.me) => Err(Err(None)),
             Change::Claim(entry) => match existing {
                 Some(owner) if owner == entry.owner => Err(Ok(())),
                 Some(owner) => Err(Err(Some(owner))),
-                None => {
-                    self.replica.insert(name, entry.clone(), out);
-                    Ok(Committed::Registered {
-                        name: name.to_owned(),
-                        entry,
-                    })
-                }
+                // Its node holds as many names as it may.
+                None if !self.replica.insert(name, entry.clone(), out) => Err(Err(None)),
+                None => Ok(Committed::Registered {
+                    name: name.to_owned(),
+                    entry,
+                }),
             },
             Change::Unclaim(owner) => match existing {
                 None => Err(Err(None)),

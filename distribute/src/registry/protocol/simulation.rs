@@ -156,7 +156,11 @@ impl Sim {
         let nodes = ids
             .iter()
             .map(|id| {
-                let mut registry = Registry::new(NodeId::from_u64(*id), TIMEOUT);
+                let mut config = Config::new(TIMEOUT);
+                if let Some(ms) = env_u64("REGISTRY_SIM_CLAIM_MS") {
+                    config.claim_timeout = Duration::from_millis(ms);
+                }
+                let mut registry = Registry::with_config(NodeId::from_u64(*id), config);
                 registry.set_policy(policy.clone());
                 SimNode {
                     id: NodeId::from_u64(*id),
