@@ -139,11 +139,18 @@ impl Registry {
             let node = entry.owner.node();
             if node == from || (trusted && peers.is_member(node, me)) {
                 admitted.push((name, entry));
-            } else if sequencing
-                && peers.is_member(node, me)
-                && self.replica.get(&name).map(|held| held.owner) != Some(entry.owner)
-            {
-                hearsay.push((name, entry.owner));
+            } else if sequencing {
+                // Settled by committing what the sequencer holds: a name it holds otherwise,
+                // or one it does not hold reported for a member's actor (a stranger's is
+                // only dropped).
+                let held = self.replica.get(&name).map(|held| held.owner);
+                let settle = match held {
+                    Some(held) => held != entry.owner,
+                    None => peers.is_member(node, me),
+                };
+                if settle {
+                    hearsay.push((name, entry.owner));
+                }
             }
         }
         groups.retain(|(_, member)| member.owner.node() == from);

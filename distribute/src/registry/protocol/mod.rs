@@ -446,6 +446,11 @@ impl Registry {
     pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         if !self.peers.is_member(entry.owner.node(), self.me) {
             authority::refused("owner not on a member", 1);
+            // The sequencer may not know what this node holds of its own instead.
+            let own = self.replica.get(name).filter(|held| held.owner.node() == self.me);
+            if let Some(own) = own.cloned() {
+                self.tell_sequencer_of(name, own, out);
+            }
             return;
         }
         if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
