@@ -22,6 +22,12 @@ use crate::registry::{
 };
 use crate::transport::FrameKind;
 
+/// How many times the names of a stopped actor are released before giving up.
+const RELEASE_ATTEMPTS: u32 = 5;
+
+/// The wait between two tries to release a stopped actor's names.
+const RELEASE_RETRY: Duration = Duration::from_millis(200);
+
 impl Node {
     /// Registers `actor` under `name` on every connected node. Returns once every node has
     /// recorded it; fails with [`RegistryError::AlreadyRegistered`] (and the current owner)
@@ -46,7 +52,7 @@ impl Node {
         let node = actor.id().node();
         self.check_room(node)?;
         let change = Change::Claim(entry_of(actor));
-        match self.registry().submit(name, change, None).await? {
+        match self.registry().submit(name, change).await? {
             Ok(()) => Ok(()),
             Err(Some(owner)) => Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
@@ -93,7 +99,7 @@ impl Node {
                 },
             });
         }
-        match self.registry().submit(name, Change::Unclaim(owner), None).await? {
+        match self.registry().submit(name, Change::Unclaim(owner)).await? {
             Ok(()) => Ok(()),
             Err(None) => Err(RegistryError::NotFound {
                 name: name.to_owned(),
@@ -332,9 +338,27 @@ impl Node {
             };
             // Unwatched first: a name granted from now on starts a new watch.
             node.registry().unwatch(actor);
-            let names = node.registry().read(|replica| replica.names_held_by(actor));
-            for name in names {
-                let _ = node.unregister_global(&name, actor).await;
+            for attempt in 0..RELEASE_ATTEMPTS {
+                let names = node.registry().read(|replica| replica.names_held_by(actor));
+                let mut left = false;
+                for name in names {
+                    match node.unregister_global(&name, actor).await {
+                        Ok(()) | Err(RegistryError::NotFound { .. }) => {}
+                        // Another actor holds it now: not ours to release.
+                        Err(RegistryError::NotOwner { owner, .. }) if owner != actor => {}
+                        // The cluster could not order it (a sequencer went down, or views of
+                        // the sequencer differed): tried again, the name must not outlive
+                        // its actor.
+                        Err(error) => {
+                            tracing::debug!(%name, %actor, attempt, %error, "release of a stopped actor's name failed");
+                            left = true;
+                        }
+                    }
+                }
+                if !left {
+                    return;
+                }
+                tokio::time::sleep(RELEASE_RETRY).await;
             }
         });
     }

@@ -58,10 +58,6 @@ pub(crate) trait RegistryHost: Send + Sync + 'static {
     fn watch_own(&self, actor: ActorId);
 }
 
-/// What a granted claim sets up (the release of the name when its actor stops); it runs
-/// where the claim is answered, off the caller's path.
-pub(crate) type GrantHook = Arc<dyn Fn() + Send + Sync>;
-
 /// One node's registry, driven.
 pub(crate) struct RegistryDriver {
     shared: Arc<Shared>,
@@ -91,17 +87,12 @@ struct State {
 
 struct Waiter {
     answer: oneshot::Sender<Answer>,
-    on_granted: Option<GrantHook>,
 }
 
 impl Waiter {
-    /// Answers the caller, then runs what a granted claim sets up.
+    /// Answers the caller.
     fn resolve(self, answer: Answer) {
-        let granted = answer == Answer::Decided(Ok(()));
         let _ = self.answer.send(answer);
-        if let Some(on_granted) = self.on_granted.filter(|_| granted) {
-            on_granted();
-        }
     }
 }
 
@@ -201,25 +192,20 @@ impl RegistryDriver {
         self.shared.step(|state, _| state.protocol.leave(group, member))
     }
 
-    /// Has the sequencer make `change` to `name`, and runs `on_granted` if it does, or may
-    /// have. A sequencer that goes down before answering is replaced by the next one, up to
-    /// three in all ([`RegistryError::NodeDown`] then); one that does not answer within
-    /// [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change may have
-    /// been made (the answer was lost, or is late), so `on_granted` runs then too: a name
-    /// that went through after all is still released when its actor stops.
-    pub(crate) async fn submit(
-        &self,
-        name: &str,
-        change: Change,
-        on_granted: Option<GrantHook>,
-    ) -> Result<Decision, RegistryError> {
+    /// Has the sequencer make `change` to `name`. A sequencer that goes down (or is
+    /// suspected: silent past the claim deadline) before answering is replaced by the next
+    /// one, up to three in all ([`RegistryError::NodeDown`] then); one that does not answer
+    /// within [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change
+    /// may have been made (the answer was lost, or is late); a name that went through after
+    /// all is still released when its actor stops, by its node, which watches every actor of
+    /// its own that holds a name.
+    pub(crate) async fn submit(&self, name: &str, change: Change) -> Result<Decision, RegistryError> {
         let mut last_sequencer = None;
         for _ in 0..SUBMIT_ATTEMPTS {
             let (answer, rx) = oneshot::channel();
             let submitted = self.shared.step(|state, now| {
                 let (submitted, out) = state.protocol.submit(name, change.clone(), now);
-                let on_granted = on_granted.clone();
-                let waiter = Waiter { answer, on_granted };
+                let waiter = Waiter { answer };
                 state.waiters.insert(submitted.request, waiter);
                 (submitted, out)
             });
@@ -233,18 +219,12 @@ impl RegistryDriver {
                         state.waiters.remove(&submitted.request);
                         ((), Outputs::default())
                     });
-                    if let Some(on_granted) = &on_granted {
-                        on_granted();
-                    }
                     return Err(RegistryError::Timeout {
                         node: submitted.sequencer,
                         timeout: DEFAULT_CALL_TIMEOUT,
                     });
                 }
             }
-        }
-        if let Some(on_granted) = &on_granted {
-            on_granted();
         }
         let node = last_sequencer.unwrap_or(self.shared.me);
         Err(RegistryError::NodeDown { node })

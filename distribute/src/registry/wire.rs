@@ -1,7 +1,10 @@
 //! The registry's wire messages: the body of every `Registry` frame.
 //!
-//! What each message means, and when a node sends it, is the protocol's business
-//! ([`protocol`](super::protocol)); this module only fixes their shape and encoding. Decoding is
+//! Not a public API: public (and hidden from the docs) only so that hostile-peer tests can
+//! build registry frames with the encoder nodes use.
+//!
+//! What each message means, and when a node sends it, is the protocol's business (the
+//! registry's `protocol` module); this module only fixes their shape and encoding. Decoding is
 //! strict (bincode with a size limit): garbage, a cut-short body or trailing bytes are errors,
 //! which the network layer turns into the peer's disconnection. A message that decodes but
 //! carries an invalid name or type name ([`RegistryMsg::validate`]) is refused whole, the same

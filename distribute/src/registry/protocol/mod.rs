@@ -33,6 +33,10 @@
 //! leaves (`Join`, `Leave`), which is the authority on them: its snapshot replaces what others
 //! held of its members.
 //!
+//! What a peer may tell a node, the per-node caps, chunked snapshots and the suspicion of a
+//! silent sequencer are in [`authority`]: the sequencer is the lowest id among this node and
+//! the connected peers it does not suspect.
+//!
 //! This is a registry with deterministic conflict resolution, not consensus: while nodes
 //! cannot see each other, each side registers on its own, and the merge settles it. Without
 //! versions on the wire, a merge cannot tell a name registered during a partition from a stale
