@@ -156,7 +156,7 @@ impl Registry {
         groups.retain(|(_, member)| member.owner.node() == from);
         refused(
             "snapshot entry not the sender's to give",
-            before - admitted.len() - groups.len(),
+            before.saturating_sub(admitted.len()).saturating_sub(groups.len()),
         );
         (admitted, groups, hearsay)
     }
@@ -188,7 +188,12 @@ impl Registry {
     ) {
         let named = !entries.is_empty();
         let (entries, groups, hearsay) = self.admit_snapshot(from, entries, groups);
-        let members = self.peers.connected().len().saturating_add(1);
+        // The sequencer's replica may hold every member's names; any other peer speaks for
+        // its own only.
+        let members = match from == self.sequencer() {
+            true => self.peers.connected().len().saturating_add(1),
+            false => 1,
+        };
         let bound = self.replica.cap().saturating_mul(members);
         let partial = self.partial.entry(from).or_default();
         partial.named |= named;
@@ -220,7 +225,11 @@ impl Registry {
             .map(|item| (false, item))
             .chain(groups.into_iter().map(|item| (true, item)));
         for (group, item) in items {
-            let cost = item.0.len() + item.1.type_name.len() + ENTRY_OVERHEAD;
+            let cost = item
+                .0
+                .len()
+                .saturating_add(item.1.type_name.len())
+                .saturating_add(ENTRY_OVERHEAD);
             if size > 0 && size.saturating_add(cost) > budget {
                 let Partial { entries, groups, .. } = std::mem::take(&mut chunk);
                 out.send(to, RegistryMsg::SnapshotPart { entries, groups });
@@ -239,6 +248,10 @@ impl Registry {
     /// Suspects the sequencer of each claim that had no word from it by its deadline (one
     /// heard from since the claim was sent gets a few more deadlines first).
     pub(super) fn suspect_silent(&mut self, now: Duration, out: &mut Outputs) {
+        // As the sequencer: the nodes that did not acknowledge the change in flight in time.
+        for laggard in self.sequencer.laggards(now) {
+            self.suspect(laggard, now, out);
+        }
         let timeout = self.config.claim_timeout;
         for (request, sequencer, sent) in self.claims.overdue(now) {
             let heard = self.last_heard.get(&sequencer).is_some_and(|at| *at > sent);
@@ -254,11 +267,14 @@ impl Registry {
 
     /// `peer` did not answer in time: it is skipped as the sequencer and not waited for until
     /// it is heard from again. The claims sent to it fail with "sequencer lost" (tried again
-    /// with the next one), as if it went down.
+    /// with the next one), as if it went down; the change in flight here no longer waits for
+    /// it.
     fn suspect(&mut self, peer: NodeId, now: Duration, out: &mut Outputs) {
         let sequencer = self.sequencer();
         let until = now.saturating_add(self.config.claim_timeout.saturating_mul(SUSPICION_DEADLINES));
         if !self.peers.suspect(peer, until) {
+            // Suspected already (or gone): only make sure nothing waits for it.
+            self.commits_without(peer, now, out);
             return;
         }
         metrics::counter!("distribute_registry_suspected_total").increment(1);

@@ -450,10 +450,14 @@ impl Registry {
     pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         if !self.peers.is_member(entry.owner.node(), self.me) {
             authority::refused("owner not on a member", 1);
-            // The sequencer may not know what this node holds of its own instead.
-            let own = self.replica.get(name).filter(|held| held.owner.node() == self.me);
-            if let Some(own) = own.cloned() {
-                self.tell_sequencer_of(name, own, out);
+            // What this node held of the name is superseded in the sequencer's order: dropped,
+            // but for its own actor's, which the sequencer is told of.
+            match self.replica.get(name).cloned() {
+                Some(own) if own.owner.node() == self.me => self.tell_sequencer_of(name, own, out),
+                Some(stale) => {
+                    self.replica.remove_if_owner(name, stale.owner, out);
+                }
+                None => {}
             }
             return;
         }

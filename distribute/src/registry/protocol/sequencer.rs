@@ -66,12 +66,26 @@ struct InFlight {
     /// the change.
     unsettled: bool,
     deadline: Duration,
+    /// When the nodes that did not acknowledge it yet are suspected (and no longer waited
+    /// for): a silent node must not hold every later change back.
+    suspect_at: Duration,
 }
 
 impl Sequencer {
     /// When the change in flight is given up on, if one is.
     pub(super) fn deadline(&self) -> Option<Duration> {
-        self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
+        self.in_flight
+            .as_ref()
+            .map(|in_flight| in_flight.deadline.min(in_flight.suspect_at))
+    }
+
+    /// The nodes that did not acknowledge the change in flight by its suspicion time.
+    pub(super) fn laggards(&self, now: Duration) -> Vec<NodeId> {
+        self.in_flight
+            .as_ref()
+            .filter(|in_flight| in_flight.suspect_at <= now)
+            .map(|in_flight| in_flight.waiting.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// How much work is queued.
@@ -229,13 +243,18 @@ impl Registry {
             };
             out.send(node, decided);
         }
+        // A suspected node is not waited for: it did not answer in time already. The claimant
+        // may wait for its relay, though: then it gets this node's word once the others have
+        // acknowledged.
+        let waiting = self.peers.answering();
+        let unsettled = waiting.len() < self.peers.connected().len();
         let in_flight = InFlight {
             commit,
             origin,
-            // A suspected node is not waited for: it did not answer in time already.
-            waiting: self.peers.answering(),
-            unsettled: false,
+            waiting,
+            unsettled,
             deadline: now.saturating_add(self.config.ack_timeout),
+            suspect_at: now.saturating_add(self.config.claim_timeout),
         };
         if in_flight.waiting.is_empty() {
             self.finish(in_flight, out);

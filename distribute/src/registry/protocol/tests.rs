@@ -164,7 +164,13 @@ fn commits_finish_when_every_node_acked_or_went_down() {
 
 #[test]
 fn overdue_commits_are_given_up_and_the_next_decided() {
-    let mut seq = registry(1, &[2, 3]);
+    // Nodes slow to acknowledge are not suspected before the acknowledgements' deadline here.
+    let mut config = Config::new(TIMEOUT);
+    config.claim_timeout = TIMEOUT * 10;
+    let mut seq = Registry::with_config(node(1), config);
+    for peer in [2, 3] {
+        let _ = seq.peer_up(node(peer), secs(0));
+    }
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
     let _ = seq.receive(node(3), ack(commit, true), secs(1));
@@ -810,4 +816,22 @@ fn a_replica_larger_than_a_chunk_goes_in_parts_and_is_taken_once_whole() {
     }
     let _ = joiner.receive(node(2), (*last).clone(), secs(0));
     assert_eq!(joiner.replica().names("").len(), 10);
+}
+
+#[test]
+fn a_follower_silent_past_the_claim_deadline_holds_no_change_back() {
+    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let mut seq = registry(1, &[2, 3]);
+    let (first, out) = seq.submit("a", claim(id(1, 1)), secs(0));
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(3), ack(commit, true), secs(0));
+    let (second, _) = seq.submit("b", claim(id(1, 2)), secs(0));
+    assert_eq!(seq.next_deadline(), Some(deadline));
+    // Node 2 never acknowledges: at the deadline it is suspected, and not waited for.
+    let out = seq.tick(deadline);
+    assert_eq!(out.answers, vec![(first.request, Answer::Decided(Ok(())))]);
+    let commit = commit_of(&out);
+    let out = seq.receive(node(3), ack(commit, true), deadline);
+    assert_eq!(out.answers, vec![(second.request, Answer::Decided(Ok(())))]);
+    assert_eq!(owner(&seq, "b"), Some(id(1, 2)));
 }
