@@ -160,7 +160,11 @@ async fn a_silent_peer_with_the_lowest_id_does_not_stall_registration() {
     let _silent = FakePeer::connect_as(addr(&victim), "silent", 1, COOKIE)
         .await
         .expect("handshake");
-    wait_connected(&victim, 1).await;
+    // And one with the highest id, which never acknowledges the victim's changes.
+    let _mute = FakePeer::connect_as(addr(&victim), "mute", HIGH_ID, COOKIE)
+        .await
+        .expect("handshake");
+    wait_connected(&victim, 2).await;
     for name in ["first", "second"] {
         let counter = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
         let started = Instant::now();

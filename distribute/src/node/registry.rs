@@ -46,6 +46,7 @@ impl Node {
         actor: &ActorRef<A>,
     ) -> Result<(), RegistryError> {
         validate_name(name)?;
+        check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
@@ -227,6 +228,7 @@ impl Node {
     /// when it stops for good or its node goes down.
     pub fn join<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
         validate_name(group)?;
+        check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
@@ -365,6 +367,17 @@ impl Node {
 }
 
 /// The replicated entry of `actor`: its id and protocol.
+/// [`RegistryError::InvalidName`] if `A`'s name is longer than peers accept in an entry.
+fn check_type_name<A: Actor>() -> Result<(), RegistryError> {
+    if A::NAME.len() > crate::registry::wire::MAX_TYPE_NAME_LEN {
+        return Err(RegistryError::InvalidName {
+            name: A::NAME.chars().take(64).collect(),
+            why: "an actor's type name in the global registry is at most 1024 bytes",
+        });
+    }
+    Ok(())
+}
+
 fn entry_of<A: Actor>(actor: &ActorRef<A>) -> GlobalEntry {
     GlobalEntry {
         owner: actor.id(),

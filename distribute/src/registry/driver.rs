@@ -79,8 +79,11 @@ struct State {
     protocol: Registry,
     /// Callers waiting for the answer to their change, by request.
     waiters: HashMap<u64, Waiter>,
-    /// Whether a timer task is running (it ends once no deadline is left).
-    timer_armed: bool,
+    /// The timer task running, if any (it ends once no deadline is left): its generation and
+    /// the deadline it sleeps until. An earlier deadline starts a new one, which supersedes it.
+    timer: Option<(u64, Duration)>,
+    /// The generation of the last timer started.
+    timer_generation: u64,
     /// This node's actors that hold a name and are watched by the host.
     watched: HashSet<ActorId>,
 }
@@ -102,7 +105,8 @@ impl RegistryDriver {
         let state = State {
             protocol: Registry::new(me, DEFAULT_CALL_TIMEOUT),
             waiters: HashMap::new(),
-            timer_armed: false,
+            timer: None,
+            timer_generation: 0,
             watched: HashSet::new(),
         };
         RegistryDriver {
@@ -294,25 +298,29 @@ impl Shared {
     }
 
     /// Starts the timer task if the state machine has a deadline and no timer runs.
+    /// Starts a timer task if the state machine has a deadline earlier than the one the
+    /// running timer sleeps until (if any); the running one then ends when it wakes.
     fn arm_timer(self: &Arc<Self>, state: &mut State) {
-        if state.timer_armed {
-            return;
-        }
         let Some(deadline) = state.protocol.next_deadline() else {
             return;
         };
+        if state.timer.is_some_and(|(_, armed)| armed <= deadline) {
+            return;
+        }
         // Without a runtime there is no network either, hence no deadline to keep.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        state.timer_armed = true;
-        runtime.spawn(tick_at_deadlines(Arc::downgrade(self), deadline));
+        state.timer_generation = state.timer_generation.wrapping_add(1);
+        let generation = state.timer_generation;
+        state.timer = Some((generation, deadline));
+        runtime.spawn(tick_at_deadlines(Arc::downgrade(self), generation, deadline));
     }
 }
 
-/// Ticks the state machine at each of its deadlines, until none is left (or the node is
-/// gone).
-async fn tick_at_deadlines(shared: Weak<Shared>, mut deadline: Duration) {
+/// Ticks the state machine at each of its deadlines, until none is left, the node is gone,
+/// or a timer of a later generation supersedes this one.
+async fn tick_at_deadlines(shared: Weak<Shared>, generation: u64, mut deadline: Duration) {
     loop {
         let Some(at) = shared.upgrade().map(|shared| shared.epoch + deadline) else {
             return;
@@ -322,11 +330,13 @@ async fn tick_at_deadlines(shared: Weak<Shared>, mut deadline: Duration) {
             return;
         };
         let next = shared.step(|state, now| {
+            if state.timer.is_none_or(|(current, _)| current != generation) {
+                return (None, Outputs::default());
+            }
             let out = state.protocol.tick(now);
             let next = state.protocol.next_deadline();
-            // Disarmed under the lock: a step that sets a deadline after this one starts a
-            // new timer.
-            state.timer_armed = next.is_some();
+            // Set under the lock: a step that sets an earlier deadline starts a new timer.
+            state.timer = next.map(|next| (generation, next));
             (next, out)
         });
         match next {
