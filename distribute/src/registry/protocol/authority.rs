@@ -38,6 +38,9 @@ use crate::registry::wire::{GlobalEntry, RegistryMsg};
 /// (the owner's two ids, the fingerprint and two length prefixes, as varints).
 const ENTRY_OVERHEAD: usize = 40;
 
+/// Hearsay from a snapshot is committed again only while less work than this is queued.
+const HEARSAY_QUEUE_BOUND: usize = 256;
+
 /// How many deadlines a claim waits for a sequencer that is heard from but does not answer.
 const BUSY_DEADLINES: u32 = 3;
 
@@ -139,18 +142,10 @@ impl Registry {
             let node = entry.owner.node();
             if node == from || (trusted && peers.is_member(node, me)) {
                 admitted.push((name, entry));
-            } else if sequencing {
-                // Settled by committing what the sequencer holds: a name it holds otherwise,
-                // or one it does not hold reported for a member's actor (a stranger's is
-                // only dropped).
-                let held = self.replica.get(&name).map(|held| held.owner);
-                let settle = match held {
-                    Some(held) => held != entry.owner,
-                    None => peers.is_member(node, me),
-                };
-                if settle {
-                    hearsay.push((name, entry.owner));
-                }
+            } else if sequencing && self.replica.get(&name).map(|held| held.owner) != Some(entry.owner) {
+                // Settled by committing what the sequencer holds (a release, if it holds no
+                // owner): the sender's copy may be stale.
+                hearsay.push((name, entry.owner));
             }
         }
         groups.retain(|(_, member)| member.owner.node() == from);
@@ -162,19 +157,17 @@ impl Registry {
     }
 
     /// As the sequencer, commits again (as it holds them) the names a peer reported otherwise
-    /// for other members' actors, so that a stale copy anywhere is settled by the sequencer's
-    /// order (the owner's node keeps a name its live actor holds, and says so). Bounded: no
-    /// more is queued past the cap of names of one node.
+    /// for other nodes' actors, so that a stale copy anywhere is settled by the sequencer's
+    /// order (the owner's node keeps a name its live actor holds, and says so). Queued behind
+    /// proposals, and bounded: a peer's hearsay cannot crowd out other nodes' changes.
     fn sync_hearsay(&mut self, hearsay: Vec<(String, ActorId)>, now: Duration, out: &mut Outputs) {
         if self.sequencer() != self.me {
             return;
         }
-        for (name, seen) in hearsay {
-            if self.sequencer.queued() >= self.replica.cap() {
+        for name_seen in hearsay {
+            if !self.sync_after_queued(name_seen, HEARSAY_QUEUE_BOUND, now, out) {
                 refused("hearsay past the sync bound", 1);
-                continue;
             }
-            self.sync_later(name, seen, now, out);
         }
     }
 

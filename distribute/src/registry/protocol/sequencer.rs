@@ -88,11 +88,6 @@ impl Sequencer {
             .unwrap_or_default()
     }
 
-    /// How much work is queued.
-    pub(super) fn queued(&self) -> usize {
-        self.queue.len()
-    }
-
     /// Drops the queued proposal of this node's request `request`, if any.
     pub(super) fn withdraw(&mut self, request: u64) {
         self.queue.retain(
@@ -135,6 +130,34 @@ impl Sequencer {
         });
         self.queue.push_front(Work::Sync { name, seen });
     }
+
+    /// Queues a sync of `name` behind the work queued (merged into one of the name queued
+    /// already, wherever it is): this node's replica did not change, another node's may be
+    /// stale. Returns false, queuing nothing, if `bound` items are queued already.
+    fn queue_sync_back(&mut self, name: String, seen: ActorId, bound: usize) -> bool {
+        for work in self.queue.iter_mut() {
+            if let Work::Sync {
+                name: queued,
+                seen: earlier,
+            } = work
+            {
+                if *queued == name {
+                    if !earlier.contains(&seen) {
+                        earlier.push(seen);
+                    }
+                    return true;
+                }
+            }
+        }
+        if self.queue.len() >= bound {
+            return false;
+        }
+        self.queue.push_back(Work::Sync {
+            name,
+            seen: vec![seen],
+        });
+        true
+    }
 }
 
 impl Registry {
@@ -149,6 +172,21 @@ impl Registry {
             now,
             out,
         );
+    }
+
+    /// Commits `name` again as this node holds it, after the work queued: a peer reported it
+    /// otherwise (for `seen`), and may hold a stale copy. False if the queue is at `bound`
+    /// (nothing queued: a peer's hearsay must not crowd out proposals).
+    pub(super) fn sync_after_queued(
+        &mut self,
+        (name, seen): (String, ActorId),
+        bound: usize,
+        now: Duration,
+        out: &mut Outputs,
+    ) -> bool {
+        let queued = self.sequencer.queue_sync_back(name, seen, bound);
+        self.decide_queued(now, out);
+        queued
     }
 
     /// Queues `work` and decides what can be decided now.
