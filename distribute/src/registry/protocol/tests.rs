@@ -835,3 +835,19 @@ fn a_follower_silent_past_the_claim_deadline_holds_no_change_back() {
     assert_eq!(out.answers, vec![(second.request, Answer::Decided(Ok(())))]);
     assert_eq!(owner(&seq, "b"), Some(id(1, 2)));
 }
+
+#[test]
+fn hearsay_reaching_the_sequencer_is_not_taken_but_settled_in_its_order() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(2), snapshot_of(vec![("x", id(3, 7))]), secs(0));
+    assert_eq!(owner(&seq, "x"), None);
+    let release = RegistryMsg::Commit {
+        request: 1,
+        change: Committed::Released {
+            name: "x".into(),
+            owner: id(3, 7),
+        },
+        claimant: None,
+    };
+    assert_eq!(out.frames, vec![(node(2), release.clone()), (node(3), release)]);
+}
