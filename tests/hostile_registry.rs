@@ -221,6 +221,17 @@ async fn a_peers_names_go_with_it_and_are_capped_per_node() {
         })
     );
 
+    for i in 0..1_000 {
+        victim.join(&format!("group-{i:04}"), &counter).expect("join");
+    }
+    assert_eq!(
+        victim.join("one-group-too-many", &counter),
+        Err(RegistryError::TooManyNames {
+            node: victim.id(),
+            limit: 1_000
+        })
+    );
+
     drop(peer);
     poll_until("the peer's names to go with it", || {
         victim.registered_names("peer-").is_empty()
@@ -254,7 +265,11 @@ async fn a_node_joins_a_cluster_whose_registry_is_larger_than_two_frames() {
     assert_eq!(joiner.registered_names("").len(), NAMES);
     for i in [0, NAMES / 2, NAMES - 1] {
         assert_eq!(
-            joiner.lookup::<Counter>(&name(i)).expect("synced").id(),
+            joiner
+                .lookup::<Counter>(&name(i))
+                .map(|found| found.id())
+                .map_err(|error| format!("{error}; connected to {:?}", joiner.connected_nodes()))
+                .expect("synced"),
             counter.id()
         );
     }

@@ -225,12 +225,25 @@ impl Node {
     }
 
     /// Adds `actor` to the process group `group` on every connected node. It leaves the group
-    /// when it stops for good or its node goes down.
+    /// when it stops for good or its node goes down. Fails with
+    /// [`RegistryError::InvalidName`], [`RegistryError::ActorStopped`], or
+    /// [`RegistryError::TooManyNames`] if the actor's node holds as many memberships as a node
+    /// may.
     pub fn join<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
         validate_name(group)?;
         check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        let node = actor.id().node();
+        let (held, limit) = self
+            .registry()
+            .read(|replica| (replica.memberships_of(node), replica.cap()));
+        let member = self
+            .registry()
+            .read(|replica| replica.members(group).iter().any(|m| m.owner == actor.id()));
+        if held >= limit && !member {
+            return Err(RegistryError::TooManyNames { node, limit });
         }
         self.registry().join(group, entry_of(actor));
         let (node, group, id, monitor) = (self.downgrade(), group.to_owned(), actor.id(), actor.monitor());

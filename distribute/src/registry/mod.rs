@@ -110,7 +110,8 @@ pub enum RegistryError {
         /// The name.
         name: String,
     },
-    /// The name belongs to another actor.
+    /// The name belongs to another actor, or the release was asked for on another node than
+    /// the owner's: only the owner's node may release a name.
     #[error("name `{name}` belongs to {owner}, not to the caller")]
     NotOwner {
         /// The name.
@@ -166,7 +167,8 @@ pub enum RegistryError {
         /// The actor.
         actor: ActorId,
     },
-    /// The actors of the node hold as many global names as one node's actors may
+    /// The actors of the node hold as many global names (or, for `join`, group memberships)
+    /// as one node's actors may
     /// ([`NodeBuilder::max_global_names_per_node`](crate::NodeBuilder::max_global_names_per_node)).
     #[error("the actors of node {node} hold {limit} global names already, the most a node's actors may")]
     TooManyNames {

@@ -79,6 +79,11 @@ impl Replica {
         self.names_per_node.get(&node).copied().unwrap_or(0)
     }
 
+    /// How many group memberships the actors of `node` hold here.
+    pub(crate) fn memberships_of(&self, node: NodeId) -> usize {
+        self.members_per_node.get(&node).copied().unwrap_or(0)
+    }
+
     /// Whether the actors of `node` hold as many names as they may.
     pub(crate) fn is_full(&self, node: NodeId) -> bool {
         self.names_of(node) >= self.cap

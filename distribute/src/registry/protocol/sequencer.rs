@@ -26,6 +26,8 @@ use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
 pub(super) struct Sequencer {
     in_flight: Option<InFlight>,
     queue: VecDeque<Work>,
+    /// The names with a sync in `queue`: a sync of another name is queued without a scan.
+    syncing: BTreeSet<String>,
     next_commit: u64,
 }
 
@@ -106,7 +108,17 @@ impl Sequencer {
 
     /// Everything queued, which this node is no longer to decide.
     pub(super) fn take_queue(&mut self) -> VecDeque<Work> {
+        self.syncing.clear();
         std::mem::take(&mut self.queue)
+    }
+
+    /// The next work to decide, if any.
+    fn next_work(&mut self) -> Option<Work> {
+        let work = self.queue.pop_front()?;
+        if let Work::Sync { name, .. } = &work {
+            self.syncing.remove(name);
+        }
+        Some(work)
     }
 
     /// Queues a sync ahead of every proposal: this node's replica changed outside its order,
@@ -114,6 +126,14 @@ impl Sequencer {
     /// sync of the same name queued already is merged into it (it commits whatever is held
     /// then, and a release is about every owner seen).
     fn queue_sync(&mut self, name: String, mut seen: Vec<ActorId>) {
+        if !self.syncing.insert(name.clone()) {
+            self.merge_queued_sync(&name, &mut seen);
+        }
+        self.queue.push_front(Work::Sync { name, seen });
+    }
+
+    /// Takes the sync of `name` out of the queue, adding the owners it had seen to `seen`.
+    fn merge_queued_sync(&mut self, name: &str, seen: &mut Vec<ActorId>) {
         self.queue.retain_mut(|work| match work {
             Work::Sync {
                 name: queued,
@@ -128,30 +148,31 @@ impl Sequencer {
             }
             _ => true,
         });
-        self.queue.push_front(Work::Sync { name, seen });
     }
 
     /// Queues a sync of `name` behind the work queued (merged into one of the name queued
     /// already, wherever it is): this node's replica did not change, another node's may be
     /// stale. Returns false, queuing nothing, if `bound` items are queued already.
     fn queue_sync_back(&mut self, name: String, seen: ActorId, bound: usize) -> bool {
-        for work in self.queue.iter_mut() {
-            if let Work::Sync {
-                name: queued,
-                seen: earlier,
-            } = work
-            {
-                if *queued == name {
-                    if !earlier.contains(&seen) {
-                        earlier.push(seen);
-                    }
-                    return true;
+        if self.syncing.contains(&name) {
+            let queued = self.queue.iter_mut().find_map(|work| match work {
+                Work::Sync {
+                    name: queued,
+                    seen: earlier,
+                } if *queued == name => Some(earlier),
+                _ => None,
+            });
+            if let Some(earlier) = queued {
+                if !earlier.contains(&seen) {
+                    earlier.push(seen);
                 }
+                return true;
             }
         }
         if self.queue.len() >= bound {
             return false;
         }
+        self.syncing.insert(name.clone());
         self.queue.push_back(Work::Sync {
             name,
             seen: vec![seen],
@@ -201,7 +222,7 @@ impl Registry {
     /// Decides queued work until a change is in flight or none is left.
     pub(super) fn decide_queued(&mut self, now: Duration, out: &mut Outputs) {
         while self.sequencer.in_flight.is_none() {
-            match self.sequencer.queue.pop_front() {
+            match self.sequencer.next_work() {
                 Some(Work::Proposal(proposal)) => self.decide(proposal, now, out),
                 Some(Work::Sync { name, seen }) => self.sync(name, seen, now, out),
                 None => return,
