@@ -29,10 +29,9 @@ impl Registry {
     /// Another node's replica (or the names of it that changed, with all the memberships of
     /// the sender's actors): merged, and what it changed handed to the sequencer (or, here,
     /// committed again in order). The sequencer's own replica, which it only ever sends whole,
-    /// is answered with what this node holds otherwise of its own actors, for it to
-    /// reconcile; a name of another node's actor that the sequencer does not hold is dropped
-    /// (the sequencer's order is the reference on other nodes' names, and their nodes tell it
-    /// of their own). `asked` says the snapshot had no names before [`admit`](Self::admit)
+    /// is answered with what this node holds otherwise, for it to reconcile (it takes the
+    /// names of this node's own actors, and commits the others again as it holds them).
+    /// `asked` says the snapshot had no names before [`admit`](Self::admit)
     /// filtered it: an empty one asks the sequencer for its replica.
     pub(super) fn on_snapshot(
         &mut self,
@@ -70,16 +69,11 @@ impl Registry {
             self.tell_sequencer(changed, out);
         } else {
             let held = self.replica.owned_by(|_| true);
-            let (own, others): (Vec<_>, Vec<_>) = held
+            let otherwise = held
                 .into_iter()
                 .filter(|(name, owner)| theirs.get(name) != Some(owner))
-                .partition(|(_, owner)| owner.node() == self.me);
-            for (name, owner) in others {
-                if !theirs.contains_key(&name) && !self.claims.overtaken_by_relay(from, &name, None) {
-                    self.replica.remove_if_owner(&name, owner, out);
-                }
-            }
-            self.tell_sequencer(own.into_iter().map(|(name, _)| name), out);
+                .map(|(name, _)| name);
+            self.tell_sequencer(otherwise, out);
         }
     }
 
