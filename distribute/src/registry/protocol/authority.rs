@@ -11,6 +11,9 @@
 //! - no name is stored for a node that is not a member, whoever decided it (the sequencer
 //!   refuses such a claim; a commit of one is acknowledged, not applied): the names of a node
 //!   that never joined are never held, and those of a node that leaves go with it;
+//! - what a snapshot says of other nodes' actors (hearsay) is not taken; reaching the
+//!   sequencer, it makes it commit those names again as it holds them (queued behind
+//!   proposals, at most [`HEARSAY_QUEUE_BOUND`] queued), which settles a stale copy anywhere;
 //! - each member's actors hold at most the configured number of names (the replica's cap);
 //! - a snapshot arrives in chunks ([`RegistryMsg::SnapshotPart`]s, then its last chunk, a
 //!   [`RegistryMsg::Snapshot`]), held until the last within the same bounds.
@@ -20,12 +23,19 @@
 //!
 //! A claim sent to a sequencer that does not answer within the claim deadline (time is an
 //! input, as everywhere in the protocol) makes this node *suspect* it: it is skipped as the
-//! sequencer, and not waited for by this node's commits, until it is heard from again or
-//! reconnects; the claim fails with "sequencer lost" and is tried again with the next
-//! candidate (a retry of a change that went through is answered the same, so a change the
-//! silent sequencer did commit is not made twice; one it committed to some nodes only is
-//! settled by reconciliation, as when a sequencer goes down). A sequencer heard from since the
-//! claim was sent (it is busy, not silent) gets two more deadlines first.
+//! sequencer, and not waited for by this node's commits, until it is heard from again,
+//! reconnects, or the suspicion expires; the claim fails with "sequencer lost" and is tried
+//! again with the next candidate. A sequencer heard from since the claim was sent (it is busy,
+//! not silent) gets two more deadlines first. Likewise the sequencer suspects a node that has
+//! not acknowledged its change in flight by the claim deadline, so that a silent follower
+//! holds no later change back (its claimant, which may wait for that node's relay, gets the
+//! sequencer's own word once the others acknowledged).
+//!
+//! Safety when a silent sequencer did commit a claim: a retry by the same owner is granted
+//! the same (not made twice), a change it committed to some nodes only is settled by
+//! reconciliation as when a sequencer goes down, and two owners granted the same name on two
+//! sides of a suspicion are settled by the conflict policy, with the loser told; the seeded
+//! simulation has nodes go silent past these deadlines and checks all of it.
 
 use std::time::Duration;
 

@@ -11,7 +11,12 @@
 //! - a node that is not the sequencer hands the names a merge changed on it to the sequencer,
 //!   answers the sequencer's replica (always sent whole) with the names it holds otherwise,
 //!   and, when its sequencer changes, asks the new one for its replica (an empty snapshot);
-//! - a node keeps its own live actors' names against a sync's release, and tells the sequencer.
+//! - a node keeps its own live actors' names against a sync's release, and tells the sequencer;
+//! - a snapshot is taken only as far as its sender is the authority on it ([`admit`]): the
+//!   sequencer takes the names of the sender's own actors, and commits the others it reports
+//!   again as it holds them.
+//!
+//! [`admit`]: Registry::admit
 //!
 //! Once the nodes see each other and the traffic settles, every node holds what the sequencer
 //! holds.
