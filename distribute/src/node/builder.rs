@@ -175,9 +175,10 @@ impl NodeBuilder {
     /// How long a global registration waits for a first word from the node that orders
     /// registrations (the sequencer) before it suspects that node, skips it, and asks the
     /// next one (default 500 ms; keep it well under the 5 s call timeout). A suspected node is
-    /// tried again once it is heard from, reconnects, or after twenty such deadlines.
+    /// tried again once it is heard from, reconnects, or after twenty such deadlines. Taken
+    /// between 1 ms and an hour.
     pub fn registry_claim_timeout(mut self, timeout: Duration) -> Self {
-        self.registry_claim_timeout = timeout.max(Duration::from_millis(1));
+        self.registry_claim_timeout = timeout.clamp(Duration::from_millis(1), Duration::from_secs(3600));
         self
     }
 

@@ -322,7 +322,11 @@ impl Shared {
 /// or a timer of a later generation supersedes this one.
 async fn tick_at_deadlines(shared: Weak<Shared>, generation: u64, mut deadline: Duration) {
     loop {
-        let Some(at) = shared.upgrade().map(|shared| shared.epoch + deadline) else {
+        // A deadline too far to represent is one that never comes.
+        let Some(at) = shared
+            .upgrade()
+            .and_then(|shared| shared.epoch.checked_add(deadline))
+        else {
             return;
         };
         tokio::time::sleep_until(at).await;
