@@ -50,6 +50,8 @@ pub struct NodeBuilder {
     limits: PeerLimits,
     conflicts: ConflictPolicy,
     transport: Option<Arc<dyn Transport>>,
+    registry_claim_timeout: Duration,
+    max_global_names_per_node: usize,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -81,6 +83,8 @@ impl Default for NodeBuilder {
             limits: PeerLimits::default(),
             conflicts: Default::default(),
             transport: None,
+            registry_claim_timeout: crate::registry::DEFAULT_CLAIM_TIMEOUT,
+            max_global_names_per_node: crate::registry::DEFAULT_MAX_NAMES_PER_NODE,
         }
     }
 }
@@ -206,6 +210,25 @@ impl NodeBuilder {
         self
     }
 
+    /// How long a global registration waits for a first word from the node that orders
+    /// registrations (the sequencer) before it suspects that node, skips it, and asks the
+    /// next one (default 500 ms; keep it well under the 5 s call timeout). A suspected node is
+    /// tried again once it is heard from, reconnects, or after twenty such deadlines. Taken
+    /// between 1 ms and an hour.
+    pub fn registry_claim_timeout(mut self, timeout: Duration) -> Self {
+        self.registry_claim_timeout = timeout.clamp(Duration::from_millis(1), Duration::from_secs(3600));
+        self
+    }
+
+    /// The most global names (and, apart, process-group memberships) the actors of one node
+    /// may hold, on every node (default 100 000). Past it `register_global` fails with
+    /// [`RegistryError::TooManyNames`](crate::RegistryError::TooManyNames), and a peer's
+    /// further names are refused. Give every node of the cluster the same cap.
+    pub fn max_global_names_per_node(mut self, cap: usize) -> Self {
+        self.max_global_names_per_node = cap.max(1);
+        self
+    }
+
     /// Runs every connection over mutual TLS (feature `tls`).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: crate::net::tls::TlsConfig) -> Self {
@@ -232,6 +255,15 @@ impl NodeBuilder {
         }
         let node = Node::with_identity(id, name.clone());
         node.set_conflict_policy(self.conflicts.clone());
+        node.configure_registry(crate::registry::RegistryConfig {
+            ack_timeout: crate::DEFAULT_CALL_TIMEOUT,
+            claim_timeout: self.registry_claim_timeout,
+            max_names_per_node: self.max_global_names_per_node,
+            // Chunks well under the frame cap: the estimate of an entry's size is an upper
+            // bound, and the frame adds a header.
+            snapshot_chunk_bytes: (self.max_frame / 4)
+                .clamp(1, crate::registry::DEFAULT_SNAPSHOT_CHUNK_BYTES),
+        });
         let config = NetConfig {
             name,
             cookie,
@@ -315,9 +347,7 @@ impl FrameHandler for RegistryFrames {
 
     fn frame(&self, peer: NodeId, body: &[u8]) -> Result<bool, String> {
         match self.node.upgrade() {
-            Some(node) => node
-                .registry_frame(peer, body)
-                .map_err(|error| format!("undecodable registry frame: {error}")),
+            Some(node) => node.registry_frame(peer, body),
             None => Ok(false),
         }
     }
