@@ -244,7 +244,15 @@ async fn a_peers_names_go_with_it_and_are_capped_per_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_joins_a_cluster_whose_registry_is_larger_than_two_frames() {
     const NAMES: usize = 34_000;
-    let big = net_node("big").await;
+    // A send queue of 256 KiB puts the hard ceiling on what is queued for one peer near
+    // 4.5 MiB, under the registry's 8 MiB: the snapshot must be paced, not queued at once.
+    let big = Node::builder()
+        .name("big")
+        .cookie(COOKIE)
+        .send_queue_bytes(256 << 10)
+        .start()
+        .await
+        .expect("start");
     let counter = big.spawn(Counter::new(Gate::new())).await.expect("spawn");
     // 255-character names: over 8 MiB of registry, twice the 4 MiB frame cap.
     let name = |i: usize| format!("{i:0>255}");

@@ -334,7 +334,6 @@ impl PeerSlot {
     /// in chunks, say), which would otherwise take the queue to its hard ceiling and the peer
     /// down as `Overloaded`. `encode` may be called again if a first attempt found no room.
     /// Returns whether the frame was queued (not if the peer is down or it does not encode).
-    #[allow(dead_code)] // For the frame handlers that send in bulk.
     pub(crate) async fn send_frame_waiting(
         &self,
         kind: FrameKind,

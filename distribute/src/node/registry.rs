@@ -20,7 +20,6 @@ use crate::registry::{
     validate_name, ConflictPolicy, GlobalEntry, NameChange, NameWatch, RegistryDriver, RegistryError,
     RegistryHost, RegistryMsg, RetryPolicy,
 };
-use crate::transport::FrameKind;
 
 /// How many times the names of a stopped actor are released before giving up.
 const RELEASE_ATTEMPTS: u32 = 5;
@@ -324,6 +323,7 @@ impl Node {
 
     /// The network layer's word that the connection to `peer` is down.
     pub(crate) fn registry_peer_down(&self, peer: NodeId) {
+        self.attached().outbox.forget(peer);
         self.registry().on_peer_down(peer);
     }
 
@@ -404,7 +404,7 @@ impl RegistryHost for Services {
         // A known slot, not only an up one: the registry hears of a new peer, and sends it
         // its replica, just before the peer counts as up.
         if let Some(slot) = self.net.get().and_then(|net| net.known_slot(to)) {
-            slot.send_frame(FrameKind::Registry, |buf| msg.encode(buf));
+            self.outbox.send(slot, msg);
         }
     }
 
