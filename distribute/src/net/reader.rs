@@ -25,7 +25,10 @@
 //! (or exits, or the connection is cut, or the node closes). An actor that takes none within
 //! the heartbeat timeout gets the peer disconnected as
 //! [`NodeDownReason::SignalsOverloaded`]: the peer's signals keep their order and none is
-//! lost, and a peer flooding a busy actor stalls only its own connection.
+//! lost, and a peer flooding a busy actor stalls only its own connection. As with a full
+//! mailbox, an actor that waits in its handler for something this very peer must send (a
+//! reply) while the peer's signals fill its queue holds the reader up until the heartbeat
+//! timeout ends it; honest peers rarely send 1 024 signals to one actor in one handler's time.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
