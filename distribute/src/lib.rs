@@ -130,7 +130,9 @@
 //!   that does not read is first no longer read from, then disconnected
 //!   ([`NodeDownReason::Overloaded`]); a peer speaks only for its own actors, its links and
 //!   monitors on ours are capped ([`NodeBuilder::max_links_per_peer`],
-//!   [`NodeBuilder::max_monitors_per_peer`]) and go with it; nothing is kept for node ids a
+//!   [`NodeBuilder::max_monitors_per_peer`]) and go with it; an actor's signal queue takes
+//!   at most [`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`] of signals from peers (then their reader waits;
+//!   [`NodeDownReason::SignalsOverloaded`] after a heartbeat timeout); nothing is kept for node ids a
 //!   peer merely mentions; introductions dial a bounded number of nodes; pending handshakes
 //!   are capped ([`NodeBuilder::max_pending_handshakes`]). See [`net`] for the whole list.
 //!
@@ -206,7 +208,7 @@ pub mod __private;
 pub use actor::{
     Actor, ActorId, ActorRef, Context, Down, ErasedReply, ExitReason, ExitSignal, Message, Monitor,
     MonitorRef, NodeId, Recipient, ReplySlot, ReplyTo, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT,
-    DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY,
+    DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY, MAX_PEER_SIGNAL_BYTES_PER_ACTOR,
 };
 pub use actor::{BoxError, CallError, SpawnError};
 pub use distribute_macros::{actor, registered, supervised};

@@ -14,7 +14,7 @@ use super::mailbox::{Mailbox, TrySendError};
 use super::monitor::{ExitSignal, Watcher};
 use super::remote::{self, Incoming, Pending, Undelivered};
 use super::runtime::{Node, NodeStats};
-use super::signal::Signal;
+use super::signal::{RemotePushError, Signal};
 use super::{Actor, ActorId, ExitReason};
 
 /// Untyped state shared by every ref to one actor.
@@ -82,6 +82,15 @@ impl Core {
     /// Queues a signal for the actor; gives it back if the actor has exited.
     pub(crate) fn signal(&self, signal: Signal) -> Result<(), Signal> {
         self.signals.push(signal)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Queues a signal that came from a peer, within the bound on those
+    /// ([`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`](super::MAX_PEER_SIGNAL_BYTES_PER_ACTOR)); gives it
+    /// back if the queue is full of them or the actor has exited.
+    pub(crate) fn signal_remote(&self, signal: Signal) -> Result<(), RemotePushError> {
+        self.signals.push_remote(signal)?;
         self.wake();
         Ok(())
     }

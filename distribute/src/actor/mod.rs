@@ -41,7 +41,8 @@ pub(crate) use remote::{
 pub(crate) use run::{spawn_actor, Parent, Restartable, Resume};
 pub use runtime::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub(crate) use runtime::{NodeServices, WeakNode};
-pub(crate) use signal::Signal;
+pub use signal::MAX_PEER_SIGNAL_BYTES_PER_ACTOR;
+pub(crate) use signal::{RemotePushError, Signal};
 
 use crate::codec::{Codec, CodecError};
 

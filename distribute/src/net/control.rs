@@ -13,6 +13,19 @@
 //! peer's, with an `Error` reason naming the limit) and a monitor with a DOWN with that
 //! reason: the OTP way of answering what cannot be set up, and the peer's actor learns of it
 //! instead of waiting for a signal that will never come.
+//!
+//! What a peer's frames queue on one of our actors is bounded too: the signals go through the
+//! actor's bounded push (at most [`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`] of signals from peers in
+//! its queue: 1 024 links or monitors), and
+//! a signal that finds the queue full comes back to the reader as [`Blocked`], which waits
+//! for room before it reads on (see `reader.rs`). Nothing from an honest peer is lost or
+//! reordered, since the reader takes the peer's next frame only once the signal is queued;
+//! a peer flooding an actor that is busy in a long handler stalls only its own connection.
+//! The bound is the actor's, shared by all peers: memory stays bounded however many node
+//! ids an attacker cycles through, at the price that another peer signalling that same
+//! stuck actor waits too.
+//!
+//! [`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`]: crate::MAX_PEER_SIGNAL_BYTES_PER_ACTOR
 
 use std::sync::Arc;
 
@@ -21,14 +34,75 @@ use super::introduce::{introduced, plausible};
 use super::peer::PeerSlot;
 use super::wire::{Control, WireReason};
 use super::{Net, NodeDownReason};
-use crate::actor::{ActorId, Endpoint, ExitReason, Node, RemotePeer, Signal, Watcher};
+use crate::actor::{
+    ActorId, AnyCell, Endpoint, ExitReason, ExitSignal, Node, RemotePeer, RemotePushError, Signal, Watcher,
+};
 
+/// A signal from a peer that found its actor's queue full of signals from peers: the reader
+/// waits for [`room`](Self::room), then [`retries`](Self::retry), before it reads on.
+pub(super) struct Blocked {
+    cell: Arc<dyn AnyCell>,
+    signal: Signal,
+}
+
+impl Blocked {
+    /// The actor whose queue is full.
+    pub(super) fn actor(&self) -> ActorId {
+        self.cell.core().id
+    }
+
+    /// Waits until the actor's queue takes signals from peers again (or the actor exited).
+    pub(super) async fn room(&self) {
+        self.cell.core().signals.remote_room(&self.signal).await;
+    }
+
+    /// Queues the signal again: `None` once done (or answered, if the actor has exited),
+    /// or the signal still blocked.
+    pub(super) fn retry(self, slot: &Arc<PeerSlot>) -> Option<Blocked> {
+        push(slot, self.cell, self.signal)
+    }
+}
+
+/// Queues a signal from the peer on a local actor, within the bound on those; a signal the
+/// actor can no longer take is answered as if it had been gone already.
+fn push(slot: &Arc<PeerSlot>, cell: Arc<dyn AnyCell>, signal: Signal) -> Option<Blocked> {
+    match cell.core().signal_remote(signal) {
+        Ok(()) => None,
+        Err(RemotePushError::Full(signal)) => Some(Blocked { cell, signal }),
+        Err(RemotePushError::Closed(signal)) => {
+            let core = cell.core();
+            let reason = || core.exit_reason().cloned().unwrap_or(ExitReason::NoProc);
+            match signal {
+                Signal::Link(from_end) => {
+                    let _ = slot.forget_link(core.id, from_end.id());
+                    from_end.send_exit(core.id, ExitReason::NoProc);
+                }
+                Signal::Monitor(watcher) => {
+                    let _ = slot.forget_watch(watcher.monitor());
+                    watcher.deliver(core.id, reason());
+                }
+                // An exit, unlink, demonitor or stop for an actor that is gone has nothing
+                // left to do.
+                _ => {}
+            }
+            None
+        }
+    }
+}
+
+/// Queues `signal` on our actor `to`, if it is here.
+fn push_to(node: &Node, slot: &Arc<PeerSlot>, to: ActorId, signal: Signal) -> Option<Blocked> {
+    node.local_cell(to).and_then(|cell| push(slot, cell, signal))
+}
+
+/// Acts on a control frame from the peer. A signal that finds its actor's queue full comes
+/// back as [`Blocked`]: the reader must queue it before it takes the peer's next frame.
 pub(super) fn on_control(
     net: &Net,
     node: &Node,
     slot: &Arc<PeerSlot>,
     control: Control,
-) -> Result<(), NodeDownReason> {
+) -> Result<Option<Blocked>, NodeDownReason> {
     let reason = |wire: WireReason| {
         wire.into_reason()
             .ok_or_else(|| violation("exit reason nested too deeply"))
@@ -39,13 +113,13 @@ pub(super) fn on_control(
             slot.set_listen_addr(listen.filter(|addr| *addr != net.listen && plausible(*addr)));
             introduced(net, known);
         }
-        Control::Link { from, to } if speaks_for(slot, from, "link") => on_link(node, slot, from, to),
+        Control::Link { from, to } if speaks_for(slot, from, "link") => {
+            return Ok(on_link(node, slot, from, to));
+        }
         Control::Unlink { from, to } if speaks_for(slot, from, "unlink") => {
             // Only a link this peer holds: anything else has nothing to remove.
             if slot.forget_link(to, from) {
-                if let Some(cell) = node.local_cell(to) {
-                    let _ = cell.core().signal(Signal::Unlink(from));
-                }
+                return Ok(push_to(node, slot, to, Signal::Unlink(from)));
             }
         }
         Control::Exit {
@@ -56,17 +130,14 @@ pub(super) fn on_control(
             let reason = reason(wire)?;
             // Only over a link between the two (an actor ignores other exits anyway).
             if slot.forget_link(to, from) {
-                if let Some(cell) = node.local_cell(to) {
-                    cell.core().send_exit(from, reason);
-                }
+                return Ok(push_to(node, slot, to, Signal::Exit(ExitSignal { from, reason })));
             }
         }
-        Control::Monitor { monitor, target } => on_monitor(node, slot, monitor, target),
+        Control::Monitor { monitor, target } => return Ok(on_monitor(node, slot, monitor, target)),
         Control::Demonitor { monitor, .. } => {
             // The actor the monitor was set on, whatever the frame says.
-            let watched = slot.forget_watch(monitor);
-            if let Some(cell) = watched.and_then(|target| node.local_cell(target)) {
-                let _ = cell.core().signal(Signal::Demonitor(monitor));
+            if let Some(target) = slot.forget_watch(monitor) {
+                return Ok(push_to(node, slot, target, Signal::Demonitor(monitor)));
             }
         }
         Control::Down {
@@ -79,9 +150,7 @@ pub(super) fn on_control(
         }
         Control::Stop { target, reason: wire } => {
             let reason = reason(wire)?;
-            if let Some(cell) = node.local_cell(target) {
-                let _ = cell.core().signal(Signal::Stop(reason));
-            }
+            return Ok(push_to(node, slot, target, Signal::Stop(reason)));
         }
         Control::Kill { target } => {
             if let Some(cell) = node.local_cell(target) {
@@ -98,7 +167,7 @@ pub(super) fn on_control(
         // A signal on behalf of another node's actor (refused above).
         Control::Link { .. } | Control::Unlink { .. } | Control::Exit { .. } | Control::Down { .. } => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Whether `actor`, named by the peer as the sender of a `what` signal, is one of the peer's
@@ -114,7 +183,7 @@ fn speaks_for(slot: &PeerSlot, actor: ActorId, what: &'static str) -> bool {
 
 /// The peer's actor `from` links to our actor `to`: remembered on both ends, or answered at
 /// once with an exit if `to` is gone (`NoProc`) or the peer holds too many links.
-fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) {
+fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) -> Option<Blocked> {
     let from_end = Endpoint::Remote {
         id: from,
         peer: Arc::clone(slot) as Arc<dyn RemotePeer>,
@@ -123,35 +192,39 @@ fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) {
         metrics::counter!("distribute_signals_refused_total").increment(1);
         tracing::debug!(peer = %slot.id, %from, %to, "link refused: the peer holds too many links");
         from_end.send_exit(to, limit_reason("links"));
-        return;
+        return None;
     }
-    let linked = node
-        .local_cell(to)
-        .is_some_and(|cell| cell.core().signal(Signal::Link(from_end.clone())).is_ok());
-    if !linked {
+    let Some(cell) = node.local_cell(to) else {
         let _ = slot.forget_link(to, from);
         from_end.send_exit(to, ExitReason::NoProc);
-    }
+        return None;
+    };
+    push(slot, cell, Signal::Link(from_end))
 }
 
 /// The peer's watcher `monitor` watches our actor `target`: added to the actor, or answered
 /// at once with a DOWN if it is gone (`NoProc`) or the peer holds too many monitors.
-fn on_monitor(node: &Node, slot: &Arc<PeerSlot>, monitor: crate::MonitorRef, target: ActorId) {
+fn on_monitor(
+    node: &Node,
+    slot: &Arc<PeerSlot>,
+    monitor: crate::MonitorRef,
+    target: ActorId,
+) -> Option<Blocked> {
     let watcher = Watcher::Remote {
         monitor,
         peer: Arc::clone(slot) as Arc<dyn RemotePeer>,
     };
     let Some(cell) = node.local_cell(target) else {
         watcher.deliver(target, ExitReason::NoProc);
-        return;
+        return None;
     };
     if !slot.accept_watch(monitor, target) {
         metrics::counter!("distribute_signals_refused_total").increment(1);
         tracing::debug!(peer = %slot.id, %target, "monitor refused: the peer holds too many monitors");
         watcher.deliver(target, limit_reason("monitors"));
-        return;
+        return None;
     }
-    cell.core().add_watcher(watcher);
+    push(slot, cell, Signal::Monitor(watcher))
 }
 
 /// The exit reason that answers a link or monitor past the per-peer cap.

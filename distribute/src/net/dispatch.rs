@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::control::on_control;
+use super::control::{on_control, Blocked};
 use super::peer::PeerSlot;
 use super::remote::reject;
 use super::wire::{read_reply, Control, MessageHeader, MessageHeaderWire};
@@ -113,7 +113,9 @@ impl TargetCache {
     }
 }
 
-/// Handles one frame from an established connection. An error closes the connection.
+/// Handles one frame from an established connection. An error closes the connection; a
+/// signal that found its actor's queue full comes back, for the reader to queue before it
+/// takes the next frame.
 pub(super) async fn dispatch(
     net: &Net,
     node: &Node,
@@ -122,15 +124,17 @@ pub(super) async fn dispatch(
     body: &[u8],
     state: &mut ReaderState,
     target: &mut TargetCache,
-) -> Result<(), NodeDownReason> {
+) -> Result<Option<Blocked>, NodeDownReason> {
     match kind {
-        FrameKind::Message => deliver(node, slot, &state.peer, body, target).await,
+        FrameKind::Message => deliver(node, slot, &state.peer, body, target)
+            .await
+            .map(|()| None),
         FrameKind::Reply => {
             let Some((call, status, payload)) = read_reply(body) else {
                 return Err(violation("malformed reply frame"));
             };
             slot.on_reply(node, call, status, payload);
-            Ok(())
+            Ok(None)
         }
         FrameKind::Signal => {
             let control = Control::decode(body)
@@ -138,12 +142,12 @@ pub(super) async fn dispatch(
             if control == Control::Superseded {
                 state.superseded = true;
                 state.greet();
+                Ok(None)
             } else {
-                on_control(net, node, slot, control)?;
+                on_control(net, node, slot, control)
             }
-            Ok(())
         }
-        FrameKind::Heartbeat => Ok(()),
+        FrameKind::Heartbeat => Ok(None),
         FrameKind::Close => Err(NodeDownReason::PeerShutdown),
         FrameKind::Handshake => Err(violation("handshake message after the handshake")),
         other => {
@@ -154,7 +158,7 @@ pub(super) async fn dispatch(
             if handler.frame(slot.id, body).map_err(|why| violation(&why))? {
                 state.greet();
             }
-            Ok(())
+            Ok(None)
         }
     }
 }

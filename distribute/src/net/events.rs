@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 use super::ConnectError;
-use crate::actor::NodeId;
+use crate::actor::{ActorId, NodeId};
 
 /// Why a peer went down.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,17 @@ pub enum NodeDownReason {
         /// The bound it reached.
         limit: usize,
     },
+    /// Signals from peers (links, monitors, exits, stops) filled an actor's signal queue, whose
+    /// share for them is [`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`](crate::MAX_PEER_SIGNAL_BYTES_PER_ACTOR),
+    /// and the actor took none of them for longer than the heartbeat timeout while this node
+    /// waited, without reading from the peer, to queue the peer's next signal. The node does
+    /// not reconnect on its own.
+    SignalsOverloaded {
+        /// The actor whose signal queue was full.
+        actor: ActorId,
+        /// The bound it reached, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for NodeDownReason {
@@ -54,6 +65,10 @@ impl fmt::Display for NodeDownReason {
             NodeDownReason::Overloaded { queued, limit } => write!(
                 f,
                 "overloaded: {queued} bytes queued for a peer that does not read (limit {limit})"
+            ),
+            NodeDownReason::SignalsOverloaded { actor, limit } => write!(
+                f,
+                "overloaded: signals from peers filled the signal queue of {actor} (limit {limit} bytes)"
             ),
         }
     }

@@ -17,6 +17,18 @@
 //! point on both sides at once (messages alone never reach it). A legitimate peer behind a
 //! link too slow to write one batch within the heartbeat timeout is dropped the same way,
 //! and reconnects.
+//!
+//! Signals from a peer wait the same way: a signal that finds its actor's queue full of
+//! signals from peers
+//! ([`MAX_PEER_SIGNAL_BYTES_PER_ACTOR`](crate::MAX_PEER_SIGNAL_BYTES_PER_ACTOR)) is held by
+//! the reader, which reads nothing more from the peer until the actor takes one
+//! (or exits, or the connection is cut, or the node closes). An actor that takes none within
+//! the heartbeat timeout gets the peer disconnected as
+//! [`NodeDownReason::SignalsOverloaded`]: the peer's signals keep their order and none is
+//! lost, and a peer flooding a busy actor stalls only its own connection. As with a full
+//! mailbox, an actor that waits in its handler for something this very peer must send (a
+//! reply) while the peer's signals fill its queue holds the reader up until the heartbeat
+//! timeout ends it; honest peers rarely send 1 024 signals to one actor in one handler's time.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -25,6 +37,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
+use super::control::Blocked;
 use super::dispatch::{dispatch, ReaderState, TargetCache};
 use super::peer::PeerSlot;
 use super::reconnect::reconnect_loop;
@@ -104,11 +117,18 @@ async fn read_frames(
     loop {
         loop {
             match decoder.next_borrowed() {
-                Ok(Some((kind, body))) => {
-                    if let Err(reason) = dispatch(net, node, slot, kind, body, state, &mut target).await {
-                        return reason;
+                Ok(Some((kind, body))) => match dispatch(net, node, slot, kind, body, state, &mut target)
+                    .await
+                {
+                    Ok(None) => {}
+                    Ok(Some(blocked)) => {
+                        if let Err(reason) = signal_room(slot, blocked, &mut closing, stops, timeout).await {
+                            return reason;
+                        }
+                        last_heard = Instant::now();
                     }
-                }
+                    Err(reason) => return reason,
+                },
                 Ok(None) => break,
                 Err(error) => return NodeDownReason::ProtocolViolation(error.to_string()),
             }
@@ -172,6 +192,36 @@ async fn paused(
     }
 }
 
+/// Waits, without reading, until the actor of a blocked signal takes signals from peers
+/// again, and queues it: `Ok` once queued (or answered, if the actor exited), or why the
+/// connection ends. Each wait for room is bounded by the heartbeat timeout.
+async fn signal_room(
+    slot: &Arc<PeerSlot>,
+    mut blocked: Blocked,
+    closing: &mut tokio::sync::watch::Receiver<bool>,
+    stops: &Stops,
+    timeout: std::time::Duration,
+) -> Result<(), NodeDownReason> {
+    tracing::debug!(peer = %slot.id, actor = %blocked.actor(), "an actor's signal queue is full: reading paused");
+    metrics::counter!("distribute_signals_paused_total").increment(1);
+    loop {
+        tokio::select! {
+            () = blocked.room() => {}
+            () = tokio::time::sleep(timeout) => return Err(NodeDownReason::SignalsOverloaded {
+                actor: blocked.actor(),
+                limit: crate::MAX_PEER_SIGNAL_BYTES_PER_ACTOR,
+            }),
+            _ = closing.changed() => return Err(NodeDownReason::LocalShutdown),
+            () = stops.closed.notified() => return Err(NodeDownReason::ConnectionError("write failed".into())),
+            () = stops.cut.notified() => return Err(NodeDownReason::Disconnected),
+        }
+        match blocked.retry(slot) {
+            None => return Ok(()),
+            Some(again) => blocked = again,
+        }
+    }
+}
+
 /// After the connection ended: unless another connection took over, the peer is down.
 async fn connection_ended(
     net: Arc<Net>,
@@ -204,7 +254,8 @@ async fn connection_ended(
     match &reason {
         NodeDownReason::ProtocolViolation(_)
         | NodeDownReason::ConnectionError(_)
-        | NodeDownReason::Overloaded { .. } => {
+        | NodeDownReason::Overloaded { .. }
+        | NodeDownReason::SignalsOverloaded { .. } => {
             tracing::warn!(node = %net.config.name, peer = %name, %reason, "node down");
         }
         _ => tracing::info!(node = %net.config.name, peer = %name, %reason, "node down"),
@@ -216,6 +267,7 @@ async fn connection_ended(
             | NodeDownReason::LocalShutdown
             | NodeDownReason::ProtocolViolation(_)
             | NodeDownReason::Overloaded { .. }
+            | NodeDownReason::SignalsOverloaded { .. }
             | NodeDownReason::Disconnected
     );
     net.emit(NodeEvent::NodeDown {
