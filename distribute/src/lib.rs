@@ -195,6 +195,11 @@ pub mod transport;
 #[doc(hidden)]
 pub mod __private;
 
+// Entry points for the fuzz targets in `fuzz/` and the test that replays their corpus: they
+// reach the crate-private decoders. Not part of the API.
+#[doc(hidden)]
+pub mod __fuzz;
+
 pub use actor::{
     Actor, ActorId, ActorRef, Context, Down, ErasedReply, ExitReason, ExitSignal, Message, Monitor,
     MonitorRef, NodeId, Recipient, ReplySlot, ReplyTo, Wire, WithTimeout, DEFAULT_CALL_TIMEOUT,
