@@ -215,7 +215,7 @@ pub fn message_head(data: &[u8]) -> Outcome {
     Ok(())
 }
 
-/// Signal frames ([`Control`]): a decoded value re-encodes, decodes to the same value and
+/// Signal frames (`Control`): a decoded value re-encodes, decodes to the same value and
 /// re-encodes to the same bytes; an exit reason in it rebuilds or is refused, without panic.
 pub fn control(data: &[u8]) -> Outcome {
     let Ok(control) = Control::decode(data) else {
@@ -242,7 +242,7 @@ pub fn control(data: &[u8]) -> Outcome {
     Ok(())
 }
 
-/// Registry frames ([`RegistryMsg`]): a decoded value re-encodes and decodes to the same value.
+/// Registry frames (`RegistryMsg`): a decoded value re-encodes and decodes to the same value.
 pub fn registry(data: &[u8]) -> Outcome {
     let Ok(msg) = RegistryMsg::decode(data) else {
         return Ok(());

@@ -6,7 +6,7 @@ use crate::transport::handshake::{Handshake, HandshakeConfig, HandshakeError, St
 const COOKIE: &[u8] = b"fuzz cookie";
 
 /// Input `mode | ...`. An even mode feeds arbitrary messages to one node; an odd mode runs two
-/// honest nodes through a relay that may alter each message (see [`relayed`]).
+/// honest nodes through a relay that may alter each message (see `relayed`).
 pub fn handshake(data: &[u8]) -> Outcome {
     let mut input = Input(data);
     if input.byte() % 2 == 0 {
