@@ -19,7 +19,7 @@ use super::wire::{Control, KnownNode};
 use super::writer::{write_control, writer};
 use super::{ConnectError, Net, NodeEvent};
 use crate::actor::NodeId;
-use crate::transport::Peer;
+use crate::transport::{Peer, Sealer};
 
 /// Accepts connections until the node closes; each one sets up on a task of its own.
 pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) {
@@ -108,6 +108,8 @@ fn transport_error(addr: SocketAddr, error: TransportError) -> ConnectError {
 struct Authenticated {
     inbound: Inbound,
     write: Out,
+    /// Seals everything written to `write`.
+    sealer: Sealer,
     peer: Peer,
 }
 
@@ -117,11 +119,15 @@ async fn authenticate(
     addr: SocketAddr,
 ) -> Result<Authenticated, ConnectError> {
     let Connection { mut read, mut write } = connection;
-    let (peer, decoder) = handshake(net, &mut read, &mut write, addr).await?;
+    let session = handshake(net, &mut read, &mut write, addr).await?;
     Ok(Authenticated {
-        inbound: Inbound { read, decoder },
+        inbound: Inbound {
+            read,
+            decoder: session.decoder,
+        },
         write,
-        peer,
+        sealer: session.sealer,
+        peer: session.peer,
     })
 }
 
@@ -136,6 +142,7 @@ async fn run(
     let Authenticated {
         inbound,
         mut write,
+        mut sealer,
         peer,
     } = authenticated;
     let peer_id = NodeId::from_u64(peer.incarnation);
@@ -157,12 +164,25 @@ async fn run(
     let installed = preferred || !slot.has_connection();
     let stops = Stops::default();
     if installed {
-        install(net, &slot, connection, &peer.name, addr, &stops, write);
+        let attached = Attached {
+            connection,
+            name: &peer.name,
+            addr,
+            write,
+            sealer,
+        };
+        install(net, &slot, attached, &stops);
     } else {
         // The peer may be using this connection already: tell it to move to the other one,
         // and keep reading this one until the peer closes it.
         tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
-        let _ = write_control(&mut write, &Control::Superseded, net.config.max_frame).await;
+        let _ = write_control(
+            &mut write,
+            &mut sealer,
+            &Control::Superseded,
+            net.config.max_frame,
+        )
+        .await;
         write.shutdown().await;
     }
     let (greeted, greeting) = oneshot::channel();
@@ -177,19 +197,28 @@ async fn run(
     Ok(peer_id)
 }
 
+/// A connection about to carry a peer's traffic.
+struct Attached<'a> {
+    connection: u64,
+    name: &'a str,
+    addr: SocketAddr,
+    write: Out,
+    /// This connection's keys for what we send: the peer's queue seals with them from now on.
+    sealer: Sealer,
+}
+
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
 /// where we listen and whom we know, the frame handlers hear of it, and a writer drains the
 /// peer's send queue into it.
-fn install(
-    net: &Arc<Net>,
-    slot: &Arc<PeerSlot>,
-    connection: u64,
-    name: &str,
-    addr: SocketAddr,
-    stops: &Stops,
-    write: Out,
-) {
-    let epoch = slot.attach(connection, Arc::clone(&stops.cut), name);
+fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: &Stops) {
+    let Attached {
+        connection,
+        name,
+        addr,
+        write,
+        sealer,
+    } = attached;
+    let epoch = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
     // The introduction is the first frame on the connection; then the frame handlers hear of
     // the peer (and queue what they send on connecting) before anyone can see it up.

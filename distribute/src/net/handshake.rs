@@ -1,5 +1,6 @@
 //! The node handshake over a fresh connection: each side proves it holds the cookie (see
-//! `crate::transport::handshake` for the I/O-free state machine this drives).
+//! `crate::transport::handshake` for the I/O-free state machine this drives) and both derive
+//! the session keys that seal every byte after it (`crate::transport::session`).
 
 use std::net::SocketAddr;
 
@@ -8,19 +9,26 @@ use tokio::io::AsyncReadExt;
 use super::transport::{Out, ReadHalf};
 use super::{ConnectError, Net};
 use crate::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, Peer, Step, MAX_MESSAGE_LEN};
-use crate::transport::{encode_frame, FrameDecoder, FrameKind, HandshakeError};
+use crate::transport::{encode_frame, FrameDecoder, FrameKind, HandshakeError, Sealer, SessionDecoder};
 
 /// Capabilities this build announces in its Hello (none defined yet).
 const CAPABILITIES: u64 = 0;
 
-/// Runs the handshake; returns the authenticated peer and the decoder, which may already
-/// hold the first frames after the handshake.
+/// An authenticated connection's session: who the peer is, how to seal what we send, and the
+/// decoder that opens what it sends (it may already hold the first records).
+pub(super) struct Session {
+    pub(super) peer: Peer,
+    pub(super) sealer: Sealer,
+    pub(super) decoder: SessionDecoder,
+}
+
+/// Runs the handshake; returns the authenticated peer and the session's keys.
 pub(super) async fn handshake(
     net: &Net,
     rd: &mut ReadHalf,
     wr: &mut Out,
     addr: SocketAddr,
-) -> Result<(Peer, FrameDecoder), ConnectError> {
+) -> Result<Session, ConnectError> {
     let io = |error: std::io::Error| ConnectError::Io {
         addr,
         error: error.to_string(),
@@ -61,9 +69,13 @@ pub(super) async fn handshake(
         }
         match machine.receive(&frame.body).map_err(fail)? {
             Step::Send(proof) => send(wr, &proof, addr).await?,
-            Step::Established(peer) => {
-                decoder.set_max(net.config.max_frame);
-                return Ok((peer, decoder));
+            Step::Established(peer, keys) => {
+                let keys = *keys;
+                return Ok(Session {
+                    peer,
+                    sealer: keys.seal,
+                    decoder: SessionDecoder::new(decoder, keys.open, net.config.max_frame),
+                });
             }
         }
     }

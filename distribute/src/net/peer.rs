@@ -23,7 +23,7 @@ use crate::actor::{
 };
 use crate::codec::CodecError;
 use crate::lock::lock;
-use crate::transport::{encode_frame, FrameKind};
+use crate::transport::{encode_frame, FrameKind, Sealer};
 
 #[derive(Default)]
 struct Meta {
@@ -128,18 +128,19 @@ impl PeerSlot {
         }
     }
 
-    /// Installs `connection` as the one carrying traffic; `cut` closes it. Returns the
-    /// writer's epoch. Frames can be queued from now on, but the peer counts as up only once
-    /// [`mark_up`](Self::mark_up) says so: the node first tells its frame handlers, so that
-    /// whoever sees the peer up (`connected_nodes`, `NodeUp`) finds them knowing it too.
-    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str) -> u64 {
+    /// Installs `connection` as the one carrying traffic; `cut` closes it, `sealer` seals what
+    /// the queue sends on it. Returns the writer's epoch. Frames can be queued from now on,
+    /// but the peer counts as up only once [`mark_up`](Self::mark_up) says so: the node first
+    /// tells its frame handlers, so that whoever sees the peer up (`connected_nodes`,
+    /// `NodeUp`) finds them knowing it too.
+    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str, sealer: Sealer) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
         let previous = meta.connection.replace((connection, cut));
         let epoch = if previous.is_some() {
-            self.queue.hand_over()
+            self.queue.hand_over(sealer)
         } else {
-            self.queue.open()
+            self.queue.open(sealer)
         };
         drop(meta);
         self.attached.notify_waiters();

@@ -13,6 +13,15 @@
 //! The queue belongs to the peer, not to a connection: a reconnect drains the same queue, so
 //! refs to the peer stay valid. While no connection is up the queue is closed and every
 //! append fails at once.
+//!
+//! Everything leaves the queue sealed (`crate::transport::session`), with the [`Sealer`] of
+//! the connection it goes to, given at [`open`](SendQueue::open) and
+//! [`hand_over`](SendQueue::hand_over). Records must reach the socket in the order of their
+//! sequence numbers, so numbers are taken under the lock in the order the bytes are handed
+//! to the socket: a writer reserves its batch's numbers when it takes the batch (and
+//! computes the tags outside the lock); a direct write, one small frame, is sealed under the
+//! lock, and what the socket does not take at once is kept, sealed, for the writer to send
+//! before anything else.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -21,13 +30,23 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::NetStats;
+use crate::transport::{Sealer, SessionError, MAX_RECORD_PAYLOAD};
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
 /// by a burst of big frames) is released.
 const RETAINED_CAPACITY: usize = 256 * 1024;
 
 struct State {
+    /// Frames not yet sealed.
     buf: Vec<u8>,
+    /// Sealed bytes a direct write left over; they go out before `buf`.
+    sealed: Vec<u8>,
+    /// Seals for the connection of this epoch.
+    sealer: Option<Sealer>,
+    /// Earlier epochs' sessions, after hand-overs: each one's writer still owes its
+    /// connection the leftover sealed bytes and a `Superseded`, and removes its entry when it
+    /// stops (one per connection whose writer has not yet stopped).
+    retired: Vec<Retired>,
     open: bool,
     /// Bumped on every close and hand-over, so a writer that outlived its connection stops.
     epoch: u64,
@@ -35,6 +54,83 @@ struct State {
     writing: bool,
     /// The TCP connection of the current epoch, for direct writes (see [`SendQueue::push`]).
     direct: Option<(u64, Arc<OwnedWriteHalf>)>,
+}
+
+/// What the writer of a handed-over epoch still writes to its own connection.
+pub(crate) struct Retired {
+    epoch: u64,
+    pub(crate) sealer: Sealer,
+    /// Sealed bytes a direct write left for that connection.
+    pub(crate) leftover: Vec<u8>,
+}
+
+/// A writer's batch: the frames it took, and their sealed form once [`seal`](Self::seal)ed.
+#[derive(Default)]
+pub(crate) struct Batch {
+    plain: Vec<u8>,
+    /// Starts with what a direct write left over (already sealed).
+    wire: Vec<u8>,
+    /// The sequence numbers reserved for `plain`.
+    sealer: Option<Result<Sealer, SessionError>>,
+    /// Bytes of `plain` sealed so far by [`next_part`](Self::next_part).
+    sealed: usize,
+    /// Whether `next_part` has returned the leftover of a direct write already.
+    started: bool,
+}
+
+impl Batch {
+    /// Seals the frames taken; returns every byte to write, in order.
+    pub(crate) fn seal(&mut self) -> Result<&[u8], SessionError> {
+        if !self.plain.is_empty() {
+            let mut sealer = self.sealer.take().unwrap_or(Err(SessionError::Exhausted))?;
+            sealer.seal_all(&self.plain, &mut self.wire)?;
+        }
+        Ok(&self.wire)
+    }
+
+    /// Seals the next part of the batch and returns the bytes to write next: first what a
+    /// direct write left over, then one record (up to 64 KiB of frames) at a time; `None`
+    /// once everything is out. Writing record by record lets the peer verify and deliver the
+    /// first frames while the next record is sealed, instead of after the whole batch.
+    pub(crate) fn next_part(&mut self) -> Option<Result<&[u8], SessionError>> {
+        if self.started {
+            self.wire.clear();
+        }
+        self.started = true;
+        let rest = self.plain.get(self.sealed..).unwrap_or_default();
+        let part = rest.get(..MAX_RECORD_PAYLOAD).unwrap_or(rest);
+        if !part.is_empty() {
+            let sealed = match self.sealer.as_mut() {
+                Some(Ok(sealer)) => sealer.seal(part, &mut self.wire),
+                Some(Err(error)) => Err(error.clone()),
+                None => Err(SessionError::Exhausted),
+            };
+            if let Err(error) = sealed {
+                return Some(Err(error));
+            }
+            self.sealed += part.len();
+        }
+        (!self.wire.is_empty()).then_some(Ok(&self.wire))
+    }
+
+    /// The frames taken, before sealing.
+    #[cfg(test)]
+    pub(crate) fn plain(&self) -> &[u8] {
+        &self.plain
+    }
+
+    /// Readies a written batch for reuse.
+    pub(crate) fn recycle(&mut self) {
+        for buf in [&mut self.plain, &mut self.wire] {
+            buf.clear();
+            if buf.capacity() > RETAINED_CAPACITY {
+                *buf = Vec::new();
+            }
+        }
+        self.sealer = None;
+        self.sealed = 0;
+        self.started = false;
+    }
 }
 
 pub(crate) struct SendQueue {
@@ -70,6 +166,9 @@ impl SendQueue {
         SendQueue {
             state: Mutex::new(State {
                 buf: Vec::new(),
+                sealed: Vec::new(),
+                sealer: None,
+                retired: Vec::new(),
                 open: false,
                 epoch: 0,
                 writing: false,
@@ -86,20 +185,34 @@ impl SendQueue {
         crate::lock::lock(&self.state)
     }
 
-    /// Opens the queue for a new connection; returns the epoch its writer drains.
-    pub(crate) fn open(&self) -> u64 {
+    /// Opens the queue for a new connection, whose session `sealer` seals; returns the epoch
+    /// its writer drains.
+    pub(crate) fn open(&self, sealer: Sealer) -> u64 {
         let mut state = self.lock();
         state.open = true;
         state.writing = false;
         state.buf.clear();
+        state.sealed.clear();
+        state.sealer = Some(sealer);
         state.epoch
     }
 
-    /// Hands the queue over to a new connection's writer without losing what is queued: the
-    /// old writer stops at its next wake-up. Returns the new writer's epoch.
-    pub(crate) fn hand_over(&self) -> u64 {
+    /// Hands the queue over to a new connection's writer (its session's `sealer`) without
+    /// losing what is queued: the old writer stops at its next wake-up. Returns the new
+    /// writer's epoch.
+    pub(crate) fn hand_over(&self, sealer: Sealer) -> u64 {
         let epoch = {
             let mut state = self.lock();
+            let old = state.sealer.replace(sealer);
+            let leftover = std::mem::take(&mut state.sealed);
+            if let Some(sealer) = old {
+                let epoch = state.epoch;
+                state.retired.push(Retired {
+                    epoch,
+                    sealer,
+                    leftover,
+                });
+            }
             state.open = true;
             state.epoch += 1;
             state.writing = false;
@@ -120,6 +233,9 @@ impl SendQueue {
             state.writing = false;
             state.direct = None;
             state.buf = Vec::new();
+            state.sealed = Vec::new();
+            state.sealer = None;
+            state.retired = Vec::new();
         }
         self.room.notify_waiters();
         self.ready.notify_waiters();
@@ -204,7 +320,7 @@ impl SendQueue {
         if !force && state.buf.len() >= self.limit {
             return None;
         }
-        let was_empty = state.buf.is_empty();
+        let was_empty = state.buf.is_empty() && state.sealed.is_empty();
         if let Err(error) = build(&mut state.buf) {
             return Some(Err(PushError::Encode(error)));
         }
@@ -213,19 +329,9 @@ impl SendQueue {
             return Some(Ok(()));
         }
         if urgency == Urgency::Flush && !state.writing {
-            let epoch = state.epoch;
-            if let Some((_, half)) = state.direct.as_ref().filter(|(e, _)| *e == epoch) {
-                // Non-blocking: whatever the socket does not take now is left to the writer.
-                if let Ok(written) = half.try_write(&state.buf) {
-                    self.bytes_out
-                        .bytes_out
-                        .fetch_add(written as u64, Ordering::Relaxed);
-                    let written = written.min(state.buf.len());
-                    state.buf.drain(..written);
-                }
-            }
+            self.write_direct(&mut state);
         }
-        let wake = !state.buf.is_empty();
+        let wake = !state.buf.is_empty() || !state.sealed.is_empty();
         drop(state);
         if wake {
             self.ready.notify_one();
@@ -233,15 +339,50 @@ impl SendQueue {
         Some(Ok(()))
     }
 
-    /// Bytes waiting to be written.
-    pub(crate) fn queued_bytes(&self) -> usize {
-        self.lock().buf.len()
+    /// Seals what `buf` holds (one frame, queued while the writer is idle) and writes it to
+    /// the direct path, if there is one; whatever the socket does not take now stays in
+    /// `sealed`, for the writer to send first.
+    fn write_direct(&self, state: &mut State) {
+        let epoch = state.epoch;
+        let State {
+            buf,
+            sealed,
+            sealer,
+            direct,
+            ..
+        } = state;
+        let (Some((_, half)), Some(sealer)) = (direct.as_ref().filter(|(e, _)| *e == epoch), sealer.as_mut())
+        else {
+            return;
+        };
+        if sealer.seal_all(buf, sealed).is_err() {
+            // Out of sequence numbers: leave the frame to the writer, whose seal fails too
+            // and closes the connection.
+            sealed.clear();
+            return;
+        }
+        buf.clear();
+        // Non-blocking: whatever the socket does not take now is left to the writer.
+        if let Ok(written) = half.try_write(sealed) {
+            self.bytes_out
+                .bytes_out
+                .fetch_add(written as u64, Ordering::Relaxed);
+            let written = written.min(sealed.len());
+            sealed.drain(..written);
+        }
     }
 
-    /// Waits for bytes to write and swaps them into `batch` (which must be empty). Returns
-    /// false once the queue was closed or handed over after `epoch` began: the writer must
-    /// stop. The writer calls [`done_writing`](Self::done_writing) once the batch is out.
-    pub(crate) async fn take(&self, epoch: u64, batch: &mut Vec<u8>) -> bool {
+    /// Bytes waiting to be written.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        let state = self.lock();
+        state.buf.len() + state.sealed.len()
+    }
+
+    /// Waits for bytes to write and moves them into `batch` (which must be empty), with the
+    /// sequence numbers they need. Returns false once the queue was closed or handed over
+    /// after `epoch` began: the writer must stop. The writer seals the batch outside the lock
+    /// and calls [`done_writing`](Self::done_writing) once it is out.
+    pub(crate) async fn take(&self, epoch: u64, batch: &mut Batch) -> bool {
         loop {
             let ready = self.ready.notified();
             tokio::pin!(ready);
@@ -251,8 +392,7 @@ impl SendQueue {
                 if !state.open || state.epoch != epoch {
                     return false;
                 }
-                if !state.buf.is_empty() {
-                    std::mem::swap(&mut state.buf, batch);
+                if Self::take_locked(&mut state, batch) {
                     state.writing = true;
                     drop(state);
                     self.room.notify_waiters();
@@ -263,6 +403,25 @@ impl SendQueue {
         }
     }
 
+    /// Moves what is queued into `batch` and reserves the sequence numbers of its frames;
+    /// false if nothing is queued.
+    fn take_locked(state: &mut State, batch: &mut Batch) -> bool {
+        if state.buf.is_empty() && state.sealed.is_empty() {
+            return false;
+        }
+        std::mem::swap(&mut state.buf, &mut batch.plain);
+        std::mem::swap(&mut state.sealed, &mut batch.wire);
+        let len = batch.plain.len();
+        batch.sealer = Some(
+            state
+                .sealer
+                .as_mut()
+                .ok_or(SessionError::Exhausted)
+                .and_then(|sealer| sealer.reserve(len)),
+        );
+        true
+    }
+
     /// The writer of `epoch` has written its batch.
     pub(crate) fn done_writing(&self, epoch: u64) {
         let mut state = self.lock();
@@ -271,31 +430,27 @@ impl SendQueue {
         }
     }
 
-    /// Takes whatever is queued now, without waiting (used for the last flush).
-    pub(crate) fn take_now(&self, epoch: u64, batch: &mut Vec<u8>) -> bool {
+    /// Takes whatever is queued now, without waiting (used for the last flush). The writer
+    /// stays marked as writing: no direct write may overtake the last batch on the socket,
+    /// since its records would arrive out of sequence.
+    pub(crate) fn take_now(&self, epoch: u64, batch: &mut Batch) -> bool {
         let mut state = self.lock();
-        if !state.open || state.epoch != epoch || state.buf.is_empty() {
+        if !state.open || state.epoch != epoch || !Self::take_locked(&mut state, batch) {
             return false;
         }
-        std::mem::swap(&mut state.buf, batch);
+        state.writing = true;
         drop(state);
         self.room.notify_waiters();
         true
     }
 
-    /// Whether the writer of `epoch` stopped because another connection took the queue over
-    /// (rather than because the peer was lost).
-    pub(crate) fn handed_over(&self, epoch: u64) -> bool {
-        let state = self.lock();
-        state.open && state.epoch != epoch
-    }
-
-    /// Readies a written batch buffer for reuse.
-    pub(crate) fn recycle(batch: &mut Vec<u8>) {
-        batch.clear();
-        if batch.capacity() > RETAINED_CAPACITY {
-            *batch = Vec::new();
-        }
+    /// After the queue was handed over from `epoch` to another connection: what the writer of
+    /// `epoch` still owes its own connection (see [`Retired`]). `None` if the queue was
+    /// closed instead.
+    pub(crate) fn retired(&self, epoch: u64) -> Option<Retired> {
+        let mut state = self.lock();
+        let index = state.retired.iter().position(|retired| retired.epoch == epoch)?;
+        Some(state.retired.swap_remove(index))
     }
 }
 
@@ -305,6 +460,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::transport::{encode_frame, FrameDecoder, FrameKind, Opener, SessionDecoder, SessionKeys};
 
     fn frame(bytes: &[u8]) -> impl Fn(&mut Vec<u8>) -> Result<(), ()> + '_ {
         move |buf| {
@@ -328,6 +484,21 @@ mod tests {
         SendQueue::new(limit, Arc::default())
     }
 
+    /// Both ends of one direction of a session: a's sealer and b's opener.
+    fn session_with(cookie_key: u8) -> (Sealer, Opener) {
+        let a = SessionKeys::derive(&[cookie_key; 32], b"hello a", b"hello b").expect("keys");
+        let b = SessionKeys::derive(&[cookie_key; 32], b"hello b", b"hello a").expect("keys");
+        (a.seal, b.open)
+    }
+
+    fn session() -> (Sealer, Opener) {
+        session_with(1)
+    }
+
+    fn sealer() -> Sealer {
+        session().0
+    }
+
     #[tokio::test]
     async fn closed_queue_refuses_at_once() {
         let queue = queue(16);
@@ -338,20 +509,20 @@ mod tests {
     #[tokio::test]
     async fn batches_everything_queued_since_the_last_take() {
         let queue = queue(1024);
-        let epoch = queue.open();
+        let epoch = queue.open(sealer());
         for chunk in [&b"ab"[..], b"cd", b"ef"] {
             assert_eq!(push(&queue, chunk).await, Ok(()));
         }
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         assert!(queue.take(epoch, &mut batch).await);
-        assert_eq!(batch, b"abcdef");
+        assert_eq!(batch.plain(), b"abcdef");
         assert_eq!(queue.queued_bytes(), 0);
     }
 
     #[tokio::test]
     async fn encode_errors_leave_the_queue_unchanged() {
         let queue = queue(1024);
-        queue.open();
+        queue.open(sealer());
         let failed = queue
             .push((), Urgency::Batch, |_buf: &mut Vec<u8>, _: &mut ()| {
                 Err("too big")
@@ -364,7 +535,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_full_queue_makes_senders_wait_until_the_writer_takes_a_batch() {
         let queue = Arc::new(queue(4));
-        let epoch = queue.open();
+        let epoch = queue.open(sealer());
         assert_eq!(push(&queue, b"1234").await, Ok(()));
         let sender = {
             let queue = Arc::clone(&queue);
@@ -373,7 +544,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!sender.is_finished(), "the sender must wait for room");
         assert_eq!(queue.queued_bytes(), 4);
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         assert!(queue.take(epoch, &mut batch).await);
         assert_eq!(sender.await.ok(), Some(Ok(())));
         assert_eq!(queue.queued_bytes(), 1);
@@ -385,7 +556,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn closing_fails_waiting_senders_and_stops_the_writer() {
         let queue = Arc::new(queue(1));
-        let epoch = queue.open();
+        let epoch = queue.open(sealer());
         assert_eq!(push(&queue, b"1").await, Ok(()));
         let sender = {
             let queue = Arc::clone(&queue);
@@ -394,14 +565,163 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         queue.close();
         assert_eq!(sender.await.ok(), Some(Err(PushError::Closed)));
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         assert!(!queue.take(epoch, &mut batch).await);
         // A new connection drains the same queue under a new epoch; the old writer stays out.
-        let next = queue.open();
+        let next = queue.open(sealer());
         assert_ne!(next, epoch);
         assert_eq!(push_now(&queue, b"3"), Ok(()));
         assert!(!queue.take_now(epoch, &mut batch));
         assert!(queue.take_now(next, &mut batch));
-        assert_eq!(batch, b"3");
+        assert_eq!(batch.plain(), b"3");
+    }
+
+    /// Opens everything read so far from `read` as a session and returns the inner frames'
+    /// bodies.
+    async fn read_frames(
+        read: &mut tokio::net::tcp::OwnedReadHalf,
+        decoder: &mut SessionDecoder,
+        want: usize,
+    ) -> Vec<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut frames = Vec::new();
+        let mut buf = [0u8; 4096];
+        while frames.len() < want {
+            while let Some((_, body)) = decoder.next_borrowed().expect("sealed in order") {
+                frames.push(body.to_vec());
+            }
+            if frames.len() >= want {
+                break;
+            }
+            let n = read.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed");
+            decoder.push(&buf[..n]);
+        }
+        frames
+    }
+
+    fn frame_of(body: &'static [u8]) -> impl Fn(&mut Vec<u8>) -> Result<(), ()> {
+        move |buf| encode_frame(FrameKind::Message, body, 1024, buf).map_err(|_| ())
+    }
+
+    #[tokio::test]
+    async fn direct_writes_and_batches_are_sealed_in_socket_order() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let (mut read, _keep) = server.into_split();
+        let (_, write) = client.into_split();
+
+        let (sealer, opener) = session();
+        let queue = queue(1 << 20);
+        let epoch = queue.open(sealer);
+        queue.set_direct(epoch, Arc::new(write));
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), opener, 1 << 20);
+        // A call on an idle queue goes out at once, sealed, without a writer.
+        assert_eq!(queue.push_now(Urgency::Flush, frame_of(b"call")), Ok(()));
+        assert_eq!(queue.queued_bytes(), 0);
+        assert_eq!(read_frames(&mut read, &mut decoder, 1).await, [b"call".to_vec()]);
+        // Tells wait for the writer, which seals them after what went out directly.
+        assert_eq!(queue.push_now(Urgency::Batch, frame_of(b"tell 1")), Ok(()));
+        assert_eq!(queue.push_now(Urgency::Flush, frame_of(b"tell 2")), Ok(()));
+        let mut batch = Batch::default();
+        assert!(queue.take(epoch, &mut batch).await);
+        // While the writer holds a batch, a call is queued behind it, not written directly.
+        assert_eq!(queue.push_now(Urgency::Flush, frame_of(b"call 2")), Ok(()));
+        assert!(queue.queued_bytes() > 0);
+        let half = queue
+            .lock()
+            .direct
+            .as_ref()
+            .map(|(_, half)| Arc::clone(half))
+            .expect("direct");
+        let bytes = batch.seal().expect("seal").to_vec();
+        let mut written = 0;
+        while written < bytes.len() {
+            half.writable().await.expect("writable");
+            written += half.try_write(&bytes[written..]).unwrap_or(0);
+        }
+        queue.done_writing(epoch);
+        batch.recycle();
+        assert!(queue.take(epoch, &mut batch).await);
+        let bytes = batch.seal().expect("seal").to_vec();
+        half.writable().await.expect("writable");
+        assert_eq!(half.try_write(&bytes).ok(), Some(bytes.len()));
+        assert_eq!(
+            read_frames(&mut read, &mut decoder, 3).await,
+            [b"tell 1".to_vec(), b"tell 2".to_vec(), b"call 2".to_vec()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_leaves_the_old_session_to_its_writer() {
+        let queue = queue(1024);
+        let (old_sealer, mut old_opener) = session();
+        let old = queue.open(old_sealer);
+        let (new_sealer, mut new_opener) = session_with(2);
+        let new = queue.hand_over(new_sealer);
+        assert_ne!(old, new);
+        let mut batch = Batch::default();
+        assert!(!queue.take(old, &mut batch).await);
+        // The old writer seals its goodbye in the old session; the new one in the new.
+        let mut retired = queue.retired(old).expect("retired");
+        assert!(queue.retired(old).is_none());
+        let mut goodbye = Vec::new();
+        retired.sealer.seal(b"old", &mut goodbye).expect("seal");
+        assert_eq!(old_opener.open(&goodbye[5..]), Ok(&b"old"[..]));
+        assert_eq!(queue.push_now(Urgency::Batch, frame_of(b"new")), Ok(()));
+        assert!(queue.take(new, &mut batch).await);
+        let wire = batch.seal().expect("seal").to_vec();
+        let payload = new_opener.open(&wire[5..]).expect("new session").to_vec();
+        assert!(payload.ends_with(b"new"));
+        batch.recycle();
+        // Two hand-overs before the writers wake: each keeps its own session.
+        let third = queue.hand_over(session_with(3).0);
+        let fourth = queue.hand_over(session_with(4).0);
+        assert!(queue.retired(new).is_some());
+        assert!(queue.retired(third).is_some());
+        // A closed queue retires nothing.
+        queue.close();
+        assert!(queue.retired(fourth).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_batch_goes_out_one_record_per_part_after_the_direct_leftover() {
+        let (mut sealer, mut opener) = session();
+        let queue = queue(1 << 20);
+        // What a direct write left: the tail of record 0.
+        let mut direct = Vec::new();
+        sealer.seal(b"direct", &mut direct).expect("seal");
+        let epoch = queue.open(sealer);
+        queue.lock().sealed = direct.split_off(3);
+        let frames = vec![7u8; 2 * MAX_RECORD_PAYLOAD + 100];
+        assert_eq!(
+            queue.push_now(Urgency::Batch, |buf| {
+                buf.extend_from_slice(&frames);
+                Ok::<(), ()>(())
+            }),
+            Ok(())
+        );
+        let mut batch = Batch::default();
+        assert!(queue.take(epoch, &mut batch).await);
+        let mut parts = Vec::new();
+        while let Some(part) = batch.next_part() {
+            parts.push(part.expect("sealed").to_vec());
+        }
+        assert_eq!(parts.len(), 3);
+        // The leftover (all of record 0 but its first 3 bytes), then one full record.
+        let record = |payload: usize| payload + 21;
+        assert_eq!(parts[0].len(), record(6) - 3 + record(MAX_RECORD_PAYLOAD));
+        assert_eq!(parts[1].len(), record(MAX_RECORD_PAYLOAD));
+        assert_eq!(parts[2].len(), record(100));
+        let wire = [direct, parts.concat()].concat();
+        let mut records = crate::transport::FrameDecoder::new(crate::transport::session::MAX_RECORD_FRAME);
+        records.push(&wire);
+        let mut opened = Vec::new();
+        while let Ok(Some(record)) = records.next() {
+            opened.extend_from_slice(opener.open(&record.body).expect("in sequence"));
+        }
+        assert_eq!(opened, [&b"direct"[..], &frames].concat());
     }
 }

@@ -1,4 +1,6 @@
-//! A connection's reader: cuts the bytes into frames, hands each to [`dispatch`], and when
+//! A connection's reader: opens the peer's sealed records (a record that fails closes the
+//! connection as a protocol violation, and nothing from it is dispatched), cuts what they
+//! carry into frames, hands each to [`dispatch`], and when
 //! the connection ends (closed, broken, silent too long, cut, or the node closing) marks the
 //! peer down and decides whether to reconnect.
 
@@ -15,7 +17,7 @@ use super::reconnect::reconnect_loop;
 use super::transport::ReadHalf;
 use super::{Net, NodeDownReason, NodeEvent};
 use crate::actor::Node;
-use crate::transport::FrameDecoder;
+use crate::transport::SessionDecoder;
 
 /// Bytes read from a connection at a time.
 const READ_CHUNK: usize = 64 * 1024;
@@ -39,8 +41,8 @@ pub(super) struct ConnectionSignals {
 /// The reading side of an authenticated connection.
 pub(super) struct Inbound {
     pub(super) read: ReadHalf,
-    /// May already hold the first frames after the handshake.
-    pub(super) decoder: FrameDecoder,
+    /// Opens the peer's sealed records; may already hold the first ones.
+    pub(super) decoder: SessionDecoder,
 }
 
 pub(super) async fn reader(

@@ -1,5 +1,6 @@
 //! A connection's writer: drains the peer's send queue into the connection, one write per
-//! batch, and sends a heartbeat when it has had nothing to send for a while.
+//! batch, sealed in records with the connection's session keys (a batch is a few records,
+//! not one per frame), and queues a heartbeat when it has had nothing to send for a while.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,11 +10,11 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use super::peer::PeerSlot;
-use super::queue::SendQueue;
+use super::queue::{Batch, Retired, Urgency};
 use super::transport::Out;
 use super::wire::Control;
 use super::WriterGuard;
-use crate::transport::{encode_frame, FrameKind};
+use crate::transport::{encode_frame, FrameKind, Sealer};
 
 /// The five bytes of a heartbeat frame.
 const HEARTBEAT: [u8; 5] = [0, 0, 0, 1, FrameKind::Heartbeat.as_u8()];
@@ -29,7 +30,7 @@ pub(super) async fn writer(
     mut closing: watch::Receiver<bool>,
     closed: Arc<Notify>,
 ) {
-    let mut batch = Vec::new();
+    let mut batch = Batch::default();
     // Heartbeats go out when nothing else was written for a while; the timer is moved only
     // when it fires, not on every batch.
     let mut last_write = Instant::now();
@@ -39,8 +40,8 @@ pub(super) async fn writer(
         let written = tokio::select! {
             taken = slot.queue.take(epoch, &mut batch) => {
                 if !taken {
-                    if slot.queue.handed_over(epoch) {
-                        let _ = write_control(&mut wr, &Control::Superseded, slot.max_frame).await;
+                    if let Some(retired) = slot.queue.retired(epoch) {
+                        write_superseded(&mut wr, retired, slot.max_frame).await;
                     }
                     break;
                 }
@@ -59,12 +60,20 @@ pub(super) async fn writer(
                 }
                 last_write = Instant::now();
                 idle.as_mut().reset(last_write + heartbeat);
-                wr.write_all(&HEARTBEAT).await
+                // Through the queue, so that it is sealed in sequence with everything else;
+                // a closed queue needs no heartbeat.
+                let _ = slot.queue.push_now(Urgency::Batch, |buf| {
+                    buf.extend_from_slice(&HEARTBEAT);
+                    Ok::<(), std::convert::Infallible>(())
+                });
+                Ok(())
             }
             _ = closing.changed() => {
                 // Flush what is queued (the goodbye) before closing.
                 if slot.queue.take_now(epoch, &mut batch) {
-                    let _ = wr.write_all(&batch).await;
+                    if let Ok(bytes) = batch.seal() {
+                        let _ = wr.write_all(bytes).await;
+                    }
                 }
                 break;
             }
@@ -80,22 +89,54 @@ pub(super) async fn writer(
     wr.shutdown().await;
 }
 
-async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Vec<u8>) -> std::io::Result<()> {
-    let written = wr.write_all(batch).await;
+async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batch) -> std::io::Result<()> {
+    let mut written = Ok(());
+    while let Some(part) = batch.next_part() {
+        written = match part {
+            Ok(bytes) => {
+                slot.stats
+                    .bytes_out
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                wr.write_all(bytes).await
+            }
+            Err(error) => Err(std::io::Error::other(error)),
+        };
+        if written.is_err() {
+            break;
+        }
+    }
     slot.queue.done_writing(epoch);
-    slot.stats
-        .bytes_out
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    SendQueue::recycle(batch);
+    batch.recycle();
     written
 }
 
-/// Writes one control frame straight to a connection that has no writer (any more).
-pub(super) async fn write_control(wr: &mut Out, control: &Control, max: usize) -> std::io::Result<()> {
+/// Tells the peer, on a connection whose queue moved to another one, to move too: what a
+/// direct write left for this connection, then `Superseded`, sealed in its own session.
+async fn write_superseded(wr: &mut Out, retired: Retired, max: usize) {
+    let Retired {
+        mut sealer, leftover, ..
+    } = retired;
+    if wr.write_all(&leftover).await.is_ok() {
+        let _ = write_control(wr, &mut sealer, &Control::Superseded, max).await;
+    }
+}
+
+/// Writes one control frame, sealed with `sealer`, straight to a connection that has no
+/// writer (any more).
+pub(super) async fn write_control(
+    wr: &mut Out,
+    sealer: &mut Sealer,
+    control: &Control,
+    max: usize,
+) -> std::io::Result<()> {
     let mut body = Vec::new();
     let mut frame = Vec::new();
-    if control.encode(&mut body).is_ok() && encode_frame(FrameKind::Signal, &body, max, &mut frame).is_ok() {
-        wr.write_all(&frame).await?;
+    let mut sealed = Vec::new();
+    if control.encode(&mut body).is_ok()
+        && encode_frame(FrameKind::Signal, &body, max, &mut frame).is_ok()
+        && sealer.seal_all(&frame, &mut sealed).is_ok()
+    {
+        wr.write_all(&sealed).await?;
     }
     wr.flush().await
 }

@@ -31,7 +31,9 @@ const LENGTH_LEN: usize = 4;
 
 /// A drained decoder keeps a buffer up to this capacity for the next frames; a larger one
 /// (left over from a big frame) is released, so an idle connection does not pin megabytes.
-const RETAINED_CAPACITY: usize = 64 * 1024;
+/// Room for two full session records and a read: a busy connection's record decoder reuses
+/// its buffer instead of allocating one per record.
+const RETAINED_CAPACITY: usize = 256 * 1024;
 
 /// What a frame carries, from its kind byte.
 ///
@@ -55,6 +57,10 @@ pub enum FrameKind {
     Registry = 6,
     /// An orderly close, with the reason in the body.
     Close = 7,
+    /// One sealed record of the session that follows the handshake: a slice of the inner
+    /// stream of frames, then a 16-byte tag (see [`super::session`]). After the handshake it
+    /// is the only kind on the wire; every other frame travels inside records.
+    Sealed = 8,
 }
 
 impl FrameKind {
@@ -83,6 +89,7 @@ impl TryFrom<u8> for FrameKind {
             5 => FrameKind::Heartbeat,
             6 => FrameKind::Registry,
             7 => FrameKind::Close,
+            8 => FrameKind::Sealed,
             other => return Err(FrameError::UnknownKind(other)),
         })
     }
@@ -330,6 +337,13 @@ impl FrameDecoder {
         }
     }
 
+    /// Whether [`next`](Self::next) would return something now: a complete frame, or an
+    /// error. Consumes nothing; lets a caller that feeds the decoder from another source
+    /// decide whether to feed it more first.
+    pub fn is_ready(&self) -> bool {
+        self.failed.is_some() || !matches!(self.locate(), Ok(None))
+    }
+
     /// Checks that the stream may end here: call it when the peer closes its side.
     ///
     /// # Errors
@@ -405,7 +419,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [FrameKind; 7] = [
+    const ALL_KINDS: [FrameKind; 8] = [
         FrameKind::Handshake,
         FrameKind::Message,
         FrameKind::Reply,
@@ -413,6 +427,7 @@ mod tests {
         FrameKind::Heartbeat,
         FrameKind::Registry,
         FrameKind::Close,
+        FrameKind::Sealed,
     ];
 
     /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
@@ -496,7 +511,7 @@ mod tests {
             assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
             assert_eq!(u8::from(kind), kind.as_u8());
         }
-        for byte in (0..=255u8).filter(|b| !(1..=7).contains(b)) {
+        for byte in (0..=255u8).filter(|b| !(1..=8).contains(b)) {
             assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
         }
     }
@@ -546,7 +561,12 @@ mod tests {
     #[test]
     fn many_frames_in_one_push_come_out_in_order() {
         let frames: Vec<Frame> = (0..1000u32)
-            .map(|i| Frame::new(ALL_KINDS[i as usize % 7], i.to_be_bytes().repeat(i as usize % 5)))
+            .map(|i| {
+                Frame::new(
+                    ALL_KINDS[i as usize % ALL_KINDS.len()],
+                    i.to_be_bytes().repeat(i as usize % 5),
+                )
+            })
             .collect();
         let mut wire = Vec::new();
         for frame in &frames {
@@ -633,7 +653,7 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 1]);
         assert_eq!(decoder.next(), Err(FrameError::Empty));
 
-        for kind in [0u8, 8, 0x7f, 0xff] {
+        for kind in [0u8, 9, 0x7f, 0xff] {
             let mut decoder = FrameDecoder::default();
             decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
             assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));
@@ -731,7 +751,7 @@ mod tests {
         for _ in 0..200 {
             let frames: Vec<Frame> = (0..rng.usize(..20))
                 .map(|_| {
-                    let kind = ALL_KINDS[rng.usize(..7)];
+                    let kind = ALL_KINDS[rng.usize(..ALL_KINDS.len())];
                     let len = rng.usize(..300);
                     Frame::new(kind, random_bytes(&mut rng, len))
                 })

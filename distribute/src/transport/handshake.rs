@@ -66,10 +66,20 @@
 //!   or a long cookie and its SHA-256, interchangeable. Hashing first makes only the very same
 //!   cookie match.
 //!
-//! What it does not do: it authenticates the two nodes at the moment of the handshake, not
-//! the bytes that follow. An attacker on the path can relay a whole handshake between two
-//! genuine nodes and then read or alter the stream; on an untrusted network run the transport
-//! over TLS.
+//! # What follows: the session
+//!
+//! A proof authenticates the two nodes at the moment of the handshake; on its own it would
+//! say nothing about the bytes that follow, and a party relaying a whole handshake between
+//! two real nodes would be left holding two authenticated sockets. So the handshake also
+//! yields [`SessionKeys`] with [`Step::Established`]: one key per direction, derived with
+//! HKDF-SHA256 from the same hashed cookie key and both Hellos (both nonces, names, node
+//! ids and capabilities). From then on every byte in each direction travels in sealed
+//! records, each carrying an HMAC-SHA-256-128 tag over an implicit sequence number and its
+//! payload (see [`super::session`]). A relaying party can still pass records along (a pipe
+//! between two real nodes), but whatever it adds, alters, drops, replays, reorders or
+//! reflects fails, and the connection closes with the typed reason. The records are
+//! authenticated, not encrypted: on a network where the traffic itself is secret, run the
+//! transport over TLS.
 //!
 //! # Why the state machine does no I/O
 //!
@@ -83,6 +93,8 @@ use std::io;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+use super::session::SessionKeys;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -189,13 +201,15 @@ pub struct Peer {
 }
 
 /// What to do after a message was accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 #[must_use]
 pub enum Step {
     /// Send these bytes (our proof) to the peer, as one handshake frame.
     Send(Vec<u8>),
-    /// The peer proved it holds the cookie; the connection is open.
-    Established(Peer),
+    /// The peer proved it holds the cookie; the connection is open. Everything sent from now
+    /// on is sealed with the keys, and everything received opened with them (see
+    /// [`super::session`]).
+    Established(Peer, Box<SessionKeys>),
 }
 
 /// Why a handshake failed. Any error ends the handshake: close the connection.
@@ -233,6 +247,10 @@ pub enum HandshakeError {
     /// The peer's proof is wrong: it does not hold our cookie, or a Hello was altered on the way.
     #[error("authentication failed: the peer does not hold the same cookie")]
     AuthFailed,
+    /// The session keys could not be derived (an internal failure: HKDF and HMAC accept the
+    /// sizes used, so this does not occur in practice).
+    #[error("the session keys could not be derived")]
+    KeyDerivation,
     /// A message arrived that is not the one the handshake expects now.
     #[error("unexpected handshake message: received {received} while expecting {expected}")]
     UnexpectedMessage {
@@ -264,14 +282,16 @@ pub enum HandshakeError {
 ///
 /// let Step::Send(proof_a) = a.receive(&hello_b)? else { unreachable!() };
 /// let Step::Send(proof_b) = b.receive(&hello_a)? else { unreachable!() };
-/// let Step::Established(peer) = a.receive(&proof_b)? else { unreachable!() };
+/// let Step::Established(peer, _keys) = a.receive(&proof_b)? else { unreachable!() };
 /// assert_eq!(peer.name, "b");
-/// assert!(matches!(b.receive(&proof_a)?, Step::Established(peer) if peer.name == "a"));
+/// assert!(matches!(b.receive(&proof_a)?, Step::Established(peer, _) if peer.name == "a"));
 /// # Ok::<(), distribute::transport::handshake::HandshakeError>(())
 /// ```
 pub struct Handshake {
     /// HMAC-SHA256 keyed with the hashed cookie, cloned for each MAC; the cookie is not kept.
     key: HmacSha256,
+    /// The hashed cookie, the input keying material of the session keys.
+    cookie_key: [u8; 32],
     own: Hello,
     state: State,
 }
@@ -343,6 +363,7 @@ impl Handshake {
         Ok((
             Handshake {
                 key,
+                cookie_key: cookie_key.into(),
                 own,
                 state: State::AwaitHello,
             },
@@ -409,13 +430,15 @@ impl Handshake {
                 self.proof_mac(peer, &self.own)
                     .verify_slice(&mac)
                     .map_err(|_| HandshakeError::AuthFailed)?;
+                let keys = SessionKeys::derive(&self.cookie_key, &self.own.encode(), &peer.encode())
+                    .ok_or(HandshakeError::KeyDerivation)?;
                 let established = Peer {
                     name: peer.name.clone(),
                     incarnation: peer.incarnation,
                     capabilities: peer.capabilities & self.own.capabilities,
                 };
                 self.state = State::Established;
-                Ok(Step::Established(established))
+                Ok(Step::Established(established, Box::new(keys)))
             }
             (state, _) => Err(HandshakeError::UnexpectedMessage {
                 received,
@@ -564,6 +587,20 @@ mod tests {
 
     const COOKIE: &[u8] = b"monster";
 
+    /// A [`Step`] without its keys, so that outcomes compare with `assert_eq!`.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Outcome {
+        Send(Vec<u8>),
+        Established(Peer),
+    }
+
+    fn recv(machine: &mut Handshake, bytes: &[u8]) -> Result<Outcome, HandshakeError> {
+        machine.receive(bytes).map(|step| match step {
+            Step::Send(bytes) => Outcome::Send(bytes),
+            Step::Established(peer, _) => Outcome::Established(peer),
+        })
+    }
+
     fn config(name: &str, capabilities: u64, cookie: &[u8]) -> HandshakeConfig {
         HandshakeConfig {
             name: name.to_owned(),
@@ -577,9 +614,9 @@ mod tests {
         Handshake::new(config(name, capabilities, cookie), [nonce; NONCE_LEN]).expect("valid config")
     }
 
-    fn expect_send(step: Result<Step, HandshakeError>) -> Vec<u8> {
+    fn expect_send(step: Result<Outcome, HandshakeError>) -> Vec<u8> {
         match step {
-            Ok(Step::Send(bytes)) => bytes,
+            Ok(Outcome::Send(bytes)) => bytes,
             other => panic!("expected Step::Send, got {other:?}"),
         }
     }
@@ -599,8 +636,8 @@ mod tests {
     fn exchange_hellos(a_cookie: &[u8], b_cookie: &[u8]) -> (Handshake, Handshake, Vec<u8>, Vec<u8>) {
         let (mut a, hello_a) = start("a@host", 0b1011, a_cookie, 1);
         let (mut b, hello_b) = start("b@host", 0b0110, b_cookie, 2);
-        let proof_a = expect_send(a.receive(&hello_b));
-        let proof_b = expect_send(b.receive(&hello_a));
+        let proof_a = expect_send(recv(&mut a, &hello_b));
+        let proof_b = expect_send(recv(&mut b, &hello_a));
         (a, b, proof_a, proof_b)
     }
 
@@ -615,16 +652,16 @@ mod tests {
     fn same_cookie_establishes_both_sides_with_names_and_common_capabilities() {
         let (mut a, mut b, proof_a, proof_b) = exchange_hellos(COOKIE, COOKIE);
         assert_eq!(
-            a.receive(&proof_b),
-            Ok(Step::Established(Peer {
+            recv(&mut a, &proof_b),
+            Ok(Outcome::Established(Peer {
                 name: "b@host".into(),
                 incarnation: 1006,
                 capabilities: 0b0010
             }))
         );
         assert_eq!(
-            b.receive(&proof_a),
-            Ok(Step::Established(Peer {
+            recv(&mut b, &proof_a),
+            Ok(Outcome::Established(Peer {
                 name: "a@host".into(),
                 incarnation: 1006,
                 capabilities: 0b0010
@@ -649,8 +686,8 @@ mod tests {
     #[test]
     fn wrong_cookie_is_auth_failed_on_both_sides() {
         let (mut a, mut b, proof_a, proof_b) = exchange_hellos(COOKIE, b"another cookie");
-        assert_eq!(a.receive(&proof_b), Err(HandshakeError::AuthFailed));
-        assert_eq!(b.receive(&proof_a), Err(HandshakeError::AuthFailed));
+        assert_eq!(recv(&mut a, &proof_b), Err(HandshakeError::AuthFailed));
+        assert_eq!(recv(&mut b, &proof_a), Err(HandshakeError::AuthFailed));
         assert!(!a.is_established() && !b.is_established());
         assert_eq!(a.error(), Some(&HandshakeError::AuthFailed));
     }
@@ -663,8 +700,8 @@ mod tests {
         let long_hash = Sha256::digest(long);
         for (ours, theirs) in [(&b"monster"[..], &b"monster\0"[..]), (&long[..], &long_hash[..])] {
             let (mut a, mut b, proof_a, proof_b) = exchange_hellos(ours, theirs);
-            assert_eq!(a.receive(&proof_b), Err(HandshakeError::AuthFailed));
-            assert_eq!(b.receive(&proof_a), Err(HandshakeError::AuthFailed));
+            assert_eq!(recv(&mut a, &proof_b), Err(HandshakeError::AuthFailed));
+            assert_eq!(recv(&mut b, &proof_a), Err(HandshakeError::AuthFailed));
         }
     }
 
@@ -677,7 +714,7 @@ mod tests {
         }
         .encode();
         assert_eq!(
-            a.receive(&v2),
+            recv(&mut a, &v2),
             Err(HandshakeError::VersionMismatch { ours: 1, theirs: 2 })
         );
 
@@ -686,7 +723,7 @@ mod tests {
         let mut v9 = vec![TYPE_HELLO, b'D', b'S', b'T', b'R', 0, 9];
         v9.extend_from_slice(b"something else entirely");
         assert_eq!(
-            a.receive(&v9),
+            recv(&mut a, &v9),
             Err(HandshakeError::VersionMismatch { ours: 1, theirs: 9 })
         );
     }
@@ -700,7 +737,7 @@ mod tests {
         }
         .encode();
         assert_eq!(
-            a.receive(&bytes),
+            recv(&mut a, &bytes),
             Err(HandshakeError::BadMagic { found: *b"HTTP" })
         );
     }
@@ -710,7 +747,7 @@ mod tests {
         for name in ["", "has space", "a/b", "caf\u{e9}", "nul\0", "tab\t"] {
             let (mut a, _) = start("a", 0, COOKIE, 1);
             assert_eq!(
-                a.receive(&hello(name, 2).encode()),
+                recv(&mut a, &hello(name, 2).encode()),
                 Err(HandshakeError::InvalidName {
                     name: name.to_owned()
                 }),
@@ -721,17 +758,17 @@ mod tests {
         not_utf8[9] = 0xff;
         let (mut a, _) = start("a", 0, COOKIE, 1);
         assert!(matches!(
-            a.receive(&not_utf8),
+            recv(&mut a, &not_utf8),
             Err(HandshakeError::InvalidName { .. })
         ));
 
         for name in ["b", "node-1.example_org@host", &"x".repeat(255)] {
             let (mut a, _) = start("a", 0, COOKIE, 1);
-            expect_send(a.receive(&hello(name, 2).encode()));
+            expect_send(recv(&mut a, &hello(name, 2).encode()));
         }
         let (mut a, _) = start("a", 0, COOKIE, 1);
         assert_eq!(
-            a.receive(&hello(&"x".repeat(256), 2).encode()),
+            recv(&mut a, &hello(&"x".repeat(256), 2).encode()),
             Err(HandshakeError::Malformed("node name longer than 255 bytes"))
         );
     }
@@ -755,17 +792,23 @@ mod tests {
     #[test]
     fn a_proof_reflected_to_its_sender_fails() {
         let (mut a, _b, proof_a, _) = exchange_hellos(COOKIE, COOKIE);
-        assert_eq!(a.receive(&proof_a), Err(HandshakeError::AuthFailed));
+        assert_eq!(recv(&mut a, &proof_a), Err(HandshakeError::AuthFailed));
     }
 
     #[test]
     fn a_hello_mirroring_our_nonce_or_name_is_refused() {
         let (mut a, hello_a) = start("a", 0, COOKIE, 1);
-        assert_eq!(a.receive(&hello_a), Err(HandshakeError::Reflected));
+        assert_eq!(recv(&mut a, &hello_a), Err(HandshakeError::Reflected));
         let (mut a, _) = start("a", 0, COOKIE, 1);
-        assert_eq!(a.receive(&hello("b", 1).encode()), Err(HandshakeError::Reflected));
+        assert_eq!(
+            recv(&mut a, &hello("b", 1).encode()),
+            Err(HandshakeError::Reflected)
+        );
         let (mut a, _) = start("a", 0, COOKIE, 1);
-        assert_eq!(a.receive(&hello("a", 2).encode()), Err(HandshakeError::Reflected));
+        assert_eq!(
+            recv(&mut a, &hello("a", 2).encode()),
+            Err(HandshakeError::Reflected)
+        );
     }
 
     #[test]
@@ -774,23 +817,23 @@ mod tests {
         // opens an oracle session with the same node to have it compute a proof.
         let (mut target, _) = start("a", 1, COOKIE, 10);
         let (mut oracle, _) = start("a", 1, COOKIE, 20);
-        let oracle_proof = expect_send(oracle.receive(&hello("mallory", 10).encode()));
-        expect_send(target.receive(&hello("mallory", 20).encode()));
-        assert_eq!(target.receive(&oracle_proof), Err(HandshakeError::AuthFailed));
+        let oracle_proof = expect_send(recv(&mut oracle, &hello("mallory", 10).encode()));
+        expect_send(recv(&mut target, &hello("mallory", 20).encode()));
+        assert_eq!(recv(&mut target, &oracle_proof), Err(HandshakeError::AuthFailed));
     }
 
     #[test]
     fn a_proof_replayed_into_a_handshake_with_other_nonces_fails() {
         let (mut a1, hello_a1) = start("a", 0, COOKIE, 1);
         let (mut b1, hello_b1) = start("b", 0, COOKIE, 2);
-        let _ = expect_send(a1.receive(&hello_b1));
-        let proof_b1 = expect_send(b1.receive(&hello_a1));
-        assert!(matches!(a1.receive(&proof_b1), Ok(Step::Established(_))));
+        let _ = expect_send(recv(&mut a1, &hello_b1));
+        let proof_b1 = expect_send(recv(&mut b1, &hello_a1));
+        assert!(matches!(recv(&mut a1, &proof_b1), Ok(Outcome::Established(_))));
 
         // Same node "a" later, with a fresh nonce; an attacker replays b's recorded messages.
         let (mut a2, _) = start("a", 0, COOKIE, 3);
-        let _ = expect_send(a2.receive(&hello_b1));
-        assert_eq!(a2.receive(&proof_b1), Err(HandshakeError::AuthFailed));
+        let _ = expect_send(recv(&mut a2, &hello_b1));
+        assert_eq!(recv(&mut a2, &proof_b1), Err(HandshakeError::AuthFailed));
     }
 
     #[test]
@@ -805,10 +848,10 @@ mod tests {
             let (mut b, hello_b) = start("b", 0b11, COOKIE, 2);
             let mut tampered = Hello::decode(&hello_b[1..]).expect("valid hello");
             alter(&mut tampered);
-            let proof_a = expect_send(a.receive(&tampered.encode()));
-            let proof_b = expect_send(b.receive(&hello_a));
-            assert_eq!(a.receive(&proof_b), Err(HandshakeError::AuthFailed));
-            assert_eq!(b.receive(&proof_a), Err(HandshakeError::AuthFailed));
+            let proof_a = expect_send(recv(&mut a, &tampered.encode()));
+            let proof_b = expect_send(recv(&mut b, &hello_a));
+            assert_eq!(recv(&mut a, &proof_b), Err(HandshakeError::AuthFailed));
+            assert_eq!(recv(&mut b, &proof_a), Err(HandshakeError::AuthFailed));
         }
     }
 
@@ -818,14 +861,14 @@ mod tests {
         for len in 0..hello_b.len() {
             let (mut a, _) = start("a", 0, COOKIE, 1);
             assert!(
-                matches!(a.receive(&hello_b[..len]), Err(HandshakeError::Malformed(_))),
+                matches!(recv(&mut a, &hello_b[..len]), Err(HandshakeError::Malformed(_))),
                 "Hello cut to {len} bytes"
             );
         }
         let (mut a, _) = start("a", 0, COOKIE, 1);
         let extended = [hello_b.as_slice(), &[0]].concat();
         assert_eq!(
-            a.receive(&extended),
+            recv(&mut a, &extended),
             Err(HandshakeError::Malformed("trailing bytes after the Hello"))
         );
 
@@ -837,7 +880,7 @@ mod tests {
         ] {
             let (mut a, _b, _, _) = exchange_hellos(COOKIE, COOKIE);
             assert!(
-                matches!(a.receive(bad), Err(HandshakeError::Malformed(_))),
+                matches!(recv(&mut a, bad), Err(HandshakeError::Malformed(_))),
                 "{} bytes",
                 bad.len()
             );
@@ -845,7 +888,7 @@ mod tests {
 
         let (mut a, _) = start("a", 0, COOKIE, 1);
         assert_eq!(
-            a.receive(&[0x03, 1, 2]),
+            recv(&mut a, &[0x03, 1, 2]),
             Err(HandshakeError::Malformed("unknown message type"))
         );
     }
@@ -855,22 +898,22 @@ mod tests {
         let (mut a, mut b, _, proof_b) = exchange_hellos(COOKIE, COOKIE);
         let (mut fresh, _) = start("c", 0, COOKIE, 3);
         assert_eq!(
-            fresh.receive(&proof_b),
+            recv(&mut fresh, &proof_b),
             Err(HandshakeError::UnexpectedMessage {
                 received: "Proof",
                 expected: "Hello"
             })
         );
         assert_eq!(
-            b.receive(&hello("z", 9).encode()),
+            recv(&mut b, &hello("z", 9).encode()),
             Err(HandshakeError::UnexpectedMessage {
                 received: "Hello",
                 expected: "Proof"
             })
         );
-        assert!(matches!(a.receive(&proof_b), Ok(Step::Established(_))));
+        assert!(matches!(recv(&mut a, &proof_b), Ok(Outcome::Established(_))));
         assert!(matches!(
-            a.receive(&proof_b),
+            recv(&mut a, &proof_b),
             Err(HandshakeError::UnexpectedMessage { .. })
         ));
     }
@@ -879,14 +922,17 @@ mod tests {
     fn after_an_error_every_call_returns_it() {
         let (mut a, _b, _, proof_b) = exchange_hellos(COOKIE, COOKIE);
         assert_eq!(
-            a.receive(b"\x02short"),
+            recv(&mut a, b"\x02short"),
             Err(HandshakeError::Malformed("Proof truncated"))
         );
         assert_eq!(
-            a.receive(&proof_b),
+            recv(&mut a, &proof_b),
             Err(HandshakeError::Malformed("Proof truncated"))
         );
-        assert_eq!(a.receive(&[]), Err(HandshakeError::Malformed("Proof truncated")));
+        assert_eq!(
+            recv(&mut a, &[]),
+            Err(HandshakeError::Malformed("Proof truncated"))
+        );
         assert!(!a.is_established());
         assert_eq!(a.error(), Some(&HandshakeError::Malformed("Proof truncated")));
     }
@@ -904,14 +950,14 @@ mod tests {
                 _ => {}
             }
             let (mut fresh, _) = start("a", 0, COOKIE, 1);
-            let _ = fresh.receive(&bytes);
+            let _ = recv(&mut fresh, &bytes);
             let (mut waiting, _b, _, _) = exchange_hellos(COOKIE, COOKIE);
-            assert!(!matches!(waiting.receive(&bytes), Ok(Step::Established(_))));
+            assert!(!matches!(recv(&mut waiting, &bytes), Ok(Outcome::Established(_))));
         }
         let mut forged = vec![TYPE_PROOF];
         forged.extend(random_bytes(&mut rng, MAC_LEN));
         let (mut waiting, _b, _, _) = exchange_hellos(COOKIE, COOKIE);
-        assert_eq!(waiting.receive(&forged), Err(HandshakeError::AuthFailed));
+        assert_eq!(recv(&mut waiting, &forged), Err(HandshakeError::AuthFailed));
     }
 
     #[test]

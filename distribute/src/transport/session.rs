@@ -1,0 +1,786 @@
+//! The authenticated session that follows the handshake: every byte after it is sealed.
+//!
+//! The handshake proves that both nodes hold the cookie, but a proof covers only the moment
+//! of the handshake: a party that relays a handshake between two real nodes without knowing
+//! the cookie would otherwise end up owning two authenticated sockets. The session closes
+//! that gap. Both nodes derive two keys from what the handshake established, one per
+//! direction, and from then on the byte stream is a sequence of records that only the holder
+//! of the sending direction's key can produce. A relay then gives its owner nothing but a
+//! pipe between two real nodes: what it adds, drops, replays, reorders or reflects fails.
+//!
+//! # Keys
+//!
+//! ```text
+//! salt       = SHA-256("distribute-session-v1" || len(H_lo) || H_lo || len(H_hi) || H_hi)
+//! prk        = HKDF-Extract(salt, cookie key)                           (RFC 5869, SHA-256)
+//! key(S->R)  = HKDF-Expand(prk, "distribute-session-v1 record key" || d, 32)
+//! ```
+//!
+//! `H_lo` and `H_hi` are the two Hellos exactly as they crossed the wire (nonces, names,
+//! incarnations, which are the node ids, capabilities), the lower one (bytewise) first, with
+//! `u16` big-endian length prefixes, so both nodes compute the same salt. The cookie key is
+//! the `SHA-256("distribute-cookie-v1" || cookie)` the handshake keys its proofs with. `d` is
+//! the direction: `0x01` when the sender's Hello is `H_lo`, `0x02` otherwise. The key a node
+//! seals with is therefore the key its peer opens with, and the two directions differ: a
+//! record reflected back to its sender fails, and so does one moved into another session,
+//! since each session has fresh nonces.
+//!
+//! # Records
+//!
+//! ```text
+//!  +--------+------------+---------------------------+-------------+
+//!  | length | kind = 8   | payload (0 to 64 KiB)     | tag (16)    |
+//!  | u32 BE | Sealed     |                           |             |
+//!  +--------+------------+---------------------------+-------------+
+//!
+//!  tag = HMAC-SHA-256-128(key(S->R), sequence u64 BE || payload)      (RFC 4868)
+//! ```
+//!
+//! A record is one [`FrameKind::Sealed`] frame. Its payload is an arbitrary slice of the
+//! inner stream: the ordinary frames (messages, replies, signals, heartbeats, registry
+//! traffic), concatenated, so a writer may cut a batch wherever it likes and seal a whole
+//! batch in a few records. The sequence number counts records per direction from 0 and is
+//! never sent; the receiver expects the next one, so a dropped, replayed or reordered record
+//! fails its tag. The tag is compared in constant time. The payload is capped at
+//! [`MAX_RECORD_PAYLOAD`], so a receiver buffers at most one small record before it can check
+//! it, and nothing from a record is used before its tag is verified. The receiver pushes each
+//! opened payload into an ordinary [`FrameDecoder`] that enforces the frame cap, as before.
+//!
+//! Any failure is final: the connection must close, with the [`SessionError`] as its reason.
+//!
+//! # Why a MAC and not an AEAD
+//!
+//! What the nodes need is to know who wrote the bytes, not to hide them: the cookie is a
+//! shared secret for admission, and TLS (feature `tls`) remains the option for
+//! confidentiality, with certificates. HMAC-SHA256 uses the `hmac`/`sha2` crates the
+//! handshake already trusts (no new cipher, and HKDF from the same family), and SHA-256 runs
+//! on the SHA extensions of current x86 and ARM cores (about 1.7 GB/s on the 2-core x86
+//! machine the figures below come from). The writer seals one record of up to 64 KiB per
+//! write, so a small message costs its share of one MAC, not a MAC of its own; the peer
+//! verifies a record while the next one is sealed.
+//!
+//! Cost, measured with `cargo run --release -p distribute-bench remote` against the same
+//! code without sessions, runs interleaved on a loaded 2-core machine: `remote.ask.p50` went
+//! from 19.5 to 20.3 µs (+0.7 µs, 1.19 × the raw TCP round trip instead of 1.15 ×); the CPU
+//! time of the whole `remote --quick` suite rose by about 5 %; `remote.tell_tput` (small
+//! tells, where both sides hash every byte) fell by about a fifth, from a median of 4.6 to
+//! 3.6 million tells/s, 0.25 to 0.46 × raw TCP throughput in the same runs (too noisy on a
+//! shared machine for a finer figure).
+
+use std::fmt;
+
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use super::frame::{FrameDecoder, FrameError, FrameKind, FRAME_HEADER_LEN};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The largest payload of one record: 64 KiB.
+pub const MAX_RECORD_PAYLOAD: usize = 64 * 1024;
+
+/// Bytes of a record's tag (HMAC-SHA-256 truncated to 128 bits).
+pub const TAG_LEN: usize = 16;
+
+/// The `length` field of the largest record frame (kind byte, payload, tag): the cap a
+/// receiver's record decoder enforces.
+pub const MAX_RECORD_FRAME: usize = 1 + MAX_RECORD_PAYLOAD + TAG_LEN;
+
+/// Bytes a record adds around its payload: frame header and tag.
+pub const RECORD_OVERHEAD: usize = FRAME_HEADER_LEN + TAG_LEN;
+
+const SALT_DOMAIN: &[u8] = b"distribute-session-v1";
+const KEY_INFO: &[u8] = b"distribute-session-v1 record key";
+const SENDER_LOWER: u8 = 0x01;
+const SENDER_HIGHER: u8 = 0x02;
+
+/// Why a session failed. Every variant means the peer's byte stream cannot be trusted any
+/// more: the connection must close, with this error as the logged reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// A record's tag is wrong: it was forged, altered, replayed, reordered, reflected, or
+    /// sealed with another session's key.
+    #[error("record {sequence} failed authentication (forged, altered, replayed, reordered or reflected)")]
+    Forged {
+        /// The sequence number the receiver expected.
+        sequence: u64,
+    },
+    /// A record shorter than its tag.
+    #[error("record of {len} bytes is shorter than its {TAG_LEN}-byte tag")]
+    Truncated {
+        /// The record body's length.
+        len: usize,
+    },
+    /// A record (or, when sealing, a payload) over [`MAX_RECORD_PAYLOAD`].
+    #[error("record payload of {len} bytes exceeds the limit of {MAX_RECORD_PAYLOAD} bytes")]
+    Oversize {
+        /// The payload's length.
+        len: usize,
+    },
+    /// A frame other than a sealed record arrived after the handshake.
+    #[error("an unsealed {kind:?} frame arrived after the handshake")]
+    Unsealed {
+        /// Its kind.
+        kind: FrameKind,
+    },
+    /// The sequence numbers of this direction (or of a reserved run) are used up.
+    #[error("record sequence numbers exhausted")]
+    Exhausted,
+    /// The record layer or the inner stream lost its framing.
+    #[error("{0}")]
+    Frame(FrameError),
+}
+
+/// The keys of one connection, as the handshake yields them: one to seal what we send, one
+/// to open what the peer sends.
+pub struct SessionKeys {
+    /// Seals our direction.
+    pub seal: Sealer,
+    /// Opens the peer's direction.
+    pub open: Opener,
+}
+
+impl fmt::Debug for SessionKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionKeys")
+            .field("seal", &self.seal)
+            .field("open", &self.open)
+            .finish()
+    }
+}
+
+impl SessionKeys {
+    /// Derives the keys of a session from the cookie key and both Hellos as they crossed the
+    /// wire (see the [module docs](self)). The Hellos must differ (the handshake refuses a
+    /// Hello that repeats our nonce).
+    pub(crate) fn derive(cookie_key: &[u8], own_hello: &[u8], peer_hello: &[u8]) -> Option<SessionKeys> {
+        let own_is_lower = own_hello < peer_hello;
+        let (lower, higher) = if own_is_lower {
+            (own_hello, peer_hello)
+        } else {
+            (peer_hello, own_hello)
+        };
+        let mut salt = Sha256::new_with_prefix(SALT_DOMAIN);
+        for hello in [lower, higher] {
+            salt.update(u16::try_from(hello.len()).ok()?.to_be_bytes());
+            salt.update(hello);
+        }
+        let prk = Hkdf::<Sha256>::new(Some(&salt.finalize()), cookie_key);
+        let key = |sender_is_lower: bool| -> Option<HmacSha256> {
+            let direction = if sender_is_lower {
+                SENDER_LOWER
+            } else {
+                SENDER_HIGHER
+            };
+            let mut okm = [0u8; 32];
+            prk.expand_multi_info(&[KEY_INFO, &[direction]], &mut okm).ok()?;
+            HmacSha256::new_from_slice(&okm).ok()
+        };
+        Some(SessionKeys {
+            seal: Sealer::new(key(own_is_lower)?),
+            open: Opener::new(key(!own_is_lower)?),
+        })
+    }
+}
+
+/// The tag of the record `sequence` carrying `payload`.
+fn tag(key: &HmacSha256, sequence: u64, payload: &[u8]) -> HmacSha256 {
+    let mut mac = key.clone();
+    mac.update(&sequence.to_be_bytes());
+    mac.update(payload);
+    mac
+}
+
+/// Seals one direction of a session: turns payloads into records, numbering them.
+///
+/// A sealer can hand a run of sequence numbers to another party ([`reserve`](Self::reserve)),
+/// so that a writer numbers its batch under a lock and computes the tags outside it; the
+/// records must then reach the wire in sequence order.
+#[derive(Clone)]
+pub struct Sealer {
+    key: HmacSha256,
+    next: u64,
+    /// One past the last sequence number this sealer may use.
+    end: u64,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("next", &self.next)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Sealer {
+    fn new(key: HmacSha256) -> Self {
+        Sealer {
+            key,
+            next: 0,
+            end: u64::MAX,
+        }
+    }
+
+    /// The sequence number of the next record this sealer writes.
+    pub fn next_sequence(&self) -> u64 {
+        self.next
+    }
+
+    /// How many records [`seal_all`](Self::seal_all) makes of `len` bytes.
+    pub fn records_for(len: usize) -> u64 {
+        u64::try_from(len.div_ceil(MAX_RECORD_PAYLOAD)).unwrap_or(u64::MAX)
+    }
+
+    /// Appends one record carrying `payload` to `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Oversize`] for a payload over [`MAX_RECORD_PAYLOAD`],
+    /// [`SessionError::Exhausted`] once the sequence numbers are used up; `out` is then
+    /// unchanged.
+    pub fn seal(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SessionError> {
+        if payload.len() > MAX_RECORD_PAYLOAD {
+            return Err(SessionError::Oversize { len: payload.len() });
+        }
+        if self.next >= self.end {
+            return Err(SessionError::Exhausted);
+        }
+        let tag = tag(&self.key, self.next, payload).finalize().into_bytes();
+        let length = u32::try_from(1 + payload.len() + TAG_LEN)
+            .map_err(|_| SessionError::Oversize { len: payload.len() })?;
+        out.reserve(RECORD_OVERHEAD + payload.len());
+        out.extend_from_slice(&length.to_be_bytes());
+        out.push(FrameKind::Sealed.as_u8());
+        out.extend_from_slice(payload);
+        out.extend_from_slice(tag.get(..TAG_LEN).unwrap_or_default());
+        // `next < end`: no overflow.
+        self.next = self.next.saturating_add(1);
+        Ok(())
+    }
+
+    /// Appends `bytes` to `out` as [`records_for`](Self::records_for)`(bytes.len())` records
+    /// of at most [`MAX_RECORD_PAYLOAD`] bytes each (none for no bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Exhausted`] if the sequence numbers run out; the records sealed
+    /// before stay in `out`, and the connection must close.
+    pub fn seal_all(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), SessionError> {
+        out.reserve(bytes.len() + RECORD_OVERHEAD * bytes.len().div_ceil(MAX_RECORD_PAYLOAD));
+        for payload in bytes.chunks(MAX_RECORD_PAYLOAD) {
+            self.seal(payload, out)?;
+        }
+        Ok(())
+    }
+
+    /// Splits off the sequence numbers that `len` bytes need: returns a sealer for exactly
+    /// those records (to seal elsewhere with [`seal_all`](Self::seal_all)), and moves this
+    /// one past them.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Exhausted`] if not that many sequence numbers are left.
+    pub fn reserve(&mut self, len: usize) -> Result<Sealer, SessionError> {
+        let start = self.next;
+        let end = start
+            .checked_add(Sealer::records_for(len))
+            .filter(|end| *end <= self.end)
+            .ok_or(SessionError::Exhausted)?;
+        self.next = end;
+        Ok(Sealer {
+            key: self.key.clone(),
+            next: start,
+            end,
+        })
+    }
+}
+
+/// Opens the peer's direction of a session: checks each record in sequence.
+pub struct Opener {
+    key: HmacSha256,
+    next: u64,
+    failed: Option<SessionError>,
+}
+
+impl fmt::Debug for Opener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opener")
+            .field("next", &self.next)
+            .field("failed", &self.failed)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Opener {
+    fn new(key: HmacSha256) -> Self {
+        Opener {
+            key,
+            next: 0,
+            failed: None,
+        }
+    }
+
+    /// The sequence number the next record must carry.
+    pub fn next_sequence(&self) -> u64 {
+        self.next
+    }
+
+    /// Checks the body of one [`FrameKind::Sealed`] frame (`payload || tag`) as the next
+    /// record, and returns its payload.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Forged`] when the tag is wrong, [`SessionError::Truncated`] or
+    /// [`SessionError::Oversize`] for a body of the wrong size, [`SessionError::Exhausted`]
+    /// past the last sequence number. The opener then stays failed: every later call
+    /// returns the same error.
+    pub fn open<'a>(&mut self, record: &'a [u8]) -> Result<&'a [u8], SessionError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        match self.check(record) {
+            Ok(payload) => Ok(payload),
+            Err(error) => {
+                self.failed = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    fn check<'a>(&mut self, record: &'a [u8]) -> Result<&'a [u8], SessionError> {
+        let Some(payload_len) = record.len().checked_sub(TAG_LEN) else {
+            return Err(SessionError::Truncated { len: record.len() });
+        };
+        if payload_len > MAX_RECORD_PAYLOAD {
+            return Err(SessionError::Oversize { len: payload_len });
+        }
+        let (payload, received) = record
+            .split_at_checked(payload_len)
+            .ok_or(SessionError::Truncated { len: record.len() })?;
+        let sequence = self.next;
+        let after = sequence.checked_add(1).ok_or(SessionError::Exhausted)?;
+        tag(&self.key, sequence, payload)
+            .verify_truncated_left(received)
+            .map_err(|_| SessionError::Forged { sequence })?;
+        self.next = after;
+        Ok(payload)
+    }
+}
+
+/// The receiving side of a session: records in, verified frames out.
+///
+/// Takes the raw bytes from the socket, cuts them into records (capped at
+/// [`MAX_RECORD_FRAME`]), opens each in order and feeds its payload to an inner
+/// [`FrameDecoder`] with the connection's frame cap. A record is opened only when the inner
+/// decoder has no complete frame left, so at most one record's payload beyond a frame is
+/// buffered.
+#[derive(Debug)]
+pub struct SessionDecoder {
+    records: FrameDecoder,
+    opener: Opener,
+    frames: FrameDecoder,
+    failed: Option<SessionError>,
+}
+
+impl SessionDecoder {
+    /// A decoder for the session opened by `opener`. `records` is the decoder that read the
+    /// handshake (it may already hold the first records); `max_frame` caps the inner frames.
+    pub fn new(mut records: FrameDecoder, opener: Opener, max_frame: usize) -> Self {
+        records.set_max(MAX_RECORD_FRAME);
+        SessionDecoder {
+            records,
+            opener,
+            frames: FrameDecoder::new(max_frame),
+            failed: None,
+        }
+    }
+
+    /// Appends bytes received from the peer.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.records.push(bytes);
+    }
+
+    /// The next verified frame, lent until the decoder is used again; `Ok(None)` if more
+    /// bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// Any [`SessionError`]: a record that fails, a frame that is not a record, or broken
+    /// framing inside or outside the records. The decoder then stays failed.
+    pub fn next_borrowed(&mut self) -> Result<Option<(FrameKind, &[u8])>, SessionError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        while !self.frames.is_ready() {
+            let opened = match self.records.next_borrowed() {
+                Ok(None) => return Ok(None),
+                Ok(Some((FrameKind::Sealed, record))) => self.opener.open(record),
+                Ok(Some((kind, _))) => Err(SessionError::Unsealed { kind }),
+                Err(error) => Err(SessionError::Frame(error)),
+            };
+            match opened {
+                Ok(payload) => self.frames.push(payload),
+                Err(error) => {
+                    self.failed = Some(error.clone());
+                    return Err(error);
+                }
+            }
+        }
+        self.frames.next_borrowed().map_err(SessionError::Frame)
+    }
+
+    /// Checks that the stream may end here: call it when the peer closes its side.
+    ///
+    /// # Errors
+    ///
+    /// The decoder's error if it failed; [`FrameError::Truncated`] (as
+    /// [`SessionError::Frame`]) if part of a record or of a frame is buffered.
+    pub fn finish(&self) -> Result<(), SessionError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        self.records.finish().map_err(SessionError::Frame)?;
+        self.frames.finish().map_err(SessionError::Frame)
+    }
+
+    /// Bytes received and not yet returned as part of a frame.
+    pub fn buffered(&self) -> usize {
+        self.records.buffered().saturating_add(self.frames.buffered())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::frame::{encode_frame, DEFAULT_MAX_FRAME};
+    use crate::transport::handshake::{Handshake, HandshakeConfig, Step, NONCE_LEN};
+
+    fn config(name: &str, cookie: &[u8]) -> HandshakeConfig {
+        HandshakeConfig {
+            name: name.to_owned(),
+            incarnation: 40 + name.len() as u64,
+            capabilities: 0b11,
+            cookie: cookie.to_vec(),
+        }
+    }
+
+    /// Runs a whole handshake between "a" and "b" sharing `cookie`; returns a's keys and
+    /// b's keys.
+    fn session(cookie: &[u8], nonces: (u8, u8)) -> (SessionKeys, SessionKeys) {
+        let (mut a, hello_a) = Handshake::new(config("a", cookie), [nonces.0; NONCE_LEN]).expect("config");
+        let (mut b, hello_b) = Handshake::new(config("b", cookie), [nonces.1; NONCE_LEN]).expect("config");
+        let Ok(Step::Send(proof_a)) = a.receive(&hello_b) else {
+            panic!("a's proof")
+        };
+        let Ok(Step::Send(proof_b)) = b.receive(&hello_a) else {
+            panic!("b's proof")
+        };
+        let Ok(Step::Established(_, keys_a)) = a.receive(&proof_b) else {
+            panic!("a established")
+        };
+        let Ok(Step::Established(_, keys_b)) = b.receive(&proof_a) else {
+            panic!("b established")
+        };
+        (*keys_a, *keys_b)
+    }
+
+    /// The hashed cookie, as the handshake computes it.
+    fn cookie_key(cookie: &[u8]) -> [u8; 32] {
+        Sha256::new_with_prefix(b"distribute-cookie-v1")
+            .chain_update(cookie)
+            .finalize()
+            .into()
+    }
+
+    fn keys() -> (SessionKeys, SessionKeys) {
+        session(b"cookie", (1, 2))
+    }
+
+    /// One record sealed by `sealer`, as the body of its frame (`payload || tag`).
+    fn record(sealer: &mut Sealer, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        sealer.seal(payload, &mut out).expect("seal");
+        assert_eq!(out.len(), RECORD_OVERHEAD + payload.len());
+        assert_eq!(out[4], FrameKind::Sealed.as_u8());
+        out.split_off(FRAME_HEADER_LEN)
+    }
+
+    #[test]
+    fn records_round_trip_in_both_directions() {
+        let (mut a, mut b) = keys();
+        for payload in [&b"first"[..], b"", &[7; MAX_RECORD_PAYLOAD]] {
+            let sealed = record(&mut a.seal, payload);
+            assert_eq!(b.open.open(&sealed), Ok(payload));
+            let back = record(&mut b.seal, payload);
+            assert_eq!(a.open.open(&back), Ok(payload));
+        }
+        assert_eq!(a.seal.next_sequence(), 3);
+        assert_eq!(b.open.next_sequence(), 3);
+    }
+
+    #[test]
+    fn altering_any_byte_of_a_record_fails_it() {
+        let (mut a, _) = keys();
+        let sealed = record(&mut a.seal, b"kill the actor, please");
+        for index in 0..sealed.len() {
+            for flip in [0x01, 0x80] {
+                let (_, mut b) = keys();
+                let mut altered = sealed.clone();
+                altered[index] ^= flip;
+                assert_eq!(
+                    b.open.open(&altered),
+                    Err(SessionError::Forged { sequence: 0 }),
+                    "byte {index}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn replayed_reordered_and_dropped_records_fail() {
+        let (mut a, _) = keys();
+        let first = record(&mut a.seal, b"one");
+        let second = record(&mut a.seal, b"two");
+        // Replay.
+        let (_, mut b) = keys();
+        assert_eq!(b.open.open(&first), Ok(&b"one"[..]));
+        assert_eq!(b.open.open(&first), Err(SessionError::Forged { sequence: 1 }));
+        // Reorder, or a dropped first record.
+        let (_, mut b) = keys();
+        assert_eq!(b.open.open(&second), Err(SessionError::Forged { sequence: 0 }));
+        // A failed opener stays failed, even for the right record.
+        assert_eq!(b.open.open(&first), Err(SessionError::Forged { sequence: 0 }));
+    }
+
+    #[test]
+    fn a_record_reflected_to_its_sender_fails() {
+        let (mut a, _) = keys();
+        let sealed = record(&mut a.seal, b"echo");
+        assert_eq!(a.open.open(&sealed), Err(SessionError::Forged { sequence: 0 }));
+    }
+
+    #[test]
+    fn keys_of_another_session_or_cookie_do_not_open() {
+        let (mut a, _) = keys();
+        let sealed = record(&mut a.seal, b"payload");
+        // Same nodes and cookie, other nonces: another session.
+        let (_, mut other) = session(b"cookie", (3, 4));
+        assert_eq!(
+            other.open.open(&sealed),
+            Err(SessionError::Forged { sequence: 0 })
+        );
+        // The same Hellos, another cookie key: what a relaying party without the cookie has.
+        let (_, hello_a) = Handshake::new(config("a", b"cookie"), [1; NONCE_LEN]).expect("config");
+        let (_, hello_b) = Handshake::new(config("b", b"cookie"), [2; NONCE_LEN]).expect("config");
+        let mut guessed = SessionKeys::derive(&[0; 32], &hello_b, &hello_a).expect("derive");
+        assert_eq!(
+            guessed.open.open(&sealed),
+            Err(SessionError::Forged { sequence: 0 })
+        );
+        // The right derivation opens it (the test above is not vacuous).
+        let (mut right_a, _) = session(b"cookie", (1, 2));
+        let mut right_b = SessionKeys::derive(&cookie_key(b"cookie"), &hello_b, &hello_a).expect("derive");
+        let again = record(&mut right_a.seal, b"payload");
+        assert_eq!(right_b.open.open(&again), Ok(&b"payload"[..]));
+    }
+
+    #[test]
+    fn sizes_are_checked_on_both_sides() {
+        let (mut a, mut b) = keys();
+        let mut out = Vec::new();
+        assert_eq!(
+            a.seal.seal(&[0; MAX_RECORD_PAYLOAD + 1], &mut out),
+            Err(SessionError::Oversize {
+                len: MAX_RECORD_PAYLOAD + 1
+            })
+        );
+        assert!(out.is_empty());
+        assert_eq!(a.seal.next_sequence(), 0);
+        assert_eq!(
+            b.open.open(&[0; TAG_LEN - 1]),
+            Err(SessionError::Truncated { len: TAG_LEN - 1 })
+        );
+        let (_, mut b) = keys();
+        assert_eq!(
+            b.open.open(&vec![0; MAX_RECORD_PAYLOAD + TAG_LEN + 1]),
+            Err(SessionError::Oversize {
+                len: MAX_RECORD_PAYLOAD + 1
+            })
+        );
+    }
+
+    #[test]
+    fn a_reserved_run_seals_exactly_its_records_in_order() {
+        let (mut a, mut b) = keys();
+        let batch = vec![9u8; 2 * MAX_RECORD_PAYLOAD + 10];
+        let mut run = a.seal.reserve(batch.len()).expect("reserve");
+        assert_eq!(a.seal.next_sequence(), 3);
+        // What is sealed after the reservation goes out after the run: numbered after it.
+        let mut later = Vec::new();
+        a.seal.seal(b"later", &mut later).expect("seal");
+        let mut wire = Vec::new();
+        run.seal_all(&batch, &mut wire).expect("run");
+        assert_eq!(run.seal(b"x", &mut Vec::new()), Err(SessionError::Exhausted));
+        wire.extend_from_slice(&later);
+        // The batch is not a frame stream: open the records one by one.
+        let mut records = FrameDecoder::new(MAX_RECORD_FRAME);
+        records.push(&wire);
+        let mut opened = Vec::new();
+        while let Ok(Some(frame)) = records.next() {
+            opened.extend_from_slice(b.open.open(&frame.body).expect("opens"));
+        }
+        assert_eq!(opened, [batch.as_slice(), b"later"].concat());
+        assert_eq!(b.open.next_sequence(), 4);
+        assert!(a.seal.reserve(0).is_ok());
+        assert_eq!(a.seal.next_sequence(), 4);
+    }
+
+    /// Frames of several kinds, sealed in records cut at arbitrary places.
+    fn sealed_stream(sealer: &mut Sealer, cut: usize) -> (Vec<u8>, Vec<(FrameKind, Vec<u8>)>) {
+        let frames: Vec<(FrameKind, Vec<u8>)> = (0..40u8)
+            .map(|i| {
+                let kind = [FrameKind::Message, FrameKind::Reply, FrameKind::Heartbeat][usize::from(i % 3)];
+                (kind, vec![i; usize::from(i) * 97])
+            })
+            .collect();
+        let mut inner = Vec::new();
+        for (kind, body) in &frames {
+            encode_frame(*kind, body, DEFAULT_MAX_FRAME, &mut inner).expect("frame");
+        }
+        let mut wire = Vec::new();
+        for chunk in inner.chunks(cut) {
+            sealer.seal(chunk, &mut wire).expect("seal");
+        }
+        (wire, frames)
+    }
+
+    #[test]
+    fn the_session_decoder_yields_the_inner_frames_across_any_cuts() {
+        for cut in [1, 7, 100, 4096, MAX_RECORD_PAYLOAD] {
+            let (mut a, b) = keys();
+            let (wire, frames) = sealed_stream(&mut a.seal, cut);
+            let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, DEFAULT_MAX_FRAME);
+            let mut got = Vec::new();
+            for read in wire.chunks(333) {
+                decoder.push(read);
+                while let Some((kind, body)) = decoder.next_borrowed().expect("valid") {
+                    got.push((kind, body.to_vec()));
+                }
+            }
+            assert_eq!(got, frames, "records cut every {cut} bytes");
+            assert_eq!(decoder.finish(), Ok(()));
+            assert_eq!(decoder.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn the_session_decoder_refuses_unsealed_frames_and_forged_records() {
+        let (_, b) = keys();
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, DEFAULT_MAX_FRAME);
+        let mut plain = Vec::new();
+        encode_frame(FrameKind::Signal, b"kill", DEFAULT_MAX_FRAME, &mut plain).expect("frame");
+        decoder.push(&plain);
+        let unsealed = Err(SessionError::Unsealed {
+            kind: FrameKind::Signal,
+        });
+        assert_eq!(decoder.next_borrowed(), unsealed);
+        assert_eq!(decoder.next_borrowed(), unsealed);
+        assert_eq!(
+            decoder.finish(),
+            Err(SessionError::Unsealed {
+                kind: FrameKind::Signal
+            })
+        );
+
+        // A record sealed with a made-up key, carrying a valid inner frame.
+        let (mut mallory, _) = session(b"guess", (1, 2));
+        let (_, b) = keys();
+        let mut forged = Vec::new();
+        mallory.seal.seal(&plain, &mut forged).expect("seal");
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, DEFAULT_MAX_FRAME);
+        decoder.push(&forged);
+        assert_eq!(decoder.next_borrowed(), Err(SessionError::Forged { sequence: 0 }));
+
+        // A record frame over the cap is refused from its header.
+        let (_, b) = keys();
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, DEFAULT_MAX_FRAME);
+        decoder.push(&[0, 1, 0, 0x12, FrameKind::Sealed.as_u8()]);
+        assert!(matches!(
+            decoder.next_borrowed(),
+            Err(SessionError::Frame(FrameError::Oversize { .. }))
+        ));
+    }
+
+    #[test]
+    fn the_inner_frame_cap_still_holds_inside_records() {
+        let (mut a, b) = keys();
+        let mut inner = Vec::new();
+        encode_frame(FrameKind::Message, &[0; 200], DEFAULT_MAX_FRAME, &mut inner).expect("frame");
+        let mut wire = Vec::new();
+        a.seal.seal_all(&inner, &mut wire).expect("seal");
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, 100);
+        decoder.push(&wire);
+        assert_eq!(
+            decoder.next_borrowed(),
+            Err(SessionError::Frame(FrameError::Oversize {
+                claimed: 201,
+                limit: 100
+            }))
+        );
+        // Half a record, then the end of the stream.
+        let (mut a, b) = keys();
+        let mut wire = Vec::new();
+        a.seal.seal(b"cut short", &mut wire).expect("seal");
+        let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, 100);
+        decoder.push(&wire[..10]);
+        assert_eq!(decoder.next_borrowed(), Ok(None));
+        assert!(matches!(
+            decoder.finish(),
+            Err(SessionError::Frame(FrameError::Truncated { .. }))
+        ));
+    }
+
+    #[test]
+    fn random_bytes_never_panic_and_never_open() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed_5e55_1011);
+        for round in 0..3000 {
+            let len = rng.usize(..300);
+            let mut bytes = vec![0; len];
+            rng.fill(&mut bytes);
+            if round % 2 == 1 && len >= 5 {
+                // Steer half of them into a plausible record header.
+                let body = u32::try_from(len - 4).expect("small");
+                bytes[..4].copy_from_slice(&body.to_be_bytes());
+                bytes[4] = FrameKind::Sealed.as_u8();
+            }
+            let (_, b) = keys();
+            let mut decoder = SessionDecoder::new(FrameDecoder::new(64), b.open, DEFAULT_MAX_FRAME);
+            decoder.push(&bytes);
+            assert!(!matches!(decoder.next_borrowed(), Ok(Some(_))), "round {round}");
+            let (_, mut b) = keys();
+            assert!(b.open.open(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_keys() {
+        let (a, _) = keys();
+        let text = format!("{a:?}");
+        assert!(
+            text.contains("<redacted>") && !text.contains("key: Hmac"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SessionKeys>();
+        assert_send_sync::<SessionDecoder>();
+        assert_send_sync::<SessionError>();
+    }
+}
