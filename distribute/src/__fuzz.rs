@@ -11,6 +11,7 @@
 
 mod codec;
 mod handshake;
+mod session;
 
 use std::fmt;
 
@@ -24,6 +25,7 @@ pub use codec::codec_bincode;
 #[cfg(feature = "postcard")]
 pub use codec::codec_postcard;
 pub use handshake::handshake;
+pub use session::session;
 
 /// A broken invariant: what was expected and what happened instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,7 @@ pub type Target = fn(&[u8]) -> Outcome;
 pub const TARGETS: &[(&str, Target)] = &[
     ("frame_decoder", frame_decoder),
     ("handshake", handshake),
+    ("session", session),
     ("message_head", message_head),
     ("control", control),
     ("registry", registry),
@@ -259,7 +262,7 @@ pub fn registry(data: &[u8]) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::frame::{encode_frame, FrameKind};
+    use crate::transport::frame::{encode_frame, FrameKind, FRAME_HEADER_LEN};
 
     #[test]
     fn every_target_takes_empty_short_and_garbage_input() {
@@ -309,6 +312,36 @@ mod tests {
                     Ok(()),
                     "message {message} byte {position}"
                 );
+            }
+        }
+    }
+
+    /// Session input: relay mode, `frames` of 100 bytes each, records cut every `cut` bytes,
+    /// then the relay's flip.
+    fn session_input(frames: u8, cut: u16, flip: (u16, u8)) -> Vec<u8> {
+        let mut input = vec![1, frames];
+        for kind in 0..frames {
+            input.extend_from_slice(&[kind, 0, 100]);
+            input.extend_from_slice(&[kind; 100]);
+        }
+        let stream = usize::from(frames) * (FRAME_HEADER_LEN + 100);
+        for _ in 0..stream.div_ceil(usize::from(cut) + 1) {
+            input.extend_from_slice(&cut.to_be_bytes());
+        }
+        input.extend_from_slice(&flip.0.to_be_bytes());
+        input.push(flip.1);
+        input
+    }
+
+    #[test]
+    fn sealed_frames_arrive_whole_and_an_altered_record_delivers_nothing_after_it() {
+        for cut in [49, 104, 300, 4000] {
+            assert_eq!(session(&session_input(5, cut, (0, 0))), Ok(()), "cut {cut}");
+            let records = (5 * (FRAME_HEADER_LEN + 100)).div_ceil(usize::from(cut) + 1);
+            let wire = u16::try_from(5 * 105 + records * 21).unwrap_or(u16::MAX);
+            for position in (0..wire).step_by(3) {
+                let input = session_input(5, cut, (position, 0x08));
+                assert_eq!(session(&input), Ok(()), "cut {cut}, byte {position} altered");
             }
         }
     }

@@ -43,7 +43,7 @@ fn arbitrary_messages(mut input: Input<'_>) -> Outcome {
             continue;
         }
         match result {
-            Ok(Step::Established(peer)) => {
+            Ok(Step::Established(peer, _)) => {
                 return Err(Violation::new(format!("established {peer:?} without the cookie")))
             }
             Ok(Step::Send(_)) => {}
@@ -115,7 +115,7 @@ fn relayed(mut input: Input<'_>) -> Outcome {
     }
     let capabilities = config_a.capabilities & config_b.capabilities;
     for (outcome, other) in outcomes.iter().zip([&config_b, &config_a]) {
-        if let Some(Ok(Step::Established(peer))) = outcome {
+        if let Some(Ok(Step::Established(peer, _))) = outcome {
             check(
                 peer.name == other.name
                     && peer.incarnation == other.incarnation
@@ -123,6 +123,9 @@ fn relayed(mut input: Input<'_>) -> Outcome {
                 || format!("established {peer:?}, but the other node is {other:?}"),
             )?;
         }
+    }
+    if let [Some(Ok(Step::Established(_, keys_a))), Some(Ok(Step::Established(_, keys_b)))] = &mut outcomes {
+        super::session::keys_pair(keys_a, keys_b, input.rest())?;
     }
     let nonce = |hello: &[u8]| {
         hello
@@ -132,7 +135,7 @@ fn relayed(mut input: Input<'_>) -> Outcome {
     let distinct = config_a.name != config_b.name && nonce(&hello_a) != nonce(&hello_b);
     let both = outcomes
         .iter()
-        .all(|outcome| matches!(outcome, Some(Ok(Step::Established(_)))));
+        .all(|outcome| matches!(outcome, Some(Ok(Step::Established(..)))));
     check(tampered || !distinct || both, || {
         format!("an untouched handshake between {config_a:?} and {config_b:?} failed: {outcomes:?}")
     })
