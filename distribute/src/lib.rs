@@ -125,6 +125,14 @@
 //!   remote mailbox stops the connection's reader, TCP fills, the queue fills, and senders
 //!   wait. The price is head-of-line blocking: one slow actor delays the other messages from
 //!   the same node until it makes room.
+//! - **A peer cannot make a node hold more than its bounds**, cookie or not: everything
+//!   queued for a peer (replies and control frames too) counts against its bound, and a peer
+//!   that does not read is first no longer read from, then disconnected
+//!   ([`NodeDownReason::Overloaded`]); a peer speaks only for its own actors, its links and
+//!   monitors on ours are capped ([`NodeBuilder::max_links_per_peer`],
+//!   [`NodeBuilder::max_monitors_per_peer`]) and go with it; nothing is kept for node ids a
+//!   peer merely mentions; introductions dial a bounded number of nodes; pending handshakes
+//!   are capped ([`NodeBuilder::max_pending_handshakes`]). See [`net`] for the whole list.
 //!
 //! ## Choosing the wire codec: bincode or postcard
 //!

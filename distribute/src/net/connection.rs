@@ -1,29 +1,51 @@
 //! The life of one connection up to its reader and writer: accept or connect over the node's
 //! [`Transport`](super::Transport), run the handshake, install the connection as the one that
 //! carries the peer's traffic (or drain it as a duplicate), introduce the nodes we know.
+//!
+//! Incoming connections still in their handshake are capped per listener (see `pending.rs`),
+//! and a connection may not take the id of a node known under another name, nor the traffic
+//! of a node connected for longer than a simultaneous connect takes.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::handshake::handshake;
 use super::peer::PeerSlot;
+use super::pending::Pending;
 use super::reader::{reader, ConnectionSignals, Inbound, Stops};
 use super::transport::{Accepted, Connection, Listener, Out, TransportError};
 use super::wire::{Control, KnownNode};
 use super::writer::{write_control, writer};
 use super::{ConnectError, Net, NodeEvent};
 use crate::actor::NodeId;
+use crate::lock::lock;
 use crate::transport::{Peer, Sealer};
+
+/// The handshakes of one listener in progress; dropping an entry's sender drops the handshake.
+type Handshakes = Arc<Mutex<Pending<oneshot::Sender<()>>>>;
+
+/// A pending handshake's place in [`Handshakes`], given up when dropped.
+struct Ticket {
+    handshakes: Handshakes,
+    ticket: u64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        lock(&self.handshakes).finish(self.ticket);
+    }
+}
 
 /// Accepts connections until the node closes; each one sets up on a task of its own.
 pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) {
     let mut closing = net.closing();
+    let handshakes: Handshakes = Arc::new(Mutex::new(Pending::new(net.config.limits.max_pending_handshakes)));
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -31,11 +53,22 @@ pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) 
         };
         match accepted {
             Ok((accepted, addr)) => {
+                let (evict, evicted) = oneshot::channel();
+                // Dropping the oldest handshake's sender (if any) ends it.
+                let (ticket, _oldest) = lock(&handshakes).admit(evict);
+                let ticket = Ticket {
+                    handshakes: Arc::clone(&handshakes),
+                    ticket,
+                };
                 let net = Arc::clone(&net);
                 tokio::spawn(async move {
-                    if let Err(error) = establish_accepted(&net, accepted, addr).await {
+                    if let Err(error) = establish_accepted(&net, accepted, addr, ticket, evicted).await {
                         net.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(%addr, %error, "incoming connection rejected");
+                        if matches!(error, ConnectError::HandshakeEvicted { .. }) {
+                            tracing::debug!(%addr, %error, "incoming connection rejected");
+                        } else {
+                            tracing::warn!(%addr, %error, "incoming connection rejected");
+                        }
                         net.emit(NodeEvent::ConnectionRejected { error });
                     }
                 });
@@ -80,20 +113,25 @@ async fn connect_inner(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, Conne
     run(net, authenticated, addr, true).await
 }
 
-/// Finishes an accepted connection's set-up (TLS, say) and runs it.
+/// Finishes an accepted connection's set-up (TLS, say) and runs it, unless `evicted` fires
+/// first (a newer connection needed its place among the pending handshakes).
 async fn establish_accepted(
     net: &Arc<Net>,
     accepted: Accepted,
     addr: SocketAddr,
+    ticket: Ticket,
+    evicted: oneshot::Receiver<()>,
 ) -> Result<NodeId, ConnectError> {
     let timeout = net.config.handshake_timeout;
     let setup = async {
         let connection = accepted.await.map_err(|error| transport_error(addr, error))?;
         authenticate(net, connection, addr).await
     };
-    let authenticated = tokio::time::timeout(timeout, setup)
-        .await
-        .unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?;
+    let authenticated = tokio::select! {
+        done = tokio::time::timeout(timeout, setup) => done.unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?,
+        _ = evicted => return Err(ConnectError::HandshakeEvicted { addr }),
+    };
+    drop(ticket);
     run(net, authenticated, addr, false).await
 }
 
@@ -152,10 +190,23 @@ async fn run(
     let Some(node) = net.node.upgrade() else {
         return Err(ConnectError::NotNetworked);
     };
-    let slot = net.slot(peer_id);
-    if slot.has_departed() {
-        // A connection that finished its handshake after the peer's goodbye.
-        return Err(ConnectError::PeerDeparted { addr });
+    let slot = net.adopt(peer_id);
+    if let Err(error) = admissible(&slot, &peer.name, addr) {
+        net.release(&slot);
+        return Err(error);
+    }
+    let window = net.config.handshake_timeout;
+    match second_connection(slot.connection_age(), initiated, window) {
+        Second::Proceed => {}
+        Second::KeepExisting => {
+            tracing::debug!(peer = %peer.name, %addr, "already connected; the new connection is closed");
+            write.shutdown().await;
+            return Ok(peer_id);
+        }
+        Second::Refuse => {
+            tracing::warn!(peer = %peer.name, id = %peer_id, %addr, "connection refused: the node is connected already");
+            return Err(ConnectError::IdInUse { addr, id: peer_id });
+        }
     }
     let connection = net.next_connection();
     // Of two connections between the same nodes, both keep the one opened by the node with
@@ -205,6 +256,55 @@ struct Attached<'a> {
     write: Out,
     /// This connection's keys for what we send: the peer's queue seals with them from now on.
     sealer: Sealer,
+}
+
+/// Whether a connection that announced the id of `slot` and the name `name` may carry its
+/// traffic: not after the node said goodbye, and not under another name than the one the
+/// node with this id has (a node cannot take another node's id; a node that restarts comes
+/// back under a new id).
+fn admissible(slot: &PeerSlot, name: &str, addr: SocketAddr) -> Result<(), ConnectError> {
+    if slot.has_departed() {
+        // A connection that finished its handshake after the peer's goodbye.
+        return Err(ConnectError::PeerDeparted { addr });
+    }
+    if !same_node(&slot.name(), name) {
+        tracing::warn!(id = %slot.id, known = %slot.name(), announced = %name, %addr, "connection refused: the id belongs to another node");
+        return Err(ConnectError::IdInUse { addr, id: slot.id });
+    }
+    Ok(())
+}
+
+/// What to do with a new connection to a node that may be connected already.
+#[derive(Debug, PartialEq, Eq)]
+enum Second {
+    /// Set it up (no connection yet, or the two nodes connected to each other at the same
+    /// moment: the usual rules pick one of the two).
+    Proceed,
+    /// We dialled a node that is connected already: keep the connection it has.
+    KeepExisting,
+    /// The peer dialled us under the id of a node that has had a connection for longer
+    /// than a simultaneous connect would take: refused, so that no one takes over a healthy
+    /// connection's traffic. A node that really lost its connection closed it first, so we
+    /// see it go (or, if the network failed silently, time it out) and its next attempt
+    /// succeeds.
+    Refuse,
+}
+
+/// Decides about a new connection (`initiated` by us or not) to a node whose current
+/// connection, if any, was installed `existing_age` ago; connections set up within `window`
+/// of each other are a simultaneous connect.
+fn second_connection(existing_age: Option<Duration>, initiated: bool, window: Duration) -> Second {
+    match existing_age {
+        Some(age) if age > window && initiated => Second::KeepExisting,
+        Some(age) if age > window => Second::Refuse,
+        _ => Second::Proceed,
+    }
+}
+
+/// Whether a connection announcing `announced` can be the node known as `known` (empty if
+/// it never connected).
+fn same_node(known: &str, announced: &str) -> bool {
+    known.is_empty() || known == announced
 }
 
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
@@ -260,4 +360,30 @@ fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{same_node, second_connection, Second};
+
+    #[test]
+    fn a_second_connection_is_set_up_only_in_a_simultaneous_connect() {
+        let window = Duration::from_secs(5);
+        let (young, old) = (Some(Duration::from_millis(3)), Some(Duration::from_secs(6)));
+        for initiated in [false, true] {
+            assert_eq!(second_connection(None, initiated, window), Second::Proceed);
+            assert_eq!(second_connection(young, initiated, window), Second::Proceed);
+        }
+        assert_eq!(second_connection(old, true, window), Second::KeepExisting);
+        assert_eq!(second_connection(old, false, window), Second::Refuse);
+    }
+
+    #[test]
+    fn an_id_is_taken_only_under_the_name_it_is_known_by() {
+        assert!(same_node("", "anyone"), "an id never connected is free");
+        assert!(same_node("a", "a"), "a reconnect or a duplicate connection");
+        assert!(!same_node("a", "mallory"));
+    }
 }

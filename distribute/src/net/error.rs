@@ -64,6 +64,25 @@ pub enum ConnectError {
         /// The address.
         addr: SocketAddr,
     },
+    /// The peer announced the id of a node this node knows under another name, or of a node
+    /// connected for longer than a simultaneous connect takes (the handshake timeout): a
+    /// node cannot take another node's id, nor a connected node's traffic. A node that
+    /// really lost its connection closed it first; its next attempt succeeds.
+    #[error("the node at {addr} announced id {id}, which belongs to another node")]
+    IdInUse {
+        /// The address.
+        addr: SocketAddr,
+        /// The id it announced.
+        id: crate::actor::NodeId,
+    },
+    /// The connection had not finished its handshake when the cap on pending handshakes was
+    /// reached, and was the oldest: it was dropped to make room for a newer one (so a flood
+    /// of idle sockets cannot lock real peers out).
+    #[error("handshake with {addr} dropped: too many pending handshakes")]
+    HandshakeEvicted {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// This node has no networking (made with `Node::new`), or is shutting down.
     #[error("this node is not networked or is shutting down")]
     NotNetworked,

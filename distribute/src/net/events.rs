@@ -27,6 +27,18 @@ pub enum NodeDownReason {
     ProtocolViolation(String),
     /// This node cut the connection ([`Node::disconnect`](crate::Node::disconnect)).
     Disconnected,
+    /// The peer did not read what this node had to send it: its send queue reached its hard
+    /// ceiling (replies and control frames, which cannot wait, past twice the
+    /// [send queue bound](crate::NodeBuilder::send_queue_bytes) plus a frame), or stayed
+    /// over the point where this node stops reading from the peer for longer than the
+    /// heartbeat timeout (no batch written to it in that time). The node does not
+    /// reconnect on its own: a peer that reads again can.
+    Overloaded {
+        /// Bytes queued for the peer.
+        queued: usize,
+        /// The bound it reached.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for NodeDownReason {
@@ -39,6 +51,10 @@ impl fmt::Display for NodeDownReason {
             NodeDownReason::HeartbeatTimeout(timeout) => write!(f, "no heartbeat for {timeout:?}"),
             NodeDownReason::ProtocolViolation(why) => write!(f, "protocol violation: {why}"),
             NodeDownReason::Disconnected => f.write_str("disconnected by this node"),
+            NodeDownReason::Overloaded { queued, limit } => write!(
+                f,
+                "overloaded: {queued} bytes queued for a peer that does not read (limit {limit})"
+            ),
         }
     }
 }

@@ -20,6 +20,26 @@
 //! - a lost connection fails the calls waiting on it with `NodeDown` at once, fires
 //!   monitors and links with [`ExitReason::NodeDown`](crate::ExitReason::NodeDown), emits
 //!   [`NodeEvent::NodeDown`] and is re-established with exponential backoff.
+//!
+//! Every peer may be hostile, cookie or not, so everything a peer can make a node keep has
+//! a bound (configured on the [`NodeBuilder`](crate::NodeBuilder)):
+//!
+//! - everything queued for a peer (messages, calls, replies, control and registry frames)
+//!   counts against its one byte bound; past it (plus a frame) the node stops reading from
+//!   the peer, and past a hard ceiling it disconnects it as
+//!   [`NodeDownReason::Overloaded`] (see `queue.rs`);
+//! - a peer speaks only for its own actors: a link, exit, monitor or DOWN naming another
+//!   node's actor as the peer's is ignored and counted; the links and monitors a peer's
+//!   actors hold on ours are capped per peer and dropped when it goes;
+//! - no state is kept for a node id a peer merely mentions: a slot for a node this node is
+//!   not connected to lives only as long as a ref to it; introductions dial a few new nodes
+//!   per frame, a bounded number at a time (see `introduce.rs`);
+//! - pending handshakes are capped per listener, the oldest dropped to make room, so idle
+//!   sockets cannot lock real peers out (see `pending.rs`);
+//! - a connection announcing the id of a node known under another name, or of a node
+//!   connected for longer than a simultaneous connect takes, is refused
+//!   ([`ConnectError::IdInUse`]); a second connection this node dials to a connected node
+//!   is closed and the existing one kept.
 
 mod connection;
 mod control;
@@ -27,7 +47,9 @@ mod dispatch;
 mod error;
 mod events;
 mod handshake;
+mod introduce;
 mod peer;
+mod pending;
 mod queue;
 mod reader;
 mod reconnect;
@@ -79,6 +101,38 @@ pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default bound on connecting and completing the handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Default cap on the links one peer's actors may hold on this node's actors.
+pub const DEFAULT_MAX_LINKS_PER_PEER: usize = 10_000;
+
+/// Default cap on the monitors one peer's actors may hold on this node's actors.
+pub const DEFAULT_MAX_MONITORS_PER_PEER: usize = 10_000;
+
+/// Default cap on the incoming connections of a listener that have not finished their
+/// handshake.
+pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 256;
+
+/// The per-peer and per-listener caps of a node, set on the
+/// [`NodeBuilder`](crate::NodeBuilder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PeerLimits {
+    /// Links a peer's actors may hold on ours; past it a link is answered with an exit.
+    pub(crate) max_links: usize,
+    /// Monitors a peer's actors may hold on ours; past it a monitor is answered with a DOWN.
+    pub(crate) max_monitors: usize,
+    /// Incoming connections still in their handshake; past it the oldest is dropped.
+    pub(crate) max_pending_handshakes: usize,
+}
+
+impl Default for PeerLimits {
+    fn default() -> Self {
+        PeerLimits {
+            max_links: DEFAULT_MAX_LINKS_PER_PEER,
+            max_monitors: DEFAULT_MAX_MONITORS_PER_PEER,
+            max_pending_handshakes: DEFAULT_MAX_PENDING_HANDSHAKES,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct NetConfig {
     pub(crate) name: String,
@@ -89,6 +143,7 @@ pub(crate) struct NetConfig {
     pub(crate) heartbeat_timeout: Duration,
     pub(crate) handshake_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
+    pub(crate) limits: PeerLimits,
 }
 
 /// Answers a peer's question "which actor holds this name here?" from the node's own names.
@@ -113,7 +168,12 @@ pub(crate) struct Net {
     whereis: Whereis,
     /// This `Net`, for the tasks it spawns.
     me: std::sync::Weak<Net>,
+    /// The slots of the nodes that connected and have not gone (or are being reconnected).
     peers: Mutex<HashMap<NodeId, Arc<PeerSlot>>>,
+    /// Slots of other nodes, kept alive only by the refs (and reconnect loops) that hold them.
+    strangers: Mutex<Strangers<PeerSlot>>,
+    /// Nodes that peers introduced and this node is dialling.
+    pub(crate) dials: Mutex<introduce::Dials>,
     events: broadcast::Sender<NodeEvent>,
     pub(crate) stats: Arc<NetStats>,
     next_connection: AtomicU64,
@@ -147,6 +207,8 @@ impl Net {
             whereis: wiring.whereis,
             me: me.clone(),
             peers: Mutex::new(HashMap::new()),
+            strangers: Mutex::new(Strangers::default()),
+            dials: Mutex::new(introduce::Dials::default()),
             events: broadcast::channel(1024).0,
             stats: Arc::new(NetStats::default()),
             next_connection: AtomicU64::new(1),
@@ -165,18 +227,57 @@ impl Net {
         lock(&self.peers)
     }
 
-    /// The slot of node `id`, created (down) if this node never heard of it.
+    /// The slot of node `id`, for a ref to one of its actors: the peer's if it is connected,
+    /// else a slot (down) that lives only as long as someone holds it, so that the ids a peer
+    /// mentions leave nothing behind. If the node connects while the slot lives, the
+    /// connection adopts it and the refs work.
     pub(crate) fn slot(&self, id: NodeId) -> Arc<PeerSlot> {
+        // Both locks, in `adopt`'s order, so that a slot is never made twice for one node.
+        let peers = self.peers();
+        if let Some(slot) = peers.get(&id) {
+            return Arc::clone(slot);
+        }
+        let mut strangers = lock(&self.strangers);
+        if let Some(slot) = strangers.get(id) {
+            return slot;
+        }
+        let slot = self.new_slot(id);
+        strangers.insert(id, &slot);
+        slot
+    }
+
+    /// The slot of node `id` for a connection that announced it: kept from now on, until
+    /// the peer goes down for good ([`release`](Self::release)).
+    pub(crate) fn adopt(&self, id: NodeId) -> Arc<PeerSlot> {
         let mut peers = self.peers();
-        Arc::clone(peers.entry(id).or_insert_with(|| {
-            Arc::new(PeerSlot::new(
-                id,
-                self.node.clone(),
-                self.config.send_queue_bytes,
-                self.config.max_frame,
-                Arc::clone(&self.stats),
-            ))
-        }))
+        if let Some(slot) = peers.get(&id) {
+            return Arc::clone(slot);
+        }
+        let slot = lock(&self.strangers)
+            .take(id)
+            .unwrap_or_else(|| self.new_slot(id));
+        peers.insert(id, Arc::clone(&slot));
+        slot
+    }
+
+    /// The peer of `slot` went down: its slot is kept only as long as refs (or a reconnect
+    /// loop) hold it, unless it came back up in the meantime.
+    pub(crate) fn release(&self, slot: &Arc<PeerSlot>) {
+        let mut peers = self.peers();
+        if slot.has_connection() || !peers.get(&slot.id).is_some_and(|kept| Arc::ptr_eq(kept, slot)) {
+            return;
+        }
+        peers.remove(&slot.id);
+        lock(&self.strangers).insert(slot.id, slot);
+    }
+
+    fn new_slot(&self, id: NodeId) -> Arc<PeerSlot> {
+        Arc::new(PeerSlot::new(
+            id,
+            self.node.clone(),
+            &self.config,
+            Arc::clone(&self.stats),
+        ))
     }
 
     /// The slot of node `id` if this node knows it, up or not: frames queued for a peer that
@@ -258,11 +359,76 @@ impl Net {
     }
 }
 
+/// The slots of nodes this node is not connected to, held weakly: a ref keeps its slot, and
+/// nothing else does. Dead entries are swept whenever the map has doubled since the last
+/// sweep, so it stays within twice the live slots (plus a constant).
+struct Strangers<T> {
+    slots: HashMap<NodeId, std::sync::Weak<T>>,
+    sweep_at: usize,
+}
+
+impl<T> Default for Strangers<T> {
+    fn default() -> Self {
+        Strangers {
+            slots: HashMap::new(),
+            sweep_at: 0,
+        }
+    }
+}
+
+impl<T> Strangers<T> {
+    /// Below this many entries, no sweep.
+    const MIN_SWEEP: usize = 64;
+
+    fn get(&self, id: NodeId) -> Option<Arc<T>> {
+        self.slots.get(&id).and_then(std::sync::Weak::upgrade)
+    }
+
+    fn take(&mut self, id: NodeId) -> Option<Arc<T>> {
+        self.slots.remove(&id).and_then(|slot| slot.upgrade())
+    }
+
+    fn insert(&mut self, id: NodeId, slot: &Arc<T>) {
+        self.slots.insert(id, Arc::downgrade(slot));
+        if self.slots.len() >= self.sweep_at.max(Self::MIN_SWEEP) {
+            self.slots.retain(|_, slot| slot.strong_count() > 0);
+            self.slots.shrink_to_fit();
+            self.sweep_at = self.slots.len().saturating_mul(2);
+        }
+    }
+}
+
 /// Holds a writer's place in [`Net::writers`].
 pub(crate) struct WriterGuard(Arc<Net>);
 
 impl Drop for WriterGuard {
     fn drop(&mut self) {
         self.0.writers.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Strangers;
+    use crate::actor::NodeId;
+
+    #[test]
+    fn a_stranger_lives_as_long_as_a_ref_holds_it_and_dead_ones_are_swept() {
+        let mut strangers = Strangers::default();
+        let held: Vec<_> = (0..10).map(Arc::new).collect();
+        for (n, slot) in held.iter().enumerate() {
+            strangers.insert(NodeId::from_u64(n as u64), slot);
+        }
+        // Ids mentioned once and forgotten: their slots die with the last ref.
+        for n in 10..100_000u64 {
+            strangers.insert(NodeId::from_u64(n), &Arc::new(0));
+            assert!(strangers.slots.len() <= 2 * held.len() + Strangers::<i32>::MIN_SWEEP);
+        }
+        assert_eq!(strangers.get(NodeId::from_u64(3)).as_deref(), Some(&3));
+        assert_eq!(strangers.get(NodeId::from_u64(50)), None);
+        assert_eq!(strangers.take(NodeId::from_u64(4)).as_deref(), Some(&4));
+        assert_eq!(strangers.get(NodeId::from_u64(4)), None);
     }
 }

@@ -5,6 +5,9 @@
 //! node holds on the peer's actors and the links between local and remote actors: when the
 //! connection is lost, pending calls fail with `NodeDown`, monitors fire with
 //! [`ExitReason::NodeDown`] and linked local actors receive an exit with that reason, at once.
+//!
+//! It also keeps what the peer's actors hold on ours (links and monitors), each capped per
+//! peer ([`PeerLimits`](super::PeerLimits)) and dropped when the peer goes.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -15,12 +18,12 @@ use tokio::sync::{oneshot, Notify};
 
 use super::queue::{PushError, SendQueue, Urgency};
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeaderWire, ReplyStatus};
-use super::NetStats;
-use crate::actor::CallError;
+use super::{NetConfig, NetStats, NodeDownReason};
 use crate::actor::{
     ActorId, DecodeScope, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, Node, NodeId,
     OwnedBody, Watcher, WeakNode,
 };
+use crate::actor::{CallError, Signal};
 use crate::codec::CodecError;
 use crate::lock::lock;
 use crate::transport::{encode_frame, FrameKind, Sealer};
@@ -32,6 +35,10 @@ struct Meta {
     listen: Option<SocketAddr>,
     /// The connection currently carrying traffic, if any, and how to cut it.
     connection: Option<(u64, Arc<Notify>)>,
+    /// Why this node cut that connection, if not on a user's request.
+    cut_reason: Option<(u64, NodeDownReason)>,
+    /// When that connection was installed.
+    installed_at: Option<std::time::Instant>,
 }
 
 pub(crate) struct PeerSlot {
@@ -54,24 +61,23 @@ pub(crate) struct PeerSlot {
     monitors: Mutex<HashMap<MonitorRef, (ActorId, Watcher)>>,
     /// Links between a local actor (first) and one of the peer's actors (second).
     links: Mutex<HashSet<(ActorId, ActorId)>>,
+    /// Monitors held by the peer's actors on ours: the monitor and the local actor watched.
+    watched: Mutex<HashMap<MonitorRef, ActorId>>,
+    max_links: usize,
+    max_monitors: usize,
     lookups: Mutex<HashMap<u64, oneshot::Sender<Option<FoundActor>>>>,
 }
 
 impl PeerSlot {
-    pub(crate) fn new(
-        id: NodeId,
-        node: WeakNode,
-        limit: usize,
-        max_frame: usize,
-        stats: Arc<NetStats>,
-    ) -> Self {
+    pub(crate) fn new(id: NodeId, node: WeakNode, config: &NetConfig, stats: Arc<NetStats>) -> Self {
+        let (limit, max_frame) = (config.send_queue_bytes, config.max_frame);
         PeerSlot {
             id,
             node,
             meta: Mutex::new(Meta::default()),
             up: AtomicBool::new(false),
             departed: AtomicBool::new(false),
-            queue: SendQueue::new(limit, Arc::clone(&stats)),
+            queue: SendQueue::new(limit, max_frame, Arc::clone(&stats)),
             max_frame,
             stats,
             attached: Notify::new(),
@@ -79,6 +85,9 @@ impl PeerSlot {
             calls: Mutex::new(HashMap::new()),
             monitors: Mutex::new(HashMap::new()),
             links: Mutex::new(HashSet::new()),
+            watched: Mutex::new(HashMap::new()),
+            max_links: config.limits.max_links,
+            max_monitors: config.limits.max_monitors,
             lookups: Mutex::new(HashMap::new()),
         }
     }
@@ -117,6 +126,13 @@ impl PeerSlot {
         lock(&self.meta).connection.is_some()
     }
 
+    /// How long ago the connection carrying traffic was installed, if there is one.
+    pub(crate) fn connection_age(&self) -> Option<std::time::Duration> {
+        let meta = lock(&self.meta);
+        meta.connection.as_ref()?;
+        meta.installed_at.map(|at| at.elapsed())
+    }
+
     /// Asks the reader of the current connection to close it (`Node::disconnect`).
     pub(crate) fn cut(&self) -> bool {
         match &lock(&self.meta).connection {
@@ -128,6 +144,30 @@ impl PeerSlot {
         }
     }
 
+    /// Cuts the current connection because the peer does not read what it is sent; the
+    /// reader reports the peer down as [`NodeDownReason::Overloaded`].
+    fn cut_overloaded(&self, queued: usize, limit: usize) {
+        let mut meta = lock(&self.meta);
+        let Some((connection, cut)) = meta.connection.clone() else {
+            return;
+        };
+        if meta.cut_reason.is_none() {
+            tracing::warn!(peer = %self.id, queued, limit, "peer does not read what it is sent; disconnecting");
+        }
+        meta.cut_reason = Some((connection, NodeDownReason::Overloaded { queued, limit }));
+        drop(meta);
+        cut.notify_one();
+    }
+
+    /// Why this node cut `connection`: [`NodeDownReason::Disconnected`] unless the node did
+    /// it on its own (an overloaded peer).
+    pub(crate) fn cut_reason(&self, connection: u64) -> NodeDownReason {
+        match &lock(&self.meta).cut_reason {
+            Some((cut, reason)) if *cut == connection => reason.clone(),
+            _ => NodeDownReason::Disconnected,
+        }
+    }
+
     /// Installs `connection` as the one carrying traffic; `cut` closes it, `sealer` seals what
     /// the queue sends on it. Returns the writer's epoch. Frames can be queued from now on,
     /// but the peer counts as up only once [`mark_up`](Self::mark_up) says so: the node first
@@ -136,6 +176,7 @@ impl PeerSlot {
     pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str, sealer: Sealer) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
+        meta.installed_at = Some(std::time::Instant::now());
         let previous = meta.connection.replace((connection, cut));
         let epoch = if previous.is_some() {
             self.queue.hand_over(sealer)
@@ -197,11 +238,17 @@ impl PeerSlot {
             watcher.deliver(actor, ExitReason::NodeDown);
         }
         let links = std::mem::take(&mut *lock(&self.links));
-        if let Some(node) = self.node() {
-            for (local, remote) in links {
-                if let Some(cell) = node.local_cell(local) {
-                    cell.core().send_exit(remote, ExitReason::NodeDown);
-                }
+        let watched = std::mem::take(&mut *lock(&self.watched));
+        let Some(node) = self.node() else { return };
+        for (local, remote) in links {
+            if let Some(cell) = node.local_cell(local) {
+                cell.core().send_exit(remote, ExitReason::NodeDown);
+            }
+        }
+        // The peer's monitors on our actors go with it: no DOWN could reach it anyway.
+        for (monitor, local) in watched {
+            if let Some(cell) = node.local_cell(local) {
+                let _ = cell.core().signal(Signal::Demonitor(monitor));
             }
         }
     }
@@ -254,6 +301,13 @@ impl PeerSlot {
                 actor: ActorId::new(self.id, target),
             }),
             Err(PushError::Encode(error)) => Err(error),
+            Err(PushError::Overloaded { queued, limit }) => {
+                // Messages wait for room and never get here; answered as for a lost peer.
+                self.cut_overloaded(queued, limit);
+                Err(CallError::NodeDown {
+                    actor: ActorId::new(self.id, target),
+                })
+            }
         }
     }
 
@@ -275,8 +329,32 @@ impl PeerSlot {
         self.queue_frame(kind, Urgency::Flush, "handler", encode);
     }
 
+    /// Queues a frame of a [`FrameHandler`](super::FrameHandler)'s `kind`, waiting while the
+    /// send queue is full, as messages do: for a handler with much to send (a registry sync
+    /// in chunks, say), which would otherwise take the queue to its hard ceiling and the peer
+    /// down as `Overloaded`. `encode` may be called again if a first attempt found no room.
+    /// Returns whether the frame was queued (not if the peer is down or it does not encode).
+    pub(crate) async fn send_frame_waiting(
+        &self,
+        kind: FrameKind,
+        mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), CodecError>,
+    ) -> bool {
+        let max = self.max_frame;
+        let pushed = self
+            .queue
+            .push((), Urgency::Flush, |buf, ()| {
+                build_frame(buf, kind, max, &mut encode)
+            })
+            .await;
+        if let Err(PushError::Encode(error)) = &pushed {
+            tracing::warn!(peer = %self.id, %error, "handler frame not sent");
+        }
+        pushed.is_ok()
+    }
+
     /// Queues one frame of `kind` whose body `encode` appends, regardless of the queue's
-    /// bound; logs (and drops) a frame that cannot be encoded or exceeds the frame cap.
+    /// bound up to its hard ceiling (past it the peer is cut as overloaded); logs (and drops)
+    /// a frame that cannot be encoded or exceeds the frame cap.
     fn queue_frame(
         &self,
         kind: FrameKind,
@@ -285,18 +363,13 @@ impl PeerSlot {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
     ) {
         let max = self.max_frame;
-        let pushed = self.queue.push_now(urgency, |buf| {
-            let start = buf.len();
-            buf.extend_from_slice(&[0; 4]);
-            buf.push(kind.as_u8());
-            if let Err(error) = encode(buf) {
-                buf.truncate(start);
-                return Err(error);
-            }
-            seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
-        });
-        if let Err(PushError::Encode(error)) = pushed {
-            tracing::warn!(peer = %self.id, %error, "{what} frame not sent");
+        let pushed = self
+            .queue
+            .push_now(urgency, |buf| build_frame(buf, kind, max, encode));
+        match pushed {
+            Err(PushError::Encode(error)) => tracing::warn!(peer = %self.id, %error, "{what} frame not sent"),
+            Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
+            Ok(()) | Err(PushError::Closed) => {}
         }
     }
 
@@ -335,8 +408,10 @@ impl PeerSlot {
             }
             Ok(())
         });
-        if let Err(PushError::Encode(())) = pushed {
-            tracing::warn!(peer = %self.id, call, "reply not sent");
+        match pushed {
+            Err(PushError::Encode(())) => tracing::warn!(peer = %self.id, call, "reply not sent"),
+            Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
+            Ok(()) | Err(PushError::Closed) => {}
         }
     }
 
@@ -417,12 +492,44 @@ impl PeerSlot {
         }
     }
 
-    /// A DOWN arrived for one of our monitors.
+    /// A DOWN arrived for one of our monitors; ignored unless it names the actor monitored.
     pub(crate) fn on_down(&self, monitor: MonitorRef, actor: ActorId, reason: ExitReason) {
-        let watcher = lock(&self.monitors).remove(&monitor);
+        let watcher = {
+            let mut monitors = lock(&self.monitors);
+            match monitors.get(&monitor) {
+                Some((target, _)) if *target == actor => monitors.remove(&monitor),
+                _ => None,
+            }
+        };
         if let Some((_, watcher)) = watcher {
             watcher.deliver(actor, reason);
         }
+    }
+
+    /// Records that the peer's actor `remote` links to our actor `local`, unless the peer's
+    /// actors already hold as many links as the cap allows: then `false`.
+    pub(crate) fn accept_link(&self, local: ActorId, remote: ActorId) -> bool {
+        let mut links = lock(&self.links);
+        admit(links.len(), self.max_links, links.contains(&(local, remote))) && {
+            links.insert((local, remote));
+            true
+        }
+    }
+
+    /// Records that the peer watches our actor `local` with `monitor`, unless the peer already
+    /// holds as many monitors as the cap allows: then `false`.
+    pub(crate) fn accept_watch(&self, monitor: MonitorRef, local: ActorId) -> bool {
+        let mut watched = lock(&self.watched);
+        admit(watched.len(), self.max_monitors, watched.contains_key(&monitor)) && {
+            watched.insert(monitor, local);
+            true
+        }
+    }
+
+    /// The peer's monitor `monitor` ended (demonitored, or its DOWN sent); returns the
+    /// local actor it watched.
+    pub(crate) fn forget_watch(&self, monitor: MonitorRef) -> Option<ActorId> {
+        lock(&self.watched).remove(&monitor)
     }
 
     pub(crate) fn remember_link(&self, local: ActorId, remote: ActorId) {
@@ -434,9 +541,16 @@ impl PeerSlot {
         }
     }
 
-    pub(crate) fn forget_link(&self, local: ActorId, remote: ActorId) {
-        lock(&self.links).remove(&(local, remote));
+    /// Forgets the link between `local` and the peer's `remote`; returns whether it was known.
+    pub(crate) fn forget_link(&self, local: ActorId, remote: ActorId) -> bool {
+        lock(&self.links).remove(&(local, remote))
     }
+}
+
+/// Whether one more entry fits under `cap` in a table holding `held`; an entry already held
+/// (`present`) always does.
+fn admit(held: usize, cap: usize, present: bool) -> bool {
+    present || held < cap
 }
 
 /// A call waits for its answer: send it now; a tell is better batched with those that follow.
@@ -466,6 +580,23 @@ fn build_message(
     seal_frame(buf, start, max).map_err(|size| CallError::PayloadTooLarge { size, limit: max })
 }
 
+/// Appends a whole frame of `kind` whose body `encode` appends, or nothing on error.
+fn build_frame(
+    buf: &mut Vec<u8>,
+    kind: FrameKind,
+    max: usize,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
+    let start = buf.len();
+    buf.extend_from_slice(&[0; 4]);
+    buf.push(kind.as_u8());
+    if let Err(error) = encode(buf) {
+        buf.truncate(start);
+        return Err(error);
+    }
+    seal_frame(buf, start, max).map_err(|size| CodecError::TooLarge { size, limit: max })
+}
+
 /// Writes the length of the frame that starts at `start`, or removes the frame and returns
 /// its length if it exceeds `max`.
 fn seal_frame(buf: &mut Vec<u8>, start: usize, max: usize) -> Result<(), usize> {
@@ -480,4 +611,17 @@ fn seal_frame(buf: &mut Vec<u8>, start: usize, max: usize) -> Result<(), usize> 
     }
     buf[start..start + 4].copy_from_slice(&len32.to_be_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admit;
+
+    #[test]
+    fn the_cap_admits_new_entries_only_below_it_and_known_ones_always() {
+        assert!(admit(0, 1, false));
+        assert!(!admit(1, 1, false));
+        assert!(admit(1, 1, true));
+        assert!(!admit(5, 0, false));
+    }
 }

@@ -5,10 +5,13 @@
 //! own, and a writer that wakes up finds every frame queued since its last write and sends
 //! them in one syscall. The buffer is bounded: once it holds `limit` bytes, senders of
 //! messages wait until the writer has taken the batch, so a slow peer (or a slow network)
-//! backpressures the actors sending to it instead of growing memory. Replies and control
-//! frames are appended regardless of the bound: they are produced where no one can wait (a
-//! reply sent from a handler, a DOWN sent while an actor exits), and their number is bounded
-//! by the calls and monitors in flight.
+//! backpressures the actors sending to it instead of growing memory. Replies, control and
+//! handler frames are produced where no one can wait (a reply sent from a handler, a DOWN sent
+//! while an actor exits), so they are appended past the bound, but they count against it all
+//! the same (see [`Bounds`]): past the bound plus one frame the connection's reader stops
+//! reading from the peer (a peer that does not read cannot make us produce more replies to
+//! it), and past a hard ceiling the append fails with [`PushError::Overloaded`] and the peer
+//! is disconnected.
 //!
 //! The queue belongs to the peer, not to a connection: a reconnect drains the same queue, so
 //! refs to the peer stay valid. While no connection is up the queue is closed and every
@@ -140,6 +143,8 @@ pub(crate) struct SendQueue {
     /// Wakes senders waiting for room, after the writer took a batch or the queue closed.
     room: Notify,
     pub(crate) limit: usize,
+    /// Where the reader pauses and where forced appends fail.
+    pub(crate) bounds: Bounds,
     /// Bytes written by senders themselves, counted with the writer's.
     bytes_out: Arc<NetStats>,
 }
@@ -151,6 +156,47 @@ pub(crate) enum PushError<E> {
     Closed,
     /// The frame could not be built; the queue is unchanged.
     Encode(E),
+    /// A forced append would have taken the queue past its hard ceiling: the peer does not
+    /// read what it is sent. The queue is unchanged.
+    Overloaded {
+        /// Bytes queued.
+        queued: usize,
+        /// The ceiling.
+        limit: usize,
+    },
+}
+
+/// The byte bounds of one peer's queue, all derived from the configured bound (`limit`) and
+/// the frame cap.
+///
+/// - Senders of messages wait while the queue holds `limit` bytes or more, so messages alone
+///   take it to at most `limit` plus one frame.
+/// - [`pause`](Self::pause): the connection's reader stops reading from the peer while the
+///   queue holds this much, which messages alone never reach: only replies, control and
+///   handler frames do, and those are what a peer can make us produce by sending. So two
+///   nodes flooding each other with messages never both stop reading.
+/// - [`ceiling`](Self::ceiling): a forced append that would go past it fails, and the peer is
+///   disconnected as [`Overloaded`](super::NodeDownReason::Overloaded). The room between the
+///   two takes what was already on its way when the reader paused: the replies of calls
+///   already in mailboxes, and what one read of the socket held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    pub(crate) pause: usize,
+    pub(crate) ceiling: usize,
+}
+
+/// Frame header bytes (length and kind) added to a body.
+const FRAME_OVERHEAD: usize = 5;
+
+impl Bounds {
+    pub(crate) fn new(limit: usize, max_frame: usize) -> Self {
+        let limit = limit.max(1);
+        let pause = limit.saturating_add(max_frame).saturating_add(FRAME_OVERHEAD);
+        Bounds {
+            pause,
+            ceiling: pause.saturating_add(limit),
+        }
+    }
 }
 
 /// Whether a frame should go out now: a call or a reply, whose sender waits for the answer,
@@ -162,7 +208,7 @@ pub(crate) enum Urgency {
 }
 
 impl SendQueue {
-    pub(crate) fn new(limit: usize, stats: Arc<NetStats>) -> Self {
+    pub(crate) fn new(limit: usize, max_frame: usize, stats: Arc<NetStats>) -> Self {
         SendQueue {
             state: Mutex::new(State {
                 buf: Vec::new(),
@@ -177,6 +223,7 @@ impl SendQueue {
             ready: Notify::new(),
             room: Notify::new(),
             limit: limit.max(1),
+            bounds: Bounds::new(limit, max_frame),
             bytes_out: stats,
         }
     }
@@ -296,7 +343,8 @@ impl SendQueue {
         self.try_append(build, urgency, false)
     }
 
-    /// Appends one frame at once, beyond the bound if need be (replies and control frames).
+    /// Appends one frame at once, beyond the bound if need be (replies and control frames),
+    /// but not past the hard ceiling ([`PushError::Overloaded`]).
     pub(crate) fn push_now<E>(
         &self,
         urgency: Urgency,
@@ -321,8 +369,16 @@ impl SendQueue {
             return None;
         }
         let was_empty = state.buf.is_empty() && state.sealed.is_empty();
+        let before = state.buf.len();
         if let Err(error) = build(&mut state.buf) {
             return Some(Err(PushError::Encode(error)));
+        }
+        if force && state.buf.len() + state.sealed.len() > self.bounds.ceiling {
+            state.buf.truncate(before);
+            return Some(Err(PushError::Overloaded {
+                queued: before,
+                limit: self.bounds.ceiling,
+            }));
         }
         if !was_empty {
             // The writer was already woken for the bytes before these.
@@ -376,6 +432,27 @@ impl SendQueue {
     pub(crate) fn queued_bytes(&self) -> usize {
         let state = self.lock();
         state.buf.len() + state.sealed.len()
+    }
+
+    /// Whether the reader should stop reading from the peer: the queue is open and holds
+    /// [`Bounds::pause`] bytes or more.
+    pub(crate) fn should_pause(&self) -> bool {
+        let state = self.lock();
+        state.open && state.buf.len() + state.sealed.len() >= self.bounds.pause
+    }
+
+    /// Waits until the queue holds less than [`Bounds::pause`] bytes, or is closed or handed
+    /// over (then the reader finds out on its own).
+    pub(crate) async fn below_pause(&self) {
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if !self.should_pause() {
+                return;
+            }
+            room.await;
+        }
     }
 
     /// Waits for bytes to write and moves them into `batch` (which must be empty), with the
@@ -481,7 +558,7 @@ mod tests {
     }
 
     fn queue(limit: usize) -> SendQueue {
-        SendQueue::new(limit, Arc::default())
+        SendQueue::new(limit, 16, Arc::default())
     }
 
     /// Both ends of one direction of a session: a's sealer and b's opener.
@@ -723,5 +800,68 @@ mod tests {
             opened.extend_from_slice(opener.open(&record.body).expect("in sequence"));
         }
         assert_eq!(opened, [&b"direct"[..], &frames].concat());
+    }
+
+    #[test]
+    fn messages_alone_never_reach_the_pause_and_the_ceiling_leaves_room_past_it() {
+        let bounds = Bounds::new(8 << 20, 4 << 20);
+        // A sender appends while under the bound: at most the bound plus one whole frame.
+        assert!(bounds.pause >= (8 << 20) + (4 << 20) + FRAME_OVERHEAD);
+        assert_eq!(bounds.ceiling, bounds.pause + (8 << 20));
+        // Absurd configurations saturate instead of overflowing.
+        let huge = Bounds::new(usize::MAX, usize::MAX);
+        assert_eq!((huge.pause, huge.ceiling), (usize::MAX, usize::MAX));
+        assert_eq!(Bounds::new(0, 0).pause, 1 + FRAME_OVERHEAD);
+    }
+
+    #[test]
+    fn a_forced_append_past_the_ceiling_fails_and_leaves_the_queue_unchanged() {
+        let queue = queue(4);
+        queue.open(sealer());
+        let ceiling = queue.bounds.ceiling;
+        let fill = vec![7u8; ceiling - 1];
+        assert_eq!(
+            queue.push_now(Urgency::Batch, |buf: &mut Vec<u8>| {
+                buf.extend_from_slice(&fill);
+                Ok::<(), ()>(())
+            }),
+            Ok(())
+        );
+        assert!(queue.should_pause());
+        assert_eq!(push_now(&queue, b"x"), Ok(()));
+        assert_eq!(
+            push_now(&queue, b"y"),
+            Err(PushError::Overloaded {
+                queued: ceiling,
+                limit: ceiling
+            })
+        );
+        assert_eq!(queue.queued_bytes(), ceiling);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_reader_wakes_when_the_writer_takes_a_batch_or_the_queue_closes() {
+        for close in [false, true] {
+            let queue = Arc::new(queue(4));
+            let epoch = queue.open(sealer());
+            let fill = vec![0u8; queue.bounds.pause];
+            let _ = queue.push_now(Urgency::Batch, |buf: &mut Vec<u8>| {
+                buf.extend_from_slice(&fill);
+                Ok::<(), ()>(())
+            });
+            let reader = {
+                let queue = Arc::clone(&queue);
+                tokio::spawn(async move { queue.below_pause().await })
+            };
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(!reader.is_finished(), "the reader must wait for room");
+            if close {
+                queue.close();
+            } else {
+                let mut batch = Batch::default();
+                assert!(queue.take(epoch, &mut batch).await);
+            }
+            assert!(tokio::time::timeout(Duration::from_secs(1), reader).await.is_ok());
+        }
     }
 }

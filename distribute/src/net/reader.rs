@@ -3,6 +3,20 @@
 //! carry into frames, hands each to [`dispatch`], and when
 //! the connection ends (closed, broken, silent too long, cut, or the node closing) marks the
 //! peer down and decides whether to reconnect.
+//!
+//! Backpressure: while the peer's send queue holds more than its pause point (see
+//! `queue.rs`: only replies, control and handler frames take it there, which is what a peer
+//! can make us produce by sending), the reader stops reading from the peer, so a peer that
+//! does not read cannot make us produce more for it. A paused reader still wakes when room
+//! appears, the connection is cut or fails, or the node closes. While paused it hears no
+//! heartbeats, since it reads nothing: room appearing (the writer got a batch out, so the
+//! peer reads) counts as hearing from the peer instead, and a peer whose queue does not drain
+//! below the pause point within the heartbeat timeout is disconnected as
+//! [`NodeDownReason::Overloaded`]. That also ends the one deadlock pausing could add: two
+//! nodes each paused on the other, which needs replies and control frames past the pause
+//! point on both sides at once (messages alone never reach it). A legitimate peer behind a
+//! link too slow to write one batch within the heartbeat timeout is dropped the same way,
+//! and reconnects.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -56,6 +70,10 @@ pub(super) async fn reader(
     let ConnectionSignals { stops, greeted } = signals;
     let mut state = ReaderState::new(greeted, &slot);
     let reason = read_frames(&net, &node, &slot, inbound, &mut state, &stops).await;
+    let reason = match reason {
+        NodeDownReason::Disconnected => slot.cut_reason(connection),
+        other => other,
+    };
     stops.closed.notify_one();
     drop(node);
     connection_ended(net, slot, connection, reason, state.superseded).await;
@@ -95,6 +113,12 @@ async fn read_frames(
                 Err(error) => return NodeDownReason::ProtocolViolation(error.to_string()),
             }
         }
+        if slot.queue.should_pause() {
+            if let Err(reason) = paused(slot, &mut closing, stops, timeout).await {
+                return reason;
+            }
+            last_heard = Instant::now();
+        }
         let read = tokio::select! {
             read = rd.read(&mut buf) => read,
             () = &mut silence => {
@@ -126,6 +150,28 @@ async fn read_frames(
     }
 }
 
+/// Waits, without reading, until the peer's send queue is below its pause point: `Ok` once
+/// it is (the peer read what we sent, so it is alive), or why the connection ends.
+async fn paused(
+    slot: &PeerSlot,
+    closing: &mut tokio::sync::watch::Receiver<bool>,
+    stops: &Stops,
+    timeout: std::time::Duration,
+) -> Result<(), NodeDownReason> {
+    tracing::debug!(peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
+    metrics::counter!("distribute_reader_paused_total").increment(1);
+    tokio::select! {
+        () = slot.queue.below_pause() => Ok(()),
+        () = tokio::time::sleep(timeout) => Err(NodeDownReason::Overloaded {
+            queued: slot.queue.queued_bytes(),
+            limit: slot.queue.bounds.pause,
+        }),
+        _ = closing.changed() => Err(NodeDownReason::LocalShutdown),
+        () = stops.closed.notified() => Err(NodeDownReason::ConnectionError("write failed".into())),
+        () = stops.cut.notified() => Err(NodeDownReason::Disconnected),
+    }
+}
+
 /// After the connection ended: unless another connection took over, the peer is down.
 async fn connection_ended(
     net: Arc<Net>,
@@ -152,9 +198,13 @@ async fn connection_ended(
         return;
     }
     net.handlers.disconnected(slot.id);
+    // From now on the slot lives only as long as refs (or the reconnect loop) hold it.
+    net.release(&slot);
     let name = slot.name();
     match &reason {
-        NodeDownReason::ProtocolViolation(_) | NodeDownReason::ConnectionError(_) => {
+        NodeDownReason::ProtocolViolation(_)
+        | NodeDownReason::ConnectionError(_)
+        | NodeDownReason::Overloaded { .. } => {
             tracing::warn!(node = %net.config.name, peer = %name, %reason, "node down");
         }
         _ => tracing::info!(node = %net.config.name, peer = %name, %reason, "node down"),
@@ -165,6 +215,7 @@ async fn connection_ended(
         NodeDownReason::PeerShutdown
             | NodeDownReason::LocalShutdown
             | NodeDownReason::ProtocolViolation(_)
+            | NodeDownReason::Overloaded { .. }
             | NodeDownReason::Disconnected
     );
     net.emit(NodeEvent::NodeDown {

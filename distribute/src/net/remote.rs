@@ -61,7 +61,7 @@ impl RemotePeer for PeerSlot {
     }
 
     fn unlink(&self, local: ActorId, remote: ActorId) {
-        self.forget_link(local, remote);
+        let _ = self.forget_link(local, remote);
         self.send_control(&Control::Unlink {
             from: local,
             to: remote,
@@ -69,7 +69,7 @@ impl RemotePeer for PeerSlot {
     }
 
     fn exit(&self, from: ActorId, to: ActorId, reason: &ExitReason) {
-        self.forget_link(from, to);
+        let _ = self.forget_link(from, to);
         self.send_control(&Control::Exit {
             from,
             to,
@@ -86,6 +86,7 @@ impl RemotePeer for PeerSlot {
     }
 
     fn down(&self, monitor: MonitorRef, actor: ActorId, reason: &ExitReason) {
+        let _ = self.forget_watch(monitor);
         self.send_control(&Control::Down {
             monitor,
             actor,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor::{Node, NodeId, WeakNode};
+use crate::net::PeerLimits;
 use crate::net::{
     FrameHandler, FrameHandlers, Net, NetConfig, Reconnect, StartError, TcpTransport, Transport, Wiring,
     COOKIE_ENV, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
@@ -46,8 +47,11 @@ pub struct NodeBuilder {
     heartbeat_timeout: Duration,
     handshake_timeout: Duration,
     reconnect: Option<Reconnect>,
+    limits: PeerLimits,
     conflicts: ConflictPolicy,
     transport: Option<Arc<dyn Transport>>,
+    registry_claim_timeout: Duration,
+    max_global_names_per_node: usize,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -76,8 +80,11 @@ impl Default for NodeBuilder {
             heartbeat_timeout: DEFAULT_HEARTBEAT_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reconnect: Some(Reconnect::default()),
+            limits: PeerLimits::default(),
             conflicts: Default::default(),
             transport: None,
+            registry_claim_timeout: crate::registry::DEFAULT_CLAIM_TIMEOUT,
+            max_global_names_per_node: crate::registry::DEFAULT_MAX_NAMES_PER_NODE,
         }
     }
 }
@@ -125,9 +132,44 @@ impl NodeBuilder {
         self
     }
 
-    /// The bound of each peer's send queue, in bytes (default 8 MiB).
+    /// The bound of each peer's send queue, in bytes (default 8 MiB). Everything queued for
+    /// a peer counts against it: messages wait for room below it; replies, control and
+    /// registry frames, which cannot wait, go past it, but once the queue holds the bound
+    /// plus one frame (`max_frame`) the node stops reading from the peer until it drains,
+    /// and at twice the bound plus a frame (or after a heartbeat timeout without draining)
+    /// the peer is disconnected as [`NodeDownReason::Overloaded`](crate::NodeDownReason).
+    /// So a peer that never reads costs at most that ceiling in its queue, plus the one batch
+    /// its writer holds while the socket refuses it (at most the ceiling too): about 40 MiB
+    /// with the defaults, whatever it sends.
     pub fn send_queue_bytes(mut self, bytes: usize) -> Self {
         self.send_queue_bytes = bytes.max(1);
+        self
+    }
+
+    /// The most links one peer's actors may hold on this node's actors (default 10 000). A
+    /// link past it is answered at once with an exit whose reason is
+    /// `ExitReason::Error("system limit: ...")`, as if the link had been made and broken.
+    /// A peer's links go with the peer.
+    pub fn max_links_per_peer(mut self, links: usize) -> Self {
+        self.limits.max_links = links;
+        self
+    }
+
+    /// The most monitors one peer's actors may hold on this node's actors (default 10 000).
+    /// A monitor past it is answered at once with a DOWN whose reason is
+    /// `ExitReason::Error("system limit: ...")`. A peer's monitors go with the peer.
+    pub fn max_monitors_per_peer(mut self, monitors: usize) -> Self {
+        self.limits.max_monitors = monitors;
+        self
+    }
+
+    /// The most incoming connections that may be in their handshake at a time (default
+    /// 256, at least 1). When a connection arrives at the cap, the oldest pending handshake
+    /// is dropped ([`ConnectError::HandshakeEvicted`](crate::ConnectError)): idle sockets
+    /// wait out the handshake timeout, real peers finish in about a millisecond, so a flood
+    /// of idle sockets cannot lock real peers out or exhaust file descriptors.
+    pub fn max_pending_handshakes(mut self, handshakes: usize) -> Self {
+        self.limits.max_pending_handshakes = handshakes.max(1);
         self
     }
 
@@ -168,6 +210,25 @@ impl NodeBuilder {
         self
     }
 
+    /// How long a global registration waits for a first word from the node that orders
+    /// registrations (the sequencer) before it suspects that node, skips it, and asks the
+    /// next one (default 500 ms; keep it well under the 5 s call timeout). A suspected node is
+    /// tried again once it is heard from, reconnects, or after twenty such deadlines. Taken
+    /// between 1 ms and an hour.
+    pub fn registry_claim_timeout(mut self, timeout: Duration) -> Self {
+        self.registry_claim_timeout = timeout.clamp(Duration::from_millis(1), Duration::from_secs(3600));
+        self
+    }
+
+    /// The most global names (and, apart, process-group memberships) the actors of one node
+    /// may hold, on every node (default 100 000). Past it `register_global` fails with
+    /// [`RegistryError::TooManyNames`](crate::RegistryError::TooManyNames), and a peer's
+    /// further names are refused. Give every node of the cluster the same cap.
+    pub fn max_global_names_per_node(mut self, cap: usize) -> Self {
+        self.max_global_names_per_node = cap.max(1);
+        self
+    }
+
     /// Runs every connection over mutual TLS (feature `tls`).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: crate::net::tls::TlsConfig) -> Self {
@@ -194,6 +255,15 @@ impl NodeBuilder {
         }
         let node = Node::with_identity(id, name.clone());
         node.set_conflict_policy(self.conflicts.clone());
+        node.configure_registry(crate::registry::RegistryConfig {
+            ack_timeout: crate::DEFAULT_CALL_TIMEOUT,
+            claim_timeout: self.registry_claim_timeout,
+            max_names_per_node: self.max_global_names_per_node,
+            // Chunks well under the frame cap: the estimate of an entry's size is an upper
+            // bound, and the frame adds a header.
+            snapshot_chunk_bytes: (self.max_frame / 4)
+                .clamp(1, crate::registry::DEFAULT_SNAPSHOT_CHUNK_BYTES),
+        });
         let config = NetConfig {
             name,
             cookie,
@@ -203,6 +273,7 @@ impl NodeBuilder {
             heartbeat_timeout: self.heartbeat_timeout,
             handshake_timeout: self.handshake_timeout,
             reconnect: self.reconnect,
+            limits: self.limits,
         };
         let net = Net::start(
             config,
@@ -276,9 +347,7 @@ impl FrameHandler for RegistryFrames {
 
     fn frame(&self, peer: NodeId, body: &[u8]) -> Result<bool, String> {
         match self.node.upgrade() {
-            Some(node) => node
-                .registry_frame(peer, body)
-                .map_err(|error| format!("undecodable registry frame: {error}")),
+            Some(node) => node.registry_frame(peer, body),
             None => Ok(false),
         }
     }

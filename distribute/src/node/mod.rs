@@ -9,6 +9,7 @@
 //! (spawning, counting, shutting down actors) are the actor layer's.
 
 mod builder;
+mod outbox;
 mod registry;
 
 use std::any::Any;
@@ -29,6 +30,8 @@ use crate::registry::{validate_name, LocalNames, RegistryDriver, RegistryError, 
 pub(crate) struct Services {
     names: LocalNames,
     registry: RegistryDriver,
+    /// Registry frames paced behind a replica going out in parts.
+    outbox: Arc<outbox::Outbox>,
     net: OnceLock<Arc<Net>>,
     /// The node these services belong to, for the registry's host (stopping a conflict's
     /// loser); set once, right after the node is made.
@@ -44,6 +47,7 @@ impl Services {
             Services {
                 names: LocalNames::default(),
                 registry: RegistryDriver::new(id, host),
+                outbox: Arc::default(),
                 net: OnceLock::new(),
                 node: OnceLock::new(),
             }

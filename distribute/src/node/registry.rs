@@ -3,83 +3,103 @@
 //! the network, the node's actors and its event subscribers.
 //!
 //! Each method validates its arguments, builds the replicated entry, asks the driver, and maps
-//! the answer to a [`RegistryError`]. What outlives a call is set up here too: a granted name
-//! is released, and a group member leaves, when its actor stops for good (not when its node
+//! the answer to a [`RegistryError`]. What outlives a call is set up here too: a name is
+//! released, and a group member leaves, when its actor stops for good (not when its node
 //! merely becomes unreachable: the owner's node going down removes its names everywhere on its
-//! own, and a partition is settled when it heals).
+//! own, and a partition is settled when it heals). Names are released by the owner's node,
+//! the only one allowed to: it watches each of its actors that holds a name, however the name
+//! was registered (here, or by another node for this node's actor).
 
 use std::time::Duration;
 
 use super::{intern_type_name, Node, Services};
 use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId, Signal, WeakNode};
-use crate::codec::CodecError;
 use crate::net::NodeEvent;
 use crate::registry::protocol::Change;
 use crate::registry::{
-    validate_name, ConflictPolicy, GlobalEntry, GrantHook, NameChange, NameWatch, RegistryDriver,
-    RegistryError, RegistryHost, RegistryMsg, RetryPolicy,
+    validate_name, ConflictPolicy, GlobalEntry, NameChange, NameWatch, RegistryDriver, RegistryError,
+    RegistryHost, RegistryMsg, RetryPolicy,
 };
-use crate::transport::FrameKind;
+
+/// How many times the names of a stopped actor are released before giving up.
+const RELEASE_ATTEMPTS: u32 = 5;
+
+/// The wait between two tries to release a stopped actor's names.
+const RELEASE_RETRY: Duration = Duration::from_millis(200);
 
 impl Node {
     /// Registers `actor` under `name` on every connected node. Returns once every node has
     /// recorded it; fails with [`RegistryError::AlreadyRegistered`] (and the current owner)
-    /// if another actor holds the name, [`RegistryError::InvalidName`] or
-    /// [`RegistryError::ActorStopped`]. The name is released when the actor stops for good
-    /// (a supervised restart keeps the ref, and the name), when its node goes down, or by
-    /// [`unregister_global`](Self::unregister_global).
+    /// if another actor holds the name, [`RegistryError::InvalidName`],
+    /// [`RegistryError::ActorStopped`], [`RegistryError::TooManyNames`] if the actor's node
+    /// holds as many names as a node may ([`NodeBuilder::max_global_names_per_node`]), or
+    /// [`RegistryError::NodeDown`] if the actor's node is not a member of the cluster. The
+    /// name is released when the actor stops for good (a supervised restart keeps the ref,
+    /// and the name), when its node goes down, or by
+    /// [`unregister_global`](Self::unregister_global) on its node.
+    ///
+    /// [`NodeBuilder::max_global_names_per_node`]: crate::NodeBuilder::max_global_names_per_node
     pub async fn register_global<A: Actor>(
         &self,
         name: &str,
         actor: &ActorRef<A>,
     ) -> Result<(), RegistryError> {
         validate_name(name)?;
+        check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
-        let release = self.release_when_stopped(name, actor);
+        let node = actor.id().node();
+        self.check_room(node)?;
         let change = Change::Claim(entry_of(actor));
-        match self.registry().submit(name, change, Some(release)).await? {
+        match self.registry().submit(name, change).await? {
             Ok(()) => Ok(()),
             Err(Some(owner)) => Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
                 owner,
             }),
-            // The sequencer saw the actor's node go down.
-            Err(None) => Err(RegistryError::NodeDown {
-                node: actor.id().node(),
-            }),
+            // The sequencer refused without an owner: the actor's node is at its cap, or not
+            // a member (it went down).
+            Err(None) => {
+                self.check_room(node)?;
+                Err(RegistryError::NodeDown { node })
+            }
         }
     }
 
-    /// What releases `name` everywhere when `actor` stops for good, once it holds the name.
-    fn release_when_stopped<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> GrantHook {
-        // The hook runs where the claim is answered (usually a connection's reader), so that
-        // the task is spawned off the registering caller's path; an actor that stopped
-        // meanwhile is reported at once.
-        let (node, name, actor) = (self.downgrade(), name.to_owned(), actor.clone());
-        std::sync::Arc::new(move || {
-            let (node, name, actor, owner) = (node.clone(), name.clone(), actor.clone(), actor.id());
-            tokio::spawn(async move {
-                let down = actor.monitor().await;
-                drop(actor);
-                if down.reason == ExitReason::NodeDown {
-                    return;
-                }
-                if let Some(node) = node.upgrade() {
-                    let _ = node.unregister_global(&name, owner).await;
-                }
-            });
-        })
+    /// [`RegistryError::TooManyNames`] if the actors of `node` hold as many names as they may.
+    fn check_room(&self, node: NodeId) -> Result<(), RegistryError> {
+        let (held, limit) = self
+            .registry()
+            .read(|replica| (replica.names_of(node), replica.cap()));
+        if held >= limit {
+            return Err(RegistryError::TooManyNames { node, limit });
+        }
+        Ok(())
     }
 
-    /// Releases `name`, which `owner` must hold ([`RegistryError::NotOwner`] otherwise,
-    /// [`RegistryError::NotFound`] if no one does). Like a registration, the release is
-    /// ordered by the sequencer and returns once every connected node has dropped the name,
-    /// so a registration that follows it, from any node, finds the name free.
+    /// Releases `name`, which `owner` must hold. Only the owner's node may release it:
+    /// anywhere else, and for another holder, this is [`RegistryError::NotOwner`] (with the
+    /// name's holder); [`RegistryError::NotFound`] if no one holds it. Like a registration, the release is ordered by the sequencer and returns once
+    /// every connected node has dropped the name, so a registration that follows it, from any
+    /// node, finds the name free.
     pub async fn unregister_global(&self, name: &str, owner: ActorId) -> Result<(), RegistryError> {
         validate_name(name)?;
-        match self.registry().submit(name, Change::Unclaim(owner), None).await? {
+        if owner.node() != self.id() {
+            let holder = self
+                .registry()
+                .read(|replica| replica.get(name).map(|entry| entry.owner));
+            return Err(match holder {
+                Some(holder) => RegistryError::NotOwner {
+                    name: name.to_owned(),
+                    owner: holder,
+                },
+                None => RegistryError::NotFound {
+                    name: name.to_owned(),
+                },
+            });
+        }
+        match self.registry().submit(name, Change::Unclaim(owner)).await? {
             Ok(()) => Ok(()),
             Err(None) => Err(RegistryError::NotFound {
                 name: name.to_owned(),
@@ -204,11 +224,25 @@ impl Node {
     }
 
     /// Adds `actor` to the process group `group` on every connected node. It leaves the group
-    /// when it stops for good or its node goes down.
+    /// when it stops for good or its node goes down. Fails with
+    /// [`RegistryError::InvalidName`], [`RegistryError::ActorStopped`], or
+    /// [`RegistryError::TooManyNames`] if the actor's node holds as many memberships as a node
+    /// may.
     pub fn join<A: Actor>(&self, group: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
         validate_name(group)?;
+        check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
+        }
+        let node = actor.id().node();
+        let (held, limit) = self
+            .registry()
+            .read(|replica| (replica.memberships_of(node), replica.cap()));
+        let member = self
+            .registry()
+            .read(|replica| replica.members(group).iter().any(|m| m.owner == actor.id()));
+        if held >= limit && !member {
+            return Err(RegistryError::TooManyNames { node, limit });
         }
         self.registry().join(group, entry_of(actor));
         let (node, group, id, monitor) = (self.downgrade(), group.to_owned(), actor.id(), actor.monitor());
@@ -289,17 +323,74 @@ impl Node {
 
     /// The network layer's word that the connection to `peer` is down.
     pub(crate) fn registry_peer_down(&self, peer: NodeId) {
+        self.attached().outbox.forget(peer);
         self.registry().on_peer_down(peer);
     }
 
-    /// A Registry frame from `from`. Returns whether it was the peer's replica (then merged
-    /// here); an error means the body did not decode, and the peer is to be disconnected.
-    pub(crate) fn registry_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, CodecError> {
+    /// A Registry frame from `from`. Returns whether it ended the peer's replica (then merged
+    /// here); an error means the body did not decode or was invalid, and the peer is to be
+    /// disconnected.
+    pub(crate) fn registry_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, String> {
         self.registry().on_frame(from, body)
+    }
+
+    /// Sets the registry's knobs (by the builder, before the node connects).
+    pub(crate) fn configure_registry(&self, config: crate::registry::RegistryConfig) {
+        self.registry().configure(config);
+    }
+
+    /// Releases, everywhere, every name `actor` (of this node) holds, once it stops for good.
+    fn release_names_when_stopped(&self, actor: ActorId) {
+        let node = self.downgrade();
+        // No such actor (a peer named a made-up one of this node): released at once.
+        let cell = self.local_cell(actor);
+        tokio::spawn(async move {
+            if let Some(cell) = cell {
+                let _ = cell.core().wait_for_stop().await;
+            }
+            let Some(node) = node.upgrade() else {
+                return;
+            };
+            // Unwatched first: a name granted from now on starts a new watch.
+            node.registry().unwatch(actor);
+            for attempt in 0..RELEASE_ATTEMPTS {
+                let names = node.registry().read(|replica| replica.names_held_by(actor));
+                let mut left = false;
+                for name in names {
+                    match node.unregister_global(&name, actor).await {
+                        Ok(()) | Err(RegistryError::NotFound { .. }) => {}
+                        // Another actor holds it now: not ours to release.
+                        Err(RegistryError::NotOwner { owner, .. }) if owner != actor => {}
+                        // The cluster could not order it (a sequencer went down, or views of
+                        // the sequencer differed): tried again, the name must not outlive
+                        // its actor.
+                        Err(error) => {
+                            tracing::debug!(%name, %actor, attempt, %error, "release of a stopped actor's name failed");
+                            left = true;
+                        }
+                    }
+                }
+                if !left {
+                    return;
+                }
+                tokio::time::sleep(RELEASE_RETRY).await;
+            }
+        });
     }
 }
 
 /// The replicated entry of `actor`: its id and protocol.
+/// [`RegistryError::InvalidName`] if `A`'s name is longer than peers accept in an entry.
+fn check_type_name<A: Actor>() -> Result<(), RegistryError> {
+    if A::NAME.len() > crate::registry::wire::MAX_TYPE_NAME_LEN {
+        return Err(RegistryError::InvalidName {
+            name: A::NAME.chars().take(64).collect(),
+            why: "an actor's type name in the global registry is at most 1024 bytes",
+        });
+    }
+    Ok(())
+}
+
 fn entry_of<A: Actor>(actor: &ActorRef<A>) -> GlobalEntry {
     GlobalEntry {
         owner: actor.id(),
@@ -313,7 +404,7 @@ impl RegistryHost for Services {
         // A known slot, not only an up one: the registry hears of a new peer, and sends it
         // its replica, just before the peer counts as up.
         if let Some(slot) = self.net.get().and_then(|net| net.known_slot(to)) {
-            slot.send_frame(FrameKind::Registry, |buf| msg.encode(buf));
+            self.outbox.send(slot, msg);
         }
     }
 
@@ -331,6 +422,16 @@ impl RegistryHost for Services {
     fn name_conflict(&self, name: String, winner: ActorId, loser: ActorId) {
         if let Some(net) = self.net.get() {
             net.emit(NodeEvent::NameConflict { name, winner, loser });
+        }
+    }
+
+    fn watch_own(&self, actor: ActorId) {
+        // Without a runtime no actor runs, and no name is released.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        if let Some(node) = self.node.get().and_then(WeakNode::upgrade) {
+            node.release_names_when_stopped(actor);
         }
     }
 }

@@ -9,11 +9,19 @@
 //! callers get their answers (and what a granted claim sets up runs), losers of conflicts are
 //! stopped and conflicts reported, since those call into code that may take other locks.
 //!
-//! Time is a [`Duration`] since the driver was created. The only deadline is the sequencer's
-//! wait for acknowledgements; one timer task, started when a deadline appears and ending when
-//! none is left, ticks the state machine at each.
+//! Time is a [`Duration`] since the driver was created. The deadlines are the sequencer's
+//! wait for acknowledgements, a claim's wait for a first word from its sequencer, and the end
+//! of a suspicion; one timer task, started when a deadline appears and ending when none is
+//! left, ticks the state machine at each.
+//!
+//! Frames are decoded and validated here ([`RegistryMsg::validate`]) before the state machine
+//! sees them: an undecodable or invalid frame is refused whole, counted, logged, and returned
+//! as an error, which makes the network layer drop the peer as a protocol violation.
+//!
+//! This node's own actors that hold a name are watched (one task per actor, through the
+//! host): when one stops for good, its node, the only one allowed to, releases its names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -22,11 +30,10 @@ use tokio::time::Instant;
 
 use super::api::NameChange;
 use super::conflict::ConflictPolicy;
-use super::protocol::{Answer, Change, Outputs, Registry, Replica};
+use super::protocol::{Answer, Change, Config, Outputs, Registry, Replica};
 use super::wire::{Decision, GlobalEntry, RegistryMsg};
 use super::RegistryError;
 use crate::actor::{ActorId, ExitReason, NodeId};
-use crate::codec::CodecError;
 use crate::lock::lock;
 use crate::DEFAULT_CALL_TIMEOUT;
 
@@ -46,11 +53,10 @@ pub(crate) trait RegistryHost: Send + Sync + 'static {
     fn stop_local(&self, actor: ActorId, reason: ExitReason);
     /// Reports a settled name conflict to the node's subscribers.
     fn name_conflict(&self, name: String, winner: ActorId, loser: ActorId);
+    /// The local actor `actor` holds a name now: when it stops for good, release its names
+    /// (then tell [`RegistryDriver::unwatch`]). Called once per actor until then.
+    fn watch_own(&self, actor: ActorId);
 }
-
-/// What a granted claim sets up (the release of the name when its actor stops); it runs
-/// where the claim is answered, off the caller's path.
-pub(crate) type GrantHook = Arc<dyn Fn() + Send + Sync>;
 
 /// One node's registry, driven.
 pub(crate) struct RegistryDriver {
@@ -73,23 +79,23 @@ struct State {
     protocol: Registry,
     /// Callers waiting for the answer to their change, by request.
     waiters: HashMap<u64, Waiter>,
-    /// Whether a timer task is running (it ends once no deadline is left).
-    timer_armed: bool,
+    /// The timer task running, if any (it ends once no deadline is left): its generation and
+    /// the deadline it sleeps until. An earlier deadline starts a new one, which supersedes it.
+    timer: Option<(u64, Duration)>,
+    /// The generation of the last timer started.
+    timer_generation: u64,
+    /// This node's actors that hold a name and are watched by the host.
+    watched: HashSet<ActorId>,
 }
 
 struct Waiter {
     answer: oneshot::Sender<Answer>,
-    on_granted: Option<GrantHook>,
 }
 
 impl Waiter {
-    /// Answers the caller, then runs what a granted claim sets up.
+    /// Answers the caller.
     fn resolve(self, answer: Answer) {
-        let granted = answer == Answer::Decided(Ok(()));
         let _ = self.answer.send(answer);
-        if let Some(on_granted) = self.on_granted.filter(|_| granted) {
-            on_granted();
-        }
     }
 }
 
@@ -99,7 +105,9 @@ impl RegistryDriver {
         let state = State {
             protocol: Registry::new(me, DEFAULT_CALL_TIMEOUT),
             waiters: HashMap::new(),
-            timer_armed: false,
+            timer: None,
+            timer_generation: 0,
+            watched: HashSet::new(),
         };
         RegistryDriver {
             shared: Arc::new(Shared {
@@ -111,6 +119,16 @@ impl RegistryDriver {
                 version: watch::channel(0).0,
             }),
         }
+    }
+
+    /// Sets the registry's knobs (before the node connects to anyone).
+    pub(crate) fn configure(&self, config: Config) {
+        lock(&self.shared.state).protocol.configure(config);
+    }
+
+    /// The host's watch of `actor` ended (it stopped, and its names were released).
+    pub(crate) fn unwatch(&self, actor: ActorId) {
+        lock(&self.shared.state).watched.remove(&actor);
     }
 
     /// Settles later name conflicts with `policy`.
@@ -148,10 +166,19 @@ impl RegistryDriver {
             .step(|state, now| ((), state.protocol.peer_down(peer, now)));
     }
 
-    /// A Registry frame from `from`. Returns whether it was a snapshot (the peer's replica is
-    /// merged); an undecodable body is an error, and the peer is to be disconnected.
-    pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, CodecError> {
-        let msg = RegistryMsg::decode(body)?;
+    /// A Registry frame from `from`. Returns whether it ended a snapshot (the peer's replica
+    /// is merged: its greeting is complete); an undecodable body, or one with an invalid name,
+    /// is an error, and the peer is to be disconnected.
+    pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, String> {
+        let refuse = |why: String| {
+            metrics::counter!("distribute_registry_invalid_frames_total").increment(1);
+            tracing::warn!(peer = %from, %why, "registry frame refused");
+            why
+        };
+        let msg = RegistryMsg::decode(body)
+            .map_err(|error| refuse(format!("undecodable registry frame: {error}")))?;
+        msg.validate()
+            .map_err(|error| refuse(format!("invalid registry frame: {error}")))?;
         let snapshot = matches!(msg, RegistryMsg::Snapshot { .. });
         self.shared
             .step(|state, now| ((), state.protocol.receive(from, msg, now)));
@@ -169,25 +196,20 @@ impl RegistryDriver {
         self.shared.step(|state, _| state.protocol.leave(group, member))
     }
 
-    /// Has the sequencer make `change` to `name`, and runs `on_granted` if it does, or may
-    /// have. A sequencer that goes down before answering is replaced by the next one, up to
-    /// three in all ([`RegistryError::NodeDown`] then); one that does not answer within
-    /// [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change may have
-    /// been made (the answer was lost, or is late), so `on_granted` runs then too: a name
-    /// that went through after all is still released when its actor stops.
-    pub(crate) async fn submit(
-        &self,
-        name: &str,
-        change: Change,
-        on_granted: Option<GrantHook>,
-    ) -> Result<Decision, RegistryError> {
+    /// Has the sequencer make `change` to `name`. A sequencer that goes down (or is
+    /// suspected: silent past the claim deadline) before answering is replaced by the next
+    /// one, up to three in all ([`RegistryError::NodeDown`] then); one that does not answer
+    /// within [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change
+    /// may have been made (the answer was lost, or is late); a name that went through after
+    /// all is still released when its actor stops, by its node, which watches every actor of
+    /// its own that holds a name.
+    pub(crate) async fn submit(&self, name: &str, change: Change) -> Result<Decision, RegistryError> {
         let mut last_sequencer = None;
         for _ in 0..SUBMIT_ATTEMPTS {
             let (answer, rx) = oneshot::channel();
             let submitted = self.shared.step(|state, now| {
                 let (submitted, out) = state.protocol.submit(name, change.clone(), now);
-                let on_granted = on_granted.clone();
-                let waiter = Waiter { answer, on_granted };
+                let waiter = Waiter { answer };
                 state.waiters.insert(submitted.request, waiter);
                 (submitted, out)
             });
@@ -201,18 +223,12 @@ impl RegistryDriver {
                         state.waiters.remove(&submitted.request);
                         ((), Outputs::default())
                     });
-                    if let Some(on_granted) = &on_granted {
-                        on_granted();
-                    }
                     return Err(RegistryError::Timeout {
                         node: submitted.sequencer,
                         timeout: DEFAULT_CALL_TIMEOUT,
                     });
                 }
             }
-        }
-        if let Some(on_granted) = &on_granted {
-            on_granted();
         }
         let node = last_sequencer.unwrap_or(self.shared.me);
         Err(RegistryError::NodeDown { node })
@@ -242,8 +258,14 @@ impl Shared {
                 host.send(*to, msg);
             }
         }
+        let mut watch = Vec::new();
         for change in changes {
             tracing::debug!(name = %change.name, owner = ?change.owner, "global name changed");
+            if let Some(owner) = change.owner.filter(|owner| owner.node() == self.me) {
+                if state.watched.insert(owner) {
+                    watch.push(owner);
+                }
+            }
             let _ = self.events.send(change);
         }
         if touched {
@@ -260,6 +282,9 @@ impl Shared {
             waiter.resolve(answer);
         }
         if let Some(host) = host {
+            for actor in watch {
+                host.watch_own(actor);
+            }
             for (actor, reason) in stops {
                 host.stop_local(actor, reason);
             }
@@ -273,27 +298,35 @@ impl Shared {
     }
 
     /// Starts the timer task if the state machine has a deadline and no timer runs.
+    /// Starts a timer task if the state machine has a deadline earlier than the one the
+    /// running timer sleeps until (if any); the running one then ends when it wakes.
     fn arm_timer(self: &Arc<Self>, state: &mut State) {
-        if state.timer_armed {
-            return;
-        }
         let Some(deadline) = state.protocol.next_deadline() else {
             return;
         };
+        if state.timer.is_some_and(|(_, armed)| armed <= deadline) {
+            return;
+        }
         // Without a runtime there is no network either, hence no deadline to keep.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        state.timer_armed = true;
-        runtime.spawn(tick_at_deadlines(Arc::downgrade(self), deadline));
+        state.timer_generation = state.timer_generation.wrapping_add(1);
+        let generation = state.timer_generation;
+        state.timer = Some((generation, deadline));
+        runtime.spawn(tick_at_deadlines(Arc::downgrade(self), generation, deadline));
     }
 }
 
-/// Ticks the state machine at each of its deadlines, until none is left (or the node is
-/// gone).
-async fn tick_at_deadlines(shared: Weak<Shared>, mut deadline: Duration) {
+/// Ticks the state machine at each of its deadlines, until none is left, the node is gone,
+/// or a timer of a later generation supersedes this one.
+async fn tick_at_deadlines(shared: Weak<Shared>, generation: u64, mut deadline: Duration) {
     loop {
-        let Some(at) = shared.upgrade().map(|shared| shared.epoch + deadline) else {
+        // A deadline too far to represent is one that never comes.
+        let Some(at) = shared
+            .upgrade()
+            .and_then(|shared| shared.epoch.checked_add(deadline))
+        else {
             return;
         };
         tokio::time::sleep_until(at).await;
@@ -301,11 +334,13 @@ async fn tick_at_deadlines(shared: Weak<Shared>, mut deadline: Duration) {
             return;
         };
         let next = shared.step(|state, now| {
+            if state.timer.is_none_or(|(current, _)| current != generation) {
+                return (None, Outputs::default());
+            }
             let out = state.protocol.tick(now);
             let next = state.protocol.next_deadline();
-            // Disarmed under the lock: a step that sets a deadline after this one starts a
-            // new timer.
-            state.timer_armed = next.is_some();
+            // Set under the lock: a step that sets an earlier deadline starts a new timer.
+            state.timer = next.map(|next| (generation, next));
             (next, out)
         });
         match next {

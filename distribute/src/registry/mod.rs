@@ -7,6 +7,53 @@
 //! `driver` runs it (the lock, the timer, frames out through a host the node implements),
 //! and the node's API (`node/registry.rs`) validates, calls the driver and maps its answers
 //! to [`RegistryError`]. `wire` holds the messages nodes exchange.
+//!
+//! # Trusting peers no further than they must be
+//!
+//! Every peer may be hostile, even one that holds the cookie. The global registry takes from
+//! a peer only what that peer is the authority on, and bounds what it stores for it:
+//!
+//! - **Validation.** Every name and group in a registry frame from a peer is checked with
+//!   [`validate_name`], the function local names go through, and every type name against a
+//!   bound of 1024 bytes. A frame with an invalid one is a *protocol violation*: no node of
+//!   this crate sends one, so the sender is not playing by the rules. The frame is refused
+//!   whole (nothing of it is applied), counted (`distribute_registry_invalid_frames_total`),
+//!   logged, and the peer is disconnected with a typed `ProtocolViolation` reason.
+//! - **Members only.** A name is stored only for an actor of a *member*: this node or a
+//!   connected peer. The sequencer refuses a claim for any other owner, and a node does not
+//!   apply a commit or a snapshot entry of one. So names of nodes that never joined are never
+//!   held, and a node's names go when it leaves. Entries refused for authority are not a
+//!   violation (an honest node's snapshot carries its whole replica): they are dropped and
+//!   counted (`distribute_registry_refused_total`).
+//! - **Each node speaks for its own actors.** A name enters a replica through the sequencer's
+//!   order (its commits, and its replica, which is that order) or from the snapshot of the
+//!   owner's own node. A snapshot's entries for other nodes' actors are ignored (their nodes
+//!   tell us themselves); reaching the sequencer, they only make it commit the name again as
+//!   it holds it, which settles stale copies. A peer releases only names of its own actors,
+//!   and changes only its own actors' group memberships.
+//! - **No stop on hearsay.** Since nothing is stored for a non-member, the winner of any
+//!   conflict that stops one of this node's actors is an actor of a real member.
+//! - **Caps.** The actors of one node hold at most
+//!   [`max_global_names_per_node`](crate::NodeBuilder::max_global_names_per_node) names
+//!   (default 100 000), and apart as many group memberships, in every replica; past it
+//!   `register_global` answers [`RegistryError::TooManyNames`] and further names from that
+//!   node are refused.
+//! - **Owners release.** [`unregister_global`](crate::Node::unregister_global) succeeds only
+//!   on the owner's node ([`RegistryError::NotOwner`] anywhere else), and the sequencer
+//!   refuses a peer's release of a name owned elsewhere. Each node watches its own actors
+//!   that hold names (whoever registered them) and releases their names when they stop.
+//! - **No single silent node stalls the registry.** A claim that gets no word from its
+//!   sequencer within [`registry_claim_timeout`](crate::NodeBuilder::registry_claim_timeout)
+//!   (default 500 ms, a few more for a sequencer heard from meanwhile) makes the claimant
+//!   *suspect* that node: it is skipped as the sequencer and not waited for by commits until
+//!   it is heard from, reconnects, or twenty deadlines pass; the claim is submitted again to
+//!   the next candidate. A change the silent node did commit is safe: a retried claim by the
+//!   same owner is granted the same, and a commit that reached only some nodes is settled by
+//!   reconciliation, as when a sequencer goes down.
+//! - **Chunked sync.** A replica is sent in chunks well under the frame cap
+//!   (`SnapshotPart`s, then a final `Snapshot`); the receiver holds the chunks (within the
+//!   caps) and takes them together at the last, so a registry of any size reaches a joining
+//!   node, and `connect` returns once the last chunk is in.
 
 mod api;
 mod conflict;
@@ -17,14 +64,18 @@ mod local;
 mod name;
 pub(crate) mod protocol;
 mod registered;
-pub(crate) mod wire;
+#[doc(hidden)]
+pub mod wire;
 
 pub use api::{NameChange, NameWatch, RetryPolicy};
 pub(crate) use conflict::ConflictPolicy;
 pub use conflict::ConflictResolver;
-pub(crate) use driver::{GrantHook, RegistryDriver, RegistryHost};
+pub(crate) use driver::{RegistryDriver, RegistryHost};
 pub(crate) use local::LocalNames;
 pub use name::{validate_name, MAX_NAME_LEN};
+pub(crate) use protocol::{
+    Config as RegistryConfig, DEFAULT_CLAIM_TIMEOUT, DEFAULT_MAX_NAMES_PER_NODE, DEFAULT_SNAPSHOT_CHUNK_BYTES,
+};
 pub use registered::{
     start_registered, start_registered_pool, start_registered_supervised, Name, RegisterError, Registered,
 };
@@ -59,7 +110,8 @@ pub enum RegistryError {
         /// The name.
         name: String,
     },
-    /// The name belongs to another actor.
+    /// The name belongs to another actor, or the release was asked for on another node than
+    /// the owner's: only the owner's node may release a name.
     #[error("name `{name}` belongs to {owner}, not to the caller")]
     NotOwner {
         /// The name.
@@ -114,5 +166,15 @@ pub enum RegistryError {
     ActorStopped {
         /// The actor.
         actor: ActorId,
+    },
+    /// The actors of the node hold as many global names (or, for `join`, group memberships)
+    /// as one node's actors may
+    /// ([`NodeBuilder::max_global_names_per_node`](crate::NodeBuilder::max_global_names_per_node)).
+    #[error("the actors of node {node} hold {limit} global names already, the most a node's actors may")]
+    TooManyNames {
+        /// The node whose actors hold the names.
+        node: crate::actor::NodeId,
+        /// The cap.
+        limit: usize,
     },
 }

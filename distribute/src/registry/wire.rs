@@ -1,29 +1,36 @@
 //! The registry's wire messages: the body of every `Registry` frame.
 //!
-//! What each message means, and when a node sends it, is the protocol's business
-//! ([`protocol`](super::protocol)); this module only fixes their shape and encoding. Decoding is
+//! Not a public API: public (and hidden from the docs) only so that hostile-peer tests can
+//! build registry frames with the encoder nodes use.
+//!
+//! What each message means, and when a node sends it, is the protocol's business (the
+//! registry's `protocol` module); this module only fixes their shape and encoding. Decoding is
 //! strict (bincode with a size limit): garbage, a cut-short body or trailing bytes are errors,
-//! which the network layer turns into the peer's disconnection.
+//! which the network layer turns into the peer's disconnection. A message that decodes but
+//! carries an invalid name or type name ([`RegistryMsg::validate`]) is refused whole, the same
+//! way: no honest node sends one (each validates its names before it sends them).
 
 use serde::{Deserialize, Serialize};
 
+use super::{validate_name, RegistryError};
 use crate::actor::{ActorId, NodeId};
 use crate::codec::{Bincode, Codec, CodecError};
 
 /// A registered name's owner (or a group member), as replicated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct GlobalEntry {
+pub struct GlobalEntry {
     /// The actor.
-    pub(crate) owner: ActorId,
+    pub owner: ActorId,
     /// Its protocol's fingerprint, checked by typed lookups.
-    pub(crate) fingerprint: u64,
+    pub fingerprint: u64,
     /// Its type's name, for `TypeMismatch` errors.
-    pub(crate) type_name: String,
+    pub type_name: String,
 }
 
 /// Registry traffic between nodes (the body of a Registry frame).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum RegistryMsg {
+#[allow(missing_docs)]
+pub enum RegistryMsg {
     /// To the sequencer: register `name` to `entry`.
     Claim {
         request: u64,
@@ -78,8 +85,17 @@ pub(crate) enum RegistryMsg {
         others: Vec<NodeId>,
     },
     /// The sender's replica, or a part of it: merged by the receiver. Sent whole on
-    /// connecting.
+    /// connecting. A replica too large for one frame goes as [`SnapshotPart`]s followed by
+    /// this message, its last chunk: the receiver takes them together.
+    ///
+    /// [`SnapshotPart`]: RegistryMsg::SnapshotPart
     Snapshot {
+        entries: Vec<(String, GlobalEntry)>,
+        groups: Vec<(String, GlobalEntry)>,
+    },
+    /// A chunk of a snapshot, more to follow: held by the receiver (within its bounds) until
+    /// the [`Snapshot`](RegistryMsg::Snapshot) that ends it.
+    SnapshotPart {
         entries: Vec<(String, GlobalEntry)>,
         groups: Vec<(String, GlobalEntry)>,
     },
@@ -91,7 +107,8 @@ pub(crate) enum RegistryMsg {
 
 /// A change the sequencer made, as every node applies it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Committed {
+#[allow(missing_docs)]
+pub enum Committed {
     /// `name` now belongs to `entry`.
     Registered { name: String, entry: GlobalEntry },
     /// `owner` released `name`.
@@ -100,7 +117,7 @@ pub(crate) enum Committed {
 
 impl Committed {
     /// The name changed.
-    pub(crate) fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         match self {
             Committed::Registered { name, .. } | Committed::Released { name, .. } => name,
         }
@@ -110,32 +127,90 @@ impl Committed {
 /// Who submitted a change, so that the nodes applying it can relay it: its node, its request,
 /// and the nodes the change went to besides it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Claimant {
+pub struct Claimant {
     /// The claimant's node.
-    pub(crate) node: NodeId,
+    pub node: NodeId,
     /// The claimant's request.
-    pub(crate) request: u64,
+    pub request: u64,
     /// The nodes the change went to besides the claimant.
-    pub(crate) others: Vec<NodeId>,
+    pub others: Vec<NodeId>,
 }
 
 /// The sequencer's answer to a change: done, or refused with the name's owner (none for a
 /// release of a name no one holds, or a claim for an actor of a node that went down).
-pub(crate) type Decision = Result<(), Option<ActorId>>;
+pub type Decision = Result<(), Option<ActorId>>;
 
-/// Registry frames may carry a whole replica.
+/// No registry frame is larger than the largest frame a node accepts (snapshots are chunked
+/// well under it).
 const REGISTRY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// The longest type name a replicated entry may carry, in bytes: a Rust type path, generics
+/// included, is far shorter.
+pub const MAX_TYPE_NAME_LEN: usize = 1024;
 
 impl RegistryMsg {
     /// Appends the message's encoding to `out`.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
         Bincode::<REGISTRY_LIMIT>.encode(self, out)
     }
 
     /// Decodes a frame body; anything but exactly one well-formed message is an error.
-    pub(crate) fn decode(body: &[u8]) -> Result<RegistryMsg, CodecError> {
+    pub fn decode(body: &[u8]) -> Result<RegistryMsg, CodecError> {
         Bincode::<REGISTRY_LIMIT>.decode(body)
     }
+
+    /// Checks every name and group in the message with [`validate_name`] (the rule local
+    /// names follow) and every type name against [`MAX_TYPE_NAME_LEN`]. A peer that sends an
+    /// invalid one is not a node of this crate playing by its rules: the whole message is
+    /// refused and the peer disconnected.
+    pub fn validate(&self) -> Result<(), RegistryError> {
+        match self {
+            RegistryMsg::Claim { name, entry, .. } => {
+                validate_name(name)?;
+                validate_entry(entry)
+            }
+            RegistryMsg::Unclaim { name, .. } => validate_name(name),
+            RegistryMsg::Decided { change, .. }
+            | RegistryMsg::Relayed { change, .. }
+            | RegistryMsg::Commit { change, .. } => match change {
+                Committed::Registered { name, entry } => {
+                    validate_name(name)?;
+                    validate_entry(entry)
+                }
+                Committed::Released { name, .. } => validate_name(name),
+            },
+            RegistryMsg::ClaimReply { .. } | RegistryMsg::CommitAck { .. } => Ok(()),
+            RegistryMsg::Snapshot { entries, groups } | RegistryMsg::SnapshotPart { entries, groups } => {
+                for (name, entry) in entries.iter().chain(groups) {
+                    validate_name(name)?;
+                    validate_entry(entry)?;
+                }
+                Ok(())
+            }
+            RegistryMsg::Join { group, member } => {
+                validate_name(group)?;
+                validate_entry(member)
+            }
+            RegistryMsg::Leave { group, .. } => validate_name(group),
+        }
+    }
+}
+
+/// The id of actor `local` of node `node`, as a peer may name it on the wire: for tests that
+/// play a hostile peer. Not a public API.
+#[doc(hidden)]
+pub fn actor_id(node: u64, local: u64) -> ActorId {
+    ActorId::new(NodeId::from_u64(node), local)
+}
+
+fn validate_entry(entry: &GlobalEntry) -> Result<(), RegistryError> {
+    if entry.type_name.len() > MAX_TYPE_NAME_LEN {
+        return Err(RegistryError::InvalidName {
+            name: entry.type_name.chars().take(64).collect(),
+            why: "a type name is at most 1024 bytes",
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //!  node a (nonce Na)                                    node b (nonce Nb)
-//!    | --- Hello { DSTR, v1, "a", inc_a, caps_a, Na } --> |
-//!    | <-- Hello { DSTR, v1, "b", inc_b, caps_b, Nb } --- |   (sent at once, in any order)
+//!    | --- Hello { DSTR, v2, "a", inc_a, caps_a, Na } --> |
+//!    | <-- Hello { DSTR, v2, "b", inc_b, caps_b, Nb } --- |   (sent at once, in any order)
 //!    |                                                    |
 //!    | --- Proof { mac(prover a, verifier b) } ---------> |   b verifies: Established(a)
 //!    | <-- Proof { mac(prover b, verifier a) } ---------- |   a verifies: Established(b)
@@ -102,7 +102,11 @@ type HmacSha256 = Hmac<Sha256>;
 pub const MAGIC: [u8; 4] = *b"DSTR";
 
 /// The handshake and wire protocol version this build speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+///
+/// Version 2 seals every byte after the handshake ([`super::session`]); a node of version 1,
+/// which would send plain frames, is refused during the handshake with
+/// [`HandshakeError::VersionMismatch`] rather than dropped for its first frame.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The longest node name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -675,7 +679,7 @@ mod tests {
     #[test]
     fn hello_has_a_stable_wire_layout() {
         let (_, bytes) = start("n1", 0x0102, COOKIE, 0xaa);
-        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 1, 0, 2, b'n', b'1'];
+        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 2, 0, 2, b'n', b'1'];
         expected.extend_from_slice(&1002u64.to_be_bytes());
         expected.extend_from_slice(&0x0102u64.to_be_bytes());
         expected.extend_from_slice(&[0xaa; 32]);
@@ -708,14 +712,32 @@ mod tests {
     #[test]
     fn other_version_is_version_mismatch_whatever_follows_it() {
         let (mut a, _) = start("a", 0, COOKIE, 1);
-        let v2 = Hello {
-            version: 2,
+        let next = Hello {
+            version: PROTOCOL_VERSION + 1,
             ..hello("b", 2)
         }
         .encode();
         assert_eq!(
-            recv(&mut a, &v2),
-            Err(HandshakeError::VersionMismatch { ours: 1, theirs: 2 })
+            recv(&mut a, &next),
+            Err(HandshakeError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: PROTOCOL_VERSION + 1
+            })
+        );
+
+        // Version 1 (plain frames after the handshake) is refused as such.
+        let (mut a, _) = start("a", 0, COOKIE, 1);
+        let v1 = Hello {
+            version: 1,
+            ..hello("b", 2)
+        }
+        .encode();
+        assert_eq!(
+            recv(&mut a, &v1),
+            Err(HandshakeError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: 1
+            })
         );
 
         // A later version may lay out the rest differently: only the prefix is read.
@@ -724,7 +746,10 @@ mod tests {
         v9.extend_from_slice(b"something else entirely");
         assert_eq!(
             recv(&mut a, &v9),
-            Err(HandshakeError::VersionMismatch { ours: 1, theirs: 9 })
+            Err(HandshakeError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                theirs: 9
+            })
         );
     }
 

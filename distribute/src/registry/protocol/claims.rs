@@ -12,7 +12,6 @@
 //! and answers the peer with a `ClaimReply` once the claim is answered here.
 
 use std::collections::BTreeMap;
-
 use std::time::Duration;
 
 use super::outputs::{Answer, Outputs};
@@ -52,6 +51,10 @@ struct PendingClaim {
     heard: Vec<NodeId>,
     /// Once applied here: the nodes whose relay is still awaited.
     waiting: Option<Vec<NodeId>>,
+    /// When it was sent.
+    sent: Duration,
+    /// When its sequencer is suspected if no word about it came from any node by then.
+    deadline: Duration,
 }
 
 /// A claim that got its answer: the registry tells whoever waits for it.
@@ -65,6 +68,13 @@ pub(super) struct Resolved {
     pub(super) applied: bool,
 
     pub(super) answer: Answer,
+}
+
+impl PendingClaim {
+    /// Whether no node said anything about it yet (its sequencer may be silent).
+    fn unanswered(&self) -> bool {
+        self.heard.is_empty() && !self.applied && !self.overtaken
+    }
 }
 
 impl Claims {
@@ -82,6 +92,7 @@ impl Claims {
         sequencer: NodeId,
         (name, change): (&str, Change),
         proxy_for: Option<(NodeId, u64)>,
+        (sent, deadline): (Duration, Duration),
     ) {
         let claim = PendingClaim {
             sequencer,
@@ -92,8 +103,35 @@ impl Claims {
             overtaken: false,
             heard: Vec::new(),
             waiting: None,
+            sent,
+            deadline,
         };
         self.pending.insert(request, claim);
+    }
+
+    /// The earliest deadline of a claim with no word about it yet.
+    pub(super) fn next_deadline(&self) -> Option<Duration> {
+        self.pending
+            .values()
+            .filter(|claim| claim.unanswered())
+            .map(|claim| claim.deadline)
+            .min()
+    }
+
+    /// The claims with no word about them by their deadline: request, sequencer, when sent.
+    pub(super) fn overdue(&self, now: Duration) -> Vec<(u64, NodeId, Duration)> {
+        self.pending
+            .iter()
+            .filter(|(_, claim)| claim.unanswered() && claim.deadline <= now)
+            .map(|(request, claim)| (*request, claim.sequencer, claim.sent))
+            .collect()
+    }
+
+    /// Moves the deadline of claim `request` to `deadline`.
+    pub(super) fn postpone(&mut self, request: u64, deadline: Duration) {
+        if let Some(claim) = self.pending.get_mut(&request) {
+            claim.deadline = deadline;
+        }
     }
 
     /// Whether what `sequencer` says of `name` (in its commit `commit`, if it is one) is older
@@ -300,8 +338,9 @@ impl Registry {
                 owner,
             },
         };
+        let deadline = now.saturating_add(self.config.claim_timeout);
         self.claims
-            .await_answer(request, sequencer, (&name, change), proxy_for);
+            .await_answer(request, sequencer, (&name, change), proxy_for, (now, deadline));
         out.send(sequencer, msg);
     }
 

@@ -33,12 +33,17 @@
 //! leaves (`Join`, `Leave`), which is the authority on them: its snapshot replaces what others
 //! held of its members.
 //!
+//! What a peer may tell a node, the per-node caps, chunked snapshots and the suspicion of a
+//! silent sequencer are in [`authority`]: the sequencer is the lowest id among this node and
+//! the connected peers it does not suspect.
+//!
 //! This is a registry with deterministic conflict resolution, not consensus: while nodes
 //! cannot see each other, each side registers on its own, and the merge settles it. Without
 //! versions on the wire, a merge cannot tell a name registered during a partition from a stale
 //! copy of a name released meanwhile: a release that races with a reconnection may be undone
 //! (the name comes back, on every node alike).
 
+mod authority;
 mod claims;
 mod outputs;
 mod peers;
@@ -50,10 +55,11 @@ mod simulation;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(crate) use outputs::{Answer, Outputs};
-pub(crate) use replica::Replica;
+pub(crate) use replica::{Replica, DEFAULT_MAX_NAMES_PER_NODE};
 
 use self::claims::{Claims, Copy};
 
@@ -63,6 +69,9 @@ use self::sequencer::{Origin, Proposal, Sequencer};
 use super::conflict::ConflictPolicy;
 use super::wire::{Claimant, Committed, GlobalEntry, RegistryMsg};
 use crate::actor::{ActorId, NodeId};
+
+/// Names (or group memberships) with their owners, as snapshots carry them.
+type Entries = Vec<(String, GlobalEntry)>;
 
 /// A change to one name, as submitted to the sequencer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +92,39 @@ pub(crate) struct Submitted {
     pub(crate) sequencer: NodeId,
 }
 
+/// How long a claim waits for a first word from the sequencer it was sent to, by default,
+/// before that node is suspected and the claim moves on to the next candidate.
+pub(crate) const DEFAULT_CLAIM_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The budget of one snapshot chunk, by default, in (estimated) encoded bytes.
+pub(crate) const DEFAULT_SNAPSHOT_CHUNK_BYTES: usize = 256 * 1024;
+
+/// The registry's knobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// How long the sequencer waits for every node to acknowledge a change.
+    pub(crate) ack_timeout: Duration,
+    /// How long a claim waits for a first word from its sequencer before suspecting it.
+    pub(crate) claim_timeout: Duration,
+    /// The most names (and, apart, group memberships) one node's actors may hold.
+    pub(crate) max_names_per_node: usize,
+    /// The budget of one snapshot chunk, in estimated encoded bytes (at least one entry goes
+    /// in each chunk).
+    pub(crate) snapshot_chunk_bytes: usize,
+}
+
+impl Config {
+    /// The defaults, with `ack_timeout`.
+    pub(crate) fn new(ack_timeout: Duration) -> Self {
+        Config {
+            ack_timeout,
+            claim_timeout: DEFAULT_CLAIM_TIMEOUT,
+            max_names_per_node: DEFAULT_MAX_NAMES_PER_NODE,
+            snapshot_chunk_bytes: DEFAULT_SNAPSHOT_CHUNK_BYTES,
+        }
+    }
+}
+
 /// One node's registry: its replica, its view of the other nodes, and the protocol's
 /// bookkeeping as claimant and as sequencer.
 #[derive(Debug)]
@@ -93,23 +135,39 @@ pub(crate) struct Registry {
     policy: ConflictPolicy,
     claims: Claims,
     sequencer: Sequencer,
-    /// How long the sequencer waits for every node to acknowledge a change.
-    ack_timeout: Duration,
+    config: Config,
+    /// The chunks of a snapshot each peer is sending, until its last.
+    partial: BTreeMap<NodeId, authority::Partial>,
+    /// When each peer was last heard from.
+    last_heard: BTreeMap<NodeId, Duration>,
 }
 
 impl Registry {
-    /// The registry of node `me`, alone, with the default conflict policy. The sequencer gives
-    /// up waiting for acknowledgements of a change after `ack_timeout`.
+    /// The registry of node `me`, alone, with the default conflict policy and knobs. The
+    /// sequencer gives up waiting for acknowledgements of a change after `ack_timeout`.
     pub(crate) fn new(me: NodeId, ack_timeout: Duration) -> Self {
+        Registry::with_config(me, Config::new(ack_timeout))
+    }
+
+    /// The registry of node `me`, alone, with the default conflict policy.
+    pub(crate) fn with_config(me: NodeId, config: Config) -> Self {
         Registry {
             me,
             peers: Peers::default(),
-            replica: Replica::default(),
+            replica: Replica::with_cap(config.max_names_per_node),
             policy: ConflictPolicy::default(),
             claims: Claims::default(),
             sequencer: Sequencer::default(),
-            ack_timeout,
+            config,
+            partial: BTreeMap::new(),
+            last_heard: BTreeMap::new(),
         }
+    }
+
+    /// Sets the knobs: the cap applies to names stored from now on.
+    pub(crate) fn configure(&mut self, config: Config) {
+        self.config = config;
+        self.replica.set_cap(config.max_names_per_node);
     }
 
     /// Settles later conflicts with `policy`.
@@ -128,9 +186,17 @@ impl Registry {
         self.peers.sequencer(self.me)
     }
 
-    /// When [`tick`](Self::tick) has something to do: the deadline of the change in flight.
+    /// When [`tick`](Self::tick) has something to do: the deadline of the change in flight,
+    /// or of a claim still waiting for a first word from its sequencer.
     pub(crate) fn next_deadline(&self) -> Option<Duration> {
-        self.sequencer.deadline()
+        [
+            self.sequencer.deadline(),
+            self.claims.next_deadline(),
+            self.peers.next_expiry(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Submits `change` of `name` for this node: to itself if it is the sequencer, else to the
@@ -164,11 +230,10 @@ impl Registry {
         let sequencer = self.sequencer();
         let returning = self.peers.has_departed(peer);
         self.peers.up(peer);
-        let snapshot = RegistryMsg::Snapshot {
-            entries: self.replica.snapshot(),
-            groups: self.replica.group_snapshot(),
-        };
-        out.send(peer, snapshot);
+        self.partial.remove(&peer);
+        self.last_heard.insert(peer, now);
+        let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+        self.send_snapshot(peer, entries, groups, &mut out);
         if self.sequencer() != sequencer {
             self.sequencer_changed(now, &mut out);
         }
@@ -187,6 +252,8 @@ impl Registry {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
         self.peers.down(peer);
+        self.partial.remove(&peer);
+        self.last_heard.remove(&peer);
         self.sequencer.withdraw_from(peer);
         self.replica.remove_members_of(peer, &mut out);
         let removed = self.replica.remove_names_of(peer, &mut out);
@@ -209,10 +276,13 @@ impl Registry {
         out
     }
 
-    /// Time passed: a change whose acknowledgements are overdue is given up on.
+    /// Time passed: a change whose acknowledgements are overdue is given up on, and a
+    /// sequencer that left a claim unanswered past its deadline is suspected.
     pub(crate) fn tick(&mut self, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         self.expire(now, &mut out);
+        self.suspect_silent(now, &mut out);
+        self.expire_suspicions(now, &mut out);
         out
     }
 
@@ -243,9 +313,13 @@ impl Registry {
         }
     }
 
-    /// A message from `from`.
+    /// A message from `from`, taken as far as `from` is an authority on what it says
+    /// ([`admit`](Self::admit)).
     pub(crate) fn receive(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
         let mut out = Outputs::default();
+        let Some(msg) = self.admit(from, msg, now, &mut out) else {
+            return out;
+        };
         let decided = matches!(msg, RegistryMsg::Decided { .. });
         match msg {
             RegistryMsg::Claim { request, name, entry } => {
@@ -292,13 +366,10 @@ impl Registry {
                 claimant,
             } => self.on_commit(from, request, change, claimant, &mut out),
             RegistryMsg::CommitAck { request, settled } => self.acked(request, from, settled, now, &mut out),
-            RegistryMsg::Snapshot { entries, groups } => {
-                self.on_snapshot(from, entries, groups, now, &mut out)
-            }
+            // Taken in whole by `admit`, so never here.
+            RegistryMsg::Snapshot { .. } | RegistryMsg::SnapshotPart { .. } => {}
             RegistryMsg::Join { group, member } => {
-                if !self.peers.has_departed(member.owner.node()) {
-                    self.replica.join(&group, member, &mut out);
-                }
+                self.replica.join(&group, member, &mut out);
             }
             RegistryMsg::Leave { group, member } => {
                 self.replica.leave(&group, member, &mut out);
@@ -375,7 +446,21 @@ impl Registry {
     }
 
     /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it.
-    fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+    /// An owner on a node that is not a member is not taken, whoever decided it.
+    pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        if !self.peers.is_member(entry.owner.node(), self.me) {
+            authority::refused("owner not on a member", 1);
+            // What this node held of the name is superseded in the sequencer's order: dropped,
+            // but for its own actor's, which the sequencer is told of.
+            match self.replica.get(name).cloned() {
+                Some(own) if own.owner.node() == self.me => self.tell_sequencer_of(name, own, out),
+                Some(stale) => {
+                    self.replica.remove_if_owner(name, stale.owner, out);
+                }
+                None => {}
+            }
+            return;
+        }
         if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
             self.tell_sequencer_of(name, kept, out);
         }
@@ -386,11 +471,8 @@ impl Registry {
     fn tell_sequencer_of(&self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer != self.me {
-            let snapshot = RegistryMsg::Snapshot {
-                entries: vec![(name.to_owned(), entry)],
-                groups: self.replica.group_snapshot_of(self.me),
-            };
-            out.send(sequencer, snapshot);
+            let groups = self.replica.group_snapshot_of(self.me);
+            self.send_snapshot(sequencer, vec![(name.to_owned(), entry)], groups, out);
         }
     }
 

@@ -7,8 +7,15 @@
 //! back: else the names of a crashed node would live on forever, carried from replica to
 //! replica. A node id names one run of a node, so the memory of departed nodes is bounded: the
 //! oldest are forgotten first.
+//!
+//! A connected peer may also be *suspected*: it did not answer a claim sent to it as the
+//! sequencer within the claim deadline. A suspected peer is skipped when choosing the
+//! sequencer, and not waited for by this node's own commits, until it is heard from again or
+//! its connection comes up anew, or its suspicion expires (then a claim tries it again): one
+//! silent node cannot stall the registry.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
 
 use crate::actor::NodeId;
 
@@ -22,11 +29,15 @@ pub(super) struct Peers {
     departed: BTreeSet<NodeId>,
     /// `departed`, oldest first.
     departed_order: VecDeque<NodeId>,
+    /// Connected peers that did not answer a claim in time (a subset of `connected`), with
+    /// when their suspicion expires.
+    suspected: BTreeMap<NodeId, Duration>,
 }
 
 impl Peers {
     /// `peer` is connected; returns whether it was not before.
     pub(super) fn up(&mut self, peer: NodeId) -> bool {
+        self.suspected.remove(&peer);
         if self.departed.remove(&peer) {
             self.departed_order.retain(|gone| *gone != peer);
         }
@@ -36,6 +47,7 @@ impl Peers {
     /// `peer` went down.
     pub(super) fn down(&mut self, peer: NodeId) {
         self.connected.remove(&peer);
+        self.suspected.remove(&peer);
         if self.departed.insert(peer) {
             self.departed_order.push_back(peer);
         }
@@ -61,9 +73,58 @@ impl Peers {
         &self.connected
     }
 
-    /// The lowest id among `me` and the connected peers.
+    /// Whether an actor of `node` may hold a name here: `node` is this node (`me`) or a
+    /// connected peer. Nothing is stored for any other node.
+    pub(super) fn is_member(&self, node: NodeId, me: NodeId) -> bool {
+        node == me || self.connected.contains(&node)
+    }
+
+    /// `peer` did not answer in time: suspected until `until`; returns whether it was not
+    /// suspected before. Only a connected peer can be suspected.
+    pub(super) fn suspect(&mut self, peer: NodeId, until: Duration) -> bool {
+        self.connected.contains(&peer) && self.suspected.insert(peer, until).is_none()
+    }
+
+    /// When the first suspicion expires.
+    pub(super) fn next_expiry(&self) -> Option<Duration> {
+        self.suspected.values().min().copied()
+    }
+
+    /// The suspected peers whose suspicion expired by `now`.
+    pub(super) fn expired(&self, now: Duration) -> Vec<NodeId> {
+        self.suspected
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(peer, _)| *peer)
+            .collect()
+    }
+
+    /// `peer` was heard from; returns whether it was suspected.
+    pub(super) fn clear_suspicion(&mut self, peer: NodeId) -> bool {
+        self.suspected.remove(&peer).is_some()
+    }
+
+    /// Whether `peer` is suspected.
+    #[cfg(test)]
+    pub(super) fn is_suspected(&self, peer: NodeId) -> bool {
+        self.suspected.contains_key(&peer)
+    }
+
+    /// The connected peers that are not suspected: those a commit waits for.
+    pub(super) fn answering(&self) -> BTreeSet<NodeId> {
+        self.connected
+            .iter()
+            .filter(|peer| !self.suspected.contains_key(peer))
+            .copied()
+            .collect()
+    }
+
+    /// The lowest id among `me` and the connected peers that are not suspected.
     pub(super) fn sequencer(&self, me: NodeId) -> NodeId {
-        self.connected.first().map_or(me, |lowest| (*lowest).min(me))
+        self.connected
+            .iter()
+            .find(|peer| !self.suspected.contains_key(peer))
+            .map_or(me, |lowest| (*lowest).min(me))
     }
 }
 
@@ -83,6 +144,31 @@ mod tests {
         assert_eq!(peers.sequencer(node(3)), node(3));
         peers.up(node(2));
         assert!(!peers.has_departed(node(2)));
+    }
+
+    #[test]
+    fn a_suspected_peer_is_skipped_as_sequencer_until_heard_from_or_back() {
+        let mut peers = Peers::default();
+        peers.up(node(1));
+        peers.up(node(2));
+        let until = Duration::from_secs(5);
+        assert!(
+            !peers.suspect(node(7), until),
+            "only a connected peer is suspected"
+        );
+        assert!(peers.suspect(node(1), until));
+        assert_eq!(peers.next_expiry(), Some(until));
+        assert!(peers.expired(until - Duration::from_millis(1)).is_empty());
+        assert_eq!(peers.expired(until), vec![node(1)]);
+        assert_eq!(peers.sequencer(node(3)), node(2));
+        assert_eq!(peers.answering().into_iter().collect::<Vec<_>>(), vec![node(2)]);
+        assert!(peers.clear_suspicion(node(1)));
+        assert_eq!(peers.sequencer(node(3)), node(1));
+        peers.suspect(node(1), until);
+        peers.up(node(1));
+        assert!(!peers.is_suspected(node(1)));
+        assert!(peers.is_member(node(3), node(3)) && peers.is_member(node(1), node(3)));
+        assert!(!peers.is_member(node(9), node(3)));
     }
 
     #[test]

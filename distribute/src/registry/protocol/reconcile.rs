@@ -11,7 +11,12 @@
 //! - a node that is not the sequencer hands the names a merge changed on it to the sequencer,
 //!   answers the sequencer's replica (always sent whole) with the names it holds otherwise,
 //!   and, when its sequencer changes, asks the new one for its replica (an empty snapshot);
-//! - a node keeps its own live actors' names against a sync's release, and tells the sequencer.
+//! - a node keeps its own live actors' names against a sync's release, and tells the sequencer;
+//! - a snapshot is taken only as far as its sender is the authority on it ([`admit`]): the
+//!   sequencer takes the names of the sender's own actors, and commits the others it reports
+//!   again as it holds them.
+//!
+//! [`admit`]: Registry::admit
 //!
 //! Once the nodes see each other and the traffic settles, every node holds what the sequencer
 //! holds.
@@ -21,33 +26,33 @@ use std::time::Duration;
 
 use super::outputs::Outputs;
 use super::sequencer::Work;
-use super::Registry;
+use super::{Entries, Registry};
 use crate::actor::{ActorId, NodeId};
-use crate::registry::wire::{GlobalEntry, RegistryMsg};
+use crate::registry::wire::GlobalEntry;
 
 impl Registry {
     /// Another node's replica (or the names of it that changed, with all the memberships of
     /// the sender's actors): merged, and what it changed handed to the sequencer (or, here,
     /// committed again in order). The sequencer's own replica, which it only ever sends whole,
-    /// is answered with what this node holds otherwise, for it to reconcile.
+    /// is answered with what this node holds otherwise, for it to reconcile (it takes the
+    /// names of this node's own actors, and commits the others again as it holds them).
+    /// `asked` says the snapshot had no names before [`admit`](Self::admit)
+    /// filtered it: an empty one asks the sequencer for its replica.
     pub(super) fn on_snapshot(
         &mut self,
         from: NodeId,
-        entries: Vec<(String, GlobalEntry)>,
-        groups: Vec<(String, GlobalEntry)>,
+        (entries, groups): (Entries, Entries),
+        asked: bool,
         now: Duration,
         out: &mut Outputs,
     ) {
-        let (me, peers) = (self.me, &self.peers);
-        // Hearsay about a node this one hears from itself (or saw go down) is not taken.
-        let hearsay = |node: NodeId| node != me && !peers.is_connected(node) && !peers.has_departed(node);
-        self.replica.merge_groups(from, groups, hearsay, out);
+        // Every membership admitted is the sender's own: no hearsay.
+        self.replica.merge_groups(from, groups, |_| false, out);
         let sequencer = self.sequencer();
         let theirs: BTreeMap<String, ActorId> = entries
             .iter()
             .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
-        let asked = entries.is_empty();
         let differing = self.merge_snapshot(entries, (from, from == sequencer), out);
         if sequencer == self.me {
             for (name, seen, before) in differing {
@@ -58,11 +63,8 @@ impl Registry {
                 self.sync_later(name, seen, now, out);
             }
             if asked {
-                let snapshot = RegistryMsg::Snapshot {
-                    entries: self.replica.snapshot(),
-                    groups: self.replica.group_snapshot(),
-                };
-                out.send(from, snapshot);
+                let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+                self.send_snapshot(from, entries, groups, out);
             }
         } else if from != sequencer {
             let changed = differing
@@ -100,10 +102,9 @@ impl Registry {
                 continue;
             }
             if trusted {
-                let peers = &self.peers;
-                let gone = |node: NodeId| peers.has_departed(node);
-                self.replica
-                    .merge([(name.clone(), theirs)], &self.policy, (self.me, gone), out);
+                // Like a commit: the sequencer's order is the reference, but for this node's
+                // own actors, whose names it keeps where the policy prefers them.
+                self.set(&name, theirs, out);
             } else {
                 self.merge([(name.clone(), theirs)], out);
             }
@@ -125,7 +126,7 @@ impl Registry {
             return;
         }
         let groups = self.replica.group_snapshot_of(self.me);
-        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
+        self.send_snapshot(self.sequencer(), entries, groups, out);
     }
 
     /// A new sequencer is to reconcile with this node: as the sequencer, it sends every peer its
@@ -134,11 +135,10 @@ impl Registry {
     pub(super) fn resync(&self, out: &mut Outputs) {
         let sequencer = self.sequencer();
         if sequencer == self.me {
-            let snapshot = RegistryMsg::Snapshot {
-                entries: self.replica.snapshot(),
-                groups: self.replica.group_snapshot(),
-            };
-            self.broadcast(&snapshot, out);
+            for peer in self.peers.connected() {
+                let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+                self.send_snapshot(*peer, entries, groups, out);
+            }
         } else {
             self.ask_sequencer(out);
         }
@@ -150,7 +150,7 @@ impl Registry {
     pub(super) fn ask_sequencer(&self, out: &mut Outputs) {
         let groups = self.replica.group_snapshot_of(self.me);
         let entries = Vec::new();
-        out.send(self.sequencer(), RegistryMsg::Snapshot { entries, groups });
+        self.send_snapshot(self.sequencer(), entries, groups, out);
     }
 
     /// Another node is the sequencer now. A node that was the sequencer hands what it had

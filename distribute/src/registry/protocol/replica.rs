@@ -6,6 +6,9 @@
 //! where two owners of one name are settled by the [`ConflictPolicy`]), and the removal of
 //! everything a node's actors held when that node goes down. Each change is reported to
 //! [`Outputs`] as it is made.
+//!
+//! Every node's share is bounded: an owner node holds at most `cap` names and `cap` group
+//! memberships here (see [`DEFAULT_MAX_NAMES_PER_NODE`]); past it, more are refused.
 
 use std::collections::BTreeMap;
 
@@ -14,24 +17,128 @@ use crate::actor::{ActorId, ExitReason, NodeId};
 use crate::registry::conflict::ConflictPolicy;
 use crate::registry::wire::GlobalEntry;
 
+/// How many names (and, apart, how many group memberships) the actors of one node may hold,
+/// by default.
+pub(crate) const DEFAULT_MAX_NAMES_PER_NODE: usize = 100_000;
+
 /// Names and groups, as this node knows them.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Replica {
     entries: BTreeMap<String, GlobalEntry>,
     /// Group name, then members (by id) with their protocol.
     groups: BTreeMap<String, BTreeMap<ActorId, GlobalEntry>>,
+    /// How many names the actors of each node hold.
+    names_per_node: BTreeMap<NodeId, usize>,
+    /// How many group memberships the actors of each node hold.
+    members_per_node: BTreeMap<NodeId, usize>,
+    /// The most names, and memberships, one node's actors may hold.
+    cap: usize,
+}
+
+impl Default for Replica {
+    fn default() -> Self {
+        Replica::with_cap(DEFAULT_MAX_NAMES_PER_NODE)
+    }
+}
+
+/// Adds one to `node`'s count, unless it is at `cap`; returns whether it did.
+fn count_in(counts: &mut BTreeMap<NodeId, usize>, node: NodeId, cap: usize) -> bool {
+    let count = counts.entry(node).or_default();
+    if *count >= cap {
+        return false;
+    }
+    *count = count.saturating_add(1);
+    true
+}
+
+/// Takes one from `node`'s count.
+fn count_out(counts: &mut BTreeMap<NodeId, usize>, node: NodeId) {
+    if let Some(count) = counts.get_mut(&node) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            counts.remove(&node);
+        }
+    }
 }
 
 impl Replica {
+    /// An empty replica in which each node's actors hold at most `cap` names (and `cap`
+    /// group memberships).
+    pub(crate) fn with_cap(cap: usize) -> Self {
+        Replica {
+            entries: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            names_per_node: BTreeMap::new(),
+            members_per_node: BTreeMap::new(),
+            cap,
+        }
+    }
+
+    /// How many names the actors of `node` hold here.
+    pub(crate) fn names_of(&self, node: NodeId) -> usize {
+        self.names_per_node.get(&node).copied().unwrap_or(0)
+    }
+
+    /// How many group memberships the actors of `node` hold here.
+    pub(crate) fn memberships_of(&self, node: NodeId) -> usize {
+        self.members_per_node.get(&node).copied().unwrap_or(0)
+    }
+
+    /// Whether the actors of `node` hold as many names as they may.
+    pub(crate) fn is_full(&self, node: NodeId) -> bool {
+        self.names_of(node) >= self.cap
+    }
+
+    /// The most names one node's actors may hold.
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Caps the names (and memberships) of each node's actors at `cap` from now on.
+    pub(super) fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
+    /// The names `actor` holds.
+    pub(crate) fn names_held_by(&self, actor: ActorId) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(_, entry)| entry.owner == actor)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Removes `name`, keeping the counts.
+    fn take(&mut self, name: &str) -> Option<GlobalEntry> {
+        let entry = self.entries.remove(name)?;
+        count_out(&mut self.names_per_node, entry.owner.node());
+        Some(entry)
+    }
+
     /// The owner of `name`, if any.
     pub(crate) fn get(&self, name: &str) -> Option<&GlobalEntry> {
         self.entries.get(name)
     }
 
-    /// Sets `name` to `entry`, whoever held it.
-    pub(super) fn insert(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+    /// Sets `name` to `entry`, whoever held it, unless `entry`'s node holds as many names as
+    /// it may (another of its names is replaced, though); returns whether it did.
+    pub(super) fn insert(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) -> bool {
+        let node = entry.owner.node();
+        let same_node = self
+            .entries
+            .get(name)
+            .is_some_and(|held| held.owner.node() == node);
+        if !same_node && self.is_full(node) {
+            metrics::counter!("distribute_registry_refused_total", "why" => "cap").increment(1);
+            tracing::debug!(%name, %node, cap = self.cap, "name refused: its node holds its cap of names");
+            return false;
+        }
+        self.take(name);
+        // Counted in: at the cap only if the name was held by the same node, just taken out.
+        let _ = count_in(&mut self.names_per_node, node, usize::MAX);
         out.changed(name, Some(entry.owner));
         self.entries.insert(name.to_owned(), entry);
+        true
     }
 
     /// Removes `name` if `owner` holds it; returns whether it did.
@@ -39,7 +146,7 @@ impl Replica {
         if self.entries.get(name).is_none_or(|entry| entry.owner != owner) {
             return false;
         }
-        self.entries.remove(name);
+        self.take(name);
         out.changed(name, None);
         true
     }
@@ -51,6 +158,7 @@ impl Replica {
             members.retain(|id, _| id.node() != node);
         }
         self.groups.retain(|_, members| !members.is_empty());
+        self.members_per_node.remove(&node);
     }
 
     /// Removes every name held by an actor of `node` (it went down). Returns the names removed,
@@ -58,7 +166,7 @@ impl Replica {
     pub(super) fn remove_names_of(&mut self, node: NodeId, out: &mut Outputs) -> Vec<(String, ActorId)> {
         let gone = self.owned_by(|owner| owner == node);
         for (name, _) in &gone {
-            self.entries.remove(name);
+            self.take(name);
             out.changed(name, None);
         }
         gone
@@ -98,8 +206,17 @@ impl Replica {
             .collect()
     }
 
-    /// Adds `member` to `group`.
+    /// Adds `member` to `group`, unless its node's actors hold as many memberships as they
+    /// may.
     pub(super) fn join(&mut self, group: &str, member: GlobalEntry, out: &mut Outputs) {
+        let held = self
+            .groups
+            .get(group)
+            .is_some_and(|members| members.contains_key(&member.owner));
+        if !held && !count_in(&mut self.members_per_node, member.owner.node(), self.cap) {
+            metrics::counter!("distribute_registry_refused_total", "why" => "cap").increment(1);
+            return;
+        }
         out.touched = true;
         self.groups
             .entry(group.to_owned())
@@ -115,6 +232,9 @@ impl Replica {
         let removed = members.remove(&member).is_some();
         if members.is_empty() {
             self.groups.remove(group);
+        }
+        if removed {
+            count_out(&mut self.members_per_node, member.node());
         }
         out.touched |= removed;
         removed
@@ -148,9 +268,15 @@ impl Replica {
         let (own, others): (Vec<_>, Vec<_>) = members
             .into_iter()
             .partition(|(_, member)| member.owner.node() == from);
+        let counts = &mut self.members_per_node;
         for (group, members) in self.groups.iter_mut() {
             members.retain(|id, _| {
-                id.node() != from || own.iter().any(|(g, member)| g == group && member.owner == *id)
+                let keep =
+                    id.node() != from || own.iter().any(|(g, member)| g == group && member.owner == *id);
+                if !keep {
+                    count_out(counts, id.node());
+                }
+                keep
             });
         }
         self.groups.retain(|_, members| !members.is_empty());
@@ -192,22 +318,23 @@ impl Replica {
     ) -> Option<GlobalEntry> {
         let theirs = entry.owner;
         let Some(ours) = self.entries.get(name).cloned() else {
-            self.insert(name, entry, out);
+            let _ = self.insert(name, entry, out);
             return None;
         };
         if ours.owner == theirs {
             return None;
         }
         if policy.winner(name, ours.owner, theirs) == theirs {
-            self.insert(name, entry, out);
-            self.lost(name, theirs, ours.owner, (policy, me), out);
+            if self.insert(name, entry, out) {
+                self.lost(name, theirs, ours.owner, (policy, me), out);
+            }
             return None;
         }
         if ours.owner.node() == me {
             self.lost(name, ours.owner, theirs, (policy, me), out);
             return Some(ours);
         }
-        self.insert(name, entry, out);
+        let _ = self.insert(name, entry, out);
         None
     }
 
@@ -243,14 +370,14 @@ impl Replica {
         out.touched = true;
         for (name, theirs) in entries {
             let Some(ours) = self.entries.get(&name) else {
-                self.insert(&name, theirs, out);
+                let _ = self.insert(&name, theirs, out);
                 continue;
             };
             if ours.owner == theirs.owner {
                 continue;
             }
             if gone(ours.owner.node()) {
-                self.insert(&name, theirs, out);
+                let _ = self.insert(&name, theirs, out);
                 continue;
             }
 
@@ -260,8 +387,8 @@ impl Replica {
             } else {
                 ours.owner
             };
-            if winner == theirs.owner {
-                self.insert(&name, theirs, out);
+            if winner == theirs.owner && !self.insert(&name, theirs, out) {
+                continue;
             }
             self.lost(&name, winner, loser, (policy, me), out);
         }

@@ -26,6 +26,8 @@ use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
 pub(super) struct Sequencer {
     in_flight: Option<InFlight>,
     queue: VecDeque<Work>,
+    /// The names with a sync in `queue`: a sync of another name is queued without a scan.
+    syncing: BTreeSet<String>,
     next_commit: u64,
 }
 
@@ -66,12 +68,26 @@ struct InFlight {
     /// the change.
     unsettled: bool,
     deadline: Duration,
+    /// When the nodes that did not acknowledge it yet are suspected (and no longer waited
+    /// for): a silent node must not hold every later change back.
+    suspect_at: Duration,
 }
 
 impl Sequencer {
     /// When the change in flight is given up on, if one is.
     pub(super) fn deadline(&self) -> Option<Duration> {
-        self.in_flight.as_ref().map(|in_flight| in_flight.deadline)
+        self.in_flight
+            .as_ref()
+            .map(|in_flight| in_flight.deadline.min(in_flight.suspect_at))
+    }
+
+    /// The nodes that did not acknowledge the change in flight by its suspicion time.
+    pub(super) fn laggards(&self, now: Duration) -> Vec<NodeId> {
+        self.in_flight
+            .as_ref()
+            .filter(|in_flight| in_flight.suspect_at <= now)
+            .map(|in_flight| in_flight.waiting.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// Drops the queued proposal of this node's request `request`, if any.
@@ -92,7 +108,17 @@ impl Sequencer {
 
     /// Everything queued, which this node is no longer to decide.
     pub(super) fn take_queue(&mut self) -> VecDeque<Work> {
+        self.syncing.clear();
         std::mem::take(&mut self.queue)
+    }
+
+    /// The next work to decide, if any.
+    fn next_work(&mut self) -> Option<Work> {
+        let work = self.queue.pop_front()?;
+        if let Work::Sync { name, .. } = &work {
+            self.syncing.remove(name);
+        }
+        Some(work)
     }
 
     /// Queues a sync ahead of every proposal: this node's replica changed outside its order,
@@ -100,6 +126,14 @@ impl Sequencer {
     /// sync of the same name queued already is merged into it (it commits whatever is held
     /// then, and a release is about every owner seen).
     fn queue_sync(&mut self, name: String, mut seen: Vec<ActorId>) {
+        if !self.syncing.insert(name.clone()) {
+            self.merge_queued_sync(&name, &mut seen);
+        }
+        self.queue.push_front(Work::Sync { name, seen });
+    }
+
+    /// Takes the sync of `name` out of the queue, adding the owners it had seen to `seen`.
+    fn merge_queued_sync(&mut self, name: &str, seen: &mut Vec<ActorId>) {
         self.queue.retain_mut(|work| match work {
             Work::Sync {
                 name: queued,
@@ -114,7 +148,36 @@ impl Sequencer {
             }
             _ => true,
         });
-        self.queue.push_front(Work::Sync { name, seen });
+    }
+
+    /// Queues a sync of `name` behind the work queued (merged into one of the name queued
+    /// already, wherever it is): this node's replica did not change, another node's may be
+    /// stale. Returns false, queuing nothing, if `bound` items are queued already.
+    fn queue_sync_back(&mut self, name: String, seen: ActorId, bound: usize) -> bool {
+        if self.syncing.contains(&name) {
+            let queued = self.queue.iter_mut().find_map(|work| match work {
+                Work::Sync {
+                    name: queued,
+                    seen: earlier,
+                } if *queued == name => Some(earlier),
+                _ => None,
+            });
+            if let Some(earlier) = queued {
+                if !earlier.contains(&seen) {
+                    earlier.push(seen);
+                }
+                return true;
+            }
+        }
+        if self.queue.len() >= bound {
+            return false;
+        }
+        self.syncing.insert(name.clone());
+        self.queue.push_back(Work::Sync {
+            name,
+            seen: vec![seen],
+        });
+        true
     }
 }
 
@@ -132,6 +195,21 @@ impl Registry {
         );
     }
 
+    /// Commits `name` again as this node holds it, after the work queued: a peer reported it
+    /// otherwise (for `seen`), and may hold a stale copy. False if the queue is at `bound`
+    /// (nothing queued: a peer's hearsay must not crowd out proposals).
+    pub(super) fn sync_after_queued(
+        &mut self,
+        (name, seen): (String, ActorId),
+        bound: usize,
+        now: Duration,
+        out: &mut Outputs,
+    ) -> bool {
+        let queued = self.sequencer.queue_sync_back(name, seen, bound);
+        self.decide_queued(now, out);
+        queued
+    }
+
     /// Queues `work` and decides what can be decided now.
     pub(super) fn propose(&mut self, work: Work, now: Duration, out: &mut Outputs) {
         match work {
@@ -144,7 +222,7 @@ impl Registry {
     /// Decides queued work until a change is in flight or none is left.
     pub(super) fn decide_queued(&mut self, now: Duration, out: &mut Outputs) {
         while self.sequencer.in_flight.is_none() {
-            match self.sequencer.queue.pop_front() {
+            match self.sequencer.next_work() {
                 Some(Work::Proposal(proposal)) => self.decide(proposal, now, out),
                 Some(Work::Sync { name, seen }) => self.sync(name, seen, now, out),
                 None => return,
@@ -224,12 +302,18 @@ impl Registry {
             };
             out.send(node, decided);
         }
+        // A suspected node is not waited for: it did not answer in time already. The claimant
+        // may wait for its relay, though: then it gets this node's word once the others have
+        // acknowledged.
+        let waiting = self.peers.answering();
+        let unsettled = waiting.len() < self.peers.connected().len();
         let in_flight = InFlight {
             commit,
             origin,
-            waiting: self.peers.connected().clone(),
-            unsettled: false,
-            deadline: now + self.ack_timeout,
+            waiting,
+            unsettled,
+            deadline: now.saturating_add(self.config.ack_timeout),
+            suspect_at: now.saturating_add(self.config.claim_timeout),
         };
         if in_flight.waiting.is_empty() {
             self.finish(in_flight, out);
@@ -245,18 +329,18 @@ impl Registry {
     fn make(&mut self, name: &str, change: Change, out: &mut Outputs) -> Result<Committed, Decision> {
         let existing = self.replica.get(name).map(|entry| entry.owner);
         match change {
-            // Its node went down: its names were dropped everywhere this node's changes go.
-            Change::Claim(entry) if self.peers.has_departed(entry.owner.node()) => Err(Err(None)),
+            // Its node is not a member (it went down, or never joined): no name is stored for
+            // it anywhere this node's changes go.
+            Change::Claim(entry) if !self.peers.is_member(entry.owner.node(), self.me) => Err(Err(None)),
             Change::Claim(entry) => match existing {
                 Some(owner) if owner == entry.owner => Err(Ok(())),
                 Some(owner) => Err(Err(Some(owner))),
-                None => {
-                    self.replica.insert(name, entry.clone(), out);
-                    Ok(Committed::Registered {
-                        name: name.to_owned(),
-                        entry,
-                    })
-                }
+                // Its node holds as many names as it may.
+                None if !self.replica.insert(name, entry.clone(), out) => Err(Err(None)),
+                None => Ok(Committed::Registered {
+                    name: name.to_owned(),
+                    entry,
+                }),
             },
             Change::Unclaim(owner) => match existing {
                 None => Err(Err(None)),

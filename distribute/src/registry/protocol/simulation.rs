@@ -6,7 +6,9 @@
 //! Faults: a connection cut (both sides see the peer go down; frames in flight on it are lost),
 //! a partition (every connection across it cut), a heal (every missing connection between live
 //! nodes comes up, and both sides send their replica, as a real node does), a node crash (its
-//! peers see it go down; its actors die with it). Actors on every node claim and release a few
+//! peers see it go down; its actors die with it), a node gone silent (nothing it sends is
+//! delivered for a while, though its connections stay up: its peers' claims to it pass their
+//! deadline, and they suspect it; then everything it sent arrives, late). Actors on every node claim and release a few
 //! names, stop (which releases their names and leaves their groups, as the node does), and
 //! join and leave a few groups; time advances, sometimes past every deadline.
 //!
@@ -130,6 +132,8 @@ struct Sim {
     conflicts: Vec<(usize, Conflict)>,
     violations: Vec<String>,
     trace: Option<String>,
+    /// A node whose frames are held back (it seems silent), if any.
+    silent: Option<usize>,
 }
 
 fn pair(a: usize, b: usize) -> (usize, usize) {
@@ -156,7 +160,11 @@ impl Sim {
         let nodes = ids
             .iter()
             .map(|id| {
-                let mut registry = Registry::new(NodeId::from_u64(*id), TIMEOUT);
+                let mut config = Config::new(TIMEOUT);
+                if let Some(ms) = env_u64("REGISTRY_SIM_CLAIM_MS") {
+                    config.claim_timeout = Duration::from_millis(ms);
+                }
+                let mut registry = Registry::with_config(NodeId::from_u64(*id), config);
                 registry.set_policy(policy.clone());
                 SimNode {
                     id: NodeId::from_u64(*id),
@@ -182,6 +190,7 @@ impl Sim {
             conflicts: Vec::new(),
             violations: Vec::new(),
             trace: trace.then(String::new),
+            silent: None,
         };
         // A meshed cluster to begin with.
         for a in 0..count {
@@ -418,10 +427,11 @@ impl Sim {
 
     /// Delivers the next frame of a queue picked at random; false if none is in flight.
     fn deliver(&mut self) -> bool {
+        let silent = self.silent;
         let busy: Vec<(usize, usize)> = self
             .queues
             .iter()
-            .filter(|(_, queue)| !queue.is_empty())
+            .filter(|((from, _), queue)| !queue.is_empty() && Some(*from) != silent)
             .map(|(key, _)| *key)
             .collect();
         if busy.is_empty() {
@@ -555,6 +565,7 @@ impl Sim {
             850..=889 => self.cut_or_connect(),
             890..=899 => self.partition(),
             900..=914 => self.heal(),
+            920..=929 => self.silence_or_wake(),
             915..=919 => {
                 if self.live().len() > 2 {
                     let at = self.pick_live();
@@ -583,6 +594,20 @@ impl Sim {
             let out = self.nodes[at].registry.join(group, entry(actor));
             self.carry_out(at, out);
         }
+    }
+
+    /// A random live node goes silent (its frames are held back, and time passes, past the
+    /// claim deadline at times), or the silent one speaks again.
+    fn silence_or_wake(&mut self) {
+        if let Some(at) = self.silent.take() {
+            self.log(|| format!("n{at} speaks again"));
+            return;
+        }
+        let at = self.pick_live();
+        self.log(|| format!("n{at} goes silent"));
+        self.silent = Some(at);
+        let by = Duration::from_millis(self.rng.u64(0..1_500));
+        self.advance(by);
     }
 
     fn cut_or_connect(&mut self) {
@@ -620,6 +645,7 @@ impl Sim {
 
     /// Heals every connection, delivers everything and moves time past every deadline.
     fn settle(&mut self) {
+        self.silent = None;
         self.heal();
         for _ in 0..MAX_SETTLE_STEPS {
             self.step += 1;

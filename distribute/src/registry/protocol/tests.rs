@@ -2,6 +2,7 @@
 //! commits, snapshots and groups.
 
 use super::outputs::Conflict;
+use super::DEFAULT_CLAIM_TIMEOUT;
 use super::*;
 use crate::registry::fixtures::{entry, id, node};
 use crate::registry::wire::Decision;
@@ -83,6 +84,7 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
                 RegistryMsg::CommitAck { .. } => "CommitAck",
                 RegistryMsg::Relayed { .. } => "Relayed",
                 RegistryMsg::Snapshot { .. } => "Snapshot",
+                RegistryMsg::SnapshotPart { .. } => "SnapshotPart",
                 RegistryMsg::Join { .. } => "Join",
                 RegistryMsg::Leave { .. } => "Leave",
             };
@@ -162,7 +164,13 @@ fn commits_finish_when_every_node_acked_or_went_down() {
 
 #[test]
 fn overdue_commits_are_given_up_and_the_next_decided() {
-    let mut seq = registry(1, &[2, 3]);
+    // Nodes slow to acknowledge are not suspected before the acknowledgements' deadline here.
+    let mut config = Config::new(TIMEOUT);
+    config.claim_timeout = TIMEOUT * 10;
+    let mut seq = Registry::with_config(node(1), config);
+    for peer in [2, 3] {
+        let _ = seq.peer_up(node(peer), secs(0));
+    }
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
     let _ = seq.receive(node(3), ack(commit, true), secs(1));
@@ -549,14 +557,15 @@ fn a_node_seen_down_has_no_names_taken_from_a_third_nodes_snapshot() {
         (owner(&here, "gone"), owner(&here, "kept")),
         (None, Some(id(2, 1)))
     );
-    // The sequencer's own word is taken whole.
+    // Not even the sequencer's word brings back a name of a node that is not a member.
     let commit = RegistryMsg::Commit {
         request: 1,
         change: registered("gone", id(4, 1)),
         claimant: None,
     };
-    let _ = here.receive(node(1), commit, secs(0));
-    assert_eq!(owner(&here, "gone"), Some(id(4, 1)));
+    let out = here.receive(node(1), commit, secs(0));
+    assert_eq!(owner(&here, "gone"), None);
+    assert_eq!(kinds(&out), vec![(1, "CommitAck")]);
 }
 
 #[test]
@@ -588,32 +597,257 @@ fn an_empty_snapshot_asks_the_sequencer_for_its_replica_and_is_answered_with_dif
 
 #[test]
 fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
-    let mut seq = registry(1, &[2, 3]);
-    let out = seq.receive(node(2), claim_msg(7, "busy", id(2, 9)), secs(0));
+    let mut seq = registry(1, &[2, 3, 5]);
+    let out = seq.receive(node(5), claim_msg(7, "busy", id(5, 9)), secs(0));
     let in_flight = commit_of(&out);
-    // Two stale copies of `svc`, of a node the sequencer saw go down.
-    let _ = seq.peer_down(node(4), secs(0));
-    for (from, owner) in [(2, id(4, 1)), (3, id(4, 2))] {
+    // Two copies of `svc`, each from its owner's node, which both go down while a change is
+    // in flight: the sequencer holds neither, and other nodes may hold either.
+    for (from, owner) in [(2, id(2, 1)), (3, id(3, 2))] {
         let snapshot = RegistryMsg::Snapshot {
             entries: vec![("svc".into(), entry(owner))],
             groups: Vec::new(),
         };
         let _ = seq.receive(node(from), snapshot, secs(0));
     }
-    let _ = seq.receive(node(2), ack(in_flight, true), secs(0));
-    let out = seq.receive(node(3), ack(in_flight, true), secs(0));
-    let released = |request, local| RegistryMsg::Commit {
-        request,
+    let _ = seq.peer_down(node(2), secs(0));
+    let _ = seq.peer_down(node(3), secs(0));
+    assert_eq!(owner(&seq, "svc"), None);
+    let mut out = seq.receive(node(5), ack(in_flight, true), secs(0));
+    let mut released = Vec::new();
+    let commit = |out: &Outputs| {
+        out.frames.iter().find_map(|(_, msg)| match msg {
+            RegistryMsg::Commit { request, change, .. } => Some((*request, change.clone())),
+            _ => None,
+        })
+    };
+    while let Some((request, change)) = commit(&out) {
+        if let Committed::Released { name, owner } = change {
+            assert_eq!(name, "svc");
+            released.push(owner);
+        }
+        out = seq.receive(node(5), ack(request, true), secs(0));
+    }
+    released.sort();
+    released.dedup();
+    assert_eq!(released, vec![id(2, 1), id(3, 2)]);
+}
+
+// ---- authority, caps, silent sequencers, chunks ----
+
+fn snapshot_of(entries: Vec<(&str, ActorId)>) -> RegistryMsg {
+    RegistryMsg::Snapshot {
+        entries: entries
+            .into_iter()
+            .map(|(name, owner)| (name.to_owned(), entry(owner)))
+            .collect(),
+        groups: Vec::new(),
+    }
+}
+
+#[test]
+fn a_peers_snapshot_speaks_only_for_its_own_actors_and_never_for_strangers() {
+    // Node 3 is the sequencer of 5 (lower than 5, higher than nothing else connected).
+    let mut here = registry(5, &[3, 4]);
+    let from_four = snapshot_of(vec![
+        ("own", id(4, 1)),
+        ("other", id(3, 1)),
+        ("stranger", id(9, 1)),
+    ]);
+    let _ = here.receive(node(4), from_four, secs(0));
+    assert_eq!(owner(&here, "own"), Some(id(4, 1)));
+    assert_eq!((owner(&here, "other"), owner(&here, "stranger")), (None, None));
+    // The sequencer's replica is its order: taken for members, never for strangers.
+    let from_three = snapshot_of(vec![("other", id(4, 2)), ("stranger", id(9, 1))]);
+    let _ = here.receive(node(3), from_three, secs(0));
+    assert_eq!(owner(&here, "other"), Some(id(4, 2)));
+    assert_eq!(owner(&here, "stranger"), None);
+}
+
+#[test]
+fn a_forged_lower_owner_never_stops_a_live_local_actor() {
+    let mut here = registry(5, &[3, 7]);
+    let _ = here.submit("svc", claim(id(5, 9)), secs(0));
+    let _ = here.receive(node(3), decided(1, 1, registered("svc", id(5, 9)), &[7]), secs(0));
+    let _ = here.receive(node(7), relayed(1, 1, registered("svc", id(5, 9)), &[7]), secs(0));
+    assert_eq!(owner(&here, "svc"), Some(id(5, 9)));
+    // A made-up owner with the lowest id there is, in a peer's snapshot and from the
+    // sequencer itself (snapshot and commit): no member holds it, so it loses nothing.
+    let forged = || snapshot_of(vec![("svc", id(1, 1))]);
+    for from in [7, 3] {
+        let out = here.receive(node(from), forged(), secs(0));
+        assert!(out.stops.is_empty() && out.conflicts.is_empty());
+    }
+    let commit = RegistryMsg::Commit {
+        request: 2,
+        change: registered("svc", id(1, 1)),
+        claimant: None,
+    };
+    let out = here.receive(node(3), commit, secs(0));
+    assert!(out.stops.is_empty() && out.conflicts.is_empty());
+    assert_eq!(owner(&here, "svc"), Some(id(5, 9)));
+}
+
+#[test]
+fn the_sequencer_refuses_claims_for_strangers_and_past_the_cap() {
+    let mut config = Config::new(TIMEOUT);
+    config.max_names_per_node = 2;
+    let mut seq = Registry::with_config(node(1), config);
+    let _ = seq.peer_up(node(2), secs(0));
+    let out = seq.receive(node(2), claim_msg(1, "stranger", id(9, 1)), secs(0));
+    assert_eq!(out.frames, vec![(node(2), reply(1, Err(None)))]);
+    assert_eq!(owner(&seq, "stranger"), None);
+    for (request, name) in [(2, "one"), (3, "two")] {
+        let out = seq.receive(node(2), claim_msg(request, name, id(2, request)), secs(0));
+        let _ = seq.receive(node(2), ack(commit_of(&out), true), secs(0));
+    }
+    let out = seq.receive(node(2), claim_msg(4, "three", id(2, 4)), secs(0));
+    assert_eq!(out.frames, vec![(node(2), reply(4, Err(None)))]);
+    assert_eq!(seq.replica().names_of(node(2)), 2);
+    // A snapshot past the cap is taken up to it.
+    let mut here = Registry::with_config(node(5), config);
+    let _ = here.peer_up(node(6), secs(0));
+    let many = snapshot_of(vec![("a", id(6, 1)), ("b", id(6, 2)), ("c", id(6, 3))]);
+    let _ = here.receive(node(6), many, secs(0));
+    assert_eq!(here.replica().names_of(node(6)), 2);
+    assert_eq!(owner(&here, "c"), None);
+}
+
+#[test]
+fn a_peer_releases_and_changes_memberships_only_of_its_own_actors() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(1, "svc", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(2), ack(commit, true), secs(0));
+    let _ = seq.receive(node(3), ack(commit, true), secs(0));
+    let unclaim = RegistryMsg::Unclaim {
+        request: 5,
+        name: "svc".into(),
+        owner: id(3, 1),
+    };
+    let out = seq.receive(node(2), unclaim, secs(0));
+    assert_eq!(out.frames, vec![(node(2), reply(5, Err(Some(id(3, 1)))))]);
+    assert_eq!(owner(&seq, "svc"), Some(id(3, 1)));
+    let join = RegistryMsg::Join {
+        group: "g".into(),
+        member: entry(id(3, 2)),
+    };
+    let _ = seq.receive(node(2), join.clone(), secs(0));
+    assert!(seq.replica().group_names().is_empty());
+    let _ = seq.receive(node(3), join, secs(0));
+    let leave = RegistryMsg::Leave {
+        group: "g".into(),
+        member: id(3, 2),
+    };
+    let _ = seq.receive(node(2), leave, secs(0));
+    assert_eq!(seq.replica().members("g").len(), 1);
+}
+
+#[test]
+fn a_silent_sequencer_is_suspected_at_the_claim_deadline_and_the_claim_moves_on() {
+    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let mut here = registry(5, &[1, 7]);
+    let (submitted, out) = here.submit("svc", claim(id(5, 1)), secs(0));
+    assert_eq!(submitted.sequencer, node(1));
+    assert_eq!(kinds(&out), vec![(1, "Claim")]);
+    assert_eq!(here.next_deadline(), Some(deadline));
+    assert!(here.tick(deadline - Duration::from_millis(1)).answers.is_empty());
+    let out = here.tick(deadline);
+    assert_eq!(out.answers, vec![(submitted.request, Answer::SequencerLost)]);
+    assert_eq!(here.sequencer(), node(5));
+    // Tried again: this node decides, and does not wait for the silent node's acknowledgement.
+    let (again, out) = here.submit("svc", claim(id(5, 1)), deadline);
+    assert_eq!(again.sequencer, node(5));
+    let commit = commit_of(&out);
+    let out = here.receive(node(7), ack(commit, true), deadline);
+    assert_eq!(out.answers, vec![(again.request, Answer::Decided(Ok(())))]);
+    // Heard from again: the sequencer once more, and reconciled with.
+    let out = here.receive(node(1), ack(99, true), deadline);
+    assert_eq!(here.sequencer(), node(1));
+    assert!(kinds(&out).contains(&(1, "Snapshot")));
+}
+
+#[test]
+fn a_busy_sequencer_heard_from_gets_more_time_and_a_suspicion_expires() {
+    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let mut here = registry(5, &[1, 7]);
+    let (submitted, _) = here.submit("svc", claim(id(5, 1)), secs(0));
+    // Node 1 speaks (of something else) before the deadline: it is busy, not silent.
+    let _ = here.receive(node(1), ack(42, true), deadline / 2);
+    assert!(here.tick(deadline).answers.is_empty());
+    assert_eq!(here.sequencer(), node(1));
+    // Still no answer after three deadlines: suspected.
+    let out = here.tick(deadline * 3);
+    assert_eq!(out.answers, vec![(submitted.request, Answer::SequencerLost)]);
+    assert_eq!(here.sequencer(), node(5));
+    // The suspicion ends by itself, and node 1 is tried again.
+    let expiry = here.next_deadline().expect("the suspicion's expiry");
+    let _ = here.tick(expiry);
+    assert_eq!(here.sequencer(), node(1));
+}
+
+#[test]
+fn a_replica_larger_than_a_chunk_goes_in_parts_and_is_taken_once_whole() {
+    let mut config = Config::new(TIMEOUT);
+    config.snapshot_chunk_bytes = 100;
+    let mut big = Registry::with_config(node(2), config);
+    for n in 0..10 {
+        let _ = big.submit(&format!("name-{n}"), claim(id(2, n)), secs(0));
+    }
+    let out = big.peer_up(node(5), secs(0));
+    let parts: Vec<&RegistryMsg> = out.frames.iter().map(|(_, msg)| msg).collect();
+    assert!(parts.len() > 2, "{} chunks", parts.len());
+    let (last, rest) = parts.split_last().expect("chunks");
+    assert!(matches!(last, RegistryMsg::Snapshot { .. }));
+    assert!(rest
+        .iter()
+        .all(|msg| matches!(msg, RegistryMsg::SnapshotPart { .. })));
+    for msg in rest {
+        let mut encoded = Vec::new();
+        msg.encode(&mut encoded).expect("encode");
+        assert!(encoded.len() <= 100, "{} bytes", encoded.len());
+    }
+    let mut joiner = registry(5, &[2]);
+    for msg in rest {
+        let _ = joiner.receive(node(2), (*msg).clone(), secs(0));
+        assert!(
+            joiner.replica().names("").is_empty(),
+            "taken before the last chunk"
+        );
+    }
+    let _ = joiner.receive(node(2), (*last).clone(), secs(0));
+    assert_eq!(joiner.replica().names("").len(), 10);
+}
+
+#[test]
+fn a_follower_silent_past_the_claim_deadline_holds_no_change_back() {
+    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let mut seq = registry(1, &[2, 3]);
+    let (first, out) = seq.submit("a", claim(id(1, 1)), secs(0));
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(3), ack(commit, true), secs(0));
+    let (second, _) = seq.submit("b", claim(id(1, 2)), secs(0));
+    assert_eq!(seq.next_deadline(), Some(deadline));
+    // Node 2 never acknowledges: at the deadline it is suspected, and not waited for.
+    let out = seq.tick(deadline);
+    assert_eq!(out.answers, vec![(first.request, Answer::Decided(Ok(())))]);
+    let commit = commit_of(&out);
+    let out = seq.receive(node(3), ack(commit, true), deadline);
+    assert_eq!(out.answers, vec![(second.request, Answer::Decided(Ok(())))]);
+    assert_eq!(owner(&seq, "b"), Some(id(1, 2)));
+}
+
+#[test]
+fn hearsay_reaching_the_sequencer_is_not_taken_but_settled_in_its_order() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(2), snapshot_of(vec![("x", id(3, 7))]), secs(0));
+    assert_eq!(owner(&seq, "x"), None);
+    let release = RegistryMsg::Commit {
+        request: 1,
         change: Committed::Released {
-            name: "svc".into(),
-            owner: id(4, local),
+            name: "x".into(),
+            owner: id(3, 7),
         },
         claimant: None,
     };
-    // The copy seen last is released first: a sync keeps its latest
-    // sighting at the head and the earlier ones after it.
-    assert_eq!(out.frames[0], (node(2), released(in_flight + 1, 2)));
-    let _ = seq.receive(node(2), ack(in_flight + 1, true), secs(0));
-    let out = seq.receive(node(3), ack(in_flight + 1, true), secs(0));
-    assert_eq!(out.frames[0], (node(2), released(in_flight + 2, 1)));
+    assert_eq!(out.frames, vec![(node(2), release.clone()), (node(3), release)]);
 }
