@@ -136,6 +136,34 @@
 //!   peer merely mentions; introductions dial a bounded number of nodes; pending handshakes
 //!   are capped ([`NodeBuilder::max_pending_handshakes`]). See [`net`] for the whole list.
 //!
+//! ## Choosing the wire codec: bincode or postcard
+//!
+//! An actor's messages and replies cross the network in the format of its codec, chosen per
+//! actor type, not per node: `#[actor]` without a `codec` option uses
+//! [`codec::Bincode`] (bincode 2), and a hand-written [`Actor`] impl names its codec in
+//! `type Codec`. bincode 2 is no longer maintained (RUSTSEC-2025-0141, an "unmaintained"
+//! notice, not a vulnerability; see [`codec`]), so the crate also ships postcard. To move an
+//! actor to it, enable the `postcard` feature:
+//!
+//! ```toml
+//! distribute = { version = "0.1", features = ["postcard"] }
+//! ```
+//!
+//! and name the codec on the actor's struct (a tighter size limit is `Postcard<1024>`):
+//!
+//! ```ignore
+//! #[actor(codec = distribute::codec::Postcard)]
+//! #[derive(Default)]
+//! struct Counter { n: u64 }
+//! ```
+//!
+//! Every node that talks to that actor uses the same actor type and therefore the same codec,
+//! so nothing else is configured on the [`Node`]; but changing an existing actor's codec
+//! changes its wire format, so upgrade every node of a running cluster together. The node's
+//! own traffic (links, monitors, exits, lookups, the registry, supervisors' messages) keeps
+//! its bincode encoding with fixed size limits whatever the actors use, so the `bincode`
+//! crate stays in the build; its decoders are fuzzed (see `fuzz/` in the repository).
+//!
 //! ## The cluster-wide registry
 //!
 //! Every node keeps a replica of the global names and process groups (see [`registry`]).
@@ -204,6 +232,11 @@ pub mod transport;
 
 #[doc(hidden)]
 pub mod __private;
+
+// Entry points for the fuzz targets in `fuzz/` and the test that replays their corpus: they
+// reach the crate-private decoders. Not part of the API.
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use actor::{
     Actor, ActorId, ActorRef, Context, Down, ErasedReply, ExitReason, ExitSignal, Message, Monitor,
