@@ -14,15 +14,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use distribute::codec::{Bincode, Codec};
 use distribute::prelude::*;
 use distribute::transport::FrameKind;
 use distribute::{ConnectError, NodeDownReason, NodeEvent};
 use distribute_tests::fake_peer::FakePeer;
+use distribute_tests::wire::{encode_control, Control, Known, Leaf, WireId, WireReason};
 use distribute_tests::{
-    addr, net_node, poll_until, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+    addr, net_node, poll_until, rss, wait_event, within, Counter, CounterClient, Gate, COOKIE,
 };
-use serde::Serialize;
 use tokio::net::{TcpListener, TcpStream};
 
 /// One test at a time: some measure the whole process.
@@ -30,88 +29,8 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const MIB: u64 = 1024 * 1024;
 
-/// The resident memory of this process (the victim node included), in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS in /proc/self/status");
-    kib * 1024
-}
-
-/// The control frames of the node protocol, mirrored variant for variant (the encoding is
-/// positional), for the ones these tests send.
-#[derive(Serialize)]
-enum Control {
-    Introduce {
-        listen: Option<SocketAddr>,
-        known: Vec<Known>,
-    },
-    Link {
-        from: WireId,
-        to: WireId,
-    },
-    Unlink {
-        from: WireId,
-        to: WireId,
-    },
-    Exit {
-        from: WireId,
-        to: WireId,
-        reason: WireReason,
-    },
-    Monitor {
-        monitor: u64,
-        target: WireId,
-    },
-}
-
-#[derive(Serialize, Clone, Copy)]
-struct WireId {
-    node: u64,
-    local: u64,
-}
-
-/// An exit reason on the wire: the chain of linked actors, then the reason.
-#[derive(Serialize)]
-struct WireReason {
-    chain: Vec<WireId>,
-    leaf: Leaf,
-}
-
-/// The first reasons of the wire's list, in its order.
-#[derive(Serialize)]
-#[allow(dead_code)] // Only `Killed` is sent; the others hold its place.
-enum Leaf {
-    Normal,
-    Shutdown,
-    Killed,
-}
-
-#[derive(Serialize)]
-struct Known {
-    id: u64,
-    name: String,
-    addr: SocketAddr,
-}
-
-impl WireId {
-    fn of(id: ActorId) -> Self {
-        WireId {
-            node: id.node().as_u64(),
-            local: id.local(),
-        }
-    }
-}
-
 async fn send_control(peer: &mut FakePeer, control: &Control) {
-    let mut body = Vec::new();
-    Bincode::<{ 1 << 20 }>
-        .encode(control, &mut body)
-        .expect("encode control");
-    peer.send_frame(FrameKind::Signal, &body).await;
+    peer.send_frame(FrameKind::Signal, &encode_control(control)).await;
 }
 
 /// Reads (and drops) what the node sent until it is quiet for a moment, so that a flood's

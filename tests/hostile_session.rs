@@ -14,16 +14,9 @@ use distribute::transport::{encode_frame, FrameKind};
 use distribute::{Message, NodeDownReason};
 use distribute_tests::fake_peer::{kill_signal, message_body, write_frame, FakePeer, Inject, Relay};
 use distribute_tests::{
-    addr, net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
+    addr, counter_tag, net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate,
+    COOKIE,
 };
-
-fn tag_of(name: &str) -> u32 {
-    CounterMsg::TAGS
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(tag, _)| *tag)
-        .expect("known message")
-}
 
 /// The body of a tell `add(by)` to `counter`.
 fn add_message(counter: &ActorRef<Counter>, by: u64) -> Vec<u8> {
@@ -31,7 +24,13 @@ fn add_message(counter: &ActorRef<Counter>, by: u64) -> Vec<u8> {
     Bincode::<DEFAULT_LIMIT>
         .encode(&(by,), &mut args)
         .expect("encode");
-    message_body(counter.id(), CounterMsg::FINGERPRINT, tag_of("add"), 0, &args)
+    message_body(
+        counter.id(),
+        CounterMsg::FINGERPRINT,
+        counter_tag("add"),
+        0,
+        &args,
+    )
 }
 
 /// A node `v` with a counter, and a node `w`, not connected to each other.

@@ -10,80 +10,24 @@
 
 use std::time::{Duration, Instant};
 
-use distribute::codec::{Bincode, Codec};
 use distribute::prelude::*;
 use distribute::transport::FrameKind;
 use distribute::{NodeDownReason, NodeEvent, MAX_PEER_SIGNAL_BYTES_PER_ACTOR};
 use distribute_tests::fake_peer::FakePeer;
+use distribute_tests::wire::{encode_control, Control, WireId, DOWN, WHEREIS_REPLY};
 use distribute_tests::{
-    addr, net_node, poll_until, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+    addr, net_node, poll_until, rss, wait_event, within, Counter, CounterClient, Gate, COOKIE,
 };
-use serde::Serialize;
 
 /// One test at a time: the flood measures the whole process.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const MIB: u64 = 1024 * 1024;
 
-/// The resident memory of this process (the victim node included), in bytes.
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .expect("VmRSS in /proc/self/status");
-    kib * 1024
-}
-
-/// The control frames of the node protocol, mirrored variant for variant (the encoding is
-/// positional); the variants these tests do not send only hold their place.
-#[derive(Serialize)]
-#[allow(dead_code)]
-enum Control {
-    Introduce,
-    Link { from: WireId, to: WireId },
-    Unlink { from: WireId, to: WireId },
-    Exit,
-    Monitor { monitor: u64, target: WireId },
-    Demonitor { monitor: u64, target: WireId },
-    Down,
-    Stop,
-    Kill,
-    Whereis { request: u64, name: String },
-}
-
-/// The variant indexes of the frames these tests read (the first byte of the body).
-const DOWN: u8 = 6;
-const WHEREIS_REPLY: u8 = 10;
-
-#[derive(Serialize, Clone, Copy)]
-struct WireId {
-    node: u64,
-    local: u64,
-}
-
-impl WireId {
-    fn of(id: ActorId) -> Self {
-        WireId {
-            node: id.node().as_u64(),
-            local: id.local(),
-        }
-    }
-}
-
-fn encode(control: &Control) -> Vec<u8> {
-    let mut body = Vec::new();
-    Bincode::<{ 1 << 20 }>
-        .encode(control, &mut body)
-        .expect("encode control");
-    body
-}
-
 /// Sends a control frame; `false` if the write did not finish within a second (the node
 /// stopped reading from the peer and the socket's buffers are full).
 async fn send_control(peer: &mut FakePeer, control: &Control) -> bool {
-    let body = encode(control);
+    let body = encode_control(control);
     tokio::time::timeout(Duration::from_secs(1), peer.send_frame(FrameKind::Signal, &body))
         .await
         .is_ok()

@@ -12,7 +12,7 @@ use distribute::transport::FrameKind;
 use distribute::{ConnectError, Message, NodeDownReason};
 use distribute_tests::fake_peer::{write_frame, FakePeer};
 use distribute_tests::{
-    net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
+    counter_tag, net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -64,14 +64,6 @@ async fn expect_protocol_violation(events: &mut distribute::NodeEvents, peer: &s
         ),
         "{event:?}"
     );
-}
-
-fn tag_of(name: &str) -> u32 {
-    CounterMsg::TAGS
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(tag, _)| *tag)
-        .expect("known message")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,7 +256,7 @@ async fn undecodable_messages_are_dropped_and_counted_and_the_next_valid_one_is_
         .await
         .expect("handshake");
     let fingerprint = CounterMsg::FINGERPRINT;
-    let add = tag_of("add");
+    let add = counter_tag("add");
     // 0xFF announces a u64 in eight bytes; two are not enough.
     for _ in 0..1000 {
         peer.send_message(counter.id(), fingerprint, add, 0, &[0xFF, 1, 2])
@@ -276,7 +268,7 @@ async fn undecodable_messages_are_dropped_and_counted_and_the_next_valid_one_is_
         .expect("encode");
     peer.send_message(counter.id(), fingerprint, add, 0, &valid).await;
     // An ask whose arguments do not decode is answered with the reason at once.
-    peer.send_message(counter.id(), fingerprint, tag_of("get"), 77, &[0xEE])
+    peer.send_message(counter.id(), fingerprint, counter_tag("get"), 77, &[0xEE])
         .await;
     let (status, detail) = peer.reply(77).await;
     assert_eq!(status, 4, "BadRequest: {}", String::from_utf8_lossy(&detail));
@@ -286,7 +278,7 @@ async fn undecodable_messages_are_dropped_and_counted_and_the_next_valid_one_is_
     assert_eq!(counter.get().await, Ok(5));
     assert_eq!(stats.undecodable(), 1001);
     // The same connection is still open and served.
-    peer.send_message(counter.id(), fingerprint, tag_of("get"), 78, &[])
+    peer.send_message(counter.id(), fingerprint, counter_tag("get"), 78, &[])
         .await;
     let (status, value) = peer.reply(78).await;
     assert_eq!(status, 0);
@@ -306,7 +298,7 @@ async fn unknown_tags_fingerprints_and_actors_get_typed_errors_back() {
         .expect("handshake");
     let fingerprint = CounterMsg::FINGERPRINT;
 
-    peer.send_message(counter.id(), fingerprint ^ 1, tag_of("get"), 1, &[0])
+    peer.send_message(counter.id(), fingerprint ^ 1, counter_tag("get"), 1, &[0])
         .await;
     let (status, detail) = peer.reply(1).await;
     assert_eq!(status, 3, "Mismatch");
@@ -320,7 +312,8 @@ async fn unknown_tags_fingerprints_and_actors_get_typed_errors_back() {
 
     let gone = ActorId::clone(&counter.id());
     counter.stop(ExitReason::Normal).await;
-    peer.send_message(gone, fingerprint, tag_of("get"), 3, &[0]).await;
+    peer.send_message(gone, fingerprint, counter_tag("get"), 3, &[0])
+        .await;
     assert_eq!(peer.reply(3).await.0, 1, "Stopped");
     let stats = a.net_stats().expect("stats");
     assert_eq!(stats.mismatched(), 2);
@@ -461,7 +454,7 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
     // Seeded, so that a failure reproduces.
     let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     let tags: Vec<u32> = CounterMsg::TAGS.iter().map(|(tag, _)| *tag).collect();
-    let harmless = ["add", "get"].map(tag_of);
+    let harmless = ["add", "get"].map(counter_tag);
     for round in 0..2000u64 {
         let mut tag = tags[rng.usize(..tags.len())];
         if !harmless.contains(&tag) {
@@ -486,8 +479,14 @@ async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
     }
     // A valid call behind them all: once it is answered, every frame before it was handled.
     let last = u64::MAX - 1;
-    peer.send_message(counter.id(), CounterMsg::FINGERPRINT, tag_of("get"), last, &[])
-        .await;
+    peer.send_message(
+        counter.id(),
+        CounterMsg::FINGERPRINT,
+        counter_tag("get"),
+        last,
+        &[],
+    )
+    .await;
     let (status, _) = peer.reply(last).await;
     assert_eq!(status, 0);
     // The counter may have been told some `add`s; whatever it holds, it still answers.

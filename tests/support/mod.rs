@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub mod fake_peer;
+pub mod wire;
 
 use distribute::prelude::*;
 use tokio::sync::watch;
@@ -251,4 +252,24 @@ pub async fn shutdown(nodes: &[&Node]) {
     for node in nodes {
         node.shutdown().await;
     }
+}
+
+/// The resident memory of this process (a victim node in it included), in bytes.
+pub fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS in /proc/self/status");
+    kib * 1024
+}
+
+/// The wire tag of the [`Counter`] message `name`.
+pub fn counter_tag(name: &str) -> u32 {
+    <CounterMsg as distribute::Message>::TAGS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(tag, _)| *tag)
+        .expect("known message")
 }
