@@ -20,7 +20,7 @@ use distribute::{ConnectError, NodeDownReason, NodeEvent};
 use distribute_tests::fake_peer::FakePeer;
 use distribute_tests::wire::{encode_control, Control, Known, Leaf, WireId, WireReason};
 use distribute_tests::{
-    addr, net_node, poll_until, rss, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+    addr, net_node, poll_until, rss, wait_event, within, witness, Counter, CounterClient, Gate, COOKIE,
 };
 use tokio::net::{TcpListener, TcpStream};
 
@@ -76,14 +76,7 @@ async fn a_peer_that_never_reads_its_replies_costs_a_bounded_amount_and_others_k
         .start()
         .await
         .expect("victim starts");
-    let counter = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
-    victim.register_local("counter", &counter).expect("register");
-    let witness = net_node("witness").await;
-    witness.connect(addr(&victim)).await.expect("witness connects");
-    let remote = witness
-        .lookup_on::<Counter>(victim.id(), "counter")
-        .await
-        .expect("lookup");
+    let (witness, counter, remote) = witness(&victim, "counter").await;
     let mut events = victim.events();
     let baseline = rss();
 

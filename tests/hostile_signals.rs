@@ -16,7 +16,7 @@ use distribute::{NodeDownReason, NodeEvent, MAX_PEER_SIGNAL_BYTES_PER_ACTOR};
 use distribute_tests::fake_peer::FakePeer;
 use distribute_tests::wire::{encode_control, Control, WireId, DOWN, WHEREIS_REPLY};
 use distribute_tests::{
-    addr, net_node, poll_until, rss, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+    addr, net_node, poll_until, rss, wait_event, within, witness, Counter, CounterClient, Gate, COOKIE,
 };
 
 /// One test at a time: the flood measures the whole process.
@@ -98,14 +98,7 @@ async fn a_peer_flooding_a_busy_actor_with_signals_stalls_only_itself() {
         .expect("victim starts");
     let gate = Gate::new();
     let busy = busy_actor(&victim, &gate).await;
-    let other = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
-    victim.register_local("other", &other).expect("register");
-    let witness = net_node("witness").await;
-    witness.connect(addr(&victim)).await.expect("witness connects");
-    let remote = witness
-        .lookup_on::<Counter>(victim.id(), "other")
-        .await
-        .expect("lookup");
+    let (witness, other, remote) = witness(&victim, "other").await;
     let mut events = victim.events();
     let baseline = rss();
 

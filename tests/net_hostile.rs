@@ -2,7 +2,6 @@
 //! oversize frames, undecodable messages, unknown tags and fingerprints, and a slow consumer.
 //! Each is refused with a typed reason while the node keeps serving its other peers.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use distribute::codec::{Bincode, Codec};
@@ -12,25 +11,11 @@ use distribute::transport::FrameKind;
 use distribute::{ConnectError, Message, NodeDownReason};
 use distribute_tests::fake_peer::{write_frame, FakePeer};
 use distribute_tests::{
-    counter_tag, net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate, COOKIE,
+    addr, counter_tag, net_node, poll_until, wait_event, within, witness, Counter, CounterClient, CounterMsg,
+    Gate, COOKIE,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-fn addr(node: &Node) -> SocketAddr {
-    node.listen_addr().expect("networked node")
-}
-
-/// A second node connected to `a`, with a counter on `a` that it calls: the witness that `a`
-/// keeps serving its other peers.
-async fn witness(a: &Node) -> (Node, ActorRef<Counter>, ActorRef<Counter>) {
-    let b = net_node("witness").await;
-    b.connect(addr(a)).await.expect("witness connects");
-    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
-    a.register_local("counter", &counter).expect("register");
-    let remote = b.lookup_on::<Counter>(a.id(), "counter").await.expect("lookup");
-    (b, counter, remote)
-}
 
 /// Reads until the node closes the connection; fails the test if it stays open.
 async fn expect_closed(stream: &mut TcpStream) {
@@ -184,7 +169,7 @@ async fn another_protocol_version_is_refused_as_such() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_truncated_and_oversize_frames_are_rejected_while_the_node_serves_others() {
     let a = net_node("a").await;
-    let (b, counter, remote) = witness(&a).await;
+    let (b, counter, remote) = witness(&a, "counter").await;
     let mut events = a.events();
 
     // Raw garbage.
@@ -446,7 +431,7 @@ fn garbage(rng: &mut fastrand::Rng, max: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_frames_from_an_authenticated_peer_never_hurt_the_node() {
     let a = net_node("a").await;
-    let (b, counter, remote) = witness(&a).await;
+    let (b, counter, remote) = witness(&a, "counter").await;
     let mut events = a.events();
     let mut peer = FakePeer::connect(addr(&a), "fuzzer", COOKIE)
         .await

@@ -273,3 +273,18 @@ pub fn counter_tag(name: &str) -> u32 {
         .map(|(tag, _)| *tag)
         .expect("known message")
 }
+
+/// A second node connected to `victim`, with a counter on `victim` registered there as
+/// `name`, which the second node calls: the witness that `victim` keeps serving its other
+/// peers. Returns the witness node, the counter and the witness's ref to it.
+pub async fn witness(victim: &Node, name: &str) -> (Node, ActorRef<Counter>, ActorRef<Counter>) {
+    let counter = victim.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    victim.register_local(name, &counter).expect("register");
+    let witness = net_node("witness").await;
+    witness.connect(addr(victim)).await.expect("witness connects");
+    let remote = witness
+        .lookup_on::<Counter>(victim.id(), name)
+        .await
+        .expect("lookup");
+    (witness, counter, remote)
+}
