@@ -225,6 +225,8 @@ mod node;
 pub mod pool;
 pub mod registry;
 pub mod supervision;
+#[cfg(feature = "testing")]
+pub mod testing;
 // The wire format under the network layer (frames, the handshake): not part of the
 // documented API, public only for the hostile-peer tests, which speak it by hand.
 #[doc(hidden)]

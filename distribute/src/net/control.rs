@@ -30,7 +30,7 @@
 use std::sync::Arc;
 
 use super::dispatch::violation;
-use super::introduce::{introduced, plausible};
+use super::introduce::{announce, introduced, plausible};
 use super::peer::PeerSlot;
 use super::wire::{Control, WireReason};
 use super::{Net, NodeDownReason};
@@ -110,7 +110,9 @@ pub(super) fn on_control(
     match control {
         Control::Introduce { listen, known } => {
             // Where we would reconnect to it: not to ourselves, nor anywhere implausible.
-            slot.set_listen_addr(listen.filter(|addr| *addr != net.listen && plausible(*addr)));
+            if slot.set_listen_addr(listen.filter(|addr| *addr != net.listen && plausible(*addr))) {
+                announce(net, slot);
+            }
             introduced(net, known);
         }
         Control::Link { from, to } if speaks_for(slot, from, "link") => {

@@ -13,10 +13,13 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::connection::connect;
-use super::wire::KnownNode;
+use super::peer::PeerSlot;
+use super::wire::{Control, KnownNode};
 use super::Net;
 use crate::actor::NodeId;
 use crate::lock::lock;
@@ -113,13 +116,33 @@ pub(super) fn introduced(net: &Net, known: Vec<KnownNode>) {
     }
 }
 
-/// Tries to reach the introduced node `id` at `addr` a few times, with backoff.
+/// Introduces `peer`, whose listen address we just learned, to every other connected node.
+///
+/// A node introduces the nodes it knows to each node that connects, but it can introduce a
+/// node only once it knows where that node listens, which the node tells in its first frame.
+/// A peer that connected in between would never hear of it: so each peer is announced to
+/// the others once, when its address becomes known (once per incarnation: the news cannot
+/// be repeated to make us flood our peers).
+pub(super) fn announce(net: &Net, peer: &PeerSlot) {
+    let Some(addr) = peer.listen_addr() else { return };
+    let known = vec![KnownNode {
+        id: peer.id,
+        name: peer.name(),
+        addr,
+    }];
+    for other in net.connected().into_iter().filter(|other| other.id != peer.id) {
+        other.send_control(&Control::Introduce {
+            listen: Some(net.listen),
+            known: known.clone(),
+        });
+    }
+}
+
+/// Tries to reach the introduced node `id` at `addr` a few times, with backoff. A first
+/// connection is not a reconnect: a node that never reconnects by itself still retries it,
+/// or one lost handshake would leave the cluster without a link for good.
 async fn dial(net: Arc<Net>, id: NodeId, addr: SocketAddr) {
-    let attempts = if net.config.reconnect.is_some() {
-        ATTEMPTS
-    } else {
-        1
-    };
+    let attempts = ATTEMPTS;
     let backoff = net.config.reconnect.unwrap_or_default().backoff();
     let mut rng = fastrand::Rng::new();
     let mut reached = false;

@@ -116,10 +116,15 @@ impl PeerSlot {
         lock(&self.meta).listen
     }
 
-    pub(crate) fn set_listen_addr(&self, addr: Option<SocketAddr>) {
+    /// Records where the peer listens; true the first time it is known (a peer announces
+    /// it on every connection, and once per incarnation is news).
+    pub(crate) fn set_listen_addr(&self, addr: Option<SocketAddr>) -> bool {
+        let mut meta = lock(&self.meta);
+        let first = meta.listen.is_none() && addr.is_some();
         if addr.is_some() {
-            lock(&self.meta).listen = addr;
+            meta.listen = addr;
         }
+        first
     }
 
     pub(crate) fn has_connection(&self) -> bool {

@@ -52,6 +52,7 @@ pub struct NodeBuilder {
     transport: Option<Arc<dyn Transport>>,
     registry_claim_timeout: Duration,
     max_global_names_per_node: usize,
+    id: Option<NodeId>,
 }
 
 impl fmt::Debug for NodeBuilder {
@@ -85,6 +86,7 @@ impl Default for NodeBuilder {
             transport: None,
             registry_claim_timeout: crate::registry::DEFAULT_CLAIM_TIMEOUT,
             max_global_names_per_node: crate::registry::DEFAULT_MAX_NAMES_PER_NODE,
+            id: None,
         }
     }
 }
@@ -244,11 +246,19 @@ impl NodeBuilder {
         self
     }
 
+    /// The node's id, chosen by a simulation rather than minted: a seed must give the same
+    /// ids, hence the same order of nodes, on every run.
+    #[cfg(feature = "testing")]
+    pub(crate) fn identity(mut self, id: NodeId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
     /// Starts the node: listens, then connects to the peers given.
     pub async fn start(self) -> Result<Node, StartError> {
         tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let cookie = self.resolve_cookie()?;
-        let id = NodeId::fresh();
+        let id = self.id.unwrap_or_else(NodeId::fresh);
         let name = self.name.clone().unwrap_or_else(|| format!("node-{id}"));
         if !is_valid_node_name(&name) {
             return Err(StartError::InvalidName(name));

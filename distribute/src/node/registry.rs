@@ -300,6 +300,18 @@ impl Node {
     }
 
     /// A ref to `id`: local, or through the peer that hosts it.
+    /// The owner of every name in this node's replica of the global registry, by name.
+    #[cfg(feature = "testing")]
+    pub(crate) fn global_owners(&self) -> Vec<(String, ActorId)> {
+        self.registry().read(|replica| {
+            replica
+                .snapshot()
+                .into_iter()
+                .map(|(name, entry)| (name, entry.owner))
+                .collect()
+        })
+    }
+
     fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
         if id.node() == self.id() {
             return Some(self.local_ref(id));
