@@ -103,6 +103,15 @@ pub enum RegistryMsg {
     Join { group: String, member: GlobalEntry },
     /// To every node: `member` left `group`.
     Leave { group: String, member: ActorId },
+    /// To every node, from the node of `loser`: its actor `loser` lost `name` to `winner` (two
+    /// sides of a partition had registered it). Sent when it happens and, for a while, to
+    /// every node that connects, so that every node reports the conflict, including nodes
+    /// that never held either owner.
+    Lost {
+        name: String,
+        winner: ActorId,
+        loser: ActorId,
+    },
 }
 
 /// A change the sequencer made, as every node applies it.
@@ -192,6 +201,7 @@ impl RegistryMsg {
                 validate_entry(member)
             }
             RegistryMsg::Leave { group, .. } => validate_name(group),
+            RegistryMsg::Lost { name, .. } => validate_name(name),
         }
     }
 }

@@ -113,6 +113,10 @@ impl Registry {
                 refused("membership of another node's actor", 1);
                 None
             }
+            RegistryMsg::Lost { loser, winner, .. } if loser.node() != from || loser == winner => {
+                refused("loss of another node's actor", 1);
+                None
+            }
             RegistryMsg::SnapshotPart { entries, groups } => {
                 self.hold_part(from, entries, groups);
                 None

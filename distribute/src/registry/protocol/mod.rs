@@ -45,6 +45,7 @@
 
 mod authority;
 mod claims;
+mod conflicts;
 mod outputs;
 mod peers;
 mod reconcile;
@@ -140,6 +141,9 @@ pub(crate) struct Registry {
     partial: BTreeMap<NodeId, authority::Partial>,
     /// When each peer was last heard from.
     last_heard: BTreeMap<NodeId, Duration>,
+    /// The conflicts reported here, and those this node's actors lost lately, which it
+    /// announces to every node.
+    conflicts: conflicts::Conflicts,
 }
 
 impl Registry {
@@ -161,6 +165,7 @@ impl Registry {
             config,
             partial: BTreeMap::new(),
             last_heard: BTreeMap::new(),
+            conflicts: conflicts::Conflicts::default(),
         }
     }
 
@@ -211,7 +216,7 @@ impl Registry {
             origin: Origin::Local(request),
         };
         self.take_proposal(proposal, now, &mut out);
-        (Submitted { request, sequencer }, out)
+        (Submitted { request, sequencer }, self.finished(out, now))
     }
 
     /// Stops waiting for the answer to `request` (its caller gave up); a change of this node's
@@ -240,7 +245,8 @@ impl Registry {
         if returning && self.sequencer() != self.me && self.sequencer() != peer {
             self.ask_sequencer(&mut out);
         }
-        out
+        self.announce_losses_to(peer, now, &mut out);
+        self.finished(out, now)
     }
 
     /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
@@ -273,7 +279,7 @@ impl Registry {
                 self.sync_later(name, seen, now, &mut out);
             }
         }
-        out
+        self.finished(out, now)
     }
 
     /// Time passed: a change whose acknowledgements are overdue is given up on, and a
@@ -283,7 +289,7 @@ impl Registry {
         self.expire(now, &mut out);
         self.suspect_silent(now, &mut out);
         self.expire_suspicions(now, &mut out);
-        out
+        self.finished(out, now)
     }
 
     /// Adds `member` to `group` here and on every connected node.
@@ -316,6 +322,11 @@ impl Registry {
     /// A message from `from`, taken as far as `from` is an authority on what it says
     /// ([`admit`](Self::admit)).
     pub(crate) fn receive(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
+        let out = self.take(from, msg, now);
+        self.finished(out, now)
+    }
+
+    fn take(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let Some(msg) = self.admit(from, msg, now, &mut out) else {
             return out;
@@ -374,6 +385,7 @@ impl Registry {
             RegistryMsg::Leave { group, member } => {
                 self.replica.leave(&group, member, &mut out);
             }
+            RegistryMsg::Lost { name, winner, loser } => self.heard_of_loss(from, name, (winner, loser), &mut out),
         }
         out
     }

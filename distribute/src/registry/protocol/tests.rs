@@ -87,6 +87,7 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
                 RegistryMsg::SnapshotPart { .. } => "SnapshotPart",
                 RegistryMsg::Join { .. } => "Join",
                 RegistryMsg::Leave { .. } => "Leave",
+                RegistryMsg::Lost { .. } => "Lost",
             };
             (to.as_u64(), kind)
         })

@@ -1,0 +1,171 @@
+//! Name conflicts: reported once on each node, and on every node.
+//!
+//! A conflict (two owners of one name, from two sides of a partition) is settled wherever
+//! the two owners meet: in a merge, a snapshot, a commit. On one node they can meet several
+//! times (a peer's snapshot, then the sequencer's sync, then a third node's snapshot), and a
+//! node that held neither owner may never see the loser at all: by the time it hears from
+//! the loser's side, the loser may be stopped and its name released. So:
+//!
+//! - a node reports each (name, loser) once; later sightings are dropped
+//!   ([`Registry::finished`] runs at the end of every input);
+//! - the loser's node, which always sees the conflict (its own replica gives its actor's
+//!   name away), announces it to every connected node ([`RegistryMsg::Lost`]), and, for
+//!   [`ANNOUNCED_FOR`], to every node that connects; each reports it in turn. Only the
+//!   loser's node may announce a loss (it is the authority on its own actors), and the
+//!   announcement only reports: it changes no replica and stops no actor.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use super::outputs::{Conflict, Outputs};
+use super::Registry;
+use crate::actor::{ActorId, NodeId};
+use crate::registry::wire::RegistryMsg;
+
+/// How many reported (name, loser) pairs a node remembers: past it the oldest is forgotten
+/// (a very late duplicate of it would be reported again).
+const REMEMBERED: usize = 4096;
+
+/// How long a node announces a loss of its own actors to the nodes that connect.
+pub(crate) const ANNOUNCED_FOR: Duration = Duration::from_secs(30);
+
+/// How many recent losses a node announces at most (the newest).
+const ANNOUNCED_AT_MOST: usize = 1024;
+
+/// Conflicts reported here, and this node's recent losses.
+#[derive(Debug, Default)]
+pub(super) struct Conflicts {
+    reported: BTreeSet<(String, ActorId)>,
+    order: VecDeque<(String, ActorId)>,
+    /// This node's actors' recent losses: when, and the conflict.
+    losses: VecDeque<(Duration, Conflict)>,
+}
+
+impl Conflicts {
+    /// True the first time `loser` is reported to have lost `name` here.
+    fn first_report(&mut self, name: &str, loser: ActorId) -> bool {
+        let key = (name.to_owned(), loser);
+        if self.reported.contains(&key) {
+            return false;
+        }
+        if self.order.len() >= REMEMBERED {
+            if let Some(oldest) = self.order.pop_front() {
+                self.reported.remove(&oldest);
+            }
+        }
+        self.reported.insert(key.clone());
+        self.order.push_back(key);
+        true
+    }
+
+    /// Remembers a loss of this node's to announce, and forgets those past their time.
+    fn remember_loss(&mut self, conflict: Conflict, now: Duration) {
+        if self.losses.len() >= ANNOUNCED_AT_MOST {
+            self.losses.pop_front();
+        }
+        self.losses.push_back((now, conflict));
+        self.expire(now);
+    }
+
+    fn expire(&mut self, now: Duration) {
+        while let Some((at, _)) = self.losses.front() {
+            if now.saturating_sub(*at) < ANNOUNCED_FOR {
+                break;
+            }
+            self.losses.pop_front();
+        }
+    }
+}
+
+fn lost(conflict: &Conflict) -> RegistryMsg {
+    RegistryMsg::Lost {
+        name: conflict.name.clone(),
+        winner: conflict.winner,
+        loser: conflict.loser,
+    }
+}
+
+impl Registry {
+    /// Ends an input: drops the conflicts reported here before; a new loss of one of this
+    /// node's actors is announced to every connected node.
+    pub(super) fn finished(&mut self, mut out: Outputs, now: Duration) -> Outputs {
+        let found = std::mem::take(&mut out.conflicts);
+        for conflict in found {
+            if !self.conflicts.first_report(&conflict.name, conflict.loser) {
+                continue;
+            }
+            if conflict.loser.node() == self.me {
+                for peer in self.peers.connected() {
+                    out.send(*peer, lost(&conflict));
+                }
+                self.conflicts.remember_loss(conflict.clone(), now);
+            }
+            out.conflicts.push(conflict);
+        }
+        out
+    }
+
+    /// Tells `peer`, which just connected, of this node's recent losses.
+    pub(super) fn announce_losses_to(&mut self, peer: NodeId, now: Duration, out: &mut Outputs) {
+        self.conflicts.expire(now);
+        for (_, conflict) in &self.conflicts.losses {
+            out.send(peer, lost(conflict));
+        }
+    }
+
+    /// The node of `loser` (`from`, as [`admit`](Self::admit) checked) says it lost `name`
+    /// to `winner`: reported here (once).
+    pub(super) fn heard_of_loss(
+        &mut self,
+        from: NodeId,
+        name: String,
+        (winner, loser): (ActorId, ActorId),
+        out: &mut Outputs,
+    ) {
+        debug_assert_eq!(loser.node(), from);
+        out.conflicts.push(Conflict { name, winner, loser });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fixtures::id;
+
+    fn conflict(loser: ActorId) -> Conflict {
+        Conflict {
+            name: "svc".into(),
+            winner: id(1, 1),
+            loser,
+        }
+    }
+
+    #[test]
+    fn a_loser_is_reported_once_and_the_memory_is_bounded() {
+        let mut conflicts = Conflicts::default();
+        assert!(conflicts.first_report("svc", id(1, 1)));
+        assert!(!conflicts.first_report("svc", id(1, 1)));
+        assert!(conflicts.first_report("svc", id(2, 1)), "another loser of the name");
+        assert!(conflicts.first_report("other", id(1, 1)), "the same loser of another name");
+        for n in 0..REMEMBERED as u64 {
+            conflicts.first_report("filler", id(9, n));
+        }
+        assert_eq!(conflicts.reported.len(), REMEMBERED);
+        assert!(conflicts.first_report("svc", id(1, 1)), "forgotten past the bound");
+    }
+
+    #[test]
+    fn losses_are_announced_for_a_while_and_at_most_so_many() {
+        let mut conflicts = Conflicts::default();
+        let start = Duration::from_secs(100);
+        conflicts.remember_loss(conflict(id(2, 1)), start);
+        conflicts.expire(start + ANNOUNCED_FOR - Duration::from_millis(1));
+        assert_eq!(conflicts.losses.len(), 1);
+        conflicts.expire(start + ANNOUNCED_FOR);
+        assert!(conflicts.losses.is_empty());
+        for n in 0..ANNOUNCED_AT_MOST as u64 + 10 {
+            conflicts.remember_loss(conflict(id(2, n)), start);
+        }
+        assert_eq!(conflicts.losses.len(), ANNOUNCED_AT_MOST);
+    }
+}
