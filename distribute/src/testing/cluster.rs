@@ -146,7 +146,7 @@ impl TestClusterBuilder {
             })
         });
         drive(&mut sim, &shared)?;
-        Ok(shared.report())
+        Ok(shared.report(sim.elapsed()))
     }
 }
 
@@ -267,9 +267,10 @@ impl Shared {
         Some((running.node.clone(), running.commands.clone()))
     }
 
-    fn report(&self) -> Report {
+    fn report(&self, elapsed: Duration) -> Report {
         Report {
             seed: self.seed,
+            elapsed,
             history: self.history.clone(),
         }
     }
@@ -591,6 +592,8 @@ impl SimError {
 pub struct Report {
     /// The seed it ran with.
     pub seed: u64,
+    /// Simulated time it took.
+    pub elapsed: Duration,
     /// Everything recorded, in order.
     pub history: History,
 }
