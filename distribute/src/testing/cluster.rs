@@ -181,7 +181,11 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, request: Request) {
             }
             sim.bounce(host_name(index));
         }
-        Request::Latency { a, b, max } => sim.set_link_max_message_latency(host_name(a), host_name(b), max),
+        Request::Latency { a, b, min, max } => {
+            // Sets both bounds to `min`, then raises the upper one.
+            sim.set_link_latency(host_name(a), host_name(b), min);
+            sim.set_link_max_message_latency(host_name(a), host_name(b), max.max(min));
+        }
         Request::Loss { a, b, rate } => sim.set_link_fail_rate(host_name(a), host_name(b), rate),
     }
 }
@@ -195,7 +199,7 @@ fn host_name(index: usize) -> String {
 enum Request {
     Crash(usize),
     Restart(usize),
-    Latency { a: usize, b: usize, max: Duration },
+    Latency { a: usize, b: usize, min: Duration, max: Duration },
     Loss { a: usize, b: usize, rate: f64 },
 }
 
@@ -435,15 +439,17 @@ impl TestCluster {
         self.shared.history.record_cluster(Op::Heal { views });
     }
 
-    /// Sets the link between nodes `a` and `b` to take up to `max` per segment (segments
-    /// take between the cluster's least latency and `max`: the jitter).
-    pub async fn set_latency(&self, a: usize, b: usize, max: Duration) {
-        self.request(Request::Latency { a, b, max }).await;
+    /// Sets the latency of the link between nodes `a` and `b`: each segment takes between
+    /// `min` and `max` (the difference is the jitter), drawn from the seed.
+    pub async fn set_latency(&self, a: usize, b: usize, min: Duration, max: Duration) {
+        self.request(Request::Latency { a, b, min, max }).await;
     }
 
-    /// Makes the link between nodes `a` and `b` fail at random: each step it breaks with
-    /// probability `rate` (dropping what is in flight), and a broken link is repaired at
-    /// turmoil's repair rate.
+    /// Makes the link between nodes `a` and `b` lossy: at each step it breaks with
+    /// probability `rate`, dropping what is in flight (a TCP stream that lost a segment
+    /// stalls, and the nodes' heartbeats find it), and a broken link is repaired at the
+    /// simulator's repair rate. A rate of 0 stops the losses (a broken link stays broken
+    /// until repaired: [`heal`](Self::heal) repairs every link).
     pub async fn set_loss(&self, a: usize, b: usize, rate: f64) {
         self.request(Request::Loss { a, b, rate }).await;
     }

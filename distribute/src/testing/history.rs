@@ -217,17 +217,36 @@ pub enum Violation {
         /// Each running node and the owner it holds.
         owners: Vec<(usize, Option<ActorId>)>,
     },
-    /// After a heal, `node` emitted `count` `NameConflict` events for `name`, where one
-    /// (`expected` true) or none (`expected` false) was due.
+    /// After a heal, `node` reported `count` times that `loser` lost `name`, where exactly
+    /// once was due (every node that ran through the heal reports every conflict once).
     ConflictEvents {
         /// The name.
         name: String,
+        /// The owner that lost it.
+        loser: ActorId,
         /// The node.
         node: usize,
-        /// How many it emitted.
+        /// How many times it reported it.
         count: usize,
-        /// Whether the name was in conflict at the heal.
-        expected: bool,
+    },
+    /// Nodes settled a conflict over `name` both ways: `a` lost it to `b`, and `b` to `a`.
+    Contradiction {
+        /// The name.
+        name: String,
+        /// One owner.
+        a: ActorId,
+        /// The other.
+        b: ActorId,
+    },
+    /// `node` reported that `loser` lost `name`, which it never held (no acknowledged
+    /// registration, and no node held it at a heal).
+    Unfounded {
+        /// The name.
+        name: String,
+        /// The owner said to have lost it.
+        loser: ActorId,
+        /// The node.
+        node: usize,
     },
     /// An acknowledged registration of `name` for a living `owner` is not what `node` holds.
     Lost {
@@ -266,12 +285,18 @@ impl fmt::Display for Violation {
             }
             Violation::ConflictEvents {
                 name,
+                loser,
                 node,
                 count,
-                expected,
-            } => {
-                let due = if *expected { "exactly one was due" } else { "none was due" };
-                write!(f, "node-{node} emitted {count} NameConflict events for {name:?}; {due}")
+            } => write!(
+                f,
+                "node-{node} reported {count} times that {loser} lost {name:?}; exactly once was due"
+            ),
+            Violation::Contradiction { name, a, b } => {
+                write!(f, "{a} and {b} were each reported to have lost {name:?} to the other")
+            }
+            Violation::Unfounded { name, loser, node } => {
+                write!(f, "node-{node} reported that {loser} lost {name:?}, which it never held")
             }
             Violation::Lost {
                 name,
@@ -324,28 +349,22 @@ fn check_agreement(end: &FinalState) -> Vec<Violation> {
         .collect()
 }
 
-/// The names the nodes' views held with different owners when the links were repaired.
-fn conflicting(views: &[(usize, Vec<(String, ActorId)>)]) -> BTreeSet<String> {
-    let mut owners: BTreeMap<&str, BTreeSet<ActorId>> = BTreeMap::new();
+/// The names the nodes' views held with different owners when the links were repaired,
+/// with those owners.
+fn conflicting(views: &[(usize, Vec<(String, ActorId)>)]) -> BTreeMap<String, BTreeSet<ActorId>> {
+    let mut owners: BTreeMap<String, BTreeSet<ActorId>> = BTreeMap::new();
     for (_, names) in views {
         for (name, owner) in names {
-            owners.entry(name).or_default().insert(*owner);
+            owners.entry(name.clone()).or_default().insert(*owner);
         }
     }
+    owners.retain(|_, owners| owners.len() > 1);
     owners
-        .into_iter()
-        .filter(|(_, owners)| owners.len() > 1)
-        .map(|(name, _)| name.to_owned())
-        .collect()
 }
 
-/// After the last heal, every node that ran through it emitted exactly one `NameConflict`
-/// per conflicting name, and none for any other name. A name whose owners' nodes crashed or
-/// restarted since the heal is left out: its conflict may be settled by the crash instead.
-fn check_conflict_events(entries: &[Entry], end: &FinalState) -> Vec<Violation> {
-    let Some((heal_at, views)) = last_heal(entries) else {
-        return Vec::new();
-    };
+/// The nodes that ran through the last heal (started before it, not crashed or restarted
+/// since), with the time from which all of them were up.
+fn steady_nodes<'a>(entries: &[Entry], end: &'a FinalState, heal_at: Duration) -> (Vec<&'a NodeView>, Duration) {
     let restarted: BTreeSet<usize> = entries
         .iter()
         .filter(|entry| entry.at >= heal_at && matches!(entry.op, Op::Crashed | Op::Started { .. }))
@@ -356,43 +375,102 @@ fn check_conflict_events(entries: &[Entry], end: &FinalState) -> Vec<Violation> 
         .iter()
         .filter(|view| view.since <= heal_at && !restarted.contains(&view.index))
         .collect();
-    let steady_ids: BTreeSet<NodeId> = steady.iter().map(|view| view.id).collect();
-    let owners_steady = |name: &str| {
-        views
-            .iter()
-            .flat_map(|(_, names)| names.iter())
-            .filter(|(held, _)| held == name)
-            .all(|(_, owner)| steady_ids.contains(&owner.node()))
+    let since = steady.iter().map(|view| view.since).max().unwrap_or_default();
+    (steady, since)
+}
+
+/// How often each node reported each (name, loser) from `since` on.
+fn reported(entries: &[Entry], since: Duration) -> BTreeMap<usize, BTreeMap<(String, ActorId), usize>> {
+    let mut counts: BTreeMap<usize, BTreeMap<(String, ActorId), usize>> = BTreeMap::new();
+    for entry in entries.iter().filter(|entry| entry.at >= since) {
+        if let (Some(node), Op::Event(NodeEvent::NameConflict { name, loser, .. })) = (entry.node, &entry.op) {
+            *counts.entry(node).or_default().entry((name.clone(), *loser)).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// Every conflict is reported exactly once on every node that ran through the last heal:
+/// each (name, loser) once per node; the same conflicts on every such node (those whose
+/// loser's node ran through the heal too: a crashed node announces nothing); every owner the
+/// nodes held at the heal that did not keep the name among them; and none about an owner
+/// that never held the name.
+fn check_conflict_events(entries: &[Entry], end: &FinalState) -> Vec<Violation> {
+    let Some((heal_at, views)) = last_heal(entries) else {
+        return Vec::new();
     };
-    let disputed = conflicting(views);
-    let mut counts: BTreeMap<(usize, String), usize> = BTreeMap::new();
-    for entry in entries.iter().filter(|entry| entry.at >= heal_at) {
-        if let (Some(node), Op::Event(NodeEvent::NameConflict { name, .. })) = (entry.node, &entry.op) {
-            *counts.entry((node, name.clone())).or_default() += 1;
+    let (steady, since) = steady_nodes(entries, end, heal_at);
+    let steady_ids: BTreeSet<NodeId> = steady.iter().map(|view| view.id).collect();
+    let counts = reported(entries, since);
+    let mut due: BTreeSet<(String, ActorId)> = BTreeSet::new();
+    for (_, pairs) in counts.iter().filter(|(node, _)| steady.iter().any(|view| view.index == **node)) {
+        due.extend(pairs.keys().filter(|(_, loser)| steady_ids.contains(&loser.node())).cloned());
+    }
+    let kept = |name: &str| steady.first().and_then(|view| view.names.get(name).copied());
+    for (name, owners) in conflicting(views) {
+        if owners.iter().all(|owner| steady_ids.contains(&owner.node())) {
+            let winner = kept(&name);
+            due.extend(owners.into_iter().filter(|owner| Some(*owner) != winner).map(|loser| (name.clone(), loser)));
         }
     }
     let mut found = Vec::new();
     for view in &steady {
-        for name in &disputed {
-            let count = counts.get(&(view.index, name.clone())).copied().unwrap_or(0);
-            if count != 1 && owners_steady(name) {
-                found.push(Violation::ConflictEvents {
-                    name: name.clone(),
-                    node: view.index,
-                    count,
-                    expected: true,
-                });
+        let pairs = counts.get(&view.index);
+        for (name, loser) in &due {
+            let count = pairs.and_then(|pairs| pairs.get(&(name.clone(), *loser))).copied().unwrap_or(0);
+            if count != 1 {
+                let (name, loser, node) = (name.clone(), *loser, view.index);
+                found.push(Violation::ConflictEvents { name, loser, node, count });
             }
         }
     }
-    for ((node, name), count) in counts {
-        if !disputed.contains(&name) && steady.iter().any(|view| view.index == node) {
-            found.push(Violation::ConflictEvents {
-                name,
-                node,
-                count,
-                expected: false,
-            });
+    found.extend(unfounded(entries, &counts));
+    found.extend(contradictions(entries, since));
+    found
+}
+
+/// Conflicts settled both ways: one node reported that `a` lost a name to `b`, another (or
+/// the same) that `b` lost it to `a`. Every node must pick the same winner.
+fn contradictions(entries: &[Entry], since: Duration) -> Vec<Violation> {
+    let mut settled: BTreeSet<(String, ActorId, ActorId)> = BTreeSet::new();
+    for entry in entries.iter().filter(|entry| entry.at >= since) {
+        if let Op::Event(NodeEvent::NameConflict { name, winner, loser }) = &entry.op {
+            settled.insert((name.clone(), *winner, *loser));
+        }
+    }
+    settled
+        .iter()
+        .filter(|(name, winner, loser)| winner < loser && settled.contains(&(name.clone(), *loser, *winner)))
+        .map(|(name, a, b)| Violation::Contradiction {
+            name: name.clone(),
+            a: *a,
+            b: *b,
+        })
+        .collect()
+}
+
+/// Reported conflicts whose loser never held the name: neither acknowledged for it nor
+/// held by a node at a heal.
+fn unfounded(entries: &[Entry], counts: &BTreeMap<usize, BTreeMap<(String, ActorId), usize>>) -> Vec<Violation> {
+    let mut held: BTreeSet<(String, ActorId)> = BTreeSet::new();
+    for entry in entries {
+        match &entry.op {
+            Op::Register { name, actor, outcome: Ok(()) } => {
+                held.insert((name.clone(), *actor));
+            }
+            Op::Heal { views } => {
+                for (_, names) in views {
+                    held.extend(names.iter().cloned());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for (node, pairs) in counts {
+        for (name, loser) in pairs.keys().filter(|pair| !held.contains(*pair)) {
+            let (name, loser, node) = (name.clone(), *loser, *node);
+            found.push(Violation::Unfounded { name, loser, node });
         }
     }
     found
@@ -469,4 +547,249 @@ fn check_calls(entries: &[Entry], now: Duration) -> Vec<Violation> {
         .filter(|(_, (_, _, deadline))| *deadline < now)
         .map(|(call, (node, target, _))| Violation::Hung { call, node, target })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(n: u64) -> NodeId {
+        NodeId::from_u64(n)
+    }
+
+    fn actor(n: u64, local: u64) -> ActorId {
+        ActorId::new(node(n), local)
+    }
+
+    fn at(ms: u64, node: Option<usize>, op: Op) -> Entry {
+        Entry {
+            at: Duration::from_millis(ms),
+            node,
+            op,
+        }
+    }
+
+    fn view(index: usize, id: u64, names: &[(&str, ActorId)]) -> NodeView {
+        NodeView {
+            index,
+            id: node(id),
+            since: Duration::ZERO,
+            names: names.iter().map(|(name, owner)| (name.to_string(), *owner)).collect(),
+        }
+    }
+
+    fn conflict(name: &str, winner: ActorId, loser: ActorId) -> Op {
+        Op::Event(NodeEvent::NameConflict {
+            name: name.into(),
+            winner,
+            loser,
+        })
+    }
+
+    fn registered(name: &str, owner: ActorId) -> Op {
+        Op::Register {
+            name: name.into(),
+            actor: owner,
+            outcome: Ok(()),
+        }
+    }
+
+    fn heal(views: Vec<(usize, Vec<(&str, ActorId)>)>) -> Op {
+        Op::Heal {
+            views: views
+                .into_iter()
+                .map(|(index, names)| (index, names.into_iter().map(|(n, a)| (n.to_string(), a)).collect()))
+                .collect(),
+        }
+    }
+
+    fn end(nodes: Vec<NodeView>, alive: &[ActorId]) -> FinalState {
+        FinalState {
+            at: Duration::from_secs(10),
+            nodes,
+            alive: alive.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn nodes_that_disagree_on_an_owner_are_reported() {
+        let (a, b) = (actor(1, 1), actor(2, 1));
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", b)]), view(2, 3, &[])], &[]);
+        let found = check_agreement(&state);
+        assert_eq!(
+            found,
+            vec![Violation::Disagreement {
+                name: "svc".into(),
+                owners: vec![(0, Some(a)), (1, Some(b)), (2, None)],
+            }]
+        );
+        let agreeing = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)])], &[]);
+        assert!(check_agreement(&agreeing).is_empty());
+    }
+
+    fn events(found: &[Violation]) -> Vec<(usize, ActorId, usize)> {
+        found
+            .iter()
+            .map(|violation| match violation {
+                Violation::ConflictEvents { node, loser, count, .. } => (*node, *loser, *count),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_steady_node_reports_each_loss_of_a_disputed_name_once() {
+        let (a, b) = (actor(1, 1), actor(2, 1));
+        let views = vec![(0, vec![("svc", a)]), (1, vec![("svc", b)]), (2, vec![("svc", b)])];
+        let mut entries = vec![at(10, Some(0), registered("svc", a)), at(100, None, heal(views))];
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        // Node 0 reports twice, node 1 once, node 2 never.
+        entries.push(at(150, Some(0), conflict("svc", a, b)));
+        entries.push(at(160, Some(0), conflict("svc", a, b)));
+        entries.push(at(170, Some(1), conflict("svc", a, b)));
+        assert_eq!(events(&check_conflict_events(&entries, &state)), vec![(0, b, 2), (2, b, 0)]);
+    }
+
+    #[test]
+    fn a_name_held_by_three_sides_owes_two_events_and_every_node_the_same_ones() {
+        let (a, b, c) = (actor(1, 1), actor(2, 1), actor(3, 1));
+        let views = vec![(0, vec![("svc", a)]), (1, vec![("svc", b)]), (2, vec![("svc", c)])];
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        let mut entries = vec![at(100, None, heal(views))];
+        for node in 0..3 {
+            // Node 2 hears of b's loss only.
+            entries.push(at(150, Some(node), conflict("svc", a, b)));
+            if node != 2 {
+                entries.push(at(160, Some(node), conflict("svc", a, c)));
+            }
+        }
+        assert_eq!(events(&check_conflict_events(&entries, &state)), vec![(2, c, 0)]);
+    }
+
+    #[test]
+    fn a_conflict_before_the_heal_counts_once_wherever_it_is_heard_and_unfounded_ones_are_caught() {
+        let (a, b) = (actor(1, 1), actor(2, 1));
+        let entries = vec![
+            at(10, Some(0), registered("svc", a)),
+            at(20, Some(1), registered("svc", b)),
+            // Nodes 0 and 1 settled it before the partition healed; node 2 heard of it later.
+            at(50, Some(0), conflict("svc", a, b)),
+            at(55, Some(1), conflict("svc", a, b)),
+            at(100, None, heal(vec![(0, vec![("svc", a)]), (1, vec![("svc", a)]), (2, vec![])])),
+            at(150, Some(2), conflict("svc", a, b)),
+            at(160, Some(2), conflict("other", a, actor(2, 2))),
+        ];
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        let found = check_conflict_events(&entries, &state);
+        let unfounded = Violation::Unfounded {
+            name: "other".into(),
+            loser: actor(2, 2),
+            node: 2,
+        };
+        // The unfounded report also counts as a conflict nodes 0 and 1 missed.
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.contains(&unfounded), "{found:?}");
+        let before = vec![entries[0].clone(), entries[1].clone(), entries[2].clone(), entries[3].clone(), entries[4].clone(), entries[5].clone()];
+        assert!(check_conflict_events(&before, &state).is_empty());
+    }
+
+    #[test]
+    fn nodes_that_restarted_after_the_heal_or_names_of_crashed_owners_owe_nothing() {
+        let (a, b) = (actor(1, 1), actor(2, 1));
+        let views = vec![(0, vec![("svc", a)]), (1, vec![("svc", b)])];
+        let entries = vec![at(100, None, heal(views)), at(120, Some(1), Op::Crashed)];
+        // Node 1 crashed after the heal: b's node is gone, so the dispute may be settled by
+        // the crash; node 0 owes no event.
+        let state = end(vec![view(0, 1, &[("svc", a)])], &[a]);
+        assert!(check_conflict_events(&entries, &state).is_empty());
+    }
+
+    #[test]
+    fn an_acknowledged_registration_of_a_living_owner_must_be_held_everywhere() {
+        let (a, b) = (actor(1, 1), actor(2, 1));
+        let entries = vec![at(10, Some(0), registered("svc", a)), at(20, Some(1), registered("other", b))];
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("other", b)])], &[a, b]);
+        let found = check_acknowledged(&entries, &state);
+        assert_eq!(
+            found,
+            vec![
+                Violation::Lost {
+                    name: "other".into(),
+                    owner: b,
+                    node: 0,
+                    holds: None,
+                },
+                Violation::Lost {
+                    name: "svc".into(),
+                    owner: a,
+                    node: 1,
+                    holds: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn released_lost_or_dead_owners_are_not_expected_to_hold_their_names() {
+        let (a, b, c) = (actor(1, 1), actor(2, 1), actor(3, 1));
+        let entries = vec![
+            at(10, Some(0), registered("released", a)),
+            at(
+                20,
+                Some(0),
+                Op::Unregister {
+                    name: "released".into(),
+                    actor: a,
+                    outcome: Ok(()),
+                },
+            ),
+            at(30, Some(1), registered("lost", b)),
+            at(40, Some(0), conflict("lost", a, b)),
+            at(50, Some(2), registered("dead", c)),
+        ];
+        let state = end(vec![view(0, 1, &[("lost", a)])], &[a, b]);
+        assert!(check_acknowledged(&entries, &state).is_empty());
+    }
+
+    #[test]
+    fn a_call_that_never_ended_by_its_deadline_hangs() {
+        let target = actor(2, 1);
+        let started = |call, deadline_ms| Op::CallStarted {
+            call,
+            target,
+            deadline: Duration::from_millis(deadline_ms),
+        };
+        let entries = vec![
+            at(0, Some(0), started(1, 5_000)),
+            at(0, Some(0), started(2, 5_000)),
+            at(0, Some(1), started(3, 20_000)),
+            at(
+                10,
+                Some(0),
+                Op::CallEnded {
+                    call: 1,
+                    outcome: Err("node down".into()),
+                },
+            ),
+        ];
+        assert_eq!(
+            check_calls(&entries, Duration::from_secs(10)),
+            vec![Violation::Hung { call: 2, node: 0, target }],
+            "call 3 is not due yet"
+        );
+    }
+
+    #[test]
+    fn a_clean_history_passes_and_violations_read_well() {
+        let a = actor(1, 1);
+        let history = History::default();
+        history.record(0, registered("svc", a));
+        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)])], &[a]);
+        assert!(history.check(&state).is_ok());
+        let broken = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[])], &[a]);
+        let text = history.check(&broken).err().map(|v| v.to_string()).unwrap_or_default();
+        assert!(text.starts_with("2 violation(s):"), "{text}");
+        assert!(text.contains("nodes disagree on the owner of \"svc\""), "{text}");
+        assert!(text.contains("is lost on node-1"), "{text}");
+    }
 }
