@@ -10,7 +10,10 @@ use distribute_tests::{Counter, Gate};
 
 const REPLAY: &str = "cargo test -p distribute-tests --test sim_partition --";
 
-async fn counter_on(cluster: &TestCluster, index: usize) -> Result<distribute::ActorRef<Counter>, distribute::BoxError> {
+async fn counter_on(
+    cluster: &TestCluster,
+    index: usize,
+) -> Result<distribute::ActorRef<Counter>, distribute::BoxError> {
     let spawned = cluster
         .node(index)
         .run(|node: Node| async move { node.spawn(Counter::new(Gate::new())).await })
@@ -20,7 +23,10 @@ async fn counter_on(cluster: &TestCluster, index: usize) -> Result<distribute::A
 
 /// Node 0 registers `counter`, is cut off from nodes 1 and 2, node 1 registers `counter`
 /// too, and the links heal: the scenario that found the three bugs below.
-fn two_sides(seed: u64, configure: fn(usize, distribute::NodeBuilder) -> distribute::NodeBuilder) -> Result<Report, SimError> {
+fn two_sides(
+    seed: u64,
+    configure: fn(usize, distribute::NodeBuilder) -> distribute::NodeBuilder,
+) -> Result<Report, SimError> {
     TestCluster::builder()
         .nodes(3)
         .seed(seed)
@@ -57,7 +63,10 @@ fn replay(seed: u64, scenario: impl Fn(u64) -> Result<Report, SimError>) {
 }
 
 /// The three nodes join through each other and form a full mesh.
-fn mesh(seed: u64, configure: fn(usize, distribute::NodeBuilder) -> distribute::NodeBuilder) -> Result<Report, SimError> {
+fn mesh(
+    seed: u64,
+    configure: fn(usize, distribute::NodeBuilder) -> distribute::NodeBuilder,
+) -> Result<Report, SimError> {
     TestCluster::builder()
         .nodes(3)
         .seed(seed)
@@ -96,8 +105,11 @@ fn seed_2_a_node_that_never_met_the_loser_reports_the_conflict() {
 
 #[test]
 fn two_sides_heal_over_a_thousand_seeds() {
-    Sweep::new("two_sides", format!("{REPLAY} two_sides_heal_over_a_thousand_seeds"))
-        .run(|seed| two_sides(seed, as_is));
+    Sweep::new(
+        "two_sides",
+        format!("{REPLAY} two_sides_heal_over_a_thousand_seeds"),
+    )
+    .run(|seed| two_sides(seed, as_is));
 }
 
 /// Three or four nodes split into two or three sides at random, with jitter and loss inside
@@ -105,47 +117,56 @@ fn two_sides_heal_over_a_thousand_seeds() {
 fn random_sides(seed: u64) -> Result<Report, SimError> {
     let mut rng = fastrand::Rng::with_seed(seed);
     let nodes = if rng.u8(..4) == 0 { 4 } else { 3 };
-    TestCluster::builder().nodes(nodes).seed(seed).run(move |cluster| async move {
-        cluster.wait_connected(Duration::from_secs(5)).await?;
-        let before = rng.usize(0..2);
-        for k in 0..before {
-            let at = rng.usize(0..nodes);
-            let actor = counter_on(&cluster, at).await?;
-            let _ = cluster.node(at).register_global(&format!("svc-{k}"), &actor).await;
-        }
-        let sides = split(&mut rng, nodes);
-        cluster.note(format!("sides {sides:?}"));
-        for (i, a) in sides.iter().enumerate() {
-            for b in &sides[i + 1..] {
-                cluster.partition(a, b);
-            }
-        }
-        let (x, y) = (rng.usize(0..nodes), rng.usize(0..nodes));
-        if x != y {
-            let jitter = Duration::from_millis(rng.u64(1..40));
-            cluster.set_latency(x, y, Duration::from_millis(1), jitter).await;
-            cluster.set_loss(x, y, if rng.bool() { 0.0 } else { 0.01 }).await;
-        }
-        cluster.sleep(Duration::from_millis(rng.u64(600..1500))).await;
-        let names = rng.usize(1..4);
-        for side in &sides {
-            for k in 0..names {
-                if rng.u8(..4) == 0 {
-                    continue;
-                }
-                let at = side[rng.usize(0..side.len())];
+    TestCluster::builder()
+        .nodes(nodes)
+        .seed(seed)
+        .run(move |cluster| async move {
+            cluster.wait_connected(Duration::from_secs(5)).await?;
+            let before = rng.usize(0..2);
+            for k in 0..before {
+                let at = rng.usize(0..nodes);
                 let actor = counter_on(&cluster, at).await?;
-                let _ = cluster.node(at).register_global(&format!("svc-{k}"), &actor).await;
-                cluster.sleep(Duration::from_millis(rng.u64(0..50))).await;
+                let _ = cluster
+                    .node(at)
+                    .register_global(&format!("svc-{k}"), &actor)
+                    .await;
             }
-        }
-        if x != y {
-            cluster.set_loss(x, y, 0.0).await;
-        }
-        cluster.heal();
-        cluster.check(Duration::from_secs(5)).await?;
-        Ok(())
-    })
+            let sides = split(&mut rng, nodes);
+            cluster.note(format!("sides {sides:?}"));
+            for (i, a) in sides.iter().enumerate() {
+                for b in &sides[i + 1..] {
+                    cluster.partition(a, b);
+                }
+            }
+            let (x, y) = (rng.usize(0..nodes), rng.usize(0..nodes));
+            if x != y {
+                let jitter = Duration::from_millis(rng.u64(1..40));
+                cluster.set_latency(x, y, Duration::from_millis(1), jitter).await;
+                cluster.set_loss(x, y, if rng.bool() { 0.0 } else { 0.01 }).await;
+            }
+            cluster.sleep(Duration::from_millis(rng.u64(600..1500))).await;
+            let names = rng.usize(1..4);
+            for side in &sides {
+                for k in 0..names {
+                    if rng.u8(..4) == 0 {
+                        continue;
+                    }
+                    let at = side[rng.usize(0..side.len())];
+                    let actor = counter_on(&cluster, at).await?;
+                    let _ = cluster
+                        .node(at)
+                        .register_global(&format!("svc-{k}"), &actor)
+                        .await;
+                    cluster.sleep(Duration::from_millis(rng.u64(0..50))).await;
+                }
+            }
+            if x != y {
+                cluster.set_loss(x, y, 0.0).await;
+            }
+            cluster.heal();
+            cluster.check(Duration::from_secs(5)).await?;
+            Ok(())
+        })
 }
 
 /// Nodes `0..nodes` dealt into two or three non-empty sides.
@@ -166,8 +187,11 @@ fn split(rng: &mut fastrand::Rng, nodes: usize) -> Vec<Vec<usize>> {
 
 #[test]
 fn random_sides_heal_over_a_thousand_seeds() {
-    Sweep::new("random_sides", format!("{REPLAY} random_sides_heal_over_a_thousand_seeds"))
-        .run(random_sides);
+    Sweep::new(
+        "random_sides",
+        format!("{REPLAY} random_sides_heal_over_a_thousand_seeds"),
+    )
+    .run(random_sides);
 }
 
 /// A broken conflict resolver: node 0 keeps the lowest owner, the others the highest, so the
@@ -192,5 +216,3 @@ fn the_checker_catches_a_resolver_that_differs_between_nodes() {
         );
     }
 }
-
-

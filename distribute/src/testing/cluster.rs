@@ -140,10 +140,12 @@ impl TestClusterBuilder {
             shared: Rc::clone(&shared),
         };
         sim.client("scenario", async move {
-            scenario(cluster).await.map_err(|error| match error.downcast::<SimError>() {
-                Ok(error) => error.message.into(),
-                Err(error) => error.to_string().into(),
-            })
+            scenario(cluster)
+                .await
+                .map_err(|error| match error.downcast::<SimError>() {
+                    Ok(error) => error.message.into(),
+                    Err(error) => error.to_string().into(),
+                })
         });
         drive(&mut sim, &shared)?;
         Ok(shared.report(sim.elapsed()))
@@ -154,7 +156,9 @@ impl TestClusterBuilder {
 /// simulation itself (crashes, restarts, link settings).
 fn drive(sim: &mut turmoil::Sim<'_>, shared: &Rc<Shared>) -> Result<(), SimError> {
     loop {
-        let finished = sim.step().map_err(|error| SimError::new(shared, error.to_string()))?;
+        let finished = sim
+            .step()
+            .map_err(|error| SimError::new(shared, error.to_string()))?;
         shared.history.set_clock(sim.elapsed());
         if finished {
             return Ok(());
@@ -199,8 +203,17 @@ fn host_name(index: usize) -> String {
 enum Request {
     Crash(usize),
     Restart(usize),
-    Latency { a: usize, b: usize, min: Duration, max: Duration },
-    Loss { a: usize, b: usize, rate: f64 },
+    Latency {
+        a: usize,
+        b: usize,
+        min: Duration,
+        max: Duration,
+    },
+    Loss {
+        a: usize,
+        b: usize,
+        rate: f64,
+    },
 }
 
 /// One node as the simulation knows it.
@@ -314,7 +327,13 @@ async fn software(shared: Rc<Shared>, index: usize) -> turmoil::Result {
         node: node.clone(),
         commands,
     });
-    shared.history.record(index, Op::Started { id: node.id(), incarnation });
+    shared.history.record(
+        index,
+        Op::Started {
+            id: node.id(),
+            incarnation,
+        },
+    );
     tokio::task::spawn_local(record_events(Rc::clone(&shared), index, node.clone()));
     tokio::task::spawn_local(join(Rc::clone(&shared), index, node.clone()));
     while let Some(command) = incoming.recv().await {

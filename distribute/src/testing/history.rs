@@ -134,7 +134,11 @@ impl History {
 
     /// The entries as lines of text: two runs of one seed give the same lines.
     pub fn trace(&self) -> Vec<String> {
-        lock(&self.inner).entries.iter().map(ToString::to_string).collect()
+        lock(&self.inner)
+            .entries
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     /// Records `op` on node `node`, now.
@@ -364,7 +368,11 @@ fn conflicting(views: &[(usize, Vec<(String, ActorId)>)]) -> BTreeMap<String, BT
 
 /// The nodes that ran through the last heal (started before it, not crashed or restarted
 /// since), with the time from which all of them were up.
-fn steady_nodes<'a>(entries: &[Entry], end: &'a FinalState, heal_at: Duration) -> (Vec<&'a NodeView>, Duration) {
+fn steady_nodes<'a>(
+    entries: &[Entry],
+    end: &'a FinalState,
+    heal_at: Duration,
+) -> (Vec<&'a NodeView>, Duration) {
     let restarted: BTreeSet<usize> = entries
         .iter()
         .filter(|entry| entry.at >= heal_at && matches!(entry.op, Op::Crashed | Op::Started { .. }))
@@ -383,8 +391,13 @@ fn steady_nodes<'a>(entries: &[Entry], end: &'a FinalState, heal_at: Duration) -
 fn reported(entries: &[Entry], since: Duration) -> BTreeMap<usize, BTreeMap<(String, ActorId), usize>> {
     let mut counts: BTreeMap<usize, BTreeMap<(String, ActorId), usize>> = BTreeMap::new();
     for entry in entries.iter().filter(|entry| entry.at >= since) {
-        if let (Some(node), Op::Event(NodeEvent::NameConflict { name, loser, .. })) = (entry.node, &entry.op) {
-            *counts.entry(node).or_default().entry((name.clone(), *loser)).or_default() += 1;
+        if let (Some(node), Op::Event(NodeEvent::NameConflict { name, loser, .. })) = (entry.node, &entry.op)
+        {
+            *counts
+                .entry(node)
+                .or_default()
+                .entry((name.clone(), *loser))
+                .or_default() += 1;
         }
     }
     counts
@@ -403,24 +416,45 @@ fn check_conflict_events(entries: &[Entry], end: &FinalState) -> Vec<Violation> 
     let steady_ids: BTreeSet<NodeId> = steady.iter().map(|view| view.id).collect();
     let counts = reported(entries, since);
     let mut due: BTreeSet<(String, ActorId)> = BTreeSet::new();
-    for (_, pairs) in counts.iter().filter(|(node, _)| steady.iter().any(|view| view.index == **node)) {
-        due.extend(pairs.keys().filter(|(_, loser)| steady_ids.contains(&loser.node())).cloned());
+    for (_, pairs) in counts
+        .iter()
+        .filter(|(node, _)| steady.iter().any(|view| view.index == **node))
+    {
+        due.extend(
+            pairs
+                .keys()
+                .filter(|(_, loser)| steady_ids.contains(&loser.node()))
+                .cloned(),
+        );
     }
     let kept = |name: &str| steady.first().and_then(|view| view.names.get(name).copied());
     for (name, owners) in conflicting(views) {
         if owners.iter().all(|owner| steady_ids.contains(&owner.node())) {
             let winner = kept(&name);
-            due.extend(owners.into_iter().filter(|owner| Some(*owner) != winner).map(|loser| (name.clone(), loser)));
+            due.extend(
+                owners
+                    .into_iter()
+                    .filter(|owner| Some(*owner) != winner)
+                    .map(|loser| (name.clone(), loser)),
+            );
         }
     }
     let mut found = Vec::new();
     for view in &steady {
         let pairs = counts.get(&view.index);
         for (name, loser) in &due {
-            let count = pairs.and_then(|pairs| pairs.get(&(name.clone(), *loser))).copied().unwrap_or(0);
+            let count = pairs
+                .and_then(|pairs| pairs.get(&(name.clone(), *loser)))
+                .copied()
+                .unwrap_or(0);
             if count != 1 {
                 let (name, loser, node) = (name.clone(), *loser, view.index);
-                found.push(Violation::ConflictEvents { name, loser, node, count });
+                found.push(Violation::ConflictEvents {
+                    name,
+                    loser,
+                    node,
+                    count,
+                });
             }
         }
     }
@@ -451,11 +485,18 @@ fn contradictions(entries: &[Entry], since: Duration) -> Vec<Violation> {
 
 /// Reported conflicts whose loser never held the name: neither acknowledged for it nor
 /// held by a node at a heal.
-fn unfounded(entries: &[Entry], counts: &BTreeMap<usize, BTreeMap<(String, ActorId), usize>>) -> Vec<Violation> {
+fn unfounded(
+    entries: &[Entry],
+    counts: &BTreeMap<usize, BTreeMap<(String, ActorId), usize>>,
+) -> Vec<Violation> {
     let mut held: BTreeSet<(String, ActorId)> = BTreeSet::new();
     for entry in entries {
         match &entry.op {
-            Op::Register { name, actor, outcome: Ok(()) } => {
+            Op::Register {
+                name,
+                actor,
+                outcome: Ok(()),
+            } => {
                 held.insert((name.clone(), *actor));
             }
             Op::Heal { views } => {
@@ -574,7 +615,10 @@ mod tests {
             index,
             id: node(id),
             since: Duration::ZERO,
-            names: names.iter().map(|(name, owner)| (name.to_string(), *owner)).collect(),
+            names: names
+                .iter()
+                .map(|(name, owner)| (name.to_string(), *owner))
+                .collect(),
         }
     }
 
@@ -598,7 +642,12 @@ mod tests {
         Op::Heal {
             views: views
                 .into_iter()
-                .map(|(index, names)| (index, names.into_iter().map(|(n, a)| (n.to_string(), a)).collect()))
+                .map(|(index, names)| {
+                    (
+                        index,
+                        names.into_iter().map(|(n, a)| (n.to_string(), a)).collect(),
+                    )
+                })
                 .collect(),
         }
     }
@@ -614,7 +663,14 @@ mod tests {
     #[test]
     fn nodes_that_disagree_on_an_owner_are_reported() {
         let (a, b) = (actor(1, 1), actor(2, 1));
-        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", b)]), view(2, 3, &[])], &[]);
+        let state = end(
+            vec![
+                view(0, 1, &[("svc", a)]),
+                view(1, 2, &[("svc", b)]),
+                view(2, 3, &[]),
+            ],
+            &[],
+        );
         let found = check_agreement(&state);
         assert_eq!(
             found,
@@ -631,7 +687,9 @@ mod tests {
         found
             .iter()
             .map(|violation| match violation {
-                Violation::ConflictEvents { node, loser, count, .. } => (*node, *loser, *count),
+                Violation::ConflictEvents {
+                    node, loser, count, ..
+                } => (*node, *loser, *count),
                 other => panic!("unexpected {other:?}"),
             })
             .collect()
@@ -640,21 +698,46 @@ mod tests {
     #[test]
     fn every_steady_node_reports_each_loss_of_a_disputed_name_once() {
         let (a, b) = (actor(1, 1), actor(2, 1));
-        let views = vec![(0, vec![("svc", a)]), (1, vec![("svc", b)]), (2, vec![("svc", b)])];
+        let views = vec![
+            (0, vec![("svc", a)]),
+            (1, vec![("svc", b)]),
+            (2, vec![("svc", b)]),
+        ];
         let mut entries = vec![at(10, Some(0), registered("svc", a)), at(100, None, heal(views))];
-        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        let state = end(
+            vec![
+                view(0, 1, &[("svc", a)]),
+                view(1, 2, &[("svc", a)]),
+                view(2, 3, &[("svc", a)]),
+            ],
+            &[a],
+        );
         // Node 0 reports twice, node 1 once, node 2 never.
         entries.push(at(150, Some(0), conflict("svc", a, b)));
         entries.push(at(160, Some(0), conflict("svc", a, b)));
         entries.push(at(170, Some(1), conflict("svc", a, b)));
-        assert_eq!(events(&check_conflict_events(&entries, &state)), vec![(0, b, 2), (2, b, 0)]);
+        assert_eq!(
+            events(&check_conflict_events(&entries, &state)),
+            vec![(0, b, 2), (2, b, 0)]
+        );
     }
 
     #[test]
     fn a_name_held_by_three_sides_owes_two_events_and_every_node_the_same_ones() {
         let (a, b, c) = (actor(1, 1), actor(2, 1), actor(3, 1));
-        let views = vec![(0, vec![("svc", a)]), (1, vec![("svc", b)]), (2, vec![("svc", c)])];
-        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        let views = vec![
+            (0, vec![("svc", a)]),
+            (1, vec![("svc", b)]),
+            (2, vec![("svc", c)]),
+        ];
+        let state = end(
+            vec![
+                view(0, 1, &[("svc", a)]),
+                view(1, 2, &[("svc", a)]),
+                view(2, 3, &[("svc", a)]),
+            ],
+            &[a],
+        );
         let mut entries = vec![at(100, None, heal(views))];
         for node in 0..3 {
             // Node 2 hears of b's loss only.
@@ -675,11 +758,22 @@ mod tests {
             // Nodes 0 and 1 settled it before the partition healed; node 2 heard of it later.
             at(50, Some(0), conflict("svc", a, b)),
             at(55, Some(1), conflict("svc", a, b)),
-            at(100, None, heal(vec![(0, vec![("svc", a)]), (1, vec![("svc", a)]), (2, vec![])])),
+            at(
+                100,
+                None,
+                heal(vec![(0, vec![("svc", a)]), (1, vec![("svc", a)]), (2, vec![])]),
+            ),
             at(150, Some(2), conflict("svc", a, b)),
             at(160, Some(2), conflict("other", a, actor(2, 2))),
         ];
-        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)]), view(2, 3, &[("svc", a)])], &[a]);
+        let state = end(
+            vec![
+                view(0, 1, &[("svc", a)]),
+                view(1, 2, &[("svc", a)]),
+                view(2, 3, &[("svc", a)]),
+            ],
+            &[a],
+        );
         let found = check_conflict_events(&entries, &state);
         let unfounded = Violation::Unfounded {
             name: "other".into(),
@@ -689,7 +783,14 @@ mod tests {
         // The unfounded report also counts as a conflict nodes 0 and 1 missed.
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(found.contains(&unfounded), "{found:?}");
-        let before = vec![entries[0].clone(), entries[1].clone(), entries[2].clone(), entries[3].clone(), entries[4].clone(), entries[5].clone()];
+        let before = vec![
+            entries[0].clone(),
+            entries[1].clone(),
+            entries[2].clone(),
+            entries[3].clone(),
+            entries[4].clone(),
+            entries[5].clone(),
+        ];
         assert!(check_conflict_events(&before, &state).is_empty());
     }
 
@@ -707,8 +808,14 @@ mod tests {
     #[test]
     fn an_acknowledged_registration_of_a_living_owner_must_be_held_everywhere() {
         let (a, b) = (actor(1, 1), actor(2, 1));
-        let entries = vec![at(10, Some(0), registered("svc", a)), at(20, Some(1), registered("other", b))];
-        let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("other", b)])], &[a, b]);
+        let entries = vec![
+            at(10, Some(0), registered("svc", a)),
+            at(20, Some(1), registered("other", b)),
+        ];
+        let state = end(
+            vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("other", b)])],
+            &[a, b],
+        );
         let found = check_acknowledged(&entries, &state);
         assert_eq!(
             found,
@@ -774,7 +881,11 @@ mod tests {
         ];
         assert_eq!(
             check_calls(&entries, Duration::from_secs(10)),
-            vec![Violation::Hung { call: 2, node: 0, target }],
+            vec![Violation::Hung {
+                call: 2,
+                node: 0,
+                target
+            }],
             "call 3 is not due yet"
         );
     }
@@ -787,7 +898,11 @@ mod tests {
         let state = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[("svc", a)])], &[a]);
         assert!(history.check(&state).is_ok());
         let broken = end(vec![view(0, 1, &[("svc", a)]), view(1, 2, &[])], &[a]);
-        let text = history.check(&broken).err().map(|v| v.to_string()).unwrap_or_default();
+        let text = history
+            .check(&broken)
+            .err()
+            .map(|v| v.to_string())
+            .unwrap_or_default();
         assert!(text.starts_with("2 violation(s):"), "{text}");
         assert!(text.contains("nodes disagree on the owner of \"svc\""), "{text}");
         assert!(text.contains("is lost on node-1"), "{text}");

@@ -118,8 +118,9 @@ impl TestCluster {
     }
 
     fn agree(&self) -> bool {
-        let views: Vec<Vec<(String, ActorId)>> =
-            (0..self.len()).filter_map(|index| self.node(index).global_names()).collect();
+        let views: Vec<Vec<(String, ActorId)>> = (0..self.len())
+            .filter_map(|index| self.node(index).global_names())
+            .collect();
         views.windows(2).all(|pair| pair[0] == pair[1])
     }
 
@@ -131,7 +132,9 @@ impl TestCluster {
         };
         let started = self.started_at();
         for index in 0..self.len() {
-            let Some(node) = self.node(index).get() else { continue };
+            let Some(node) = self.node(index).get() else {
+                continue;
+            };
             let names: BTreeMap<String, ActorId> = node.global_owners().into_iter().collect();
             let owners: BTreeSet<ActorId> = names.values().copied().collect();
             end.alive.extend(
@@ -163,13 +166,17 @@ impl TestCluster {
 
     /// Every actor named in an acknowledged registration that is alive on a running node.
     fn registered_alive(&self) -> Vec<ActorId> {
-        let running: Vec<crate::Node> = (0..self.len()).filter_map(|index| self.node(index).get()).collect();
+        let running: Vec<crate::Node> = (0..self.len())
+            .filter_map(|index| self.node(index).get())
+            .collect();
         self.history()
             .entries()
             .into_iter()
             .filter_map(|entry| match entry.op {
                 Op::Register {
-                    actor, outcome: Ok(()), ..
+                    actor,
+                    outcome: Ok(()),
+                    ..
                 } => Some(actor),
                 _ => None,
             })

@@ -96,7 +96,9 @@ impl Sweep {
                 });
             }
         });
-        let mut failures = failures.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut failures = failures
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         failures.sort_by_key(|failure| failure.seed);
         if !failures.is_empty() {
             panic!("{}", self.failure_report(&failures, seeds.end - seeds.start));
@@ -104,7 +106,9 @@ impl Sweep {
         let swept = Swept {
             seeds: seeds.end - seeds.start,
             took: started.elapsed(),
-            simulated: simulated.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner),
+            simulated: simulated
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         };
         println!(
             "{}: {} seeds passed in {:.1?} ({:.0?} simulated)",
@@ -154,7 +158,10 @@ impl Sweep {
             text.push_str(&format!("  seed {}: {}\n", failure.seed, failure.message));
         }
         if let Some(first) = failures.first() {
-            text.push_str(&format!("replay with: {SEED_ENV}={} {}\n", first.seed, self.replay));
+            text.push_str(&format!(
+                "replay with: {SEED_ENV}={} {}\n",
+                first.seed, self.replay
+            ));
         }
         text
     }

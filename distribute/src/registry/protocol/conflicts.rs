@@ -145,13 +145,22 @@ mod tests {
         let mut conflicts = Conflicts::default();
         assert!(conflicts.first_report("svc", id(1, 1)));
         assert!(!conflicts.first_report("svc", id(1, 1)));
-        assert!(conflicts.first_report("svc", id(2, 1)), "another loser of the name");
-        assert!(conflicts.first_report("other", id(1, 1)), "the same loser of another name");
+        assert!(
+            conflicts.first_report("svc", id(2, 1)),
+            "another loser of the name"
+        );
+        assert!(
+            conflicts.first_report("other", id(1, 1)),
+            "the same loser of another name"
+        );
         for n in 0..REMEMBERED as u64 {
             conflicts.first_report("filler", id(9, n));
         }
         assert_eq!(conflicts.reported.len(), REMEMBERED);
-        assert!(conflicts.first_report("svc", id(1, 1)), "forgotten past the bound");
+        assert!(
+            conflicts.first_report("svc", id(1, 1)),
+            "forgotten past the bound"
+        );
     }
 
     #[test]

@@ -385,7 +385,9 @@ impl Registry {
             RegistryMsg::Leave { group, member } => {
                 self.replica.leave(&group, member, &mut out);
             }
-            RegistryMsg::Lost { name, winner, loser } => self.heard_of_loss(from, name, (winner, loser), &mut out),
+            RegistryMsg::Lost { name, winner, loser } => {
+                self.heard_of_loss(from, name, (winner, loser), &mut out)
+            }
         }
         out
     }
