@@ -48,8 +48,9 @@ pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) 
     let handshakes: Handshakes = Arc::new(Mutex::new(Pending::new(net.config.limits.max_pending_handshakes)));
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            biased;
             _ = closing.changed() => break,
+            accepted = listener.accept() => accepted,
         };
         match accepted {
             Ok((accepted, addr)) => {
@@ -128,6 +129,7 @@ async fn establish_accepted(
         authenticate(net, connection, addr).await
     };
     let authenticated = tokio::select! {
+        biased;
         done = tokio::time::timeout(timeout, setup) => done.unwrap_or(Err(ConnectError::Timeout { addr, timeout }))?,
         _ = evicted => return Err(ConnectError::HandshakeEvicted { addr }),
     };

@@ -38,7 +38,7 @@ struct Meta {
     /// Why this node cut that connection, if not on a user's request.
     cut_reason: Option<(u64, NodeDownReason)>,
     /// When that connection was installed.
-    installed_at: Option<std::time::Instant>,
+    installed_at: Option<tokio::time::Instant>,
 }
 
 pub(crate) struct PeerSlot {
@@ -181,7 +181,7 @@ impl PeerSlot {
     pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str, sealer: Sealer) -> u64 {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
-        meta.installed_at = Some(std::time::Instant::now());
+        meta.installed_at = Some(tokio::time::Instant::now());
         let previous = meta.connection.replace((connection, cut));
         let epoch = if previous.is_some() {
             self.queue.hand_over(sealer)

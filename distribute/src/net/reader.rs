@@ -139,7 +139,14 @@ async fn read_frames(
             }
             last_heard = Instant::now();
         }
+        // Biased, so that the same wake-ups give the same outcome on every run (a seeded
+        // simulation replays exactly): local decisions first, then what the peer sent, and
+        // its silence last.
         let read = tokio::select! {
+            biased;
+            _ = closing.changed() => return NodeDownReason::LocalShutdown,
+            () = stops.cut.notified() => return NodeDownReason::Disconnected,
+            () = stops.closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
             read = rd.read(&mut buf) => read,
             () = &mut silence => {
                 let due = last_heard + timeout;
@@ -149,9 +156,6 @@ async fn read_frames(
                 }
                 return NodeDownReason::HeartbeatTimeout(timeout);
             }
-            _ = closing.changed() => return NodeDownReason::LocalShutdown,
-            () = stops.closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
-            () = stops.cut.notified() => return NodeDownReason::Disconnected,
         };
         match read {
             Ok(0) => {
@@ -181,6 +185,7 @@ async fn paused(
     tracing::debug!(peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
     metrics::counter!("distribute_reader_paused_total").increment(1);
     tokio::select! {
+        biased;
         () = slot.queue.below_pause() => Ok(()),
         () = tokio::time::sleep(timeout) => Err(NodeDownReason::Overloaded {
             queued: slot.queue.queued_bytes(),
@@ -206,6 +211,7 @@ async fn signal_room(
     metrics::counter!("distribute_signals_paused_total").increment(1);
     loop {
         tokio::select! {
+            biased;
             () = blocked.room() => {}
             () = tokio::time::sleep(timeout) => return Err(NodeDownReason::SignalsOverloaded {
                 actor: blocked.actor(),

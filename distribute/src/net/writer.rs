@@ -37,7 +37,19 @@ pub(super) async fn writer(
     let idle = tokio::time::sleep(heartbeat);
     tokio::pin!(idle);
     loop {
+        // Biased (deterministic under simulation): the close first (it flushes what is
+        // queued), then queued frames, then the heartbeat.
         let written = tokio::select! {
+            biased;
+            _ = closing.changed() => {
+                // Flush what is queued (the goodbye) before closing.
+                if slot.queue.take_now(epoch, &mut batch) {
+                    if let Ok(bytes) = batch.seal() {
+                        let _ = wr.write_all(bytes).await;
+                    }
+                }
+                break;
+            }
             taken = slot.queue.take(epoch, &mut batch) => {
                 if !taken {
                     if let Some(retired) = slot.queue.retired(epoch) {
@@ -67,15 +79,6 @@ pub(super) async fn writer(
                     Ok::<(), std::convert::Infallible>(())
                 });
                 Ok(())
-            }
-            _ = closing.changed() => {
-                // Flush what is queued (the goodbye) before closing.
-                if slot.queue.take_now(epoch, &mut batch) {
-                    if let Ok(bytes) = batch.seal() {
-                        let _ = wr.write_all(bytes).await;
-                    }
-                }
-                break;
             }
         };
         if let Err(error) = written {

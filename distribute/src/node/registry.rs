@@ -299,7 +299,6 @@ impl Node {
         reached
     }
 
-    /// A ref to `id`: local, or through the peer that hosts it.
     /// The owner of every name in this node's replica of the global registry, by name.
     #[cfg(feature = "testing")]
     pub(crate) fn global_owners(&self) -> Vec<(String, ActorId)> {
@@ -312,7 +311,8 @@ impl Node {
         })
     }
 
-    fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
+    /// A ref to `id`: local, or through the peer that hosts it (`None` without networking).
+    pub(crate) fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
         if id.node() == self.id() {
             return Some(self.local_ref(id));
         }

@@ -8,7 +8,7 @@
 //! with the same seed, the same scenario produces the same trace.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::history::{History, Op};
 use super::transport::SimTransport;
-use crate::actor::{ActorId, NodeId};
+use crate::actor::{Actor, ActorId, ActorRef, NodeId};
 use crate::node::{Node, NodeBuilder};
 use crate::BoxError;
 
@@ -29,6 +29,11 @@ const PORT: u16 = 4369;
 
 /// How long, in simulated time, a scenario may run before it is failed as hung.
 const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(600);
+
+/// How long the cluster must look settled before it is judged: twice the simulated
+/// heartbeat timeout, so that a connection stalled by a short partition has been found dead
+/// (and its names dropped) before the registries are compared.
+const DEFAULT_SETTLE_WINDOW: Duration = Duration::from_secs(1);
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 type Command = Box<dyn FnOnce(Node) -> LocalFuture<()>>;
@@ -42,6 +47,7 @@ pub struct TestClusterBuilder {
     tick: Duration,
     latency: (Duration, Duration),
     time_limit: Duration,
+    settle_window: Duration,
     configure: Option<Configure>,
 }
 
@@ -53,6 +59,7 @@ impl fmt::Debug for TestClusterBuilder {
             .field("tick", &self.tick)
             .field("latency", &self.latency)
             .field("time_limit", &self.time_limit)
+            .field("settle_window", &self.settle_window)
             .finish_non_exhaustive()
     }
 }
@@ -65,6 +72,7 @@ impl Default for TestClusterBuilder {
             tick: Duration::from_millis(1),
             latency: (Duration::from_millis(1), Duration::from_millis(5)),
             time_limit: DEFAULT_TIME_LIMIT,
+            settle_window: DEFAULT_SETTLE_WINDOW,
             configure: None,
         }
     }
@@ -103,6 +111,14 @@ impl TestClusterBuilder {
     /// (default 600 s).
     pub fn time_limit(mut self, limit: Duration) -> Self {
         self.time_limit = limit;
+        self
+    }
+
+    /// How long [`TestCluster::check`] waits for the cluster to stay meshed with every
+    /// registry in agreement before it judges the history (default 1 s: twice the
+    /// heartbeat timeout). Raise it with longer heartbeats.
+    pub fn settle_window(mut self, window: Duration) -> Self {
+        self.settle_window = window;
         self
     }
 
@@ -174,14 +190,10 @@ fn drive(sim: &mut turmoil::Sim<'_>, shared: &Rc<Shared>) -> Result<(), SimError
 
 fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, request: Request) {
     match request {
-        Request::Crash(index) => {
-            sim.crash(host_name(index));
-            shared.crashed(index);
-        }
+        Request::Crash(index) => power_cut(sim, shared, index),
         Request::Restart(index) => {
             if sim.is_host_running(host_name(index)) {
-                sim.crash(host_name(index));
-                shared.crashed(index);
+                power_cut(sim, shared, index);
             }
             sim.bounce(host_name(index));
         }
@@ -190,7 +202,67 @@ fn apply(sim: &mut turmoil::Sim<'_>, shared: &Shared, request: Request) {
             sim.set_link_latency(host_name(a), host_name(b), min);
             sim.set_link_max_message_latency(host_name(a), host_name(b), max.max(min));
         }
-        Request::Loss { a, b, rate } => sim.set_link_fail_rate(host_name(a), host_name(b), rate),
+        Request::Loss { a, b, rate } => {
+            sim.set_link_fail_rate(host_name(a), host_name(b), rate);
+            shared.links.borrow_mut().set_loss(a, b, rate);
+        }
+    }
+}
+
+/// Crashes node `index` as a machine that loses power: nothing it had in flight arrives and
+/// its sockets close without a word (no FIN, no RST), so its peers learn of it from their
+/// heartbeats, or from a reset once it runs again. Its links are cut while its runtime is
+/// dropped (with their losses off, so that the cut draws nothing from the seeded generator:
+/// the order in which tokio drops the node's tasks varies between runs of one process), and
+/// then restored as the scenario left them.
+fn power_cut(sim: &mut turmoil::Sim<'_>, shared: &Shared, index: usize) {
+    let others: Vec<usize> = (0..shared.slots.borrow().len())
+        .filter(|&other| other != index)
+        .collect();
+    for &other in &others {
+        sim.set_link_fail_rate(host_name(index), host_name(other), 0.0);
+        sim.partition(host_name(index), host_name(other));
+    }
+    sim.crash(host_name(index));
+    shared.crashed(index);
+    let links = shared.links.borrow();
+    for &other in &others {
+        if !links.partitioned(index, other) {
+            sim.repair(host_name(index), host_name(other));
+        }
+        let rate = links.loss(index, other);
+        if rate > 0.0 {
+            sim.set_link_fail_rate(host_name(index), host_name(other), rate);
+        }
+    }
+}
+
+/// What the scenario set on the links: which are cut and how lossy each is.
+#[derive(Default)]
+struct Links {
+    partitioned: BTreeSet<(usize, usize)>,
+    losses: BTreeMap<(usize, usize), f64>,
+}
+
+impl Links {
+    fn key(a: usize, b: usize) -> (usize, usize) {
+        (a.min(b), a.max(b))
+    }
+
+    fn partition(&mut self, a: usize, b: usize) {
+        self.partitioned.insert(Self::key(a, b));
+    }
+
+    fn partitioned(&self, a: usize, b: usize) -> bool {
+        self.partitioned.contains(&Self::key(a, b))
+    }
+
+    fn set_loss(&mut self, a: usize, b: usize, rate: f64) {
+        self.losses.insert(Self::key(a, b), rate);
+    }
+
+    fn loss(&self, a: usize, b: usize) -> f64 {
+        self.losses.get(&Self::key(a, b)).copied().unwrap_or(0.0)
     }
 }
 
@@ -232,9 +304,11 @@ struct Running {
 /// What the driver, the hosts and the scenario share (all on one thread).
 struct Shared {
     seed: u64,
+    settle_window: Duration,
     configure: Option<Configure>,
     slots: RefCell<Vec<Slot>>,
     requests: RefCell<VecDeque<(Request, oneshot::Sender<()>)>>,
+    links: RefCell<Links>,
     history: History,
 }
 
@@ -249,9 +323,11 @@ impl Shared {
             .collect();
         Shared {
             seed: builder.seed,
+            settle_window: builder.settle_window,
             configure: builder.configure.clone(),
             slots: RefCell::new(slots),
             requests: RefCell::new(VecDeque::new()),
+            links: RefCell::new(Links::default()),
             history: History::default(),
         }
     }
@@ -435,6 +511,7 @@ impl TestCluster {
             for &y in b {
                 if x != y {
                     turmoil::partition(host_name(x), host_name(y));
+                    self.shared.links.borrow_mut().partition(x, y);
                 }
             }
         }
@@ -455,6 +532,7 @@ impl TestCluster {
                 turmoil::repair(host_name(x), host_name(y));
             }
         }
+        self.shared.links.borrow_mut().partitioned.clear();
         self.shared.history.record_cluster(Op::Heal { views });
     }
 
@@ -503,24 +581,32 @@ impl TestCluster {
     /// the simulated clock; fails after `timeout`.
     pub async fn wait_connected(&self, timeout: Duration) -> Result<(), SimError> {
         let deadline = self.elapsed() + timeout;
-        loop {
-            let running: Vec<(usize, Node)> = (0..self.len())
-                .filter_map(|index| self.shared.running(index).map(|(node, _)| (index, node)))
-                .collect();
-            let ids: Vec<NodeId> = running.iter().map(|(_, node)| node.id()).collect();
-            let meshed = running.iter().all(|(_, node)| {
-                let connected: Vec<NodeId> = node.connected_nodes().iter().map(|peer| peer.id).collect();
-                ids.iter().all(|id| *id == node.id() || connected.contains(id))
-            });
-            if meshed {
-                return Ok(());
-            }
+        while !self.meshed() {
             if self.elapsed() >= deadline {
                 let message = format!("the running nodes did not all connect within {timeout:?}");
                 return Err(SimError::new(&self.shared, message));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        Ok(())
+    }
+
+    /// Whether every running node is connected to every other running node.
+    pub fn meshed(&self) -> bool {
+        let running: Vec<Node> = (0..self.len())
+            .filter_map(|index| self.shared.running(index).map(|(node, _)| node))
+            .collect();
+        let ids: Vec<NodeId> = running.iter().map(Node::id).collect();
+        running.iter().all(|node| {
+            let connected: Vec<NodeId> = node.connected_nodes().iter().map(|peer| peer.id).collect();
+            ids.iter().all(|id| *id == node.id() || connected.contains(id))
+        })
+    }
+
+    /// How long the cluster must stay meshed and agreed before [`check`](Self::check)
+    /// judges it.
+    pub(super) fn settle_window(&self) -> Duration {
+        self.shared.settle_window
     }
 }
 
@@ -558,6 +644,11 @@ impl SimNode {
     /// Runs `work` on the node's host and returns its output, or [`NodeCrashed`] if the
     /// node is not running or crashes before `work` ends. What `work` spawns belongs to the
     /// node and vanishes with it.
+    ///
+    /// All nodes share one process, so a ref made on one node and moved into `work` for
+    /// another still reaches its actor in-process, past the simulated network. Hand refs
+    /// between nodes as a real cluster does: look the actor up by name on the node that
+    /// calls it, or [`adopt`](Self::adopt) the ref first.
     pub async fn run<T, F, Fut>(&self, work: F) -> Result<T, NodeCrashed>
     where
         T: 'static,
@@ -573,6 +664,15 @@ impl SimNode {
         });
         commands.send(command).map_err(|_| NodeCrashed(self.index))?;
         output.await.map_err(|_| NodeCrashed(self.index))
+    }
+
+    /// `actor` as this node sees it, as if the ref had reached it in a message: local if
+    /// the actor lives here, otherwise through this node's connection to the actor's node,
+    /// so that calls cross the simulated network and fail as it makes them fail.
+    pub async fn adopt<A: Actor>(&self, actor: &ActorRef<A>) -> Result<ActorRef<A>, NodeCrashed> {
+        let id = actor.id();
+        self.run(move |node| async move { node.ref_to(id).unwrap_or_else(|| node.local_ref(id)) })
+            .await
     }
 
     pub(super) fn history(&self) -> History {

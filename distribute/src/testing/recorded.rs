@@ -100,13 +100,20 @@ impl TestCluster {
         self.history().record_cluster(Op::Note(note.into()));
     }
 
-    /// Waits until the running nodes are all connected and their registries agree (or
-    /// `settle` passes), then judges the history against the cluster as it stands:
+    /// Waits until the running nodes have stayed connected to each other, with registries
+    /// that agree, for the settle window (see
+    /// [`TestClusterBuilder::settle_window`](super::TestClusterBuilder::settle_window)), or
+    /// until `settle` passes; then judges the history against the cluster as it stands:
     /// see [`History::check`](super::History::check).
     pub async fn check(&self, settle: Duration) -> Result<(), SimError> {
         let deadline = self.elapsed() + settle;
-        let _ = self.wait_connected(settle).await;
-        while self.elapsed() < deadline && !self.agree() {
+        let mut settled_since = None;
+        while self.elapsed() < deadline {
+            if !(self.meshed() && self.agree()) {
+                settled_since = None;
+            } else if self.elapsed() - *settled_since.get_or_insert(self.elapsed()) >= self.settle_window() {
+                break;
+            }
             self.sleep(Duration::from_millis(10)).await;
         }
         // The registry's conflict notices travel after its replicas: let them land.
