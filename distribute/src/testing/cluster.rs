@@ -559,7 +559,7 @@ impl TestCluster {
     }
 
     /// Starts node `index` again as a new incarnation (a new node id), crashing it first
-    /// if it runs. Returns once it runs (not yet joined: see [`SimNode::wait_connected`]).
+    /// if it runs. Returns once it runs (not yet joined: see [`TestCluster::wait_connected`]).
     pub async fn restart(&self, index: usize) {
         self.request(Request::Restart(index)).await;
         while self.shared.running(index).is_none() {

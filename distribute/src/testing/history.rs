@@ -18,6 +18,10 @@ use crate::actor::{ActorId, NodeId};
 use crate::lock::lock;
 use crate::net::NodeEvent;
 
+/// One node's registry as a heal found it: the node's index and the owner of each name it
+/// held, sorted by name.
+pub type HealView = (usize, Vec<(String, ActorId)>);
+
 /// What one entry of a history records.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -43,7 +47,7 @@ pub enum Op {
     /// Every link was repaired. `views` is each running node's registry just before.
     Heal {
         /// Node index and the owner of each name it held, sorted by name.
-        views: Vec<(usize, Vec<(String, ActorId)>)>,
+        views: Vec<HealView>,
     },
     /// A registration of `name` for `actor` asked of the node ended: `Ok` if acknowledged,
     /// else the error, as text.
@@ -169,7 +173,7 @@ impl History {
         record.entries.push(Entry { at, node, op });
     }
 
-    /// Judges the history against the cluster's final state: see the [module](self) docs.
+    /// Judges the history against the cluster's final state: see the [module](crate::testing) docs.
     /// Every broken property is reported, not only the first.
     pub fn check(&self, end: &FinalState) -> Result<(), Violations> {
         let entries = self.entries();
@@ -517,7 +521,7 @@ fn unfounded(
     found
 }
 
-fn last_heal(entries: &[Entry]) -> Option<(Duration, &[(usize, Vec<(String, ActorId)>)])> {
+fn last_heal(entries: &[Entry]) -> Option<(Duration, &[HealView])> {
     entries.iter().rev().find_map(|entry| match &entry.op {
         Op::Heal { views } => Some((entry.at, views.as_slice())),
         _ => None,

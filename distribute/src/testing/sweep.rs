@@ -21,7 +21,7 @@ pub const SEEDS_ENV: &str = "DISTRIBUTE_SEEDS";
 /// How many failing seeds a sweep lists.
 const LISTED: usize = 10;
 
-/// Runs one scenario for many seeds; see the [module](self) docs.
+/// Runs one scenario for many seeds; see the [module](crate::testing) docs.
 #[derive(Debug, Clone)]
 #[must_use = "a sweep does nothing until `run` is called"]
 pub struct Sweep {
@@ -70,6 +70,10 @@ impl Sweep {
 
     /// Runs `scenario` for every seed (or the one in `DISTRIBUTE_SEED`). On failures, panics
     /// with the failing seeds, the first one's trace, and the command that replays it.
+    #[allow(
+        clippy::panic,
+        reason = "a sweep is a test: a failing seed fails it, as assert! would"
+    )]
     pub fn run(self, scenario: impl Fn(u64) -> Result<Report, SimError> + Sync) -> Swept {
         if let Some(seed) = env_u64(SEED_ENV) {
             return self.replay_one(seed, &scenario);
@@ -117,6 +121,10 @@ impl Sweep {
         swept
     }
 
+    #[allow(
+        clippy::panic,
+        reason = "a sweep is a test: a failing seed fails it, as assert! would"
+    )]
     fn replay_one(&self, seed: u64, scenario: &impl Fn(u64) -> Result<Report, SimError>) -> Swept {
         let started = Instant::now();
         match scenario(seed) {
