@@ -5,21 +5,9 @@
 use std::time::Duration;
 
 use distribute::testing::{Report, SimError, Sweep, TestCluster};
-use distribute::Node;
-use distribute_tests::{Counter, Gate};
+use distribute_tests::counter_on;
 
 const REPLAY: &str = "cargo test -p distribute-tests --test sim_partition --";
-
-async fn counter_on(
-    cluster: &TestCluster,
-    index: usize,
-) -> Result<distribute::ActorRef<Counter>, distribute::BoxError> {
-    let spawned = cluster
-        .node(index)
-        .run(|node: Node| async move { node.spawn(Counter::new(Gate::new())).await })
-        .await??;
-    Ok(spawned)
-}
 
 /// Node 0 registers `counter`, is cut off from nodes 1 and 2, node 1 registers `counter`
 /// too, and the links heal: the scenario that found the three bugs below.

@@ -288,3 +288,15 @@ pub async fn witness(victim: &Node, name: &str) -> (Node, ActorRef<Counter>, Act
         .expect("lookup");
     (witness, counter, remote)
 }
+
+/// Spawns a [`Counter`] behind a closed gate on node `index` of a simulated cluster.
+pub async fn counter_on(
+    cluster: &distribute::testing::TestCluster,
+    index: usize,
+) -> Result<ActorRef<Counter>, distribute::BoxError> {
+    let spawned = cluster
+        .node(index)
+        .run(|node: Node| async move { node.spawn(Counter::new(Gate::new())).await })
+        .await??;
+    Ok(spawned)
+}
