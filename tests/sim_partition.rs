@@ -91,6 +91,55 @@ fn seed_2_a_node_that_never_met_the_loser_reports_the_conflict() {
     replay(2, |seed| two_sides(seed, as_is));
 }
 
+/// [`two_sides`], then the node that kept the name crashes and restarts as a new
+/// incarnation, which must not hear of the conflict settled before it started.
+fn two_sides_then_the_winner_restarts(seed: u64) -> Result<Report, SimError> {
+    TestCluster::builder()
+        .nodes(3)
+        .seed(seed)
+        .run(|cluster| async move {
+            cluster.wait_connected(Duration::from_secs(5)).await?;
+            let first = counter_on(&cluster, 0).await?;
+            cluster.node(0).register_global("counter", &first).await?;
+            cluster.partition(&[0], &[1, 2]);
+            cluster.sleep(Duration::from_secs(2)).await;
+            let second = counter_on(&cluster, 1).await?;
+            let _ = cluster.node(1).register_global("counter", &second).await;
+            cluster.heal();
+            cluster.check(Duration::from_secs(5)).await?;
+            let names = cluster.node(2).global_names().unwrap_or_default();
+            let winner = names
+                .iter()
+                .find(|(name, _)| name == "counter")
+                .map(|(_, owner)| owner.node());
+            let host = (0..3).find(|&index| cluster.node(index).id() == winner);
+            let host = host.ok_or("the name's owner runs")?;
+            cluster.crash(host).await;
+            cluster.sleep(Duration::from_millis(600)).await;
+            cluster.restart(host).await;
+            cluster.check(Duration::from_secs(5)).await?;
+            Ok(())
+        })
+}
+
+/// Bug: the loser's node announced its loss to every node that connected within 30 s,
+/// including the winner's node's next incarnation, which started after the conflict was
+/// settled everywhere and reported it. Fixed by announcing a loss on connection only to
+/// nodes met before it.
+#[test]
+fn seed_0_a_node_that_starts_after_a_conflict_does_not_report_it() {
+    replay(0, two_sides_then_the_winner_restarts);
+}
+
+#[test]
+fn two_sides_then_the_winner_restarts_over_a_thousand_seeds() {
+    Sweep::new(
+        "two_sides_then_the_winner_restarts",
+        format!("{REPLAY} two_sides_then_the_winner_restarts_over_a_thousand_seeds"),
+    )
+    .run(two_sides_then_the_winner_restarts);
+}
+
 #[test]
 fn two_sides_heal_over_a_thousand_seeds() {
     Sweep::new(

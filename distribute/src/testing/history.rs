@@ -256,6 +256,17 @@ pub enum Violation {
         /// The node.
         node: usize,
     },
+    /// `node` reported that `loser` lost `name` in an incarnation that started after every
+    /// node that ran through the heal had reported it: news of a conflict settled before the
+    /// node existed.
+    Stale {
+        /// The name.
+        name: String,
+        /// The owner that lost it.
+        loser: ActorId,
+        /// The node.
+        node: usize,
+    },
     /// An acknowledged registration of `name` for a living `owner` is not what `node` holds.
     Lost {
         /// The name.
@@ -306,6 +317,10 @@ impl fmt::Display for Violation {
             Violation::Unfounded { name, loser, node } => {
                 write!(f, "node-{node} reported that {loser} lost {name:?}, which it never held")
             }
+            Violation::Stale { name, loser, node } => write!(
+                f,
+                "node-{node} reported that {loser} lost {name:?} in an incarnation that started after the conflict was settled everywhere"
+            ),
             Violation::Lost {
                 name,
                 owner,
@@ -464,6 +479,47 @@ fn check_conflict_events(entries: &[Entry], end: &FinalState) -> Vec<Violation> 
     }
     found.extend(unfounded(entries, &counts));
     found.extend(contradictions(entries, since));
+    found.extend(stale(entries, &steady, since));
+    found
+}
+
+/// Reports by incarnations that started after every steady node (`steady`, all up from
+/// `since`) had reported the same conflict.
+fn stale(entries: &[Entry], steady: &[&NodeView], since: Duration) -> Vec<Violation> {
+    let steady: BTreeSet<usize> = steady.iter().map(|view| view.index).collect();
+    // When each (name, loser) had been reported by every steady node.
+    let mut first: BTreeMap<(String, ActorId), BTreeMap<usize, Duration>> = BTreeMap::new();
+    // When each node's current incarnation started, as the entries go by.
+    let mut started: BTreeMap<usize, Duration> = BTreeMap::new();
+    let mut found = Vec::new();
+    for entry in entries {
+        let Some(node) = entry.node else { continue };
+        let (name, loser) = match &entry.op {
+            Op::Started { .. } => {
+                started.insert(node, entry.at);
+                continue;
+            }
+            Op::Event(NodeEvent::NameConflict { name, loser, .. }) => (name.clone(), *loser),
+            _ => continue,
+        };
+        let key = (name, loser);
+        let by = first.entry(key.clone()).or_default();
+        let settled = (by.len() == steady.len())
+            .then(|| by.values().max().copied())
+            .flatten();
+        let born = started.get(&node).copied().unwrap_or_default();
+        match settled {
+            Some(settled) if !steady.contains(&node) && born > settled => found.push(Violation::Stale {
+                name: key.0,
+                loser,
+                node,
+            }),
+            _ if steady.contains(&node) && entry.at >= since => {
+                by.entry(node).or_insert(entry.at);
+            }
+            _ => {}
+        }
+    }
     found
 }
 

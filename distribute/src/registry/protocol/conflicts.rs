@@ -10,11 +10,14 @@
 //!   ([`Registry::finished`] runs at the end of every input);
 //! - the loser's node, which always sees the conflict (its own replica gives its actor's
 //!   name away), announces it to every connected node ([`RegistryMsg::Lost`]), and, for
-//!   [`ANNOUNCED_FOR`], to every node that connects; each reports it in turn. Only the
-//!   loser's node may announce a loss (it is the authority on its own actors), and the
-//!   announcement only reports: it changes no replica and stops no actor.
+//!   [`ANNOUNCED_FOR`], to every node that connects and that it had met before the loss (a
+//!   node cut off at the time); each reports it in turn. A node it meets only after the loss
+//!   (one that started since, such as a crashed node's next incarnation) was not part of
+//!   the conflict and is not told of it. Only the loser's node may announce a loss (it is
+//!   the authority on its own actors), and the announcement only reports: it changes no
+//!   replica and stops no actor.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 use super::outputs::{Conflict, Outputs};
@@ -39,6 +42,9 @@ pub(super) struct Conflicts {
     order: VecDeque<(String, ActorId)>,
     /// This node's actors' recent losses: when, and the conflict.
     losses: VecDeque<(Duration, Conflict)>,
+    /// When this node first met each peer (the most recent [`REMEMBERED`]).
+    met: BTreeMap<NodeId, Duration>,
+    met_order: VecDeque<NodeId>,
 }
 
 impl Conflicts {
@@ -65,6 +71,21 @@ impl Conflicts {
         }
         self.losses.push_back((now, conflict));
         self.expire(now);
+    }
+
+    /// When this node first met `peer`: now, if it had not met it before.
+    fn meet(&mut self, peer: NodeId, now: Duration) -> Duration {
+        if let Some(at) = self.met.get(&peer) {
+            return *at;
+        }
+        if self.met_order.len() >= REMEMBERED {
+            if let Some(oldest) = self.met_order.pop_front() {
+                self.met.remove(&oldest);
+            }
+        }
+        self.met.insert(peer, now);
+        self.met_order.push_back(peer);
+        now
     }
 
     fn expire(&mut self, now: Duration) {
@@ -105,10 +126,12 @@ impl Registry {
         out
     }
 
-    /// Tells `peer`, which just connected, of this node's recent losses.
+    /// Tells `peer`, which just connected, of this node's recent losses that happened after
+    /// this node first met it.
     pub(super) fn announce_losses_to(&mut self, peer: NodeId, now: Duration, out: &mut Outputs) {
         self.conflicts.expire(now);
-        for (_, conflict) in &self.conflicts.losses {
+        let met = self.conflicts.meet(peer, now);
+        for (_, conflict) in self.conflicts.losses.iter().filter(|(at, _)| met < *at) {
             out.send(peer, lost(conflict));
         }
     }
@@ -130,7 +153,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::fixtures::id;
+    use crate::registry::fixtures::{id, node};
 
     fn conflict(loser: ActorId) -> Conflict {
         Conflict {
@@ -161,6 +184,30 @@ mod tests {
             conflicts.first_report("svc", id(1, 1)),
             "forgotten past the bound"
         );
+    }
+
+    #[test]
+    fn a_peer_first_met_after_a_loss_is_not_told_of_it() {
+        let mut conflicts = Conflicts::default();
+        let (before, after) = (node(7), node(8));
+        assert_eq!(
+            conflicts.meet(before, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+        conflicts.remember_loss(conflict(id(2, 1)), Duration::from_secs(5));
+        assert_eq!(
+            conflicts.meet(after, Duration::from_secs(9)),
+            Duration::from_secs(9)
+        );
+        assert_eq!(
+            conflicts.meet(before, Duration::from_secs(9)),
+            Duration::from_secs(1),
+            "the first meeting counts, not the reconnection"
+        );
+        for n in 0..REMEMBERED as u64 {
+            conflicts.meet(node(100 + n), Duration::from_secs(10));
+        }
+        assert_eq!(conflicts.met.len(), REMEMBERED, "bounded");
     }
 
     #[test]
