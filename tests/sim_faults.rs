@@ -221,6 +221,33 @@ async fn wait_down(
     Ok(down.reason)
 }
 
+/// What node `at` saw of `actor` stopping (`seen`) when node `victim`, home of `lost`,
+/// crashed: nothing if `at` is the victim; `NodeDown` for `lost`; for the actor linked to
+/// it, a stop by its link.
+fn expect_down(
+    at: usize,
+    actor: ActorId,
+    seen: Result<ExitReason, BoxError>,
+    victim: usize,
+    lost: ActorId,
+) -> Result<(), BoxError> {
+    let expected = if at == victim {
+        None
+    } else if actor == lost {
+        Some(ExitReason::NodeDown)
+    } else {
+        Some(ExitReason::Linked {
+            from: lost,
+            reason: Box::new(ExitReason::NodeDown),
+        })
+    };
+    match (expected, seen) {
+        (None, Err(_)) => Ok(()),
+        (Some(expected), Ok(reason)) if reason == expected => Ok(()),
+        (expected, seen) => Err(format!("node {at} saw {actor} stop with {seen:?}, not {expected:?}").into()),
+    }
+}
+
 /// Actor X on node A and actor W on node B are linked; each node monitors the other's actor;
 /// each node has calls pending on a blocked actor of the other; a third node monitors both.
 /// One of A and B crashes at a random time: on the survivors, the monitors of the victim's
@@ -274,26 +301,7 @@ fn links_monitors_and_calls(seed: u64) -> Result<Report, SimError> {
             let (lost, linked) = if victim == a { (&x, &w) } else { (&w, &x) };
             cluster.crash(victim).await;
             for (at, actor, watch) in watches {
-                let seen = watch.await?;
-                let expected = if at == victim {
-                    None
-                } else if actor == lost.id() {
-                    Some(ExitReason::NodeDown)
-                } else {
-                    Some(ExitReason::Linked {
-                        from: lost.id(),
-                        reason: Box::new(ExitReason::NodeDown),
-                    })
-                };
-                match (expected, seen) {
-                    (None, Err(_)) => {}
-                    (Some(expected), Ok(reason)) if reason == expected => {}
-                    (expected, seen) => {
-                        return Err(
-                            format!("node {at} saw {actor} stop with {seen:?}, not {expected:?}").into(),
-                        )
-                    }
-                }
+                expect_down(at, actor, watch.await?, victim, lost.id())?;
             }
             for (caller, call) in calls {
                 let ended = call.await?;
