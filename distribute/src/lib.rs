@@ -220,6 +220,7 @@ pub mod actor;
 mod backoff;
 pub mod codec;
 mod lock;
+pub mod membership;
 pub mod net;
 mod node;
 pub mod pool;

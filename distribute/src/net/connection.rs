@@ -96,7 +96,7 @@ async fn connect_inner(net: &Arc<Net>, addr: SocketAddr) -> Result<NodeId, Conne
     if net.is_closing() {
         return Err(ConnectError::NotNetworked);
     }
-    if addr == net.listen {
+    if net.is_me(addr) {
         return Err(ConnectError::SelfConnection { addr });
     }
     let timeout = net.config.handshake_timeout;
@@ -320,12 +320,13 @@ fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: 
         write,
         sealer,
     } = attached;
+    slot.set_observed_ip(addr.ip());
     let epoch = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
     // The introduction is the first frame on the connection; then the frame handlers hear of
     // the peer (and queue what they send on connecting) before anyone can see it up.
     slot.send_control(&Control::Introduce {
-        listen: Some(net.listen),
+        listen: Some(net.advertised),
         known: known_nodes(net, slot.id),
     });
     net.handlers.connected(slot.id);

@@ -110,7 +110,8 @@ pub(super) fn on_control(
     match control {
         Control::Introduce { listen, known } => {
             // Where we would reconnect to it: not to ourselves, nor anywhere implausible.
-            if slot.set_listen_addr(listen.filter(|addr| *addr != net.listen && plausible(*addr))) {
+            let listen = listen.and_then(|told| slot.complete_listen_addr(told));
+            if slot.set_listen_addr(listen.filter(|addr| !net.is_me(*addr) && plausible(*addr))) {
                 announce(net, slot);
             }
             introduced(net, known);

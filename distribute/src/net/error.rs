@@ -115,6 +115,14 @@ pub enum StartError {
         /// The operating system's error.
         error: String,
     },
+    /// A seed given to [`NodeBuilder::seed`](crate::NodeBuilder::seed) is not `host:port`.
+    #[error("seed {seed:?} is not host:port ({why}); for example \"db-0.cluster.local:4369\" or \"127.0.0.1:4369\"")]
+    InvalidSeed {
+        /// The seed as given.
+        seed: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A peer given to the builder could not be connected.
     #[error(transparent)]
     Connect(#[from] ConnectError),

@@ -106,7 +106,7 @@ pub(super) fn plausible(addr: SocketAddr) -> bool {
 pub(super) fn introduced(net: &Net, known: Vec<KnownNode>) {
     let me = Me {
         id: net.id,
-        listen: net.listen,
+        listen: net.advertised,
     };
     let chosen = lock(&net.dials).select(&known, &me, |id| net.connected_slot(id).is_some(), Instant::now());
     drop(known);
@@ -132,7 +132,7 @@ pub(super) fn announce(net: &Net, peer: &PeerSlot) {
     }];
     for other in net.connected().into_iter().filter(|other| other.id != peer.id) {
         other.send_control(&Control::Introduce {
-            listen: Some(net.listen),
+            listen: Some(net.advertised),
             known: known.clone(),
         });
     }

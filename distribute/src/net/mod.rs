@@ -144,6 +144,8 @@ pub(crate) struct NetConfig {
     pub(crate) handshake_timeout: Duration,
     pub(crate) reconnect: Option<Reconnect>,
     pub(crate) limits: PeerLimits,
+    /// The address told to peers, if not the one bound (port 0: the bound port).
+    pub(crate) advertise: Option<SocketAddr>,
 }
 
 /// Answers a peer's question "which actor holds this name here?" from the node's own names.
@@ -161,6 +163,10 @@ pub(crate) struct Wiring {
 pub(crate) struct Net {
     pub(crate) config: NetConfig,
     pub(crate) listen: SocketAddr,
+    /// Where this node tells peers it listens: the advertised address, or the bound one. An
+    /// unspecified IP (bound to every interface, nothing advertised) is completed by each
+    /// peer with the IP it sees the node connect from.
+    pub(crate) advertised: SocketAddr,
     pub(crate) id: NodeId,
     pub(crate) node: WeakNode,
     transport: Arc<dyn Transport>,
@@ -197,9 +203,16 @@ impl Net {
             error: error.to_string(),
         };
         let listener = wiring.transport.listen(listen).await.map_err(bind)?;
+        let bound = listener.local_addr();
+        let advertised = match config.advertise {
+            Some(addr) if addr.port() == 0 => SocketAddr::new(addr.ip(), bound.port()),
+            Some(addr) => addr,
+            None => bound,
+        };
         let net = Arc::new_cyclic(|me| Net {
             config,
-            listen: listener.local_addr(),
+            listen: bound,
+            advertised,
             id,
             node,
             transport: wiring.transport,
@@ -351,6 +364,11 @@ impl Net {
     pub(crate) async fn writers_flushed(&self) {
         let mut writers = self.writers.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(1), writers.wait_for(|n| *n == 0)).await;
+    }
+
+    /// Whether `addr` is where this node listens, as bound or as advertised.
+    pub(crate) fn is_me(&self, addr: SocketAddr) -> bool {
+        addr == self.listen || addr == self.advertised
     }
 
     /// Connects to the node listening at `addr`; returns its id once both sides are up.

@@ -10,7 +10,7 @@
 //! peer ([`PeerLimits`](super::PeerLimits)) and dropped when the peer goes.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -33,6 +33,8 @@ struct Meta {
     name: String,
     /// Where the peer listens, as it told us; used to reconnect and to introduce it.
     listen: Option<SocketAddr>,
+    /// The IP the peer's last connection came from or went to.
+    observed: Option<IpAddr>,
     /// The connection currently carrying traffic, if any, and how to cut it.
     connection: Option<(u64, Arc<Notify>)>,
     /// Why this node cut that connection, if not on a user's request.
@@ -114,6 +116,23 @@ impl PeerSlot {
 
     pub(crate) fn listen_addr(&self) -> Option<SocketAddr> {
         lock(&self.meta).listen
+    }
+
+    /// Records the IP at the other end of the peer's connection.
+    pub(crate) fn set_observed_ip(&self, ip: IpAddr) {
+        lock(&self.meta).observed = Some(ip);
+    }
+
+    /// Where the peer listens, from what it `told`: a peer bound to every interface that
+    /// advertised nothing tells an unspecified IP, and the IP its connection was seen at
+    /// stands in for it.
+    pub(crate) fn complete_listen_addr(&self, told: SocketAddr) -> Option<SocketAddr> {
+        match told.ip().is_unspecified() {
+            true => lock(&self.meta)
+                .observed
+                .map(|ip| SocketAddr::new(ip, told.port())),
+            false => Some(told),
+        }
     }
 
     /// Records where the peer listens; true the first time it is known (a peer announces

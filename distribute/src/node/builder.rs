@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor::{Node, NodeId, WeakNode};
+use crate::membership::join::{self, JoinPolicy};
+use crate::membership::{Discovery, DiscoveryError, DnsSeeds};
 use crate::net::PeerLimits;
 use crate::net::{
     FrameHandler, FrameHandlers, Net, NetConfig, Reconnect, StartError, TcpTransport, Transport, Wiring,
@@ -41,6 +43,9 @@ pub struct NodeBuilder {
     cookie: Option<Vec<u8>>,
     insecure: bool,
     peers: Vec<SocketAddr>,
+    seeds: Vec<String>,
+    discoveries: Vec<Arc<dyn Discovery>>,
+    advertise: Option<SocketAddr>,
     max_frame: usize,
     send_queue_bytes: usize,
     heartbeat_interval: Duration,
@@ -63,6 +68,9 @@ impl fmt::Debug for NodeBuilder {
             .field("cookie", &self.cookie.as_ref().map(|_| "<redacted>"))
             .field("insecure", &self.insecure)
             .field("peers", &self.peers)
+            .field("seeds", &self.seeds)
+            .field("discoveries", &self.discoveries.len())
+            .field("advertise", &self.advertise)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +83,9 @@ impl Default for NodeBuilder {
             cookie: None,
             insecure: false,
             peers: Vec::new(),
+            seeds: Vec::new(),
+            discoveries: Vec::new(),
+            advertise: None,
             max_frame: DEFAULT_MAX_FRAME,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
@@ -121,9 +132,39 @@ impl NodeBuilder {
         self
     }
 
-    /// A node to connect to when starting; `start` fails if it cannot be reached.
+    /// A node to connect to when starting; `start` fails if it cannot be reached (see
+    /// [`seed`](Self::seed) for one that is joined whenever it is up).
     pub fn peer(mut self, addr: SocketAddr) -> Self {
         self.peers.push(addr);
+        self
+    }
+
+    /// A node to join, as `host:port`: a DNS name (every address it resolves to; a
+    /// Kubernetes headless service gives every pod) or an IP. Unlike [`peer`](Self::peer), a
+    /// seed that cannot be reached does not fail [`start`](Self::start): the node resolves
+    /// and dials its seeds when it starts, then again with backoff (100 ms doubling to 5 s,
+    /// jittered) while it has no peer, and every 30 s once it has one, so that it joins a
+    /// seed that comes up later and finds nodes added behind a name. A seed that is not
+    /// `host:port` fails `start` with [`StartError::InvalidSeed`]. Call it once per seed.
+    pub fn seed(mut self, seed: impl Into<String>) -> Self {
+        self.seeds.push(seed.into());
+        self
+    }
+
+    /// A source of seeds of your own (see [`Discovery`]), asked as [`seed`](Self::seed)s
+    /// are resolved. [`StaticSeeds`](crate::membership::StaticSeeds) and
+    /// [`DnsSeeds`](crate::membership::DnsSeeds) are built in.
+    pub fn discovery(mut self, discovery: impl Discovery) -> Self {
+        self.discoveries.push(Arc::new(discovery));
+        self
+    }
+
+    /// The address this node tells its peers to reach it at, when it is not the one it
+    /// listens on: behind NAT or port forwarding, or when listening on every interface
+    /// (`0.0.0.0`). Port 0 stands for the port bound. Without it, a node listening on an
+    /// unspecified IP is reached at the IP each peer sees its connection come from.
+    pub fn advertise(mut self, addr: SocketAddr) -> Self {
+        self.advertise = Some(addr);
         self
     }
 
@@ -258,6 +299,7 @@ impl NodeBuilder {
     pub async fn start(self) -> Result<Node, StartError> {
         tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
         let cookie = self.resolve_cookie()?;
+        let discoveries = self.discoveries()?;
         let id = self.id.unwrap_or_else(NodeId::fresh);
         let name = self.name.clone().unwrap_or_else(|| format!("node-{id}"));
         if !is_valid_node_name(&name) {
@@ -284,6 +326,7 @@ impl NodeBuilder {
             handshake_timeout: self.handshake_timeout,
             reconnect: self.reconnect,
             limits: self.limits,
+            advertise: self.advertise,
         };
         let net = Net::start(
             config,
@@ -298,7 +341,31 @@ impl NodeBuilder {
         for peer in self.peers {
             net.connect(peer).await?;
         }
+        if !discoveries.is_empty() {
+            tokio::spawn(join::run(
+                Arc::downgrade(&net),
+                discoveries,
+                JoinPolicy::default(),
+            ));
+        }
         Ok(node)
+    }
+
+    /// The discoveries to join through: the seeds given (checked), then the user's.
+    fn discoveries(&self) -> Result<Vec<Arc<dyn Discovery>>, StartError> {
+        let mut discoveries = Vec::with_capacity(self.discoveries.len() + 1);
+        if !self.seeds.is_empty() {
+            let seeds = DnsSeeds::new(self.seeds.iter().cloned()).map_err(|error| match error {
+                DiscoveryError::InvalidSeed { seed, why } => StartError::InvalidSeed { seed, why },
+                other => StartError::InvalidSeed {
+                    seed: other.to_string(),
+                    why: "unreadable",
+                },
+            })?;
+            discoveries.push(Arc::new(seeds) as Arc<dyn Discovery>);
+        }
+        discoveries.extend(self.discoveries.iter().cloned());
+        Ok(discoveries)
     }
 
     /// The cookie given, or from the environment, or the insecure one if allowed.
@@ -312,8 +379,12 @@ impl NodeBuilder {
         if cookie.is_empty() {
             return Err(StartError::EmptyCookie);
         }
-        if self.insecure && cookie == INSECURE_COOKIE && !self.listen.ip().is_loopback() {
-            return Err(StartError::InsecureNotLoopback(self.listen));
+        if self.insecure && cookie == INSECURE_COOKIE {
+            for addr in std::iter::once(self.listen).chain(self.advertise) {
+                if !addr.ip().is_loopback() {
+                    return Err(StartError::InsecureNotLoopback(addr));
+                }
+            }
         }
         Ok(cookie)
     }
