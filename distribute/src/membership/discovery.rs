@@ -1,8 +1,8 @@
 //! [`Discovery`]: where a node finds the other nodes of its cluster.
 //!
 //! A node asks its discovery for addresses when it starts and again now and then (see
-//! [`join`](super::join)): until one of them answers, with backoff, and later at a slower
-//! pace, so that nodes that came up since are found. Two are built in: [`StaticSeeds`], a
+//! [`NodeBuilder::seed`](crate::NodeBuilder::seed)): until one of them answers, with
+//! backoff, and later at a slower pace, so that nodes that came up since are found. Two are built in: [`StaticSeeds`], a
 //! fixed list of addresses, and [`DnsSeeds`], `host:port` names resolved on every ask (a
 //! Kubernetes headless service name gives the address of every pod behind it). Implement
 //! the trait for anything else: a file, a service registry, a cloud provider's API.

@@ -50,6 +50,9 @@ pub enum NodeDownReason {
         /// The bound it reached, in bytes.
         limit: usize,
     },
+    /// The cluster's membership declared the node down: it answered no probe, neither
+    /// directly nor through other members, for the suspicion time.
+    DeclaredDown,
 }
 
 impl fmt::Display for NodeDownReason {
@@ -66,6 +69,7 @@ impl fmt::Display for NodeDownReason {
                 f,
                 "overloaded: {queued} bytes queued for a peer that does not read (limit {limit})"
             ),
+            NodeDownReason::DeclaredDown => f.write_str("declared down by the cluster's membership"),
             NodeDownReason::SignalsOverloaded { actor, limit } => write!(
                 f,
                 "overloaded: signals from peers filled the signal queue of {actor} (limit {limit} bytes)"
@@ -103,6 +107,21 @@ pub enum NodeEvent {
         winner: crate::ActorId,
         /// The owner that lost it.
         loser: crate::ActorId,
+    },
+    /// The cluster's membership (SWIM gossip) counts this node in: it joined, or came back.
+    MemberUp {
+        /// Its id.
+        node: NodeId,
+        /// Where its gossip goes (the port it listens on).
+        addr: std::net::SocketAddr,
+    },
+    /// The cluster's membership counts this node out: it left, or it answered no probe for
+    /// the suspicion time. Its connection, if any, is cut ([`NodeDownReason::DeclaredDown`]).
+    MemberDown {
+        /// Its id.
+        node: NodeId,
+        /// Where its gossip went.
+        addr: std::net::SocketAddr,
     },
     /// An incoming connection was refused (wrong cookie, another version, garbage, ...).
     ConnectionRejected {

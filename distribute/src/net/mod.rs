@@ -70,8 +70,8 @@ pub use stats::NetStats;
 #[cfg(feature = "tls")]
 pub(crate) use tls::TlsTransport;
 pub use transport::{
-    Accepted, Connection, Listener, MemoryTransport, ReadHalf, TcpTransport, Transport, TransportError,
-    TransportFuture,
+    Accepted, Connection, DatagramSocket, Listener, MemoryTransport, ReadHalf, TcpTransport, Transport,
+    TransportError, TransportFuture,
 };
 pub(crate) use wire::FoundActor;
 
@@ -364,6 +364,11 @@ impl Net {
     pub(crate) async fn writers_flushed(&self) {
         let mut writers = self.writers.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(1), writers.wait_for(|n| *n == 0)).await;
+    }
+
+    /// Binds a datagram socket at `addr` with the node's transport (for membership gossip).
+    pub(crate) async fn bind_datagram(&self, addr: SocketAddr) -> std::io::Result<Box<dyn DatagramSocket>> {
+        self.transport.bind_datagram(addr).await
     }
 
     /// Whether `addr` is where this node listens, as bound or as advertised.

@@ -171,16 +171,22 @@ impl PeerSlot {
     /// Cuts the current connection because the peer does not read what it is sent; the
     /// reader reports the peer down as [`NodeDownReason::Overloaded`].
     fn cut_overloaded(&self, queued: usize, limit: usize) {
-        let mut meta = lock(&self.meta);
-        let Some((connection, cut)) = meta.connection.clone() else {
-            return;
-        };
-        if meta.cut_reason.is_none() {
+        if lock(&self.meta).cut_reason.is_none() {
             tracing::warn!(peer = %self.id, queued, limit, "peer does not read what it is sent; disconnecting");
         }
-        meta.cut_reason = Some((connection, NodeDownReason::Overloaded { queued, limit }));
+        self.cut_because(NodeDownReason::Overloaded { queued, limit });
+    }
+
+    /// Cuts the current connection, to be reported down for `reason`; false if there is none.
+    pub(crate) fn cut_because(&self, reason: NodeDownReason) -> bool {
+        let mut meta = lock(&self.meta);
+        let Some((connection, cut)) = meta.connection.clone() else {
+            return false;
+        };
+        meta.cut_reason = Some((connection, reason));
         drop(meta);
         cut.notify_one();
+        true
     }
 
     /// Why this node cut `connection`: [`NodeDownReason::Disconnected`] unless the node did

@@ -27,7 +27,7 @@ use tokio_rustls::rustls::{self, ClientConfig, InconsistentKeys, RootCertStore, 
 use tokio_rustls::{client, server, TlsAcceptor, TlsConnector};
 
 use super::transport::{
-    bound_addr, Accepted, Connection, Listener, Transport, TransportError, TransportFuture,
+    bound_addr, Accepted, Connection, DatagramSocket, Listener, Transport, TransportError, TransportFuture,
 };
 
 /// The name a node's certificate is checked against when [`TlsConfig::with_server_name`] is not
@@ -277,6 +277,14 @@ impl Transport for TlsTransport {
             let (read, write) = tokio::io::split(stream);
             Ok(Connection::new(read, write))
         })
+    }
+
+    /// Membership gossip goes over UDP beside TLS, authenticated with the cookie's key.
+    fn bind_datagram(
+        &self,
+        addr: SocketAddr,
+    ) -> TransportFuture<'_, std::io::Result<Box<dyn DatagramSocket>>> {
+        Box::pin(async move { super::TcpTransport.bind_datagram(addr).await })
     }
 }
 

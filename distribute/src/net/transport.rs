@@ -101,6 +101,19 @@ pub trait Listener: Send + 'static {
     fn accept(&mut self) -> TransportFuture<'_, io::Result<(Accepted, SocketAddr)>>;
 }
 
+/// A socket for datagrams: the membership protocol's gossip, sent to and received from the
+/// same port number as the node's connections.
+pub trait DatagramSocket: Send + Sync + 'static {
+    /// Where the socket is bound.
+    fn local_addr(&self) -> SocketAddr;
+
+    /// Sends one datagram to `to`.
+    fn send_to<'a>(&'a self, data: &'a [u8], to: SocketAddr) -> TransportFuture<'a, io::Result<()>>;
+
+    /// Waits for the next datagram: its length in `buf` (cut to `buf`'s size) and its sender.
+    fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> TransportFuture<'a, io::Result<(usize, SocketAddr)>>;
+}
+
 /// Opens connections to other nodes and listens for theirs.
 pub trait Transport: Send + Sync + 'static {
     /// Starts listening at `addr` (port 0: one the transport picks).
@@ -108,6 +121,38 @@ pub trait Transport: Send + Sync + 'static {
 
     /// Opens a connection to the node listening at `addr`.
     fn connect(&self, addr: SocketAddr) -> TransportFuture<'_, Result<Connection, TransportError>>;
+
+    /// Binds a datagram socket at `addr` for the membership protocol. A transport without
+    /// datagrams (the default) runs nodes without membership gossip: they learn of each
+    /// other through their connections only.
+    fn bind_datagram(&self, addr: SocketAddr) -> TransportFuture<'_, io::Result<Box<dyn DatagramSocket>>> {
+        let _ = addr;
+        Box::pin(async {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this transport has no datagrams",
+            ))
+        })
+    }
+}
+
+/// UDP, beside the TCP transport.
+struct Udp(tokio::net::UdpSocket);
+
+impl DatagramSocket for Udp {
+    fn local_addr(&self) -> SocketAddr {
+        self.0
+            .local_addr()
+            .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+    }
+
+    fn send_to<'a>(&'a self, data: &'a [u8], to: SocketAddr) -> TransportFuture<'a, io::Result<()>> {
+        Box::pin(async move { self.0.send_to(data, to).await.map(|_| ()) })
+    }
+
+    fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> TransportFuture<'a, io::Result<(usize, SocketAddr)>> {
+        Box::pin(self.0.recv_from(buf))
+    }
 }
 
 /// Plain TCP, the default.
@@ -147,6 +192,13 @@ impl Transport for TcpTransport {
 
     fn connect(&self, addr: SocketAddr) -> TransportFuture<'_, Result<Connection, TransportError>> {
         Box::pin(async move { Ok(Connection::tcp(TcpStream::connect(addr).await?)) })
+    }
+
+    fn bind_datagram(&self, addr: SocketAddr) -> TransportFuture<'_, io::Result<Box<dyn DatagramSocket>>> {
+        Box::pin(async move {
+            let socket = tokio::net::UdpSocket::bind(addr).await?;
+            Ok(Box::new(Udp(socket)) as Box<dyn DatagramSocket>)
+        })
     }
 }
 

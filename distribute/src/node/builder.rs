@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::actor::{Node, NodeId, WeakNode};
+use crate::membership::gossip;
 use crate::membership::join::{self, JoinPolicy};
 use crate::membership::{Discovery, DiscoveryError, DnsSeeds};
 use crate::net::PeerLimits;
@@ -46,6 +47,7 @@ pub struct NodeBuilder {
     seeds: Vec<String>,
     discoveries: Vec<Arc<dyn Discovery>>,
     advertise: Option<SocketAddr>,
+    membership: bool,
     max_frame: usize,
     send_queue_bytes: usize,
     heartbeat_interval: Duration,
@@ -86,6 +88,7 @@ impl Default for NodeBuilder {
             seeds: Vec::new(),
             discoveries: Vec::new(),
             advertise: None,
+            membership: true,
             max_frame: DEFAULT_MAX_FRAME,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
@@ -165,6 +168,17 @@ impl NodeBuilder {
     /// unspecified IP is reached at the IP each peer sees its connection come from.
     pub fn advertise(mut self, addr: SocketAddr) -> Self {
         self.advertise = Some(addr);
+        self
+    }
+
+    /// Whether the node runs the cluster's membership protocol (SWIM, through foca) over
+    /// UDP on its own port, beside its connections (default: yes, where the transport has
+    /// datagrams). Members probe each other and spread who joined, left or stopped
+    /// answering; [`Node::members`] is the view, and the connection to a node the cluster
+    /// declares down is cut ([`NodeDownReason::DeclaredDown`](crate::NodeDownReason)).
+    /// Packets are authenticated with a key derived from the cookie.
+    pub fn membership(mut self, enabled: bool) -> Self {
+        self.membership = enabled;
         self
     }
 
@@ -316,6 +330,7 @@ impl NodeBuilder {
             snapshot_chunk_bytes: (self.max_frame / 4)
                 .clamp(1, crate::registry::DEFAULT_SNAPSHOT_CHUNK_BYTES),
         });
+        let gossip_cookie = cookie.clone();
         let config = NetConfig {
             name,
             cookie,
@@ -338,6 +353,11 @@ impl NodeBuilder {
         .await?;
         node.attach_net(Arc::clone(&net));
         tracing::info!(node = %node.name(), listen = %net.listen, "node listening");
+        if self.membership {
+            if let Some(gossip) = gossip::start(&net, &gossip_cookie).await {
+                node.attach_gossip(gossip);
+            }
+        }
         for peer in self.peers {
             net.connect(peer).await?;
         }

@@ -21,6 +21,8 @@ pub use crate::actor::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use builder::NodeBuilder;
 
 use crate::actor::{Actor, ActorId, ActorRef, Message, NodeId, NodeServices, RemotePeer, WeakNode};
+use crate::membership::gossip::Gossip;
+use crate::membership::MemberInfo;
 use crate::net::wire::{Control, FoundActor};
 use crate::net::{ConnectError, Net, NetStats, NodeEvents, PeerInfo};
 use crate::registry::{validate_name, LocalNames, RegistryDriver, RegistryError, RegistryHost};
@@ -33,6 +35,8 @@ pub(crate) struct Services {
     /// Registry frames paced behind a replica going out in parts.
     outbox: Arc<outbox::Outbox>,
     net: OnceLock<Arc<Net>>,
+    /// The cluster's membership as this node runs it, if it does.
+    gossip: OnceLock<Arc<Gossip>>,
     /// The node these services belong to, for the registry's host (stopping a conflict's
     /// loser); set once, right after the node is made.
     node: OnceLock<WeakNode>,
@@ -49,6 +53,7 @@ impl Services {
                 registry: RegistryDriver::new(id, host),
                 outbox: Arc::default(),
                 net: OnceLock::new(),
+                gossip: OnceLock::new(),
                 node: OnceLock::new(),
             }
         })
@@ -150,6 +155,29 @@ impl Node {
 
     pub(crate) fn attach_net(&self, net: Arc<Net>) {
         let _ = self.attached().net.set(net);
+    }
+
+    pub(crate) fn attach_gossip(&self, gossip: Arc<Gossip>) {
+        let _ = self.attached().gossip.set(gossip);
+    }
+
+    /// The other nodes the cluster's membership counts in, by id: those that joined and
+    /// have not left nor been declared down (they answered no probe, directly or through
+    /// other members, for the suspicion time). Empty for a node without membership (one
+    /// without networking, or whose transport has no datagrams, or built with
+    /// [`membership(false)`](crate::NodeBuilder::membership)).
+    pub fn cluster_members(&self) -> Vec<MemberInfo> {
+        self.attached()
+            .gossip
+            .get()
+            .map(|gossip| gossip.members())
+            .unwrap_or_default()
+    }
+
+    /// Membership packets this node refused: not sealed with the cluster's key, malformed
+    /// or oversize.
+    pub fn membership_packets_refused(&self) -> u64 {
+        self.attached().gossip.get().map_or(0, |gossip| gossip.refused())
     }
 
     pub(crate) fn net(&self) -> Option<Arc<Net>> {

@@ -8,9 +8,9 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use turmoil::net::{TcpListener, TcpStream};
+use turmoil::net::{TcpListener, TcpStream, UdpSocket};
 
-use crate::net::{Accepted, Connection, Listener, Transport, TransportError, TransportFuture};
+use crate::net::{Accepted, Connection, DatagramSocket, Listener, Transport, TransportError, TransportFuture};
 
 /// Connections over turmoil's simulated network, for a node running on the simulated host
 /// whose address is `host`. Only usable inside a turmoil simulation (a [`TestCluster`]).
@@ -66,5 +66,35 @@ impl Transport for SimTransport {
 
     fn connect(&self, addr: SocketAddr) -> TransportFuture<'_, Result<Connection, TransportError>> {
         Box::pin(async move { Ok(split(TcpStream::connect(addr).await?)) })
+    }
+
+    /// Membership gossip over turmoil's simulated UDP, which the test's partitions,
+    /// latencies and losses apply to as well.
+    fn bind_datagram(&self, addr: SocketAddr) -> TransportFuture<'_, io::Result<Box<dyn DatagramSocket>>> {
+        Box::pin(async move {
+            let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), addr.port());
+            let socket = UdpSocket::bind(any).await?;
+            let addr = SocketAddr::new(self.host, addr.port());
+            Ok(Box::new(SimDatagrams { socket, addr }) as Box<dyn DatagramSocket>)
+        })
+    }
+}
+
+struct SimDatagrams {
+    socket: UdpSocket,
+    addr: SocketAddr,
+}
+
+impl DatagramSocket for SimDatagrams {
+    fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn send_to<'a>(&'a self, data: &'a [u8], to: SocketAddr) -> TransportFuture<'a, io::Result<()>> {
+        Box::pin(async move { self.socket.send_to(data, to).await.map(|_| ()) })
+    }
+
+    fn recv_from<'a>(&'a self, buf: &'a mut [u8]) -> TransportFuture<'a, io::Result<(usize, SocketAddr)>> {
+        Box::pin(self.socket.recv_from(buf))
     }
 }
