@@ -2,12 +2,13 @@
 //!
 //! Every figure is printed as `name<TAB>value<TAB>unit`, with the raw tokio baselines
 //! measured in the same run, so that ratios stay meaningful on a noisy machine. Suites:
-//! `raw`, `local`, `restart`, `remote`, `registry`, `codec`; default: all. A suite compared
+//! `raw`, `local`, `restart`, `remote`, `registry`, `codec`, `membership`; default: all. A suite compared
 //! with a baseline measures that baseline first (once per run), and prints `ratio.*` lines.
 //! `--quick` measures less, for a run under a minute.
 
 mod codec;
 mod local;
+mod membership;
 mod raw_tcp;
 mod registry;
 mod remote;
@@ -100,7 +101,15 @@ impl Config {
     }
 }
 
-const SUITES: [&str; 6] = ["raw", "local", "restart", "remote", "registry", "codec"];
+const SUITES: [&str; 7] = [
+    "raw",
+    "local",
+    "restart",
+    "remote",
+    "registry",
+    "codec",
+    "membership",
+];
 
 /// Body size of the raw TCP messages.
 const TCP_PAYLOAD: usize = 64;
@@ -245,6 +254,10 @@ async fn main() -> Result<(), BoxError> {
     }
     if wants("codec") {
         codec::codecs(cfg.codec_rounds)?;
+    }
+    if wants("membership") {
+        let sizes: &[usize] = if quick { &[10, 50] } else { &[10, 50, 100] };
+        membership::membership(sizes).await?;
     }
     Ok(())
 }

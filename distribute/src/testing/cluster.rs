@@ -147,6 +147,10 @@ impl TestClusterBuilder {
             .simulation_duration(self.time_limit)
             .min_message_latency(self.latency.0)
             .max_message_latency(self.latency.1)
+            // Every node may dial one node at once as the cluster forms (turmoil panics when
+            // a listener's queue overflows), and gossip arrives in bursts.
+            .tcp_capacity(64.max(self.nodes * 4))
+            .udp_capacity(256.max(self.nodes * 4))
             .build();
         for index in 0..self.nodes {
             let shared = Rc::clone(&shared);

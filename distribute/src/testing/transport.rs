@@ -10,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use turmoil::net::{TcpListener, TcpStream, UdpSocket};
 
-use crate::net::{Accepted, Connection, DatagramSocket, Listener, Transport, TransportError, TransportFuture};
+use crate::net::{
+    Accepted, Connection, DatagramSocket, Listener, Transport, TransportError, TransportFuture,
+};
 
 /// Connections over turmoil's simulated network, for a node running on the simulated host
 /// whose address is `host`. Only usable inside a turmoil simulation (a [`TestCluster`]).
