@@ -1,6 +1,7 @@
 //! The cluster-wide registry under faults, on three nodes over loopback TCP: owners killed,
 //! a node process killed with SIGKILL, nodes shut down, a real partition that heals, and a
-//! long random run of registrations, releases and kills after which every replica agrees.
+//! long random run of registrations, releases and kills after which every replica agrees;
+//! and ten nodes (nine processes) joined through a seed name, three of them killed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -12,7 +13,7 @@ use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
 use distribute_tests::{
     net_node, poll_until, wait_connected, wait_event, within, Counter, CounterClient, CounterMsg, Gate,
-    Sleeper, COOKIE,
+    Inspector, InspectorClient, Sleeper, COOKIE,
 };
 
 fn addr(node: &Node) -> SocketAddr {
@@ -923,4 +924,121 @@ async fn random_run(settle: bool) {
     }
     assert!(views_agree(&nodes));
     shutdown(&[&c, &b, &a]).await;
+}
+
+/// The parent's view of the registry, as an [`Inspector`] answers it.
+fn view(node: &Node) -> Vec<(String, ActorId)> {
+    node.registered_names("")
+        .into_iter()
+        .filter_map(|name| node.lookup::<Sleeper>(&name).ok().map(|owner| (name, owner.id())))
+        .collect()
+}
+
+/// Waits until `parent` holds `expected` names and every inspector answers the same view;
+/// fails after the deadline with what each disagreeing node holds instead.
+async fn agree(parent: &Node, inspectors: &[ActorRef<Inspector>], expected: usize) {
+    let deadline = std::time::Instant::now() + distribute_tests::DEADLINE;
+    loop {
+        let mine = view(parent);
+        let mut differ = Vec::new();
+        for (index, inspector) in inspectors.iter().enumerate() {
+            match inspector.names().await {
+                Ok(theirs) if theirs == mine => {}
+                Ok(theirs) => {
+                    let only_theirs: Vec<_> = theirs
+                        .iter()
+                        .filter(|entry| !mine.contains(entry))
+                        .take(3)
+                        .collect();
+                    let only_mine: Vec<_> = mine
+                        .iter()
+                        .filter(|entry| !theirs.contains(entry))
+                        .take(3)
+                        .collect();
+                    differ.push(format!(
+                        "inspector {index}: {} names; only there {only_theirs:?}; only here {only_mine:?}",
+                        theirs.len()
+                    ));
+                }
+                Err(error) => differ.push(format!("inspector {index}: {error}")),
+            }
+        }
+        if mine.len() == expected && differ.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the parent holds {} names, {expected} expected; {differ:#?}",
+            mine.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ten nodes, nine of them OS processes that join with the first as their seed, given by
+/// name (`localhost:port`), register 1 000 names between them; three processes are killed
+/// with SIGKILL; every survivor then holds the same owner for every name, and none of the
+/// killed nodes' names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_processes_joined_by_a_seed_name_agree_on_a_thousand_names_after_three_kills() {
+    let parent = Node::builder()
+        .name("parent")
+        .cookie(COOKIE)
+        .heartbeat(Duration::from_millis(100), Duration::from_millis(500))
+        .start()
+        .await
+        .expect("start the parent node");
+    let owner = parent
+        .spawn(Sleeper::new(Default::default()))
+        .await
+        .expect("spawn");
+    for index in 0..100 {
+        let registered = parent.register_global(&format!("parent-{index}"), &owner).await;
+        registered.expect("register on the parent");
+    }
+    let seed = format!("localhost:{}", addr(&parent).port());
+    let mut children = Vec::new();
+    for index in 0..9 {
+        let name = format!("c{index}");
+        // It registers once connected to every node before it (its seed introduces them),
+        // the sequencer among them.
+        let peers = (index + 1).to_string();
+        let args: Vec<String> = [
+            "--seed",
+            &seed,
+            "--peers",
+            &peers,
+            "--register-many",
+            &name,
+            "100",
+        ]
+        .iter()
+        .map(|arg| (*arg).to_owned())
+        .collect();
+        children.push(ChildNode::start(&name, &args).await);
+    }
+    poll_until("the parent to hold 1 000 names", || view(&parent).len() == 1000).await;
+    let mut inspectors = Vec::new();
+    for index in 0..9 {
+        let child = parent
+            .connected_nodes()
+            .into_iter()
+            .find(|peer| peer.name == format!("c{index}"));
+        let child = child.unwrap_or_else(|| panic!("c{index} is connected"));
+        let inspector = parent.lookup_on::<Inspector>(child.id, "inspector").await;
+        inspectors.push(inspector.expect("the child's inspector"));
+    }
+    agree(&parent, &inspectors, 1000).await;
+    for child in &mut children[..3] {
+        child.kill();
+    }
+    agree(&parent, &inspectors[3..], 700).await;
+    let left = view(&parent);
+    assert!(
+        left.iter().all(|(name, _)| !["c0-", "c1-", "c2-"]
+            .iter()
+            .any(|killed| name.starts_with(killed))),
+        "a killed node's names are gone"
+    );
+    parent.shutdown().await;
 }

@@ -1,12 +1,15 @@
 //! A node in its own OS process, for the tests in `net_process.rs` and `registry_faults.rs`.
 //!
-//! Usage: `test-node <name> [--join <addr>] [--peers <n>] [--register <global name>]...`,
+//! Usage: `test-node <name> [--join <addr> | --seed <host:port>] [--peers <n>]
+//! [--register <global name>]... [--register-many <prefix> <count>]`,
 //! with the cluster cookie in `DISTRIBUTE_COOKIE`. The node listens on 127.0.0.1 with an
 //! OS-chosen port, heartbeats every 100 ms (peers silent for 500 ms are down), and hosts two
 //! `Sleeper` actors sharing one counter, registered (in its local registry) as `sleeper` and
 //! `watcher`.
 //!
-//! With `--join <addr>` it connects to the node listening at `addr`, and with `--peers <n>`
+//! It also hosts an `Inspector` (its view of the global registry) under the local name
+//! `inspector`. With `--seed <host:port>` it joins through that seed (a name resolves);
+//! with `--join <addr>` it connects to the node listening at `addr`, and with `--peers <n>`
 //! it then waits until it is connected to at least `n` nodes (the joined node introduces the
 //! others). Each `--register <name>` spawns one more `Sleeper` (sharing the counter) and
 //! registers it in the cluster-wide registry under `name`; registrations are made only after
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute_tests::Sleeper;
+use distribute_tests::{Inspector, Sleeper};
 
 /// How long the node waits for the peers it was asked to see.
 const JOIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -36,8 +39,11 @@ const JOIN_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Options {
     join: Option<SocketAddr>,
+    seed: Option<String>,
     peers: usize,
     register: Vec<String>,
+    /// A prefix and a count: one more `Sleeper`, registered as `prefix-0` ... `prefix-(count-1)`.
+    register_many: Option<(String, usize)>,
 }
 
 fn options(mut args: impl Iterator<Item = String>) -> Result<Options, Box<dyn Error>> {
@@ -48,6 +54,11 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, Box<dyn Er
             "--join" => options.join = Some(value()?.parse()?),
             "--peers" => options.peers = value()?.parse()?,
             "--register" => options.register.push(value()?),
+            "--seed" => options.seed = Some(value()?),
+            "--register-many" => {
+                let prefix = value()?;
+                options.register_many = Some((prefix, value()?.parse()?));
+            }
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
@@ -56,8 +67,13 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, Box<dyn Er
 
 /// Connects to `addr`, then waits until `peers` nodes are connected.
 async fn join(node: &Node, addr: SocketAddr, peers: usize) -> Result<(), Box<dyn Error>> {
-    let mut events = node.events();
     node.connect(addr).await?;
+    see(node, peers).await
+}
+
+/// Waits until `peers` nodes are connected.
+async fn see(node: &Node, peers: usize) -> Result<(), Box<dyn Error>> {
+    let mut events = node.events();
     let enough = async {
         while node.connected_nodes().len() < peers {
             if events.recv().await.is_none() {
@@ -77,11 +93,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "child".to_owned());
     let options = options(args)?;
-    let node = Node::builder()
+    let mut builder = Node::builder()
         .name(name)
-        .heartbeat(Duration::from_millis(100), Duration::from_millis(500))
-        .start()
-        .await?;
+        .heartbeat(Duration::from_millis(100), Duration::from_millis(500));
+    if let Some(seed) = &options.seed {
+        builder = builder.seed(seed);
+    }
+    let node = builder.start().await?;
     let addr = node.listen_addr().ok_or("the node is not networked")?;
 
     let waiting = Arc::new(AtomicU64::new(0));
@@ -90,8 +108,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
         node.register_local(name, &sleeper)?;
     }
 
+    let inspector = node.spawn(Inspector { node: node.clone() }).await?;
+    node.register_local("inspector", &inspector)?;
+
     if let Some(peer) = options.join {
         join(&node, peer, options.peers).await?;
+    } else if options.seed.is_some() {
+        see(&node, options.peers).await?;
+    }
+    if let Some((prefix, count)) = &options.register_many {
+        let sleeper = node.spawn(Sleeper::new(Arc::clone(&waiting))).await?;
+        for index in 0..*count {
+            node.register_global(&format!("{prefix}-{index}"), &sleeper)
+                .await?;
+        }
     }
     for name in &options.register {
         let sleeper = node.spawn(Sleeper::new(Arc::clone(&waiting))).await?;

@@ -300,3 +300,29 @@ pub async fn counter_on(
         .await??;
     Ok(spawned)
 }
+
+/// Answers with its node's view of the cluster-wide registry: every name held by a
+/// [`Sleeper`], with its owner, sorted by name. The `test-node` process hosts one, under
+/// the local name `inspector`.
+#[actor]
+pub struct Inspector {
+    pub node: Node,
+}
+
+#[actor]
+impl Inspector {
+    /// Every name and its owner, as this node's replica holds them.
+    #[message]
+    pub fn names(&self) -> Vec<(String, ActorId)> {
+        self.node
+            .registered_names("")
+            .into_iter()
+            .filter_map(|name| {
+                self.node
+                    .lookup::<Sleeper>(&name)
+                    .ok()
+                    .map(|owner| (name, owner.id()))
+            })
+            .collect()
+    }
+}

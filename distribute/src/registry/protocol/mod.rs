@@ -44,6 +44,7 @@
 //! (the name comes back, on every node alike).
 
 mod authority;
+mod awaiting;
 mod claims;
 mod conflicts;
 mod outputs;
@@ -144,6 +145,8 @@ pub(crate) struct Registry {
     /// The conflicts reported here, and those this node's actors lost lately, which it
     /// announces to every node.
     conflicts: conflicts::Conflicts,
+    /// Decisions for actors of nodes not yet connected, taken when they come up.
+    awaiting: awaiting::Awaiting,
 }
 
 impl Registry {
@@ -166,6 +169,7 @@ impl Registry {
             partial: BTreeMap::new(),
             last_heard: BTreeMap::new(),
             conflicts: conflicts::Conflicts::default(),
+            awaiting: awaiting::Awaiting::default(),
         }
     }
 
@@ -246,6 +250,9 @@ impl Registry {
             self.ask_sequencer(&mut out);
         }
         self.announce_losses_to(peer, now, &mut out);
+        for (name, entry) in self.awaiting.take_for(peer) {
+            self.set(&name, entry, &mut out);
+        }
         self.finished(out, now)
     }
 
@@ -258,6 +265,7 @@ impl Registry {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
         self.peers.down(peer);
+        self.awaiting.forget_node(peer);
         self.partial.remove(&peer);
         self.last_heard.remove(&peer);
         self.sequencer.withdraw_from(peer);
@@ -454,6 +462,7 @@ impl Registry {
         match change {
             Committed::Registered { name, entry } => self.set(&name, entry, out),
             Committed::Released { name, owner } => {
+                self.awaiting.forget(&name, owner);
                 self.replica.remove_if_owner(&name, owner, out);
             }
         }
@@ -463,7 +472,8 @@ impl Registry {
     /// An owner on a node that is not a member is not taken, whoever decided it.
     pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
         if !self.peers.is_member(entry.owner.node(), self.me) {
-            authority::refused("owner not on a member", 1);
+            // Its node may be joining: taken if it comes up (see `awaiting`).
+            self.awaiting.hold(name, entry);
             // What this node held of the name is superseded in the sequencer's order: dropped,
             // but for its own actor's, which the sequencer is told of.
             match self.replica.get(name).cloned() {
@@ -475,6 +485,7 @@ impl Registry {
             }
             return;
         }
+        self.awaiting.forget_name(name);
         if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
             self.tell_sequencer_of(name, kept, out);
         }

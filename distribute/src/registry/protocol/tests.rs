@@ -852,3 +852,30 @@ fn hearsay_reaching_the_sequencer_is_not_taken_but_settled_in_its_order() {
     };
     assert_eq!(out.frames, vec![(node(2), release.clone()), (node(3), release)]);
 }
+
+#[test]
+fn a_commit_for_a_joining_nodes_actor_is_taken_once_its_connection_is_up() {
+    // Node 2 hears the sequencer's commit of node 6's name before its own connection to
+    // node 6 is up (node 6 is joining, connected to the sequencer already).
+    let mut third = registry(2, &[1]);
+    let commit = |name: &str, owner: ActorId| RegistryMsg::Commit {
+        request: 9,
+        change: registered(name, owner),
+        claimant: None,
+    };
+    let _ = third.receive(node(1), commit("c6-0", id(6, 1)), secs(0));
+    assert_eq!(
+        owner(&third, "c6-0"),
+        None,
+        "nothing stored for a node that is not a member"
+    );
+    let _ = third.receive(node(1), commit("moved", id(6, 2)), secs(0));
+    let _ = third.receive(node(1), commit("moved", id(1, 7)), secs(0));
+    let _ = third.peer_up(node(6), secs(1));
+    assert_eq!(owner(&third, "c6-0"), Some(id(6, 1)), "taken when node 6 came up");
+    assert_eq!(
+        owner(&third, "moved"),
+        Some(id(1, 7)),
+        "a later decision superseded it"
+    );
+}

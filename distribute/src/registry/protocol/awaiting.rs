@@ -1,0 +1,113 @@
+//! Decisions that arrived before their owner's node: a name the sequencer committed for an
+//! actor of a node this node is not yet connected to.
+//!
+//! A node that joins connects to every member, one connection at a time; it may register a
+//! name as soon as it is connected to the sequencer, whose commit can then reach a third node
+//! before that node has the joiner's connection up. Nothing is stored for a node that is not
+//! a member, so the third node used to drop the name and, as no later message carried it
+//! again, keep a replica without it for good (found by ten processes joining one after
+//! another, `tests/registry_faults.rs`). Such a decision now waits here, in the sequencer's
+//! order, and is taken when the owner's node comes up; a later decision on the name
+//! supersedes it, and the owner's node going down drops it. At most [`AWAITED_AT_MOST`] wait
+//! (the oldest dropped first): what a peer can make this node keep stays bounded.
+
+use std::collections::VecDeque;
+
+use crate::actor::{ActorId, NodeId};
+use crate::registry::wire::GlobalEntry;
+
+/// How many decisions wait at most.
+pub(super) const AWAITED_AT_MOST: usize = 1024;
+
+/// Decisions waiting for their owner's node, oldest first.
+#[derive(Debug, Default)]
+pub(super) struct Awaiting {
+    entries: VecDeque<(String, GlobalEntry)>,
+}
+
+impl Awaiting {
+    /// Keeps `name` for `entry` until its owner's node comes up, superseding what waited
+    /// for the name.
+    pub(super) fn hold(&mut self, name: &str, entry: GlobalEntry) {
+        self.forget_name(name);
+        if self.entries.len() >= AWAITED_AT_MOST {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((name.to_owned(), entry));
+    }
+
+    /// A later decision on `name` was taken: what waited for it is superseded.
+    pub(super) fn forget_name(&mut self, name: &str) {
+        if !self.entries.is_empty() {
+            self.entries.retain(|(waiting, _)| waiting != name);
+        }
+    }
+
+    /// `owner` released `name`.
+    pub(super) fn forget(&mut self, name: &str, owner: ActorId) {
+        if !self.entries.is_empty() {
+            self.entries
+                .retain(|(waiting, entry)| waiting != name || entry.owner != owner);
+        }
+    }
+
+    /// The decisions that waited for `node`, in order; they wait no longer.
+    pub(super) fn take_for(&mut self, node: NodeId) -> Vec<(String, GlobalEntry)> {
+        let (taken, kept): (Vec<_>, Vec<_>) = self
+            .entries
+            .drain(..)
+            .partition(|(_, entry)| entry.owner.node() == node);
+        self.entries = kept.into();
+        taken
+    }
+
+    /// `node` went down: what waited for it is dropped.
+    pub(super) fn forget_node(&mut self, node: NodeId) {
+        self.entries.retain(|(_, entry)| entry.owner.node() != node);
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::fixtures::{entry, id, node};
+
+    #[test]
+    fn a_decision_waits_for_its_node_and_a_later_one_supersedes_it() {
+        let mut awaiting = Awaiting::default();
+        awaiting.hold("a", entry(id(6, 1)));
+        awaiting.hold("b", entry(id(6, 2)));
+        awaiting.hold("c", entry(id(7, 1)));
+        awaiting.hold("b", entry(id(7, 2)));
+        awaiting.forget("c", id(7, 9));
+        assert_eq!(awaiting.len(), 3, "a release by another owner changes nothing");
+        let taken: Vec<String> = awaiting
+            .take_for(node(6))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(taken, ["a"], "b was decided again, for node 7");
+        awaiting.forget_node(node(7));
+        assert_eq!(awaiting.len(), 0);
+    }
+
+    #[test]
+    fn at_most_so_many_wait() {
+        let mut awaiting = Awaiting::default();
+        for n in 0..AWAITED_AT_MOST as u64 + 10 {
+            awaiting.hold(&format!("name-{n}"), entry(id(9, n)));
+        }
+        assert_eq!(awaiting.len(), AWAITED_AT_MOST);
+        let taken = awaiting.take_for(node(9));
+        assert_eq!(
+            taken.first().map(|(name, _)| name.as_str()),
+            Some("name-10"),
+            "oldest dropped"
+        );
+    }
+}
