@@ -20,6 +20,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::member::Member;
+use crate::actor::NodeId;
+use crate::lock::lock;
+use std::sync::{Arc, Mutex};
 
 /// The largest packet SWIM sends or accepts, tag included: one unfragmented datagram.
 pub(crate) const MAX_PACKET: usize = 1400;
@@ -30,8 +33,106 @@ const TAG: usize = 16;
 /// The domain of the key derivation, so that the gossip key is no other key of the cookie.
 const KEY_INFO: &[u8] = b"distribute/membership/swim/v1";
 
+/// How many members (active, suspect or down and not yet forgotten) a node holds at most:
+/// past it, packets that name new ones are refused, so that a member with the cookie cannot
+/// make a node store without bound by announcing made-up members.
+pub(crate) const MAX_MEMBERS: usize = 4096;
+
+/// More members than one packet can name: below this much room, the codec checks each
+/// identity it decodes against those held.
+const PER_PACKET: usize = MAX_PACKET / 8;
+
 type HmacSha256 = Hmac<Sha256>;
-type SwimCodec = BincodeCodec<Configuration<LittleEndian, Varint, Limit<MAX_PACKET>>>;
+type Bincode = BincodeCodec<Configuration<LittleEndian, Varint, Limit<MAX_PACKET>>>;
+
+/// How many new members the packet being decoded may still name, and, when that is short,
+/// the members already held (which do not count).
+#[derive(Debug, Default)]
+struct Room {
+    left: usize,
+    held: Option<std::collections::HashSet<NodeId>>,
+}
+
+impl Room {
+    /// Whether `member` may be taken: one already held, or a new one while there is room.
+    fn admit(&mut self, member: &Member) -> bool {
+        match &self.held {
+            None => true,
+            Some(held) if held.contains(&member.node) => true,
+            Some(_) if self.left > 0 => {
+                self.left -= 1;
+                true
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+/// Why the bounded codec refused a packet.
+#[derive(Debug, thiserror::Error)]
+enum CodecError {
+    #[error("{0}")]
+    Bincode(String),
+    #[error("it names new members past the {MAX_MEMBERS} a node holds")]
+    Full,
+}
+
+/// foca's bincode codec, refusing identities past [`MAX_MEMBERS`].
+struct BoundedCodec {
+    inner: Bincode,
+    room: Arc<Mutex<Room>>,
+}
+
+impl BoundedCodec {
+    fn admit(&self, member: &Member) -> Result<(), CodecError> {
+        match lock(&self.room).admit(member) {
+            true => Ok(()),
+            false => Err(CodecError::Full),
+        }
+    }
+}
+
+impl foca::Codec<Member> for BoundedCodec {
+    type Error = CodecError;
+
+    fn encode_header(
+        &mut self,
+        header: &foca::Header<Member>,
+        buf: impl bytes::BufMut,
+    ) -> Result<(), CodecError> {
+        self.inner
+            .encode_header(header, buf)
+            .map_err(|error| CodecError::Bincode(error.to_string()))
+    }
+
+    fn decode_header(&mut self, buf: impl bytes::Buf) -> Result<foca::Header<Member>, CodecError> {
+        let header = self
+            .inner
+            .decode_header(buf)
+            .map_err(|error| CodecError::Bincode(error.to_string()))?;
+        self.admit(&header.src)?;
+        Ok(header)
+    }
+
+    fn encode_member(
+        &mut self,
+        member: &foca::Member<Member>,
+        buf: impl bytes::BufMut,
+    ) -> Result<(), CodecError> {
+        self.inner
+            .encode_member(member, buf)
+            .map_err(|error| CodecError::Bincode(error.to_string()))
+    }
+
+    fn decode_member(&mut self, buf: impl bytes::Buf) -> Result<foca::Member<Member>, CodecError> {
+        let member = self
+            .inner
+            .decode_member(buf)
+            .map_err(|error| CodecError::Bincode(error.to_string()))?;
+        self.admit(member.id())?;
+        Ok(member)
+    }
+}
 
 /// A generator of foca's randomness: the crate's own, seeded.
 struct FastRng(fastrand::Rng);
@@ -133,9 +234,10 @@ impl SwimTimings {
 
 /// One node's membership: foca, its outputs, and the cluster key.
 pub(crate) struct Swim {
-    foca: Foca<Member, SwimCodec, FastRng, NoCustomBroadcast>,
+    foca: Foca<Member, BoundedCodec, FastRng, NoCustomBroadcast>,
     runtime: AccumulatingRuntime<Member>,
     key: HmacSha256,
+    room: Arc<Mutex<Room>>,
 }
 
 impl Swim {
@@ -153,12 +255,17 @@ impl Swim {
             .expand(KEY_INFO, &mut okm)
             .ok()?;
         let key = HmacSha256::new_from_slice(&okm).ok()?;
-        let codec = BincodeCodec(bincode::config::standard().with_limit::<MAX_PACKET>());
+        let room = Arc::new(Mutex::new(Room::default()));
+        let codec = BoundedCodec {
+            inner: BincodeCodec(bincode::config::standard().with_limit::<MAX_PACKET>()),
+            room: Arc::clone(&room),
+        };
         let rng = FastRng(fastrand::Rng::with_seed(seed));
         Some(Swim {
             foca: Foca::new(me, timings.config(expected), rng, codec),
             runtime: AccumulatingRuntime::new(),
             key,
+            room,
         })
     }
 
@@ -187,6 +294,7 @@ impl Swim {
     /// A packet arrived.
     pub(crate) fn on_packet(&mut self, packet: &[u8]) -> Result<Outputs, Refused> {
         let body = self.open(packet)?;
+        self.measure_room();
         let handled = self.foca.handle_data(body, &mut self.runtime);
         let out = self.drain();
         handled.map_err(|error| Refused::Malformed(error.to_string()))?;
@@ -207,6 +315,29 @@ impl Swim {
             tracing::debug!(%error, "leaving the cluster");
         }
         self.drain()
+    }
+
+    /// How many new members the next packet may name: unchecked while there is room for
+    /// more than a packet can name, else counted against the members held.
+    fn measure_room(&self) {
+        let held = self.foca.iter_membership_state().len();
+        let left = MAX_MEMBERS.saturating_sub(held);
+        let known = (left < PER_PACKET).then(|| {
+            let mut known: std::collections::HashSet<NodeId> = self
+                .foca
+                .iter_membership_state()
+                .map(|member| member.id().node)
+                .collect();
+            known.insert(self.me().node);
+            known
+        });
+        *lock(&self.room) = Room { left, held: known };
+    }
+
+    /// How many members this node holds, down ones not yet forgotten included.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.foca.iter_membership_state().len()
     }
 
     fn drain(&mut self) -> Outputs {

@@ -271,3 +271,37 @@ fn a_node_cut_off_past_its_suspicion_comes_back_as_the_same_node() {
     );
     assert_eq!(sim.nodes[5].me().generation, 1);
 }
+
+#[test]
+fn a_member_announcing_made_up_members_fills_a_bounded_table() {
+    let mut sim = Sim::new(3, 2);
+    sim.join_all_through(0);
+    assert!(sim.time_until(Duration::from_secs(5), Sim::converged).is_some());
+    // One holder of the cookie announces itself under thousands of made-up identities.
+    let mut refused = 0;
+    for fake in 0..super::swim::MAX_MEMBERS as u64 + 500 {
+        let identity = Member {
+            node: NodeId::from_u64(1_000_000 + fake),
+            addr: SocketAddr::from(([127, 0, 1, (fake % 250) as u8], 30_000 + (fake / 250) as u16)),
+            started: 1,
+            generation: 0,
+        };
+        let mut liar = Swim::new(identity, COOKIE, sim.timings, 3, fake).expect("a cookie");
+        for (_, packet) in liar.join(&[addr(0)]).sends {
+            if sim.nodes[0].on_packet(&packet).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        sim.nodes[0].held() <= super::swim::MAX_MEMBERS,
+        "{} held",
+        sim.nodes[0].held()
+    );
+    assert!(refused >= 500, "{refused} refused");
+    // The real members are still there, and still gossip.
+    let real: Vec<NodeId> = (1..3).map(|node| sim.nodes[node].me().node).collect();
+    assert!(real
+        .iter()
+        .all(|id| sim.nodes[0].members().iter().any(|member| member.node == *id)));
+}
