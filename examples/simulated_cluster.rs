@@ -142,13 +142,19 @@ fn main() {
         }
     }
     // Many seeds, each a different schedule of the same scenario.
-    Sweep::new("partition_then_crash", "cargo run --example simulated_cluster")
+    let swept = Sweep::new("partition_then_crash", "cargo run --example simulated_cluster")
         .seeds(0..100)
         .run(partition_then_crash);
+    if let Err(failed) = swept {
+        eprintln!("{failed}");
+        std::process::exit(1);
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use distribute::testing::SweepFailed;
+
     use super::*;
 
     /// How a test replays one seed of the sweep.
@@ -158,12 +164,13 @@ mod tests {
     /// seed fails the test with its trace and the command that replays it
     /// (`DISTRIBUTE_SEED=<seed>`); `DISTRIBUTE_SEEDS=<n>` runs more.
     #[test]
-    fn partition_then_crash_over_many_seeds() {
+    fn partition_then_crash_over_many_seeds() -> Result<(), SweepFailed> {
         Sweep::new(
             "partition_then_crash",
             format!("{REPLAY} partition_then_crash_over_many_seeds"),
         )
         .seeds(0..300)
-        .run(partition_then_crash);
+        .run(partition_then_crash)?;
+        Ok(())
     }
 }

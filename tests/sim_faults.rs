@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute::testing::{Report, SimError, Sweep, TestCluster};
+use distribute::testing::{Report, SimError, Sweep, SweepFailed, TestCluster};
 use distribute::BoxError;
 use distribute_tests::{counter_on, Counter, CounterClient};
 use tokio::task::spawn_local;
@@ -76,12 +76,13 @@ fn every_node_claims(seed: u64) -> Result<Report, SimError> {
 }
 
 #[test]
-fn every_node_claiming_the_same_names_over_a_thousand_seeds() {
+fn every_node_claiming_the_same_names_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     Sweep::new(
         "every_node_claims",
         format!("{REPLAY} every_node_claiming_the_same_names_over_a_thousand_seeds"),
     )
-    .run(every_node_claims);
+    .run(every_node_claims)?;
+    Ok(())
 }
 
 /// Where the sequencer's crash fell in a registration.
@@ -191,12 +192,12 @@ fn sequencer_crash(seed: u64) -> Result<Report, SimError> {
 }
 
 #[test]
-fn the_sequencer_crashing_mid_registration_over_a_thousand_seeds() {
+fn the_sequencer_crashing_mid_registration_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     let swept = Sweep::new(
         "sequencer_crash",
         format!("{REPLAY} the_sequencer_crashing_mid_registration_over_a_thousand_seeds"),
     )
-    .run(sequencer_crash);
+    .run(sequencer_crash)?;
     let cuts: Vec<usize> = CUTS.iter().map(|cut| cut.load(Ordering::Relaxed)).collect();
     println!("sequencer_crash: before commit, committed unheard, acknowledged: {cuts:?}");
     if swept.seeds >= 100 {
@@ -205,6 +206,7 @@ fn the_sequencer_crashing_mid_registration_over_a_thousand_seeds() {
             "every cut is covered: {cuts:?}"
         );
     }
+    Ok(())
 }
 
 /// What a survivor saw of the crash in [`links_monitors_and_calls`].
@@ -319,12 +321,13 @@ fn links_monitors_and_calls(seed: u64) -> Result<Report, SimError> {
 }
 
 #[test]
-fn links_monitors_and_pending_calls_across_a_crash_over_a_thousand_seeds() {
+fn links_monitors_and_pending_calls_across_a_crash_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     Sweep::new(
         "links_monitors_and_calls",
         format!("{REPLAY} links_monitors_and_pending_calls_across_a_crash_over_a_thousand_seeds"),
     )
-    .run(links_monitors_and_calls);
+    .run(links_monitors_and_calls)?;
+    Ok(())
 }
 
 /// A supervised service, registered by name; `fail` makes its supervisor restart it.
@@ -455,11 +458,13 @@ fn flapping_service(seed: u64) -> Result<Report, SimError> {
 }
 
 #[test]
-fn a_supervised_service_found_by_name_while_its_node_flaps_over_a_thousand_seeds() {
+fn a_supervised_service_found_by_name_while_its_node_flaps_over_a_thousand_seeds() -> Result<(), SweepFailed>
+{
     quiet_deliberate_panics();
     Sweep::new(
         "flapping_service",
         format!("{REPLAY} a_supervised_service_found_by_name_while_its_node_flaps_over_a_thousand_seeds"),
     )
-    .run(flapping_service);
+    .run(flapping_service)?;
+    Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use distribute::testing::{Report, SimError, Sweep, TestCluster};
+use distribute::testing::{Report, SimError, Sweep, SweepFailed, TestCluster};
 use distribute_tests::counter_on;
 
 const REPLAY: &str = "cargo test -p distribute-tests --test sim_partition --";
@@ -132,21 +132,23 @@ fn seed_0_a_node_that_starts_after_a_conflict_does_not_report_it() {
 }
 
 #[test]
-fn two_sides_then_the_winner_restarts_over_a_thousand_seeds() {
+fn two_sides_then_the_winner_restarts_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     Sweep::new(
         "two_sides_then_the_winner_restarts",
         format!("{REPLAY} two_sides_then_the_winner_restarts_over_a_thousand_seeds"),
     )
-    .run(two_sides_then_the_winner_restarts);
+    .run(two_sides_then_the_winner_restarts)?;
+    Ok(())
 }
 
 #[test]
-fn two_sides_heal_over_a_thousand_seeds() {
+fn two_sides_heal_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     Sweep::new(
         "two_sides",
         format!("{REPLAY} two_sides_heal_over_a_thousand_seeds"),
     )
-    .run(|seed| two_sides(seed, as_is));
+    .run(|seed| two_sides(seed, as_is))?;
+    Ok(())
 }
 
 /// Three or four nodes split into two or three sides at random, with jitter and loss inside
@@ -223,12 +225,13 @@ fn split(rng: &mut fastrand::Rng, nodes: usize) -> Vec<Vec<usize>> {
 }
 
 #[test]
-fn random_sides_heal_over_a_thousand_seeds() {
+fn random_sides_heal_over_a_thousand_seeds() -> Result<(), SweepFailed> {
     Sweep::new(
         "random_sides",
         format!("{REPLAY} random_sides_heal_over_a_thousand_seeds"),
     )
-    .run(random_sides);
+    .run(random_sides)?;
+    Ok(())
 }
 
 /// A broken conflict resolver: node 0 keeps the lowest owner, the others the highest, so the

@@ -14,8 +14,6 @@ pub(crate) mod gossip;
 pub(crate) mod join;
 pub(crate) mod member;
 pub(crate) mod swim;
-#[cfg(test)]
-mod swim_sim;
 
 pub use discovery::{DiscoverFuture, Discovery, DiscoveryError, DnsSeeds, StaticSeeds};
 pub use gossip::MemberInfo;

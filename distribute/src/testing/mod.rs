@@ -37,5 +37,5 @@ mod transport;
 
 pub use cluster::{NodeCrashed, Report, SimError, SimNode, TestCluster, TestClusterBuilder};
 pub use history::{Entry, FinalState, HealView, History, NodeView, Op, Violation, Violations};
-pub use sweep::{Sweep, Swept, SEEDS_ENV, SEED_ENV};
+pub use sweep::{Sweep, SweepFailed, Swept, SEEDS_ENV, SEED_ENV};
 pub use transport::SimTransport;

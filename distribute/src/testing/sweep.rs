@@ -68,13 +68,22 @@ impl Sweep {
         self
     }
 
-    /// Runs `scenario` for every seed (or the one in `DISTRIBUTE_SEED`). On failures, panics
-    /// with the failing seeds, the first one's trace, and the command that replays it.
-    #[allow(
-        clippy::panic,
-        reason = "a sweep is a test: a failing seed fails it, as assert! would"
-    )]
-    pub fn run(self, scenario: impl Fn(u64) -> Result<Report, SimError> + Sync) -> Swept {
+    /// Runs `scenario` for every seed (or the one in `DISTRIBUTE_SEED`). Fails with the
+    /// failing seeds, the first one's trace, and the command that replays it; a test that
+    /// returns `Result<(), SweepFailed>` prints all of it when it fails:
+    ///
+    /// ```ignore
+    /// #[test]
+    /// fn partitions_heal() -> Result<(), SweepFailed> {
+    ///     Sweep::new("partitions_heal", "cargo test --test cluster -- partitions_heal")
+    ///         .run(scenario)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn run(
+        self,
+        scenario: impl Fn(u64) -> Result<Report, SimError> + Sync,
+    ) -> Result<Swept, SweepFailed> {
         if let Some(seed) = env_u64(SEED_ENV) {
             return self.replay_one(seed, &scenario);
         }
@@ -105,7 +114,8 @@ impl Sweep {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         failures.sort_by_key(|failure| failure.seed);
         if !failures.is_empty() {
-            panic!("{}", self.failure_report(&failures, seeds.end - seeds.start));
+            let report = self.failure_report(&failures, seeds.end - seeds.start);
+            return Err(SweepFailed { report, failures });
         }
         let swept = Swept {
             seeds: seeds.end - seeds.start,
@@ -118,14 +128,14 @@ impl Sweep {
             "{}: {} seeds passed in {:.1?} ({:.0?} simulated)",
             self.name, swept.seeds, swept.took, swept.simulated
         );
-        swept
+        Ok(swept)
     }
 
-    #[allow(
-        clippy::panic,
-        reason = "a sweep is a test: a failing seed fails it, as assert! would"
-    )]
-    fn replay_one(&self, seed: u64, scenario: &impl Fn(u64) -> Result<Report, SimError>) -> Swept {
+    fn replay_one(
+        &self,
+        seed: u64,
+        scenario: &impl Fn(u64) -> Result<Report, SimError>,
+    ) -> Result<Swept, SweepFailed> {
         let started = Instant::now();
         match scenario(seed) {
             Ok(report) => {
@@ -133,18 +143,16 @@ impl Sweep {
                     println!("{line}");
                 }
                 println!("{}: seed {seed} passed", self.name);
-                Swept {
+                Ok(Swept {
                     seeds: 1,
                     took: started.elapsed(),
                     simulated: report.elapsed,
-                }
+                })
             }
-            Err(error) => {
-                for line in error.history.trace() {
-                    println!("{line}");
-                }
-                panic!("{}: seed {seed} failed: {}", self.name, error.message);
-            }
+            Err(error) => Err(SweepFailed {
+                report: self.failure_report(std::slice::from_ref(&error), 1),
+                failures: vec![error],
+            }),
         }
     }
 
@@ -175,6 +183,82 @@ impl Sweep {
     }
 }
 
+/// The seeds of a sweep that failed, and the report that says how to replay them.
+#[derive(Clone, thiserror::Error)]
+#[error("{report}")]
+pub struct SweepFailed {
+    /// The first failing seed's trace, the failing seeds (up to ten) with what went wrong,
+    /// and the command that replays the first.
+    pub report: String,
+    /// Every seed that failed, in order.
+    pub failures: Vec<SimError>,
+}
+
+/// The report itself, so that a test returning `Result<(), SweepFailed>` prints it whole.
+impl std::fmt::Debug for SweepFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.report)
+    }
+}
+
 fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::History;
+
+    fn odd_seeds_fail(seed: u64) -> Result<Report, SimError> {
+        match seed % 2 {
+            0 => Ok(Report {
+                seed,
+                elapsed: Duration::from_secs(1),
+                history: History::default(),
+            }),
+            _ => Err(SimError {
+                seed,
+                message: format!("seed {seed} is odd"),
+                history: History::default(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_sweep_reports_every_failing_seed_and_how_to_replay_the_first() {
+        let failed = Sweep::new("odd", "cargo test odd --")
+            .seeds(10..20)
+            .threads(2)
+            .run(odd_seeds_fail)
+            .err()
+            .map(|failed| {
+                failed
+                    .failures
+                    .iter()
+                    .map(|failure| failure.seed)
+                    .collect::<Vec<_>>()
+            });
+        assert_eq!(failed, Some(vec![11, 13, 15, 17, 19]));
+        let report = Sweep::new("odd", "cargo test odd --")
+            .seeds(10..20)
+            .run(odd_seeds_fail)
+            .err()
+            .map(|failed| format!("{failed:?}"))
+            .unwrap_or_default();
+        assert!(report.contains("5 of 10 seeds failed"), "{report}");
+        assert!(
+            report.contains("replay with: DISTRIBUTE_SEED=11 cargo test odd --"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_of_passing_seeds_counts_them() {
+        let swept = Sweep::new("even", "-").seeds(0..1).run(odd_seeds_fail);
+        assert_eq!(
+            swept.map(|swept| (swept.seeds, swept.simulated)).ok(),
+            Some((1, Duration::from_secs(1)))
+        );
+    }
 }

@@ -389,3 +389,6 @@ impl Swim {
         Ok(body)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use foca::Timer;
 
-use super::member::Member;
-use super::swim::{Change, Outputs, Refused, Swim, SwimTimings};
+use super::{Change, Outputs, Refused, Swim, SwimTimings, MAX_MEMBERS};
 use crate::actor::NodeId;
+use crate::membership::member::Member;
 
 const COOKIE: &[u8] = b"swim-sim-cookie";
 
@@ -279,7 +279,7 @@ fn a_member_announcing_made_up_members_fills_a_bounded_table() {
     assert!(sim.time_until(Duration::from_secs(5), Sim::converged).is_some());
     // One holder of the cookie announces itself under thousands of made-up identities.
     let mut refused = 0;
-    for fake in 0..super::swim::MAX_MEMBERS as u64 + 500 {
+    for fake in 0..MAX_MEMBERS as u64 + 500 {
         let identity = Member {
             node: NodeId::from_u64(1_000_000 + fake),
             addr: SocketAddr::from(([127, 0, 1, (fake % 250) as u8], 30_000 + (fake / 250) as u16)),
@@ -293,11 +293,7 @@ fn a_member_announcing_made_up_members_fills_a_bounded_table() {
             }
         }
     }
-    assert!(
-        sim.nodes[0].held() <= super::swim::MAX_MEMBERS,
-        "{} held",
-        sim.nodes[0].held()
-    );
+    assert!(sim.nodes[0].held() <= MAX_MEMBERS, "{} held", sim.nodes[0].held());
     assert!(refused >= 500, "{refused} refused");
     // The real members are still there, and still gossip.
     let real: Vec<NodeId> = (1..3).map(|node| sim.nodes[node].me().node).collect();
