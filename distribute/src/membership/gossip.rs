@@ -27,6 +27,10 @@ use crate::net::{DatagramSocket, Net, NodeDownReason, NodeEvent};
 /// How often a node announces itself to connected nodes that are not members yet.
 pub(crate) const JOIN_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a node the membership counts out may still say goodbye on its connection
+/// before the connection is cut as declared down.
+const GOODBYE_GRACE: Duration = Duration::from_millis(500);
+
 /// The size of cluster the protocol's timings are tuned for.
 const EXPECTED_NODES: u32 = 16;
 
@@ -263,7 +267,15 @@ impl Driver {
                     addr: member.addr,
                 });
                 if let Some(slot) = net.connected_slot(member.node) {
-                    slot.cut_because(NodeDownReason::DeclaredDown);
+                    // A node that left in order said goodbye on its connection first, but the
+                    // two travel apart and are read by different tasks: give the goodbye
+                    // time to be read before cutting what is still up.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(GOODBYE_GRACE).await;
+                        if slot.is_up() {
+                            slot.cut_because(NodeDownReason::DeclaredDown);
+                        }
+                    });
                 }
             }
         }
