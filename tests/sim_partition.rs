@@ -5,9 +5,25 @@
 use std::time::Duration;
 
 use distribute::testing::{Report, SimError, Sweep, SweepFailed, TestCluster};
+use distribute::BoxError;
 use distribute_tests::counter_on;
 
 const REPLAY: &str = "cargo test -p distribute-tests --test sim_partition --";
+
+/// What [`two_sides`] does on its cluster, shared with [`two_sides_then_the_winner_restarts`]: a
+/// name registered on both sides of a partition, judged by the checker once the links heal.
+async fn conflict_across_a_partition(cluster: &TestCluster) -> Result<(), BoxError> {
+    cluster.wait_connected(Duration::from_secs(5)).await?;
+    let first = counter_on(cluster, 0).await?;
+    cluster.node(0).register_global("counter", &first).await?;
+    cluster.partition(&[0], &[1, 2]);
+    cluster.sleep(Duration::from_secs(2)).await;
+    let second = counter_on(cluster, 1).await?;
+    let _ = cluster.node(1).register_global("counter", &second).await;
+    cluster.heal();
+    cluster.check(Duration::from_secs(5)).await?;
+    Ok(())
+}
 
 /// Node 0 registers `counter`, is cut off from nodes 1 and 2, node 1 registers `counter`
 /// too, and the links heal: the scenario that found the three bugs below.
@@ -20,15 +36,7 @@ fn two_sides(
         .seed(seed)
         .configure(configure)
         .run(|cluster| async move {
-            cluster.wait_connected(Duration::from_secs(5)).await?;
-            let first = counter_on(&cluster, 0).await?;
-            cluster.node(0).register_global("counter", &first).await?;
-            cluster.partition(&[0], &[1, 2]);
-            cluster.sleep(Duration::from_secs(2)).await;
-            let second = counter_on(&cluster, 1).await?;
-            let _ = cluster.node(1).register_global("counter", &second).await;
-            cluster.heal();
-            cluster.check(Duration::from_secs(5)).await?;
+            conflict_across_a_partition(&cluster).await?;
             Ok(())
         })
 }
@@ -98,15 +106,7 @@ fn two_sides_then_the_winner_restarts(seed: u64) -> Result<Report, SimError> {
         .nodes(3)
         .seed(seed)
         .run(|cluster| async move {
-            cluster.wait_connected(Duration::from_secs(5)).await?;
-            let first = counter_on(&cluster, 0).await?;
-            cluster.node(0).register_global("counter", &first).await?;
-            cluster.partition(&[0], &[1, 2]);
-            cluster.sleep(Duration::from_secs(2)).await;
-            let second = counter_on(&cluster, 1).await?;
-            let _ = cluster.node(1).register_global("counter", &second).await;
-            cluster.heal();
-            cluster.check(Duration::from_secs(5)).await?;
+            conflict_across_a_partition(&cluster).await?;
             let names = cluster.node(2).global_names().unwrap_or_default();
             let winner = names
                 .iter()
