@@ -12,8 +12,8 @@ use std::time::Duration;
 use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
 use distribute_tests::{
-    net_node, poll_until, wait_connected, wait_event, within, Counter, CounterClient, CounterMsg, Gate,
-    Inspector, InspectorClient, Sleeper, COOKIE,
+    net_node, poll_until, sleeper_names, wait_connected, wait_event, within, Counter, CounterClient,
+    CounterMsg, Gate, Inspector, InspectorClient, Sleeper, COOKIE,
 };
 
 fn addr(node: &Node) -> SocketAddr {
@@ -926,20 +926,12 @@ async fn random_run(settle: bool) {
     shutdown(&[&c, &b, &a]).await;
 }
 
-/// The parent's view of the registry, as an [`Inspector`] answers it.
-fn view(node: &Node) -> Vec<(String, ActorId)> {
-    node.registered_names("")
-        .into_iter()
-        .filter_map(|name| node.lookup::<Sleeper>(&name).ok().map(|owner| (name, owner.id())))
-        .collect()
-}
-
 /// Waits until `parent` holds `expected` names and every inspector answers the same view;
 /// fails after the deadline with what each disagreeing node holds instead.
 async fn agree(parent: &Node, inspectors: &[ActorRef<Inspector>], expected: usize) {
     let deadline = std::time::Instant::now() + distribute_tests::DEADLINE;
     loop {
-        let mine = view(parent);
+        let mine = sleeper_names(parent);
         let mut differ = Vec::new();
         for (index, inspector) in inspectors.iter().enumerate() {
             match inspector.names().await {
@@ -1017,7 +1009,10 @@ async fn ten_processes_joined_by_a_seed_name_agree_on_a_thousand_names_after_thr
         .collect();
         children.push(ChildNode::start(&name, &args).await);
     }
-    poll_until("the parent to hold 1 000 names", || view(&parent).len() == 1000).await;
+    poll_until("the parent to hold 1 000 names", || {
+        sleeper_names(&parent).len() == 1000
+    })
+    .await;
     let mut inspectors = Vec::new();
     for index in 0..9 {
         let child = parent
@@ -1033,7 +1028,7 @@ async fn ten_processes_joined_by_a_seed_name_agree_on_a_thousand_names_after_thr
         child.kill();
     }
     agree(&parent, &inspectors[3..], 700).await;
-    let left = view(&parent);
+    let left = sleeper_names(&parent);
     assert!(
         left.iter().all(|(name, _)| !["c0-", "c1-", "c2-"]
             .iter()

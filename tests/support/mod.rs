@@ -314,15 +314,15 @@ impl Inspector {
     /// Every name and its owner, as this node's replica holds them.
     #[message]
     pub fn names(&self) -> Vec<(String, ActorId)> {
-        self.node
-            .registered_names("")
-            .into_iter()
-            .filter_map(|name| {
-                self.node
-                    .lookup::<Sleeper>(&name)
-                    .ok()
-                    .map(|owner| (name, owner.id()))
-            })
-            .collect()
+        sleeper_names(&self.node)
     }
+}
+
+/// Every name of `node`'s replica of the global registry held by a [`Sleeper`], with its
+/// owner, sorted by name: what an [`Inspector`] answers.
+pub fn sleeper_names(node: &Node) -> Vec<(String, ActorId)> {
+    node.registered_names("")
+        .into_iter()
+        .filter_map(|name| node.lookup::<Sleeper>(&name).ok().map(|owner| (name, owner.id())))
+        .collect()
 }
