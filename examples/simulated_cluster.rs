@@ -12,8 +12,9 @@
 //! name and reserves stock. Node 0 is cut off; the others see it go down, the name goes
 //! with it, and node 2 starts a standby under the same name. The partition heals with two
 //! owners of one name: every node settles on the same one and reports the conflict once.
-//! Then the owner's node crashes; a call to it fails with a typed `NodeDown`; it restarts as
-//! a new incarnation. The history checker judges each seed: one owner per name everywhere,
+//! Then the owner's node crashes; a call to it fails with a typed error (`ConnectionLost` if
+//! it went out before the broken connection was noticed, `NodeDown` once the cluster's
+//! membership declared the node dead); it restarts as a new incarnation. The history checker judges each seed: one owner per name everywhere,
 //! one conflict event per node, no acknowledged registration lost, every call ended.
 
 use std::time::Duration;
@@ -83,7 +84,8 @@ fn partition_then_crash(seed: u64) -> Result<Report, SimError> {
             let left = reserve(&cluster, 1, 3).await?;
             ensure(left == 7, format!("10 - 3 left {left}"))?;
 
-            // Node 0 alone: past the heartbeat timeout the others see it down, and its name goes.
+            // Node 0 alone: once the membership declares it dead (a probe period or two and
+            // the suspicion, under 2 s on the simulator) the others see it down, and its name goes.
             cluster.partition(&[0], &[1, 2]);
             cluster.sleep(Duration::from_secs(6)).await;
             let gone = cluster.node(1).lookup::<Inventory>("inventory").is_err();
@@ -96,7 +98,7 @@ fn partition_then_crash(seed: u64) -> Result<Report, SimError> {
             cluster.heal();
             cluster.check(Duration::from_secs(5)).await?;
 
-            // The winner's node crashes: a call from elsewhere fails with a typed NodeDown.
+            // The winner's node crashes: a call from elsewhere fails with a typed error.
             let owner = cluster.node(1).lookup::<Inventory>("inventory")?.id().node();
             let host = (0..cluster.len())
                 .find(|&index| cluster.node(index).id() == Some(owner))
@@ -108,7 +110,10 @@ fn partition_then_crash(seed: u64) -> Result<Report, SimError> {
                 .node(caller)
                 .run(move |_| async move { inventory.with_timeout(Duration::from_secs(30)).reserve(1).await })
                 .await?;
-            let down = matches!(failed, Err(CallError::NodeDown { .. }));
+            let down = matches!(
+                failed,
+                Err(CallError::NodeDown { .. } | CallError::ConnectionLost { .. })
+            );
             ensure(down, format!("a call to a crashed node ended {failed:?}"))?;
 
             // It comes back as a new incarnation and rejoins; the name went with the old one.

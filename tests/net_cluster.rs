@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
-use distribute_tests::{addr, mesh, net_node, shutdown, wait_event, within, Counter, CounterClient, Gate};
+use distribute_tests::{
+    addr, mesh, net_node, shutdown, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_form_a_mesh_and_call_each_other() {
@@ -325,7 +327,18 @@ async fn simultaneous_connects_leave_one_working_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_connection_is_reestablished_and_refs_keep_working() {
-    let (a, b) = (net_node("a").await, net_node("b").await);
+    // Without a membership a lost connection is the node down, and the node reconnects by
+    // itself; with one, see `net_on_demand.rs`.
+    let mesh_node = |name: &'static str| async move {
+        Node::builder()
+            .name(name)
+            .cookie(COOKIE)
+            .membership(false)
+            .start()
+            .await
+            .expect("start")
+    };
+    let (a, b) = (mesh_node("a").await, mesh_node("b").await);
     b.connect(addr(&a)).await.expect("connect");
     let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
     a.register_local("counter", &counter).expect("register");

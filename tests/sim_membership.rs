@@ -1,10 +1,12 @@
 //! The cluster's membership on the simulator: many nodes converge on one view from a
-//! single seed, and a crashed node is seen down by all.
+//! single seed, connections follow need (idle ones close, the next message reopens one),
+//! and a crashed node is seen down by all.
 
 use std::time::Duration;
 
 use distribute::testing::{Report, SimError, TestCluster};
 use distribute::BoxError;
+use distribute_tests::{counter_on, CounterClient};
 
 /// Waits until every running node counts `expected` others in; the simulated time it took.
 async fn converged(cluster: &TestCluster, expected: usize, limit: Duration) -> Result<Duration, BoxError> {
@@ -28,25 +30,62 @@ async fn converged(cluster: &TestCluster, expected: usize, limit: Duration) -> R
     }
 }
 
+/// The idle timeout of the simulated nodes.
+const IDLE: Duration = Duration::from_secs(2);
+
+/// The connections open on each running node.
+fn open_connections(cluster: &TestCluster) -> Vec<usize> {
+    (0..cluster.len())
+        .filter_map(|index| cluster.node(index).get())
+        .map(|node| {
+            node.connected_nodes()
+                .iter()
+                .filter(|peer| peer.connected)
+                .count()
+        })
+        .collect()
+}
+
 /// `nodes` nodes start together, each joining through the first node that answers: they
-/// converge on one view within 5 s of simulated time.
+/// converge on one view within 5 s of simulated time. Then nothing is sent: within a few
+/// idle timeouts no node holds a connection any more, every node still counts every other
+/// in, and a call from the last node to the first opens the one connection it needs.
 fn converge(nodes: usize, seed: u64) -> Result<Report, SimError> {
     TestCluster::builder()
         .nodes(nodes)
         .seed(seed)
         .time_limit(Duration::from_secs(60))
+        .configure(|_, builder| builder.idle_timeout(Some(IDLE)))
         .run(move |cluster| async move {
             let took = converged(&cluster, nodes - 1, Duration::from_secs(5)).await?;
-            let connections: Vec<usize> = (0..nodes)
-                .filter_map(|index| cluster.node(index).get())
-                .map(|node| node.connected_nodes().len())
-                .collect();
-            let most = connections.iter().max().copied().unwrap_or(0);
+            let most = open_connections(&cluster).into_iter().max().unwrap_or(0);
+            cluster.sleep(IDLE * 4).await;
+            let idle = open_connections(&cluster);
+            let idle_most = idle.iter().max().copied().unwrap_or(0);
+            if idle_most != 0 {
+                return Err(format!("connections still open after {:?} idle: {idle:?}", IDLE * 4).into());
+            }
+            converged(&cluster, nodes - 1, Duration::ZERO).await?;
+            let counter = counter_on(&cluster, 0).await?;
+            let last = cluster.node(nodes - 1);
+            let counter = last.adopt(&counter).await?;
+            let got = last
+                .run(move |_| async move { counter.get().await })
+                .await?;
+            if got != Ok(0) {
+                return Err(format!("the call across an idle cluster answered {got:?}").into());
+            }
+            let open = open_connections(&cluster);
+            let (first, last) = (open.first().copied(), open.last().copied());
+            if first != Some(1) || last != Some(1) || open.iter().sum::<usize>() != 2 {
+                return Err(format!("one call, one connection (both ends); open: {open:?}").into());
+            }
             cluster.note(format!(
-                "converged in {took:?}; at most {most} connections per node"
+                "converged in {took:?}; at most {most} connections per node, none once idle"
             ));
             println!(
-                "sim.membership_converge_{nodes}\t{took:?}\tseed {seed}, at most {most} connections a node"
+                "sim.membership_converge_{nodes}\t{took:?}\tseed {seed}, at most {most} connections a node at convergence, {idle_most} after {:?} idle, 1 after one call",
+                IDLE * 4
             );
             Ok(())
         })

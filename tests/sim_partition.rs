@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use distribute::testing::{Report, SimError, Sweep, SweepFailed, TestCluster};
 use distribute::BoxError;
-use distribute_tests::counter_on;
+use distribute_tests::{counter_on, Counter};
 
 const REPLAY: &str = "cargo test -p distribute-tests --test sim_partition --";
 
@@ -17,7 +17,15 @@ async fn conflict_across_a_partition(cluster: &TestCluster) -> Result<(), BoxErr
     let first = counter_on(cluster, 0).await?;
     cluster.node(0).register_global("counter", &first).await?;
     cluster.partition(&[0], &[1, 2]);
-    cluster.sleep(Duration::from_secs(2)).await;
+    // Until the membership of the {1, 2} side declares node 0 dead and its name goes there
+    // (a probe period or two, the suspicion and the renewal grace: about 2 s).
+    let started = cluster.elapsed();
+    while cluster.node(1).lookup::<Counter>("counter").is_ok() {
+        if cluster.elapsed() - started > Duration::from_secs(10) {
+            return Err("node 0's name outlived the partition on the other side for 10 s".into());
+        }
+        cluster.sleep(Duration::from_millis(100)).await;
+    }
     let second = counter_on(cluster, 1).await?;
     let _ = cluster.node(1).register_global("counter", &second).await;
     cluster.heal();

@@ -142,6 +142,28 @@ pub async fn net_node(name: &str) -> Node {
     }
 }
 
+/// Failure detection for tests that kill nodes: a dead member is declared down by the
+/// cluster about 1.5 s after it stops answering, instead of the LAN default's 5 to 8 s.
+pub const FAST_DETECTION: distribute::membership::FailureDetection =
+    distribute::membership::FailureDetection {
+        probe_period: Duration::from_millis(200),
+        probe_timeout: Duration::from_millis(100),
+        suspicion: Duration::from_secs(1),
+    };
+
+/// A networked node like [`net_node`] whose membership finds deaths fast
+/// ([`FAST_DETECTION`]).
+pub async fn fast_node(name: &str) -> Node {
+    let builder = Node::builder()
+        .name(name)
+        .cookie(COOKIE)
+        .failure_detection(FAST_DETECTION);
+    match builder.start().await {
+        Ok(node) => node,
+        Err(error) => panic!("node {name} did not start: {error}"),
+    }
+}
+
 /// Waits, on the node's events rather than by polling, until `node` is connected to at least
 /// `n` nodes; fails after [`DEADLINE`].
 pub async fn wait_connected(node: &Node, n: usize) {

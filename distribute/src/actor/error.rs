@@ -41,9 +41,18 @@ pub enum CallError {
         /// The actor whose mailbox is full.
         actor: ActorId,
     },
-    /// The node hosting the actor is down or the connection to it was lost.
+    /// The node hosting the actor is down (declared dead by the cluster's membership, or,
+    /// without one, its connection was lost).
     #[error("node of actor {actor} is down")]
     NodeDown {
+        /// The actor that was called.
+        actor: ActorId,
+    },
+    /// The connection that carried the call broke before the reply came, while the node
+    /// is still a member of the cluster: the call may or may not have been handled. The
+    /// next message to the node opens a new connection; retry if the call is idempotent.
+    #[error("the connection to the node of actor {actor} was lost; the call may have run")]
+    ConnectionLost {
         /// The actor that was called.
         actor: ActorId,
     },

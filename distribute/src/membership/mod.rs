@@ -17,3 +17,43 @@ pub(crate) mod swim;
 
 pub use discovery::{DiscoverFuture, Discovery, DiscoveryError, DnsSeeds, StaticSeeds};
 pub use gossip::MemberInfo;
+
+use std::time::Duration;
+
+/// How the membership decides that a member is dead (set with
+/// [`NodeBuilder::failure_detection`](crate::NodeBuilder::failure_detection)): every probe
+/// period each node probes one member; one that does not answer within the probe timeout,
+/// directly or through others, is suspected; one suspected for the suspicion time (and
+/// that did not refute it) is declared down by the cluster. A dead node is thus declared
+/// down after about one or two probe periods plus the suspicion time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureDetection {
+    /// How often a node probes a member (at least 20 ms).
+    pub probe_period: Duration,
+    /// How long a probe waits for a direct answer before asking others (at least 10 ms,
+    /// at most half the probe period).
+    pub probe_timeout: Duration,
+    /// How long a member stays suspect before it is declared down (at least 10 ms).
+    pub suspicion: Duration,
+}
+
+impl FailureDetection {
+    /// Timings for a LAN, as SWIM's authors and foca suggest for a cluster of about
+    /// `expected` nodes: probes every second, 500 ms to answer, and a suspicion long enough
+    /// for a refutation to reach every node (about 4.8 s for 16 nodes).
+    pub fn lan(expected: u32) -> Self {
+        let timings = swim::SwimTimings::lan(expected);
+        FailureDetection {
+            probe_period: timings.probe_period,
+            probe_timeout: timings.probe_rtt,
+            suspicion: timings.suspicion,
+        }
+    }
+}
+
+impl Default for FailureDetection {
+    /// [`lan`](Self::lan) for 16 nodes.
+    fn default() -> Self {
+        FailureDetection::lan(gossip::EXPECTED_NODES)
+    }
+}

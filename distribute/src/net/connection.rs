@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::handshake::handshake;
+use super::handshake::{handshake, CAP_MEMBERSHIP};
 use super::peer::PeerSlot;
 use super::pending::Pending;
 use super::reader::{reader, ConnectionSignals, Inbound, Stops};
@@ -192,6 +192,10 @@ async fn run(
     let Some(node) = net.node.upgrade() else {
         return Err(ConnectError::NotNetworked);
     };
+    if net.is_closing() {
+        // A handshake that finished while the node shut down: nothing may come up now.
+        return Err(ConnectError::NotNetworked);
+    }
     let slot = net.adopt(peer_id);
     if let Err(error) = admissible(&slot, &peer.name, addr) {
         net.release(&slot);
@@ -216,6 +220,7 @@ async fn run(
     let preferred = initiated == (net.id < peer_id);
     let installed = preferred || !slot.has_connection();
     let stops = Stops::default();
+    let mut resynced = false;
     if installed {
         let attached = Attached {
             connection,
@@ -223,8 +228,9 @@ async fn run(
             addr,
             write,
             sealer,
+            gossips: peer.capabilities & CAP_MEMBERSHIP != 0,
         };
-        install(net, &slot, attached, &stops);
+        resynced = install(net, &slot, attached, &stops);
     } else {
         // The peer may be using this connection already: tell it to move to the other one,
         // and keep reading this one until the peer closes it.
@@ -241,7 +247,7 @@ async fn run(
     let (greeted, greeting) = oneshot::channel();
     let signals = ConnectionSignals { stops, greeted };
     tokio::spawn(reader(Arc::clone(net), node, slot, connection, inbound, signals));
-    if installed && initiated && net.awaits_greeting() {
+    if resynced && initiated && net.awaits_greeting() {
         // Return once the peer has installed the connection too and what it sends on
         // connecting (through the frame handlers the node registered) is taken in,
         // so that both nodes can use each other as soon as `connect` returns.
@@ -258,6 +264,8 @@ struct Attached<'a> {
     write: Out,
     /// This connection's keys for what we send: the peer's queue seals with them from now on.
     sealer: Sealer,
+    /// Whether the peer runs the membership too (it said so in its handshake).
+    gossips: bool,
 }
 
 /// Whether a connection that announced the id of `slot` and the name `name` may carry its
@@ -311,26 +319,42 @@ fn same_node(known: &str, announced: &str) -> bool {
 
 /// Makes `connection` the one that carries the peer's traffic: the peer is up, it learns
 /// where we listen and whom we know, the frame handlers hear of it, and a writer drains the
-/// peer's send queue into it.
-fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: &Stops) {
+/// peer's send queue into it. Returns whether the frame handlers heard of it: the peer came
+/// up, its last connection broke (frames may have been lost with it), it took over from
+/// another (a simultaneous connect), or the node runs no membership (then every connection
+/// is news). A member's connection that replaces one closed as idle is not.
+fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: &Stops) -> bool {
     let Attached {
         connection,
         name,
         addr,
         write,
         sealer,
+        gossips,
     } = attached;
     slot.set_observed_ip(addr.ip());
-    let epoch = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
+    slot.set_gossips(gossips);
+    let fresh = !slot.is_up();
+    let (epoch, took_over) = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
     // The introduction is the first frame on the connection; then the frame handlers hear of
     // the peer (and queue what they send on connecting) before anyone can see it up.
     slot.send_control(&Control::Introduce {
         listen: Some(net.advertised),
-        known: known_nodes(net, slot.id),
+        known: known_nodes(net, slot),
     });
-    net.handlers.connected(slot.id);
-    if slot.mark_up() {
+    let lossy = slot.take_lossy();
+    // Of two simultaneous connections, the one kept is greeted too: whoever dialled it may
+    // be waiting for the greeting on it.
+    let resync = fresh || lossy || took_over || !net.runs_membership();
+    if resync {
+        net.handlers.connected(slot.id);
+    }
+    if lossy {
+        slot.resend_watches();
+    }
+    slot.mark_up();
+    if slot.announce() {
         net.emit(NodeEvent::NodeUp {
             node: slot.id,
             name: name.to_owned(),
@@ -349,12 +373,17 @@ fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: 
         net.closing(),
         Arc::clone(&stops.closed),
     ));
+    net.keep(slot);
+    resync
 }
 
-fn known_nodes(net: &Net, except: NodeId) -> Vec<KnownNode> {
+/// The nodes to introduce to the peer of `to`: every connected node, but to a peer that
+/// runs the membership with us, only those that do not (it learns of the others from it).
+fn known_nodes(net: &Net, to: &PeerSlot) -> Vec<KnownNode> {
     net.connected()
         .into_iter()
-        .filter(|slot| slot.id != except)
+        .filter(|slot| slot.id != to.id)
+        .filter(|slot| !(to.gossips() && slot.gossips()))
         .filter_map(|slot| {
             Some(KnownNode {
                 id: slot.id,

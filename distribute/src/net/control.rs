@@ -166,7 +166,7 @@ pub(super) fn on_control(
         }
         Control::WhereisReply { request, found } => slot.on_lookup_reply(request, found),
         Control::Goodbye => return Err(NodeDownReason::PeerShutdown),
-        Control::Superseded => {}
+        Control::Superseded | Control::Idle => {}
         // A signal on behalf of another node's actor (refused above).
         Control::Link { .. } | Control::Unlink { .. } | Control::Exit { .. } | Control::Down { .. } => {}
     }

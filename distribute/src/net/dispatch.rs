@@ -73,6 +73,8 @@ impl FrameHandlers {
 pub(super) struct ReaderState {
     /// The peer told us it moved to another connection.
     pub(super) superseded: bool,
+    /// The connection this reader reads.
+    connection: u64,
     greeted: Option<oneshot::Sender<()>>,
     /// The peer as the actors see it, where replies to its calls go; made once per
     /// connection rather than once per message.
@@ -80,9 +82,10 @@ pub(super) struct ReaderState {
 }
 
 impl ReaderState {
-    pub(super) fn new(greeted: oneshot::Sender<()>, slot: &Arc<PeerSlot>) -> Self {
+    pub(super) fn new(greeted: oneshot::Sender<()>, slot: &Arc<PeerSlot>, connection: u64) -> Self {
         ReaderState {
             superseded: false,
+            connection,
             greeted: Some(greeted),
             peer: Arc::clone(slot) as Arc<dyn RemotePeer>,
         }
@@ -125,6 +128,9 @@ pub(super) async fn dispatch(
     state: &mut ReaderState,
     target: &mut TargetCache,
 ) -> Result<Option<Blocked>, NodeDownReason> {
+    if kind != FrameKind::Heartbeat {
+        slot.note_received();
+    }
     match kind {
         FrameKind::Message => deliver(node, slot, &state.peer, body, target)
             .await
@@ -142,6 +148,10 @@ pub(super) async fn dispatch(
             if control == Control::Superseded {
                 state.superseded = true;
                 state.greet();
+                Ok(None)
+            } else if control == Control::Idle {
+                // The peer writes nothing more here; neither do we, and both read to the end.
+                slot.close_idle(state.connection);
                 Ok(None)
             } else {
                 on_control(net, node, slot, control)

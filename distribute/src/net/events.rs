@@ -181,4 +181,9 @@ pub struct PeerInfo {
     pub listen: Option<SocketAddr>,
     /// Bytes in its send queue, not yet written to the connection.
     pub queued_bytes: usize,
+    /// Whether a connection to it is open now. A member of the cluster is up whether or not
+    /// it is connected: this node connects to it when it first sends it something, and
+    /// closes the connection when it has been idle (see
+    /// [`NodeBuilder::idle_timeout`](crate::NodeBuilder::idle_timeout)).
+    pub connected: bool,
 }

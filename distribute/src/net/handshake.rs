@@ -11,8 +11,9 @@ use super::{ConnectError, Net};
 use crate::transport::handshake::{fresh_nonce, Handshake, HandshakeConfig, Peer, Step, MAX_MESSAGE_LEN};
 use crate::transport::{encode_frame, FrameDecoder, FrameKind, HandshakeError, Sealer, SessionDecoder};
 
-/// Capabilities this build announces in its Hello (none defined yet).
-const CAPABILITIES: u64 = 0;
+/// The capability a node announces in its Hello when it runs the membership: two nodes that
+/// both do leave introductions to it.
+pub(super) const CAP_MEMBERSHIP: u64 = 1;
 
 /// An authenticated connection's session: who the peer is, how to seal what we send, and the
 /// decoder that opens what it sends (it may already hold the first records).
@@ -38,7 +39,7 @@ pub(super) async fn handshake(
     let config = HandshakeConfig {
         name: net.config.name.clone(),
         incarnation: net.id.as_u64(),
-        capabilities: CAPABILITIES,
+        capabilities: if net.runs_membership() { CAP_MEMBERSHIP } else { 0 },
         cookie: net.config.cookie.clone(),
     };
     let (mut machine, hello) = Handshake::new(config, nonce).map_err(fail)?;

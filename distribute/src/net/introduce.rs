@@ -1,5 +1,8 @@
 //! Introductions: a peer tells us the nodes it knows, and we connect to those we are not
-//! connected to, so that the cluster becomes a full mesh.
+//! connected to, so that the cluster becomes a full mesh. Between nodes that run the
+//! membership, none: it says who is in the cluster, and a node connects to a member when
+//! it first needs to (see `keeper.rs`); a node that runs none is introduced, and introduced
+//! to the others, as before.
 //!
 //! What a peer says about other nodes is not believed: no state is made for a node it
 //! mentions, and it cannot make us dial at will. Of one introduction we dial at most
@@ -130,7 +133,9 @@ pub(super) fn announce(net: &Net, peer: &PeerSlot) {
         name: peer.name(),
         addr,
     }];
-    for other in net.connected().into_iter().filter(|other| other.id != peer.id) {
+    let others = net.connected().into_iter().filter(|other| other.id != peer.id);
+    // Two nodes that both gossip with this one find each other through the membership.
+    for other in others.filter(|other| !(other.gossips() && peer.gossips())) {
         other.send_control(&Control::Introduce {
             listen: Some(net.advertised),
             known: known.clone(),

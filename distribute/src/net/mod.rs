@@ -1,8 +1,16 @@
 //! Nodes on a network: configuration, connections, node events.
 //!
 //! A networked node listens on TCP (127.0.0.1 with a port from the OS unless told
-//! otherwise) and keeps one connection to every node it knows, a full mesh as in Erlang:
-//! when two nodes connect they introduce the other nodes they know, and connect to those.
+//! otherwise). With the membership (the default where the transport has datagrams), the
+//! membership says which nodes are in the cluster and when one is dead; a node connects to
+//! a member when it first sends it something (a message, a call, a monitor, a registry
+//! update), closes a connection idle for the idle timeout, and opens a new one when next
+//! needed (see `keeper.rs`). A connection that breaks is not a node down while the member
+//! is counted in: calls in flight on it fail with `ConnectionLost`, and what is queued waits
+//! for the next connection, which also carries the monitors and links again. Without a
+//! membership, a node keeps one connection to every node it knows, a full mesh as in
+//! Erlang: when two nodes connect they introduce the other nodes they know, and connect to
+//! those.
 //! Each connection starts with the handshake (`crate::transport::handshake`), which proves on
 //! both sides that the peer holds the cluster's cookie without sending it, then carries
 //! length-prefixed frames (`crate::transport::frame`):
@@ -17,9 +25,11 @@
 //! - two nodes that connect to each other at the same moment keep the connection opened
 //!   by the node with the lower id, on both sides, without losing what was sent on the
 //!   other;
-//! - a lost connection fails the calls waiting on it with `NodeDown` at once, fires
-//!   monitors and links with [`ExitReason::NodeDown`](crate::ExitReason::NodeDown), emits
-//!   [`NodeEvent::NodeDown`] and is re-established with exponential backoff.
+//! - a node down (declared by the membership; without one, a lost connection) fails the
+//!   calls waiting on it with `NodeDown` at once, fires monitors and links with
+//!   [`ExitReason::NodeDown`](crate::ExitReason::NodeDown) and emits
+//!   [`NodeEvent::NodeDown`]; without a membership the connection is re-established with
+//!   exponential backoff.
 //!
 //! Every peer may be hostile, cookie or not, so everything a peer can make a node keep has
 //! a bound (configured on the [`NodeBuilder`](crate::NodeBuilder)):
@@ -48,6 +58,7 @@ mod error;
 mod events;
 mod handshake;
 mod introduce;
+mod keeper;
 mod peer;
 mod pending;
 mod queue;
@@ -101,6 +112,13 @@ pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default bound on connecting and completing the handshake.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a member's connection that was cut by membership may still bring the peer's
+/// goodbye before it is reported as declared down.
+const GOODBYE_GRACE: Duration = Duration::from_millis(500);
+
+/// Default time a member's connection may carry nothing before it is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Default cap on the links one peer's actors may hold on this node's actors.
 pub const DEFAULT_MAX_LINKS_PER_PEER: usize = 10_000;
 
@@ -146,6 +164,9 @@ pub(crate) struct NetConfig {
     pub(crate) limits: PeerLimits,
     /// The address told to peers, if not the one bound (port 0: the bound port).
     pub(crate) advertise: Option<SocketAddr>,
+    /// How long a member's connection may carry nothing before it is closed (reopened when
+    /// next needed); `None`: never.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 /// Answers a peer's question "which actor holds this name here?" from the node's own names.
@@ -180,6 +201,11 @@ pub(crate) struct Net {
     strangers: Mutex<Strangers<PeerSlot>>,
     /// Nodes that peers introduced and this node is dialling.
     pub(crate) dials: Mutex<introduce::Dials>,
+    /// The members the node's membership counts in, and where they listen; empty when it
+    /// runs none.
+    members: Mutex<HashMap<NodeId, SocketAddr>>,
+    /// Whether a membership runs: then it, not a connection, says when a member is down.
+    membership: std::sync::atomic::AtomicBool,
     events: broadcast::Sender<NodeEvent>,
     pub(crate) stats: Arc<NetStats>,
     next_connection: AtomicU64,
@@ -222,6 +248,8 @@ impl Net {
             peers: Mutex::new(HashMap::new()),
             strangers: Mutex::new(Strangers::default()),
             dials: Mutex::new(introduce::Dials::default()),
+            members: Mutex::new(HashMap::new()),
+            membership: std::sync::atomic::AtomicBool::new(false),
             events: broadcast::channel(1024).0,
             stats: Arc::new(NetStats::default()),
             next_connection: AtomicU64::new(1),
@@ -374,6 +402,119 @@ impl Net {
     /// Whether `addr` is where this node listens, as bound or as advertised.
     pub(crate) fn is_me(&self, addr: SocketAddr) -> bool {
         addr == self.listen || addr == self.advertised
+    }
+
+    /// From now on a membership says which nodes are up (see [`member_up`](Self::member_up)).
+    pub(crate) fn enable_membership(&self) {
+        self.membership.store(true, Ordering::Release);
+    }
+
+    /// Whether a membership runs on this node.
+    pub(crate) fn runs_membership(&self) -> bool {
+        self.membership.load(Ordering::Acquire)
+    }
+
+    /// Whether the membership counts `id` in.
+    pub(crate) fn is_member(&self, id: NodeId) -> bool {
+        lock(&self.members).contains_key(&id)
+    }
+
+    /// Where member `id` listens, as the membership knows it.
+    pub(crate) fn member_addr(&self, id: NodeId) -> Option<SocketAddr> {
+        lock(&self.members).get(&id).copied()
+    }
+
+    /// Whether the peer of `slot` stays up although its connection ended for `reason`: a
+    /// connection that broke, closed or fell silent says nothing about a node the membership
+    /// still counts in (it says so itself when the node is dead).
+    pub(crate) fn holds_through(&self, slot: &PeerSlot, reason: &NodeDownReason) -> bool {
+        let soft = matches!(
+            reason,
+            NodeDownReason::ConnectionClosed
+                | NodeDownReason::ConnectionError(_)
+                | NodeDownReason::HeartbeatTimeout(_)
+        );
+        soft && !self.is_closing() && !slot.has_departed() && self.is_member(slot.id)
+    }
+
+    /// The membership counts node `id` in, listening at `addr`: it is up from now on, and
+    /// connected to when something is sent to it.
+    pub(crate) fn member_up(&self, id: NodeId, addr: SocketAddr) {
+        if id == self.id || self.is_closing() {
+            return;
+        }
+        lock(&self.members).insert(id, addr);
+        let slot = self.adopt(id);
+        if slot.has_departed() {
+            return;
+        }
+        if slot.listen_addr().is_none() {
+            slot.set_listen_addr(Some(addr));
+        }
+        if !slot.is_up() {
+            // The handlers hear of it first (as for a connection), then it counts as up.
+            slot.queue.open_unattached();
+            self.handlers.connected(id);
+            slot.mark_up();
+            slot.revived.notify_one();
+        }
+        self.keep(&slot);
+    }
+
+    /// The membership counts node `id` out: it is down, and what waits on it fails with
+    /// `NodeDown`. A connection still up is cut after a grace period: a node that left in
+    /// order said goodbye on it, and the goodbye may still be on its way.
+    pub(crate) fn member_down(&self, id: NodeId) {
+        lock(&self.members).remove(&id);
+        let Some(slot) = self.known_slot(id) else {
+            return;
+        };
+        if slot.has_connection() {
+            let net = self.me.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(GOODBYE_GRACE).await;
+                // Unless it said goodbye meanwhile, or was counted in again.
+                let back = net.upgrade().is_some_and(|net| net.is_member(slot.id));
+                if slot.is_up() && !back {
+                    slot.cut_because(NodeDownReason::DeclaredDown);
+                }
+            });
+        } else if slot.declare_down() {
+            self.peer_down(&slot, NodeDownReason::DeclaredDown);
+        }
+    }
+
+    /// The peer of `slot` is down for `reason` (its slot was just marked down): the frame
+    /// handlers hear of it, its slot is kept only as long as refs hold it, and `NodeDown`
+    /// is emitted.
+    pub(crate) fn peer_down(&self, slot: &Arc<PeerSlot>, reason: NodeDownReason) {
+        self.handlers.disconnected(slot.id);
+        // From now on the slot lives only as long as refs (or the reconnect loop) hold it.
+        self.release(slot);
+        let name = slot.name();
+        match &reason {
+            NodeDownReason::ProtocolViolation(_)
+            | NodeDownReason::ConnectionError(_)
+            | NodeDownReason::Overloaded { .. }
+            | NodeDownReason::SignalsOverloaded { .. } => {
+                tracing::warn!(node = %self.config.name, peer = %name, %reason, "node down");
+            }
+            _ => tracing::info!(node = %self.config.name, peer = %name, %reason, "node down"),
+        }
+        metrics::counter!("distribute_node_down_total").increment(1);
+        self.emit(NodeEvent::NodeDown {
+            node: slot.id,
+            name,
+            reason,
+        });
+    }
+
+    /// Has a keeper look after `slot` (when a membership runs): dial when something waits to
+    /// be sent, close the connection when idle.
+    pub(crate) fn keep(&self, slot: &Arc<PeerSlot>) {
+        if self.runs_membership() && slot.start_keeping() {
+            tokio::spawn(keeper::keep(self.me.clone(), Arc::clone(slot)));
+        }
     }
 
     /// Connects to the node listening at `addr`; returns its id once both sides are up.

@@ -3,8 +3,11 @@
 //! Remote refs point at the slot, not at a connection, so they stay valid through a
 //! reconnect. The slot owns the send queue, the calls waiting for replies, the monitors this
 //! node holds on the peer's actors and the links between local and remote actors: when the
-//! connection is lost, pending calls fail with `NodeDown`, monitors fire with
+//! peer goes down, pending calls fail with `NodeDown`, monitors fire with
 //! [`ExitReason::NodeDown`] and linked local actors receive an exit with that reason, at once.
+//! A member's slot outlives its connections: a connection closed as idle, or broken while
+//! the membership still counts the peer in, leaves it up with its queue open (see
+//! `keeper.rs`).
 //!
 //! It also keeps what the peer's actors hold on ours (links and monitors), each capped per
 //! peer ([`PeerLimits`](super::PeerLimits)) and dropped when the peer goes.
@@ -51,6 +54,25 @@ pub(crate) struct PeerSlot {
     /// Set when the peer said goodbye: a node id names one run of a node, so a node that
     /// shut down never comes back under it, and a late connection from it is dropped.
     departed: AtomicBool,
+    /// Whether a connection carries traffic now (the fast check of the send paths).
+    linked: AtomicBool,
+    /// The peer counts as up without a connection: membership says it lives, and the queue
+    /// holds what is sent to it until the next connection (see `keeper.rs`).
+    announced: AtomicBool,
+    /// The last connection broke: the next one tells the frame handlers again and sends the
+    /// monitors and links again, since frames may have been lost with it.
+    lossy: AtomicBool,
+    /// A keeper task looks after the slot (dials on demand, closes when idle).
+    kept: AtomicBool,
+    /// The peer runs the membership with this node (both said so in the handshake).
+    gossips: AtomicBool,
+    /// Notified when a frame is queued while no connection carries traffic.
+    pub(crate) wanted: Notify,
+    /// Notified when the membership counts the peer in again after it was down: a dial
+    /// still trying from before is given up for a fresh one.
+    pub(crate) revived: Notify,
+    /// Frames received, heartbeats aside: with the frames queued, what the idle check counts.
+    received: AtomicU64,
     pub(crate) queue: SendQueue,
     pub(crate) max_frame: usize,
     pub(crate) stats: Arc<NetStats>,
@@ -79,6 +101,14 @@ impl PeerSlot {
             meta: Mutex::new(Meta::default()),
             up: AtomicBool::new(false),
             departed: AtomicBool::new(false),
+            linked: AtomicBool::new(false),
+            announced: AtomicBool::new(false),
+            lossy: AtomicBool::new(false),
+            kept: AtomicBool::new(false),
+            gossips: AtomicBool::new(false),
+            wanted: Notify::new(),
+            revived: Notify::new(),
+            received: AtomicU64::new(0),
             queue: SendQueue::new(limit, max_frame, Arc::clone(&stats)),
             max_frame,
             stats,
@@ -199,28 +229,193 @@ impl PeerSlot {
     }
 
     /// Installs `connection` as the one carrying traffic; `cut` closes it, `sealer` seals what
-    /// the queue sends on it. Returns the writer's epoch. Frames can be queued from now on,
+    /// the queue sends on it. Frames can be queued from now on,
     /// but the peer counts as up only once [`mark_up`](Self::mark_up) says so: the node first
     /// tells its frame handlers, so that whoever sees the peer up (`connected_nodes`,
     /// `NodeUp`) finds them knowing it too.
-    pub(crate) fn attach(&self, connection: u64, cut: Arc<Notify>, name: &str, sealer: Sealer) -> u64 {
+    /// Returns the writer's epoch, and whether the connection took over from another one
+    /// (a simultaneous connect).
+    pub(crate) fn attach(
+        &self,
+        connection: u64,
+        cut: Arc<Notify>,
+        name: &str,
+        sealer: Sealer,
+    ) -> (u64, bool) {
         let mut meta = lock(&self.meta);
         meta.name = name.to_owned();
         meta.installed_at = Some(tokio::time::Instant::now());
         let previous = meta.connection.replace((connection, cut));
-        let epoch = if previous.is_some() {
+        self.linked.store(true, Ordering::Release);
+        let epoch = if previous.is_some() || self.queue.is_detached() {
             self.queue.hand_over(sealer)
         } else {
             self.queue.open(sealer)
         };
         drop(meta);
         self.attached.notify_waiters();
-        epoch
+        (epoch, previous.is_some())
     }
 
-    /// Marks the peer up; returns whether it was down before (a `NodeUp`).
+    /// Marks the peer up; returns whether it was down before.
     pub(crate) fn mark_up(&self) -> bool {
         !self.up.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the peer is to be announced (`NodeUp`): the first time it is up with a
+    /// connection since it was last down.
+    pub(crate) fn announce(&self) -> bool {
+        !self.announced.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the last connection broke since this was last asked (and forgets it).
+    pub(crate) fn take_lossy(&self) -> bool {
+        self.lossy.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether the peer runs the membership with this node.
+    pub(crate) fn gossips(&self) -> bool {
+        self.gossips.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_gossips(&self, gossips: bool) {
+        self.gossips.store(gossips, Ordering::Release);
+    }
+
+    /// Claims the keeping of this slot; false if a keeper has it already.
+    pub(crate) fn start_keeping(&self) -> bool {
+        !self.kept.swap(true, Ordering::AcqRel)
+    }
+
+    pub(crate) fn stop_keeping(&self) {
+        self.kept.store(false, Ordering::Release);
+    }
+
+    pub(crate) fn note_received(&self) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A count that moves whenever a frame (a heartbeat aside) is queued for the peer or
+    /// received from it.
+    pub(crate) fn activity(&self) -> u64 {
+        self.received
+            .load(Ordering::Relaxed)
+            .wrapping_add(self.queue.appended())
+    }
+
+    /// Nothing is queued for the peer and nothing waits for its answer.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.queue.queued_bytes() == 0 && lock(&self.calls).is_empty() && lock(&self.lookups).is_empty()
+    }
+
+    /// The peer is up but no connection carries its traffic, and frames wait for one.
+    pub(crate) fn wants_connection(&self) -> bool {
+        self.is_up()
+            && !self.linked.load(Ordering::Acquire)
+            && (self.queue.queued_bytes() > 0 || self.lossy.load(Ordering::Acquire))
+    }
+
+    /// Whether a frame handler's frame is to be dropped rather than queued: the last
+    /// connection broke and no new one is up (see [`detach_soft`](Self::detach_soft)).
+    fn drops_handler_frames(&self) -> bool {
+        self.lossy.load(Ordering::Acquire) && !self.linked.load(Ordering::Acquire)
+    }
+
+    /// Wakes the keeper if a frame was queued while no connection carries traffic.
+    fn wake_keeper(&self) {
+        if !self.linked.load(Ordering::Acquire) {
+            self.wanted.notify_one();
+        }
+    }
+
+    /// Closes `connection` (if it still carries the traffic) because it was idle, or because
+    /// the peer said it was: its writer writes what it was left and [`Control::Idle`], then
+    /// stops; its reader reads to the end. What is queued from now on waits for a new
+    /// connection. Returns whether it did.
+    pub(crate) fn close_idle(&self, connection: u64) -> bool {
+        let mut meta = lock(&self.meta);
+        if meta.connection.as_ref().map(|(id, _)| *id) != Some(connection) {
+            return false;
+        }
+        meta.connection = None;
+        meta.installed_at = None;
+        self.linked.store(false, Ordering::Release);
+        self.queue.detach(Some(super::queue::Notice::Idle));
+        drop(meta);
+        tracing::debug!(peer = %self.id, connection, "idle connection closed");
+        true
+    }
+
+    /// The connection carrying the traffic now, if any.
+    pub(crate) fn current_connection(&self) -> Option<u64> {
+        lock(&self.meta).connection.as_ref().map(|(id, _)| *id)
+    }
+
+    /// `connection` broke while the peer is still a member: the peer stays up, and what is
+    /// queued (and queued from now on) waits for the next connection. Returns whether
+    /// `connection` was the one carrying the traffic.
+    pub(crate) fn detach_soft(&self, connection: u64) -> bool {
+        let mut meta = lock(&self.meta);
+        if meta.connection.as_ref().map(|(id, _)| *id) != Some(connection) {
+            return false;
+        }
+        meta.connection = None;
+        meta.installed_at = None;
+        self.linked.store(false, Ordering::Release);
+        self.lossy.store(true, Ordering::Release);
+        self.queue.detach(None);
+        // Messages and signals wait for the next connection; replies and the frame
+        // handlers' protocols (the registry) do not: their senders have moved on (a call
+        // failed with `ConnectionLost`, a claim went to another sequencer), and a frame of
+        // theirs delivered seconds late would act on a world that is gone. The handlers
+        // hear of the peer again on the next connection, and resynchronise.
+        self.queue
+            .retain_frames(|kind| kind == FrameKind::Message.as_u8() || kind == FrameKind::Signal.as_u8());
+        drop(meta);
+        // Their requests or replies may have gone with the connection: no waiting for a
+        // reply that may never come.
+        let calls = std::mem::take(&mut *lock(&self.calls));
+        for (_, (actor, reply)) in calls {
+            reply.complete(Err(CallError::ConnectionLost { actor }));
+        }
+        drop(std::mem::take(&mut *lock(&self.lookups)));
+        self.wake_keeper();
+        true
+    }
+
+    /// The peer is down without a connection to lose (membership declared it dead while it
+    /// was not connected): fails everything that waited on it. Returns whether it was up.
+    pub(crate) fn declare_down(&self) -> bool {
+        {
+            let meta = lock(&self.meta);
+            if meta.connection.is_some() || !self.up.swap(false, Ordering::AcqRel) {
+                return false;
+            }
+            self.announced.store(false, Ordering::Release);
+            self.queue.close();
+        }
+        self.fail_everything();
+        true
+    }
+
+    /// Sends again the monitors this node's actors hold on the peer's and the links between
+    /// them, after a connection broke: the peer keeps one of each, and answers at once for
+    /// an actor that died meanwhile.
+    pub(crate) fn resend_watches(&self) {
+        let monitors: Vec<_> = lock(&self.monitors)
+            .iter()
+            .map(|(monitor, (target, _))| (*monitor, *target))
+            .collect();
+        for (monitor, target) in monitors {
+            self.send_control(&Control::Monitor { monitor, target });
+        }
+        let links: Vec<_> = lock(&self.links).iter().copied().collect();
+        for (local, remote) in links {
+            self.send_control(&Control::Link {
+                from: local,
+                to: remote,
+            });
+        }
     }
 
     /// Waits up to `timeout` for a connection other than `connection` to be installed.
@@ -248,7 +443,9 @@ impl PeerSlot {
                 return false;
             }
             meta.connection = None;
+            self.linked.store(false, Ordering::Release);
             self.up.store(false, Ordering::Release);
+            self.announced.store(false, Ordering::Release);
             self.queue.close();
         }
         self.fail_everything();
@@ -325,6 +522,7 @@ impl PeerSlot {
         match pushed {
             Ok(()) => {
                 self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+                self.wake_keeper();
                 Ok(())
             }
             Err(PushError::Closed) => Err(CallError::NodeDown {
@@ -350,12 +548,17 @@ impl PeerSlot {
     }
 
     /// Queues a frame of a [`FrameHandler`](super::FrameHandler)'s `kind`, to be written at
-    /// once; dropped if the peer is down (the handler hears of it and of the peer's return).
+    /// once; dropped if the peer is down (the handler hears of it and of the peer's return),
+    /// or if its last connection broke and no new one is up yet (the handler hears of the
+    /// peer again on the next one).
     pub(crate) fn send_frame(
         &self,
         kind: FrameKind,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), CodecError>,
     ) {
+        if self.drops_handler_frames() {
+            return;
+        }
         self.queue_frame(kind, Urgency::Flush, "handler", encode);
     }
 
@@ -369,6 +572,9 @@ impl PeerSlot {
         kind: FrameKind,
         mut encode: impl FnMut(&mut Vec<u8>) -> Result<(), CodecError>,
     ) -> bool {
+        if self.drops_handler_frames() {
+            return false;
+        }
         let max = self.max_frame;
         let pushed = self
             .queue
@@ -378,6 +584,9 @@ impl PeerSlot {
             .await;
         if let Err(PushError::Encode(error)) = &pushed {
             tracing::warn!(peer = %self.id, %error, "handler frame not sent");
+        }
+        if pushed.is_ok() {
+            self.wake_keeper();
         }
         pushed.is_ok()
     }
@@ -399,7 +608,8 @@ impl PeerSlot {
         match pushed {
             Err(PushError::Encode(error)) => tracing::warn!(peer = %self.id, %error, "{what} frame not sent"),
             Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
-            Ok(()) | Err(PushError::Closed) => {}
+            Ok(()) => self.wake_keeper(),
+            Err(PushError::Closed) => {}
         }
     }
 
@@ -441,7 +651,8 @@ impl PeerSlot {
         match pushed {
             Err(PushError::Encode(())) => tracing::warn!(peer = %self.id, call, "reply not sent"),
             Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
-            Ok(()) | Err(PushError::Closed) => {}
+            Ok(()) => self.wake_keeper(),
+            Err(PushError::Closed) => {}
         }
     }
 

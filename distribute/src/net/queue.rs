@@ -57,6 +57,8 @@ struct State {
     writing: bool,
     /// The TCP connection of the current epoch, for direct writes (see [`SendQueue::push`]).
     direct: Option<(u64, Arc<OwnedWriteHalf>)>,
+    /// Frames appended since the queue was made: how the idle check sees traffic.
+    appended: u64,
 }
 
 /// What the writer of a handed-over epoch still writes to its own connection.
@@ -65,6 +67,17 @@ pub(crate) struct Retired {
     pub(crate) sealer: Sealer,
     /// Sealed bytes a direct write left for that connection.
     pub(crate) leftover: Vec<u8>,
+    /// Why the connection was retired: what its writer tells the peer last.
+    pub(crate) notice: Notice,
+}
+
+/// What the writer of a retired connection writes after its leftover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// Another connection carries the traffic (`Control::Superseded`).
+    Superseded,
+    /// The connection closes because it was idle (`Control::Idle`).
+    Idle,
 }
 
 /// A writer's batch: the frames it took, and their sealed form once [`seal`](Self::seal)ed.
@@ -205,6 +218,8 @@ impl Bounds {
 pub(crate) enum Urgency {
     Batch,
     Flush,
+    /// A heartbeat: batched, and not counted as traffic by the idle check.
+    Heartbeat,
 }
 
 impl SendQueue {
@@ -219,6 +234,7 @@ impl SendQueue {
                 epoch: 0,
                 writing: false,
                 direct: None,
+                appended: 0,
             }),
             ready: Notify::new(),
             room: Notify::new(),
@@ -258,6 +274,7 @@ impl SendQueue {
                     epoch,
                     sealer,
                     leftover,
+                    notice: Notice::Superseded,
                 });
             }
             state.open = true;
@@ -286,6 +303,83 @@ impl SendQueue {
         }
         self.room.notify_waiters();
         self.ready.notify_waiters();
+    }
+
+    /// Opens the queue with no connection yet (a member that is reachable but not connected
+    /// to): frames wait in it, within the same bounds, for the next connection's writer.
+    pub(crate) fn open_unattached(&self) {
+        let mut state = self.lock();
+        if !state.open {
+            state.open = true;
+            state.epoch += 1;
+            state.writing = false;
+            state.direct = None;
+            state.buf.clear();
+            state.sealed.clear();
+            state.sealer = None;
+        }
+    }
+
+    /// Detaches the queue from its connection but keeps it open: frames not yet taken by the
+    /// writer wait for the next connection (see [`hand_over`](Self::hand_over)). With
+    /// `notice`, the writer of the connection still writes the sealed bytes it was left and
+    /// then the notice (an orderly close); without, they are dropped with the connection.
+    /// Nothing happens if the queue is closed or already detached.
+    pub(crate) fn detach(&self, notice: Option<Notice>) {
+        {
+            let mut state = self.lock();
+            if !state.open {
+                return;
+            }
+            let Some(sealer) = state.sealer.take() else {
+                return;
+            };
+            let leftover = std::mem::take(&mut state.sealed);
+            if let Some(notice) = notice {
+                let epoch = state.epoch;
+                state.retired.push(Retired {
+                    epoch,
+                    sealer,
+                    leftover,
+                    notice,
+                });
+            } else {
+                // The writer of a broken connection stops without a word.
+                state.retired.clear();
+            }
+            state.epoch += 1;
+            state.writing = false;
+            state.direct = None;
+        }
+        self.room.notify_waiters();
+        self.ready.notify_waiters();
+    }
+
+    /// Keeps, of the frames not yet taken by a writer, those whose kind `keep` accepts, in
+    /// order; drops the others. The frames in `buf` are whole: a length, a kind, a body.
+    pub(crate) fn retain_frames(&self, keep: impl Fn(u8) -> bool) {
+        let mut state = self.lock();
+        let old = std::mem::take(&mut state.buf);
+        let mut rest = old.as_slice();
+        while let Some((frame, after)) = split_frame(rest) {
+            if frame.get(4).is_some_and(|kind| keep(*kind)) {
+                state.buf.extend_from_slice(frame);
+            }
+            rest = after;
+        }
+        drop(state);
+        self.room.notify_waiters();
+    }
+
+    /// Whether the queue is open with no connection to write to: what it holds waits.
+    pub(crate) fn is_detached(&self) -> bool {
+        let state = self.lock();
+        state.open && state.sealer.is_none()
+    }
+
+    /// Frames appended so far (a count that only grows while the queue lives).
+    pub(crate) fn appended(&self) -> u64 {
+        self.lock().appended
     }
 
     /// Lets senders of calls and replies write straight to `half` while the writer of `epoch`
@@ -373,6 +467,7 @@ impl SendQueue {
         if let Err(error) = build(&mut state.buf) {
             return Some(Err(PushError::Encode(error)));
         }
+        state.appended += u64::from(urgency != Urgency::Heartbeat);
         if force && state.buf.len() + state.sealed.len() > self.bounds.ceiling {
             state.buf.truncate(before);
             return Some(Err(PushError::Overloaded {
@@ -531,6 +626,15 @@ impl SendQueue {
     }
 }
 
+/// The first whole frame of `bytes` (length, kind, body) and what follows it; `None` at
+/// the end or before a frame cut short (which the queue never holds).
+fn split_frame(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = bytes.get(..4)?;
+    let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+    let end = len.checked_add(4)?;
+    (end <= bytes.len()).then(|| bytes.split_at(end))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -555,6 +659,27 @@ mod tests {
 
     fn push_now(queue: &SendQueue, bytes: &'static [u8]) -> Result<(), PushError<()>> {
         queue.push_now(Urgency::Batch, frame(bytes))
+    }
+
+    #[test]
+    fn only_the_frames_kept_stay_in_order_when_a_queue_is_filtered() {
+        let queue = queue(1 << 20);
+        queue.open_unattached();
+        let frames: [(FrameKind, &[u8]); 4] = [
+            (FrameKind::Message, b"m1"),
+            (FrameKind::Registry, b"claim"),
+            (FrameKind::Reply, b"r"),
+            (FrameKind::Message, b"m2"),
+        ];
+        for (kind, body) in frames {
+            let _ = queue.push_now(Urgency::Batch, |buf| encode_frame(kind, body, 1 << 20, buf));
+        }
+        queue.retain_frames(|kind| kind == FrameKind::Message.as_u8());
+        let mut expected = Vec::new();
+        for body in [b"m1", b"m2"] {
+            let _ = encode_frame(FrameKind::Message, body, 1 << 20, &mut expected);
+        }
+        assert_eq!(queue.lock().buf, expected);
     }
 
     fn queue(limit: usize) -> SendQueue {

@@ -42,7 +42,7 @@ use super::dispatch::{dispatch, ReaderState, TargetCache};
 use super::peer::PeerSlot;
 use super::reconnect::reconnect_loop;
 use super::transport::ReadHalf;
-use super::{Net, NodeDownReason, NodeEvent};
+use super::{Net, NodeDownReason};
 use crate::actor::Node;
 use crate::transport::SessionDecoder;
 
@@ -81,7 +81,7 @@ pub(super) async fn reader(
     signals: ConnectionSignals,
 ) {
     let ConnectionSignals { stops, greeted } = signals;
-    let mut state = ReaderState::new(greeted, &slot);
+    let mut state = ReaderState::new(greeted, &slot, connection);
     let reason = read_frames(&net, &node, &slot, inbound, &mut state, &stops).await;
     let reason = match reason {
         NodeDownReason::Disconnected => slot.cut_reason(connection),
@@ -249,24 +249,17 @@ async fn connection_ended(
         slot.wait_for_successor(connection, net.config.handshake_timeout)
             .await;
     }
+    if net.holds_through(&slot, &reason) {
+        // Membership still counts the peer in: it is not down for one broken connection.
+        if slot.detach_soft(connection) {
+            tracing::info!(node = %net.config.name, peer = %slot.name(), %reason, "connection lost; the peer is still a member");
+        }
+        return;
+    }
     if !slot.detach(connection) {
         tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
         return;
     }
-    net.handlers.disconnected(slot.id);
-    // From now on the slot lives only as long as refs (or the reconnect loop) hold it.
-    net.release(&slot);
-    let name = slot.name();
-    match &reason {
-        NodeDownReason::ProtocolViolation(_)
-        | NodeDownReason::ConnectionError(_)
-        | NodeDownReason::Overloaded { .. }
-        | NodeDownReason::SignalsOverloaded { .. } => {
-            tracing::warn!(node = %net.config.name, peer = %name, %reason, "node down");
-        }
-        _ => tracing::info!(node = %net.config.name, peer = %name, %reason, "node down"),
-    }
-    metrics::counter!("distribute_node_down_total").increment(1);
     let reconnect = !matches!(
         reason,
         NodeDownReason::PeerShutdown
@@ -275,12 +268,9 @@ async fn connection_ended(
             | NodeDownReason::Overloaded { .. }
             | NodeDownReason::SignalsOverloaded { .. }
             | NodeDownReason::Disconnected
+            | NodeDownReason::DeclaredDown
     );
-    net.emit(NodeEvent::NodeDown {
-        node: slot.id,
-        name,
-        reason,
-    });
+    net.peer_down(&slot, reason);
     if reconnect {
         if let (Some(policy), Some(addr)) = (net.config.reconnect, slot.listen_addr()) {
             tokio::spawn(reconnect_loop(net, slot, addr, policy));

@@ -302,6 +302,10 @@ pub(crate) enum Control {
     /// The sender stops writing on this connection because another connection between the
     /// same two nodes carries the traffic from now on; it still reads this one to its end.
     Superseded,
+    /// The sender stops writing on this connection because it has been idle: what it sends
+    /// next goes on a new connection. The receiver stops writing on it too, and both read
+    /// it to its end, so nothing sent before is lost.
+    Idle,
 }
 
 /// Control frames are small; a larger claim inside one is malformed.

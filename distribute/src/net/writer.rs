@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use super::peer::PeerSlot;
-use super::queue::{Batch, Retired, Urgency};
+use super::queue::{Batch, Notice, Retired, Urgency};
 use super::transport::Out;
 use super::wire::Control;
 use super::WriterGuard;
@@ -74,7 +74,7 @@ pub(super) async fn writer(
                 idle.as_mut().reset(last_write + heartbeat);
                 // Through the queue, so that it is sealed in sequence with everything else;
                 // a closed queue needs no heartbeat.
-                let _ = slot.queue.push_now(Urgency::Batch, |buf| {
+                let _ = slot.queue.push_now(Urgency::Heartbeat, |buf| {
                     buf.extend_from_slice(&HEARTBEAT);
                     Ok::<(), std::convert::Infallible>(())
                 });
@@ -117,10 +117,17 @@ async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batc
 /// direct write left for this connection, then `Superseded`, sealed in its own session.
 async fn write_superseded(wr: &mut Out, retired: Retired, max: usize) {
     let Retired {
-        mut sealer, leftover, ..
+        mut sealer,
+        leftover,
+        notice,
+        ..
     } = retired;
+    let notice = match notice {
+        Notice::Superseded => Control::Superseded,
+        Notice::Idle => Control::Idle,
+    };
     if wr.write_all(&leftover).await.is_ok() {
-        let _ = write_control(wr, &mut sealer, &Control::Superseded, max).await;
+        let _ = write_control(wr, &mut sealer, &notice, max).await;
     }
 }
 

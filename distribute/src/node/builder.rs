@@ -8,12 +8,12 @@ use std::time::Duration;
 use crate::actor::{Node, NodeId, WeakNode};
 use crate::membership::gossip;
 use crate::membership::join::{self, JoinPolicy};
-use crate::membership::{Discovery, DiscoveryError, DnsSeeds};
+use crate::membership::{Discovery, DiscoveryError, DnsSeeds, FailureDetection};
 use crate::net::PeerLimits;
 use crate::net::{
     FrameHandler, FrameHandlers, Net, NetConfig, Reconnect, StartError, TcpTransport, Transport, Wiring,
     COOKIE_ENV, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_TIMEOUT,
-    DEFAULT_SEND_QUEUE_BYTES,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_SEND_QUEUE_BYTES,
 };
 use crate::registry::ConflictPolicy;
 use crate::transport::handshake::is_valid_node_name;
@@ -48,6 +48,8 @@ pub struct NodeBuilder {
     discoveries: Vec<Arc<dyn Discovery>>,
     advertise: Option<SocketAddr>,
     membership: bool,
+    failure_detection: FailureDetection,
+    idle_timeout: Option<Duration>,
     max_frame: usize,
     send_queue_bytes: usize,
     heartbeat_interval: Duration,
@@ -89,6 +91,8 @@ impl Default for NodeBuilder {
             discoveries: Vec::new(),
             advertise: None,
             membership: true,
+            failure_detection: FailureDetection::default(),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_frame: DEFAULT_MAX_FRAME,
             send_queue_bytes: DEFAULT_SEND_QUEUE_BYTES,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
@@ -179,6 +183,27 @@ impl NodeBuilder {
     /// Packets are authenticated with a key derived from the cookie.
     pub fn membership(mut self, enabled: bool) -> Self {
         self.membership = enabled;
+        self
+    }
+
+    /// How the membership decides that a member is dead (default:
+    /// [`FailureDetection::lan`] for 16 nodes: a dead node is declared down 5 to 8 s after
+    /// it stops answering). Shorter timings find deaths sooner and risk declaring a slow
+    /// node dead; every node of a cluster should use the same.
+    pub fn failure_detection(mut self, detection: FailureDetection) -> Self {
+        self.failure_detection = detection;
+        self
+    }
+
+    /// How long a connection to a member may carry nothing (heartbeats aside) before it is
+    /// closed, in order and losing nothing; `None` keeps connections open for good (default:
+    /// [`DEFAULT_IDLE_TIMEOUT`](crate::net::DEFAULT_IDLE_TIMEOUT), 60 s). With a membership,
+    /// a node connects to a member when it first sends it something (a message, a call, a
+    /// monitor, a registry update) and again after an idle close, so a closed connection
+    /// is never a node down: only the membership declares a member dead. Without one, this
+    /// has no effect.
+    pub fn idle_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.idle_timeout = idle;
         self
     }
 
@@ -342,6 +367,7 @@ impl NodeBuilder {
             reconnect: self.reconnect,
             limits: self.limits,
             advertise: self.advertise,
+            idle_timeout: self.idle_timeout,
         };
         let net = Net::start(
             config,
@@ -354,7 +380,7 @@ impl NodeBuilder {
         node.attach_net(Arc::clone(&net));
         tracing::info!(node = %node.name(), listen = %net.listen, "node listening");
         if self.membership {
-            if let Some(gossip) = gossip::start(&net, &gossip_cookie).await {
+            if let Some(gossip) = gossip::start(&net, &gossip_cookie, &self.failure_detection).await {
                 node.attach_gossip(gossip);
             }
         }

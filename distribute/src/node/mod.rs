@@ -204,7 +204,8 @@ impl Node {
         net.connect(addr).await
     }
 
-    /// The nodes connected now, sorted by id.
+    /// The nodes up now, sorted by id: those connected, and with a membership, every member
+    /// (connected on demand; [`PeerInfo::connected`] says whether a connection is open).
     pub fn connected_nodes(&self) -> Vec<PeerInfo> {
         self.net()
             .map(|net| {
@@ -215,6 +216,7 @@ impl Node {
                         name: slot.name(),
                         listen: slot.listen_addr(),
                         queued_bytes: slot.queue.queued_bytes(),
+                        connected: slot.has_connection(),
                     })
                     .collect()
             })

@@ -37,9 +37,14 @@ use crate::actor::{ActorId, ExitReason, NodeId};
 use crate::lock::lock;
 use crate::DEFAULT_CALL_TIMEOUT;
 
-/// How many sequencers a change is submitted to before it fails with `NodeDown`: the first,
-/// and the next ones if each goes down before answering.
-const SUBMIT_ATTEMPTS: usize = 3;
+/// How many sequencers a change is submitted to at most before it fails with `NodeDown`:
+/// the first, and the next ones if each goes down (or falls silent) before answering.
+const SUBMIT_ATTEMPTS: u32 = 8;
+
+/// The wait before submitting again after a sequencer was lost, doubled each time: a
+/// sequencer that fell silent is declared dead by the membership a little later, and
+/// until then the next candidate may still forward to it.
+const RESUBMIT_BACKOFF: Duration = Duration::from_millis(25);
 
 /// How many name changes a watcher may fall behind before it skips the oldest.
 const WATCH_BUFFER: usize = 1024;
@@ -198,14 +203,19 @@ impl RegistryDriver {
 
     /// Has the sequencer make `change` to `name`. A sequencer that goes down (or is
     /// suspected: silent past the claim deadline) before answering is replaced by the next
-    /// one, up to three in all ([`RegistryError::NodeDown`] then); one that does not answer
-    /// within [`DEFAULT_CALL_TIMEOUT`] is [`RegistryError::Timeout`]. Either way the change
+    /// one, after a short backoff, up to eight in all ([`RegistryError::NodeDown`] then);
+    /// no answer within [`DEFAULT_CALL_TIMEOUT`] in all is [`RegistryError::Timeout`]. Either way the change
     /// may have been made (the answer was lost, or is late); a name that went through after
     /// all is still released when its actor stops, by its node, which watches every actor of
     /// its own that holds a name.
     pub(crate) async fn submit(&self, name: &str, change: Change) -> Result<Decision, RegistryError> {
+        let deadline = Instant::now() + DEFAULT_CALL_TIMEOUT;
         let mut last_sequencer = None;
-        for _ in 0..SUBMIT_ATTEMPTS {
+        for attempt in 0..SUBMIT_ATTEMPTS {
+            if attempt > 0 {
+                let backoff = RESUBMIT_BACKOFF.saturating_mul(1 << attempt.min(4));
+                tokio::time::sleep_until(deadline.min(Instant::now() + backoff)).await;
+            }
             let (answer, rx) = oneshot::channel();
             let submitted = self.shared.step(|state, now| {
                 let (submitted, out) = state.protocol.submit(name, change.clone(), now);
@@ -214,7 +224,7 @@ impl RegistryDriver {
                 (submitted, out)
             });
             last_sequencer = Some(submitted.sequencer);
-            match tokio::time::timeout(DEFAULT_CALL_TIMEOUT, rx).await {
+            match tokio::time::timeout_at(deadline, rx).await {
                 Ok(Ok(Answer::Decided(decision))) => return Ok(decision),
                 Ok(Ok(Answer::SequencerLost) | Err(_)) => {}
                 Err(_) => {

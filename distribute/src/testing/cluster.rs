@@ -385,6 +385,15 @@ fn node_id(seed: u64, index: usize, incarnation: u32) -> NodeId {
     NodeId::from_u64(x)
 }
 
+/// How the simulated nodes' membership finds deaths: as fast as the simulated network
+/// allows, so that scenarios need not wait out a LAN's suspicion (a dead node is declared
+/// down within about 1.5 s).
+const SIM_FAILURE_DETECTION: crate::membership::FailureDetection = crate::membership::FailureDetection {
+    probe_period: Duration::from_millis(250),
+    probe_timeout: Duration::from_millis(100),
+    suspicion: Duration::from_secs(1),
+};
+
 /// The software of node `index`'s host: start the node, join the cluster, then run the
 /// scenario's commands until the host crashes.
 async fn software(shared: Rc<Shared>, index: usize) -> turmoil::Result {
@@ -396,6 +405,7 @@ async fn software(shared: Rc<Shared>, index: usize) -> turmoil::Result {
         .listen(SocketAddr::new(ip, PORT))
         .transport(SimTransport::new(ip))
         .heartbeat(Duration::from_millis(100), Duration::from_millis(500))
+        .failure_detection(SIM_FAILURE_DETECTION)
         .identity(node_id(shared.seed, index, incarnation));
     let builder = match &shared.configure {
         Some(configure) => configure(index, builder),

@@ -159,6 +159,8 @@ pub(crate) enum Change {
     /// The cluster declared it down (it failed to answer probes, directly and through
     /// others, for the suspicion time) or it left.
     Down(Member),
+    /// A later run of a node took its address: this run is certainly gone.
+    Replaced(Member),
 }
 
 /// What the driver must do after an input.
@@ -198,6 +200,17 @@ pub(crate) struct SwimTimings {
 }
 
 impl SwimTimings {
+    /// The timings a user chose.
+    pub(crate) fn from_detection(detection: &super::FailureDetection) -> Self {
+        let floor = Duration::from_millis(10);
+        let probe_period = detection.probe_period.max(floor * 2);
+        SwimTimings {
+            probe_period,
+            probe_rtt: detection.probe_timeout.clamp(floor, probe_period / 2),
+            suspicion: detection.suspicion.max(floor),
+        }
+    }
+
     /// Timings for a LAN: probes every second, 500 ms to answer, suspicion for the time SWIM
     /// needs to spread a refutation through a cluster of about `expected` nodes.
     pub(crate) fn lan(expected: u32) -> Self {
@@ -228,6 +241,14 @@ impl SwimTimings {
             frequency: Duration::from_millis(500),
             num_members: NonZeroUsize::MIN,
         });
+        // Members declared down are asked every two probe periods whether they are back, so
+        // that the two sides of a healed partition find each other within seconds (foca's
+        // LAN default of 65 s left the registry's merge waiting for a minute). Each side
+        // hears it was declared down, rejoins as its next generation, and is counted in.
+        config.periodic_announce_to_down_members = Some(foca::PeriodicParams {
+            frequency: self.probe_period.saturating_mul(2),
+            num_members: NonZeroUsize::new(2).unwrap_or(NonZeroUsize::MIN),
+        });
         config
     }
 }
@@ -238,6 +259,10 @@ pub(crate) struct Swim {
     runtime: AccumulatingRuntime<Member>,
     key: HmacSha256,
     room: Arc<Mutex<Room>>,
+    /// Whether the protocol has no active member to talk to: alone, declared down, or just
+    /// renewed its identity. Its timers then stand still, and only an announcement (or a
+    /// packet from someone) brings it back.
+    lonely: bool,
 }
 
 impl Swim {
@@ -266,7 +291,14 @@ impl Swim {
             runtime: AccumulatingRuntime::new(),
             key,
             room,
+            lonely: true,
         })
+    }
+
+    /// Whether the node has no active member to talk to (see [`Swim::join`]): alone, or
+    /// after it was declared down or renewed its identity, until it hears from a member.
+    pub(crate) fn is_lonely(&self) -> bool {
+        self.lonely
     }
 
     /// Who this node is.
@@ -358,10 +390,13 @@ impl Swim {
                     out.changes.push(Change::Up(new));
                 }
                 OwnedNotification::Rename(old, new) => {
-                    out.changes.push(Change::Down(old));
+                    out.changes.push(Change::Replaced(old));
                     out.changes.push(Change::Up(new));
                 }
-                _ => {}
+                OwnedNotification::Active => self.lonely = false,
+                OwnedNotification::Idle | OwnedNotification::Defunct | OwnedNotification::Rejoin(_) => {
+                    self.lonely = true;
+                }
             }
         }
         out

@@ -94,7 +94,7 @@ impl Sim {
         }
         for change in out.changes {
             match change {
-                Change::Down(member) => {
+                Change::Down(member) | Change::Replaced(member) => {
                     self.downs[node].entry(member.node).or_insert(self.now);
                 }
                 Change::Up(member) => {
