@@ -452,6 +452,10 @@ fn flapping_service(seed: u64) -> Result<Report, SimError> {
                 cluster.wait_connected(Duration::from_secs(10)).await?;
                 start_svc(&cluster, host).await?;
             }
+            // Settled: a restart quicker than the failure detection leaves the last
+            // incarnation counted in (and its registration of `svc` in force) until the
+            // membership declares it dead or sees the new one at its address.
+            cluster.check(SETTLE).await?;
             let served = use_svc(&cluster, client, rng.bool()).await;
             if !served {
                 return Err("the client was not served by name after the last restart".into());

@@ -437,6 +437,19 @@ impl Net {
         soft && !self.is_closing() && !slot.has_departed() && self.is_member(slot.id)
     }
 
+    /// The connection of member `slot` broke while the membership still counts it in (see
+    /// [`holds_through`](Self::holds_through)): the peer stays up for its actors, but the
+    /// frame handlers hear it went, since frames of theirs may have been lost with the
+    /// connection: the registry then acts as if the peer were away until the next
+    /// connection, which tells the handlers of it again and resynchronises them.
+    pub(crate) fn connection_broke(&self, slot: &PeerSlot, connection: u64) -> bool {
+        if !slot.detach_soft(connection) {
+            return false;
+        }
+        self.handlers.disconnected(slot.id);
+        true
+    }
+
     /// The membership counts node `id` in, listening at `addr`: it is up from now on, and
     /// connected to when something is sent to it.
     pub(crate) fn member_up(&self, id: NodeId, addr: SocketAddr) {
@@ -479,16 +492,18 @@ impl Net {
                     slot.cut_because(NodeDownReason::DeclaredDown);
                 }
             });
-        } else if slot.declare_down() {
+        } else if let Some(broken) = slot.declare_down() {
+            if !broken {
+                self.handlers.disconnected(id);
+            }
             self.peer_down(&slot, NodeDownReason::DeclaredDown);
         }
     }
 
-    /// The peer of `slot` is down for `reason` (its slot was just marked down): the frame
-    /// handlers hear of it, its slot is kept only as long as refs hold it, and `NodeDown`
+    /// The peer of `slot` is down for `reason` (its slot was just marked down, and the
+    /// frame handlers told): its slot is kept only as long as refs hold it, and `NodeDown`
     /// is emitted.
     pub(crate) fn peer_down(&self, slot: &Arc<PeerSlot>, reason: NodeDownReason) {
-        self.handlers.disconnected(slot.id);
         // From now on the slot lives only as long as refs (or the reconnect loop) hold it.
         self.release(slot);
         let name = slot.name();

@@ -384,18 +384,19 @@ impl PeerSlot {
     }
 
     /// The peer is down without a connection to lose (membership declared it dead while it
-    /// was not connected): fails everything that waited on it. Returns whether it was up.
-    pub(crate) fn declare_down(&self) -> bool {
+    /// was not connected): fails everything that waited on it. Returns `None` if it was not
+    /// up, else whether its last connection had broken (the frame handlers were told then).
+    pub(crate) fn declare_down(&self) -> Option<bool> {
         {
             let meta = lock(&self.meta);
             if meta.connection.is_some() || !self.up.swap(false, Ordering::AcqRel) {
-                return false;
+                return None;
             }
             self.announced.store(false, Ordering::Release);
             self.queue.close();
         }
         self.fail_everything();
-        true
+        Some(self.take_lossy())
     }
 
     /// Sends again the monitors this node's actors hold on the peer's and the links between

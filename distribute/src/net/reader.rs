@@ -251,7 +251,7 @@ async fn connection_ended(
     }
     if net.holds_through(&slot, &reason) {
         // Membership still counts the peer in: it is not down for one broken connection.
-        if slot.detach_soft(connection) {
+        if net.connection_broke(&slot, connection) {
             tracing::info!(node = %net.config.name, peer = %slot.name(), %reason, "connection lost; the peer is still a member");
         }
         return;
@@ -270,6 +270,7 @@ async fn connection_ended(
             | NodeDownReason::Disconnected
             | NodeDownReason::DeclaredDown
     );
+    net.handlers.disconnected(slot.id);
     net.peer_down(&slot, reason);
     if reconnect {
         if let (Some(policy), Some(addr)) = (net.config.reconnect, slot.listen_addr()) {

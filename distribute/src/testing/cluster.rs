@@ -31,8 +31,9 @@ const PORT: u16 = 4369;
 const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(600);
 
 /// How long the cluster must look settled before it is judged: twice the simulated
-/// heartbeat timeout, so that a connection stalled by a short partition has been found dead
-/// (and its names dropped) before the registries are compared.
+/// heartbeat timeout, so that a connection stalled by a short partition has been found
+/// broken (and the registry resynchronised over the next one) before the registries are
+/// compared.
 const DEFAULT_SETTLE_WINDOW: Duration = Duration::from_secs(1);
 
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
@@ -124,7 +125,9 @@ impl TestClusterBuilder {
 
     /// Adjusts each node's [`NodeBuilder`] (given the node's index) before it starts, on
     /// its first start and on every restart. The cluster has already set the name, cookie,
-    /// transport and shorter heartbeats (100 ms, timed out after 500 ms).
+    /// transport, shorter heartbeats (100 ms, timed out after 500 ms) and a faster failure
+    /// detection (probes every 250 ms, 100 ms to answer, 1 s of suspicion: a dead node is
+    /// declared down about 2 s after it stops answering).
     pub fn configure(mut self, configure: impl Fn(usize, NodeBuilder) -> NodeBuilder + 'static) -> Self {
         self.configure = Some(Rc::new(configure));
         self
@@ -567,7 +570,9 @@ impl TestCluster {
 
     /// Crashes node `index`: its runtime is dropped with every actor, task and connection
     /// on it, at once and without a goodbye. Its peers find out as they would from a
-    /// machine that lost power: by their heartbeats timing out.
+    /// machine that lost power: their heartbeats time out (calls in flight fail with
+    /// `ConnectionLost`), and the membership declares it down (everything else waiting on
+    /// it fails with `NodeDown`).
     pub async fn crash(&self, index: usize) {
         self.request(Request::Crash(index)).await;
     }
