@@ -7,7 +7,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use distribute::{Node, NodeEvent};
-use distribute_tests::{poll_until, COOKIE};
+use distribute_tests::{converged, poll_until, COOKIE};
 
 async fn seeded(name: &str, seed: Option<&Node>) -> Node {
     let mut builder = Node::builder().name(name).cookie(COOKIE);
@@ -18,16 +18,6 @@ async fn seeded(name: &str, seed: Option<&Node>) -> Node {
         Ok(node) => node,
         Err(error) => panic!("node {name} did not start: {error}"),
     }
-}
-
-/// Waits until every node counts every other in.
-async fn converged(nodes: &[&Node]) {
-    poll_until("every node to count every other in", || {
-        nodes
-            .iter()
-            .all(|node| node.cluster_members().len() == nodes.len() - 1)
-    })
-    .await;
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::{CallError, ExitReason, NodeDownReason, NodeEvent, NodeEvents, NodeId};
-use distribute_tests::{poll_until, within, Counter, CounterClient, Gate, Sleeper, SleeperClient, COOKIE};
+use distribute_tests::{
+    converged, poll_until, within, Counter, CounterClient, Gate, Sleeper, SleeperClient, COOKIE,
+};
 
 /// Short enough for a test, long enough for the calls of one step to count as traffic.
 const IDLE: Duration = Duration::from_millis(400);
@@ -22,15 +24,6 @@ async fn member(name: &str, seed: Option<&Node>) -> Node {
         Ok(node) => node,
         Err(error) => panic!("node {name} did not start: {error}"),
     }
-}
-
-async fn converged(nodes: &[&Node]) {
-    poll_until("every node to count every other in", || {
-        nodes
-            .iter()
-            .all(|node| node.cluster_members().len() == nodes.len() - 1)
-    })
-    .await;
 }
 
 /// Whether `node` has a connection open to `peer`.

@@ -142,6 +142,16 @@ pub async fn net_node(name: &str) -> Node {
     }
 }
 
+/// Waits until every node of `nodes` counts every other in its membership.
+pub async fn converged(nodes: &[&Node]) {
+    poll_until("every node to count every other in", || {
+        nodes
+            .iter()
+            .all(|node| node.cluster_members().len() == nodes.len() - 1)
+    })
+    .await;
+}
+
 /// Failure detection for tests that kill nodes: a dead member is declared down by the
 /// cluster about 1.5 s after it stops answering, instead of the LAN default's 5 to 8 s.
 pub const FAST_DETECTION: distribute::membership::FailureDetection =

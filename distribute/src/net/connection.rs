@@ -181,8 +181,8 @@ async fn run(
 ) -> Result<NodeId, ConnectError> {
     let Authenticated {
         inbound,
-        mut write,
-        mut sealer,
+        write,
+        sealer,
         peer,
     } = authenticated;
     let peer_id = NodeId::from_u64(peer.incarnation);
@@ -232,17 +232,8 @@ async fn run(
         };
         resynced = install(net, &slot, attached, &stops);
     } else {
-        // The peer may be using this connection already: tell it to move to the other one,
-        // and keep reading this one until the peer closes it.
         tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
-        let _ = write_control(
-            &mut write,
-            &mut sealer,
-            &Control::Superseded,
-            net.config.max_frame,
-        )
-        .await;
-        write.shutdown().await;
+        supersede(write, sealer, net.config.max_frame).await;
     }
     let (greeted, greeting) = oneshot::channel();
     let signals = ConnectionSignals { stops, greeted };
@@ -254,6 +245,13 @@ async fn run(
         let _ = tokio::time::timeout(net.config.handshake_timeout, greeting).await;
     }
     Ok(peer_id)
+}
+
+/// A duplicate connection the peer may be using already: tells it to move to the other
+/// one, and stops writing; its reader reads it until the peer closes it.
+async fn supersede(mut write: Out, mut sealer: Sealer, max_frame: usize) {
+    let _ = write_control(&mut write, &mut sealer, &Control::Superseded, max_frame).await;
+    write.shutdown().await;
 }
 
 /// A connection about to carry a peer's traffic.

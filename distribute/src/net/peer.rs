@@ -333,6 +333,17 @@ impl PeerSlot {
     /// stops; its reader reads to the end. What is queued from now on waits for a new
     /// connection. Returns whether it did.
     pub(crate) fn close_idle(&self, connection: u64) -> bool {
+        if !self.unlink(connection, Some(super::queue::Notice::Idle)) {
+            return false;
+        }
+        tracing::debug!(peer = %self.id, connection, "idle connection closed");
+        true
+    }
+
+    /// Takes `connection` off the slot, if it is the one carrying the traffic, leaving the
+    /// queue open for the next one (see [`SendQueue::detach`] for `notice`; without one,
+    /// the connection broke). Returns whether it was.
+    fn unlink(&self, connection: u64, notice: Option<super::queue::Notice>) -> bool {
         let mut meta = lock(&self.meta);
         if meta.connection.as_ref().map(|(id, _)| *id) != Some(connection) {
             return false;
@@ -340,9 +351,18 @@ impl PeerSlot {
         meta.connection = None;
         meta.installed_at = None;
         self.linked.store(false, Ordering::Release);
-        self.queue.detach(Some(super::queue::Notice::Idle));
-        drop(meta);
-        tracing::debug!(peer = %self.id, connection, "idle connection closed");
+        self.queue.detach(notice);
+        if notice.is_none() {
+            self.lossy.store(true, Ordering::Release);
+            // Messages and signals wait for the next connection; replies and the frame
+            // handlers' protocols (the registry) do not: their senders have moved on (a call
+            // failed with `ConnectionLost`, a claim went to another sequencer), and a frame
+            // of theirs delivered seconds late would act on a world that is gone. The
+            // handlers hear of the peer again on the next connection, and resynchronise.
+            self.queue.retain_frames(|kind| {
+                kind == FrameKind::Message.as_u8() || kind == FrameKind::Signal.as_u8()
+            });
+        }
         true
     }
 
@@ -355,23 +375,9 @@ impl PeerSlot {
     /// queued (and queued from now on) waits for the next connection. Returns whether
     /// `connection` was the one carrying the traffic.
     pub(crate) fn detach_soft(&self, connection: u64) -> bool {
-        let mut meta = lock(&self.meta);
-        if meta.connection.as_ref().map(|(id, _)| *id) != Some(connection) {
+        if !self.unlink(connection, None) {
             return false;
         }
-        meta.connection = None;
-        meta.installed_at = None;
-        self.linked.store(false, Ordering::Release);
-        self.lossy.store(true, Ordering::Release);
-        self.queue.detach(None);
-        // Messages and signals wait for the next connection; replies and the frame
-        // handlers' protocols (the registry) do not: their senders have moved on (a call
-        // failed with `ConnectionLost`, a claim went to another sequencer), and a frame of
-        // theirs delivered seconds late would act on a world that is gone. The handlers
-        // hear of the peer again on the next connection, and resynchronise.
-        self.queue
-            .retain_frames(|kind| kind == FrameKind::Message.as_u8() || kind == FrameKind::Signal.as_u8());
-        drop(meta);
         // Their requests or replies may have gone with the connection: no waiting for a
         // reply that may never come.
         let calls = std::mem::take(&mut *lock(&self.calls));
