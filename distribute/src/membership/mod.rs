@@ -5,9 +5,14 @@
 //! start is joined once it is up. Beside its connections, every node runs SWIM (through
 //! foca) over datagrams on its own port, authenticated with the cluster's key: members probe
 //! each other directly and through others, suspect those that do not answer, and spread who
-//! joined, left or was declared down; [`Node::members`](crate::Node::cluster_members) is the view,
-//! and a node the cluster declares down has its connection cut. Above the network layer,
-//! below the registry.
+//! joined, left or was declared down; [`Node::members`](crate::Node::cluster_members) is the view.
+//! The membership, not a connection, says who is down: the network connects to members on
+//! demand and counts a member down only once it is declared dead (its connection, if any,
+//! is cut then), and the registry's replicas are the members. A member declared down that
+//! comes back under a newer generation within two probe periods (it rejoined after a
+//! healed partition) is not reported down at all, and a node left without anyone to talk
+//! to keeps announcing itself to the members it knew. Above the network layer, below the
+//! registry.
 
 pub mod discovery;
 pub(crate) mod gossip;

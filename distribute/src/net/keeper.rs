@@ -39,6 +39,7 @@ pub(super) async fn keep(net: Weak<Net>, slot: Arc<PeerSlot>) {
             break;
         }
         let mut wait = check;
+        let mut backing_off = false;
         if slot.wants_connection() {
             let revived = slot.revived.notified();
             tokio::pin!(revived);
@@ -48,21 +49,28 @@ pub(super) async fn keep(net: Weak<Net>, slot: Arc<PeerSlot>) {
                 dialled = dial(&net, &slot) => dialled,
             };
             match dialled {
-                Dialled::Connected | Dialled::Revived => failures = 0,
-                Dialled::Failed => {
+                Dialled::Revived => {
+                    failures = 0;
+                    continue;
+                }
+                Dialled::Connected if !slot.wants_connection() => {
+                    failures = 0;
+                    continue;
+                }
+                // Failed, or connected and at once without a connection again: not in a loop.
+                Dialled::Connected | Dialled::Failed => {
                     wait = backoff.jittered(failures, &mut rng);
                     failures += 1;
+                    backing_off = true;
                 }
                 Dialled::Gone => break,
-            }
-            if dialled == Dialled::Revived || (slot.is_up() && !slot.wants_connection()) {
-                continue;
             }
         }
         let revived = slot.revived.notified();
         tokio::select! {
             _ = closing.changed() => break,
-            () = &mut wanted => {}
+            // More to send does not cut a backoff short.
+            () = &mut wanted, if !backing_off => {}
             // Counted in again after it was down: dial at once, not after the backoff.
             () = revived => failures = 0,
             () = tokio::time::sleep(wait) => {}

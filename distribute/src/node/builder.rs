@@ -178,9 +178,13 @@ impl NodeBuilder {
     /// Whether the node runs the cluster's membership protocol (SWIM, through foca) over
     /// UDP on its own port, beside its connections (default: yes, where the transport has
     /// datagrams). Members probe each other and spread who joined, left or stopped
-    /// answering; [`Node::members`] is the view, and the connection to a node the cluster
-    /// declares down is cut ([`NodeDownReason::DeclaredDown`](crate::NodeDownReason)).
-    /// Packets are authenticated with a key derived from the cookie.
+    /// answering; [`Node::members`] is the view. With it, only the membership says a node
+    /// is down ([`NodeDownReason::DeclaredDown`](crate::NodeDownReason)): members are
+    /// connected on demand, a broken connection to a live member is only that (calls in
+    /// flight on it fail with `ConnectionLost`), and idle connections close (see
+    /// [`idle_timeout`](Self::idle_timeout)). Without it, nodes form a full mesh and a lost
+    /// connection is the node down. Packets are authenticated with a key derived from the
+    /// cookie.
     pub fn membership(mut self, enabled: bool) -> Self {
         self.membership = enabled;
         self
