@@ -183,9 +183,21 @@ async fn an_oversize_message_fails_on_the_sender() {
     shutdown(&[&b, &a]).await;
 }
 
+/// A node without a membership: a lost connection is the node down, and the node
+/// reconnects by itself (with one, see `net_on_demand.rs`).
+async fn mesh_node(name: &str) -> Node {
+    Node::builder()
+        .name(name)
+        .cookie(COOKIE)
+        .membership(false)
+        .start()
+        .await
+        .expect("start")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_monitors_links_and_pending_calls_see_the_connection_go() {
-    let (a, b) = (net_node("a").await, net_node("b").await);
+    let (a, b) = (mesh_node("a").await, mesh_node("b").await);
     b.connect(addr(&a)).await.expect("connect");
     let gate = Gate::new();
     let held = a.spawn(Counter::new(gate.clone())).await.expect("spawn");
@@ -327,17 +339,6 @@ async fn simultaneous_connects_leave_one_working_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_connection_is_reestablished_and_refs_keep_working() {
-    // Without a membership a lost connection is the node down, and the node reconnects by
-    // itself; with one, see `net_on_demand.rs`.
-    let mesh_node = |name: &'static str| async move {
-        Node::builder()
-            .name(name)
-            .cookie(COOKIE)
-            .membership(false)
-            .start()
-            .await
-            .expect("start")
-    };
     let (a, b) = (mesh_node("a").await, mesh_node("b").await);
     b.connect(addr(&a)).await.expect("connect");
     let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");

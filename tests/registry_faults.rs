@@ -179,7 +179,14 @@ async fn a_killed_owner_then_a_killed_owner_process_lose_their_names_everywhere(
     }
 
     // The owner's whole process is killed: no goodbye, no release; both nodes see it down
-    // and drop its names.
+    // (declared dead by the membership, which counts the child in by now) and drop its
+    // names.
+    for node in [&a, &b] {
+        poll_until("the child to be a member", || {
+            node.cluster_members().iter().any(|member| member.id == child_id)
+        })
+        .await;
+    }
     let (mut a_events, mut b_events) = (a.events(), b.events());
     let status = child.kill();
     #[cfg(unix)]
