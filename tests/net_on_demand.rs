@@ -232,3 +232,44 @@ async fn a_member_declared_dead_fails_calls_and_monitors_with_node_down() {
         "declared down by the membership, not by the broken connection: {event:?}"
     );
 }
+
+/// Bursts of tells with pauses around the idle timeout, so that connections close while
+/// the next burst is on its way: the close is in order (each side writes what it holds and
+/// reads the other to its end), so every tell arrives, in order of the bursts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tells_racing_idle_closes_all_arrive() {
+    let idle = Duration::from_millis(30);
+    let start = |name: &'static str, seed: Option<std::net::SocketAddr>| async move {
+        let mut builder = Node::builder().name(name).cookie(COOKIE).idle_timeout(Some(idle));
+        if let Some(seed) = seed {
+            builder = builder.seed(seed.to_string());
+        }
+        builder.start().await.expect("start")
+    };
+    let a = start("a", None).await;
+    let b = start("b", a.listen_addr()).await;
+    converged(&[&a, &b]).await;
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote = b.lookup_on::<Counter>(a.id(), "counter").await.expect("lookup");
+    let mut rng = fastrand::Rng::with_seed(7);
+    let (bursts, per_burst) = (40, 25);
+    let mut closes_seen = 0;
+    for _ in 0..bursts {
+        for _ in 0..per_burst {
+            remote.add(1).await.expect("tell");
+        }
+        // Around the idle timeout: sometimes the connection closes first, sometimes not.
+        tokio::time::sleep(Duration::from_millis(rng.u64(15..80))).await;
+        if !connected_to(&b, a.id()) {
+            closes_seen += 1;
+        }
+    }
+    println!("idle closes seen between bursts: {closes_seen} of {bursts}");
+    assert!(closes_seen > 0, "no idle close happened between the bursts");
+    assert_eq!(
+        within("the last call", remote.get()).await,
+        Ok(bursts * per_burst),
+        "every tell arrived ({closes_seen} idle closes seen)"
+    );
+}
