@@ -14,8 +14,8 @@ use distribute::transport::{encode_frame, FrameKind};
 use distribute::{Message, NodeDownReason};
 use distribute_tests::fake_peer::{kill_signal, message_body, write_frame, FakePeer, Inject, Relay};
 use distribute_tests::{
-    addr, counter_tag, net_node, poll_until, wait_event, within, Counter, CounterClient, CounterMsg, Gate,
-    COOKIE,
+    addr, counter_tag, mesh_node, net_node, poll_until, wait_event, within, Counter, CounterClient,
+    CounterMsg, Gate, COOKIE,
 };
 
 /// The body of a tell `add(by)` to `counter`.
@@ -34,22 +34,13 @@ fn add_message(counter: &ActorRef<Counter>, by: u64) -> Vec<u8> {
 }
 
 /// A node `v` with a counter, and a node `w`, not connected to each other.
-/// A node without a membership: a relay carries only the TCP connection between two nodes,
-/// and a membership would reach them directly over UDP and keep each counted in while the
-/// relay's connections come and go (a closed connection is then no node down).
-async fn relayed_node(name: &str) -> Node {
-    Node::builder()
-        .name(name)
-        .cookie(COOKIE)
-        .membership(false)
-        .start()
-        .await
-        .expect("start")
-}
-
+/// The nodes a relay sits between run no membership ([`mesh_node`]): a relay carries only
+/// their TCP connection, and a membership would reach them directly over UDP and keep each
+/// counted in while the relay's connections come and go (a closed connection is then no
+/// node down).
 async fn victims() -> (Node, Node, ActorRef<Counter>) {
-    let v = relayed_node("v").await;
-    let w = relayed_node("w").await;
+    let v = mesh_node("v").await;
+    let w = mesh_node("w").await;
     let counter = v.spawn(Counter::new(Gate::new())).await.expect("spawn");
     v.register_local("counter", &counter).expect("register");
     (v, w, counter)
@@ -93,7 +84,7 @@ async fn untouched(v: &Node, counter: &ActorRef<Counter>, n: u64, delivered: u64
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relayed_handshake_succeeds_but_frames_the_relay_adds_are_refused() {
-    let v = relayed_node("v").await;
+    let v = mesh_node("v").await;
     let counter = v.spawn(Counter::new(Gate::new())).await.expect("spawn");
     let mut v_events = v.events();
     // A claim of the name "svc" for v's counter, shaped as the registry's Claim message.
@@ -115,7 +106,7 @@ async fn a_relayed_handshake_succeeds_but_frames_the_relay_adds_are_refused() {
         ("w-registry", FrameKind::Registry, claim),
     ];
     for (name, kind, body) in injections {
-        let w = relayed_node(name).await;
+        let w = mesh_node(name).await;
         let mut w_events = w.events();
         let relay = Relay::start(addr(&v), addr(&w)).await;
         // Both nodes accepted the relay's sockets: the handshake alone cannot tell.
@@ -192,7 +183,7 @@ async fn reflected_and_forged_records_are_refused() {
     .await;
 
     // A record in the right format around a real Kill, with a tag the relay made up.
-    let w2 = relayed_node("w2").await;
+    let w2 = mesh_node("w2").await;
     let mut w2_events = w2.events();
     let forging = Relay::start(addr(&v), addr(&w2)).await;
     wait_up(&mut v_events, "w2").await;

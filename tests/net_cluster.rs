@@ -6,7 +6,7 @@ use std::time::Duration;
 use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
 use distribute_tests::{
-    addr, mesh, net_node, shutdown, wait_event, within, Counter, CounterClient, Gate, COOKIE,
+    addr, mesh, mesh_node, net_node, shutdown, wait_event, within, Counter, CounterClient, Gate,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,18 +181,6 @@ async fn an_oversize_message_fails_on_the_sender() {
     // Nothing was lost: the connection still carries calls.
     assert_eq!(remote.blob(vec![7; 1024]).await, Ok(1024));
     shutdown(&[&b, &a]).await;
-}
-
-/// A node without a membership: a lost connection is the node down, and the node
-/// reconnects by itself (with one, see `net_on_demand.rs`).
-async fn mesh_node(name: &str) -> Node {
-    Node::builder()
-        .name(name)
-        .cookie(COOKIE)
-        .membership(false)
-        .start()
-        .await
-        .expect("start")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,11 +3,11 @@
 //! runtime dies is declared down by the others and its connection cut, garbage datagrams
 //! are refused and counted, and membership can be switched off.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::UdpSocket;
 use std::time::Duration;
 
 use distribute::{Node, NodeEvent};
-use distribute_tests::{converged, poll_until, COOKIE};
+use distribute_tests::{converged, crash, on_own_runtime, poll_until, COOKIE};
 
 async fn seeded(name: &str, seed: Option<&Node>) -> Node {
     let mut builder = Node::builder().name(name).cookie(COOKIE);
@@ -36,39 +36,20 @@ async fn nodes_joined_through_seeds_count_each_other_in() {
     );
 }
 
-/// Starts a node on a runtime of its own, on its own thread; dropping the runtime kills
-/// it as a crash would: its tasks and sockets vanish, nothing says goodbye.
-fn doomed(seed: SocketAddr) -> (tokio::runtime::Runtime, Node) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|error| panic!("a runtime: {error}"));
-    let node = runtime.block_on(async {
-        Node::builder()
-            .name("doomed")
-            .cookie(COOKIE)
-            .seed(seed.to_string())
-            .start()
-            .await
-    });
-    (runtime, node.unwrap_or_else(|error| panic!("{error}")))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_dies_is_declared_down_by_the_cluster() {
     let a = seeded("a", None).await;
     let b = seeded("b", Some(&a)).await;
     let seed = a.listen_addr().unwrap_or_else(|| panic!("a listens"));
-    let (runtime, victim) = tokio::task::spawn_blocking(move || doomed(seed))
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
+    let builder = Node::builder()
+        .name("doomed")
+        .cookie(COOKIE)
+        .seed(seed.to_string());
+    let (runtime, victim) = on_own_runtime(builder).await;
     converged(&[&a, &b, &victim]).await;
     let victim_id = victim.id();
     let mut events = a.events();
-    tokio::task::spawn_blocking(move || runtime.shutdown_background())
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
+    crash(runtime).await;
     // The suspicion time for a small cluster is a few seconds; a probe misses the dead node
     // within a few one-second periods.
     let declared = tokio::time::timeout(Duration::from_secs(30), async {

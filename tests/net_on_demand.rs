@@ -9,7 +9,8 @@ use std::time::Duration;
 use distribute::prelude::*;
 use distribute::{CallError, ExitReason, NodeDownReason, NodeEvent, NodeEvents, NodeId};
 use distribute_tests::{
-    converged, poll_until, within, Counter, CounterClient, Gate, Sleeper, SleeperClient, COOKIE,
+    converged, crash, on_own_runtime, poll_until, within, Counter, CounterClient, Gate, Sleeper,
+    SleeperClient, COOKIE,
 };
 
 /// Short enough for a test, long enough for the calls of one step to count as traffic.
@@ -140,33 +141,16 @@ async fn a_broken_connection_is_not_a_node_down_while_the_node_is_a_member() {
     assert_eq!(down.reason, ExitReason::Normal);
 }
 
-/// Starts a member on a runtime of its own; dropping the runtime kills it as a crash
-/// would: nothing says goodbye.
-fn doomed(seed: std::net::SocketAddr) -> (tokio::runtime::Runtime, Node) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|error| panic!("a runtime: {error}"));
-    let node = runtime.block_on(async {
-        Node::builder()
-            .name("doomed")
-            .cookie(COOKIE)
-            .idle_timeout(Some(IDLE))
-            .seed(seed.to_string())
-            .start()
-            .await
-    });
-    (runtime, node.unwrap_or_else(|error| panic!("{error}")))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_declared_dead_fails_calls_and_monitors_with_node_down() {
     let a = member("a", None).await;
     let seed = a.listen_addr().unwrap_or_else(|| panic!("a listens"));
-    let (runtime, victim) = tokio::task::spawn_blocking(move || doomed(seed))
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
+    let builder = Node::builder()
+        .name("doomed")
+        .cookie(COOKIE)
+        .idle_timeout(Some(IDLE))
+        .seed(seed.to_string());
+    let (runtime, victim) = on_own_runtime(builder).await;
     converged(&[&a, &victim]).await;
     let waiting = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     for name in ["idle", "busy"] {
@@ -189,9 +173,7 @@ async fn a_member_declared_dead_fails_calls_and_monitors_with_node_down() {
     .await;
     let mut events = a.events();
     let victim_id = victim.id();
-    tokio::task::spawn_blocking(move || runtime.shutdown_background())
-        .await
-        .unwrap_or_else(|error| panic!("{error}"));
+    crash(runtime).await;
     // The connection breaks first: the call in flight on it fails at once.
     let lost = within("the call in flight to fail", in_flight)
         .await

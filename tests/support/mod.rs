@@ -152,6 +152,45 @@ pub async fn converged(nodes: &[&Node]) {
     .await;
 }
 
+/// Starts the node `builder` makes on a runtime of its own, on threads of its own:
+/// [`crash`] drops the runtime as a crash would (its tasks and sockets vanish, nothing says
+/// goodbye).
+pub async fn on_own_runtime(builder: distribute::NodeBuilder) -> (tokio::runtime::Runtime, Node) {
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|error| panic!("a runtime: {error}"));
+        let node = runtime.block_on(builder.start());
+        (runtime, node.unwrap_or_else(|error| panic!("{error}")))
+    })
+    .await
+    .unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Crashes the node of a runtime from [`on_own_runtime`].
+pub async fn crash(runtime: tokio::runtime::Runtime) {
+    tokio::task::spawn_blocking(move || runtime.shutdown_background())
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+}
+
+/// A networked node without a membership: a full mesh in which a lost connection is the
+/// node down (for tests that cut connections to make a partition, or relay them).
+pub async fn mesh_node(name: &str) -> Node {
+    match Node::builder()
+        .name(name)
+        .cookie(COOKIE)
+        .membership(false)
+        .start()
+        .await
+    {
+        Ok(node) => node,
+        Err(error) => panic!("node {name} did not start: {error}"),
+    }
+}
+
 /// Failure detection for tests that kill nodes: a dead member is declared down by the
 /// cluster about 1.5 s after it stops answering, instead of the LAN default's 5 to 8 s.
 pub const FAST_DETECTION: distribute::membership::FailureDetection =
