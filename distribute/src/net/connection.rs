@@ -381,7 +381,7 @@ fn known_nodes(net: &Net, to: &PeerSlot) -> Vec<KnownNode> {
     net.connected()
         .into_iter()
         .filter(|slot| slot.id != to.id)
-        .filter(|slot| !(to.gossips() && slot.gossips()))
+        .filter(|slot| !(net.gossips(to) && net.gossips(slot)))
         .filter_map(|slot| {
             Some(KnownNode {
                 id: slot.id,

@@ -135,7 +135,7 @@ pub(super) fn announce(net: &Net, peer: &PeerSlot) {
     }];
     let others = net.connected().into_iter().filter(|other| other.id != peer.id);
     // Two nodes that both gossip with this one find each other through the membership.
-    for other in others.filter(|other| !(other.gossips() && peer.gossips())) {
+    for other in others.filter(|other| !(net.gossips(other) && net.gossips(peer))) {
         other.send_control(&Control::Introduce {
             listen: Some(net.advertised),
             known: known.clone(),

@@ -419,6 +419,14 @@ impl Net {
         lock(&self.members).contains_key(&id)
     }
 
+    /// Whether `slot`'s node finds the others through a membership: it said so when it
+    /// connected, or this node's membership counts it in (it gossips, then, connected or
+    /// not). Such nodes are not introduced to each other: an introduction would open
+    /// connections the membership does not need.
+    pub(crate) fn gossips(&self, slot: &PeerSlot) -> bool {
+        slot.gossips() || self.is_member(slot.id)
+    }
+
     /// Where member `id` listens, as the membership knows it.
     pub(crate) fn member_addr(&self, id: NodeId) -> Option<SocketAddr> {
         lock(&self.members).get(&id).copied()

@@ -9,13 +9,14 @@
 //! - a node reports each (name, loser) once; later sightings are dropped
 //!   ([`Registry::finished`] runs at the end of every input);
 //! - the loser's node, which always sees the conflict (its own replica gives its actor's
-//!   name away), announces it to every connected node ([`RegistryMsg::Lost`]), and, for
-//!   [`ANNOUNCED_FOR`], to every node that connects and that it had met before the loss (a
-//!   node cut off at the time); each reports it in turn. A node it meets only after the loss
-//!   (one that started since, such as a crashed node's next incarnation) was not part of
-//!   the conflict and is not told of it. Only the loser's node may announce a loss (it is
-//!   the authority on its own actors), and the announcement only reports: it changes no
-//!   replica and stops no actor.
+//!   name away), announces it ([`RegistryMsg::Lost`]) to its sequencer, which passes it on to
+//!   every other node; for [`ANNOUNCED_FOR`], both tell it to each node they greet that they
+//!   had met before the loss (a node cut off at the time); each reports it in turn. A node met
+//!   only after the loss (one that started since, such as a crashed node's next incarnation)
+//!   was not part of the conflict and is not told of it. Only the loser's node, or the
+//!   sequencer passing its word on, may announce a loss (the loser's node is the authority on
+//!   its own actors), and the announcement only reports: it changes no replica and stops no
+//!   actor.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -40,7 +41,8 @@ const ANNOUNCED_AT_MOST: usize = 1024;
 pub(super) struct Conflicts {
     reported: BTreeSet<(String, ActorId)>,
     order: VecDeque<(String, ActorId)>,
-    /// This node's actors' recent losses: when, and the conflict.
+    /// This node's actors' recent losses, and those it passed on as the sequencer: when, and
+    /// the conflict.
     losses: VecDeque<(Duration, Conflict)>,
     /// When this node first met each peer (the most recent [`REMEMBERED`]).
     met: BTreeMap<NodeId, Duration>,
@@ -108,7 +110,7 @@ fn lost(conflict: &Conflict) -> RegistryMsg {
 
 impl Registry {
     /// Ends an input: drops the conflicts reported here before; a new loss of one of this
-    /// node's actors is announced to every connected node.
+    /// node's actors is announced (through the sequencer) to every node.
     pub(super) fn finished(&mut self, mut out: Outputs, now: Duration) -> Outputs {
         let found = std::mem::take(&mut out.conflicts);
         for conflict in found {
@@ -116,9 +118,7 @@ impl Registry {
                 continue;
             }
             if conflict.loser.node() == self.me {
-                for peer in self.peers.connected() {
-                    out.send(*peer, lost(&conflict));
-                }
+                self.spread(&lost(&conflict), &mut out);
                 self.conflicts.remember_loss(conflict.clone(), now);
             }
             out.conflicts.push(conflict);
@@ -136,17 +136,24 @@ impl Registry {
         }
     }
 
-    /// The node of `loser` (`from`, as [`admit`](Self::admit) checked) says it lost `name`
-    /// to `winner`: reported here (once).
+    /// The node of `loser`, or the sequencer passing its word on (`from`, as
+    /// [`admit`](Self::admit) checked), says it lost `name` to `winner`: reported here (once),
+    /// and, if this node is the sequencer and `from` the loser's node, passed on to every other
+    /// node (and to those greeted for a while).
     pub(super) fn heard_of_loss(
         &mut self,
         from: NodeId,
         name: String,
         (winner, loser): (ActorId, ActorId),
+        now: Duration,
         out: &mut Outputs,
     ) {
-        debug_assert_eq!(loser.node(), from);
-        out.conflicts.push(Conflict { name, winner, loser });
+        let conflict = Conflict { name, winner, loser };
+        if self.sequencer() == self.me && from == loser.node() {
+            self.pass_on(&lost(&conflict), from, out);
+            self.conflicts.remember_loss(conflict.clone(), now);
+        }
+        out.conflicts.push(conflict);
     }
 }
 
