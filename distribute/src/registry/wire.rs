@@ -51,6 +51,10 @@ pub enum RegistryMsg {
         request: u64,
         result: Result<(), Option<ActorId>>,
     },
+    /// To a node whose release `request` this node cannot take: it is not the sequencer, and
+    /// cannot pass a release on (the sequencer takes a release from the owner's node only).
+    /// The claimant tries again, with the sequencer once it can reach it.
+    NotSequencer { request: u64 },
     /// From the sequencer to every node, the claimant included: apply `change` and
     /// acknowledge it to the sequencer. `claimant` names the node and request that asked for
     /// it (none for a change the sequencer makes on its own to bring replicas back in line, a
@@ -169,7 +173,9 @@ impl RegistryMsg {
                 }
                 Committed::Released { name, .. } => validate_name(name),
             },
-            RegistryMsg::ClaimReply { .. } | RegistryMsg::CommitAck { .. } => Ok(()),
+            RegistryMsg::ClaimReply { .. }
+            | RegistryMsg::CommitAck { .. }
+            | RegistryMsg::NotSequencer { .. } => Ok(()),
             RegistryMsg::Snapshot { entries, groups } | RegistryMsg::SnapshotPart { entries, groups } => {
                 validate_entries(entries.iter().chain(groups))
             }

@@ -8,7 +8,9 @@
 //!
 //! A claim is this node's own, or one a peer sent to this node while it was not the sequencer
 //! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
-//! and answers the peer with a `ClaimReply` once the claim is answered here.
+//! and answers the peer with a `ClaimReply` once the claim is answered here. A release is
+//! not forwarded (the sequencer takes one from the owner's node only): the peer is told
+//! `NotSequencer`, and tries again.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -173,6 +175,18 @@ impl Claims {
         self.resolve(request, answer, done);
     }
 
+    /// `from`, which claim `request` was sent to, cannot take it (it is not the sequencer):
+    /// the claim fails, to be tried again.
+    pub(super) fn refused_by_proxy(&mut self, (request, from): (u64, NodeId), done: &mut Vec<Resolved>) {
+        if self
+            .pending
+            .get(&request)
+            .is_some_and(|claim| claim.sequencer == from)
+        {
+            self.resolve(request, Answer::SequencerLost, done);
+        }
+    }
+
     /// `node` went down: the claims it was sequencing fail (they are tried again with the
     /// next sequencer).
     pub(super) fn without(&mut self, node: NodeId, done: &mut Vec<Resolved>) {
@@ -198,9 +212,14 @@ impl Registry {
             return self.propose(Work::Proposal(proposal), now, out);
         }
         let Proposal { name, change, origin } = proposal;
-        let (request, proxy_for) = match origin {
-            Origin::Local(request) => (request, None),
-            Origin::Remote { node, request } => (self.claims.next_request(), Some((node, request))),
+        let (request, proxy_for) = match (origin, &change) {
+            // The sequencer would refuse it from this node (not the owner's): the claimant
+            // tries again.
+            (Origin::Remote { node, request }, Change::Unclaim(_)) => {
+                return out.send(node, RegistryMsg::NotSequencer { request });
+            }
+            (Origin::Local(request), _) => (request, None),
+            (Origin::Remote { node, request }, _) => (self.claims.next_request(), Some((node, request))),
         };
         let msg = match change.clone() {
             Change::Claim(entry) => RegistryMsg::Claim {

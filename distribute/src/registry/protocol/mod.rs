@@ -416,6 +416,11 @@ impl Registry {
                 let change = Change::Unclaim(owner);
                 self.take_proposal(Proposal { name, change, origin }, now, &mut out);
             }
+            RegistryMsg::NotSequencer { request } => {
+                let mut done = Vec::new();
+                self.claims.refused_by_proxy((request, from), &mut done);
+                self.settle(done, now, &mut out);
+            }
             RegistryMsg::ClaimReply { request, result } => {
                 let mut done = Vec::new();
                 let current = self.sequencer();

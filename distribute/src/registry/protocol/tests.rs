@@ -78,6 +78,7 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
                 RegistryMsg::Leave { .. } => "Leave",
                 RegistryMsg::Groups { .. } => "Groups",
                 RegistryMsg::Lost { .. } => "Lost",
+                RegistryMsg::NotSequencer { .. } => "NotSequencer",
             };
             (to.as_u64(), kind)
         })
@@ -651,6 +652,39 @@ fn a_node_that_is_not_the_sequencer_forwards_a_claim_and_answers_its_claimant() 
     assert_eq!(*to, node(1));
     let out = proxy.receive(node(1), reply(*request, Err(Some(id(1, 1)))), secs(0));
     assert_eq!(out.frames, vec![(node(4), reply(7, Err(Some(id(1, 1)))))]);
+}
+
+#[test]
+fn a_node_that_is_not_the_sequencer_sends_a_release_back_and_its_claimant_tries_again() {
+    // The sequencer would refuse a release forwarded by node 3, which does not own the actor.
+    let mut proxy = registry(3, &[1, 4]);
+    let unclaim = RegistryMsg::Unclaim {
+        request: 7,
+        name: "svc".into(),
+        owner: id(4, 1),
+    };
+    let out = proxy.receive(node(4), unclaim, secs(0));
+    assert_eq!(
+        out.frames,
+        vec![(node(4), RegistryMsg::NotSequencer { request: 7 })]
+    );
+    // Node 4 took node 3 for its sequencer (it suspects node 1): its release fails, to be
+    // tried again; a refusal from another node, or for another request, changes nothing.
+    let mut claimant = registry(4, &[1, 3]);
+    claimant.peers.suspect(node(1), secs(100));
+    let (submitted, _) = claimant.submit("svc", Change::Unclaim(id(4, 1)), secs(0));
+    assert_eq!(submitted.sequencer, node(3));
+    let request = submitted.request;
+    let out = claimant.receive(node(1), RegistryMsg::NotSequencer { request }, secs(0));
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(
+        node(3),
+        RegistryMsg::NotSequencer { request: request + 1 },
+        secs(0),
+    );
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(3), RegistryMsg::NotSequencer { request }, secs(0));
+    assert_eq!(out.answers, vec![(request, Answer::SequencerLost)]);
 }
 
 #[test]
