@@ -50,7 +50,11 @@
 //!   it is heard from, reconnects, or twenty deadlines pass; the claim is submitted again to
 //!   the next candidate. A change the silent node did commit is safe: a retried claim by the
 //!   same owner is granted the same, and a commit that reached only some nodes is settled by
-//!   reconciliation, as when a sequencer goes down.
+//!   reconciliation, as when a sequencer goes down. A node that is not the sequencer forwards
+//!   a registration but not a release (only the owner's node may release a name): it sends the
+//!   release back, and the owner's node tries again until it reaches the sequencer, so a node
+//!   cut off from its sequencer registers through another but releases only once it is back
+//!   in touch (or its call times out).
 //! - **Chunked sync.** A replica is sent in chunks well under the frame cap
 //!   (`SnapshotPart`s, then a final `Snapshot`); the receiver holds the chunks (within the
 //!   caps) and takes them together at the last, so a registry of any size reaches a joining

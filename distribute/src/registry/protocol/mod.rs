@@ -5,9 +5,10 @@
 //! ([`driver`](super::driver)) feeds the inputs and carries the outputs out.
 //!
 //! Reads are local. Writes are ordered by one node, the *sequencer*: the lowest id among this
-//! node and the peers it sees connected (every node of a connected mesh agrees on it). Only a
-//! node that is the sequencer in its own view decides; one that gets a claim while it is not
-//! forwards it to its own sequencer, and a node applies commits only from its own sequencer.
+//! node and the peers it sees up (every node agrees on it once their views of the members
+//! agree). Only a node that is the sequencer in its own view decides; one that gets a claim
+//! while it is not forwards it to its own sequencer (a release it sends back: see
+//! [`claims`]), and a node applies commits only from its own sequencer.
 //!
 //! A change submitted from a node R that is not the sequencer S takes four one-way hops: R's
 //! `Claim` (or `Unclaim`) to S; S's `Commit` to every node, R included; each node's
@@ -244,6 +245,7 @@ impl Registry {
         self.peers.up(peer);
         self.partial.remove(&peer);
         self.last_heard.insert(peer, now);
+        self.meet(peer, now);
         let greet = self.sequencer() == self.me || self.sequencer() == peer;
         if greet {
             let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
@@ -276,9 +278,9 @@ impl Registry {
     /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
     /// more. The sequencer commits the removal of the names, and passes the removal of the
     /// memberships on, in order (a node still connected to `peer` would keep them otherwise;
-    /// they come back with its replica). If `peer` was
-    /// the sequencer, the next one reconciles with this node: a change the last sequencer did
-    /// not get to every node is settled that way.
+    /// they come back with its replica). If `peer` was the sequencer, the next one reconciles
+    /// with this node: a change the last sequencer did not get to every node is settled that
+    /// way.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();

@@ -1086,3 +1086,23 @@ fn a_commit_for_a_joining_nodes_actor_is_taken_once_its_connection_is_up() {
         "a later decision superseded it"
     );
 }
+
+#[test]
+fn the_sequencer_passes_a_loss_on_only_to_the_nodes_it_met_before_it_happened() {
+    let mut seq = registry(1, &[2, 3]);
+    let lost = RegistryMsg::Lost {
+        name: "svc".into(),
+        winner: id(3, 1),
+        loser: id(2, 1),
+    };
+    let out = seq.receive(node(2), lost.clone(), secs(5));
+    assert_eq!(kinds(&out), vec![(3, "Lost")]);
+    assert_eq!(out.conflicts.len(), 1, "reported here too");
+    // Node 4 joins after the loss: it is neither greeted with it nor told when node 2 tells
+    // the sequencer again.
+    let out = seq.peer_up(node(4), secs(9));
+    assert_eq!(kinds(&out), vec![(4, "Snapshot")]);
+    let out = seq.receive(node(2), lost, secs(10));
+    assert_eq!(kinds(&out), vec![(3, "Lost")]);
+    assert!(out.conflicts.is_empty(), "reported once");
+}
