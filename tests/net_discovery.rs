@@ -19,19 +19,26 @@ async fn seeded(name: &str, seed: &str) -> Node {
 
 /// Where `node` records that `peer` listens, once `peer` has said (its introduction is the
 /// first frame after the handshake, so it may follow the node-up event).
-async fn told(node: &Node, peer: &str, expected: SocketAddr) {
+/// Waits until `node` knows where `peer` listens (from the membership or from a connection:
+/// the two need not be connected, so `peer` is found by id, its name coming with a
+/// connection only), and checks that it is `expected`.
+async fn told(node: &Node, peer: &Node, expected: SocketAddr) {
     let heard = || {
         let peers = node.connected_nodes();
         peers
             .into_iter()
-            .find(|info| info.name == peer)
+            .find(|info| info.id == peer.id())
             .and_then(|info| info.listen)
     };
-    poll_until(&format!("{} to hear where {peer} listens", node.name()), || {
-        heard().is_some()
-    })
-    .await;
-    assert_eq!(heard(), Some(expected), "where {} records {peer}", node.name());
+    let what = format!("{} to hear where {} listens", node.name(), peer.name());
+    poll_until(&what, || heard().is_some()).await;
+    assert_eq!(
+        heard(),
+        Some(expected),
+        "where {} records {}",
+        node.name(),
+        peer.name()
+    );
 }
 
 fn port(node: &Node) -> u16 {
@@ -114,8 +121,8 @@ async fn a_discovery_of_the_users_is_asked_again_until_it_finds_a_node() {
 }
 
 /// Node a listens on every interface (0.0.0.0): b reaches it through a seed on 127.0.0.1;
-/// c, which knows only b, is introduced to a at an address that reaches it (the IP b saw,
-/// not 0.0.0.0), and the three form a mesh.
+/// c, which knows only b, hears of a at an address that reaches it (the IP b saw, not
+/// 0.0.0.0), and the three count each other in.
 #[tokio::test]
 async fn a_node_on_every_interface_is_introduced_where_it_can_be_reached() {
     let everywhere = SocketAddr::from(([0, 0, 0, 0], 0));
@@ -131,7 +138,7 @@ async fn a_node_on_every_interface_is_introduced_where_it_can_be_reached() {
     let c = seeded("c", &format!("127.0.0.1:{}", port(&b))).await;
     wait_connected(&c, 2).await;
     wait_connected(&a, 2).await;
-    told(&c, "a", SocketAddr::from(([127, 0, 0, 1], port(&a)))).await;
+    told(&c, &a, SocketAddr::from(([127, 0, 0, 1], port(&a)))).await;
 }
 
 /// Node a listens on every interface and advertises 127.0.0.2 (port 0: the bound one):
@@ -158,7 +165,7 @@ async fn an_advertised_address_is_what_peers_are_told() {
     let c = seeded("c", &format!("127.0.0.1:{}", port(&b))).await;
     wait_connected(&c, 2).await;
     for node in [&b, &c] {
-        told(node, "a", advertised).await;
+        told(node, &a, advertised).await;
     }
 }
 

@@ -197,21 +197,11 @@ async fn a_member_declared_dead_fails_calls_and_monitors_with_node_down() {
         .await
         .expect("the monitor fired");
     assert_eq!(down.reason, ExitReason::NodeDown);
-    let event = distribute_tests::wait_event(
-        &mut events,
-        "the node down",
-        |event| matches!(event, NodeEvent::NodeDown { node, .. } if *node == victim_id),
-    )
-    .await;
-    assert!(
-        matches!(
-            event,
-            NodeEvent::NodeDown {
-                reason: NodeDownReason::DeclaredDown,
-                ..
-            }
-        ),
-        "declared down by the membership, not by the broken connection: {event:?}"
+    let reason = distribute_tests::wait_node_down(&mut events, "the node down", victim_id).await;
+    assert_eq!(
+        reason,
+        NodeDownReason::DeclaredDown,
+        "declared down by the membership, not by the broken connection"
     );
 }
 

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use distribute::NodeDownReason;
-use distribute_tests::{poll_until, wait_event, within, Sleeper, SleeperClient, COOKIE, FAST_DETECTION};
+use distribute_tests::{
+    is_node_down_of, poll_until, wait_event, within, Sleeper, SleeperClient, COOKIE, FAST_DETECTION,
+};
 
 /// The heartbeat of both nodes: a silent peer is down after 500 ms.
 const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
@@ -123,10 +125,6 @@ async fn connect(node: &Node, child: &ChildNode) -> (NodeId, ActorRef<Sleeper>, 
     assert_eq!(sleeper.ping("again".into()).await, Ok("pong 2: again".to_owned()));
     assert_eq!(watcher.waiting().await, Ok(0));
     (child_id, sleeper, watcher)
-}
-
-fn is_node_down_of(event: &NodeEvent, id: NodeId) -> bool {
-    matches!(event, NodeEvent::NodeDown { node, .. } if *node == id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

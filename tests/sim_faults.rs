@@ -131,7 +131,9 @@ fn sequencer_crash(seed: u64) -> Result<Report, SimError> {
             let actor = counter_on(&cluster, claimant).await?;
             let node = cluster.node(claimant);
             let claim = spawn_local(async move { node.register_global("svc", &actor).await });
-            let window = u64::try_from(one_way.as_micros() * 3).unwrap_or(u64::MAX);
+            // A registration takes four one-way trips on the slow link (claim, commit, its
+            // acknowledgement, the answer): the crash falls anywhere in them, or just after.
+            let window = u64::try_from(one_way.as_micros() * 5).unwrap_or(u64::MAX);
             // Half the time, a third node claims `svc` too, at a random moment of the window.
             let rival = match rng.bool() {
                 true => Some((0..nodes).find(|&index| index != sequencer && index != claimant)),

@@ -169,11 +169,13 @@
 //! Every node keeps a replica of the global names and process groups (see [`registry`]).
 //! Lookups ([`Node::lookup`]) are local reads; registrations
 //! ([`Node::register_global`]) and releases ([`Node::unregister_global`]) go to one node, the
-//! *sequencer* (the connected node with the lowest id), which decides them one at a time and
-//! returns once every connected node has applied them: of concurrent registrations of one
-//! name exactly one wins, and a release and the next registration reach every node in order.
-//! Names go when their actor stops for good or its node goes down. Nodes that connect
-//! exchange replicas before [`Node::connect`] returns; a name registered on both sides of a
+//! *sequencer* (the member with the lowest id), which decides them one at a time and
+//! returns once every member has applied them: of concurrent registrations of one name
+//! exactly one wins, and a release and the next registration reach every node in order.
+//! Registry traffic goes between the sequencer and each node only, so a node needs one
+//! connection for it, not one to every member. Names go when their actor stops for good or
+//! its node goes down. A node and its sequencer exchange replicas when they meet; a name
+//! registered on both sides of a
 //! partition keeps one owner on every node (the lowest id unless
 //! [`NodeBuilder::resolve_conflicts_with`] says otherwise) and the loser is stopped. This is a
 //! registry with deterministic conflict resolution, not consensus.

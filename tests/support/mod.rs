@@ -243,6 +243,24 @@ pub async fn wait_event(
     .await
 }
 
+/// Whether `event` is the down of node `id`.
+pub fn is_node_down_of(event: &distribute::NodeEvent, id: distribute::NodeId) -> bool {
+    matches!(event, distribute::NodeEvent::NodeDown { node, .. } if *node == id)
+}
+
+/// Waits for the down of node `id` (skipping other events) and returns why it went down;
+/// fails after [`DEADLINE`].
+pub async fn wait_node_down(
+    events: &mut distribute::NodeEvents,
+    what: &str,
+    id: distribute::NodeId,
+) -> distribute::NodeDownReason {
+    match wait_event(events, what, |event| is_node_down_of(event, id)).await {
+        distribute::NodeEvent::NodeDown { reason, .. } => reason,
+        other => panic!("{what}: {other:?} is not a node down"),
+    }
+}
+
 /// Waits until `done` holds, checking every millisecond; fails after [`DEADLINE`]. For
 /// conditions that no event announces (a queue filling up).
 pub async fn poll_until(what: &str, mut done: impl FnMut() -> bool) {

@@ -20,7 +20,7 @@
 //!   whole (nothing of it is applied), counted (`distribute_registry_invalid_frames_total`),
 //!   logged, and the peer is disconnected with a typed `ProtocolViolation` reason.
 //! - **Members only.** A name is stored only for an actor of a *member*: this node or a
-//!   connected peer. The sequencer refuses a claim for any other owner, and a node does not
+//!   peer that is up. The sequencer refuses a claim for any other owner, and a node does not
 //!   apply a commit or a snapshot entry of one. So names of nodes that never joined are never
 //!   held, and a node's names go when it leaves. Entries refused for authority are not a
 //!   violation (an honest node's snapshot carries its whole replica): they are dropped and
@@ -28,9 +28,10 @@
 //! - **Each node speaks for its own actors.** A name enters a replica through the sequencer's
 //!   order (its commits, and its replica, which is that order) or from the snapshot of the
 //!   owner's own node. A snapshot's entries for other nodes' actors are ignored (their nodes
-//!   tell us themselves); reaching the sequencer, they only make it commit the name again as
-//!   it holds it, which settles stale copies. A peer releases only names of its own actors,
-//!   and changes only its own actors' group memberships.
+//!   tell the sequencer themselves); reaching the sequencer, they only make it commit the name
+//!   again as it holds it, which settles stale copies. A peer releases only names of its own
+//!   actors, and changes only its own actors' group memberships (which its sequencer passes
+//!   on; a node takes another's memberships from its sequencer only).
 //! - **No stop on hearsay.** Since nothing is stored for a non-member, the winner of any
 //!   conflict that stops one of this node's actors is an actor of a real member.
 //! - **Caps.** The actors of one node hold at most
@@ -49,11 +50,15 @@
 //!   it is heard from, reconnects, or twenty deadlines pass; the claim is submitted again to
 //!   the next candidate. A change the silent node did commit is safe: a retried claim by the
 //!   same owner is granted the same, and a commit that reached only some nodes is settled by
-//!   reconciliation, as when a sequencer goes down.
+//!   reconciliation, as when a sequencer goes down. A node that is not the sequencer forwards
+//!   a registration but not a release (only the owner's node may release a name): it sends the
+//!   release back, and the owner's node tries again until it reaches the sequencer, so a node
+//!   cut off from its sequencer registers through another but releases only once it is back
+//!   in touch (or its call times out).
 //! - **Chunked sync.** A replica is sent in chunks well under the frame cap
 //!   (`SnapshotPart`s, then a final `Snapshot`); the receiver holds the chunks (within the
 //!   caps) and takes them together at the last, so a registry of any size reaches a joining
-//!   node, and `connect` returns once the last chunk is in.
+//!   node.
 
 mod api;
 mod conflict;

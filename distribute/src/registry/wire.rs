@@ -43,47 +43,29 @@ pub enum RegistryMsg {
         name: String,
         owner: ActorId,
     },
-    /// From the sequencer to the claimant, at once: the change is made. The claimant applies
-    /// it (unless a [`Relayed`](RegistryMsg::Relayed) copy came first), acknowledges commit
-    /// `commit` to the sequencer, and waits until each of `others`, the nodes the sequencer
-    /// sent the commit to, relayed it (or the sequencer's [`ClaimReply`](RegistryMsg::ClaimReply)).
-    Decided {
-        request: u64,
-        commit: u64,
-        change: Committed,
-        others: Vec<NodeId>,
-    },
-    /// From the sequencer to the claimant, the final answer: refused with the name's owner
-    /// (none for an unclaim of a name no one holds, or a claim for an actor of a node the
-    /// sequencer saw go down) or already granted, at once; or done, once every node
-    /// acknowledged the commit, if the claimant may be waiting still.
+    /// From the sequencer to the claimant, its answer: refused with the name's owner (none for
+    /// an unclaim of a name no one holds, or a claim for an actor of a node the sequencer saw
+    /// go down) or already granted, at once; or done, once every node acknowledged the
+    /// [`Commit`](RegistryMsg::Commit) of the change (the claimant's own included).
     ClaimReply {
         request: u64,
         result: Result<(), Option<ActorId>>,
     },
-    /// From the sequencer to every node but the claimant: apply `change`, acknowledge it to the
-    /// sequencer, and relay it to the claimant, if any (none for a change of the sequencer's
-    /// own).
+    /// To a node whose release `request` this node cannot take: it is not the sequencer, and
+    /// cannot pass a release on (the sequencer takes a release from the owner's node only).
+    /// The claimant tries again, with the sequencer once it can reach it.
+    NotSequencer { request: u64 },
+    /// From the sequencer to every node, the claimant included: apply `change` and
+    /// acknowledge it to the sequencer. `claimant` names the node and request that asked for
+    /// it (none for a change the sequencer makes on its own to bring replicas back in line, a
+    /// *sync*).
     Commit {
         request: u64,
         change: Committed,
         claimant: Option<Claimant>,
     },
-    /// To the sequencer: commit `request` is applied, and the claimant needs nothing more from
-    /// the sequencer about it (`settled`): the sender relayed it to the claimant, or is the
-    /// claimant and was granted its claim already (true too when there is no claimant). Once
-    /// every node acknowledged it, the sequencer confirms the change to a claimant that may be
-    /// waiting still ([`ClaimReply`](RegistryMsg::ClaimReply)).
-    CommitAck { request: u64, settled: bool },
-    /// To the claimant, from a node that applied commit `commit` of the sequencer: the
-    /// answer to its claim `request`, as in [`Decided`](RegistryMsg::Decided). The claimant
-    /// may finish on the relays alone, before the sequencer's own answer arrives.
-    Relayed {
-        request: u64,
-        commit: u64,
-        change: Committed,
-        others: Vec<NodeId>,
-    },
+    /// To the sequencer: commit `request` is applied.
+    CommitAck { request: u64 },
     /// The sender's replica, or a part of it: merged by the receiver. Sent whole on
     /// connecting. A replica too large for one frame goes as [`SnapshotPart`]s followed by
     /// this message, its last chunk: the receiver takes them together.
@@ -99,14 +81,22 @@ pub enum RegistryMsg {
         entries: Vec<(String, GlobalEntry)>,
         groups: Vec<(String, GlobalEntry)>,
     },
-    /// To every node: `member` joined `group`.
+    /// From `member`'s node to its sequencer, which passes it on to every other node:
+    /// `member` joined `group`.
     Join { group: String, member: GlobalEntry },
-    /// To every node: `member` left `group`.
+    /// From `member`'s node to its sequencer, which passes it on to every other node:
+    /// `member` left `group`.
     Leave { group: String, member: ActorId },
-    /// To every node, from the node of `loser`: its actor `loser` lost `name` to `winner` (two
-    /// sides of a partition had registered it). Sent when it happens and, for a while, to
-    /// every node that connects, so that every node reports the conflict, including nodes
-    /// that never held either owner.
+    /// From the sequencer to every other node: the complete list of the memberships of
+    /// `node`'s actors, as `node` last told it (in a snapshot).
+    Groups {
+        node: NodeId,
+        groups: Vec<(String, GlobalEntry)>,
+    },
+    /// From the node of `loser` to its sequencer, which passes it on to every other node: its
+    /// actor `loser` lost `name` to `winner` (two sides of a partition had registered it).
+    /// Sent when it happens and, for a while, to every node that comes up, so that every node
+    /// reports the conflict, including nodes that never held either owner.
     Lost {
         name: String,
         winner: ActorId,
@@ -133,16 +123,13 @@ impl Committed {
     }
 }
 
-/// Who submitted a change, so that the nodes applying it can relay it: its node, its request,
-/// and the nodes the change went to besides it.
+/// Who submitted a change: its node and its request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claimant {
     /// The claimant's node.
     pub node: NodeId,
     /// The claimant's request.
     pub request: u64,
-    /// The nodes the change went to besides the claimant.
-    pub others: Vec<NodeId>,
 }
 
 /// The sequencer's answer to a change: done, or refused with the name's owner (none for a
@@ -179,23 +166,20 @@ impl RegistryMsg {
                 validate_entry(entry)
             }
             RegistryMsg::Unclaim { name, .. } => validate_name(name),
-            RegistryMsg::Decided { change, .. }
-            | RegistryMsg::Relayed { change, .. }
-            | RegistryMsg::Commit { change, .. } => match change {
+            RegistryMsg::Commit { change, .. } => match change {
                 Committed::Registered { name, entry } => {
                     validate_name(name)?;
                     validate_entry(entry)
                 }
                 Committed::Released { name, .. } => validate_name(name),
             },
-            RegistryMsg::ClaimReply { .. } | RegistryMsg::CommitAck { .. } => Ok(()),
+            RegistryMsg::ClaimReply { .. }
+            | RegistryMsg::CommitAck { .. }
+            | RegistryMsg::NotSequencer { .. } => Ok(()),
             RegistryMsg::Snapshot { entries, groups } | RegistryMsg::SnapshotPart { entries, groups } => {
-                for (name, entry) in entries.iter().chain(groups) {
-                    validate_name(name)?;
-                    validate_entry(entry)?;
-                }
-                Ok(())
+                validate_entries(entries.iter().chain(groups))
             }
+            RegistryMsg::Groups { groups, .. } => validate_entries(groups),
             RegistryMsg::Join { group, member } => {
                 validate_name(group)?;
                 validate_entry(member)
@@ -211,6 +195,16 @@ impl RegistryMsg {
 #[doc(hidden)]
 pub fn actor_id(node: u64, local: u64) -> ActorId {
     ActorId::new(NodeId::from_u64(node), local)
+}
+
+fn validate_entries<'a>(
+    entries: impl IntoIterator<Item = &'a (String, GlobalEntry)>,
+) -> Result<(), RegistryError> {
+    for (name, entry) in entries {
+        validate_name(name)?;
+        validate_entry(entry)?;
+    }
+    Ok(())
 }
 
 fn validate_entry(entry: &GlobalEntry) -> Result<(), RegistryError> {
@@ -235,15 +229,6 @@ mod tests {
             name: "svc".into(),
             entry: entry(id(1, 2)),
         };
-        let decided = RegistryMsg::Decided {
-            request: 3,
-            commit: 9,
-            change: Committed::Released {
-                name: "svc".into(),
-                owner: id(1, 2),
-            },
-            others: vec![node(2), node(5)],
-        };
         let commit = RegistryMsg::Commit {
             request: 9,
             change: Committed::Registered {
@@ -253,19 +238,13 @@ mod tests {
             claimant: Some(Claimant {
                 node: node(1),
                 request: 3,
-                others: vec![node(2)],
             }),
         };
-        let relayed = RegistryMsg::Relayed {
-            request: 3,
-            commit: 9,
-            change: Committed::Registered {
-                name: "svc".into(),
-                entry: entry(id(1, 2)),
-            },
-            others: vec![node(2)],
+        let groups = RegistryMsg::Groups {
+            node: node(2),
+            groups: vec![("workers".into(), entry(id(2, 4)))],
         };
-        for msg in [msg, decided, commit, relayed] {
+        for msg in [msg, commit, groups, RegistryMsg::CommitAck { request: 9 }] {
             let mut out = Vec::new();
             assert!(msg.encode(&mut out).is_ok());
             assert_eq!(RegistryMsg::decode(&out), Ok(msg.clone()));

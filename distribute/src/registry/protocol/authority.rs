@@ -105,15 +105,24 @@ impl Registry {
                 out.send(from, RegistryMsg::ClaimReply { request, result });
                 None
             }
-            RegistryMsg::Join { member, .. } if member.owner.node() != from => {
-                refused("membership of another node's actor", 1);
-                None
+            RegistryMsg::Join { ref member, .. } if !self.takes_members(from, member.owner.node()) => None,
+            RegistryMsg::Leave { member, .. } if !self.takes_members(from, member.node()) => None,
+            RegistryMsg::Groups { node, groups } => {
+                if from != self.sequencer() || node == self.me {
+                    refused("membership of another node's actor", groups.len());
+                    return None;
+                }
+                let before = groups.len();
+                let groups: Entries = groups
+                    .into_iter()
+                    .filter(|(_, member)| member.owner.node() == node)
+                    .collect();
+                refused("membership of another node's actor", before - groups.len());
+                Some(RegistryMsg::Groups { node, groups })
             }
-            RegistryMsg::Leave { member, .. } if member.node() != from => {
-                refused("membership of another node's actor", 1);
-                None
-            }
-            RegistryMsg::Lost { loser, winner, .. } if loser.node() != from || loser == winner => {
+            RegistryMsg::Lost { loser, winner, .. }
+                if !self.speaks_for(from, loser.node()) || loser == winner =>
+            {
                 refused("loss of another node's actor", 1);
                 None
             }
@@ -137,6 +146,28 @@ impl Registry {
         }
     }
 
+    /// Whether `from` may speak for `node`'s actors' losses: it is `node` itself, or this
+    /// node's sequencer passing on what `node` told it (but never about this node's own
+    /// actors, on which this node is the authority).
+    fn speaks_for(&self, from: NodeId, node: NodeId) -> bool {
+        from == node || (from == self.sequencer() && node != self.me)
+    }
+
+    /// Whether to take what `from` says of `node`'s actors' memberships: as the sequencer,
+    /// from `node` itself; otherwise from the sequencer only, which passes on what `node`
+    /// told it. A node's word reaching another node directly (they disagreed on the
+    /// sequencer) is dropped: it could overtake, or be overtaken by, the same node's later
+    /// word passed on by the sequencer, and the sequencer's order is the one that counts.
+    /// Anything else is refused.
+    fn takes_members(&self, from: NodeId, node: NodeId) -> bool {
+        let sequencer = self.sequencer();
+        let takes = (from == node && sequencer == self.me) || (from == sequencer && node != self.me);
+        if !takes && from != node {
+            refused("membership of another node's actor", 1);
+        }
+        takes
+    }
+
     /// The entries and memberships of a snapshot (or a chunk of one) from `from` that it is
     /// an authority on, and, if this node is the sequencer, the hearsay about other members'
     /// actors that differs from what it holds.
@@ -152,9 +183,17 @@ impl Registry {
         let before = entries.len() + groups.len();
         let mut hearsay = Vec::new();
         let mut admitted = Vec::new();
+        // The sequencer's replica is taken for every node but those seen down (a node not up
+        // here yet has what is held for it wait until it is); the memberships another node
+        // sends of its own actors, only by the sequencer (see `takes_members`).
+        let vouched = |node: NodeId| match trusted {
+            // This node's own, as the sequencer holds them, are compared, not taken.
+            true => node == me || !peers.has_departed(node),
+            false => node == from && sequencing,
+        };
         for (name, entry) in entries {
             let node = entry.owner.node();
-            if node == from || (trusted && peers.is_member(node, me)) {
+            if node == from || (trusted && !peers.has_departed(node)) {
                 admitted.push((name, entry));
             } else if sequencing && self.replica.get(&name).map(|held| held.owner) != Some(entry.owner) {
                 // Settled by committing what the sequencer holds (a release, if it holds no
@@ -162,7 +201,7 @@ impl Registry {
                 hearsay.push((name, entry.owner));
             }
         }
-        groups.retain(|(_, member)| member.owner.node() == from);
+        groups.retain(|(_, member)| vouched(member.owner.node()));
         refused(
             "snapshot entry not the sender's to give",
             before.saturating_sub(admitted.len()).saturating_sub(groups.len()),

@@ -1,5 +1,6 @@
 //! Decisions that arrived before their owner's node: a name the sequencer committed for an
-//! actor of a node this node is not yet connected to.
+//! actor of a node this node does not see up yet, and group memberships the sequencer passed
+//! on for one.
 //!
 //! A node that joins connects to every member, one connection at a time; it may register a
 //! name as soon as it is connected to the sequencer, whose commit can then reach a third node
@@ -8,8 +9,9 @@
 //! again, keep a replica without it for good (found by ten processes joining one after
 //! another, `tests/registry_faults.rs`). Such a decision now waits here, in the sequencer's
 //! order, and is taken when the owner's node comes up; a later decision on the name
-//! supersedes it, and the owner's node going down drops it. At most [`AWAITED_AT_MOST`] wait
-//! (the oldest dropped first): what a peer can make this node keep stays bounded.
+//! supersedes it, and the owner's node going down drops it. Memberships wait the same way.
+//! At most [`AWAITED_AT_MOST`] names and as many memberships wait (the oldest dropped
+//! first): what a peer can make this node keep stays bounded.
 
 use std::collections::VecDeque;
 
@@ -23,6 +25,8 @@ pub(super) const AWAITED_AT_MOST: usize = 1024;
 #[derive(Debug, Default)]
 pub(super) struct Awaiting {
     entries: VecDeque<(String, GlobalEntry)>,
+    /// Group memberships: (group, member).
+    members: VecDeque<(String, GlobalEntry)>,
 }
 
 impl Awaiting {
@@ -64,11 +68,61 @@ impl Awaiting {
     /// `node` went down: what waited for it is dropped.
     pub(super) fn forget_node(&mut self, node: NodeId) {
         self.entries.retain(|(_, entry)| entry.owner.node() != node);
+        self.members.retain(|(_, member)| member.owner.node() != node);
+    }
+
+    /// Keeps `member` of `group` until its node comes up.
+    pub(super) fn hold_member(&mut self, group: &str, member: GlobalEntry) {
+        self.drop_member(group, member.owner);
+        if self.members.len() >= AWAITED_AT_MOST {
+            self.members.pop_front();
+        }
+        self.members.push_back((group.to_owned(), member));
+    }
+
+    /// `member` left `group`.
+    pub(super) fn drop_member(&mut self, group: &str, member: ActorId) {
+        self.members
+            .retain(|(held, entry)| held != group || entry.owner != member);
+    }
+
+    /// `node`'s actors' memberships are `members` now (each one of `node`'s).
+    pub(super) fn replace_members_of(&mut self, node: NodeId, members: Vec<(String, GlobalEntry)>) {
+        self.members.retain(|(_, entry)| entry.owner.node() != node);
+        for (group, member) in members {
+            if member.owner.node() == node {
+                self.hold_member(&group, member);
+            }
+        }
+    }
+
+    /// The sequencer's whole view of the memberships of nodes not up here: replaces what
+    /// waited.
+    pub(super) fn replace_all_members(&mut self, members: Vec<(String, GlobalEntry)>) {
+        self.members.clear();
+        for (group, member) in members {
+            self.hold_member(&group, member);
+        }
+    }
+
+    /// The memberships that waited for `node`, in order; they wait no longer.
+    pub(super) fn take_members_for(&mut self, node: NodeId) -> Vec<(String, GlobalEntry)> {
+        let (taken, kept): (Vec<_>, Vec<_>) = self
+            .members
+            .drain(..)
+            .partition(|(_, member)| member.owner.node() == node);
+        self.members = kept.into();
+        taken
     }
 
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    #[cfg(test)]
+    pub(super) fn members_len(&self) -> usize {
+        self.members.len()
     }
 }
 
@@ -94,6 +148,32 @@ mod tests {
         assert_eq!(taken, ["a"], "b was decided again, for node 7");
         awaiting.forget_node(node(7));
         assert_eq!(awaiting.len(), 0);
+    }
+
+    #[test]
+    fn memberships_wait_for_their_node_and_a_new_list_replaces_them() {
+        let mut awaiting = Awaiting::default();
+        awaiting.hold_member("g", entry(id(6, 1)));
+        awaiting.hold_member("h", entry(id(6, 1)));
+        awaiting.hold_member("g", entry(id(7, 1)));
+        awaiting.drop_member("h", id(6, 1));
+        awaiting.replace_members_of(
+            node(7),
+            vec![("k".into(), entry(id(7, 2))), ("x".into(), entry(id(6, 9)))],
+        );
+        assert_eq!(
+            awaiting.members_len(),
+            2,
+            "only node 7's own entries replace its list"
+        );
+        let taken: Vec<(String, ActorId)> = awaiting
+            .take_members_for(node(7))
+            .into_iter()
+            .map(|(group, member)| (group, member.owner))
+            .collect();
+        assert_eq!(taken, [("k".to_owned(), id(7, 2))]);
+        awaiting.forget_node(node(6));
+        assert_eq!(awaiting.members_len(), 0);
     }
 
     #[test]

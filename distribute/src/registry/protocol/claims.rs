@@ -1,15 +1,16 @@
 //! The claimant's side: the changes this node sent to a sequencer, until each is answered.
 //!
-//! A claim is answered once, by the first of: the sequencer's refusal; its change applied here
-//! and relayed by every other node it went to (or those gone down); the sequencer's final
-//! `ClaimReply`; the sequencer going down or ceasing to be the sequencer here
-//! ([`Answer::SequencerLost`]). Of the copies of the change (the sequencer's `Decided`, the
-//! relays), exactly one is applied: the first, or the sequencer's when the claim is no longer
-//! known here (it timed out).
+//! A claim is answered once, by the first of: the sequencer's `ClaimReply` (a refusal at once,
+//! or the grant once every node applied the change); the sequencer going down or ceasing to be
+//! the sequencer here ([`Answer::SequencerLost`]). The change itself reaches this node as the
+//! sequencer's `Commit`, as it reaches every other node, before the grant: it is applied in the
+//! sequencer's order like any other.
 //!
 //! A claim is this node's own, or one a peer sent to this node while it was not the sequencer
 //! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
-//! and answers the peer with a `ClaimReply` once the claim is answered here.
+//! and answers the peer with a `ClaimReply` once the claim is answered here. A release is
+//! not forwarded (the sequencer takes one from the owner's node only): the peer is told
+//! `NotSequencer`, and tries again.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,16 +19,12 @@ use super::outputs::{Answer, Outputs};
 use super::sequencer::{Origin, Proposal, Work};
 use super::{Change, Registry};
 use crate::actor::NodeId;
-use crate::registry::wire::{Committed, Decision, RegistryMsg};
+use crate::registry::wire::{Decision, RegistryMsg};
 
 /// Claims in flight.
 #[derive(Debug, Default)]
 pub(super) struct Claims {
     pending: BTreeMap<u64, PendingClaim>,
-    /// (sequencer, commit) of the changes applied from a relay, with their name, until the
-    /// sequencer's `Decided` for them arrives: that is not applied again (a later change may
-    /// have followed meanwhile), and what the sequencer says of the name before it is older.
-    relayed: BTreeMap<(NodeId, u64), String>,
     next_request: u64,
 }
 
@@ -41,19 +38,15 @@ struct PendingClaim {
     change: Change,
     /// The peer and request this claim is forwarded for, if it is a proxy's.
     proxy_for: Option<(NodeId, u64)>,
-    /// Whether its change is applied here (from the first copy that arrived).
+    /// Whether its commit arrived here from its sequencer: the sequencer decided it, and is
+    /// not silent.
+    committed: bool,
+    /// Whether its change is applied here (from its commit, which is applied only if its
+    /// sequencer was still this node's), or is not to be applied here.
     applied: bool,
-    /// Whether a change of the same name was applied here since it was sent: a relay of a
-    /// later change may overtake the sequencer's earlier answer, which then no longer says
-    /// how the name stands.
-    overtaken: bool,
-    /// The nodes heard from (their relay, or the sequencer's answer).
-    heard: Vec<NodeId>,
-    /// Once applied here: the nodes whose relay is still awaited.
-    waiting: Option<Vec<NodeId>>,
     /// When it was sent.
     sent: Duration,
-    /// When its sequencer is suspected if no word about it came from any node by then.
+    /// When its sequencer is suspected if no word about it came by then.
     deadline: Duration,
 }
 
@@ -64,17 +57,9 @@ pub(super) struct Resolved {
     pub(super) name: String,
     pub(super) change: Change,
     pub(super) proxy_for: Option<(NodeId, u64)>,
-    /// Whether the change is applied here, or a later change of the name was.
+    /// Whether its change is applied here, or not to be applied here.
     pub(super) applied: bool,
-
     pub(super) answer: Answer,
-}
-
-impl PendingClaim {
-    /// Whether no node said anything about it yet (its sequencer may be silent).
-    fn unanswered(&self) -> bool {
-        self.heard.is_empty() && !self.applied && !self.overtaken
-    }
 }
 
 impl Claims {
@@ -99,10 +84,8 @@ impl Claims {
             name: name.to_owned(),
             change,
             proxy_for,
+            committed: false,
             applied: false,
-            overtaken: false,
-            heard: Vec::new(),
-            waiting: None,
             sent,
             deadline,
         };
@@ -113,7 +96,7 @@ impl Claims {
     pub(super) fn next_deadline(&self) -> Option<Duration> {
         self.pending
             .values()
-            .filter(|claim| claim.unanswered())
+            .filter(|claim| !claim.committed)
             .map(|claim| claim.deadline)
             .min()
     }
@@ -122,7 +105,7 @@ impl Claims {
     pub(super) fn overdue(&self, now: Duration) -> Vec<(u64, NodeId, Duration)> {
         self.pending
             .iter()
-            .filter(|(_, claim)| claim.unanswered() && claim.deadline <= now)
+            .filter(|(_, claim)| !claim.committed && claim.deadline <= now)
             .map(|(request, claim)| (*request, claim.sequencer, claim.sent))
             .collect()
     }
@@ -134,20 +117,16 @@ impl Claims {
         }
     }
 
-    /// Whether what `sequencer` says of `name` (in its commit `commit`, if it is one) is older
-    /// than what this node applied of it: a relay of its later change overtook it. Its own
-    /// messages predate its `Decided` for that change (it sends that as it decides) until that
-    /// arrives; a relayed commit is older if its id is lower.
-    pub(super) fn overtaken_by_relay(&self, sequencer: NodeId, name: &str, commit: Option<u64>) -> bool {
-        self.relayed.iter().any(|((from, applied), relayed)| {
-            *from == sequencer && relayed == name && commit.is_none_or(|commit| commit < *applied)
-        })
-    }
-
-    /// A change of `name` was applied here from a relay.
-    pub(super) fn touched(&mut self, name: &str) {
-        for claim in self.pending.values_mut().filter(|claim| claim.name == name) {
-            claim.overtaken = true;
+    /// The commit of claim `request` arrived from `from`, and was `applied` here (it is only if
+    /// `from` is still this node's sequencer).
+    pub(super) fn committed(&mut self, request: u64, from: NodeId, applied: bool) {
+        if let Some(claim) = self
+            .pending
+            .get_mut(&request)
+            .filter(|claim| claim.sequencer == from)
+        {
+            claim.committed = true;
+            claim.applied |= applied;
         }
     }
 
@@ -163,15 +142,15 @@ impl Claims {
                 name: claim.name,
                 change: claim.change,
                 proxy_for: claim.proxy_for,
-                applied: claim.applied || claim.overtaken,
+                applied: claim.applied,
                 answer,
             });
         }
     }
 
-    /// The sequencer `from` gave its final answer to claim `request`. A grant from a node that
-    /// is no longer this node's sequencer (`current`) does not say how the name stands in the
-    /// current order: a registration is tried again with the current sequencer (which answers
+    /// The sequencer `from` gave its answer to claim `request`. A grant from a node that is no
+    /// longer this node's sequencer (`current`) does not say how the name stands in the current
+    /// order: a registration is tried again with the current sequencer (which answers
     /// "granted" at once if it went through); a release is passed on (tried again, it would be
     /// answered "not found"), but not applied here (the current order reaches this node anyway).
     pub(super) fn on_reply(
@@ -196,86 +175,21 @@ impl Claims {
         self.resolve(request, answer, done);
     }
 
-    /// Commit `commit`, answering claim `request`, arrived from `from`: the sequencer's
-    /// `Decided` (`decided`) or a node's relay. Returns whether to apply it here, and whom to
-    /// acknowledge it to. The first copy is applied and acknowledged to the claim's sequencer,
-    /// if that is still this node's (`current`); else the claim is tried again with the
-    /// current one (this node follows one order only). A `Decided` for no known claim (it may
-    /// have timed out) is applied if it comes from the current sequencer and no relay of it was
-    /// applied already, and acknowledged either way (its sender waits for that before it
-    /// decides again); a relay for no known claim is neither (the sequencer's copy will be).
-    pub(super) fn take_change(
-        &mut self,
-        (request, commit): (u64, u64),
-        (from, decided): (NodeId, bool),
-        current: NodeId,
-        done: &mut Vec<Resolved>,
-    ) -> (bool, Option<NodeId>) {
-        if decided && self.relayed.remove(&(from, commit)).is_some() {
-            return (false, None);
-        }
-        let claim = self
+    /// `from`, which claim `request` was sent to, cannot take it (it is not the sequencer):
+    /// the claim fails, to be tried again.
+    pub(super) fn refused_by_proxy(&mut self, (request, from): (u64, NodeId), done: &mut Vec<Resolved>) {
+        if self
             .pending
-            .get_mut(&request)
-            .filter(|claim| !decided || claim.sequencer == from);
-        match claim {
-            None => (decided && from == current, decided.then_some(from)),
-            Some(claim) if claim.applied => (false, None),
-            Some(claim) if claim.sequencer != current => {
-                let sequencer = claim.sequencer;
-                self.resolve(request, Answer::SequencerLost, done);
-                (false, decided.then_some(sequencer))
-            }
-            Some(claim) => {
-                claim.applied = true;
-                if !decided {
-                    self.relayed.insert((claim.sequencer, commit), claim.name.clone());
-                }
-                (true, Some(claim.sequencer))
-            }
+            .get(&request)
+            .is_some_and(|claim| claim.sequencer == from)
+        {
+            self.resolve(request, Answer::SequencerLost, done);
         }
-    }
-
-    /// `from` answered claim `request` (a relay, or the sequencer's `Decided`); `others`, the
-    /// nodes the change went to and this node can hear from, are the ones to wait for (only
-    /// the copy that was applied sets them). The claim is granted once it is applied and every
-    /// one of them was heard from. Returns whether the claim is settled here: granted, or not
-    /// known (any more).
-    pub(super) fn heard(
-        &mut self,
-        request: u64,
-        from: NodeId,
-        decided: bool,
-        others: impl IntoIterator<Item = NodeId>,
-        done: &mut Vec<Resolved>,
-    ) -> bool {
-        let Some(claim) = self
-            .pending
-            .get_mut(&request)
-            .filter(|claim| !decided || claim.sequencer == from)
-        else {
-            return true;
-        };
-        if !claim.heard.contains(&from) {
-            claim.heard.push(from);
-        }
-        if !claim.applied {
-            return false;
-        }
-        let heard = &claim.heard;
-        let waiting = claim.waiting.get_or_insert_with(|| others.into_iter().collect());
-        waiting.retain(|node| !heard.contains(node));
-        if !waiting.is_empty() {
-            return false;
-        }
-        self.resolve(request, Answer::Decided(Ok(())), done);
-        true
     }
 
     /// `node` went down: the claims it was sequencing fail (they are tried again with the
-    /// next sequencer), and the others no longer wait for it.
+    /// next sequencer).
     pub(super) fn without(&mut self, node: NodeId, done: &mut Vec<Resolved>) {
-        self.relayed.retain(|(sequencer, _), _| *sequencer != node);
         let lost: Vec<u64> = self
             .pending
             .iter()
@@ -285,31 +199,7 @@ impl Claims {
         for request in lost {
             self.resolve(request, Answer::SequencerLost, done);
         }
-        let granted: Vec<u64> = self
-            .pending
-            .iter_mut()
-            .filter_map(|(request, claim)| {
-                let waiting = claim.waiting.as_mut()?;
-                waiting.retain(|waited| *waited != node);
-                waiting.is_empty().then_some(*request)
-            })
-            .collect();
-        for request in granted {
-            self.resolve(request, Answer::Decided(Ok(())), done);
-        }
     }
-}
-
-/// A copy of the change answering one of this node's claims: the sequencer's own
-/// (`decided`), or a relay by a node the commit went to.
-#[derive(Debug)]
-pub(super) struct Copy {
-    pub(super) request: u64,
-    pub(super) commit: u64,
-    pub(super) change: Committed,
-    /// The nodes the commit went to besides this one.
-    pub(super) others: Vec<NodeId>,
-    pub(super) decided: bool,
 }
 
 impl Registry {
@@ -322,9 +212,14 @@ impl Registry {
             return self.propose(Work::Proposal(proposal), now, out);
         }
         let Proposal { name, change, origin } = proposal;
-        let (request, proxy_for) = match origin {
-            Origin::Local(request) => (request, None),
-            Origin::Remote { node, request } => (self.claims.next_request(), Some((node, request))),
+        let (request, proxy_for) = match (origin, &change) {
+            // The sequencer would refuse it from this node (not the owner's): the claimant
+            // tries again.
+            (Origin::Remote { node, request }, Change::Unclaim(_)) => {
+                return out.send(node, RegistryMsg::NotSequencer { request });
+            }
+            (Origin::Local(request), _) => (request, None),
+            (Origin::Remote { node, request }, _) => (self.claims.next_request(), Some((node, request))),
         };
         let msg = match change.clone() {
             Change::Claim(entry) => RegistryMsg::Claim {
@@ -357,8 +252,8 @@ impl Registry {
                 answer,
             } = resolved;
             if answer == Answer::Decided(Ok(())) && !applied {
-                // Granted without a copy: the sequencer found it made already (by an earlier
-                // try whose answer was lost), or this claim went through a proxy.
+                // Granted without its commit: the sequencer found it made already (by an
+                // earlier try whose answer was lost), or this claim went through a proxy.
                 self.apply_own(&name, change.clone(), out);
             }
             match (proxy_for, answer) {
@@ -384,54 +279,6 @@ impl Registry {
             Change::Unclaim(owner) => {
                 self.replica.remove_if_owner(name, owner, out);
             }
-        }
-    }
-
-    /// A copy of the change answering this node's claim, from `from`. The first copy is
-    /// applied and acknowledged to the sequencer (after the claim's answer: the caller waits on
-    /// that, the sequencer only before its next decision). The claim is granted once every
-    /// node among the copy's others that this node can hear from has relayed it.
-    pub(super) fn on_answer(&mut self, from: NodeId, copy: Copy, now: Duration, out: &mut Outputs) {
-        let Copy {
-            request,
-            commit,
-            change,
-            others,
-            decided,
-        } = copy;
-        let sequencer = self.sequencer();
-        let mut done = Vec::new();
-        let (apply, ack_to) =
-            self.claims
-                .take_change((request, commit), (from, decided), sequencer, &mut done);
-        // A copy of a change older than one this node applied from a relay is counted, not
-        // applied (the sequencer's own come in its order; relays from others may not).
-        let origin = if decided { from } else { sequencer };
-        let apply = apply
-            && !self
-                .claims
-                .overtaken_by_relay(origin, change.name(), (!decided).then_some(commit));
-        if apply {
-            if !decided {
-                // A relay does not come the sequencer's way: it may overtake the sequencer's
-                // answers to this node's other claims of the name.
-                self.claims.touched(change.name());
-            }
-            self.apply(change, out);
-        }
-        let (me, peers) = (self.me, &self.peers);
-        let others = others
-            .into_iter()
-            .filter(|id| apply && *id != me && peers.is_connected(*id));
-
-        let settled = self.claims.heard(request, from, decided, others, &mut done);
-        self.settle(done, now, out);
-        if let Some(sequencer) = ack_to {
-            let ack = RegistryMsg::CommitAck {
-                request: commit,
-                settled,
-            };
-            out.send(sequencer, ack);
         }
     }
 }

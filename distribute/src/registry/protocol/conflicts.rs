@@ -9,15 +9,16 @@
 //! - a node reports each (name, loser) once; later sightings are dropped
 //!   ([`Registry::finished`] runs at the end of every input);
 //! - the loser's node, which always sees the conflict (its own replica gives its actor's
-//!   name away), announces it to every connected node ([`RegistryMsg::Lost`]), and, for
-//!   [`ANNOUNCED_FOR`], to every node that connects and that it had met before the loss (a
-//!   node cut off at the time); each reports it in turn. A node it meets only after the loss
-//!   (one that started since, such as a crashed node's next incarnation) was not part of
-//!   the conflict and is not told of it. Only the loser's node may announce a loss (it is
-//!   the authority on its own actors), and the announcement only reports: it changes no
-//!   replica and stops no actor.
+//!   name away), announces it ([`RegistryMsg::Lost`]) to its sequencer, which passes it on to
+//!   every other node; for [`ANNOUNCED_FOR`], both tell it to each node they greet that they
+//!   had met before the loss (a node cut off at the time); each reports it in turn. A node met
+//!   only after the loss (one that started since, such as a crashed node's next incarnation)
+//!   was not part of the conflict and is not told of it. Only the loser's node, or the
+//!   sequencer passing its word on, may announce a loss (the loser's node is the authority on
+//!   its own actors), and the announcement only reports: it changes no replica and stops no
+//!   actor.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use super::outputs::{Conflict, Outputs};
@@ -38,9 +39,11 @@ const ANNOUNCED_AT_MOST: usize = 1024;
 /// Conflicts reported here, and this node's recent losses.
 #[derive(Debug, Default)]
 pub(super) struct Conflicts {
-    reported: BTreeSet<(String, ActorId)>,
+    /// The (name, loser) pairs reported here, with when each was first.
+    reported: BTreeMap<(String, ActorId), Duration>,
     order: VecDeque<(String, ActorId)>,
-    /// This node's actors' recent losses: when, and the conflict.
+    /// This node's actors' recent losses, and those it passed on as the sequencer: when, and
+    /// the conflict.
     losses: VecDeque<(Duration, Conflict)>,
     /// When this node first met each peer (the most recent [`REMEMBERED`]).
     met: BTreeMap<NodeId, Duration>,
@@ -48,10 +51,10 @@ pub(super) struct Conflicts {
 }
 
 impl Conflicts {
-    /// True the first time `loser` is reported to have lost `name` here.
-    fn first_report(&mut self, name: &str, loser: ActorId) -> bool {
+    /// True the first time (`now`) `loser` is reported to have lost `name` here.
+    fn first_report(&mut self, name: &str, loser: ActorId, now: Duration) -> bool {
         let key = (name.to_owned(), loser);
-        if self.reported.contains(&key) {
+        if self.reported.contains_key(&key) {
             return false;
         }
         if self.order.len() >= REMEMBERED {
@@ -59,18 +62,32 @@ impl Conflicts {
                 self.reported.remove(&oldest);
             }
         }
-        self.reported.insert(key.clone());
+        self.reported.insert(key.clone(), now);
         self.order.push_back(key);
         true
     }
 
-    /// Remembers a loss of this node's to announce, and forgets those past their time.
-    fn remember_loss(&mut self, conflict: Conflict, now: Duration) {
+    /// When `loser`'s loss of `name` was first reported here, if it was.
+    fn reported_at(&self, name: &str, loser: ActorId) -> Option<Duration> {
+        self.reported.get(&(name.to_owned(), loser)).copied()
+    }
+
+    /// Remembers a loss that happened (was first heard of here) at `at`, to announce, unless
+    /// remembered already; forgets those past their time.
+    fn remember_loss(&mut self, conflict: Conflict, at: Duration, now: Duration) {
+        if self.losses.iter().any(|(_, known)| *known == conflict) {
+            return;
+        }
         if self.losses.len() >= ANNOUNCED_AT_MOST {
             self.losses.pop_front();
         }
-        self.losses.push_back((now, conflict));
+        self.losses.push_back((at, conflict));
         self.expire(now);
+    }
+
+    /// Whether this node met `peer` by `at` (or does not remember it).
+    fn met_by(&self, peer: NodeId, at: Duration) -> bool {
+        self.met.get(&peer).is_none_or(|met| *met <= at)
     }
 
     /// When this node first met `peer`: now, if it had not met it before.
@@ -108,22 +125,26 @@ fn lost(conflict: &Conflict) -> RegistryMsg {
 
 impl Registry {
     /// Ends an input: drops the conflicts reported here before; a new loss of one of this
-    /// node's actors is announced to every connected node.
+    /// node's actors is announced (through the sequencer) to every node.
     pub(super) fn finished(&mut self, mut out: Outputs, now: Duration) -> Outputs {
         let found = std::mem::take(&mut out.conflicts);
         for conflict in found {
-            if !self.conflicts.first_report(&conflict.name, conflict.loser) {
+            if !self.conflicts.first_report(&conflict.name, conflict.loser, now) {
                 continue;
             }
             if conflict.loser.node() == self.me {
-                for peer in self.peers.connected() {
-                    out.send(*peer, lost(&conflict));
-                }
-                self.conflicts.remember_loss(conflict.clone(), now);
+                self.spread(&lost(&conflict), &mut out);
+                self.conflicts.remember_loss(conflict.clone(), now, now);
             }
             out.conflicts.push(conflict);
         }
         out
+    }
+
+    /// This node meets `peer` (if it had not before): the losses announced to it from now on
+    /// are those after this moment.
+    pub(super) fn meet(&mut self, peer: NodeId, now: Duration) {
+        self.conflicts.meet(peer, now);
     }
 
     /// Tells `peer`, which just connected, of this node's recent losses that happened after
@@ -136,17 +157,33 @@ impl Registry {
         }
     }
 
-    /// The node of `loser` (`from`, as [`admit`](Self::admit) checked) says it lost `name`
-    /// to `winner`: reported here (once).
+    /// The node of `loser`, or the sequencer passing its word on (`from`, as
+    /// [`admit`](Self::admit) checked), says it lost `name` to `winner`: reported here (once),
+    /// and, if this node is the sequencer and `from` the loser's node, passed on to every other
+    /// node (and to those greeted for a while).
     pub(super) fn heard_of_loss(
         &mut self,
         from: NodeId,
         name: String,
         (winner, loser): (ActorId, ActorId),
+        now: Duration,
         out: &mut Outputs,
     ) {
-        debug_assert_eq!(loser.node(), from);
-        out.conflicts.push(Conflict { name, winner, loser });
+        let conflict = Conflict { name, winner, loser };
+        if self.sequencer() == self.me && from == loser.node() {
+            // Only to the nodes that were around when it happened (as this node first heard
+            // of it): the loser's node may be telling it again, long after.
+            let at = self.conflicts.reported_at(&conflict.name, loser).unwrap_or(now);
+            let msg = lost(&conflict);
+            let conflicts = &self.conflicts;
+            for peer in self.peers.connected().iter().filter(|peer| **peer != from) {
+                if conflicts.met_by(*peer, at) {
+                    out.send(*peer, msg.clone());
+                }
+            }
+            self.conflicts.remember_loss(conflict.clone(), at, now);
+        }
+        out.conflicts.push(conflict);
     }
 }
 
@@ -166,22 +203,28 @@ mod tests {
     #[test]
     fn a_loser_is_reported_once_and_the_memory_is_bounded() {
         let mut conflicts = Conflicts::default();
-        assert!(conflicts.first_report("svc", id(1, 1)));
-        assert!(!conflicts.first_report("svc", id(1, 1)));
+        assert!(conflicts.first_report("svc", id(1, 1), Duration::from_secs(1)));
+        assert!(!conflicts.first_report("svc", id(1, 1), Duration::from_secs(2)));
+        assert_eq!(
+            conflicts.reported_at("svc", id(1, 1)),
+            Some(Duration::from_secs(1)),
+            "the first"
+        );
         assert!(
-            conflicts.first_report("svc", id(2, 1)),
+            conflicts.first_report("svc", id(2, 1), Duration::from_secs(1)),
             "another loser of the name"
         );
         assert!(
-            conflicts.first_report("other", id(1, 1)),
+            conflicts.first_report("other", id(1, 1), Duration::from_secs(1)),
             "the same loser of another name"
         );
         for n in 0..REMEMBERED as u64 {
-            conflicts.first_report("filler", id(9, n));
+            conflicts.first_report("filler", id(9, n), Duration::from_secs(1));
         }
         assert_eq!(conflicts.reported.len(), REMEMBERED);
+        assert_eq!(conflicts.reported_at("svc", id(1, 1)), None, "forgotten");
         assert!(
-            conflicts.first_report("svc", id(1, 1)),
+            conflicts.first_report("svc", id(1, 1), Duration::from_secs(1)),
             "forgotten past the bound"
         );
     }
@@ -194,7 +237,8 @@ mod tests {
             conflicts.meet(before, Duration::from_secs(1)),
             Duration::from_secs(1)
         );
-        conflicts.remember_loss(conflict(id(2, 1)), Duration::from_secs(5));
+        conflicts.remember_loss(conflict(id(2, 1)), Duration::from_secs(5), Duration::from_secs(5));
+        assert!(conflicts.met_by(before, Duration::from_secs(5)));
         assert_eq!(
             conflicts.meet(after, Duration::from_secs(9)),
             Duration::from_secs(9)
@@ -203,6 +247,10 @@ mod tests {
             conflicts.meet(before, Duration::from_secs(9)),
             Duration::from_secs(1),
             "the first meeting counts, not the reconnection"
+        );
+        assert!(
+            !conflicts.met_by(after, Duration::from_secs(5)),
+            "met after the loss"
         );
         for n in 0..REMEMBERED as u64 {
             conflicts.meet(node(100 + n), Duration::from_secs(10));
@@ -214,13 +262,15 @@ mod tests {
     fn losses_are_announced_for_a_while_and_at_most_so_many() {
         let mut conflicts = Conflicts::default();
         let start = Duration::from_secs(100);
-        conflicts.remember_loss(conflict(id(2, 1)), start);
+        conflicts.remember_loss(conflict(id(2, 1)), start, start);
+        conflicts.remember_loss(conflict(id(2, 1)), start, start);
+        assert_eq!(conflicts.losses.len(), 1, "remembered once");
         conflicts.expire(start + ANNOUNCED_FOR - Duration::from_millis(1));
         assert_eq!(conflicts.losses.len(), 1);
         conflicts.expire(start + ANNOUNCED_FOR);
         assert!(conflicts.losses.is_empty());
         for n in 0..ANNOUNCED_AT_MOST as u64 + 10 {
-            conflicts.remember_loss(conflict(id(2, n)), start);
+            conflicts.remember_loss(conflict(id(2, n)), start, start);
         }
         assert_eq!(conflicts.losses.len(), ANNOUNCED_AT_MOST);
     }

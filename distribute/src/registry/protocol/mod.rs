@@ -5,33 +5,35 @@
 //! ([`driver`](super::driver)) feeds the inputs and carries the outputs out.
 //!
 //! Reads are local. Writes are ordered by one node, the *sequencer*: the lowest id among this
-//! node and the peers it sees connected (every node of a connected mesh agrees on it). Only a
-//! node that is the sequencer in its own view decides; one that gets a claim while it is not
-//! forwards it to its own sequencer, and a node applies commits only from its own sequencer.
+//! node and the peers it sees up (every node agrees on it once their views of the members
+//! agree). Only a node that is the sequencer in its own view decides; one that gets a claim
+//! while it is not forwards it to its own sequencer (a release it sends back: see
+//! [`claims`]), and a node applies commits only from its own sequencer.
 //!
-//! A change submitted from a node R that is not the sequencer S takes three one-way hops on
-//! R's path: R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node C (naming R and
-//! the nodes the commit went to) and, right after, its `Decided` to R; each C's `Relayed` copy
-//! to R. R applies the first copy that arrives (the others are only counted) and is done once
-//! every C has relayed it or went down. S decides a proposal in the step that delivers it when
-//! nothing is in flight. Off R's path, R and every C acknowledge the commit to S
-//! (`CommitAck`); S decides the next change only once they all have (or went down, or the
-//! deadline passed), so changes reach every node in the order S decided them. An
-//! acknowledgement also says whether R may be waiting still (R's own when a relay is late or
-//! S's copy came first; a C's when it could not relay): then S confirms the change to R with a
-//! `ClaimReply` once it is everywhere, and R is done at the first of the relays and that word.
-//! R tries again with the next sequencer if S goes down before R's claim is done; a retry of
-//! a change that went through is answered the same (a claim by the same owner is granted again,
-//! an unclaim finds the name gone). A node going down loses its names: the sequencer commits
-//! their removal.
+//! A change submitted from a node R that is not the sequencer S takes four one-way hops: R's
+//! `Claim` (or `Unclaim`) to S; S's `Commit` to every node, R included; each node's
+//! `CommitAck` to S; S's `ClaimReply` to R once every node acknowledged (or went down, or the
+//! deadline passed). So when a change is answered, every node has applied it, and changes
+//! reach every node in the order S decided them: S decides the next change only once the last
+//! is everywhere. S decides a proposal in the step that delivers it when nothing is in
+//! flight. R tries again with the next sequencer if S goes down before R's claim is done; a
+//! retry of a change that went through is answered the same (a claim by the same owner is
+//! granted again, an unclaim finds the name gone). A node going down loses its names: the
+//! sequencer commits their removal.
 //!
-//! When two nodes connect they exchange their replicas (`Snapshot`); a name registered on both
-//! sides of a partition keeps the owner the [`ConflictPolicy`] picks, on every node, and the
-//! loser is reported (and stopped by its own node, by default). What a node learns outside the
-//! sequencer's order (a snapshot, a node going down) is committed again by the sequencer, in
-//! order ([`reconcile`]). Group memberships are changed only by the node whose actor joins or
-//! leaves (`Join`, `Leave`), which is the authority on them: its snapshot replaces what others
-//! held of its members.
+//! Registry traffic is a star around the sequencer: a node talks to S only (and S to every
+//! node), so with connections opened on demand a node holds one connection for the registry,
+//! not one to every member. Group memberships, which only the node whose actor joins or leaves
+//! changes (`Join`, `Leave`), go to S, which passes them on; so does a node's report of a
+//! conflict its actor lost (`Lost`).
+//!
+//! When a node and its sequencer come up for each other they exchange their replicas
+//! (`Snapshot`); a name registered on both sides of a partition keeps the owner the
+//! [`ConflictPolicy`] picks, on every node, and the loser is reported (and stopped by its own
+//! node, by default). What a node learns outside the sequencer's order (a snapshot, a node
+//! going down) is committed again by the sequencer, in order ([`reconcile`]). A node's
+//! snapshot replaces what its sequencer held of its actors' memberships, and the sequencer
+//! passes the new list on (`Groups`).
 //!
 //! What a peer may tell a node, the per-node caps, chunked snapshots and the suspicion of a
 //! silent sequencer are in [`authority`]: the sequencer is the lowest id among this node and
@@ -63,7 +65,7 @@ use std::time::Duration;
 pub(crate) use outputs::{Answer, Outputs};
 pub(crate) use replica::{Replica, DEFAULT_MAX_NAMES_PER_NODE};
 
-use self::claims::{Claims, Copy};
+use self::claims::Claims;
 
 use self::peers::Peers;
 use self::sequencer::{Origin, Proposal, Sequencer};
@@ -230,10 +232,12 @@ impl Registry {
         self.sequencer.withdraw(request);
     }
 
-    /// A connection to `peer` is up: it counts from now on, and gets this node's replica. If
-    /// it is the sequencer now, the claims sent to the last one go to it. If this node had seen
-    /// it go down (and dropped its names), it asks its sequencer for its replica: the names it
-    /// dropped may be held there still, and `peer` itself may not hold them yet.
+    /// `peer` is up: it counts from now on. If either of the two is the sequencer (now), they
+    /// exchange replicas (and this node's recent losses); two other nodes have nothing to say
+    /// to each other. If `peer` is the sequencer now, the claims sent to the last one go to
+    /// it. If this node had seen it go down (and dropped its names), it asks its sequencer for
+    /// its replica: the names it dropped may be held there still, and `peer` itself may not
+    /// hold them yet.
     pub(crate) fn peer_up(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
@@ -241,26 +245,42 @@ impl Registry {
         self.peers.up(peer);
         self.partial.remove(&peer);
         self.last_heard.insert(peer, now);
-        let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
-        self.send_snapshot(peer, entries, groups, &mut out);
+        self.meet(peer, now);
+        let greet = self.sequencer() == self.me || self.sequencer() == peer;
+        if greet {
+            let (entries, groups) = (self.replica.snapshot(), self.replica.group_snapshot());
+            self.send_snapshot(peer, entries, groups, &mut out);
+        }
         if self.sequencer() != sequencer {
             self.sequencer_changed(now, &mut out);
         }
         if returning && self.sequencer() != self.me && self.sequencer() != peer {
             self.ask_sequencer(&mut out);
         }
-        self.announce_losses_to(peer, now, &mut out);
+        if greet {
+            self.announce_losses_to(peer, now, &mut out);
+        }
         for (name, entry) in self.awaiting.take_for(peer) {
             self.set(&name, entry, &mut out);
+        }
+        // The sequencer takes `peer`'s memberships from `peer` itself (it greets it with them),
+        // so that what changes is passed on; any other node from the sequencer, which may have
+        // passed them on before `peer` was up here.
+        let held = self.awaiting.take_members_for(peer);
+        if self.sequencer() != self.me {
+            for (group, member) in held {
+                self.replica.join(&group, member, &mut out);
+            }
         }
         self.finished(out, now)
     }
 
     /// `peer` went down: its actors' names and memberships go, and nothing waits for it any
-    /// more. The sequencer commits the removal of the names, in order (a node still connected
-    /// to `peer` would keep them otherwise; they come back with its replica). If `peer` was
-    /// the sequencer, the next one reconciles with this node: a change the last sequencer did
-    /// not get to every node is settled that way.
+    /// more. The sequencer commits the removal of the names, and passes the removal of the
+    /// memberships on, in order (a node still connected to `peer` would keep them otherwise;
+    /// they come back with its replica). If `peer` was the sequencer, the next one reconciles
+    /// with this node: a change the last sequencer did not get to every node is settled that
+    /// way.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
         let mut out = Outputs::default();
         let sequencer = self.sequencer();
@@ -286,6 +306,9 @@ impl Registry {
             for (name, seen) in removed {
                 self.sync_later(name, seen, now, &mut out);
             }
+            // In this node's order too: a node still connected to `peer` would keep them.
+            let groups = Vec::new();
+            self.pass_on(&RegistryMsg::Groups { node: peer, groups }, peer, &mut out);
         }
         self.finished(out, now)
     }
@@ -300,30 +323,75 @@ impl Registry {
         self.finished(out, now)
     }
 
-    /// Adds `member` to `group` here and on every connected node.
+    /// Adds `member` (an actor of this node) to `group` here and, through the sequencer, on
+    /// every node.
     pub(crate) fn join(&mut self, group: &str, member: GlobalEntry) -> Outputs {
         let mut out = Outputs::default();
         self.replica.join(group, member.clone(), &mut out);
         let group = group.to_owned();
-        self.broadcast(&RegistryMsg::Join { group, member }, &mut out);
+        self.spread(&RegistryMsg::Join { group, member }, &mut out);
         out
     }
 
-    /// Removes `member` from `group` here and on every connected node; false if it was not a
-    /// member here.
+    /// Removes `member` (an actor of this node) from `group` here and, through the
+    /// sequencer, on every node; false if it was not a member here.
     pub(crate) fn leave(&mut self, group: &str, member: ActorId) -> (bool, Outputs) {
         let mut out = Outputs::default();
         let left = self.replica.leave(group, member, &mut out);
         if left {
             let group = group.to_owned();
-            self.broadcast(&RegistryMsg::Leave { group, member }, &mut out);
+            self.spread(&RegistryMsg::Leave { group, member }, &mut out);
         }
         (left, out)
     }
 
-    fn broadcast(&self, msg: &RegistryMsg, out: &mut Outputs) {
-        for peer in self.peers.connected() {
+    /// Sends a change of this node's own memberships (or its own loss) where it goes: to the
+    /// sequencer, which passes it on; to every connected node, if this node is the sequencer.
+    pub(super) fn spread(&self, msg: &RegistryMsg, out: &mut Outputs) {
+        match self.sequencer() {
+            sequencer if sequencer == self.me => self.pass_on(msg, self.me, out),
+            sequencer => out.send(sequencer, msg.clone()),
+        }
+    }
+
+    /// Sends `msg` to every connected node but `from`.
+    pub(super) fn pass_on(&self, msg: &RegistryMsg, from: NodeId, out: &mut Outputs) {
+        for peer in self.peers.connected().iter().filter(|peer| **peer != from) {
             out.send(*peer, msg.clone());
+        }
+    }
+
+    /// A membership change admitted from `from` (the member's node, or this node's
+    /// sequencer): taken (held until the member's node is up, if it is not yet), and passed
+    /// on to every other node if this node is the sequencer and `from` the member's node.
+    fn on_group_change(&mut self, from: NodeId, msg: RegistryMsg, out: &mut Outputs) {
+        let node = match &msg {
+            RegistryMsg::Join { member, .. } => member.owner.node(),
+            RegistryMsg::Leave { member, .. } => member.node(),
+            _ => return,
+        };
+        let member_up = self.peers.is_member(node, self.me);
+        match &msg {
+            RegistryMsg::Join { group, member } if member_up => self.replica.join(group, member.clone(), out),
+            RegistryMsg::Join { group, member } => self.awaiting.hold_member(group, member.clone()),
+            RegistryMsg::Leave { group, member } if member_up => {
+                self.replica.leave(group, *member, out);
+            }
+            RegistryMsg::Leave { group, member } => self.awaiting.drop_member(group, *member),
+            _ => {}
+        }
+        if self.sequencer() == self.me && from == node {
+            self.pass_on(&msg, from, out);
+        }
+    }
+
+    /// The sequencer says what `node`'s actors' memberships are now (`node` told it): they
+    /// replace what this node held of them (or waits for `node` to come up).
+    fn on_groups(&mut self, node: NodeId, groups: Entries, out: &mut Outputs) {
+        if self.peers.is_member(node, self.me) {
+            self.replica.merge_groups(node, groups, |_| false, out);
+        } else {
+            self.awaiting.replace_members_of(node, groups);
         }
     }
 
@@ -339,7 +407,6 @@ impl Registry {
         let Some(msg) = self.admit(from, msg, now, &mut out) else {
             return out;
         };
-        let decided = matches!(msg, RegistryMsg::Decided { .. });
         match msg {
             RegistryMsg::Claim { request, name, entry } => {
                 let origin = Origin::Remote { node: from, request };
@@ -351,27 +418,10 @@ impl Registry {
                 let change = Change::Unclaim(owner);
                 self.take_proposal(Proposal { name, change, origin }, now, &mut out);
             }
-            // The sequencer's own answer, or a node's relay of it: the same copy of the change.
-            RegistryMsg::Decided {
-                request,
-                commit,
-                change,
-                others,
-            }
-            | RegistryMsg::Relayed {
-                request,
-                commit,
-                change,
-                others,
-            } => {
-                let copy = Copy {
-                    request,
-                    commit,
-                    change,
-                    others,
-                    decided,
-                };
-                self.on_answer(from, copy, now, &mut out);
+            RegistryMsg::NotSequencer { request } => {
+                let mut done = Vec::new();
+                self.claims.refused_by_proxy((request, from), &mut done);
+                self.settle(done, now, &mut out);
             }
             RegistryMsg::ClaimReply { request, result } => {
                 let mut done = Vec::new();
@@ -384,26 +434,23 @@ impl Registry {
                 change,
                 claimant,
             } => self.on_commit(from, request, change, claimant, &mut out),
-            RegistryMsg::CommitAck { request, settled } => self.acked(request, from, settled, now, &mut out),
+            RegistryMsg::CommitAck { request } => self.acked(request, from, now, &mut out),
             // Taken in whole by `admit`, so never here.
             RegistryMsg::Snapshot { .. } | RegistryMsg::SnapshotPart { .. } => {}
-            RegistryMsg::Join { group, member } => {
-                self.replica.join(&group, member, &mut out);
+            msg @ (RegistryMsg::Join { .. } | RegistryMsg::Leave { .. }) => {
+                self.on_group_change(from, msg, &mut out)
             }
-            RegistryMsg::Leave { group, member } => {
-                self.replica.leave(&group, member, &mut out);
-            }
+            RegistryMsg::Groups { node, groups } => self.on_groups(node, groups, &mut out),
             RegistryMsg::Lost { name, winner, loser } => {
-                self.heard_of_loss(from, name, (winner, loser), &mut out)
+                self.heard_of_loss(from, name, (winner, loser), now, &mut out)
             }
         }
         out
     }
 
-    /// Commit `commit` of `from`: applied if `from` is this node's sequencer, relayed to its
-    /// claimant (first: the claimant waits for it, the sequencer only before its next
-    /// decision), acknowledged. A commit of another node (it decided while it took itself for
-    /// the sequencer, or before it knew of a lower node) is only acknowledged: applying it here
+    /// Commit `commit` of `from`: applied if `from` is this node's sequencer, and
+    /// acknowledged. A commit of another node (it decided while it took itself for the
+    /// sequencer, or before it knew of a lower node) is only acknowledged: applying it here
     /// would interleave two orders; the sequencer reconciles what it changed. A sync (no
     /// claimant) releasing the name of this node's own actor is not applied either: this node
     /// is the authority on its own actors' names, and tells the sequencer it holds it.
@@ -415,9 +462,8 @@ impl Registry {
         claimant: Option<Claimant>,
         out: &mut Outputs,
     ) {
-        let mut settled = claimant.is_none();
-        if from == self.sequencer() {
-            let stale = self.claims.overtaken_by_relay(from, change.name(), None);
+        let ordered = from == self.sequencer();
+        if ordered {
             let kept = match &change {
                 Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
                     .replica
@@ -426,30 +472,15 @@ impl Registry {
                     .cloned(),
                 _ => None,
             };
-            let relay = claimant.map(|claimant| {
-                let msg = RegistryMsg::Relayed {
-                    request: claimant.request,
-                    commit,
-                    change: change.clone(),
-                    others: claimant.others,
-                };
-                (claimant.node, msg)
-            });
             match kept {
                 Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
-                None if !stale => self.apply(change, out),
-                None => {}
-            }
-            if let Some((to, msg)) = relay.filter(|(to, _)| self.peers.is_connected(*to)) {
-                out.send(to, msg);
-                settled = true;
+                None => self.apply(change, out),
             }
         }
-        let ack = RegistryMsg::CommitAck {
-            request: commit,
-            settled,
-        };
-        out.send(from, ack);
+        if let Some(claimant) = claimant.filter(|claimant| claimant.node == self.me) {
+            self.claims.committed(claimant.request, from, ordered);
+        }
+        out.send(from, RegistryMsg::CommitAck { request: commit });
     }
 
     /// Applies a change the sequencer made: it sets the name (the sequencer's order is the

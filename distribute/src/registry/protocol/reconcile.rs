@@ -28,7 +28,7 @@ use super::outputs::Outputs;
 use super::sequencer::Work;
 use super::{Entries, Registry};
 use crate::actor::{ActorId, NodeId};
-use crate::registry::wire::GlobalEntry;
+use crate::registry::wire::{GlobalEntry, RegistryMsg};
 
 impl Registry {
     /// Another node's replica (or the names of it that changed, with all the memberships of
@@ -46,14 +46,13 @@ impl Registry {
         now: Duration,
         out: &mut Outputs,
     ) {
-        // Every membership admitted is the sender's own: no hearsay.
-        self.replica.merge_groups(from, groups, |_| false, out);
         let sequencer = self.sequencer();
+        let groups_differ = self.take_groups(from, groups, from == sequencer, out);
         let theirs: BTreeMap<String, ActorId> = entries
             .iter()
             .map(|(name, entry)| (name.clone(), entry.owner))
             .collect();
-        let differing = self.merge_snapshot(entries, (from, from == sequencer), out);
+        let differing = self.merge_snapshot(entries, from == sequencer, out);
         if sequencer == self.me {
             for (name, seen, before) in differing {
                 // Nodes may still hold the owner this node had published before the merge.
@@ -74,33 +73,76 @@ impl Registry {
             self.tell_sequencer(changed, out);
         } else {
             let held = self.replica.owned_by(|_| true);
-            let otherwise = held
+            let otherwise: Vec<String> = held
                 .into_iter()
                 .filter(|(name, owner)| theirs.get(name) != Some(owner))
-                .map(|(name, _)| name);
-            self.tell_sequencer(otherwise, out);
+                .map(|(name, _)| name)
+                .collect();
+            if otherwise.is_empty() && groups_differ {
+                // Only this node's memberships differ: they go with an empty snapshot (and the
+                // sequencer's replica comes back, with them as sent).
+                self.ask_sequencer(out);
+            }
+            self.tell_sequencer(otherwise.into_iter(), out);
         }
+    }
+
+    /// Takes a snapshot's memberships: the sequencer's (`trusted`) are its whole view, which
+    /// replaces what this node held of every other node's actors; any other sender's are its
+    /// own actors' memberships, which replace what this node held of them if it is the
+    /// sequencer (and are passed on to every other node if that changed anything); a node
+    /// that is not takes memberships from its sequencer only.
+    /// Returns whether the sequencer's (`trusted`) view of this node's own memberships differs
+    /// from this node's (the sequencer is then to be told).
+    fn take_groups(&mut self, from: NodeId, groups: Entries, trusted: bool, out: &mut Outputs) -> bool {
+        if trusted {
+            let (me, peers) = (self.me, &self.peers);
+            let (mut mine, others): (Entries, Entries) = groups
+                .into_iter()
+                .partition(|(_, member)| member.owner.node() == me);
+            let (up, waiting): (Entries, Entries) = others
+                .into_iter()
+                .partition(|(_, member)| peers.is_member(member.owner.node(), me));
+            self.replica.replace_groups_but(me, up, out);
+            self.awaiting.replace_all_members(waiting);
+            let mut held = self.replica.group_snapshot_of(me);
+            let key = |(group, member): &(String, GlobalEntry)| (group.clone(), member.owner);
+            mine.sort_by_key(key);
+            held.sort_by_key(key);
+            return mine != held;
+        }
+        if self.sequencer() != self.me {
+            // Not this node's to take (see `admit_snapshot`).
+            return false;
+        }
+        let before = self.replica.group_snapshot_of(from);
+        self.replica.merge_groups(from, groups, |_| false, out);
+        let after = self.replica.group_snapshot_of(from);
+        if after != before {
+            let msg = RegistryMsg::Groups {
+                node: from,
+                groups: after,
+            };
+            self.pass_on(&msg, from, out);
+        }
+        false
     }
 
     /// Merges a snapshot's names, each through the departed-node filter unless it is the
     /// sequencer's (`trusted`): its replica holds no names of nodes it saw go down, and is taken
-    /// like its commits, while a third node's may carry the names of a node that crashed. A
-    /// name of which this node applied a later change from a relay is left as it is.
+    /// like its commits, while a third node's may carry the names of a node that crashed.
     /// Returns the names whose owner changed here or differs from the snapshot's, with the
     /// snapshot's owner and the owner here before.
     fn merge_snapshot(
         &mut self,
         entries: Vec<(String, GlobalEntry)>,
-        (from, trusted): (NodeId, bool),
+        trusted: bool,
         out: &mut Outputs,
     ) -> Vec<(String, ActorId, Option<ActorId>)> {
         let mut differing = Vec::new();
         for (name, theirs) in entries {
             let seen = theirs.owner;
             let before = self.replica.get(&name).map(|entry| entry.owner);
-            if trusted && self.claims.overtaken_by_relay(from, &name, None) {
-                continue;
-            }
             if trusted {
                 // Like a commit: the sequencer's order is the reference, but for this node's
                 // own actors, whose names it keeps where the policy prefers them.

@@ -288,6 +288,33 @@ impl Replica {
         }
     }
 
+    /// Replaces every membership of an actor not of `me` with `members` (the sequencer's
+    /// view of them); `me`'s own are kept, on which this node is the authority.
+    pub(super) fn replace_groups_but(
+        &mut self,
+        me: NodeId,
+        members: Vec<(String, GlobalEntry)>,
+        out: &mut Outputs,
+    ) {
+        out.touched = true;
+        let counts = &mut self.members_per_node;
+        for members in self.groups.values_mut() {
+            members.retain(|id, _| {
+                if id.node() != me {
+                    count_out(counts, id.node());
+                }
+                id.node() == me
+            });
+        }
+        self.groups.retain(|_, members| !members.is_empty());
+        for (group, member) in members
+            .into_iter()
+            .filter(|(_, member)| member.owner.node() != me)
+        {
+            self.join(&group, member, out);
+        }
+    }
+
     /// The memberships of `node`'s actors, sorted by group and member.
     pub(crate) fn group_snapshot_of(&self, node: NodeId) -> Vec<(String, GlobalEntry)> {
         self.groups

@@ -1,11 +1,12 @@
 //! The sequencer's side: deciding changes one at a time, in order.
 //!
 //! A change is decided against this node's replica (a claim unless another owner holds the
-//! name, an unclaim only by the owner) and, if made, sent to every connected node: to the
-//! claimant as its answer (`Decided`), to the others as a `Commit` that they acknowledge and
-//! relay to the claimant. The next change is decided only once every node it went to
-//! acknowledged the last one, went down, or its deadline passed: so changes reach every node in
-//! the order they were decided. Work waits its turn in a queue, first come first decided; work
+//! name, an unclaim only by the owner) and, if made, sent to every connected node as a
+//! `Commit`, which each applies and acknowledges; once all have (or went down, or the deadline
+//! passed), the claimant gets its answer. The next change is decided only then: so changes
+//! reach every node in the order they were decided. All of it goes between the sequencer and
+//! each node, never between two other nodes: a node needs no connection but the one to its
+//! sequencer for its names to reach the whole cluster. Work waits its turn in a queue, first come first decided; work
 //! that arrives while nothing is in flight is decided at once, in the same step.
 //!
 //! Besides proposals, the queue holds *syncs*: a name this node learned of outside its own
@@ -63,10 +64,6 @@ struct InFlight {
     /// Who submitted it; none for a sync.
     origin: Option<Origin>,
     waiting: BTreeSet<NodeId>,
-    /// Whether the claimant may be waiting still: a node could not (or, having gone down, may
-    /// not) relay the commit to it, or the claimant was not granted its claim when it applied
-    /// the change.
-    unsettled: bool,
     deadline: Duration,
     /// When the nodes that did not acknowledge it yet are suspected (and no longer waited
     /// for): a silent node must not hold every later change back.
@@ -264,54 +261,31 @@ impl Registry {
         self.sequencer.next_commit += 1;
         let commit = self.sequencer.next_commit;
         let claimant = match origin {
-            Some(Origin::Remote { node, request }) => Some((node, request)),
+            Some(Origin::Remote { node, request }) => Some(Claimant { node, request }),
             // A release this node's caller asked for of another node's actor names this node
-            // as the claimant, so that it does not pass for a sync (relays to it are ignored).
+            // as the claimant, so that it does not pass for a sync.
             Some(Origin::Local(request)) => match &change {
-                Committed::Released { owner, .. } if owner.node() != self.me => Some((self.me, request)),
+                Committed::Released { owner, .. } if owner.node() != self.me => Some(Claimant {
+                    node: self.me,
+                    request,
+                }),
                 _ => None,
             },
             None => None,
         };
-        let others: Vec<NodeId> = self
-            .peers
-            .connected()
-            .iter()
-            .copied()
-            .filter(|peer| Some(*peer) != claimant.map(|(node, _)| node))
-            .collect();
-        // The others first: the claimant waits for their relays, a hop further.
         let message = RegistryMsg::Commit {
             request: commit,
-            change: change.clone(),
-            claimant: claimant.map(|(node, request)| Claimant {
-                node,
-                request,
-                others: others.clone(),
-            }),
+            change,
+            claimant,
         };
-        for peer in &others {
+        for peer in self.peers.connected() {
             out.send(*peer, message.clone());
         }
-        if let Some((node, request)) = claimant.filter(|(node, _)| *node != self.me) {
-            let decided = RegistryMsg::Decided {
-                request,
-                commit,
-                change,
-                others,
-            };
-            out.send(node, decided);
-        }
-        // A suspected node is not waited for: it did not answer in time already. The claimant
-        // may wait for its relay, though: then it gets this node's word once the others have
-        // acknowledged.
-        let waiting = self.peers.answering();
-        let unsettled = waiting.len() < self.peers.connected().len();
+        // A suspected node is not waited for: it did not answer in time already.
         let in_flight = InFlight {
             commit,
             origin,
-            waiting,
-            unsettled,
+            waiting: self.peers.answering(),
             deadline: now.saturating_add(self.config.ack_timeout),
             suspect_at: now.saturating_add(self.config.claim_timeout),
         };
@@ -364,19 +338,11 @@ impl Registry {
         }
     }
 
-    /// The change in flight is applied everywhere (or given up on): a claimant that may be
-    /// waiting still gets the sequencer's word, a local one its answer.
+    /// The change in flight is applied everywhere (or given up on): its claimant gets its
+    /// answer.
     fn finish(&mut self, in_flight: InFlight, out: &mut Outputs) {
-        match in_flight.origin {
-            Some(Origin::Local(request)) => out.answer(request, Answer::Decided(Ok(()))),
-            Some(Origin::Remote { node, request }) if in_flight.unsettled => out.send(
-                node,
-                RegistryMsg::ClaimReply {
-                    request,
-                    result: Ok(()),
-                },
-            ),
-            Some(Origin::Remote { .. }) | None => {}
+        if let Some(origin) = in_flight.origin {
+            self.answer(origin, Ok(()), out);
         }
     }
 
@@ -394,44 +360,26 @@ impl Registry {
         self.decide_queued(now, out);
     }
 
-    /// `from` acknowledged commit `commit`, telling whether the claimant is settled.
-    pub(super) fn acked(
-        &mut self,
-        commit: u64,
-        from: NodeId,
-        settled: bool,
-        now: Duration,
-        out: &mut Outputs,
-    ) {
+    /// `from` acknowledged commit `commit`.
+    pub(super) fn acked(&mut self, commit: u64, from: NodeId, now: Duration, out: &mut Outputs) {
         self.finish_if(now, out, |in_flight| {
-            if in_flight.commit != commit {
-                return false;
+            if in_flight.commit == commit {
+                in_flight.waiting.remove(&from);
             }
-            if in_flight.waiting.remove(&from) && !settled {
-                in_flight.unsettled = true;
-            }
-            in_flight.waiting.is_empty()
+            in_flight.commit == commit && in_flight.waiting.is_empty()
         });
     }
 
-    /// `node` went down: the change in flight no longer waits for it, and it may not have
-    /// relayed it.
+    /// `node` went down: the change in flight no longer waits for it.
     pub(super) fn commits_without(&mut self, node: NodeId, now: Duration, out: &mut Outputs) {
         self.finish_if(now, out, |in_flight| {
-            if in_flight.waiting.remove(&node) {
-                in_flight.unsettled = true;
-            }
+            in_flight.waiting.remove(&node);
             in_flight.waiting.is_empty()
         });
     }
 
     /// Gives up on the change in flight if its deadline passed (its claimant is told).
     pub(super) fn expire(&mut self, now: Duration, out: &mut Outputs) {
-        self.finish_if(now, out, |in_flight| {
-            if in_flight.deadline <= now {
-                in_flight.unsettled = true;
-            }
-            in_flight.deadline <= now
-        });
+        self.finish_if(now, out, |in_flight| in_flight.deadline <= now);
     }
 }

@@ -41,29 +41,20 @@ fn claim_msg(request: u64, name: &str, owner: ActorId) -> RegistryMsg {
     }
 }
 
-fn decided(request: u64, commit: u64, change: Committed, others: &[u64]) -> RegistryMsg {
-    RegistryMsg::Decided {
+/// Commit `request` of `change` from the sequencer; `claimant` is (node, request).
+fn commit(request: u64, change: Committed, claimant: Option<(u64, u64)>) -> RegistryMsg {
+    RegistryMsg::Commit {
         request,
-        commit,
         change,
-        others: others.iter().map(|n| node(*n)).collect(),
+        claimant: claimant.map(|(n, request)| Claimant {
+            node: node(n),
+            request,
+        }),
     }
 }
 
-fn relayed(request: u64, commit: u64, change: Committed, others: &[u64]) -> RegistryMsg {
-    RegistryMsg::Relayed {
-        request,
-        commit,
-        change,
-        others: others.iter().map(|n| node(*n)).collect(),
-    }
-}
-
-fn ack(commit: u64, settled: bool) -> RegistryMsg {
-    RegistryMsg::CommitAck {
-        request: commit,
-        settled,
-    }
+fn ack(commit: u64) -> RegistryMsg {
+    RegistryMsg::CommitAck { request: commit }
 }
 
 fn reply(request: u64, result: Decision) -> RegistryMsg {
@@ -78,16 +69,16 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
             let kind = match msg {
                 RegistryMsg::Claim { .. } => "Claim",
                 RegistryMsg::Unclaim { .. } => "Unclaim",
-                RegistryMsg::Decided { .. } => "Decided",
                 RegistryMsg::ClaimReply { .. } => "ClaimReply",
                 RegistryMsg::Commit { .. } => "Commit",
                 RegistryMsg::CommitAck { .. } => "CommitAck",
-                RegistryMsg::Relayed { .. } => "Relayed",
                 RegistryMsg::Snapshot { .. } => "Snapshot",
                 RegistryMsg::SnapshotPart { .. } => "SnapshotPart",
                 RegistryMsg::Join { .. } => "Join",
                 RegistryMsg::Leave { .. } => "Leave",
+                RegistryMsg::Groups { .. } => "Groups",
                 RegistryMsg::Lost { .. } => "Lost",
+                RegistryMsg::NotSequencer { .. } => "NotSequencer",
             };
             (to.as_u64(), kind)
         })
@@ -99,7 +90,6 @@ fn commit_of(out: &Outputs) -> u64 {
     out.frames
         .iter()
         .find_map(|(_, msg)| match msg {
-            RegistryMsg::Decided { commit, .. } => Some(*commit),
             RegistryMsg::Commit { request, .. } => Some(*request),
             _ => None,
         })
@@ -114,19 +104,20 @@ fn owner(registry: &Registry, name: &str) -> Option<ActorId> {
 fn the_sequencer_decides_at_once_when_idle_and_the_next_change_once_the_last_is_everywhere() {
     let mut seq = registry(1, &[2, 3]);
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
-    // The others first, then the claimant's answer.
-    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Decided")]);
+    // To every node, the claimant included; no answer yet.
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Commit")]);
     assert_eq!(owner(&seq, "a"), Some(id(3, 1)));
     let commit = commit_of(&out);
     // A claim meanwhile waits for its turn.
     let out = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
     assert!(out.frames.is_empty());
     assert_eq!(owner(&seq, "b"), None);
-    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    let out = seq.receive(node(2), ack(commit), secs(0));
     assert!(out.frames.is_empty());
-    let out = seq.receive(node(3), ack(commit, true), secs(0));
-    // Settled everywhere: no word to the claimant, and the next change goes out.
-    assert_eq!(kinds(&out), vec![(3, "Commit"), (2, "Decided")]);
+    let out = seq.receive(node(3), ack(commit), secs(0));
+    // Applied everywhere: the claimant is answered, and the next change goes out.
+    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (3, "Commit")]);
+    assert_eq!(out.frames[0], (node(3), reply(7, Ok(()))));
     assert_eq!(owner(&seq, "b"), Some(id(2, 1)));
 }
 
@@ -136,15 +127,15 @@ fn commits_finish_when_every_node_acked_or_went_down() {
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
     let _ = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
-    assert!(seq.receive(node(2), ack(commit, true), secs(0)).frames.is_empty());
+    assert!(seq.receive(node(2), ack(commit), secs(0)).frames.is_empty());
     // The claimant went down before acknowledging: it may be waiting still (were it back),
-    // and the next change goes out to those left.
+    // the next change goes out to those left, and its memberships are gone everywhere.
     let out = seq.peer_down(node(3), secs(0));
-    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Decided")]);
+    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (2, "Groups")]);
     let commit = commit_of(&out);
-    // A node that acknowledges as not settled gets the sequencer's word once it is done;
-    // then the sequencer commits the removal of the names of the node that went down.
-    let out = seq.receive(node(2), ack(commit, false), secs(0));
+    // The claimant gets its answer once every node left applied the change; then the
+    // sequencer commits the removal of the names of the node that went down.
+    let out = seq.receive(node(2), ack(commit), secs(0));
     let released = RegistryMsg::Commit {
         request: commit + 1,
         change: Committed::Released {
@@ -174,19 +165,17 @@ fn overdue_commits_are_given_up_and_the_next_decided() {
     }
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
-    let _ = seq.receive(node(3), ack(commit, true), secs(1));
+    let _ = seq.receive(node(3), ack(commit), secs(1));
     let _ = seq.receive(node(3), claim_msg(8, "b", id(3, 2)), secs(2));
     assert_eq!(seq.next_deadline(), Some(TIMEOUT));
     assert!(seq.tick(secs(4)).frames.is_empty());
     let out = seq.tick(TIMEOUT);
     // Given up on: the claimant is told, and the next change is decided.
-    assert_eq!(
-        kinds(&out),
-        vec![(3, "ClaimReply"), (2, "Commit"), (3, "Decided")]
-    );
+    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (3, "Commit")]);
+    assert_eq!(out.frames[0], (node(3), reply(7, Ok(()))));
     assert_eq!(seq.next_deadline(), Some(TIMEOUT + TIMEOUT));
     // A late acknowledgement of the first changes nothing.
-    assert!(seq.receive(node(2), ack(commit, true), secs(6)).frames.is_empty());
+    assert!(seq.receive(node(2), ack(commit), secs(6)).frames.is_empty());
     assert_eq!(seq.next_deadline(), Some(TIMEOUT + TIMEOUT));
 }
 
@@ -201,9 +190,9 @@ fn a_local_change_of_the_sequencer_is_answered_once_every_node_applied_it() {
     // Another owner's claim waits its turn, and is refused then.
     let (second, out) = seq.submit("svc", claim(id(1, 2)), secs(0));
     assert!(out.frames.is_empty() && out.answers.is_empty());
-    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    let out = seq.receive(node(2), ack(commit), secs(0));
     assert!(out.answers.is_empty());
-    let out = seq.receive(node(3), ack(commit, true), secs(0));
+    let out = seq.receive(node(3), ack(commit), secs(0));
     assert_eq!(
         out.answers,
         vec![
@@ -220,129 +209,113 @@ fn a_forgotten_local_change_still_queued_is_not_decided() {
     let commit = commit_of(&out);
     let (queued, _) = seq.submit("b", claim(id(1, 2)), secs(0));
     seq.forget(queued.request);
-    let out = seq.receive(node(2), ack(commit, true), secs(0));
+    let out = seq.receive(node(2), ack(commit), secs(0));
     assert!(out.frames.is_empty());
     assert_eq!(out.answers.len(), 1);
     assert_eq!(owner(&seq, "b"), None);
 }
 
 #[test]
-fn a_commit_is_applied_relayed_to_its_claimant_and_acknowledged() {
+fn a_commit_from_the_sequencer_is_applied_and_acknowledged_to_it_alone() {
     let mut other = registry(2, &[1, 3]);
-    let commit = |claimant: Option<u64>| RegistryMsg::Commit {
-        request: 9,
-        change: registered("svc", id(3, 1)),
-        claimant: claimant.map(|n| Claimant {
-            node: node(n),
-            request: 4,
-            others: vec![node(2)],
-        }),
-    };
-    let out = other.receive(node(1), commit(Some(3)), secs(0));
-    assert_eq!(
-        out.frames,
-        vec![
-            (node(3), relayed(4, 9, registered("svc", id(3, 1)), &[2])),
-            (node(1), ack(9, true)),
-        ]
+    let out = other.receive(
+        node(1),
+        commit(9, registered("svc", id(3, 1)), Some((3, 4))),
+        secs(0),
     );
+    // No word to the claimant: the sequencer answers it.
+    assert_eq!(out.frames, vec![(node(1), ack(9))]);
     assert_eq!(owner(&other, "svc"), Some(id(3, 1)));
-    // A claimant this node is not connected to is not relayed to, and may be waiting still.
-    let out = other.receive(node(1), commit(Some(5)), secs(0));
-    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
-    let out = other.receive(node(1), commit(None), secs(0));
-    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
+    // A claim of this node's that it does not know of (it gave up on it), and a sync: applied
+    // all the same.
+    let out = other.receive(
+        node(1),
+        commit(10, registered("own", id(2, 1)), Some((2, 77))),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(1), ack(10))]);
+    assert!(out.answers.is_empty());
+    let out = other.receive(node(1), commit(11, registered("sync", id(3, 2)), None), secs(0));
+    assert_eq!(out.frames, vec![(node(1), ack(11))]);
+    assert_eq!(
+        (owner(&other, "own"), owner(&other, "sync")),
+        (Some(id(2, 1)), Some(id(3, 2)))
+    );
 }
 
 #[test]
-fn a_claim_is_granted_once_applied_and_relayed_by_every_other_node_in_any_order() {
+fn the_claimant_applies_its_claims_commit_and_is_answered_by_the_sequencers_reply_alone() {
     let mut claimant = registry(4, &[1, 2, 3]);
     let (submitted, out) = claimant.submit("svc", claim(id(4, 1)), secs(0));
     assert_eq!(kinds(&out), vec![(1, "Claim")]);
     let request = submitted.request;
-    let change = || registered("svc", id(4, 1));
-    // A relay overtakes the sequencer's answer: it is the copy applied, and acknowledged
-    // to the sequencer as not settled yet (node 2 is still to relay).
-    let out = claimant.receive(node(3), relayed(request, 9, change(), &[2, 3]), secs(0));
-    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
-    assert!(out.answers.is_empty());
-    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
-    // The sequencer's copy is not applied again.
-    let out = claimant.receive(node(1), decided(request, 9, change(), &[2, 3]), secs(0));
-    assert!(out.frames.is_empty() && out.changes.is_empty() && out.answers.is_empty());
-    let out = claimant.receive(node(2), relayed(request, 9, change(), &[2, 3]), secs(0));
-    assert!(out.frames.is_empty());
-    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
-    // Nor is a late relay once the claim is done.
-    let out = claimant.receive(node(3), relayed(request, 9, change(), &[2, 3]), secs(0));
-    assert!(out.frames.is_empty() && out.changes.is_empty() && out.answers.is_empty());
-}
-
-#[test]
-fn a_claim_is_granted_only_with_its_change_applied_whatever_the_order_of_its_copies() {
-    let orders: [[u64; 3]; 6] = [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]];
-    for order in orders {
-        let mut claimant = registry(4, &[1, 2, 3]);
-        let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-        let (mut acks, mut answers) = (0, Vec::new());
-        for from in order {
-            let change = registered("svc", id(4, 1));
-            let msg = if from == 1 {
-                decided(submitted.request, 9, change, &[2, 3])
-            } else {
-                relayed(submitted.request, 9, change, &[2, 3])
-            };
-            let out = claimant.receive(node(from), msg, secs(0));
-            acks += out.frames.len();
-            if !out.answers.is_empty() {
-                assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)), "{order:?}");
-            }
-            answers.extend(out.answers);
-        }
-        assert_eq!(acks, 1, "{order:?}");
-        assert_eq!(
-            answers,
-            vec![(submitted.request, Answer::Decided(Ok(())))],
-            "{order:?}"
-        );
-    }
-}
-
-#[test]
-fn the_sequencers_answer_alone_grants_a_claim_no_other_node_is_to_relay() {
-    let mut claimant = registry(4, &[1]);
-    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    // The commit of its own claim is applied and acknowledged like any: no answer yet.
     let out = claimant.receive(
         node(1),
-        decided(submitted.request, 9, registered("svc", id(4, 1)), &[]),
+        commit(9, registered("svc", id(4, 1)), Some((4, request))),
         secs(0),
     );
-    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
-    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(out.frames, vec![(node(1), ack(9))]);
+    assert!(out.answers.is_empty());
+    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+    // No deadline either: the sequencer was heard from about it.
+    assert_eq!(claimant.next_deadline(), None);
+    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
+    assert!(out.frames.is_empty() && out.changes.is_empty());
+    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
+    // A late copy of the reply answers nothing.
+    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
+    assert!(out.answers.is_empty());
 }
 
 #[test]
-fn an_answer_to_no_known_claim_is_applied_only_from_the_sequencer() {
-    let mut claimant = registry(4, &[1, 3]);
-    let out = claimant.receive(node(3), relayed(4, 9, registered("svc", id(4, 1)), &[3]), secs(0));
-    assert!(out.frames.is_empty() && out.changes.is_empty());
-    let out = claimant.receive(node(1), decided(4, 9, registered("svc", id(4, 1)), &[3]), secs(0));
-    assert_eq!(out.frames, vec![(node(1), ack(9, true))]);
+fn a_grant_of_a_change_not_applied_here_applies_it() {
+    let mut claimant = registry(4, &[1]);
+    // The sequencer finds each made already (an earlier try's answer was lost), and grants it
+    // with no commit.
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(out.changes.len(), 1);
     assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+    let (submitted, _) = claimant.submit("svc", Change::Unclaim(id(4, 1)), secs(0));
+    let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(owner(&claimant, "svc"), None);
+}
+
+#[test]
+fn a_claims_commit_and_grant_from_a_node_no_longer_the_sequencer_are_not_applied() {
+    let mut claimant = registry(4, &[2, 3]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    assert_eq!(submitted.sequencer, node(2));
+    // A lower node comes up: the claim stays with node 2, but node 2's order is not this
+    // node's any more.
+    let _ = claimant.peer_up(node(1), secs(0));
+    assert_eq!(claimant.sequencer(), node(1));
+    let request = submitted.request;
+    let out = claimant.receive(
+        node(2),
+        commit(9, registered("svc", id(4, 1)), Some((4, request))),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(2), ack(9))]);
+    assert_eq!(owner(&claimant, "svc"), None);
+    // Its grant does not say how the name stands in the current order: tried again.
+    let out = claimant.receive(node(2), reply(request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(request, Answer::SequencerLost)]);
+    assert_eq!(owner(&claimant, "svc"), None);
 }
 
 #[test]
 fn only_the_sequencer_answers_or_grants_a_claim() {
     let mut claimant = registry(4, &[1, 2]);
     let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    // Another node's `Decided` is only acknowledged (its sender waits for that): it is not
-    // this node's sequencer, whose order alone is followed here.
-    let out = claimant.receive(
-        node(2),
-        decided(submitted.request, 9, registered("svc", id(4, 1)), &[]),
-        secs(0),
-    );
-    assert_eq!(out.frames, vec![(node(2), ack(9, true))]);
+    // Another node's commit of the claim is only acknowledged (its sender waits for that): it
+    // is not this node's sequencer, whose order alone is followed here.
+    let claimed = Some((4, submitted.request));
+    let out = claimant.receive(node(2), commit(9, registered("svc", id(4, 1)), claimed), secs(0));
+    assert_eq!(out.frames, vec![(node(2), ack(9))]);
     assert!(out.answers.is_empty() && out.changes.is_empty());
 
     let out = claimant.receive(node(2), reply(submitted.request, Err(None)), secs(0));
@@ -352,38 +325,30 @@ fn only_the_sequencer_answers_or_grants_a_claim() {
 }
 
 #[test]
-fn a_node_going_down_is_not_waited_for_and_a_sequencer_going_down_fails_its_claims() {
+fn a_claim_waits_for_its_sequencer_alone_and_fails_when_that_sequencer_goes_down() {
     let mut claimant = registry(4, &[2, 3]);
     let (elsewhere, _) = claimant.submit("c", claim(id(4, 3)), secs(0));
     assert_eq!(elsewhere.sequencer, node(2));
     let _ = claimant.peer_up(node(1), secs(0));
-    let (waiting, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
+    let (applied, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
     let (undecided, _) = claimant.submit("b", claim(id(4, 2)), secs(0));
-    assert_eq!(waiting.sequencer, node(1));
-    let _ = claimant.receive(
-        node(1),
-        decided(waiting.request, 9, registered("a", id(4, 1)), &[3]),
-        secs(0),
-    );
-    let out = claimant.peer_down(node(3), secs(0));
-    assert_eq!(out.answers, vec![(waiting.request, Answer::Decided(Ok(())))]);
-    let out = claimant.peer_down(node(1), secs(0));
-    assert_eq!(out.answers, vec![(undecided.request, Answer::SequencerLost)]);
-}
-
-#[test]
-fn the_final_reply_ends_a_claim_still_waiting_for_relays() {
-    let mut claimant = registry(4, &[1, 3]);
-    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    let out = claimant.receive(
-        node(1),
-        decided(submitted.request, 9, registered("svc", id(4, 1)), &[3]),
-        secs(0),
-    );
-    assert_eq!(out.frames, vec![(node(1), ack(9, false))]);
+    assert_eq!(applied.sequencer, node(1));
+    let claimed = Some((4, applied.request));
+    let out = claimant.receive(node(1), commit(9, registered("a", id(4, 1)), claimed), secs(0));
     assert!(out.answers.is_empty());
-    let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
-    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    // Another node going down is the sequencer's concern, which waits for the acknowledgements.
+    assert!(claimant.peer_down(node(3), secs(0)).answers.is_empty());
+    // The sequencer going down fails the claims sent to it, applied here or not, and no other.
+    let out = claimant.peer_down(node(1), secs(0));
+    assert_eq!(
+        out.answers,
+        vec![
+            (applied.request, Answer::SequencerLost),
+            (undecided.request, Answer::SequencerLost),
+        ]
+    );
+    let out = claimant.peer_down(node(2), secs(0));
+    assert_eq!(out.answers, vec![(elsewhere.request, Answer::SequencerLost)]);
 }
 
 /// Delivers every frame of `out`, sent by `from`, to the registries of `nodes` it is for;
@@ -398,31 +363,47 @@ fn deliver(nodes: &mut [Registry], from: NodeId, out: Outputs) -> Vec<(NodeId, O
     delivered
 }
 
+/// One hop: delivers the frames of every output, each from the node that produced it.
+fn hop(nodes: &mut [Registry], outputs: Vec<(NodeId, Outputs)>) -> Vec<(NodeId, Outputs)> {
+    let mut delivered = Vec::new();
+    for (from, out) in outputs {
+        delivered.extend(deliver(nodes, from, out));
+    }
+    delivered
+}
+
+/// The frames of every output, by sender, recipient and kind.
+fn sent(outputs: &[(NodeId, Outputs)]) -> Vec<(u64, u64, &'static str)> {
+    outputs
+        .iter()
+        .flat_map(|(from, out)| kinds(out).into_iter().map(|(to, kind)| (from.as_u64(), to, kind)))
+        .collect()
+}
+
 #[test]
-fn a_registration_from_another_node_is_done_after_three_hops() {
+fn a_registration_from_another_node_is_done_after_four_hops() {
     let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
     let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
-    // Hop 1: the claim; hop 2: the commit to node 2 and the decision to node 3.
-    let hop2 = deliver(&mut nodes, node(3), out);
-    let [(_, from_seq)] = <[_; 1]>::try_from(hop2).expect("one recipient");
-    let hop3 = deliver(&mut nodes, node(1), from_seq);
-    let (mut relays, mut answered) = (Vec::new(), Vec::new());
-    for (at, out) in hop3 {
-        answered.extend(out.answers.clone());
-        relays.push((at, out));
-    }
-    assert!(answered.is_empty(), "answered after two hops");
-    // Hop 3: node 2's relay.
-    let from_two = relays
-        .into_iter()
-        .find(|(at, _)| *at == node(2))
-        .map(|(_, out)| out)
-        .expect("node 2 applied the commit");
-    let out = nodes[2].receive(node(2), from_two.frames[0].1.clone(), secs(0));
-    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(kinds(&out), vec![(1, "Claim")]);
+    // Hop 1: the claim; the sequencer commits it to every node, the claimant included.
+    let hop1 = deliver(&mut nodes, node(3), out);
+    assert_eq!(sent(&hop1), vec![(1, 2, "Commit"), (1, 3, "Commit")]);
+    // Hop 2: each node applies the commit and acknowledges it; the claimant holds the name,
+    // but has no answer yet.
+    let hop2 = hop(&mut nodes, hop1);
+    assert_eq!(sent(&hop2), vec![(2, 1, "CommitAck"), (3, 1, "CommitAck")]);
+    assert!(hop2.iter().all(|(_, out)| out.answers.is_empty()));
+    assert_eq!(owner(&nodes[2], "svc"), Some(id(3, 1)));
+    // Hop 3: the acknowledgements; the last one makes the sequencer answer the claimant.
+    let hop3 = hop(&mut nodes, hop2);
+    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
     for registry in &nodes {
-        assert_eq!(owner(registry, "svc"), Some(id(3, 1)));
+        assert_eq!(owner(registry, "svc"), Some(id(3, 1)), "on {}", registry.me);
     }
+    // Hop 4: the answer.
+    let hop4 = hop(&mut nodes, hop3);
+    let answers: Vec<_> = hop4.into_iter().flat_map(|(_, out)| out.answers).collect();
+    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
 }
 
 #[test]
@@ -444,6 +425,8 @@ fn snapshots_merge_settle_conflicts_and_stop_only_local_losers() {
     assert_eq!(on_right[0].1.conflicts, vec![conflict.clone()]);
     assert_eq!(on_left[0].1.conflicts, vec![conflict]);
     assert_eq!(on_right[0].1.stops.len(), 1);
+    // The loser's node tells its sequencer.
+    assert!(kinds(&on_right[0].1).contains(&(1, "Lost")));
     assert!(on_left[0].1.stops.is_empty());
     assert_eq!(
         (owner(&left, "svc"), owner(&right, "svc")),
@@ -452,26 +435,210 @@ fn snapshots_merge_settle_conflicts_and_stop_only_local_losers() {
 }
 
 #[test]
-fn group_changes_go_to_every_peer_and_a_node_down_takes_its_members() {
-    let mut here = registry(1, &[2, 3]);
-    let out = here.join("workers", entry(id(1, 1)));
+fn the_sequencers_group_changes_go_to_every_peer_and_a_node_down_takes_its_members_everywhere() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.join("workers", entry(id(1, 1)));
     assert_eq!(kinds(&out), vec![(2, "Join"), (3, "Join")]);
-    let _ = here.receive(
-        node(2),
-        RegistryMsg::Join {
-            group: "workers".into(),
-            member: entry(id(2, 1)),
-        },
-        secs(0),
-    );
-    assert_eq!(here.replica().members("workers").len(), 2);
-    let _ = here.peer_down(node(2), secs(0));
-    assert_eq!(here.replica().members("workers").len(), 1);
-    let (left, out) = here.leave("workers", id(1, 1));
+    let join = RegistryMsg::Join {
+        group: "workers".into(),
+        member: entry(id(2, 1)),
+    };
+    // A member's node's change is taken and passed on to every other node.
+    let out = seq.receive(node(2), join.clone(), secs(0));
+    assert_eq!(out.frames, vec![(node(3), join)]);
+    assert_eq!(seq.replica().members("workers").len(), 2);
+    // A node down: its actors' memberships go here, and on every node still connected.
+    let out = seq.peer_down(node(2), secs(0));
+    assert_eq!(seq.replica().members("workers").len(), 1);
+    let gone = RegistryMsg::Groups {
+        node: node(2),
+        groups: Vec::new(),
+    };
+    assert_eq!(out.frames, vec![(node(3), gone)]);
+    let (left, out) = seq.leave("workers", id(1, 1));
     assert!(left);
     assert_eq!(kinds(&out), vec![(3, "Leave")]);
-    let (left, out) = here.leave("workers", id(1, 1));
+    let (left, out) = seq.leave("workers", id(1, 1));
     assert!(!left && out.frames.is_empty());
+}
+
+#[test]
+fn a_nodes_group_changes_go_to_its_sequencer_and_reach_other_nodes_only_through_it() {
+    let mut member = registry(3, &[1, 2]);
+    let mut other = registry(2, &[1, 3]);
+    let join = RegistryMsg::Join {
+        group: "workers".into(),
+        member: entry(id(3, 1)),
+    };
+    let out = member.join("workers", entry(id(3, 1)));
+    assert_eq!(out.frames, vec![(node(1), join.clone())]);
+    // Sent straight to a node that is not the sequencer, it is dropped; passed on by the
+    // sequencer, it is taken (and goes no further).
+    let _ = other.receive(node(3), join.clone(), secs(0));
+    assert!(other.replica().members("workers").is_empty());
+    let out = other.receive(node(1), join, secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(other.replica().members("workers").len(), 1);
+    let leave = RegistryMsg::Leave {
+        group: "workers".into(),
+        member: id(3, 1),
+    };
+    let (left, out) = member.leave("workers", id(3, 1));
+    assert!(left);
+    assert_eq!(out.frames, vec![(node(1), leave.clone())]);
+    let _ = other.receive(node(3), leave.clone(), secs(0));
+    assert_eq!(other.replica().members("workers").len(), 1);
+    let _ = other.receive(node(1), leave, secs(0));
+    assert!(other.replica().members("workers").is_empty());
+}
+
+#[test]
+fn the_sequencers_groups_replace_a_nodes_memberships_and_no_one_elses_are_taken() {
+    let mut here = registry(3, &[1, 2]);
+    let groups = |members: &[ActorId]| RegistryMsg::Groups {
+        node: node(2),
+        groups: members
+            .iter()
+            .map(|member| ("g".to_owned(), entry(*member)))
+            .collect(),
+    };
+    let members = |here: &Registry| -> Vec<ActorId> {
+        here.replica()
+            .members("g")
+            .into_iter()
+            .map(|member| member.owner)
+            .collect()
+    };
+    // Only from the sequencer.
+    let _ = here.receive(node(2), groups(&[id(2, 1)]), secs(0));
+    assert!(members(&here).is_empty());
+    let _ = here.receive(node(1), groups(&[id(2, 1)]), secs(0));
+    assert_eq!(members(&here), vec![id(2, 1)]);
+    // The whole list: what it leaves out goes, and another node's actor in it is dropped.
+    let _ = here.receive(node(1), groups(&[id(2, 2), id(1, 1)]), secs(0));
+    assert_eq!(members(&here), vec![id(2, 2)]);
+    // Never about this node's own actors, on which it is the authority.
+    let _ = here.join("mine", entry(id(3, 1)));
+    let mine = RegistryMsg::Groups {
+        node: node(3),
+        groups: Vec::new(),
+    };
+    let _ = here.receive(node(1), mine, secs(0));
+    assert_eq!(here.replica().members("mine").len(), 1);
+}
+
+#[test]
+fn two_nodes_that_are_not_the_sequencer_exchange_nothing_when_they_come_up() {
+    let mut here = registry(3, &[1]);
+    let _ = here.join("workers", entry(id(3, 1)));
+    let _ = here.submit("svc", claim(id(3, 1)), secs(0));
+    let out = here.peer_up(node(2), secs(0));
+    assert!(out.frames.is_empty(), "{:?}", out.frames);
+    let mut other = registry(2, &[1]);
+    assert!(other.peer_up(node(3), secs(0)).frames.is_empty());
+}
+
+#[test]
+fn a_node_and_its_sequencer_exchange_replicas_when_they_come_up() {
+    let mut seq = registry(1, &[2]);
+    let _ = seq.join("workers", entry(id(1, 1)));
+    let replica = RegistryMsg::Snapshot {
+        entries: Vec::new(),
+        groups: vec![("workers".into(), entry(id(1, 1)))],
+    };
+    assert_eq!(seq.peer_up(node(3), secs(0)).frames, vec![(node(3), replica)]);
+    // The new node was the sequencer alone: now node 1 is.
+    let mut joiner = registry(3, &[]);
+    let _ = joiner.join("workers", entry(id(3, 1)));
+    let out = joiner.peer_up(node(1), secs(0));
+    assert_eq!(joiner.sequencer(), node(1));
+    let replica = RegistryMsg::Snapshot {
+        entries: Vec::new(),
+        groups: vec![("workers".into(), entry(id(3, 1)))],
+    };
+    assert_eq!(out.frames, vec![(node(1), replica)]);
+}
+
+#[test]
+fn the_sequencer_passes_on_a_nodes_memberships_from_its_snapshot_when_they_change() {
+    let mut seq = registry(1, &[2, 3]);
+    let memberships = vec![("workers".to_owned(), entry(id(3, 1)))];
+    let snapshot = RegistryMsg::Snapshot {
+        entries: vec![("svc".into(), entry(id(3, 2)))],
+        groups: memberships.clone(),
+    };
+    let out = seq.receive(node(3), snapshot.clone(), secs(0));
+    let groups = RegistryMsg::Groups {
+        node: node(3),
+        groups: memberships,
+    };
+    assert_eq!(out.frames[0], (node(2), groups));
+    assert_eq!(seq.replica().members("workers").len(), 1);
+    assert!(!kinds(&out).contains(&(3, "Groups")), "not back to their node");
+    // Unchanged, they are not passed on again.
+    let commit = commit_of(&out);
+    let _ = seq.receive(node(2), ack(commit), secs(0));
+    let _ = seq.receive(node(3), ack(commit), secs(0));
+    let out = seq.receive(node(3), snapshot, secs(0));
+    assert!(out.frames.is_empty(), "{:?}", out.frames);
+}
+
+#[test]
+fn a_snapshot_from_the_sequencer_replaces_other_nodes_memberships_and_a_node_whose_own_differ_tells_it() {
+    let mut here = registry(3, &[1, 2]);
+    let old = RegistryMsg::Join {
+        group: "old".into(),
+        member: entry(id(2, 1)),
+    };
+    let _ = here.receive(node(1), old, secs(0));
+    let _ = here.join("mine", entry(id(3, 1)));
+    let snapshot = |groups: Vec<(&str, ActorId)>| RegistryMsg::Snapshot {
+        entries: Vec::new(),
+        groups: groups
+            .into_iter()
+            .map(|(group, member)| (group.to_owned(), entry(member)))
+            .collect(),
+    };
+    // The sequencer does not know of this node's membership: it is kept, and sent to it.
+    let out = here.receive(node(1), snapshot(vec![("new", id(2, 5))]), secs(0));
+    assert!(here.replica().members("old").is_empty());
+    assert_eq!(here.replica().members("new").len(), 1);
+    assert_eq!(here.replica().members("mine").len(), 1);
+    let told = RegistryMsg::Snapshot {
+        entries: Vec::new(),
+        groups: vec![("mine".into(), entry(id(3, 1)))],
+    };
+    assert_eq!(out.frames, vec![(node(1), told)]);
+    // Once it does, nothing is to be said.
+    let out = here.receive(
+        node(1),
+        snapshot(vec![("mine", id(3, 1)), ("new", id(2, 5))]),
+        secs(0),
+    );
+    assert!(out.frames.is_empty(), "{:?}", out.frames);
+}
+
+#[test]
+fn a_loss_goes_to_the_sequencer_which_passes_it_on() {
+    let lost = |loser: ActorId| RegistryMsg::Lost {
+        name: "svc".into(),
+        winner: id(2, 1),
+        loser,
+    };
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), lost(id(3, 1)), secs(0));
+    assert_eq!(out.frames, vec![(node(2), lost(id(3, 1)))]);
+    assert_eq!(out.conflicts.len(), 1);
+    // Another node takes the sequencer's word for a third node's loser, and passes it on
+    // no further; but not for its own actor, nor anyone's word for a node's but its own.
+    let mut other = registry(2, &[1, 3, 4]);
+    let out = other.receive(node(1), lost(id(3, 1)), secs(0));
+    assert!(out.frames.is_empty());
+    assert_eq!(out.conflicts.len(), 1);
+    let out = other.receive(node(1), lost(id(2, 7)), secs(0));
+    assert!(out.conflicts.is_empty());
+    let out = other.receive(node(4), lost(id(3, 2)), secs(0));
+    assert!(out.conflicts.is_empty());
 }
 
 #[test]
@@ -488,6 +655,39 @@ fn a_node_that_is_not_the_sequencer_forwards_a_claim_and_answers_its_claimant() 
 }
 
 #[test]
+fn a_node_that_is_not_the_sequencer_sends_a_release_back_and_its_claimant_tries_again() {
+    // The sequencer would refuse a release forwarded by node 3, which does not own the actor.
+    let mut proxy = registry(3, &[1, 4]);
+    let unclaim = RegistryMsg::Unclaim {
+        request: 7,
+        name: "svc".into(),
+        owner: id(4, 1),
+    };
+    let out = proxy.receive(node(4), unclaim, secs(0));
+    assert_eq!(
+        out.frames,
+        vec![(node(4), RegistryMsg::NotSequencer { request: 7 })]
+    );
+    // Node 4 took node 3 for its sequencer (it suspects node 1): its release fails, to be
+    // tried again; a refusal from another node, or for another request, changes nothing.
+    let mut claimant = registry(4, &[1, 3]);
+    claimant.peers.suspect(node(1), secs(100));
+    let (submitted, _) = claimant.submit("svc", Change::Unclaim(id(4, 1)), secs(0));
+    assert_eq!(submitted.sequencer, node(3));
+    let request = submitted.request;
+    let out = claimant.receive(node(1), RegistryMsg::NotSequencer { request }, secs(0));
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(
+        node(3),
+        RegistryMsg::NotSequencer { request: request + 1 },
+        secs(0),
+    );
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(3), RegistryMsg::NotSequencer { request }, secs(0));
+    assert_eq!(out.answers, vec![(request, Answer::SequencerLost)]);
+}
+
+#[test]
 fn a_commit_from_a_node_that_is_not_the_sequencer_is_acknowledged_not_applied() {
     let mut other = registry(3, &[1, 2]);
     let commit = RegistryMsg::Commit {
@@ -496,7 +696,7 @@ fn a_commit_from_a_node_that_is_not_the_sequencer_is_acknowledged_not_applied() 
         claimant: None,
     };
     let out = other.receive(node(2), commit, secs(0));
-    assert_eq!(out.frames, vec![(node(2), ack(5, true))]);
+    assert_eq!(out.frames, vec![(node(2), ack(5))]);
     assert_eq!(owner(&other, "svc"), None);
 }
 
@@ -512,26 +712,31 @@ fn what_a_snapshot_changes_on_the_sequencer_is_committed_again_before_the_next_p
         groups: Vec::new(),
     };
     assert!(seq.receive(node(3), snapshot, secs(0)).frames.is_empty());
-    let _ = seq.receive(node(2), ack(in_flight, true), secs(0));
-    let out = seq.receive(node(3), ack(in_flight, true), secs(0));
+    let _ = seq.receive(node(2), ack(in_flight), secs(0));
+    let out = seq.receive(node(3), ack(in_flight), secs(0));
     // The sync goes out before node 2's queued claim.
     let sync = RegistryMsg::Commit {
         request: in_flight + 1,
         change: registered("c", id(3, 2)),
         claimant: None,
     };
-    assert_eq!(out.frames, vec![(node(2), sync.clone()), (node(3), sync)]);
+    assert_eq!(
+        out.frames,
+        vec![
+            (node(3), reply(7, Ok(()))),
+            (node(2), sync.clone()),
+            (node(3), sync)
+        ]
+    );
 }
 
 #[test]
 fn a_node_keeps_its_own_actors_name_against_a_syncs_release_and_tells_the_sequencer() {
     let mut home = registry(3, &[1]);
     let (submitted, _) = home.submit("svc", claim(id(3, 1)), secs(0));
-    let _ = home.receive(
-        node(1),
-        decided(submitted.request, 4, registered("svc", id(3, 1)), &[]),
-        secs(0),
-    );
+    let claimed = Some((3, submitted.request));
+    let _ = home.receive(node(1), commit(4, registered("svc", id(3, 1)), claimed), secs(0));
+    let _ = home.receive(node(1), reply(submitted.request, Ok(())), secs(0));
     let release = RegistryMsg::Commit {
         request: 5,
         change: Committed::Released {
@@ -585,8 +790,9 @@ fn an_empty_snapshot_asks_the_sequencer_for_its_replica_and_is_answered_with_dif
     assert_eq!(out.frames, vec![(node(2), replica.clone())]);
     // The asking node answers with what it holds otherwise.
     let mut follower = registry(2, &[1]);
-    let _ = follower.submit("mine", claim(id(2, 1)), secs(0));
-    let _ = follower.receive(node(1), decided(1, 3, registered("mine", id(2, 1)), &[]), secs(0));
+    let (submitted, _) = follower.submit("mine", claim(id(2, 1)), secs(0));
+    let claimed = Some((2, submitted.request));
+    let _ = follower.receive(node(1), commit(3, registered("mine", id(2, 1)), claimed), secs(0));
     let out = follower.receive(node(1), replica, secs(0));
     let answer = RegistryMsg::Snapshot {
         entries: vec![("mine".into(), entry(id(2, 1)))],
@@ -613,7 +819,7 @@ fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
     let _ = seq.peer_down(node(2), secs(0));
     let _ = seq.peer_down(node(3), secs(0));
     assert_eq!(owner(&seq, "svc"), None);
-    let mut out = seq.receive(node(5), ack(in_flight, true), secs(0));
+    let mut out = seq.receive(node(5), ack(in_flight), secs(0));
     let mut released = Vec::new();
     let commit = |out: &Outputs| {
         out.frames.iter().find_map(|(_, msg)| match msg {
@@ -626,7 +832,7 @@ fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
             assert_eq!(name, "svc");
             released.push(owner);
         }
-        out = seq.receive(node(5), ack(request, true), secs(0));
+        out = seq.receive(node(5), ack(request), secs(0));
     }
     released.sort();
     released.dedup();
@@ -667,9 +873,10 @@ fn a_peers_snapshot_speaks_only_for_its_own_actors_and_never_for_strangers() {
 #[test]
 fn a_forged_lower_owner_never_stops_a_live_local_actor() {
     let mut here = registry(5, &[3, 7]);
-    let _ = here.submit("svc", claim(id(5, 9)), secs(0));
-    let _ = here.receive(node(3), decided(1, 1, registered("svc", id(5, 9)), &[7]), secs(0));
-    let _ = here.receive(node(7), relayed(1, 1, registered("svc", id(5, 9)), &[7]), secs(0));
+    let (submitted, _) = here.submit("svc", claim(id(5, 9)), secs(0));
+    let claimed = Some((5, submitted.request));
+    let _ = here.receive(node(3), commit(1, registered("svc", id(5, 9)), claimed), secs(0));
+    let _ = here.receive(node(3), reply(submitted.request, Ok(())), secs(0));
     assert_eq!(owner(&here, "svc"), Some(id(5, 9)));
     // A made-up owner with the lowest id there is, in a peer's snapshot and from the
     // sequencer itself (snapshot and commit): no member holds it, so it loses nothing.
@@ -699,7 +906,7 @@ fn the_sequencer_refuses_claims_for_strangers_and_past_the_cap() {
     assert_eq!(owner(&seq, "stranger"), None);
     for (request, name) in [(2, "one"), (3, "two")] {
         let out = seq.receive(node(2), claim_msg(request, name, id(2, request)), secs(0));
-        let _ = seq.receive(node(2), ack(commit_of(&out), true), secs(0));
+        let _ = seq.receive(node(2), ack(commit_of(&out)), secs(0));
     }
     let out = seq.receive(node(2), claim_msg(4, "three", id(2, 4)), secs(0));
     assert_eq!(out.frames, vec![(node(2), reply(4, Err(None)))]);
@@ -718,8 +925,8 @@ fn a_peer_releases_and_changes_memberships_only_of_its_own_actors() {
     let mut seq = registry(1, &[2, 3]);
     let out = seq.receive(node(3), claim_msg(1, "svc", id(3, 1)), secs(0));
     let commit = commit_of(&out);
-    let _ = seq.receive(node(2), ack(commit, true), secs(0));
-    let _ = seq.receive(node(3), ack(commit, true), secs(0));
+    let _ = seq.receive(node(2), ack(commit), secs(0));
+    let _ = seq.receive(node(3), ack(commit), secs(0));
     let unclaim = RegistryMsg::Unclaim {
         request: 5,
         name: "svc".into(),
@@ -759,10 +966,10 @@ fn a_silent_sequencer_is_suspected_at_the_claim_deadline_and_the_claim_moves_on(
     let (again, out) = here.submit("svc", claim(id(5, 1)), deadline);
     assert_eq!(again.sequencer, node(5));
     let commit = commit_of(&out);
-    let out = here.receive(node(7), ack(commit, true), deadline);
+    let out = here.receive(node(7), ack(commit), deadline);
     assert_eq!(out.answers, vec![(again.request, Answer::Decided(Ok(())))]);
     // Heard from again: the sequencer once more, and reconciled with.
-    let out = here.receive(node(1), ack(99, true), deadline);
+    let out = here.receive(node(1), ack(99), deadline);
     assert_eq!(here.sequencer(), node(1));
     assert!(kinds(&out).contains(&(1, "Snapshot")));
 }
@@ -773,7 +980,7 @@ fn a_busy_sequencer_heard_from_gets_more_time_and_a_suspicion_expires() {
     let mut here = registry(5, &[1, 7]);
     let (submitted, _) = here.submit("svc", claim(id(5, 1)), secs(0));
     // Node 1 speaks (of something else) before the deadline: it is busy, not silent.
-    let _ = here.receive(node(1), ack(42, true), deadline / 2);
+    let _ = here.receive(node(1), ack(42), deadline / 2);
     assert!(here.tick(deadline).answers.is_empty());
     assert_eq!(here.sequencer(), node(1));
     // Still no answer after three deadlines: suspected.
@@ -825,14 +1032,14 @@ fn a_follower_silent_past_the_claim_deadline_holds_no_change_back() {
     let mut seq = registry(1, &[2, 3]);
     let (first, out) = seq.submit("a", claim(id(1, 1)), secs(0));
     let commit = commit_of(&out);
-    let _ = seq.receive(node(3), ack(commit, true), secs(0));
+    let _ = seq.receive(node(3), ack(commit), secs(0));
     let (second, _) = seq.submit("b", claim(id(1, 2)), secs(0));
     assert_eq!(seq.next_deadline(), Some(deadline));
     // Node 2 never acknowledges: at the deadline it is suspected, and not waited for.
     let out = seq.tick(deadline);
     assert_eq!(out.answers, vec![(first.request, Answer::Decided(Ok(())))]);
     let commit = commit_of(&out);
-    let out = seq.receive(node(3), ack(commit, true), deadline);
+    let out = seq.receive(node(3), ack(commit), deadline);
     assert_eq!(out.answers, vec![(second.request, Answer::Decided(Ok(())))]);
     assert_eq!(owner(&seq, "b"), Some(id(1, 2)));
 }
@@ -878,4 +1085,24 @@ fn a_commit_for_a_joining_nodes_actor_is_taken_once_its_connection_is_up() {
         Some(id(1, 7)),
         "a later decision superseded it"
     );
+}
+
+#[test]
+fn the_sequencer_passes_a_loss_on_only_to_the_nodes_it_met_before_it_happened() {
+    let mut seq = registry(1, &[2, 3]);
+    let lost = RegistryMsg::Lost {
+        name: "svc".into(),
+        winner: id(3, 1),
+        loser: id(2, 1),
+    };
+    let out = seq.receive(node(2), lost.clone(), secs(5));
+    assert_eq!(kinds(&out), vec![(3, "Lost")]);
+    assert_eq!(out.conflicts.len(), 1, "reported here too");
+    // Node 4 joins after the loss: it is neither greeted with it nor told when node 2 tells
+    // the sequencer again.
+    let out = seq.peer_up(node(4), secs(9));
+    assert_eq!(kinds(&out), vec![(4, "Snapshot")]);
+    let out = seq.receive(node(2), lost, secs(10));
+    assert_eq!(kinds(&out), vec![(3, "Lost")]);
+    assert!(out.conflicts.is_empty(), "reported once");
 }
