@@ -11,8 +11,11 @@
 //! is cut then), and the registry's replicas are the members. A member declared down that
 //! comes back under a newer generation within two probe periods (it rejoined after a
 //! healed partition) is not reported down at all, and a node left without anyone to talk
-//! to keeps announcing itself to the members it knew. Above the network layer, below the
-//! registry.
+//! to keeps announcing itself to the members it knew. A member that holds the cookie is
+//! believed as SWIM believes any member: it can make others suspect or declare down a live
+//! member, which refutes the suspicion or rejoins under a new generation; what it can make a
+//! node store is capped, but such lies are bounded, not prevented. Above the network layer,
+//! below the registry.
 
 pub mod discovery;
 pub(crate) mod gossip;
