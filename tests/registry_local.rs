@@ -111,3 +111,59 @@ async fn a_name_survives_a_supervised_restart() {
         "the name reaches the restarted actor"
     );
 }
+
+/// Two actor types of the same name, from two modules (as two versions of a service would
+/// be): a lookup of one under the other's name names both protocol fingerprints, locally and
+/// in the cluster-wide registry, rather than "a `Svc`, not a `Svc`".
+mod first {
+    use distribute::prelude::*;
+
+    #[actor]
+    #[derive(Default)]
+    pub(crate) struct Svc;
+
+    #[actor]
+    impl Svc {
+        #[message]
+        pub(crate) fn ping(&mut self) {}
+    }
+}
+
+mod second {
+    use distribute::prelude::*;
+
+    #[actor]
+    #[derive(Default)]
+    pub(crate) struct Svc;
+
+    #[actor]
+    impl Svc {
+        #[message]
+        pub(crate) fn ping(&mut self, times: u32) -> u32 {
+            times
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_type_of_the_same_name_is_told_apart_by_its_fingerprint() {
+    use distribute::Message;
+    let node = Node::new();
+    let svc = node.spawn(first::Svc).await.unwrap();
+    node.register_local("svc", &svc).unwrap();
+    node.register_global("svc", &svc).await.unwrap();
+    let (found, expected) = (
+        <first::SvcMsg as Message>::FINGERPRINT,
+        <second::SvcMsg as Message>::FINGERPRINT,
+    );
+    assert_ne!(found, expected);
+    let said = format!("`Svc of another protocol ({found:#018x}, not {expected:#018x})`, not a `Svc`");
+    for err in [
+        node.lookup_local::<second::Svc>("svc").unwrap_err(),
+        node.lookup::<second::Svc>("svc").unwrap_err(),
+    ] {
+        assert!(matches!(err, RegistryError::TypeMismatch { .. }), "{err:?}");
+        assert!(err.to_string().ends_with(&said), "{err}");
+    }
+    assert!(node.lookup::<first::Svc>("svc").is_ok());
+}

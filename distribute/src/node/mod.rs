@@ -14,7 +14,7 @@ mod registry;
 
 use std::any::Any;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use crate::actor::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
@@ -282,19 +282,12 @@ impl Node {
         })?;
         let expected = <A::Msg as Message>::FINGERPRINT;
         if found.fingerprint != expected {
-            // Same name, other protocol (another version of the actor): say which.
-            let found_name = if found.type_name == A::NAME {
-                format!(
-                    "{} of another protocol version ({:#018x}, not {expected:#018x})",
-                    found.type_name, found.fingerprint
-                )
-            } else {
-                found.type_name
-            };
+            let found_name =
+                crate::registry::found_type((&found.type_name, found.fingerprint), (A::NAME, expected));
             return Err(RegistryError::TypeMismatch {
                 name: name.to_owned(),
                 expected: A::NAME,
-                found: intern_type_name(found_name),
+                found: found_name,
             });
         }
         Ok(ActorRef::remote(found.id, slot))
@@ -310,20 +303,4 @@ impl Default for Node {
     fn default() -> Self {
         Node::new()
     }
-}
-
-/// Type names of remote actors appear in errors as `&'static str`; the few distinct names
-/// a node ever sees are interned once.
-pub(crate) fn intern_type_name(name: String) -> &'static str {
-    static NAMES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-    let mut names = crate::lock::lock(&NAMES);
-    if let Some(known) = names.iter().find(|known| **known == name) {
-        return known;
-    }
-    if names.len() >= 1024 {
-        return "<remote actor>";
-    }
-    let leaked: &'static str = Box::leak(name.into_boxed_str());
-    names.push(leaked);
-    leaked
 }

@@ -12,13 +12,13 @@
 
 use std::time::Duration;
 
-use super::{intern_type_name, Node, Services};
+use super::{Node, Services};
 use crate::actor::{Actor, ActorId, ActorRef, ExitReason, Message, NodeId, Signal, WeakNode};
 use crate::net::NodeEvent;
 use crate::registry::protocol::Change;
 use crate::registry::{
-    validate_name, ConflictPolicy, GlobalEntry, NameChange, NameWatch, RegistryDriver, RegistryError,
-    RegistryHost, RegistryMsg, RetryPolicy,
+    found_type, validate_name, ConflictPolicy, GlobalEntry, NameChange, NameWatch, RegistryDriver,
+    RegistryError, RegistryHost, RegistryMsg, RetryPolicy,
 };
 
 /// How many times the names of a stopped actor are released before giving up.
@@ -123,7 +123,10 @@ impl Node {
                 if entry.fingerprint == fingerprint {
                     Ok(entry.owner)
                 } else {
-                    Err(entry.type_name.clone())
+                    Err(found_type(
+                        (&entry.type_name, entry.fingerprint),
+                        (A::NAME, fingerprint),
+                    ))
                 }
             })
         });
@@ -132,10 +135,10 @@ impl Node {
         };
         match found.ok_or_else(not_found)? {
             Ok(owner) => self.ref_to(owner).ok_or_else(not_found),
-            Err(type_name) => Err(RegistryError::TypeMismatch {
+            Err(found) => Err(RegistryError::TypeMismatch {
                 name: name.to_owned(),
                 expected: A::NAME,
-                found: intern_type_name(type_name),
+                found,
             }),
         }
     }

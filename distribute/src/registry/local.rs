@@ -4,7 +4,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{validate_name, RegistryError};
+use super::{found_type, validate_name, RegistryError};
 use crate::actor::{Actor, ActorId, ActorRef, Cell};
 use crate::net::FoundActor;
 
@@ -74,7 +74,10 @@ impl LocalNames {
                 .map_err(|_| RegistryError::TypeMismatch {
                     name: name.to_owned(),
                     expected: A::NAME,
-                    found: entry.type_name,
+                    found: found_type(
+                        (entry.type_name, entry.fingerprint),
+                        (A::NAME, <A::Msg as crate::actor::Message>::FINGERPRINT),
+                    ),
                 })?;
         Ok(ActorRef::from_cell(cell))
     }

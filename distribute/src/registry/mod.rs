@@ -63,6 +63,39 @@
 mod api;
 mod conflict;
 pub(crate) mod driver;
+/// How a [`RegistryError::TypeMismatch`] names the registered actor, given its type's name and
+/// protocol fingerprint and those asked for: its type's name, and, when that is the name
+/// asked for (a type of the same name from another module, or another version of the
+/// actor), both fingerprints, so that the message does not read "a `Svc`, not a `Svc`".
+pub(crate) fn found_type(
+    (found, found_fingerprint): (&str, u64),
+    (expected, expected_fingerprint): (&str, u64),
+) -> &'static str {
+    if found == expected {
+        intern_type_name(format!(
+            "{found} of another protocol ({found_fingerprint:#018x}, not {expected_fingerprint:#018x})"
+        ))
+    } else {
+        intern_type_name(found.to_owned())
+    }
+}
+
+/// Type names in errors are `&'static str`; the few distinct names a node ever reports (of
+/// remote actors, or with fingerprints) are interned once, at most 1 024 of them.
+pub(crate) fn intern_type_name(name: String) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = crate::lock::lock(&NAMES);
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    if names.len() >= 1024 {
+        return "<remote actor>";
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
 #[cfg(test)]
 mod fixtures;
 mod local;
