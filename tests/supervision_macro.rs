@@ -57,7 +57,12 @@ impl Worker {
 struct Plain;
 
 #[actor]
-impl Plain {}
+impl Plain {
+    #[message]
+    fn crash(&mut self) -> u64 {
+        panic!("plain crashed on request")
+    }
+}
 
 /// Restarted at most once within a long window; never restarted when temporary.
 #[actor(name = "fragile")]
@@ -189,6 +194,29 @@ async fn start_supervised_applies_the_declared_intensity() {
             max_restarts: 1,
             within: Duration::from_secs(3600),
         }
+    );
+    node.shutdown().await;
+}
+
+/// The default intensity, as documented on `#[supervised]`: three restarts within five
+/// seconds; the fourth failure makes the supervisor give up, stopping with the reason.
+#[tokio::test]
+async fn the_default_intensity_is_three_restarts_in_five_seconds() {
+    quiet_panics();
+    let node = Node::new();
+    let (supervisor, plain) = Plain::start_supervised(&node, Plain::default).await.unwrap();
+    for restart in 1..=3 {
+        assert!(plain.crash().await.is_err());
+        assert!(supervisor.is_alive(), "restart {restart} of 3 is allowed");
+    }
+    assert!(plain.crash().await.is_err());
+    let stopped = within("the supervisor to give up", supervisor.wait_for_stop()).await;
+    assert!(
+        matches!(
+            stopped,
+            ExitReason::MaxRestartsExceeded { max_restarts: 3, within, .. } if within == Duration::from_secs(5)
+        ),
+        "{stopped:?}"
     );
     node.shutdown().await;
 }

@@ -462,6 +462,13 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 /// Declares how an actor is supervised: its restart type, its supervisor's strategy and
 /// restart intensity, its shutdown timeout, a restart backoff, or a pool of workers.
 ///
+/// **Restart intensity.** Without `max_restarts` and `within`, the supervisor allows 3
+/// restarts within 5 seconds. A failure past that (the fourth within 5 s, by default) makes it
+/// give up: it stops its other children, newest first, and exits with
+/// `ExitReason::MaxRestartsExceeded { child, max_restarts, within }`. A parent supervisor
+/// takes that as the failure of a child and restarts the subtree under its own intensity
+/// (escalation); a top-level one stays down, and its monitors and links hear the reason.
+///
 /// ```
 /// use distribute::prelude::*;
 ///
