@@ -251,6 +251,10 @@ pub use actor::{
 pub use actor::{BoxError, CallError, SpawnError};
 pub use distribute_macros::{actor, registered, supervised};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
+pub use node::spawn::{
+    RemoteSpawn, RemoteSpawnError, SpawnArgs, SpawnOn, DEFAULT_MAX_REMOTE_SPAWNED, DEFAULT_SPAWN_TIMEOUT,
+    MAX_SPAWN_REQUESTS_PER_PEER,
+};
 pub use node::{Node, NodeBuilder, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use pool::{Pool, PoolSpec, Routing};
 pub use registry::RegistryError;

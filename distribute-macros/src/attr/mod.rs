@@ -29,11 +29,15 @@ mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(codec);
     syn::custom_keyword!(tag);
+    syn::custom_keyword!(remote_spawn);
 }
 
 /// The complete form of `#[actor(...)]` on a struct, shown in help lines.
 const ACTOR_FORM: &str =
-    "`#[actor(mailbox = 64, name = \"counter\", codec = my::Codec)]` (every option is optional)";
+    "`#[actor(mailbox = 64, name = \"counter\", codec = my::Codec, remote_spawn)]` (every option is optional)";
+
+/// The form of the `remote_spawn` option, shown in help lines.
+const REMOTE_SPAWN_FORM: &str = "`remote_spawn` (the struct itself is the start arguments) or `remote_spawn = Args` (a type the actor is made `From`)";
 
 /// The form of `#[message(...)]`, shown in help lines.
 const MESSAGE_FORM: &str = "`#[message]`, or `#[message(tag = 7)]` for an explicit wire tag";
@@ -48,11 +52,21 @@ pub(crate) struct ActorOptions {
     pub(crate) name: Option<LitStr>,
     /// `codec = Path`: the wire codec.
     pub(crate) codec: Option<Type>,
+    /// `remote_spawn` or `remote_spawn = Args`: other nodes may start it.
+    pub(crate) remote_spawn: Option<RemoteSpawnArgs>,
+}
+
+/// What another node sends to start an actor declared `remote_spawn`.
+pub(crate) struct RemoteSpawnArgs {
+    /// Where the option is written, for the errors of the code generated from it.
+    pub(crate) span: Span,
+    /// `remote_spawn = Args`; `None` for `remote_spawn`, where the struct itself travels.
+    pub(crate) args: Option<Type>,
 }
 
 /// Parses the arguments of `#[actor(...)]` on a struct.
 pub(crate) fn parse_actor_options(cx: &Ctxt, args: TokenStream) -> ActorOptions {
-    let (mut mailbox, mut name, mut codec) = (None, None, None);
+    let (mut mailbox, mut name, mut codec, mut remote_spawn) = (None, None, None, None);
     options::parse_list(cx, args, ACTOR_FORM, |input, lookahead| {
         if lookahead.peek(kw::mailbox) {
             options::option::<kw::mailbox, _>(cx, input, &mut mailbox, "mailbox = 64", mailbox_value)?;
@@ -60,6 +74,10 @@ pub(crate) fn parse_actor_options(cx: &Ctxt, args: TokenStream) -> ActorOptions 
             options::option::<kw::name, _>(cx, input, &mut name, "name = \"counter\"", name_value)?;
         } else if lookahead.peek(kw::codec) {
             options::option_with(cx, input, &mut codec, codec_value, |_, ty| Some(ty))?;
+        } else if lookahead.peek(kw::remote_spawn) {
+            options::option_with(cx, input, &mut remote_spawn, remote_spawn_value, |_, args| {
+                Some(args)
+            })?;
         } else {
             return Ok(false);
         }
@@ -69,6 +87,7 @@ pub(crate) fn parse_actor_options(cx: &Ctxt, args: TokenStream) -> ActorOptions 
         mailbox: options::into_value(mailbox),
         name: options::into_value(name),
         codec: options::into_value(codec),
+        remote_spawn: options::into_value(remote_spawn),
     }
 }
 
@@ -120,9 +139,44 @@ fn codec_value(cx: &Ctxt, input: ParseStream<'_>, key: &kw::codec) -> syn::Resul
         skip_value(input)?;
         return Ok(None);
     }
+    type_value(cx, input, key, "`codec` takes a type", FORM)
+}
+
+/// Parses what follows `remote_spawn`: nothing, or `= Type`.
+fn remote_spawn_value(
+    cx: &Ctxt,
+    input: ParseStream<'_>,
+    key: &kw::remote_spawn,
+) -> syn::Result<Option<RemoteSpawnArgs>> {
+    let span = key.span;
+    if input.parse::<Option<Token![=]>>()?.is_none() {
+        if !(input.is_empty() || input.peek(Token![,])) {
+            let value = skip_value(input)?;
+            cx.error_help(
+                value,
+                "expected `=` and a type, or nothing, after `remote_spawn`",
+                REMOTE_SPAWN_FORM,
+            );
+            return Ok(None);
+        }
+        return Ok(Some(RemoteSpawnArgs { span, args: None }));
+    }
+    let args = type_value(cx, input, key, "`remote_spawn` takes a type", REMOTE_SPAWN_FORM)?;
+    Ok(args.map(|ty| RemoteSpawnArgs { span, args: Some(ty) }))
+}
+
+/// Parses a type after an option's `=`, up to the next comma; a literal or anything else
+/// that is not a type is reported as `what`, with `form` as the help line.
+fn type_value(
+    cx: &Ctxt,
+    input: ParseStream<'_>,
+    key: &impl quote::ToTokens,
+    what: &str,
+    form: &str,
+) -> syn::Result<Option<Type>> {
     if input.peek(Lit) {
         let value = skip_value(input)?;
-        cx.error_help(value, "`codec` takes a type", FORM);
+        cx.error_help(value, what, form);
         return Ok(None);
     }
     let fork = input.fork();
@@ -134,9 +188,9 @@ fn codec_value(cx: &Ctxt, input: ParseStream<'_>, key: &kw::codec) -> syn::Resul
         _ => {
             let value = skip_value(input)?;
             if value.is_empty() {
-                cx.error_help(key, "missing value", FORM);
+                cx.error_help(key, "missing value", form);
             } else {
-                cx.error_help(value, "`codec` takes a type", FORM);
+                cx.error_help(value, what, form);
             }
             Ok(None)
         }

@@ -8,7 +8,7 @@
 //! message.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::{ItemImpl, ItemStruct, LitStr};
 
 use super::emit::emit;
@@ -26,9 +26,37 @@ pub(super) fn expand_struct(args: TokenStream, mut item: ItemStruct) -> TokenStr
     // Generated even when an option is wrong (with the defaults for the wrong ones), so that
     // the impl block does not also report "not an actor".
     let config = (!model.generic).then(|| config_impl(&model));
+    let remote_spawn = if model.generic {
+        None
+    } else {
+        remote_spawn_impl(&model)
+    };
     let mut tokens = emit(item, cx);
     tokens.extend(config);
+    tokens.extend(remote_spawn);
     tokens
+}
+
+/// `impl RemoteSpawn` for `#[actor(remote_spawn)]`, spanned on the option: a struct that
+/// cannot travel, or an argument type the actor is not `From`, is reported there.
+fn remote_spawn_impl(model: &ActorStruct) -> Option<TokenStream> {
+    let spawn = model.options.remote_spawn.as_ref()?;
+    let ident = &model.ident;
+    let (args, from_args) = match &spawn.args {
+        None => (quote_spanned!(spawn.span=> #ident), quote!(args)),
+        Some(ty) => (
+            quote_spanned!(spawn.span=> #ty),
+            quote_spanned!(spawn.span=> <#ident as ::core::convert::From<#ty>>::from(args)),
+        ),
+    };
+    Some(quote! {
+        impl ::distribute::RemoteSpawn for #ident {
+            type Args = #args;
+            fn from_args(args: Self::Args) -> Self {
+                #from_args
+            }
+        }
+    })
 }
 
 fn config_impl(model: &ActorStruct) -> TokenStream {

@@ -61,6 +61,7 @@ pub struct NodeBuilder {
     transport: Option<Arc<dyn Transport>>,
     registry_claim_timeout: Duration,
     max_global_names_per_node: usize,
+    max_remote_spawned: usize,
     id: Option<NodeId>,
 }
 
@@ -104,6 +105,7 @@ impl Default for NodeBuilder {
             transport: None,
             registry_claim_timeout: crate::registry::DEFAULT_CLAIM_TIMEOUT,
             max_global_names_per_node: crate::registry::DEFAULT_MAX_NAMES_PER_NODE,
+            max_remote_spawned: crate::DEFAULT_MAX_REMOTE_SPAWNED,
             id: None,
         }
     }
@@ -249,6 +251,15 @@ impl NodeBuilder {
         self
     }
 
+    /// The most actors that peers may have started on this node with
+    /// [`Node::spawn_on`](crate::Node::spawn_on) and that still run, all peers together
+    /// (default [`DEFAULT_MAX_REMOTE_SPAWNED`](crate::DEFAULT_MAX_REMOTE_SPAWNED)). A request
+    /// past it is refused with [`RemoteSpawnError::TooMany`](crate::RemoteSpawnError::TooMany).
+    pub fn max_remote_spawned(mut self, actors: usize) -> Self {
+        self.max_remote_spawned = actors;
+        self
+    }
+
     /// The most incoming connections that may be in their handshake at a time (default
     /// 256, at least 1). When a connection arrives at the cap, the oldest pending handshake
     /// is dropped ([`ConnectError::HandshakeEvicted`](crate::ConnectError)): idle sockets
@@ -350,6 +361,7 @@ impl NodeBuilder {
         }
         let node = Node::with_identity(id, name.clone());
         node.set_conflict_policy(self.conflicts.clone());
+        node.spawner().set_max_running(self.max_remote_spawned);
         node.configure_registry(crate::registry::RegistryConfig {
             ack_timeout: crate::DEFAULT_CALL_TIMEOUT,
             claim_timeout: self.registry_claim_timeout,
@@ -447,6 +459,12 @@ fn wiring(node: &Node, transport: Option<Arc<dyn Transport>>) -> Wiring {
     handlers.register(
         FrameKind::Registry,
         Arc::new(RegistryFrames {
+            node: node.downgrade(),
+        }),
+    );
+    handlers.register(
+        FrameKind::Spawn,
+        Arc::new(super::spawn::SpawnFrames {
             node: node.downgrade(),
         }),
     );

@@ -11,6 +11,7 @@
 mod builder;
 mod outbox;
 mod registry;
+pub(crate) mod spawn;
 
 use std::any::Any;
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ pub(crate) struct Services {
     net: OnceLock<Arc<Net>>,
     /// The cluster's membership as this node runs it, if it does.
     gossip: OnceLock<Arc<Gossip>>,
+    /// The actor types peers may start here, and this node's spawn requests to peers.
+    spawn: Arc<spawn::SpawnService>,
     /// The node these services belong to, for the registry's host (stopping a conflict's
     /// loser); set once, right after the node is made.
     node: OnceLock<WeakNode>,
@@ -54,6 +57,7 @@ impl Services {
                 outbox: Arc::default(),
                 net: OnceLock::new(),
                 gossip: OnceLock::new(),
+                spawn: Arc::default(),
                 node: OnceLock::new(),
             }
         })
@@ -178,6 +182,11 @@ impl Node {
     /// or oversize.
     pub fn membership_packets_refused(&self) -> u64 {
         self.attached().gossip.get().map_or(0, |gossip| gossip.refused())
+    }
+
+    /// This node's remote spawns.
+    pub(crate) fn spawner(&self) -> &Arc<spawn::SpawnService> {
+        &self.attached().spawn
     }
 
     pub(crate) fn net(&self) -> Option<Arc<Net>> {

@@ -61,6 +61,8 @@ pub enum FrameKind {
     /// stream of frames, then a 16-byte tag (see [`super::session`]). After the handshake it
     /// is the only kind on the wire; every other frame travels inside records.
     Sealed = 8,
+    /// Remote spawn: a request to start an actor of a named type, and its answer.
+    Spawn = 9,
 }
 
 impl FrameKind {
@@ -90,6 +92,7 @@ impl TryFrom<u8> for FrameKind {
             6 => FrameKind::Registry,
             7 => FrameKind::Close,
             8 => FrameKind::Sealed,
+            9 => FrameKind::Spawn,
             other => return Err(FrameError::UnknownKind(other)),
         })
     }
