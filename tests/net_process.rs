@@ -4,13 +4,11 @@
 //! waiting on it at once and fire the monitors. Asked to stop, it shuts down in order and
 //! this node sees a goodbye.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use distribute::NodeDownReason;
+use distribute_tests::process::NodeProcess;
 use distribute_tests::{
     is_node_down_of, poll_until, wait_event, within, Sleeper, SleeperClient, COOKIE, FAST_DETECTION,
 };
@@ -19,82 +17,9 @@ use distribute_tests::{
 const HEARTBEAT_INTERVAL: Duration = Duration::from_millis(100);
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// A `test-node` process. Dropping it kills and reaps the process, so that no path of a
-/// test, a failed assertion included, leaves one behind.
-struct ChildNode {
-    child: Child,
-    /// Where its node listens.
-    addr: SocketAddr,
-}
-
-impl ChildNode {
-    /// Starts `test-node <name>` and waits for its `ready <addr>` line.
-    async fn start(name: &str) -> ChildNode {
-        let child = Command::new(env!("CARGO_BIN_EXE_test-node"))
-            .arg(name)
-            .env("DISTRIBUTE_COOKIE", COOKIE)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the test-node process");
-        // From here on the guard owns the process.
-        let mut node = ChildNode {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let stdout = node.child.stdout.take().expect("piped stdout");
-        // Reading blocks: on a thread of its own, which ends at the latest when the guard
-        // kills the process and the pipe closes.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(read);
-        });
-        let line = within(&format!("the ready line of {name}"), rx)
-            .await
-            .expect("the reader thread answers")
-            .expect("read the child's stdout");
-        node.addr = match line.trim().strip_prefix("ready ").map(str::parse) {
-            Some(Ok(addr)) => addr,
-            _ => panic!("expected `ready <addr>` from {name}, got {line:?}"),
-        };
-        node
-    }
-
-    /// Closes the process's stdin, which asks it to shut down in order.
-    fn close_stdin(&mut self) {
-        drop(self.child.stdin.take());
-    }
-
-    /// Kills the process with SIGKILL (on Unix) and reaps it.
-    fn kill(&mut self) -> ExitStatus {
-        self.child.kill().expect("kill the child");
-        self.child.wait().expect("reap the child")
-    }
-
-    /// Waits (without blocking the runtime) until the process exits; fails after the
-    /// deadline.
-    async fn exited(&mut self) -> ExitStatus {
-        within("the child process to exit", async {
-            loop {
-                if let Some(status) = self.child.try_wait().expect("poll the child") {
-                    return status;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-    }
-}
-
-impl Drop for ChildNode {
-    fn drop(&mut self) {
-        // Both fail harmlessly if the process is already gone and reaped.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts the `test-node` process `name` and waits until it is ready.
+async fn start_child(name: &str) -> NodeProcess {
+    NodeProcess::start(env!("CARGO_BIN_EXE_test-node"), name, &[]).await
 }
 
 /// This test's node, with the child's cookie and heartbeat.
@@ -109,7 +34,7 @@ async fn parent_node() -> Node {
 }
 
 /// Connects to the child and looks up its two sleepers; checks a plain call on each.
-async fn connect(node: &Node, child: &ChildNode) -> (NodeId, ActorRef<Sleeper>, ActorRef<Sleeper>) {
+async fn connect(node: &Node, child: &NodeProcess) -> (NodeId, ActorRef<Sleeper>, ActorRef<Sleeper>) {
     let child_id = within("connect", node.connect(child.addr))
         .await
         .expect("connect to the child");
@@ -129,7 +54,7 @@ async fn connect(node: &Node, child: &ChildNode) -> (NodeId, ActorRef<Sleeper>, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_seen_down_and_its_calls_fail_at_once() {
-    let mut child = ChildNode::start("child").await;
+    let mut child = start_child("child").await;
     let node = Node::builder()
         .name("parent")
         .cookie(COOKIE)
@@ -215,7 +140,7 @@ async fn a_killed_process_is_seen_down_and_its_calls_fail_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_process_that_shuts_down_cleanly_says_goodbye() {
-    let mut child = ChildNode::start("child").await;
+    let mut child = start_child("child").await;
     let node = parent_node().await;
     let (child_id, sleeper, _watcher) = connect(&node, &child).await;
     let monitor = sleeper.monitor();

@@ -4,13 +4,12 @@
 //! and ten nodes (nine processes) joined through a seed name, three of them killed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::{NodeDownReason, RegistryError};
+use distribute_tests::process::NodeProcess;
 use distribute_tests::{
     fast_node, is_node_down_of, net_node, poll_until, sleeper_names, wait_connected, wait_event,
     wait_node_down, within, Counter, CounterClient, CounterMsg, Gate, Inspector, InspectorClient, Sleeper,
@@ -65,59 +64,9 @@ fn member_ids(node: &Node, group: &str) -> Vec<ActorId> {
     node.members::<Counter>(group).iter().map(ActorRef::id).collect()
 }
 
-/// A `test-node` process (`bin/test_node.rs`). Dropping it kills and reaps the process, so
-/// that no path of a test, a failed assertion included, leaves one behind.
-struct ChildNode {
-    child: Child,
-}
-
-impl ChildNode {
-    /// Starts `test-node <name> <args>` and waits for its `ready <addr>` line.
-    async fn start(name: &str, args: &[String]) -> ChildNode {
-        let child = Command::new(env!("CARGO_BIN_EXE_test-node"))
-            .arg(name)
-            .args(args)
-            .env("DISTRIBUTE_COOKIE", COOKIE)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the test-node process");
-        // From here on the guard owns the process.
-        let mut node = ChildNode { child };
-        let stdout = node.child.stdout.take().expect("piped stdout");
-        // Reading blocks: on a thread of its own, which ends at the latest when the guard
-        // kills the process and the pipe closes.
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
-            let _ = tx.send(read);
-        });
-        let line = within(&format!("the ready line of {name}"), rx)
-            .await
-            .expect("the reader thread answers")
-            .expect("read the child's stdout");
-        assert!(
-            line.starts_with("ready "),
-            "expected `ready <addr>` from {name}, got {line:?}"
-        );
-        node
-    }
-
-    /// Kills the process with SIGKILL (on Unix) and reaps it.
-    fn kill(&mut self) -> std::process::ExitStatus {
-        self.child.kill().expect("kill the child");
-        self.child.wait().expect("reap the child")
-    }
-}
-
-impl Drop for ChildNode {
-    fn drop(&mut self) {
-        // Both fail harmlessly if the process is already gone and reaped.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `test-node <name> <args>` and waits until it is ready.
+async fn start_child(name: &str, args: &[String]) -> NodeProcess {
+    NodeProcess::start(env!("CARGO_BIN_EXE_test-node"), name, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +82,7 @@ async fn a_killed_owner_then_a_killed_owner_process_lose_their_names_everywhere(
         .chain(["--register", "child.first", "--register", "child.second"])
         .map(str::to_owned)
         .collect::<Vec<_>>();
-    let mut child = ChildNode::start("child", &args).await;
+    let mut child = start_child("child", &args).await;
     wait_connected(&a, 2).await;
     wait_connected(&b, 2).await;
     let child_id = a
@@ -1005,7 +954,7 @@ async fn ten_processes_joined_by_a_seed_name_agree_on_a_thousand_names_after_thr
         .iter()
         .map(|arg| (*arg).to_owned())
         .collect();
-        children.push(ChildNode::start(&name, &args).await);
+        children.push(start_child(&name, &args).await);
     }
     poll_until("the parent to hold 1 000 names", || {
         sleeper_names(&parent).len() == 1000

@@ -1,11 +1,14 @@
 //! A node in its own OS process, for the tests in `net_process.rs` and `registry_faults.rs`.
 //!
 //! Usage: `test-node <name> [--join <addr> | --seed <host:port>] [--peers <n>]
-//! [--register <global name>]... [--register-many <prefix> <count>]`,
+//! [--register <global name>]... [--register-many <prefix> <count>] [--fast-detection]`,
 //! with the cluster cookie in `DISTRIBUTE_COOKIE`. The node listens on 127.0.0.1 with an
 //! OS-chosen port, heartbeats every 100 ms (peers silent for 500 ms are down), and hosts two
 //! `Sleeper` actors sharing one counter, registered (in its local registry) as `sleeper` and
 //! `watcher`.
+//!
+//! It allows peers to start `Roamer` actors on it (`Node::spawn_on`), and with
+//! `--fast-detection` its membership finds dead members as fast as the tests' own nodes do.
 //!
 //! It also hosts an `Inspector` (its view of the global registry) under the local name
 //! `inspector`. With `--seed <host:port>` it joins through that seed (a name resolves);
@@ -30,7 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute_tests::{Inspector, Sleeper};
+use distribute_tests::{Inspector, Roamer, Sleeper, FAST_DETECTION};
 
 /// How long the node waits for the peers it was asked to see.
 const JOIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -44,6 +47,8 @@ struct Options {
     register: Vec<String>,
     /// A prefix and a count: one more `Sleeper`, registered as `prefix-0` ... `prefix-(count-1)`.
     register_many: Option<(String, usize)>,
+    /// Find dead members fast (`FAST_DETECTION`), as the tests' in-process nodes do.
+    fast_detection: bool,
 }
 
 fn options(mut args: impl Iterator<Item = String>) -> Result<Options, Box<dyn Error>> {
@@ -55,6 +60,7 @@ fn options(mut args: impl Iterator<Item = String>) -> Result<Options, Box<dyn Er
             "--peers" => options.peers = value()?.parse()?,
             "--register" => options.register.push(value()?),
             "--seed" => options.seed = Some(value()?),
+            "--fast-detection" => options.fast_detection = true,
             "--register-many" => {
                 let prefix = value()?;
                 options.register_many = Some((prefix, value()?.parse()?));
@@ -99,7 +105,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     if let Some(seed) = &options.seed {
         builder = builder.seed(seed);
     }
+    if options.fast_detection {
+        builder = builder.failure_detection(FAST_DETECTION);
+    }
     let node = builder.start().await?;
+    node.allow_remote_spawn::<Roamer>();
     let addr = node.listen_addr().ok_or("the node is not networked")?;
 
     let waiting = Arc::new(AtomicU64::new(0));

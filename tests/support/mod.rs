@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub mod fake_peer;
+pub mod process;
 pub mod wire;
 
 use distribute::prelude::*;
@@ -414,4 +415,31 @@ pub fn sleeper_names(node: &Node) -> Vec<(String, ActorId)> {
         .into_iter()
         .filter_map(|name| node.lookup::<Sleeper>(&name).ok().map(|owner| (name, owner.id())))
         .collect()
+}
+
+/// A worker that other nodes may start with `Node::spawn_on` (the `test-node` process allows
+/// it): it says which node serves each call.
+#[actor(remote_spawn)]
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+pub struct Roamer {
+    /// What the starting node called it.
+    pub label: String,
+    /// Calls served by this incarnation.
+    pub served: u64,
+}
+
+#[actor]
+impl Roamer {
+    /// Serves one call: the node it runs on, and how many calls this incarnation served.
+    #[message]
+    pub fn serve(&mut self, ctx: &mut Context<Self>) -> (NodeId, u64) {
+        self.served += 1;
+        (ctx.node().id(), self.served)
+    }
+
+    /// Panics: the caller gets `ActorFailed`.
+    #[message]
+    pub fn fail(&mut self) -> u64 {
+        panic!("{} was asked to fail after {} calls", self.label, self.served);
+    }
 }

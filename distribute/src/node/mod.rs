@@ -11,6 +11,7 @@
 mod builder;
 mod outbox;
 mod registry;
+pub(crate) mod remote_child;
 pub(crate) mod spawn;
 
 use std::any::Any;

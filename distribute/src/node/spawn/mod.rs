@@ -248,6 +248,6 @@ impl Node {
         if node == self.id() {
             return service::spawn_here::<A>(self, A::from_args(args), options.register).await;
         }
-        service::spawn_remote::<A>(self, node, &args, options).await
+        service::spawn_remote::<A>(self, node, args, options).await
     }
 }

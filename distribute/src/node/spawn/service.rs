@@ -239,19 +239,22 @@ pub(super) async fn spawn_here<A: Actor>(
 pub(super) async fn spawn_remote<A: RemoteSpawn>(
     node: &Node,
     target: NodeId,
-    args: &A::Args,
+    args: A::Args,
     options: SpawnOn,
 ) -> Result<ActorRef<A>, RemoteSpawnError> {
-    let net = node.net().ok_or(RemoteSpawnError::NotNetworked)?;
-    let slot = net
-        .connected_slot(target)
-        .ok_or(RemoteSpawnError::NodeDown { node: target })?;
     let bad_args = |error: CodecError| RemoteSpawnError::BadArgs {
         actor_type: A::NAME,
         why: error.to_string(),
     };
     let mut encoded = Vec::new();
-    A::Codec::default().encode(args, &mut encoded).map_err(bad_args)?;
+    A::Codec::default()
+        .encode(&args, &mut encoded)
+        .map_err(bad_args)?;
+    drop(args);
+    let net = node.net().ok_or(RemoteSpawnError::NotNetworked)?;
+    let slot = net
+        .connected_slot(target)
+        .ok_or(RemoteSpawnError::NodeDown { node: target })?;
     let service = node.spawner();
     let (request, rx) = service.expect_reply(target);
     let wire = SpawnWire::Request {
