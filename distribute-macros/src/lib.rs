@@ -69,10 +69,15 @@
 //! | `mailbox` | the mailbox capacity, an integer literal ≥ 1 | `distribute::DEFAULT_MAILBOX_CAPACITY` |
 //! | `name` | the actor's name in logs and metrics, a non-empty string literal | the struct's name |
 //! | `codec` | the wire codec, a type implementing `distribute::codec::Codec` | `distribute::codec::Bincode` |
+//! | `remote_spawn` | other nodes may start it with `Node::spawn_on`: alone, the struct itself travels as the start arguments (derive `Serialize` and `Deserialize`); `remote_spawn = Args`, the actor is made `From<Args>` | not spawnable remotely |
 //!
 //! It generates `impl distribute::__private::ActorConfig` with these settings, which the
 //! `impl Actor` generated from the impl block reads; an impl block whose struct lacks
 //! `#[actor]` is reported as "`Counter` is not an actor". Generic structs are not supported.
+//! With `remote_spawn`, it also generates `impl distribute::RemoteSpawn`, and a check that
+//! reports a struct or argument type that cannot travel ("`Counter` cannot be sent to another
+//! node as start arguments") or an actor that is not `From` its arguments. The node an
+//! actor is started on must allow its type: `node.allow_remote_spawn::<Counter>()`.
 //!
 //! ## On the impl block
 //!
@@ -414,7 +419,7 @@ use proc_macro::TokenStream;
 /// ```
 /// use distribute::prelude::*;
 ///
-/// #[actor(mailbox = 64)] // options: `mailbox = N`, `name = "..."`, `codec = Type`
+/// #[actor(mailbox = 64)] // options: `mailbox = N`, `name = "..."`, `codec = Type`, `remote_spawn`
 /// #[derive(Default)]
 /// struct Counter {
 ///     n: u64,

@@ -39,6 +39,28 @@ pub const fn assert_actor<A: IsActor>() {}
 
 pub use crate::actor::Wire;
 
+/// Compile-time check that an actor's start arguments can travel to another node, generated
+/// for `#[actor(remote_spawn)]` and spanned on the option.
+pub const fn assert_spawn_args<T: crate::SpawnArgs>() {}
+
+/// An actor made from its start arguments `A`: any `From<A>`. A trait of its own so that an
+/// actor that is not says what `#[actor(remote_spawn = A)]` needs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be made from its start arguments `{A}`",
+    label = "no `From<{A}>`",
+    note = "`#[actor(remote_spawn = {A})]` makes the actor from a `{A}` on the node it starts on: implement `From<{A}> for {Self}`"
+)]
+pub trait MadeFrom<A> {
+    /// The actor, from its arguments.
+    fn made_from(args: A) -> Self;
+}
+
+impl<A, T: From<A>> MadeFrom<A> for T {
+    fn made_from(args: A) -> Self {
+        T::from(args)
+    }
+}
+
 /// Compile-time check that `T` can travel in a message; generated once per argument and reply
 /// type, spanned on the type, so the error points at it.
 pub const fn assert_wire<T: Wire>() {}

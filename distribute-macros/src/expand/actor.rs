@@ -37,18 +37,19 @@ pub(super) fn expand_struct(args: TokenStream, mut item: ItemStruct) -> TokenStr
     tokens
 }
 
-/// `impl RemoteSpawn` for `#[actor(remote_spawn)]`, spanned on the option: a struct that
-/// cannot travel, or an argument type the actor is not `From`, is reported there.
+/// `impl RemoteSpawn` for `#[actor(remote_spawn)]`, with checks that report a struct that
+/// cannot travel, or an argument type the actor is not `From`, with what to write instead.
 fn remote_spawn_impl(model: &ActorStruct) -> Option<TokenStream> {
     let spawn = model.options.remote_spawn.as_ref()?;
     let ident = &model.ident;
     let (args, from_args) = match &spawn.args {
-        None => (quote_spanned!(spawn.span=> #ident), quote!(args)),
+        None => (quote!(#ident), quote!(args)),
         Some(ty) => (
-            quote_spanned!(spawn.span=> #ty),
-            quote_spanned!(spawn.span=> <#ident as ::core::convert::From<#ty>>::from(args)),
+            quote!(#ty),
+            quote_spanned!(spawn.span=> <#ident as ::distribute::__private::MadeFrom<#ty>>::made_from(args)),
         ),
     };
+    let check = quote_spanned!(spawn.span=> ::distribute::__private::assert_spawn_args::<#args>());
     Some(quote! {
         impl ::distribute::RemoteSpawn for #ident {
             type Args = #args;
@@ -56,6 +57,7 @@ fn remote_spawn_impl(model: &ActorStruct) -> Option<TokenStream> {
                 #from_args
             }
         }
+        const _: () = #check;
     })
 }
 

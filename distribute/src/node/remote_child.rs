@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::spawn::{RemoteSpawn, SpawnOn, DEFAULT_SPAWN_TIMEOUT};
+use super::spawn::{RemoteSpawn, SpawnArgs, SpawnOn, DEFAULT_SPAWN_TIMEOUT};
 use crate::actor::{
     Actor, ActorRef, BoxError, Context, Down, ExitReason, Message, MonitorRef, NodeId, ReplyTo,
 };
@@ -121,7 +121,7 @@ impl ChildSpec {
     /// makes (called again at each restart), placed by [`Placement::AnyNode`] unless told
     /// otherwise. The node it lands on must allow `A`
     /// ([`Node::allow_remote_spawn`]). See [`RemoteChildSpec`].
-    pub fn remote<A: RemoteSpawn>(
+    pub fn remote<A: RemoteSpawn<Args: SpawnArgs>>(
         id: impl Into<String>,
         args: impl Fn() -> A::Args + Send + Sync + 'static,
     ) -> RemoteChildSpec<A> {
@@ -137,7 +137,7 @@ impl ChildSpec {
     }
 }
 
-impl<A: RemoteSpawn> RemoteChildSpec<A> {
+impl<A: RemoteSpawn<Args: SpawnArgs>> RemoteChildSpec<A> {
     /// Where the child starts, at each start.
     pub fn placement(mut self, placement: Placement) -> Self {
         self.plan.placement = placement;
@@ -171,7 +171,7 @@ impl<A: RemoteSpawn> RemoteChildSpec<A> {
     }
 }
 
-impl<A: RemoteSpawn> From<RemoteChildSpec<A>> for ChildSpec {
+impl<A: RemoteSpawn<Args: SpawnArgs>> From<RemoteChildSpec<A>> for ChildSpec {
     fn from(spec: RemoteChildSpec<A>) -> Self {
         spec.into_child()
     }
@@ -209,7 +209,7 @@ struct NoPlacement {
     candidates: Vec<NodeId>,
 }
 
-impl<A: RemoteSpawn> Actor for RemoteChild<A> {
+impl<A: RemoteSpawn<Args: SpawnArgs>> Actor for RemoteChild<A> {
     type Msg = RemoteChildMsg<A>;
     type Codec = Bincode;
     const NAME: &'static str = "remote child";
@@ -304,7 +304,7 @@ impl<A: RemoteSpawn> Message for RemoteChildMsg<A> {
     }
 }
 
-impl<A: RemoteSpawn> ActorRef<RemoteChild<A>> {
+impl<A: RemoteSpawn<Args: SpawnArgs>> ActorRef<RemoteChild<A>> {
     /// The child's actor running now, on whichever node; `None` between an exit and the
     /// next start.
     pub async fn current(&self) -> Result<Option<ActorRef<A>>, SupervisorError> {

@@ -50,8 +50,9 @@ pub const DEFAULT_MAX_REMOTE_SPAWNED: usize = 10_000;
     note = "opt in on the struct with `#[actor(remote_spawn)]` (the struct's fields then travel as its start arguments: derive `Serialize` and `Deserialize`), or `#[actor(remote_spawn = Args)]` with `impl From<Args> for {Self}`"
 )]
 pub trait RemoteSpawn: Actor {
-    /// What the asking node sends: the actor's start arguments.
-    type Args: SpawnArgs;
+    /// What the asking node sends: the actor's start arguments. Every use needs them to
+    /// travel ([`SpawnArgs`]); `#[actor(remote_spawn)]` checks that where it is written.
+    type Args: Send + 'static;
 
     /// Makes the actor from its arguments, on the target node.
     fn from_args(args: Self::Args) -> Self;
@@ -203,7 +204,7 @@ impl Node {
     /// Allows peers to start actors of type `A` on this node with [`Node::spawn_on`]. A node
     /// starts no type on a peer's request unless it was allowed here; allowing one twice
     /// changes nothing.
-    pub fn allow_remote_spawn<A: RemoteSpawn>(&self) {
+    pub fn allow_remote_spawn<A: RemoteSpawn<Args: SpawnArgs>>(&self) {
         self.spawner().allow::<A>();
     }
 
@@ -229,7 +230,7 @@ impl Node {
     /// assert_eq!(counter.add(2).await?, 42);
     /// # Ok(()) }
     /// ```
-    pub async fn spawn_on<A: RemoteSpawn>(
+    pub async fn spawn_on<A: RemoteSpawn<Args: SpawnArgs>>(
         &self,
         node: NodeId,
         args: A::Args,
@@ -239,7 +240,7 @@ impl Node {
 
     /// [`Node::spawn_on`] with options: a global name to register the actor under, and how
     /// long to wait.
-    pub async fn spawn_on_with<A: RemoteSpawn>(
+    pub async fn spawn_on_with<A: RemoteSpawn<Args: SpawnArgs>>(
         &self,
         node: NodeId,
         args: A::Args,

@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 
 use super::admission::{Admission, Limits, Refusal};
 use super::{
-    RemoteSpawn, RemoteSpawnError, SpawnOn, DEFAULT_MAX_REMOTE_SPAWNED, MAX_SPAWN_REQUESTS_PER_PEER,
+    RemoteSpawn, RemoteSpawnError, SpawnArgs, SpawnOn, DEFAULT_MAX_REMOTE_SPAWNED,
+    MAX_SPAWN_REQUESTS_PER_PEER,
 };
 use crate::actor::{Actor, ActorId, ActorRef, BoxFuture, ExitReason, Message, NodeId, SpawnError, WeakNode};
 use crate::codec::{Bincode, Codec, CodecError};
@@ -87,7 +88,7 @@ impl Default for SpawnService {
 }
 
 impl SpawnService {
-    pub(crate) fn allow<A: RemoteSpawn>(&self) {
+    pub(crate) fn allow<A: RemoteSpawn<Args: SpawnArgs>>(&self) {
         let start: Arc<StartFn> =
             Arc::new(|node, args, register| Box::pin(start_here::<A>(node, args, register)));
         let spawnable = Spawnable {
@@ -182,7 +183,7 @@ fn answer(node: &Node, peer: NodeId, request: u64, outcome: Result<u64, Refusal>
 }
 
 /// On the target: decodes the arguments, starts the actor, registers its name.
-async fn start_here<A: RemoteSpawn>(
+async fn start_here<A: RemoteSpawn<Args: SpawnArgs>>(
     node: Node,
     args: Vec<u8>,
     register: Option<String>,
@@ -236,7 +237,7 @@ pub(super) async fn spawn_here<A: Actor>(
 }
 
 /// On the asking node: sends the request to `target` and waits for the answer.
-pub(super) async fn spawn_remote<A: RemoteSpawn>(
+pub(super) async fn spawn_remote<A: RemoteSpawn<Args: SpawnArgs>>(
     node: &Node,
     target: NodeId,
     args: A::Args,
