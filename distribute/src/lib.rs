@@ -251,7 +251,9 @@ pub use actor::{
 pub use actor::{BoxError, CallError, SpawnError};
 pub use distribute_macros::{actor, registered, supervised};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
-pub use node::remote_child::{Placement, PlacementInput, RemoteChild, RemoteChildMsg, RemoteChildSpec};
+pub use node::remote_child::{
+    Placement, PlacementFn, PlacementInput, RemoteChild, RemoteChildMsg, RemoteChildSpec,
+};
 pub use node::spawn::{
     RemoteSpawn, RemoteSpawnError, SpawnArgs, SpawnOn, DEFAULT_MAX_REMOTE_SPAWNED, DEFAULT_SPAWN_TIMEOUT,
     MAX_SPAWN_REQUESTS_PER_PEER,

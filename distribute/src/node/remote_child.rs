@@ -47,8 +47,11 @@ pub enum Placement {
     AnyNode,
     /// Where the function says; `None` starts nothing (the start fails and counts against
     /// the supervisor's intensity).
-    Custom(Arc<dyn Fn(&PlacementInput) -> Option<NodeId> + Send + Sync>),
+    Custom(Arc<PlacementFn>),
 }
+
+/// A user's placement: the node to start on, given what is up.
+pub type PlacementFn = dyn Fn(&PlacementInput) -> Option<NodeId> + Send + Sync;
 
 impl Placement {
     /// A placement by `choose`.

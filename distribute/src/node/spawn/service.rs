@@ -54,6 +54,9 @@ impl SpawnWire {
 type StartFn =
     dyn Fn(Node, Vec<u8>, Option<String>) -> BoxFuture<'static, Result<u64, Refusal>> + Send + Sync;
 
+/// Where the answer to one of this node's requests goes: the new actor's number, or why not.
+type Answer = oneshot::Sender<Result<u64, Refusal>>;
+
 /// A type this node allows peers to start.
 #[derive(Clone)]
 struct Spawnable {
@@ -68,7 +71,7 @@ pub(crate) struct SpawnService {
     admission: Mutex<Admission>,
     limits: Mutex<Limits>,
     /// This node's requests waiting for their answer, by target and request number.
-    pending: Mutex<HashMap<(NodeId, u64), oneshot::Sender<Result<u64, Refusal>>>>,
+    pending: Mutex<HashMap<(NodeId, u64), Answer>>,
     next_request: AtomicU64,
 }
 
