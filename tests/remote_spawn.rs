@@ -350,3 +350,78 @@ async fn what_peers_may_keep_running_on_a_node_is_bounded() {
     assert!(third.is_ok(), "{third:?}");
     shutdown(&[&a, &b]).await;
 }
+
+/// Holds every `Gated` actor in its `started` hook until the test opens it.
+static GATE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+
+/// An actor whose start waits for [`GATE`]: spawn requests for it stay in progress.
+#[actor(remote_spawn)]
+#[derive(Serialize, Deserialize)]
+struct Gated;
+
+#[actor]
+impl Gated {
+    #[on_start]
+    async fn wait_for_the_gate(&mut self) -> Result<(), distribute::BoxError> {
+        let permit = GATE.acquire().await?;
+        permit.forget();
+        Ok(())
+    }
+
+    #[message]
+    fn ping(&self) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_with_too_many_requests_in_progress_is_told_it_is_busy() {
+    let (a, b) = pair().await;
+    b.allow_remote_spawn::<Gated>();
+    let limit = distribute::MAX_SPAWN_REQUESTS_PER_PEER;
+    let waiting: Vec<_> = (0..limit)
+        .map(|_| {
+            let a = a.clone();
+            let b = b.id();
+            tokio::spawn(async move { a.spawn_on::<Gated>(b, Gated).await })
+        })
+        .collect();
+    // Once b holds `limit` requests of a's, the next one is refused at once.
+    let busy = within("a request past the bound to be refused", async {
+        loop {
+            match a.spawn_on::<Gated>(b.id(), Gated).await {
+                Err(RemoteSpawnError::Busy { node, limit }) => return (node, limit),
+                other => panic!("expected Busy, got {other:?}"),
+            }
+        }
+    });
+    // The first `limit` requests may not all have reached b yet: wait until they have.
+    poll_until("b to hold every request", || b.actor_count() >= limit).await;
+    assert_eq!(busy.await, (b.id(), u32::try_from(limit).unwrap_or(u32::MAX)));
+    GATE.add_permits(limit);
+    for started in waiting {
+        let started = within("a gated start", started).await;
+        assert!(matches!(started, Ok(Ok(_))), "{started:?}");
+    }
+    shutdown(&[&a, &b]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_a_spawn_frame_that_does_not_decode_is_dropped_and_the_node_serves_on() {
+    use distribute::transport::FrameKind;
+    use distribute_tests::fake_peer::FakePeer;
+
+    let (a, b) = pair().await;
+    b.allow_remote_spawn::<Tally>();
+    let addr = b.listen_addr().unwrap_or_else(|| panic!("b is networked"));
+    let mut mallory = FakePeer::connect(addr, "mallory", COOKIE)
+        .await
+        .unwrap_or_else(|error| panic!("handshake: {error}"));
+    mallory.send_frame(FrameKind::Spawn, &[0xff; 40]).await;
+    within("b to drop mallory", async {
+        while mallory.next_frame().await.is_some() {}
+    })
+    .await;
+    // b is fine: a still starts actors there.
+    let tally = a.spawn_on::<Tally>(b.id(), Tally { count: 1 }).await;
+    assert_eq!(tally.map(|_| ()), Ok(()));
+    shutdown(&[&a, &b]).await;
+}

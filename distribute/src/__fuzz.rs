@@ -17,6 +17,7 @@ use std::fmt;
 
 use crate::actor::MessageHead;
 use crate::net::wire::{read_reply, reply_error, write_reply_header, Control, MessageHeaderWire};
+use crate::node::spawn::SpawnWire;
 use crate::registry::wire::RegistryMsg;
 use crate::transport::frame::{Frame, FrameDecoder, FrameError};
 use crate::{ActorId, NodeId};
@@ -68,6 +69,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("message_head", message_head),
     ("control", control),
     ("registry", registry),
+    ("spawn", spawn),
     ("codec_bincode", codec_bincode),
     #[cfg(feature = "postcard")]
     ("codec_postcard", codec_postcard),
@@ -256,6 +258,20 @@ pub fn registry(data: &[u8]) -> Outcome {
     let again = RegistryMsg::decode(&encoded);
     check(again.as_ref() == Ok(&msg), || {
         format!("registry message {msg:?} re-decodes as {again:?}")
+    })
+}
+
+/// Spawn frame bodies (`SpawnWire`): decoded values encode and decode the same.
+pub fn spawn(data: &[u8]) -> Outcome {
+    let Ok(msg) = SpawnWire::decode(data) else {
+        return Ok(());
+    };
+    let mut encoded = Vec::new();
+    msg.encode(&mut encoded)
+        .map_err(|e| Violation::new(format!("decoded spawn frame {msg:?} does not encode: {e}")))?;
+    let again = SpawnWire::decode(&encoded);
+    check(again.as_ref() == Ok(&msg), || {
+        format!("spawn frame {msg:?} re-decodes as {again:?}")
     })
 }
 

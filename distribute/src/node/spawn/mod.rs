@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::actor::{Actor, ActorRef, ExitReason, NodeId, SpawnError, Wire};
 use crate::node::Node;
 
-pub(crate) use service::{SpawnFrames, SpawnService};
+pub(crate) use service::{SpawnFrames, SpawnService, SpawnWire};
 
 /// How long [`Node::spawn_on`] waits for the target's answer by default: 10 seconds, time
 /// for the actor's `started` hook and, when asked, the registration of its name.

@@ -13,7 +13,9 @@ use super::{
     RemoteSpawn, RemoteSpawnError, SpawnArgs, SpawnOn, DEFAULT_MAX_REMOTE_SPAWNED,
     MAX_SPAWN_REQUESTS_PER_PEER,
 };
-use crate::actor::{Actor, ActorId, ActorRef, BoxFuture, ExitReason, Message, NodeId, SpawnError, WeakNode};
+use crate::actor::{
+    Actor, ActorId, ActorRef, BoxFuture, ExitReason, Message, NodeId, Signal, SpawnError, WeakNode,
+};
 use crate::codec::{Bincode, Codec, CodecError};
 use crate::lock::lock;
 use crate::net::wire::WireReason;
@@ -23,8 +25,8 @@ use crate::registry::{validate_name, RetryPolicy};
 use crate::transport::{FrameKind, DEFAULT_MAX_FRAME};
 
 /// What goes in a [`FrameKind::Spawn`] frame.
-#[derive(Debug, Serialize, Deserialize)]
-enum SpawnWire {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum SpawnWire {
     /// Start an actor of `actor_type`, whose messages have `fingerprint`, from `args`
     /// (encoded with the type's codec); register it as `register` if given.
     Request {
@@ -42,11 +44,11 @@ enum SpawnWire {
 }
 
 impl SpawnWire {
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
         Bincode::<DEFAULT_MAX_FRAME>.encode(self, out)
     }
 
-    fn decode(body: &[u8]) -> Result<SpawnWire, CodecError> {
+    pub(crate) fn decode(body: &[u8]) -> Result<SpawnWire, CodecError> {
         Bincode::<DEFAULT_MAX_FRAME>.decode(body)
     }
 }
@@ -133,10 +135,14 @@ impl SpawnService {
     fn on_request(self: &Arc<Self>, node: &Node, peer: NodeId, request: u64, start: Start) {
         let spawnable = match self.spawnable(&start.actor_type, start.fingerprint) {
             Ok(spawnable) => spawnable,
-            Err(refusal) => return answer(node, peer, request, Err(refusal)),
+            Err(refusal) => {
+                answer(node, peer, request, Err(refusal));
+                return;
+            }
         };
         if node.is_shutting_down() {
-            return answer(node, peer, request, Err(Refusal::ShuttingDown));
+            answer(node, peer, request, Err(Refusal::ShuttingDown));
+            return;
         }
         let limits = *lock(&self.limits);
         let alive = |local| {
@@ -145,14 +151,22 @@ impl SpawnService {
         };
         if let Err(refusal) = lock(&self.admission).admit(peer, limits, alive) {
             tracing::debug!(%peer, actor_type = %start.actor_type, ?refusal, "remote spawn refused");
-            return answer(node, peer, request, Err(refusal));
+            answer(node, peer, request, Err(refusal));
+            return;
         }
         let service = Arc::clone(self);
         let node = node.clone();
         tokio::spawn(async move {
             let outcome = (spawnable.start)(node.clone(), start.args, start.register).await;
-            lock(&service.admission).finish(peer, outcome.as_ref().ok().copied());
-            answer(&node, peer, request, outcome);
+            let started = outcome.as_ref().ok().copied();
+            lock(&service.admission).finish(peer, started);
+            if !answer(&node, peer, request, outcome) {
+                // Nobody will ever hold a ref to it: an actor started for a node that is gone
+                // would only take room (and perhaps a name) until this node stops.
+                if let Some(cell) = started.and_then(|local| node.local_cell_numbered(local)) {
+                    let _ = cell.core().signal(Signal::Stop(ExitReason::Shutdown));
+                }
+            }
         });
     }
 
@@ -175,14 +189,15 @@ struct Start {
     register: Option<String>,
 }
 
-/// Sends the answer to `peer`'s request; dropped if the peer has gone meanwhile.
-fn answer(node: &Node, peer: NodeId, request: u64, outcome: Result<u64, Refusal>) {
+/// Sends the answer to `peer`'s request; returns false if the peer has gone meanwhile.
+fn answer(node: &Node, peer: NodeId, request: u64, outcome: Result<u64, Refusal>) -> bool {
     let Some(slot) = node.net().and_then(|net| net.connected_slot(peer)) else {
         tracing::debug!(%peer, request, "remote spawn answered to a node that is gone");
-        return;
+        return false;
     };
     let reply = SpawnWire::Reply { request, outcome };
     slot.send_frame(FrameKind::Spawn, |buf| reply.encode(buf));
+    true
 }
 
 /// On the target: decodes the arguments, starts the actor, registers its name.
