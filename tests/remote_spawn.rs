@@ -384,18 +384,18 @@ async fn a_peer_with_too_many_requests_in_progress_is_told_it_is_busy() {
             tokio::spawn(async move { a.spawn_on::<Gated>(b, Gated).await })
         })
         .collect();
-    // Once b holds `limit` requests of a's, the next one is refused at once.
-    let busy = within("a request past the bound to be refused", async {
-        loop {
-            match a.spawn_on::<Gated>(b.id(), Gated).await {
-                Err(RemoteSpawnError::Busy { node, limit }) => return (node, limit),
-                other => panic!("expected Busy, got {other:?}"),
-            }
-        }
-    });
-    // The first `limit` requests may not all have reached b yet: wait until they have.
+    // Once b holds `limit` requests of a's (all have reached it), the next one is refused
+    // at once.
     poll_until("b to hold every request", || b.actor_count() >= limit).await;
-    assert_eq!(busy.await, (b.id(), u32::try_from(limit).unwrap_or(u32::MAX)));
+    let busy = within("a request past the bound", a.spawn_on::<Gated>(b.id(), Gated)).await;
+    let expected = u32::try_from(limit).unwrap_or(u32::MAX);
+    assert_eq!(
+        busy.err(),
+        Some(RemoteSpawnError::Busy {
+            node: b.id(),
+            limit: expected
+        })
+    );
     GATE.add_permits(limit);
     for started in waiting {
         let started = within("a gated start", started).await;
