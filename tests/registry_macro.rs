@@ -304,3 +304,36 @@ async fn a_registered_pool_registers_each_worker_and_its_group() {
     assert!(matches!(Worker::lookup(&a), Err(RegistryError::NotFound { .. })));
     shutdown(&[&b, &a]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resizing_a_registered_pool_registers_new_workers_and_releases_removed_ones() {
+    let (a, b) = pair().await;
+    let pool: Pool<Worker> = Worker::start_registered(&a, Worker::default)
+        .await
+        .expect("start_registered");
+    pool.resize(5).await.expect("grow");
+    // Registered and in the group before `resize` returns, on every node.
+    let names = ["workers_1", "workers_2", "workers_3", "workers_4", "workers_5"];
+    assert_eq!(a.registered_names("workers_"), names);
+    assert_eq!(b.registered_names("workers_"), names);
+    assert_eq!(ids(&a.members::<Worker>("workers")), ids(&pool.worker_refs()));
+    let fifth = b.lookup::<Worker>("workers_5").expect("the new worker's name");
+    assert_eq!(fifth.whoami().await, Ok(pool.worker_refs()[4].id()));
+
+    pool.resize(2).await.expect("shrink");
+    poll_until("the removed workers' names and memberships to go", || {
+        [&a, &b].iter().all(|node| {
+            node.registered_names("workers_") == ["workers_1", "workers_2"]
+                && node.members::<Worker>("workers").len() == 2
+        })
+    })
+    .await;
+    assert_eq!(ids(&b.members::<Worker>("workers")), ids(&pool.worker_refs()));
+    // Growing again takes the freed names.
+    pool.resize(3).await.expect("grow again");
+    assert_eq!(
+        b.registered_names("workers_"),
+        ["workers_1", "workers_2", "workers_3"]
+    );
+    shutdown(&[&b, &a]).await;
+}

@@ -50,6 +50,37 @@ impl Worker {
     }
 }
 
+/// A pool sized at start: two workers per CPU, as the seed's pools are.
+#[supervised(pool = cpus() * 2)]
+#[actor]
+#[derive(Default)]
+struct PerCpu;
+
+#[actor]
+impl PerCpu {
+    #[message]
+    fn ping(&self) {}
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// How many workers `Sized` starts with: set by the test that starts it.
+static SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A pool whose size is read at each start.
+#[supervised(pool = SIZE.load(std::sync::atomic::Ordering::SeqCst))]
+#[actor]
+#[derive(Default)]
+struct Sized;
+
+#[actor]
+impl Sized {
+    #[message]
+    fn ping(&self) {}
+}
+
 /// No options.
 #[actor]
 #[supervised]
@@ -118,7 +149,7 @@ fn supervision_holds_the_declared_options_and_the_defaults_for_the_others() {
         Worker::SUPERVISION,
         SupervisionOptions {
             restart: Restart::Permanent,
-            pool: Some(3),
+            pool: Some(distribute::supervision::PoolSize::Fixed(3)),
             routing: Routing::LeastLoaded,
             ..SupervisionOptions::DEFAULT
         }
@@ -251,4 +282,29 @@ async fn a_pool_type_starts_a_pool_of_the_declared_size_and_routing() {
     let answered = pool.whoami().await.unwrap();
     assert!(workers.contains(&answered), "a call goes to one of the workers");
     node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pool_size_may_be_computed_when_the_pool_starts() {
+    let node = Node::new();
+    let pool: Pool<PerCpu> = PerCpu::start_supervised(&node, PerCpu::default)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(pool.size(), cpus() * 2);
+    assert_eq!(pool.ping().await, Ok(()));
+    pool.stop().await;
+
+    // Evaluated at each start, not once.
+    for size in [1, 4] {
+        SIZE.store(size, std::sync::atomic::Ordering::SeqCst);
+        let pool: Pool<Sized> = Sized::start_supervised(&node, Sized::default)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(pool.size(), size);
+        pool.stop().await;
+    }
+    // A computed size of zero fails the start with a typed error.
+    SIZE.store(0, std::sync::atomic::Ordering::SeqCst);
+    let empty = Sized::start_supervised(&node, Sized::default).await;
+    assert_eq!(empty.map(|pool| pool.size()), Err(SpawnError::InvalidPoolSize));
 }

@@ -54,6 +54,8 @@ pub struct PoolSpec<A: Actor> {
     factory: Arc<dyn Fn() -> A + Send + Sync>,
     worker: Arc<dyn Fn(ChildSpec) -> ChildSpec + Send + Sync>,
     supervisor: SupervisorSpec,
+    /// The service name its workers register under, if any.
+    registered: Option<String>,
 }
 
 impl<A: Actor> PoolSpec<A> {
@@ -66,7 +68,18 @@ impl<A: Actor> PoolSpec<A> {
             factory: Arc::new(factory),
             worker: Arc::new(|spec| spec),
             supervisor: SupervisorSpec::new(Strategy::OneForOne).name(format!("pool of {}", A::NAME)),
+            registered: None,
         }
+    }
+
+    /// Registers the workers as the service `name`: worker `i` under `name_i` (`name_1` to
+    /// `name_N`) in the cluster-wide registry, every worker in the process group `name`, at
+    /// start and as [`Pool::resize`] adds workers. A worker removed by `resize` releases its
+    /// name and leaves the group as it stops. A name that cannot be registered fails the start
+    /// (or the resize) as a failed `started` hook does.
+    pub fn registered(mut self, name: impl Into<String>) -> Self {
+        self.registered = Some(name.into());
+        self
     }
 
     /// The routing.
@@ -90,7 +103,13 @@ impl<A: Actor> PoolSpec<A> {
 
     fn worker_child(&self, index: usize) -> ChildSpec {
         let factory = Arc::clone(&self.factory);
-        (self.worker)(ChildSpec::worker(worker_id(index), move || factory()))
+        let child = (self.worker)(ChildSpec::worker(worker_id(index), move || factory()));
+        match &self.registered {
+            Some(name) => child
+                .registered(format!("{name}_{}", index + 1))
+                .join_group(name.clone()),
+            None => child,
+        }
     }
 
     fn supervisor_spec(&self) -> SupervisorSpec {
@@ -128,6 +147,7 @@ impl<A: Actor> Clone for PoolSpec<A> {
             factory: Arc::clone(&self.factory),
             worker: Arc::clone(&self.worker),
             supervisor: self.supervisor.clone(),
+            registered: self.registered.clone(),
         }
     }
 }
@@ -178,6 +198,13 @@ impl<A: Actor> Pool<A> {
             shared: Arc::new(shared),
             spec,
         })
+    }
+
+    /// From now on, workers that `resize` adds register as the service `name` (see
+    /// [`PoolSpec::registered`]); for a pool whose first workers were registered otherwise.
+    pub(crate) fn registered_as(mut self, name: &str) -> Self {
+        self.spec.registered = Some(name.to_owned());
+        self
     }
 
     fn workers(&self) -> std::sync::RwLockReadGuard<'_, Vec<ActorRef<A>>> {
@@ -255,7 +282,10 @@ impl<A: Actor> Pool<A> {
     }
 
     /// Grows or shrinks the pool to `size` workers; zero is [`SupervisorError::EmptyPool`]. New workers start
-    /// before this returns; removed workers (the newest) are stopped gracefully.
+    /// before this returns; removed workers (the newest) are stopped gracefully. In a registered
+    /// pool ([`PoolSpec::registered`], `#[registered]` with `pool`), new workers are registered
+    /// and join the group before this returns; removed ones release their names and leave the
+    /// group as they stop.
     pub async fn resize(&self, size: usize) -> Result<(), SupervisorError> {
         if size == 0 {
             return Err(SupervisorError::EmptyPool);

@@ -54,8 +54,8 @@ pub(crate) struct SupervisedOptions {
     pub(crate) shutdown: Option<Setting<Duration>>,
     /// `backoff = "100ms"`, not zero.
     pub(crate) backoff: Option<Setting<Duration>>,
-    /// `pool = N`, in `1..=MAX_POOL`.
-    pub(crate) pool: Option<Setting<usize>>,
+    /// `pool = N` (a literal in `1..=MAX_POOL`) or `pool = <expression>` (computed at start).
+    pub(crate) pool: Option<Setting<PoolSize>>,
     /// `routing = round_robin|random|least_loaded|key_hash`.
     pub(crate) routing: Option<Setting<Choice>>,
 }
@@ -255,12 +255,32 @@ fn max_restarts(cx: &Ctxt, value: TokenStream) -> Option<u32> {
     }
 }
 
-fn pool(cx: &Ctxt, value: TokenStream) -> Option<usize> {
-    let form = format!("`pool = 4` (the number of workers, 1 to {MAX_POOL})");
+/// The size of a pool, as `pool = ...` gives it.
+pub(crate) enum PoolSize {
+    /// An integer literal, checked here.
+    Fixed(usize),
+    /// Any other expression of type `usize`, evaluated each time the pool starts (the number
+    /// of CPUs times two, say); a size of zero fails that start.
+    Computed(syn::Expr),
+}
+
+fn pool(cx: &Ctxt, value: TokenStream) -> Option<PoolSize> {
+    let form = format!(
+        "`pool = 4` (the number of workers, 1 to {MAX_POOL}), or an expression of type `usize` computed when the pool starts: `pool = num_workers()`"
+    );
+    if syn::parse2::<Lit>(value.clone()).is_err() {
+        return match syn::parse2::<syn::Expr>(value.clone()) {
+            Ok(expr) => Some(PoolSize::Computed(expr)),
+            Err(_) => {
+                cx.error_help(&value, "`pool` takes a number of workers or an expression", form);
+                None
+            }
+        };
+    }
     let (number, lit) = unsigned(cx, "pool", &form, value)?;
     match number {
         Some(0) => cx.error_help(&lit, "a pool needs at least one worker", form),
-        Some(size) if size <= MAX_POOL as u64 => return Some(size as usize),
+        Some(size) if size <= MAX_POOL as u64 => return Some(PoolSize::Fixed(size as usize)),
         _ => cx.error_help(
             &lit,
             format!("pool size out of range: at most {MAX_POOL} workers"),
@@ -426,7 +446,7 @@ mod tests {
         );
         assert_eq!(value(&options.max_restarts), Some(&7));
         assert_eq!(value(&options.within).map(|within| within.millis), Some(60_000));
-        assert_eq!(value(&options.pool), Some(&65_536));
+        assert!(matches!(value(&options.pool), Some(PoolSize::Fixed(65_536))));
         assert_eq!(
             value(&options.routing).map(|choice| choice.name),
             Some("key_hash")

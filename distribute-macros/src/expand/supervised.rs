@@ -15,12 +15,13 @@
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{Attribute, ItemStruct};
 
 use super::docs::doc;
 use super::emit::emit;
 use crate::attr::options::value;
-use crate::attr::supervised::Duration;
+use crate::attr::supervised::{Duration, PoolSize};
 use crate::ctx::Ctxt;
 use crate::model::{self, SupervisedStruct, Supervision};
 use crate::validate;
@@ -134,7 +135,21 @@ fn supervised_impl(model: &SupervisedStruct) -> TokenStream {
         });
     }
     if let Some(size) = value(&options.pool) {
-        let size = Literal::usize_unsuffixed(*size);
+        let size = match size {
+            PoolSize::Fixed(size) => {
+                let size = Literal::usize_unsuffixed(*size);
+                quote!(#supervision::PoolSize::Fixed(#size))
+            }
+            // A fn item, so that the expression is evaluated at each start, not in the const.
+            PoolSize::Computed(expr) => quote_spanned! {expr.span()=>
+                #supervision::PoolSize::Computed({
+                    fn __distribute_pool_size() -> usize {
+                        #expr
+                    }
+                    __distribute_pool_size
+                })
+            },
+        };
         fields.push(quote!(pool: ::core::option::Option::Some(#size)));
     }
     if let Some(routing) = value(&options.routing) {
@@ -232,7 +247,7 @@ fn options_doc(model: &SupervisedStruct) -> Vec<String> {
         ));
     }
     if let Some(size) = value(&options.pool) {
-        declared.push(format!("- pool: {size} workers"));
+        declared.push(format!("- pool: {}", pool_text(size)));
     }
     if let Some(routing) = value(&options.routing) {
         declared.push(format!("- routing: `{}`", routing.name));
@@ -256,14 +271,23 @@ fn options_doc(model: &SupervisedStruct) -> Vec<String> {
     lines
 }
 
+/// A pool's size as the docs say it.
+fn pool_text(size: &PoolSize) -> String {
+    match size {
+        PoolSize::Fixed(size) => format!("{size} workers"),
+        PoolSize::Computed(expr) => format!("`{}` workers, computed at each start", expr.to_token_stream()),
+    }
+}
+
 /// The doc of `start_supervised`.
 fn start_doc(model: &SupervisedStruct) -> Vec<String> {
     let ident = &model.ident;
     let mut lines = match value(&model.options.pool) {
         Some(size) => vec![
             format!(
-                "Starts `{ident}` as a pool of {size} workers under a new supervisor, as `#[supervised(...)]` \
-                 declares (`Supervised::pool_spec`), and returns the pool's handle."
+                "Starts `{ident}` as a pool of {} under a new supervisor, as `#[supervised(...)]` \
+                 declares (`Supervised::pool_spec`), and returns the pool's handle.",
+                pool_text(size)
             ),
             String::new(),
             format!(

@@ -17,7 +17,8 @@ pub(crate) enum Supervision {
     Unsupervised,
     /// `#[supervised(...)]` without `pool`: under a supervisor of its own.
     Supervisor,
-    /// `#[supervised(pool = N, ...)]`: a pool; the size when it is valid.
+    /// `#[supervised(pool = N, ...)]`: a pool; the size when it is a valid literal (not
+    /// when it is computed at start).
     Pool(Option<usize>),
 }
 
@@ -26,7 +27,10 @@ impl Supervision {
     /// an invalid `pool = ...` still means a pool, so the two functions agree.
     pub(crate) fn of(options: &supervised_attr::SupervisedOptions) -> Self {
         match &options.pool {
-            Some(_) => Supervision::Pool(value(&options.pool).copied()),
+            Some(_) => Supervision::Pool(value(&options.pool).and_then(|size| match size {
+                supervised_attr::PoolSize::Fixed(size) => Some(*size),
+                supervised_attr::PoolSize::Computed(_) => None,
+            })),
             None => Supervision::Supervisor,
         }
     }

@@ -39,8 +39,8 @@ pub(crate) use remote::{
     Undelivered,
 };
 pub(crate) use run::{spawn_actor, Parent, Restartable, Resume};
+pub(crate) use runtime::{ActorEntry, NodeServices, WeakNode};
 pub use runtime::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
-pub(crate) use runtime::{NodeServices, WeakNode};
 pub use signal::MAX_PEER_SIGNAL_BYTES_PER_ACTOR;
 pub(crate) use signal::{RemotePushError, Signal};
 

@@ -109,6 +109,28 @@ pub(crate) trait NodeServices: Send + Sync + 'static {
 
     /// The services as `Any`, so that the layer that attached them finds its own type again.
     fn as_any(&self) -> &dyn Any;
+
+    /// Registers the local actor `actor` (of type `type_name`, whose messages have
+    /// `fingerprint`) under `name` in the cluster-wide registry: what a supervisor does for a
+    /// registered child. `Err` says why not.
+    fn register_global(
+        &self,
+        name: String,
+        actor: ActorEntry,
+    ) -> super::BoxFuture<'static, Result<(), String>>;
+
+    /// Adds the local actor to the process group `group`, as [`NodeServices::register_global`]
+    /// names it.
+    fn join_group(&self, group: &str, actor: ActorEntry) -> Result<(), String>;
+}
+
+/// An actor as the registry records it, without its type: what the layers above the actor
+/// layer need to register a supervisor's child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ActorEntry {
+    pub(crate) id: ActorId,
+    pub(crate) fingerprint: u64,
+    pub(crate) type_name: &'static str,
 }
 
 pub(crate) struct NodeInner {

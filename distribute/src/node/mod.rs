@@ -22,7 +22,9 @@ use std::time::Duration;
 pub use crate::actor::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use builder::NodeBuilder;
 
-use crate::actor::{Actor, ActorId, ActorRef, Message, NodeId, NodeServices, RemotePeer, WeakNode};
+use crate::actor::{
+    Actor, ActorEntry, ActorId, ActorRef, BoxFuture, Message, NodeId, NodeServices, RemotePeer, WeakNode,
+};
 use crate::membership::gossip::Gossip;
 use crate::membership::MemberInfo;
 use crate::net::wire::{Control, FoundActor};
@@ -77,6 +79,33 @@ impl NodeServices for Services {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn register_global(&self, name: String, actor: ActorEntry) -> BoxFuture<'static, Result<(), String>> {
+        let node = self.node.get().and_then(WeakNode::upgrade);
+        Box::pin(async move {
+            let node = node.ok_or("the node is gone")?;
+            validate_name(&name).map_err(|error| error.to_string())?;
+            registry::check_type_name_of(actor.type_name).map_err(|error| error.to_string())?;
+            node.register_entry(&name, registry::entry(actor))
+                .await
+                .map_err(|error| error.to_string())
+        })
+    }
+
+    fn join_group(&self, group: &str, actor: ActorEntry) -> Result<(), String> {
+        let node = self
+            .node
+            .get()
+            .and_then(WeakNode::upgrade)
+            .ok_or("the node is gone")?;
+        validate_name(group).map_err(|error| error.to_string())?;
+        registry::check_type_name_of(actor.type_name).map_err(|error| error.to_string())?;
+        let cell = node.local_cell(actor.id).ok_or("the actor has stopped")?;
+        let (monitor, watcher) = crate::actor::Monitor::new(actor.id);
+        cell.core().add_watcher(watcher);
+        node.join_entry(group, registry::entry(actor), monitor)
+            .map_err(|error| error.to_string())
     }
 }
 

@@ -49,10 +49,15 @@ impl Node {
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
-        let node = actor.id().node();
+        self.register_entry(name, entry_of(actor)).await
+    }
+
+    /// [`Node::register_global`] for an actor known by its registry entry; name and type name
+    /// already checked.
+    pub(crate) async fn register_entry(&self, name: &str, entry: GlobalEntry) -> Result<(), RegistryError> {
+        let node = entry.owner.node();
         self.check_room(node)?;
-        let change = Change::Claim(entry_of(actor));
-        match self.registry().submit(name, change).await? {
+        match self.registry().submit(name, Change::Claim(entry)).await? {
             Ok(()) => Ok(()),
             Err(Some(owner)) => Err(RegistryError::AlreadyRegistered {
                 name: name.to_owned(),
@@ -237,18 +242,29 @@ impl Node {
         if actor.is_local() && !actor.is_alive() {
             return Err(RegistryError::ActorStopped { actor: actor.id() });
         }
-        let node = actor.id().node();
+        self.join_entry(group, entry_of(actor), actor.monitor())
+    }
+
+    /// [`Node::join`] for an actor known by its registry entry and a monitor on it; group and
+    /// type name already checked.
+    pub(crate) fn join_entry(
+        &self,
+        group: &str,
+        entry: GlobalEntry,
+        monitor: crate::Monitor,
+    ) -> Result<(), RegistryError> {
+        let (node, id) = (entry.owner.node(), entry.owner);
         let (held, limit) = self
             .registry()
             .read(|replica| (replica.memberships_of(node), replica.cap()));
         let member = self
             .registry()
-            .read(|replica| replica.members(group).iter().any(|m| m.owner == actor.id()));
+            .read(|replica| replica.members(group).iter().any(|m| m.owner == id));
         if held >= limit && !member {
             return Err(RegistryError::TooManyNames { node, limit });
         }
-        self.registry().join(group, entry_of(actor));
-        let (node, group, id, monitor) = (self.downgrade(), group.to_owned(), actor.id(), actor.monitor());
+        self.registry().join(group, entry);
+        let (node, group) = (self.downgrade(), group.to_owned());
         tokio::spawn(async move {
             if monitor.await.reason != ExitReason::NodeDown {
                 if let Some(node) = node.upgrade() {
@@ -397,13 +413,27 @@ impl Node {
 /// The replicated entry of `actor`: its id and protocol.
 /// [`RegistryError::InvalidName`] if `A`'s name is longer than peers accept in an entry.
 fn check_type_name<A: Actor>() -> Result<(), RegistryError> {
-    if A::NAME.len() > crate::registry::wire::MAX_TYPE_NAME_LEN {
+    check_type_name_of(A::NAME)
+}
+
+/// [`RegistryError::InvalidName`] for a type name too long for the registry's entries.
+pub(crate) fn check_type_name_of(type_name: &str) -> Result<(), RegistryError> {
+    if type_name.len() > crate::registry::wire::MAX_TYPE_NAME_LEN {
         return Err(RegistryError::InvalidName {
-            name: A::NAME.chars().take(64).collect(),
+            name: type_name.chars().take(64).collect(),
             why: "an actor's type name in the global registry is at most 1024 bytes",
         });
     }
     Ok(())
+}
+
+/// The registry's entry for an actor known without its type.
+pub(crate) fn entry(actor: crate::actor::ActorEntry) -> GlobalEntry {
+    GlobalEntry {
+        owner: actor.id,
+        fingerprint: actor.fingerprint,
+        type_name: actor.type_name.to_owned(),
+    }
 }
 
 fn entry_of<A: Actor>(actor: &ActorRef<A>) -> GlobalEntry {

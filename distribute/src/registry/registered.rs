@@ -132,7 +132,9 @@ pub async fn start_registered_supervised<A: Registered + Supervised>(
 
 /// Starts a pool of `A` ([`start_pool`]); each worker joins the process group named after
 /// the service and registers as `name_1` ... `name_N`. If any registration fails, the
-/// names already taken are released and the pool is stopped.
+/// names already taken are released and the pool is stopped. Workers that
+/// [`Pool::resize`] adds later register and join the group in the same way; removed ones
+/// release their names.
 pub async fn start_registered_pool<A: Registered + Supervised>(
     node: &Node,
     factory: impl Fn() -> A + Send + Sync + 'static,
@@ -155,5 +157,6 @@ pub async fn start_registered_pool<A: Registered + Supervised>(
         }
         taken.push((worker_name, worker.id()));
     }
-    Ok(pool)
+    // Workers that `resize` adds register too.
+    Ok(pool.registered_as(name))
 }

@@ -65,7 +65,7 @@ pub(crate) mod supervisor;
 pub use crate::backoff::Backoff;
 pub use builder::SupervisorSpec;
 pub use info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
-pub use options::{start_pool, start_supervised, Supervised, SupervisionOptions};
+pub use options::{start_pool, start_supervised, PoolSize, Supervised, SupervisionOptions};
 pub use spec::{ChildHandle, ChildSpec, DEFAULT_CHILD_SHUTDOWN};
 pub use strategy::{Intensity, Restart, Strategy};
 pub use supervisor::{Supervisor, SupervisorMsg};

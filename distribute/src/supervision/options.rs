@@ -26,8 +26,8 @@ pub struct SupervisionOptions {
     pub shutdown: Duration,
     /// Pause before restarts (`backoff = "100ms"`: initial pause, doubling up to 30 times it).
     pub backoff: Option<Backoff>,
-    /// Run as a pool of this many workers (`pool = N`).
-    pub pool: Option<usize>,
+    /// Run as a pool of this many workers (`pool = N`, or `pool = <expression>`).
+    pub pool: Option<PoolSize>,
     /// The pool's routing (`routing = round_robin|random|least_loaded|key_hash`).
     pub routing: Routing,
 }
@@ -59,6 +59,49 @@ impl SupervisionOptions {
 impl Default for SupervisionOptions {
     fn default() -> Self {
         Self::DEFAULT
+    }
+}
+
+/// How many workers a declared pool runs: a number, or a function called each time the pool
+/// starts (`#[supervised(pool = ...)]` with an expression that is not a literal, such as the
+/// number of CPUs times two). A computed size of zero fails the start with
+/// [`SpawnError::InvalidPoolSize`].
+#[derive(Debug, Clone, Copy)]
+pub enum PoolSize {
+    /// This many workers.
+    Fixed(usize),
+    /// As many workers as the function says when the pool starts.
+    Computed(fn() -> usize),
+}
+
+impl PoolSize {
+    /// The number of workers, computed now for [`PoolSize::Computed`].
+    pub fn get(self) -> usize {
+        match self {
+            PoolSize::Fixed(size) => size,
+            PoolSize::Computed(size) => size(),
+        }
+    }
+}
+
+impl PartialEq for PoolSize {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (PoolSize::Fixed(a), PoolSize::Fixed(b)) => a == b,
+            (PoolSize::Computed(a), PoolSize::Computed(b)) => std::ptr::fn_addr_eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PoolSize {}
+
+impl std::hash::Hash for PoolSize {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            PoolSize::Fixed(size) => size.hash(state),
+            PoolSize::Computed(size) => (*size as usize).hash(state),
+        }
     }
 }
 
@@ -94,7 +137,7 @@ pub trait Supervised: Actor {
     /// The pool these options imply (`pool = N`; one worker if no size was declared).
     fn pool_spec(factory: impl Fn() -> Self + Send + Sync + 'static) -> PoolSpec<Self> {
         let options = Self::SUPERVISION;
-        PoolSpec::new(options.pool.unwrap_or(1), factory)
+        PoolSpec::new(options.pool.map_or(1, PoolSize::get), factory)
             .routing(options.routing)
             .worker_spec(move |spec| spec.restart(options.restart).shutdown(options.shutdown))
             .supervisor(|spec| {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::slot::ChildSlot;
 use super::strategy::Restart;
 use crate::actor::SpawnError;
-use crate::actor::{spawn_actor, Actor, AnyCell, ExitReason, Restartable};
+use crate::actor::{spawn_actor, Actor, ActorEntry, AnyCell, ExitReason, Message, Restartable, Signal};
 use crate::actor::{Node, SpawnOptions};
 
 /// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
@@ -40,6 +40,13 @@ pub struct ChildSpec {
     pub(crate) shutdown: Duration,
     pub(crate) mailbox_capacity: Option<usize>,
     pub(crate) is_supervisor: bool,
+    /// Global names the child is registered under at each start.
+    pub(crate) names: Vec<String>,
+    /// Process groups the child joins at each start.
+    pub(crate) groups: Vec<String>,
+    /// The child's actor type, as the registry records it.
+    fingerprint: u64,
+    type_name: &'static str,
     start: Arc<StartFn>,
 }
 
@@ -91,8 +98,30 @@ impl ChildSpec {
             shutdown: DEFAULT_CHILD_SHUTDOWN,
             mailbox_capacity: None,
             is_supervisor: false,
+            names: Vec::new(),
+            groups: Vec::new(),
+            fingerprint: <A::Msg as Message>::FINGERPRINT,
+            type_name: A::NAME,
             start,
         }
+    }
+
+    /// Registers the child under `name` in the cluster-wide registry each time it starts,
+    /// as OTP's `{global, Name}` does: the name is the child's for as long as it runs, through
+    /// restarts (which keep its ref), and is released when it stops for good. A start whose
+    /// registration fails (the name is taken, say) fails like a failed `started` hook:
+    /// [`SpawnError::StartFailed`] with the registry's error. Repeatable. For a child on
+    /// another node, use `RemoteChildSpec::register_global`, which registers it from its node.
+    pub fn registered(mut self, name: impl Into<String>) -> Self {
+        self.names.push(name.into());
+        self
+    }
+
+    /// Adds the child to the process group `group` each time it starts; it leaves the group
+    /// when it stops for good. Repeatable.
+    pub fn join_group(mut self, group: impl Into<String>) -> Self {
+        self.groups.push(group.into());
+        self
     }
 
     /// Mailbox capacity of the child, overriding its actor type's.
@@ -139,8 +168,55 @@ impl ChildSpec {
     }
 
     pub(crate) fn start(&self, node: &Node, slot: Arc<ChildSlot>) -> StartFuture {
-        (self.start)(node, slot, self.mailbox_capacity)
+        let started = (self.start)(node, Arc::clone(&slot), self.mailbox_capacity);
+        if self.names.is_empty() && self.groups.is_empty() {
+            return started;
+        }
+        let (names, groups, node) = (self.names.clone(), self.groups.clone(), node.clone());
+        let (fingerprint, type_name) = (self.fingerprint, self.type_name);
+        Box::pin(async move {
+            let handle = started.await?;
+            let actor = ActorEntry {
+                id: handle.cell.core().id,
+                fingerprint,
+                type_name,
+            };
+            if let Err(why) = register(&node, actor, names, &groups).await {
+                // Never left running without its names: stopped for good, which releases
+                // those it took.
+                let _ = handle.cell.core().signal(Signal::Stop(ExitReason::Shutdown));
+                slot.wait_parked().await.finish(ExitReason::Shutdown);
+                handle.cell.core().wait_for_stop().await;
+                return Err(SpawnError::StartFailed {
+                    actor: actor.id,
+                    reason: ExitReason::Error(why),
+                });
+            }
+            Ok(handle)
+        })
     }
+}
+
+/// Registers a started child under its names and adds it to its groups.
+async fn register(
+    node: &Node,
+    actor: ActorEntry,
+    names: Vec<String>,
+    groups: &[String],
+) -> Result<(), String> {
+    for name in names {
+        let why = |error: String| format!("registering {name:?}: {error}");
+        node.services()
+            .register_global(name.clone(), actor)
+            .await
+            .map_err(why)?;
+    }
+    for group in groups {
+        node.services()
+            .join_group(group, actor)
+            .map_err(|error| format!("joining group {group:?}: {error}"))?;
+    }
+    Ok(())
 }
 
 impl fmt::Debug for ChildSpec {
@@ -150,6 +226,8 @@ impl fmt::Debug for ChildSpec {
             .field("restart", &self.restart)
             .field("shutdown", &self.shutdown)
             .field("supervisor", &self.is_supervisor)
+            .field("names", &self.names)
+            .field("groups", &self.groups)
             .finish()
     }
 }

@@ -74,7 +74,7 @@ fn main() {
                 initial: Duration::from_millis(100),
                 max: Duration::from_secs(3),
             }),
-            pool: Some(3),
+            pool: Some(distribute::supervision::PoolSize::Fixed(3)),
             routing: Routing::LeastLoaded,
         }
     );
