@@ -249,6 +249,7 @@ pub use actor::{
     DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY, MAX_PEER_SIGNAL_BYTES_PER_ACTOR,
 };
 pub use actor::{BoxError, CallError, SpawnError};
+pub use actor::{TimerHandle, MIN_TIMER_PERIOD};
 pub use distribute_macros::{actor, registered, supervised};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::{Node, NodeBuilder, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
@@ -258,6 +259,7 @@ pub use registry::RegistryError;
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
     pub use crate::supervision::Supervised;
+    pub use crate::TimerHandle;
     pub use crate::{actor, registered, supervised};
     pub use crate::{
         Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, NodeEvent, NodeId,

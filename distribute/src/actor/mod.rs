@@ -18,6 +18,7 @@ mod reply;
 mod run;
 mod runtime;
 mod signal;
+mod timer;
 
 use std::future::Future;
 
@@ -43,6 +44,7 @@ pub use runtime::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub(crate) use runtime::{NodeServices, WeakNode};
 pub use signal::MAX_PEER_SIGNAL_BYTES_PER_ACTOR;
 pub(crate) use signal::{RemotePushError, Signal};
+pub use timer::{TimerHandle, MIN_TIMER_PERIOD};
 
 use crate::codec::{Codec, CodecError};
 

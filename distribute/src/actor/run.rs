@@ -171,8 +171,9 @@ fn run<A: Actor>(
                 .await
             };
             // The state is dropped before the exit is reported, whether it returned or was
-            // killed.
+            // killed; its timers go with it, before the parent decides on a restart.
             actor = None;
+            ctx.end_timers();
             let Some(restartable) = &restartable else {
                 break reason;
             };
