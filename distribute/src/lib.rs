@@ -52,6 +52,8 @@
 //!   very message panicked, [`CallError::ActorStopped`] if the actor stopped first.
 //! - **Panics are exits.** A panic in a handler or hook is caught; the actor stops with
 //!   [`ExitReason::Panicked`], its links and monitors are told, and nothing else is affected.
+//!   The panic hook still writes its report first; with `RUST_BACKTRACE=1` call
+//!   [`actor::defer_panic_reports`] so that callers need not wait for the backtrace.
 //! - **Signals bypass the mailbox.** Stop requests, exits of linked actors and monitor
 //!   bookkeeping are handled before the next message, even when the mailbox is full.
 //! - **The codec is a boundary.** Wire encoding goes through the [`Codec`](codec::Codec)

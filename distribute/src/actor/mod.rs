@@ -13,6 +13,7 @@ mod exit;
 mod id;
 mod mailbox;
 mod monitor;
+mod panic;
 mod remote;
 mod reply;
 mod run;
@@ -30,6 +31,7 @@ pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
 pub(crate) use monitor::Watcher;
 pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
+pub use panic::defer_panic_reports;
 pub use reply::{ErasedReply, ReplySlot, ReplyTo};
 
 pub(crate) use cell::AnyCell;
@@ -80,7 +82,8 @@ pub trait Actor: Sized + Send + 'static {
     const HAS_STARTED_HOOK: bool = true;
 
     /// Handles one message. A panic here stops the actor with [`ExitReason::Panicked`]; the
-    /// caller of this message gets [`CallError::ActorFailed`].
+    /// caller of this message gets [`CallError::ActorFailed`] (at once with
+    /// [`defer_panic_reports`]; after the panic report was written otherwise).
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context<Self>) -> impl Future<Output = ()> + Send;
 
     /// Runs once before the first message. Returning an error stops the actor and fails the
