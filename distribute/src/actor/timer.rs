@@ -4,8 +4,9 @@
 //!
 //! Each timer is a small task of its own that sleeps, then delivers through the actor's
 //! mailbox (a message) or signal queue (a stop), as any sender would. It holds a weak
-//! reference to the actor's cell and upgrades it only to deliver, so a pending timer never
-//! keeps a stopped actor's cell alive.
+//! reference to the actor's cell and upgrades it only to deliver (a one-shot message that
+//! waits for room in a full mailbox holds it until the message is in or the actor stops), so
+//! a timer never keeps a stopped actor's cell alive.
 //!
 //! Timers belong to one incarnation, as an Erlang timer belongs to one process: the context
 //! keeps the timers of the running incarnation in its cold state (an actor that never sets a
@@ -16,7 +17,8 @@
 //!
 //! The state of a timer is one atomic: pending, then either fired or cancelled, never both.
 //! `cancel` and the timer's task race for it, so `cancel` returning `true` means the message
-//! will not be delivered, `false` that it was (or that the timer was already cancelled).
+//! will not be delivered, `false` that it was or is on its way (or that the timer was
+//! cancelled already).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
