@@ -48,8 +48,9 @@ pub(crate) struct ColdState {
     pub(crate) watchers: Vec<Watcher>,
     /// Monitors this actor holds on others, so that a late DOWN after `demonitor` is dropped.
     pub(crate) monitoring: Vec<(MonitorRef, Endpoint)>,
-    /// The timers of the running incarnation.
-    timers: Timers,
+    /// The timers of the running incarnation; boxed, so that an actor that links or monitors
+    /// but sets no timer pays one word for them, not a `Vec`'s three.
+    timers: Option<Box<Timers>>,
 }
 
 impl ColdState {
@@ -203,7 +204,7 @@ impl<A: Actor> Context<A> {
     /// ```
     pub fn send_after(&mut self, delay: Duration, msg: A::Msg) -> TimerHandle {
         let cell = Arc::clone(&self.cell);
-        self.cold_mut().timers.send_after(&cell, delay, msg)
+        self.timers_mut().send_after(&cell, delay, msg)
     }
 
     /// Sends this actor the message `make` builds every `period`, the first one `period` from
@@ -259,7 +260,7 @@ impl<A: Actor> Context<A> {
         F: FnMut() -> A::Msg + Send + 'static,
     {
         let cell = Arc::clone(&self.cell);
-        self.cold_mut().timers.send_interval(&cell, period, make)
+        self.timers_mut().send_interval(&cell, period, make)
     }
 
     /// Stops this actor with `reason` after `delay`, unless the returned handle cancels it
@@ -271,14 +272,19 @@ impl<A: Actor> Context<A> {
     /// cancelled when the incarnation ends first.
     pub fn stop_after(&mut self, delay: Duration, reason: ExitReason) -> TimerHandle {
         let cell = Arc::clone(&self.cell);
-        self.cold_mut().timers.stop_after(&cell, delay, reason)
+        self.timers_mut().stop_after(&cell, delay, reason)
     }
 
     /// Ends the timers of the incarnation that ended (see [`Timers::end_all`]).
     pub(crate) fn end_timers(&mut self) {
-        if let Some(cold) = self.cold.as_deref_mut() {
-            cold.timers.end_all();
+        if let Some(timers) = self.cold.as_deref_mut().and_then(|c| c.timers.as_deref_mut()) {
+            timers.end_all();
         }
+    }
+
+    /// The timers of this incarnation, allocated by the first timer.
+    fn timers_mut(&mut self) -> &mut Timers {
+        self.cold_mut().timers.get_or_insert_with(Box::default)
     }
 
     /// The cold state, allocated by the first use.
@@ -304,7 +310,9 @@ impl<A: Actor> Context<A> {
         core.begin_exit(reason.clone());
         self.cell.mailbox.close_and_drain(&mut self.inbox);
         let mut cold = self.cold.take().map(|c| *c).unwrap_or_default();
-        cold.timers.end_all();
+        if let Some(timers) = cold.timers.as_deref_mut() {
+            timers.end_all();
+        }
         for signal in core.signals.close() {
             match signal {
                 Signal::Monitor(watcher) => watcher.deliver(id, reason.clone()),
