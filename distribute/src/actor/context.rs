@@ -269,7 +269,9 @@ impl<A: Actor> Context<A> {
     /// queued messages are dropped (their callers get `ActorStopped`), the `stopped` hook runs
     /// and links, monitors and a supervisor see `reason`. It is not an exit signal, so
     /// [`trap_exit`](Self::trap_exit) does not turn it into a message. Like every timer, it is
-    /// cancelled when the incarnation ends first.
+    /// cancelled when the incarnation ends first; one that fires in the very instant its
+    /// incarnation fails may stop the restarted one, as an `ActorRef::stop` sent at that
+    /// instant would.
     pub fn stop_after(&mut self, delay: Duration, reason: ExitReason) -> TimerHandle {
         let cell = Arc::clone(&self.cell);
         self.timers_mut().stop_after(&cell, delay, reason)
