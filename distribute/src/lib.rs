@@ -52,6 +52,8 @@
 //!   very message panicked, [`CallError::ActorStopped`] if the actor stopped first.
 //! - **Panics are exits.** A panic in a handler or hook is caught; the actor stops with
 //!   [`ExitReason::Panicked`], its links and monitors are told, and nothing else is affected.
+//!   The panic hook still writes its report first; with `RUST_BACKTRACE=1` call
+//!   [`actor::defer_panic_reports`] so that callers need not wait for the backtrace.
 //! - **Signals bypass the mailbox.** Stop requests, exits of linked actors and monitor
 //!   bookkeeping are handled before the next message, even when the mailbox is full.
 //! - **The codec is a boundary.** Wire encoding goes through the [`Codec`](codec::Codec)
@@ -249,6 +251,7 @@ pub use actor::{
     DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY, MAX_PEER_SIGNAL_BYTES_PER_ACTOR,
 };
 pub use actor::{BoxError, CallError, SpawnError};
+pub use actor::{TimerHandle, MIN_TIMER_PERIOD};
 pub use distribute_macros::{actor, registered, supervised};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::remote_child::{
@@ -265,6 +268,7 @@ pub use registry::RegistryError;
 /// The names most programs need: `use distribute::prelude::*;`.
 pub mod prelude {
     pub use crate::supervision::Supervised;
+    pub use crate::TimerHandle;
     pub use crate::{actor, registered, supervised};
     pub use crate::{
         Actor, ActorId, ActorRef, CallError, Context, Down, ExitReason, ExitSignal, Node, NodeEvent, NodeId,

@@ -5,9 +5,10 @@
 //! dropped by a shutting-down runtime still tells its links, monitors and node.
 //!
 //! It lives inside every actor's task, so what most actors never use (links, monitors, a
-//! stop request) is boxed in a [`ColdState`] and allocated only when first needed.
+//! stop request, timers) is boxed in a [`ColdState`] and allocated only when first needed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
@@ -15,6 +16,7 @@ use super::mailbox::Inbox;
 use super::monitor::{MonitorRef, Watcher};
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
+use super::timer::{TimerHandle, Timers};
 use super::{Actor, ActorId, ActorRef, ExitReason};
 use crate::actor::SpawnError;
 
@@ -36,7 +38,7 @@ pub struct Context<A: Actor> {
     finished: bool,
 }
 
-/// What most actors never use: links, monitors, a stop request.
+/// What most actors never use: links, monitors, a stop request, timers.
 #[derive(Default)]
 pub(crate) struct ColdState {
     /// Set by [`Context::stop`]; the actor stops when the current handler returns.
@@ -46,6 +48,9 @@ pub(crate) struct ColdState {
     pub(crate) watchers: Vec<Watcher>,
     /// Monitors this actor holds on others, so that a late DOWN after `demonitor` is dropped.
     pub(crate) monitoring: Vec<(MonitorRef, Endpoint)>,
+    /// The timers of the running incarnation; boxed, so that an actor that links or monitors
+    /// but sets no timer pays one word for them, not a `Vec`'s three.
+    timers: Option<Box<Timers>>,
 }
 
 impl ColdState {
@@ -159,6 +164,131 @@ impl<A: Actor> Context<A> {
         self.node.spawn_with(actor, options).await
     }
 
+    /// Sends this actor `msg` after `delay`, through its mailbox as any sender would (waiting
+    /// for room if it is full). Returns a handle that can [`cancel`](TimerHandle::cancel) the
+    /// timer; dropping the handle does not cancel it.
+    ///
+    /// The timer belongs to this incarnation of the actor: it is cancelled when the actor
+    /// stops, and when it fails and its supervisor restarts it (the restarted actor starts
+    /// with no timers, as a restarted Erlang process does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use distribute::prelude::*;
+    ///
+    /// #[actor]
+    /// #[derive(Default)]
+    /// struct Session { expired: bool }
+    ///
+    /// #[actor]
+    /// impl Session {
+    ///     #[message]
+    ///     fn open(&mut self, ctx: &mut Context<Self>) {
+    ///         // `SessionMsg` is the message enum that `#[actor]` generates.
+    ///         ctx.send_after(Duration::from_secs(30), SessionMsg::Expire {});
+    ///     }
+    ///     #[message]
+    ///     fn expire(&mut self) { self.expired = true; }
+    ///     #[message]
+    ///     fn expired(&self) -> bool { self.expired }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::new();
+    /// let session = node.spawn(Session::default()).await?;
+    /// session.open().await?;
+    /// tokio::time::sleep(Duration::from_secs(31)).await;
+    /// assert!(session.expired().await?);
+    /// # Ok(()) }
+    /// ```
+    pub fn send_after(&mut self, delay: Duration, msg: A::Msg) -> TimerHandle {
+        let cell = Arc::clone(&self.cell);
+        self.timers_mut().send_after(&cell, delay, msg)
+    }
+
+    /// Sends this actor the message `make` builds every `period`, the first one `period` from
+    /// now, until the returned handle cancels it or the incarnation ends (as for
+    /// [`send_after`](Self::send_after)). A period below [`MIN_TIMER_PERIOD`](super::MIN_TIMER_PERIOD)
+    /// is taken as that.
+    ///
+    /// Ticks never pile up: a tick at which the mailbox is full is skipped (the message is
+    /// not built), and so is one the runtime was too busy to take on time; the next tick keeps
+    /// the original rhythm. An actor slower than its interval thus gets fewer ticks, never a
+    /// growing backlog of them.
+    ///
+    /// `make` runs on the timer's own task, once per tick that is sent. A message enum that
+    /// `#[actor]` generates is not `Clone` (an ask carries its reply channel), hence a
+    /// function rather than a value; for a `Clone` message pass `move || msg.clone()`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use distribute::prelude::*;
+    ///
+    /// #[actor]
+    /// #[derive(Default)]
+    /// struct Heartbeat { beats: u64, timer: Option<TimerHandle> }
+    ///
+    /// #[actor]
+    /// impl Heartbeat {
+    ///     #[on_start]
+    ///     fn begin(&mut self, ctx: &mut Context<Self>) {
+    ///         let every = Duration::from_secs(1);
+    ///         self.timer = Some(ctx.send_interval(every, || HeartbeatMsg::Beat {}));
+    ///     }
+    ///     #[message]
+    ///     fn beat(&mut self) { self.beats += 1; }
+    ///     /// Stops the beats; whether they were still going.
+    ///     #[message]
+    ///     fn pause(&mut self) -> bool { self.timer.take().is_some_and(|t| t.cancel()) }
+    ///     #[message]
+    ///     fn beats(&self) -> u64 { self.beats }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let node = Node::new();
+    /// let heart = node.spawn(Heartbeat::default()).await?;
+    /// tokio::time::sleep(Duration::from_millis(3500)).await;
+    /// assert!(heart.pause().await?);
+    /// tokio::time::sleep(Duration::from_secs(5)).await;
+    /// assert_eq!(heart.beats().await?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn send_interval<F>(&mut self, period: Duration, make: F) -> TimerHandle
+    where
+        F: FnMut() -> A::Msg + Send + 'static,
+    {
+        let cell = Arc::clone(&self.cell);
+        self.timers_mut().send_interval(&cell, period, make)
+    }
+
+    /// Stops this actor with `reason` after `delay`, unless the returned handle cancels it
+    /// first: OTP's `timer:exit_after` aimed at oneself. The stop is the one
+    /// [`ActorRef::stop`] asks for: it takes effect once the message being handled returns,
+    /// queued messages are dropped (their callers get `ActorStopped`), the `stopped` hook runs
+    /// and links, monitors and a supervisor see `reason`. It is not an exit signal, so
+    /// [`trap_exit`](Self::trap_exit) does not turn it into a message. Like every timer, it is
+    /// cancelled when the incarnation ends first; one that fires in the very instant its
+    /// incarnation fails may stop the restarted one, as an `ActorRef::stop` sent at that
+    /// instant would.
+    pub fn stop_after(&mut self, delay: Duration, reason: ExitReason) -> TimerHandle {
+        let cell = Arc::clone(&self.cell);
+        self.timers_mut().stop_after(&cell, delay, reason)
+    }
+
+    /// Ends the timers of the incarnation that ended (see [`Timers::end_all`]).
+    pub(crate) fn end_timers(&mut self) {
+        if let Some(timers) = self.cold.as_deref_mut().and_then(|c| c.timers.as_deref_mut()) {
+            timers.end_all();
+        }
+    }
+
+    /// The timers of this incarnation, allocated by the first timer.
+    fn timers_mut(&mut self) -> &mut Timers {
+        self.cold_mut().timers.get_or_insert_with(Box::default)
+    }
+
     /// The cold state, allocated by the first use.
     pub(crate) fn cold_mut(&mut self) -> &mut ColdState {
         self.cold.get_or_insert_with(Box::default)
@@ -182,6 +312,9 @@ impl<A: Actor> Context<A> {
         core.begin_exit(reason.clone());
         self.cell.mailbox.close_and_drain(&mut self.inbox);
         let mut cold = self.cold.take().map(|c| *c).unwrap_or_default();
+        if let Some(timers) = cold.timers.as_deref_mut() {
+            timers.end_all();
+        }
         for signal in core.signals.close() {
             match signal {
                 Signal::Monitor(watcher) => watcher.deliver(id, reason.clone()),

@@ -30,6 +30,12 @@ pub enum CallError {
         actor: ActorId,
     },
     /// The actor failed (panicked) while it handled this very message.
+    ///
+    /// The caller learns it once the panic has unwound to the runtime, after the process's
+    /// panic hook ran. With `RUST_BACKTRACE=1` the standard hook first resolves a backtrace,
+    /// which delays this error by 100 to 250 ms for the first panic of a debug build;
+    /// [`defer_panic_reports`](crate::actor::defer_panic_reports) writes the report after
+    /// the caller was answered instead.
     #[error("actor {actor} failed while handling the call")]
     ActorFailed {
         /// The actor that was called.

@@ -13,11 +13,13 @@ mod exit;
 mod id;
 mod mailbox;
 mod monitor;
+mod panic;
 mod remote;
 mod reply;
 mod run;
 mod runtime;
 mod signal;
+mod timer;
 
 use std::future::Future;
 
@@ -29,6 +31,7 @@ pub use id::{ActorId, NodeId};
 pub use mailbox::{DEFAULT_MAILBOX_CAPACITY, MAX_MAILBOX_CAPACITY};
 pub(crate) use monitor::Watcher;
 pub use monitor::{Down, ExitSignal, Monitor, MonitorRef};
+pub use panic::defer_panic_reports;
 pub use reply::{ErasedReply, ReplySlot, ReplyTo};
 
 pub(crate) use cell::AnyCell;
@@ -43,6 +46,7 @@ pub(crate) use runtime::{ActorEntry, NodeServices, WeakNode};
 pub use runtime::{Node, NodeStats, SpawnOptions, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use signal::MAX_PEER_SIGNAL_BYTES_PER_ACTOR;
 pub(crate) use signal::{RemotePushError, Signal};
+pub use timer::{TimerHandle, MIN_TIMER_PERIOD};
 
 use crate::codec::{Codec, CodecError};
 
@@ -78,7 +82,8 @@ pub trait Actor: Sized + Send + 'static {
     const HAS_STARTED_HOOK: bool = true;
 
     /// Handles one message. A panic here stops the actor with [`ExitReason::Panicked`]; the
-    /// caller of this message gets [`CallError::ActorFailed`].
+    /// caller of this message gets [`CallError::ActorFailed`] (at once with
+    /// [`defer_panic_reports`]; after the panic report was written otherwise).
     fn handle(&mut self, msg: Self::Msg, ctx: &mut Context<Self>) -> impl Future<Output = ()> + Send;
 
     /// Runs once before the first message. Returning an error stops the actor and fails the

@@ -14,6 +14,7 @@ use super::context::Context;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Mailbox;
 use super::monitor::ExitSignal;
+use super::panic::{write_held_reports, GuardedPoll};
 use super::reply::FailedHandlerScope;
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
@@ -171,8 +172,9 @@ fn run<A: Actor>(
                 .await
             };
             // The state is dropped before the exit is reported, whether it returned or was
-            // killed.
+            // killed; its timers go with it, before the parent decides on a restart.
             actor = None;
+            ctx.end_timers();
             let Some(restartable) = &restartable else {
                 break reason;
             };
@@ -378,22 +380,31 @@ pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
 
 /// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
 /// future's state is dropped inside a [`FailedHandlerScope`], so the reply channels it held
-/// report `ActorFailed` to their callers. The caller owns the slot, so the future is stored
-/// once, in the caller's state.
+/// report `ActorFailed` to their callers; then the panic's report is written if
+/// [`defer_panic_reports`](super::defer_panic_reports) held it back. The caller owns the
+/// slot, so the future is stored once, in the caller's state.
 fn guard<F: Future>(mut slot: Pin<&mut Option<F>>) -> impl Future<Output = Result<F::Output, String>> + '_ {
     poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
         };
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        let polled = {
+            let _guarded = GuardedPoll::enter();
+            catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
+        };
+        let polled = match polled {
             Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => {
-                let _scope = FailedHandlerScope::enter();
+                let scope = FailedHandlerScope::enter();
                 slot.set(None);
+                drop(scope);
                 Poll::Ready(Err(panic_message(payload.as_ref())))
             }
-        }
+        };
+        // The callers were answered: a report held back by `defer_panic_reports` can go.
+        write_held_reports();
+        polled
     })
 }
 

@@ -15,6 +15,11 @@
 //!   in order.
 //! - Links and monitors follow the ref, not one incarnation: they fire when the child stops
 //!   for good, not on a restart. `wait_for_stop` likewise.
+//! - Timers ([`Context::send_after`](crate::Context::send_after) and the others) belong to
+//!   one incarnation, as an Erlang timer belongs to one process: the failed incarnation's are
+//!   cancelled before the restart, and the restarted child starts with none (set them again
+//!   in its start hook). A timer message already in the mailbox when the child failed is
+//!   kept, as every queued message is.
 //! - When a supervisor is itself restarted (its intensity was exceeded and its parent
 //!   restarted it), its subtree starts afresh with new actors: look children up again with
 //!   [`ActorRef::child`](crate::ActorRef::child).
