@@ -312,12 +312,13 @@ async fn exceeding_the_intensity_stops_the_supervisor_with_a_reason_that_says_so
 }
 
 #[tokio::test]
-async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree() {
+async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree_behind_its_refs() {
     let (fx, node) = (Fixture::new(), Node::new());
     let inner = SupervisorSpec::new(Strategy::OneForOne)
         .name("inner")
         .intensity(1, Duration::from_secs(60))
-        .child(fx.worker("leaf"));
+        .child(fx.worker("leaf"))
+        .child(fx.worker("other"));
     let root = SupervisorSpec::new(Strategy::OneForOne)
         .name("root")
         .child(fx.worker("sibling"))
@@ -325,15 +326,21 @@ async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree() {
         .start(&node)
         .await
         .unwrap();
-    assert_eq!(fx.take(), ["start sibling", "start leaf"]);
+    assert_eq!(fx.take(), ["start sibling", "start leaf", "start other"]);
     let inner_ref = root.child::<Supervisor>("inner").await.unwrap().unwrap();
     let leaf = inner_ref.child::<Worker>("leaf").await.unwrap().unwrap();
+    let other = inner_ref.child::<Worker>("other").await.unwrap().unwrap();
+    other.add(5).await.unwrap();
     let _ = leaf.crash().await;
     assert_eq!(fx.wait_for(2).await, ["crash leaf", "start leaf"]);
     leaf.get().await.unwrap();
-    // The second crash exceeds the inner intensity: inner gives up, root restarts it.
+    // The second crash exceeds the inner intensity: inner gives up, root restarts it, and
+    // the subtree restarts behind the same refs, in order.
     let _ = leaf.crash().await;
-    assert_eq!(fx.wait_for(2).await, ["crash leaf", "start leaf"]);
+    assert_eq!(
+        fx.wait_for(4).await,
+        ["crash leaf", "stop other", "start leaf", "start other"]
+    );
     let inner_after = root.child::<Supervisor>("inner").await.unwrap().unwrap();
     assert_eq!(
         inner_after.id(),
@@ -341,16 +348,21 @@ async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree() {
         "the inner supervisor kept its ref"
     );
     let leaf_after = inner_after.child::<Worker>("leaf").await.unwrap().unwrap();
-    assert_ne!(leaf_after.id(), leaf.id(), "the subtree started afresh");
-    assert_eq!(
-        leaf.wait_for_stop().await,
-        ExitReason::Panicked("leaf crashed".into()),
-        "the old leaf is gone"
-    );
-    assert_eq!(leaf_after.get().await.unwrap(), 0);
+    let other_after = inner_after.child::<Worker>("other").await.unwrap().unwrap();
+    assert_eq!(leaf_after.id(), leaf.id(), "the leaf kept its ref");
+    assert_eq!(other_after.id(), other.id(), "so did its sibling");
+    assert!(leaf.is_alive() && other.is_alive());
+    // Fresh incarnations behind the old refs.
+    assert_eq!(leaf.get().await.unwrap(), 0);
+    assert_eq!(other.get().await.unwrap(), 0);
     let sibling = worker(&root, "sibling").await;
     assert_eq!(sibling.get().await.unwrap(), 0);
     assert!(fx.take().is_empty(), "the sibling was not restarted");
+
+    // Stopped for good, the tree stops for good: nothing kept lingers.
+    root.stop(ExitReason::Shutdown).await;
+    assert_eq!(leaf.wait_for_stop().await, ExitReason::Shutdown);
+    assert_eq!(node.actor_count(), 0);
 }
 
 #[tokio::test]

@@ -88,8 +88,11 @@ impl SupervisorSpec {
     /// exceeds its intensity, the parent restarts it, and with it its whole subtree.
     pub fn into_child(self, id: impl Into<String>) -> ChildSpec {
         let config = Arc::new(self.config);
-        ChildSpec::worker(id, move || Supervisor::new(Arc::clone(&config)))
-            .shutdown(Duration::from_secs(60))
-            .marked_supervisor()
+        let handoff = Arc::default();
+        ChildSpec::worker(id, move || {
+            Supervisor::with_handoff(Arc::clone(&config), Arc::clone(&handoff))
+        })
+        .shutdown(Duration::from_secs(60))
+        .marked_supervisor()
     }
 }

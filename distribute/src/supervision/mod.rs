@@ -21,8 +21,11 @@
 //!   in its start hook). A timer message already in the mailbox when the child failed is
 //!   kept, as every queued message is.
 //! - When a supervisor is itself restarted (its intensity was exceeded and its parent
-//!   restarted it), its subtree starts afresh with new actors: look children up again with
-//!   [`ActorRef::child`](crate::ActorRef::child).
+//!   restarted it), its children restart behind their refs too: a ref to a grandchild taken
+//!   before the failure still reaches it, its queued messages are kept, and the names it
+//!   registered stay. A supervisor stopped normally (a shutdown, `terminate_child`, a group
+//!   restart of its parent's) stops its subtree for good, and that subtree starts afresh if
+//!   it is started again.
 //!
 //! ```
 //! use distribute::prelude::*;
@@ -53,13 +56,14 @@
 // 1. `strategy` (restart rules) and `info` (what a supervisor answers): no sibling.
 // 2. `slot`, where a child's task meets its supervisor: knows the supervisor only as an
 //    `ExitListener`, so the actor can sit above it.
-// 3. `spec` (how to start a child into a slot), then `supervisor` (the actor), then
-//    `builder` (`SupervisorSpec`).
+// 3. `spec` (how to start a child into a slot), `handoff` (children kept across a
+//    supervisor's restart), then `supervisor` (the actor), then `builder` (`SupervisorSpec`).
 // 4. `crate::pool`, a supervisor of workers, then `options` (what `#[supervised]`
 //    declares, which may be a pool).
 //
 // This file only declares and re-exports.
 pub(crate) mod builder;
+mod handoff;
 pub(crate) mod info;
 mod options;
 mod slot;

@@ -1,12 +1,13 @@
 //! The supervisor actor: starts its children in order, restarts them by strategy within
 //! the restart intensity, and stops them in reverse order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::handoff::{Handoff, KeptChild};
 use super::info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
 use super::slot::{ChildSlot, ExitListener, Parked};
 use super::spec::{ChildHandle, ChildSpec};
@@ -44,10 +45,21 @@ pub struct Supervisor {
     config: Arc<SupervisorConfig>,
     children: Vec<Child>,
     restarts: VecDeque<Instant>,
+    /// Where a failing incarnation leaves its children for the next one.
+    handoff: Arc<Handoff>,
+    /// The child whose failure exceeded the intensity, parked until this supervisor stops:
+    /// kept with the others if a parent may restart it, else released.
+    escalated: Option<(usize, Parked)>,
 }
 
 impl Supervisor {
     pub(crate) fn new(config: Arc<SupervisorConfig>) -> Self {
+        Self::with_handoff(config, Arc::default())
+    }
+
+    /// A supervisor whose incarnations share `handoff`: one made again by the factory of its
+    /// child spec each time its parent restarts it.
+    pub(crate) fn with_handoff(config: Arc<SupervisorConfig>, handoff: Arc<Handoff>) -> Self {
         let children = config
             .children
             .iter()
@@ -60,7 +72,92 @@ impl Supervisor {
             config,
             children,
             restarts: VecDeque::new(),
+            handoff,
+            escalated: None,
         }
+    }
+
+    /// Starts the children in order, taking back in place those a failed incarnation kept
+    /// (same refs); on a failure, stops those started and releases the rest.
+    async fn start_children(&mut self, ctx: &mut Context<Self>) -> Result<(), SupervisorError> {
+        let mut kept: HashMap<String, KeptChild> = self
+            .handoff
+            .take(ctx.id())
+            .into_iter()
+            .map(|child| (child.id.clone(), child))
+            .collect();
+        for index in 0..self.children.len() {
+            let started = match kept.remove(&self.children[index].spec.id) {
+                Some(child) => self.resume_child(index, child).await,
+                None => self.start_child_at(ctx, index).await,
+            };
+            if let Err(error) = started {
+                // Dropping the kept ones not yet resumed releases them.
+                drop(kept);
+                for earlier in (0..index).rev() {
+                    self.terminate_at(earlier).await;
+                }
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Restarts a child kept by a failed incarnation behind its ref.
+    async fn resume_child(&mut self, index: usize, kept: KeptChild) -> Result<(), SupervisorError> {
+        let KeptChild {
+            handle, slot, parked, ..
+        } = kept;
+        match parked.restart().await {
+            Ok(()) => {
+                self.children[index].running = Some((handle, slot));
+                Ok(())
+            }
+            Err(reason) => {
+                // A failed start parks the child again: release it for good.
+                slot.wait_parked().await.finish(reason.clone());
+                Err(SupervisorError::StartFailed {
+                    child: self.children[index].spec.id.clone(),
+                    error: crate::actor::SpawnError::StartFailed {
+                        actor: handle.cell.core().id,
+                        reason,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Whether this incarnation stopping with `reason` keeps its children parked for the
+    /// next one: it failed, and a parent may restart it.
+    fn keeps_children(ctx: &Context<Self>, reason: &ExitReason) -> bool {
+        !reason.is_normal() && ctx.cell.core.supervised && !ctx.node().is_shutting_down()
+    }
+
+    /// Stops every running child, newest first, and leaves them parked for the next
+    /// incarnation.
+    async fn keep_children(&mut self, ctx: &Context<Self>) {
+        let mut kept = Vec::new();
+        let mut escalated = self.escalated.take();
+        for index in (0..self.children.len()).rev() {
+            let parked = match escalated.take_if(|(failed, _)| *failed == index) {
+                Some((_, parked)) => Some(parked),
+                None => self.park_child(index).await,
+            };
+            let Some(parked) = parked else {
+                continue;
+            };
+            if let Some((handle, slot)) = self.children[index].running.take() {
+                let id = self.children[index].spec.id.clone();
+                kept.push(KeptChild {
+                    id,
+                    handle,
+                    slot,
+                    parked,
+                });
+            }
+        }
+        kept.reverse();
+        self.handoff.keep(ctx.myself(), kept);
     }
 
     fn position(&self, id: &str) -> Option<usize> {
@@ -132,9 +229,8 @@ impl Supervisor {
             return;
         }
         if !self.config.intensity.admit(&mut self.restarts, Instant::now()) {
-            let reason = parked.reason.clone();
-            parked.finish(reason);
-            self.children[index].running = None;
+            // Parked until this supervisor stops: kept for its next incarnation, or released.
+            self.escalated = Some((index, parked));
             let intensity = self.config.intensity;
             tracing::warn!(supervisor = %self.config.name, %child, "restart intensity exceeded; escalating");
             ctx.stop(ExitReason::MaxRestartsExceeded {
@@ -282,18 +378,22 @@ impl Actor for Supervisor {
     const NAME: &'static str = "supervisor";
 
     async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), BoxError> {
-        for index in 0..self.children.len() {
-            if let Err(error) = self.start_child_at(ctx, index).await {
-                for earlier in (0..index).rev() {
-                    self.terminate_at(earlier).await;
-                }
-                return Err(Box::new(error));
-            }
-        }
-        Ok(())
+        self.start_children(ctx)
+            .await
+            .map_err(|error| Box::new(error) as BoxError)
     }
 
-    async fn stopped(&mut self, _ctx: &mut Context<Self>, _reason: &ExitReason) {
+    async fn stopped(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) {
+        if Self::keeps_children(ctx, reason) {
+            return self.keep_children(ctx).await;
+        }
+        if let Some((index, parked)) = self.escalated.take() {
+            let reason = parked.reason.clone();
+            parked.finish(reason);
+            if let Some((started, _)) = self.children[index].running.take() {
+                started.cell.core().wait_for_stop().await;
+            }
+        }
         for index in (0..self.children.len()).rev() {
             self.terminate_at(index).await;
         }
