@@ -251,7 +251,7 @@
 //! | `within` | the intensity's window, a duration, not zero | `"5s"` |
 //! | `shutdown` | how long the actor may take to stop before it is killed, a duration (`"0s"`: killed at once) | `"5s"` |
 //! | `backoff` | the pause before a restart, a duration, not zero: the first one, doubling after each restart up to 30 times it | none |
-//! | `pool` | run as a pool of this many workers, an integer literal from 1 to 65536 | no pool |
+//! | `pool` | run as a pool of this many workers: an integer literal from 1 to 65536, or any expression of type `usize`, evaluated each time the pool starts (`pool = cpus() * 2`; zero fails that start with `SpawnError::InvalidPoolSize`) | no pool |
 //! | `routing` | how the pool picks a worker (needs `pool`): `round_robin`, `random`, `least_loaded`, `key_hash` | `round_robin` |
 //!
 //! A duration is a string literal: an integer and a unit, `ms`, `s`, `m` or `h`
