@@ -422,7 +422,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [FrameKind; 8] = [
+    const ALL_KINDS: [FrameKind; 9] = [
         FrameKind::Handshake,
         FrameKind::Message,
         FrameKind::Reply,
@@ -431,6 +431,7 @@ mod tests {
         FrameKind::Registry,
         FrameKind::Close,
         FrameKind::Sealed,
+        FrameKind::Spawn,
     ];
 
     /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
@@ -514,7 +515,7 @@ mod tests {
             assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
             assert_eq!(u8::from(kind), kind.as_u8());
         }
-        for byte in (0..=255u8).filter(|b| !(1..=8).contains(b)) {
+        for byte in (0..=255u8).filter(|b| !(1..=9).contains(b)) {
             assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
         }
     }
@@ -656,7 +657,7 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 1]);
         assert_eq!(decoder.next(), Err(FrameError::Empty));
 
-        for kind in [0u8, 9, 0x7f, 0xff] {
+        for kind in [0u8, 10, 0x7f, 0xff] {
             let mut decoder = FrameDecoder::default();
             decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
             assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));
