@@ -125,10 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let backend = root
         .child::<distribute::supervision::Supervisor>("backend")
-        .await?
-        .ok_or("no backend")?;
-    let db = backend.child::<Worker>("db").await?.ok_or("no db")?;
-    let api = backend.child::<Worker>("api").await?.ok_or("no api")?;
+        .await?;
+    let db = backend.child::<Worker>("db").await?;
+    let api = backend.child::<Worker>("api").await?;
     api.work().await?;
     api.work().await?;
     println!("   api did {} jobs", api.work().await?);

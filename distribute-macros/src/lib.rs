@@ -465,9 +465,11 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 /// **Restart intensity.** Without `max_restarts` and `within`, the supervisor allows 3
 /// restarts within 5 seconds. A failure past that (the fourth within 5 s, by default) makes it
 /// give up: it stops its other children, newest first, and exits with
-/// `ExitReason::MaxRestartsExceeded { child, max_restarts, within }`. A parent supervisor
-/// takes that as the failure of a child and restarts the subtree under its own intensity
-/// (escalation); a top-level one stays down, and its monitors and links hear the reason.
+/// `ExitReason::MaxRestartsExceeded { child, reason, max_restarts, within }`, where `reason`
+/// is why that child's last incarnation ended. A parent supervisor takes that as the failure
+/// of a child and restarts the subtree under its own intensity (escalation), and lists it as
+/// the child's `last_exit` in `which_children`; a top-level one stays down, and its monitors
+/// and links hear the reason.
 ///
 /// ```
 /// use distribute::prelude::*;
