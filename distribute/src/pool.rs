@@ -347,4 +347,28 @@ impl<A: Actor> Recipient<A> for Pool<A> {
             }
         }
     }
+
+    fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
+        match self.pick() {
+            Some(worker) => worker.try_tell(msg),
+            None => Err(CallError::ActorStopped {
+                actor: self.supervisor.id(),
+            }),
+        }
+    }
+
+    fn try_ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        let worker = self.pick();
+        let supervisor = self.supervisor.id();
+        async move {
+            match worker {
+                Some(worker) => worker.try_ask(make).await,
+                None => Err(CallError::ActorStopped { actor: supervisor }),
+            }
+        }
+    }
 }
