@@ -121,12 +121,28 @@ impl<A: Actor> ActorRef<A> {
         matches!(self.kind, RefKind::Local(_))
     }
 
-    /// Whether the actor is still running (it may stop the next instant). For an actor on
-    /// another node: whether the connection to its node is up; use [`monitor`](Self::monitor)
-    /// to learn of its stop.
+    /// Whether the actor is alive, as far as this node knows (it may stop the next instant).
+    ///
+    /// For an actor on this node the answer is exact: it has not stopped (a supervised actor
+    /// between a failure and its restart is alive: its ref still works). For an actor on
+    /// another node, this node cannot watch it run: `false` once its node is disconnected or
+    /// down, or once that node told us the actor stopped (a [`monitor`](Self::monitor) of it
+    /// fired, as [`stop`](Self::stop) and [`wait_for_stop`](Self::wait_for_stop) use, or a
+    /// linked actor's exit arrived); `true` otherwise, even if it stopped without this node
+    /// asking. To learn of a remote actor's stop, monitor it.
     pub fn is_alive(&self) -> bool {
         match &self.kind {
             RefKind::Local(cell) => cell.core.is_alive(),
+            RefKind::Remote(target) => target.peer.is_up() && !target.peer.is_known_stopped(target.local),
+        }
+    }
+
+    /// Whether the actor's node is reachable now: always `true` for an actor on this node;
+    /// for one on another node, whether the connection to that node is up. Says nothing of
+    /// the actor itself; see [`is_alive`](Self::is_alive).
+    pub fn is_node_up(&self) -> bool {
+        match &self.kind {
+            RefKind::Local(_) => true,
             RefKind::Remote(target) => target.peer.is_up(),
         }
     }

@@ -83,6 +83,10 @@ pub(crate) trait RemotePeer: Send + Sync + 'static {
     /// Whether the node is connected now.
     fn is_up(&self) -> bool;
 
+    /// Whether the node told us that its actor number `actor` stopped (a DOWN for one of our
+    /// monitors, or a linked actor's exit); remembered within a bound.
+    fn is_known_stopped(&self, actor: u64) -> bool;
+
     /// Queues a message if the send queue has room now.
     fn try_send(&self, head: &MessageHead, body: &mut EncodeBody<'_>) -> Result<(), SendRefused>;
 
