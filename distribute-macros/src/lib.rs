@@ -166,7 +166,9 @@
 //! message method, and at least `pub(crate)`: `impl Actor for Counter` names the enum, and
 //! the compiler rejects an enum less visible than the struct (which the impl block cannot
 //! see). So a `pub` actor needs at least one `pub` message method, which is what its users
-//! outside the crate need anyway. The client trait must be in scope to call its methods (it
+//! outside the crate need anyway; without one, `#[actor]` says so on the first message
+//! method (or on the impl's type when it has none), with the two ways out: make the messages
+//! outsiders may send `pub`, or the struct `pub(crate)`. The client trait must be in scope to call its methods (it
 //! is, in the module of the impl block). A method of `ActorRef` with the same name as a
 //! message (`stop`, `link`, ...) takes precedence; call the message as
 //! `CounterClient::stop(&counter)`.
