@@ -128,7 +128,11 @@
 //! - `trait CounterClient: Recipient<Counter>`, implemented for every `Recipient<Counter>`
 //!   (`ActorRef<Counter>`, `with_timeout` views, ...), with one method per message taking the
 //!   same arguments: a tell returns `Result<(), CallError>`, an ask `Result<R, CallError>`
-//!   (so a method returning `Result<T, E>` gives `Result<Result<T, E>, CallError>`);
+//!   (so a method returning `Result<T, E>` gives `Result<Result<T, E>, CallError>`); and
+//!   beside each, `try_` + its name, which fails at once with `CallError::MailboxFull` on a
+//!   full mailbox instead of waiting for room (a tell's returns `Result<(), CallError>`
+//!   without `async`; an ask's sends at once or fails, then awaits the reply). A message
+//!   named `try_x` beside a message `x` is an error;
 //! - a compile-time check (`assert_wire`) of every argument and reply type.
 //!
 //! For the first two methods of the example, the core of it reads:
@@ -168,10 +172,10 @@
 //! see). So a `pub` actor needs at least one `pub` message method, which is what its users
 //! outside the crate need anyway; without one, `#[actor]` says so on the first message
 //! method (or on the impl's type when it has none), with the two ways out: make the messages
-//! outsiders may send `pub`, or the struct `pub(crate)`. The client trait must be in scope to call its methods (it
-//! is, in the module of the impl block). A method of `ActorRef` with the same name as a
-//! message (`stop`, `link`, ...) takes precedence; call the message as
-//! `CounterClient::stop(&counter)`.
+//! outsiders may send `pub`, or the struct `pub(crate)`. The client trait must be in scope
+//! to call its methods (it is, in the module of the impl block). A method of `ActorRef` with
+//! the same name as a message or its `try_` twin (`stop`, `link`, `try_tell` for a message
+//! `tell`, ...) takes precedence; call the message as `CounterClient::stop(&counter)`.
 //!
 //! ## Errors
 //!
