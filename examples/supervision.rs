@@ -118,44 +118,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n3. A nested tree: root (one-for-one) -> [cache, db+api (one-for-all)]");
-    let root = SupervisorSpec::new(Strategy::OneForOne)
-        .name("root")
-        .child(Cache::child_spec("cache", Cache::default))
-        .child(
-            SupervisorSpec::new(Strategy::OneForAll)
-                .name("backend")
-                .child(ChildSpec::worker("db", Worker::default))
-                .child(ChildSpec::worker("api", Worker::default))
-                .into_child("backend"),
-        )
-        .start(&node)
-        .await?;
-    let backend = root.child::<Supervisor>("backend").await?;
-    let db = backend.child::<Worker>("db").await?;
-    let api = backend.child::<Worker>("api").await?;
-    api.work().await?;
-    api.work().await?;
-    println!("   api did {} jobs", api.work().await?);
-    crash_and_wait("db", || db.crash()).await;
-    // One-for-all stops api before it restarts db, so once the new db answers, what is sent
-    // to api waits for (and is answered by) the new api.
-    println!("   db is back: {} job", db.work().await?);
-    println!(
-        "   one-for-all restarted api too: its count starts over at {}",
-        api.with_timeout(Duration::from_secs(1)).work().await?
-    );
-    for child in root.which_children().await? {
-        println!(
-            "   root child {:<8} {:?} {:?}",
-            child.id,
-            child.state,
-            child.actor.map(|a| a.to_string())
-        );
-    }
-    // Asking for a child that is not there is a typed error, not a `None`.
-    if let Err(err) = root.child::<Worker>("cache").await {
-        println!("   root.child::<Worker>(\"cache\"): {err}");
-    }
+    nested_tree(&node).await?;
 
     println!("\n4. A named supervised actor, in the cluster-wide registry");
     // One call: start under a supervisor, then, once the supervisor has confirmed the child,
@@ -186,6 +149,49 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     node.shutdown().await;
     println!("\nNode shut down: {} actors left.", node.actor_count());
+    Ok(())
+}
+
+/// Section 3: a root over a cache and a one-for-all sub-tree; a crash in the sub-tree.
+async fn nested_tree(node: &Node) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SupervisorSpec::new(Strategy::OneForOne)
+        .name("root")
+        .child(Cache::child_spec("cache", Cache::default))
+        .child(
+            SupervisorSpec::new(Strategy::OneForAll)
+                .name("backend")
+                .child(ChildSpec::worker("db", Worker::default))
+                .child(ChildSpec::worker("api", Worker::default))
+                .into_child("backend"),
+        )
+        .start(node)
+        .await?;
+    let backend = root.child::<Supervisor>("backend").await?;
+    let db = backend.child::<Worker>("db").await?;
+    let api = backend.child::<Worker>("api").await?;
+    api.work().await?;
+    api.work().await?;
+    println!("   api did {} jobs", api.work().await?);
+    crash_and_wait("db", || db.crash()).await;
+    // One-for-all stops api before it restarts db, so once the new db answers, what is sent
+    // to api waits for (and is answered by) the new api.
+    println!("   db is back: {} job", db.work().await?);
+    println!(
+        "   one-for-all restarted api too: its count starts over at {}",
+        api.with_timeout(Duration::from_secs(1)).work().await?
+    );
+    for child in root.which_children().await? {
+        println!(
+            "   root child {:<8} {:?} {:?}",
+            child.id,
+            child.state,
+            child.actor.map(|a| a.to_string())
+        );
+    }
+    // Asking for a child that is not there is a typed error, not a `None`.
+    if let Err(err) = root.child::<Worker>("cache").await {
+        println!("   root.child::<Worker>(\"cache\"): {err}");
+    }
     Ok(())
 }
 
