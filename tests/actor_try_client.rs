@@ -1,12 +1,13 @@
 //! The typed `try_` client methods that `#[actor]` generates beside the awaiting ones: a
 //! tell's fails at once on a full mailbox instead of waiting for room, an ask's fails at once
-//! too but, once sent, waits for the reply. On refs, `with_timeout` views and pools.
+//! too but, once sent, waits for the reply. On refs (local, and remote over TCP on 127.0.0.1),
+//! `with_timeout` views and pools.
 
 use std::time::Duration;
 
 use distribute::prelude::*;
 use distribute::PoolSpec;
-use distribute_tests::{until, within, Counter, CounterClient, Gate};
+use distribute_tests::{addr, net_node, shutdown, until, within, Counter, CounterClient, Gate};
 
 /// A counter with a mailbox of two, blocked in `hold` with an empty mailbox.
 async fn blocked_counter(node: &Node, gate: &Gate) -> ActorRef<Counter> {
@@ -131,4 +132,22 @@ async fn try_methods_work_on_a_pool() {
     }
     assert_eq!(total, 3);
     pool.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_methods_work_on_a_remote_ref() {
+    let (a, b) = (net_node("a").await, net_node("b").await);
+    b.connect(addr(&a)).await.expect("connect");
+    let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    a.register_local("counter", &counter).expect("register");
+    let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
+    remote.try_add(2).expect("room in the send queue");
+    // Same connection, same order: the ask is handled after the tell.
+    assert_eq!(within("the remote reply", remote.try_get()).await, Ok(2));
+    counter.stop(ExitReason::Normal).await;
+    assert!(matches!(
+        within("the remote reply", remote.try_get()).await,
+        Err(CallError::ActorStopped { .. })
+    ));
+    shutdown(&[&b, &a]).await;
 }

@@ -10,7 +10,7 @@ use distribute::supervision::{
     Backoff, ChildError, ChildSpec, ChildState, Strategy, Supervisor, SupervisorSpec,
 };
 use distribute::PoolSpec;
-use distribute_tests::{until, within};
+use distribute_tests::{until, within, Gate};
 
 #[actor]
 #[derive(Default)]
@@ -38,6 +38,20 @@ struct Other;
 
 #[actor]
 impl Other {}
+
+/// An actor whose start waits for a gate: starting it keeps its supervisor busy.
+#[actor]
+struct SlowStart {
+    gate: Gate,
+}
+
+#[actor]
+impl SlowStart {
+    #[on_start]
+    async fn wait_for_the_gate(&mut self) {
+        self.gate.wait().await;
+    }
+}
 
 fn quiet_panics() {
     std::panic::set_hook(Box::new(|_| {}));
@@ -203,6 +217,55 @@ async fn a_pool_counts_only_the_workers_running_now() {
     within("the restarted worker", worker.work()).await.unwrap();
     assert_eq!(pool.running_workers(), 3);
     let counts = pool.supervisor().count_children().await.unwrap();
+    assert_eq!((counts.active, counts.restarting), (3, 0));
+    node.shutdown().await;
+}
+
+/// A supervisor answers in mailbox order: a `which_children` queued before a worker's exit
+/// reaches it is answered while that worker waits for its restart, which it lists as
+/// `Restarting`, not `Running`.
+#[tokio::test]
+async fn which_children_lists_a_child_waiting_for_its_restart_as_restarting() {
+    quiet_panics();
+    let node = Node::new();
+    let pool = PoolSpec::new(2, Worker::default).start(&node).await.unwrap();
+    let supervisor = pool.supervisor().clone();
+    // Keep the supervisor busy starting a child, and queue a `which_children` behind it.
+    let gate = Gate::new();
+    let slow_gate = gate.clone();
+    let busy = supervisor.clone();
+    let starting = tokio::spawn(async move {
+        busy.start_child(ChildSpec::worker("slow", move || SlowStart {
+            gate: slow_gate.clone(),
+        }))
+        .await
+    });
+    until("the supervisor to take the start", || {
+        supervisor.mailbox_len() == 0
+    })
+    .await;
+    let asking = supervisor.clone();
+    let listing = tokio::spawn(async move { asking.which_children().await });
+    until("the request to be queued", || supervisor.mailbox_len() == 1).await;
+    // Now a worker fails: its exit is queued behind the request.
+    pool.worker_refs()[0].crash().await.unwrap();
+    until("the worker to fail", || pool.running_workers() == 1).await;
+    gate.open();
+    within("the start", starting).await.unwrap().unwrap();
+    let children = within("the listing", listing).await.unwrap().unwrap();
+    let states: Vec<(&str, ChildState)> = children.iter().map(|c| (c.id.as_str(), c.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("worker-1", ChildState::Restarting),
+            ("worker-2", ChildState::Running),
+            ("slow", ChildState::Running)
+        ]
+    );
+    within("the restarted worker", pool.worker_refs()[0].work())
+        .await
+        .unwrap();
+    let counts = supervisor.count_children().await.unwrap();
     assert_eq!((counts.active, counts.restarting), (3, 0));
     node.shutdown().await;
 }
