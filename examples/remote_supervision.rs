@@ -172,14 +172,12 @@ async fn supervisor_node() -> Result<(), Box<dyn Error>> {
         answered.saturating_sub(detected)
     ));
     let stand_in = supervisor.child::<RemoteChild<Counter>>("counter").await?;
-    if let Some(current) = stand_in.map(|s| async move { s.current().await }) {
-        if let Ok(Some(actor)) = current.await {
-            say(&format!(
-                "8. Its stand-in on a points at {} on node {}.",
-                actor.id(),
-                actor.id().node()
-            ));
-        }
+    if let Some(actor) = stand_in.current().await? {
+        say(&format!(
+            "8. Its stand-in on a points at {} on node {}.",
+            actor.id(),
+            actor.id().node()
+        ));
     }
 
     supervisor.stop(ExitReason::Shutdown).await;

@@ -5,6 +5,8 @@
 //! 3. A nested tree: a root supervisor over a worker and a sub-tree.
 //! 4. A named supervised actor: registered in the cluster-wide registry once its supervisor
 //!    has confirmed it, and found by name before and after a crash.
+//! 5. Watching supervision: restart counts, incarnations and last exit reasons, a nested
+//!    supervisor's failure reaching its parent, and a pool's running workers.
 //!
 //! Run with `cargo run --example supervision`. `registry_patterns` shows the same names
 //! used across nodes.
@@ -12,8 +14,8 @@
 use std::time::Duration;
 
 use distribute::prelude::*;
-use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
-use distribute::Routing;
+use distribute::supervision::{Backoff, ChildSpec, Strategy, Supervisor, SupervisorSpec};
+use distribute::{PoolSpec, Routing};
 
 /// A worker that counts the jobs it did since it (re)started.
 #[actor]
@@ -102,6 +104,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..3 {
         println!("   job handled by {}", pool.whoami().await?);
     }
+    // `try_work` is `work` without waiting for room: a full mailbox fails it at once.
+    match pool.try_work().await {
+        Ok(jobs) => println!("   try_work, sent at once: {jobs} job"),
+        Err(err) => println!("   try_work refused: {err}"),
+    }
     let victim = pool.worker_refs()[1].clone();
     crash_and_wait("worker 2", || victim.crash()).await;
     println!(
@@ -111,43 +118,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n3. A nested tree: root (one-for-one) -> [cache, db+api (one-for-all)]");
-    let root = SupervisorSpec::new(Strategy::OneForOne)
-        .name("root")
-        .child(Cache::child_spec("cache", Cache::default))
-        .child(
-            SupervisorSpec::new(Strategy::OneForAll)
-                .name("backend")
-                .child(ChildSpec::worker("db", Worker::default))
-                .child(ChildSpec::worker("api", Worker::default))
-                .into_child("backend"),
-        )
-        .start(&node)
-        .await?;
-    let backend = root
-        .child::<distribute::supervision::Supervisor>("backend")
-        .await?
-        .ok_or("no backend")?;
-    let db = backend.child::<Worker>("db").await?.ok_or("no db")?;
-    let api = backend.child::<Worker>("api").await?.ok_or("no api")?;
-    api.work().await?;
-    api.work().await?;
-    println!("   api did {} jobs", api.work().await?);
-    crash_and_wait("db", || db.crash()).await;
-    // One-for-all stops api before it restarts db, so once the new db answers, what is sent
-    // to api waits for (and is answered by) the new api.
-    println!("   db is back: {} job", db.work().await?);
-    println!(
-        "   one-for-all restarted api too: its count starts over at {}",
-        api.with_timeout(Duration::from_secs(1)).work().await?
-    );
-    for child in root.which_children().await? {
-        println!(
-            "   root child {:<8} {:?} {:?}",
-            child.id,
-            child.state,
-            child.actor.map(|a| a.to_string())
-        );
-    }
+    nested_tree(&node).await?;
 
     println!("\n4. A named supervised actor, in the cluster-wide registry");
     // One call: start under a supervisor, then, once the supervisor has confirmed the child,
@@ -173,7 +144,124 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         again.put().await?
     );
 
+    println!("\n5. Watching supervision");
+    observe(&node).await?;
+
     node.shutdown().await;
     println!("\nNode shut down: {} actors left.", node.actor_count());
+    Ok(())
+}
+
+/// Section 3: a root over a cache and a one-for-all sub-tree; a crash in the sub-tree.
+async fn nested_tree(node: &Node) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SupervisorSpec::new(Strategy::OneForOne)
+        .name("root")
+        .child(Cache::child_spec("cache", Cache::default))
+        .child(
+            SupervisorSpec::new(Strategy::OneForAll)
+                .name("backend")
+                .child(ChildSpec::worker("db", Worker::default))
+                .child(ChildSpec::worker("api", Worker::default))
+                .into_child("backend"),
+        )
+        .start(node)
+        .await?;
+    let backend = root.child::<Supervisor>("backend").await?;
+    let db = backend.child::<Worker>("db").await?;
+    let api = backend.child::<Worker>("api").await?;
+    api.work().await?;
+    api.work().await?;
+    println!("   api did {} jobs", api.work().await?);
+    crash_and_wait("db", || db.crash()).await;
+    // One-for-all stops api before it restarts db, so once the new db answers, what is sent
+    // to api waits for (and is answered by) the new api.
+    println!("   db is back: {} job", db.work().await?);
+    println!(
+        "   one-for-all restarted api too: its count starts over at {}",
+        api.with_timeout(Duration::from_secs(1)).work().await?
+    );
+    for child in root.which_children().await? {
+        println!(
+            "   root child {:<8} {:?} {:?}",
+            child.id,
+            child.state,
+            child.actor.map(|a| a.to_string())
+        );
+    }
+    // Asking for a child that is not there is a typed error, not a `None`.
+    if let Err(err) = root.child::<Worker>("cache").await {
+        println!("   root.child::<Worker>(\"cache\"): {err}");
+    }
+    Ok(())
+}
+
+/// Section 5: what `which_children` and a pool tell about restarts as they happen.
+async fn observe(node: &Node) -> Result<(), Box<dyn std::error::Error>> {
+    let inner = SupervisorSpec::new(Strategy::OneForOne)
+        .name("inner")
+        .intensity(1, Duration::from_secs(60))
+        .child(ChildSpec::worker("leaf", Worker::default));
+    let outer = SupervisorSpec::new(Strategy::OneForOne)
+        .name("outer")
+        .child(ChildSpec::worker("solo", Worker::default))
+        .child(inner.into_child("inner"))
+        .start(node)
+        .await?;
+    let solo = outer.child::<Worker>("solo").await?;
+    crash_and_wait("solo", || solo.crash()).await;
+    solo.work().await?;
+    // Two crashes of the leaf exceed the inner intensity: inner gives up and outer restarts
+    // it, with a new subtree (the old leaf's ref is gone with it).
+    let leaf = outer
+        .child::<Supervisor>("inner")
+        .await?
+        .child::<Worker>("leaf")
+        .await?;
+    crash_and_wait("leaf", || leaf.crash()).await;
+    leaf.work().await?;
+    crash_and_wait("leaf again", || leaf.crash()).await;
+    leaf.wait_for_stop().await;
+    while outer
+        .child::<Supervisor>("inner")
+        .await?
+        .child::<Worker>("leaf")
+        .await
+        .is_err()
+    {
+        tokio::task::yield_now().await;
+    }
+    for child in outer.which_children().await? {
+        let last = child
+            .last_exit
+            .map_or_else(|| "-".to_string(), |reason| reason.to_string());
+        println!(
+            "   outer child {:<6} {:?}, incarnation {}, {} restarts, last exit: {last}",
+            child.id, child.state, child.incarnation, child.restarts
+        );
+    }
+
+    // A backoff keeps a crashed worker out for a while: the pool counts it out, then in.
+    let pool = PoolSpec::new(3, Worker::default)
+        .supervisor(|spec| spec.backoff(Backoff::new(Duration::from_millis(200), Duration::from_secs(1))))
+        .start(node)
+        .await?;
+    let victim = pool.worker_refs()[0].clone();
+    crash_and_wait("a pool worker", || victim.crash()).await;
+    while pool.running_workers() == pool.size() {
+        tokio::task::yield_now().await;
+    }
+    println!(
+        "   during the backoff: {} of {} workers running",
+        pool.running_workers(),
+        pool.size()
+    );
+    victim.work().await?;
+    println!(
+        "   after the restart:  {} of {} workers running",
+        pool.running_workers(),
+        pool.size()
+    );
+    pool.stop().await;
+    outer.stop(ExitReason::Shutdown).await;
     Ok(())
 }

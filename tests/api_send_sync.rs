@@ -37,6 +37,8 @@ fn network_types_are_send_and_sync() {
     send_sync::<distribute::net::TransportError>();
     send_sync::<distribute::net::Reconnect>();
     send_sync::<distribute::supervision::Backoff>();
+    send_sync::<distribute::supervision::ChildInfo>();
+    send_sync::<distribute::supervision::ChildError>();
     send::<distribute::net::Connection>();
     send::<distribute::NodeEvents>();
 }
@@ -49,4 +51,5 @@ fn errors_are_std_errors() {
     is_error::<CodecError>();
     is_error::<distribute::net::TransportError>();
     is_error::<distribute::ConnectError>();
+    is_error::<distribute::supervision::ChildError>();
 }

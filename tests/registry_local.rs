@@ -101,7 +101,7 @@ async fn a_name_survives_a_supervised_restart() {
         .start(&node)
         .await
         .unwrap();
-    let counter = supervisor.child::<Counter>("counter").await.unwrap().unwrap();
+    let counter = supervisor.child::<Counter>("counter").await.unwrap();
     node.register_local("named", &counter).unwrap();
     let _ = counter.boom("restart me".into()).await;
     let found: ActorRef<Counter> = node.lookup_local("named").unwrap();

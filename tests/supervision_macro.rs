@@ -199,7 +199,7 @@ async fn start_supervised_gives_a_ref_that_survives_a_crash() {
         "the same ref reaches a fresh instance"
     );
     assert!(cache.is_alive());
-    let child = supervisor.child::<Cache>("Cache").await.unwrap().unwrap();
+    let child = supervisor.child::<Cache>("Cache").await.unwrap();
     assert_eq!(
         child.id(),
         cache.id(),
@@ -222,6 +222,7 @@ async fn start_supervised_applies_the_declared_intensity() {
         within("the supervisor to give up", supervisor.wait_for_stop()).await,
         ExitReason::MaxRestartsExceeded {
             child: "fragile".to_string(),
+            reason: Box::new(ExitReason::Panicked("fragile crashed on request".to_string())),
             max_restarts: 1,
             within: Duration::from_secs(3600),
         }

@@ -209,7 +209,7 @@ async fn a_pool_can_be_a_child_of_a_tree() {
         .start(&node)
         .await
         .unwrap();
-    let pool_supervisor = root.child("pool").await.unwrap().unwrap();
+    let pool_supervisor = root.child("pool").await.unwrap();
     let pool = Pool::attach(pool_supervisor, pool_spec).await.unwrap();
     assert_eq!(pool.size(), 2);
     assert_eq!(ids(&pool, 4).await.into_iter().collect::<HashSet<_>>().len(), 2);

@@ -143,7 +143,7 @@ async fn tree(fx: &Fixture, strategy: Strategy, node: &Node) -> ActorRef<Supervi
 }
 
 async fn worker(supervisor: &ActorRef<Supervisor>, id: &str) -> ActorRef<Worker> {
-    supervisor.child::<Worker>(id).await.unwrap().unwrap()
+    supervisor.child::<Worker>(id).await.unwrap()
 }
 
 #[tokio::test]
@@ -297,6 +297,7 @@ async fn exceeding_the_intensity_stops_the_supervisor_with_a_reason_that_says_so
         reason,
         ExitReason::MaxRestartsExceeded {
             child: "b".into(),
+            reason: Box::new(ExitReason::Panicked("b crashed".into())),
             max_restarts: 2,
             within: Duration::from_secs(60)
         }
@@ -327,9 +328,9 @@ async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree_behin
         .await
         .unwrap();
     assert_eq!(fx.take(), ["start sibling", "start leaf", "start other"]);
-    let inner_ref = root.child::<Supervisor>("inner").await.unwrap().unwrap();
-    let leaf = inner_ref.child::<Worker>("leaf").await.unwrap().unwrap();
-    let other = inner_ref.child::<Worker>("other").await.unwrap().unwrap();
+    let inner_ref = root.child::<Supervisor>("inner").await.unwrap();
+    let leaf = inner_ref.child::<Worker>("leaf").await.unwrap();
+    let other = inner_ref.child::<Worker>("other").await.unwrap();
     other.add(5).await.unwrap();
     let _ = leaf.crash().await;
     assert_eq!(fx.wait_for(2).await, ["crash leaf", "start leaf"]);
@@ -341,14 +342,14 @@ async fn an_escalation_is_handled_by_the_parent_which_restarts_the_subtree_behin
         fx.wait_for(4).await,
         ["crash leaf", "stop other", "start leaf", "start other"]
     );
-    let inner_after = root.child::<Supervisor>("inner").await.unwrap().unwrap();
+    let inner_after = root.child::<Supervisor>("inner").await.unwrap();
     assert_eq!(
         inner_after.id(),
         inner_ref.id(),
         "the inner supervisor kept its ref"
     );
-    let leaf_after = inner_after.child::<Worker>("leaf").await.unwrap().unwrap();
-    let other_after = inner_after.child::<Worker>("other").await.unwrap().unwrap();
+    let leaf_after = inner_after.child::<Worker>("leaf").await.unwrap();
+    let other_after = inner_after.child::<Worker>("other").await.unwrap();
     assert_eq!(leaf_after.id(), leaf.id(), "the leaf kept its ref");
     assert_eq!(other_after.id(), other.id(), "so did its sibling");
     assert!(leaf.is_alive() && other.is_alive());
@@ -421,6 +422,7 @@ async fn dynamic_children_can_be_started_listed_terminated_restarted_and_deleted
         ChildCounts {
             specs: 2,
             active: 2,
+            restarting: 0,
             supervisors: 0,
             workers: 2
         }

@@ -43,13 +43,11 @@ async fn names_registered_by_the_children_of_a_restarted_supervisor_stay_theirs(
         .child::<Supervisor>("inner")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no inner"));
     let leaf = inner_ref
         .child::<Counter>("leaf")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no leaf"));
     let named = node
         .lookup::<Counter>("named")
@@ -90,19 +88,16 @@ async fn a_failed_supervisor_that_is_not_restarted_releases_its_children() {
         .child::<Supervisor>("inner")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no inner"));
     let leaf = inner_ref
         .child::<Counter>("leaf")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no leaf"));
     let other = inner_ref
         .child::<Counter>("other")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no other"));
     crash_twice(&leaf).await;
     // Temporary: root does not restart it, so its children stop for good.
@@ -129,7 +124,6 @@ async fn a_top_level_supervisor_that_gives_up_stops_its_children_for_good() {
         .child::<Counter>("leaf")
         .await
         .ok()
-        .flatten()
         .unwrap_or_else(|| panic!("no leaf"));
     crash_twice(&leaf).await;
     assert!(matches!(

@@ -291,10 +291,7 @@ pub(crate) async fn restart(samples: usize) -> Result<(), BoxError> {
             }))
             .start(&node)
             .await?;
-        let phoenix = supervisor
-            .child::<Phoenix>("phoenix")
-            .await?
-            .ok_or("no phoenix")?;
+        let phoenix = supervisor.child::<Phoenix>("phoenix").await?;
         for _ in 0..samples {
             let _ = phoenix.crash().await;
             phoenix.ping().await?;

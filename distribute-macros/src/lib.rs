@@ -133,7 +133,11 @@
 //! - `trait CounterClient: Recipient<Counter>`, implemented for every `Recipient<Counter>`
 //!   (`ActorRef<Counter>`, `with_timeout` views, ...), with one method per message taking the
 //!   same arguments: a tell returns `Result<(), CallError>`, an ask `Result<R, CallError>`
-//!   (so a method returning `Result<T, E>` gives `Result<Result<T, E>, CallError>`);
+//!   (so a method returning `Result<T, E>` gives `Result<Result<T, E>, CallError>`); and
+//!   beside each, `try_` + its name, which fails at once with `CallError::MailboxFull` on a
+//!   full mailbox instead of waiting for room (a tell's returns `Result<(), CallError>`
+//!   without `async`; an ask's sends at once or fails, then awaits the reply). A message
+//!   named `try_x` beside a message `x` is an error;
 //! - a compile-time check (`assert_wire`) of every argument and reply type.
 //!
 //! For the first two methods of the example, the core of it reads:
@@ -171,10 +175,12 @@
 //! message method, and at least `pub(crate)`: `impl Actor for Counter` names the enum, and
 //! the compiler rejects an enum less visible than the struct (which the impl block cannot
 //! see). So a `pub` actor needs at least one `pub` message method, which is what its users
-//! outside the crate need anyway. The client trait must be in scope to call its methods (it
-//! is, in the module of the impl block). A method of `ActorRef` with the same name as a
-//! message (`stop`, `link`, ...) takes precedence; call the message as
-//! `CounterClient::stop(&counter)`.
+//! outside the crate need anyway; without one, `#[actor]` says so on the first message
+//! method (or on the impl's type when it has none), with the two ways out: make the messages
+//! outsiders may send `pub`, or the struct `pub(crate)`. The client trait must be in scope
+//! to call its methods (it is, in the module of the impl block). A method of `ActorRef` with
+//! the same name as a message or its `try_` twin (`stop`, `link`, `try_tell` for a message
+//! `tell`, ...) takes precedence; call the message as `CounterClient::stop(&counter)`.
 //!
 //! ## Errors
 //!
@@ -470,9 +476,11 @@ pub fn actor(args: TokenStream, input: TokenStream) -> TokenStream {
 /// **Restart intensity.** Without `max_restarts` and `within`, the supervisor allows 3
 /// restarts within 5 seconds. A failure past that (the fourth within 5 s, by default) makes it
 /// give up: it stops its other children, newest first, and exits with
-/// `ExitReason::MaxRestartsExceeded { child, max_restarts, within }`. A parent supervisor
-/// takes that as the failure of a child and restarts the subtree under its own intensity
-/// (escalation); a top-level one stays down, and its monitors and links hear the reason.
+/// `ExitReason::MaxRestartsExceeded { child, reason, max_restarts, within }`, where `reason`
+/// is why that child's last incarnation ended. A parent supervisor takes that as the failure
+/// of a child and restarts the subtree under its own intensity (escalation), and lists it as
+/// the child's `last_exit` in `which_children`; a top-level one stays down, and its monitors
+/// and links hear the reason.
 ///
 /// ```
 /// use distribute::prelude::*;

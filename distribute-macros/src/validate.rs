@@ -1,4 +1,5 @@
-//! Rules that need the whole model: no two messages share a variant name or a wire tag, and
+//! Rules that need the whole model: no two messages share a variant name, a client method
+//! name (`x` and `try_x`) or a wire tag, and
 //! each kind of hook appears at most once; of `#[supervised]`'s options, `routing` comes with
 //! `pool`, and `max_restarts` with `within`; the name of a registered pool leaves room for
 //! its workers' names.
@@ -14,6 +15,7 @@ use crate::model::{ActorImpl, Hook, MessageFn, RegisteredStruct, SupervisedStruc
 /// items that conflict.
 pub(crate) fn check_impl(cx: &Ctxt, model: &ActorImpl) {
     check_variants(cx, model);
+    check_try_names(cx, model);
     check_tags(cx, model);
     check_hooks(cx, &model.hooks);
 }
@@ -33,6 +35,27 @@ fn check_variants(cx: &Ctxt, model: &ActorImpl) {
             );
         } else {
             seen.insert(variant, message);
+        }
+    }
+}
+
+/// The client trait has a `try_x` for every message `x`: a message named `try_x` beside `x`
+/// would be a second method of that name.
+fn check_try_names(cx: &Ctxt, model: &ActorImpl) {
+    for message in &model.messages {
+        let Some(base) = message.name.strip_prefix("try_") else {
+            continue;
+        };
+        if model.messages.iter().any(|other| other.name == base) {
+            cx.error_help(
+                &message.method,
+                format!(
+                    "the message `{}` clashes with the client method `{}` that `#[actor]` generates for the message \
+                     `{base}` (every message `x` gets a non-blocking `try_x` on `{}Client`)",
+                    message.name, message.name, model.self_name
+                ),
+                format!("rename this method, e.g. `attempt_{base}`, or rename `{base}`"),
+            );
         }
     }
 }

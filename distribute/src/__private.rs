@@ -19,6 +19,9 @@ pub trait ActorConfig {
     const NAME: &'static str;
     /// Wire codec (`#[actor(codec = Path)]`, default: bincode).
     type Codec: Codec;
+    /// Whether the struct is `pub`: its message enum must then be `pub` too, which `#[actor]`
+    /// on the impl block checks (it cannot see the struct).
+    const PUBLIC: bool = false;
 }
 
 /// Implemented by every actor. `#[supervised]` checks it on its struct, spanned on the struct's

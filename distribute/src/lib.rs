@@ -44,7 +44,8 @@
 //! - **Bounded mailboxes.** Every mailbox has a capacity ([`DEFAULT_MAILBOX_CAPACITY`] unless
 //!   `#[actor(mailbox = N)]` or [`SpawnOptions::mailbox_capacity`] says otherwise).
 //!   [`ActorRef::tell`] waits for room (backpressure); [`ActorRef::try_tell`] fails with
-//!   [`CallError::MailboxFull`]. Order is FIFO per sender.
+//!   [`CallError::MailboxFull`], as do the generated `try_` methods (`counter.try_add(1)`).
+//!   Order is FIFO per sender.
 //! - **Calls always time out.** [`ActorRef::ask`] and the generated ask methods wait at most
 //!   [`DEFAULT_CALL_TIMEOUT`] (5 s), overridable per call with [`ActorRef::with_timeout`].
 //!   A call never waits for its timeout to learn that the actor is gone: the reply channel
@@ -76,7 +77,9 @@
 //! - `trait CounterClient`, implemented for every [`Recipient<Counter>`], with one method per
 //!   message: methods without a return value are tells (`Result<(), CallError>`), the others
 //!   are asks returning `Result<R, CallError>` (so a `Result` reply arrives as
-//!   `Result<Result<T, E>, CallError>`).
+//!   `Result<Result<T, E>, CallError>`); beside each, a `try_` twin that fails at once with
+//!   [`CallError::MailboxFull`] instead of waiting for room in a full mailbox (a tell's is not
+//!   `async`; an ask's still awaits the reply).
 //!
 //! Only methods marked `#[message]` become messages; other methods stay ordinary methods.
 //! The generated items take the visibility of the most visible message method, and at least

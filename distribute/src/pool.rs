@@ -17,7 +17,7 @@ use crate::actor::{CallError, SpawnError};
 // From the files that define them, not the `supervision` facade, which also re-exports
 // `options`, the layer above this one: imports between the two go one way.
 use crate::supervision::builder::SupervisorSpec;
-use crate::supervision::info::SupervisorError;
+use crate::supervision::info::{ChildError, SupervisorError};
 use crate::supervision::spec::ChildSpec;
 use crate::supervision::strategy::Strategy;
 use crate::supervision::supervisor::Supervisor;
@@ -184,9 +184,8 @@ impl<A: Actor> Pool<A> {
         let mut workers = Vec::with_capacity(children.len());
         for child in children {
             match supervisor.child::<A>(&child.id).await {
-                Ok(Some(worker)) => workers.push(worker),
-                Ok(None) => return Err((id, format!("pool worker `{}` is not running", child.id))),
-                Err(e) => return Err((id, e.to_string())),
+                Ok(worker) => workers.push(worker),
+                Err(e) => return Err((id, format!("pool worker: {e}"))),
             }
         }
         let shared = PoolShared {
@@ -219,6 +218,22 @@ impl<A: Actor> Pool<A> {
     /// How many workers the pool has.
     pub fn size(&self) -> usize {
         self.workers().len()
+    }
+
+    /// How many workers are running now: [`size`](Self::size) minus those between a failure
+    /// and the end of their restart (the supervisor deciding, backing off, or running the new
+    /// incarnation's `started` hook) and those stopped for good. Read from the workers
+    /// themselves, without asking the supervisor, so it is current even while the supervisor
+    /// is busy restarting one.
+    pub fn running_workers(&self) -> usize {
+        self.workers()
+            .iter()
+            .filter(|worker| {
+                worker
+                    .local_cell()
+                    .is_some_and(|cell| cell.core.is_alive() && !cell.core.is_restarting())
+            })
+            .count()
     }
 
     /// The routing.
@@ -293,8 +308,13 @@ impl<A: Actor> Pool<A> {
         let current = self.size();
         for index in current..size {
             self.supervisor.start_child(self.spec.worker_child(index)).await?;
-            if let Some(worker) = self.supervisor.child::<A>(&worker_id(index)).await? {
-                crate::lock::write(&self.shared.workers).push(worker);
+            match self.supervisor.child::<A>(&worker_id(index)).await {
+                Ok(worker) => crate::lock::write(&self.shared.workers).push(worker),
+                Err(ChildError::Unreachable(error)) => return Err(SupervisorError::Call(error)),
+                Err(ChildError::NoSuchChild { child }) => return Err(SupervisorError::NotFound { child }),
+                // It stopped right after it started (the spec makes an `A`, so the type
+                // matches): the pool goes on without it, as before.
+                Err(ChildError::NotRunning { .. } | ChildError::WrongType { .. }) => {}
             }
         }
         for index in (size..current).rev() {
@@ -353,6 +373,30 @@ impl<A: Actor> Recipient<A> for Pool<A> {
         async move {
             match worker {
                 Some(worker) => worker.ask(make).await,
+                None => Err(CallError::ActorStopped { actor: supervisor }),
+            }
+        }
+    }
+
+    fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
+        match self.pick() {
+            Some(worker) => worker.try_tell(msg),
+            None => Err(CallError::ActorStopped {
+                actor: self.supervisor.id(),
+            }),
+        }
+    }
+
+    fn try_ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        let worker = self.pick();
+        let supervisor = self.supervisor.id();
+        async move {
+            match worker {
+                Some(worker) => worker.try_ask(make).await,
                 None => Err(CallError::ActorStopped { actor: supervisor }),
             }
         }

@@ -70,13 +70,20 @@ impl WireId {
     }
 }
 
-/// An exit reason on the wire: the chain of linked actors, then the reason.
+/// An exit reason on the wire: the chain of reasons that wrap another, then the reason.
 #[derive(Serialize)]
 pub struct WireReason {
-    /// The actors the exit travelled through.
-    pub chain: Vec<WireId>,
+    /// The reasons that wrap the leaf, outermost first.
+    pub chain: Vec<Hop>,
     /// The reason itself.
     pub leaf: Leaf,
+}
+
+/// The first reason that wraps another in the wire's list.
+#[derive(Serialize)]
+pub enum Hop {
+    /// The exit of a linked actor.
+    Linked(WireId),
 }
 
 /// The first reasons of the wire's list, in its order.

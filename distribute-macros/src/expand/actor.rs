@@ -9,6 +9,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{ItemImpl, ItemStruct, LitStr};
 
 use super::emit::emit;
@@ -25,7 +26,8 @@ pub(super) fn expand_struct(args: TokenStream, mut item: ItemStruct) -> TokenStr
     let model = model::parse_struct(&cx, args, &mut item);
     // Generated even when an option is wrong (with the defaults for the wrong ones), so that
     // the impl block does not also report "not an actor".
-    let config = (!model.generic).then(|| config_impl(&model));
+    let public = matches!(item.vis, syn::Visibility::Public(_));
+    let config = (!model.generic).then(|| config_impl(&model, public));
     let remote_spawn = if model.generic {
         None
     } else {
@@ -61,7 +63,7 @@ fn remote_spawn_impl(model: &ActorStruct) -> Option<TokenStream> {
     })
 }
 
-fn config_impl(model: &ActorStruct) -> TokenStream {
+fn config_impl(model: &ActorStruct, public: bool) -> TokenStream {
     let ident = &model.ident;
     let options = &model.options;
     let mailbox = match &options.mailbox {
@@ -81,6 +83,7 @@ fn config_impl(model: &ActorStruct) -> TokenStream {
             const MAILBOX_CAPACITY: usize = #mailbox;
             const NAME: &'static str = #name;
             type Codec = #codec;
+            const PUBLIC: bool = #public;
         }
     }
 }
@@ -114,13 +117,56 @@ fn generate(model: &ActorImpl) -> TokenStream {
     let actor_impl = dispatch::actor_impl(model, &names);
     let client = client::client_trait(model, &names);
     let wire_checks = wire_checks(model);
+    let visibility_check = visibility_check(model, &names);
     quote! {
+        #visibility_check
         #message_enum
         #serialize
         #message_impl
         #actor_impl
         #client
         #wire_checks
+    }
+}
+
+/// When no message method is `pub`, the message enum is `pub(crate)` at most, and a `pub`
+/// actor struct cannot name it in `impl Actor` (rustc's E0446, reported on `#[actor]` with no
+/// hint of the cause). The struct is out of this macro's sight, so its `#[actor]` records
+/// whether it is `pub` (`ActorConfig::PUBLIC`) and this check, spanned on the most visible
+/// message method (or the impl's type, without messages), says what is wrong and the fix.
+fn visibility_check(model: &ActorImpl, names: &Names) -> TokenStream {
+    if matches!(names.vis, syn::Visibility::Public(_)) {
+        return TokenStream::new();
+    }
+    let actor = &model.self_ty;
+    let (span, text) = match model.messages.first() {
+        Some(first) => (
+            first.method.span(),
+            format!(
+                "`{name}` is `pub`, but none of its `#[message]` methods is: `{msg}` takes the visibility of the most \
+                 visible message method, and a `pub` actor cannot have a crate-private message enum (E0446). Make \
+                 the messages that users outside the crate may send `pub` (`pub fn {method}(..)`), or make `{name}` \
+                 `pub(crate)`.",
+                name = model.self_name,
+                msg = names.msg,
+                method = first.method,
+            ),
+        ),
+        None => (
+            actor.span(),
+            format!(
+                "`{name}` is `pub`, but it has no `#[message]` method, so `{msg}` is crate-private and a `pub` actor \
+                 cannot name it (E0446). Add a `pub` message method, or make `{name}` `pub(crate)`.",
+                name = model.self_name,
+                msg = names.msg,
+            ),
+        ),
+    };
+    quote_spanned! {span=>
+        const _: () = ::core::assert!(
+            !<#actor as ::distribute::__private::ActorConfig>::PUBLIC,
+            #text
+        );
     }
 }
 

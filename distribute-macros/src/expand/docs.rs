@@ -139,6 +139,11 @@ pub(super) fn client_trait(model: &ActorImpl, msg: &str) -> TokenStream {
             "Every method fails with `distribute::CallError` when the message cannot be delivered or answered; each \
              builds the matching variant of `{msg}`."
         ),
+        String::new(),
+        "Beside each method, `try_` and its name does the same without waiting for room in a full mailbox: it \
+         fails at once with `CallError::MailboxFull`. For a tell it is not `async` at all; for an ask, only the send \
+         is immediate, and the reply is awaited as usual."
+            .to_string(),
     ]);
     doc(&lines)
 }
@@ -163,6 +168,39 @@ pub(super) fn client_method(model: &ActorImpl, message: &MessageFn, msg: &str) -
             String::new(),
             "Waits for room in the mailbox, not for the method to run; fails with `CallError::ActorStopped` when the \
              actor has stopped."
+                .to_string(),
+        ],
+    };
+    doc(&lines)
+}
+
+pub(super) fn try_client_method(model: &ActorImpl, message: &MessageFn, msg: &str) -> TokenStream {
+    let target = format!("`{}::{}`", model.self_name, message.name);
+    let variant = format!("`{msg}::{}`", message.variant);
+    let waiting = format!("`{}`", message.name);
+    let lines = match &message.reply {
+        Some(reply) => vec![
+            format!(
+                "Like {waiting}, but fails at once with `CallError::MailboxFull` when the actor's mailbox is full \
+                 instead of waiting for room: asks the actor to run {target} and returns its result, a `{}`, by \
+                 sending {variant}.",
+                canonical(&reply.to_token_stream())
+            ),
+            String::new(),
+            "Only the send is non-blocking: once the message is in the mailbox, it waits for the reply as the \
+             awaiting method does, within the call timeout, and fails the same ways. For an actor on another node, \
+             \"full\" means the connection's send queue is full. On failure the message is dropped."
+                .to_string(),
+        ],
+        None => vec![
+            format!(
+                "Like {waiting}, without waiting: tells the actor to run {target}, by sending {variant}, if its \
+                 mailbox has room now."
+            ),
+            String::new(),
+            "Fails at once with `CallError::MailboxFull` when the mailbox is full (for an actor on another node, the \
+             connection's send queue), `CallError::ActorStopped` when the actor has stopped; the message is then \
+             dropped."
                 .to_string(),
         ],
     };

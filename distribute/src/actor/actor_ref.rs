@@ -12,7 +12,7 @@ use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::TrySendError;
 use super::monitor::Monitor;
-use super::remote::{self, RemotePeer};
+use super::remote::{self, RemotePeer, Room};
 use super::reply::{NoReply, ReplyTo};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
@@ -121,12 +121,28 @@ impl<A: Actor> ActorRef<A> {
         matches!(self.kind, RefKind::Local(_))
     }
 
-    /// Whether the actor is still running (it may stop the next instant). For an actor on
-    /// another node: whether the connection to its node is up; use [`monitor`](Self::monitor)
-    /// to learn of its stop.
+    /// Whether the actor is alive, as far as this node knows (it may stop the next instant).
+    ///
+    /// For an actor on this node the answer is exact: it has not stopped (a supervised actor
+    /// between a failure and its restart is alive: its ref still works). For an actor on
+    /// another node, this node cannot watch it run: `false` once its node is disconnected or
+    /// down, or once that node told us the actor stopped (a [`monitor`](Self::monitor) of it
+    /// fired, as [`stop`](Self::stop) and [`wait_for_stop`](Self::wait_for_stop) use, or a
+    /// linked actor's exit arrived); `true` otherwise, even if it stopped without this node
+    /// asking. To learn of a remote actor's stop, monitor it.
     pub fn is_alive(&self) -> bool {
         match &self.kind {
             RefKind::Local(cell) => cell.core.is_alive(),
+            RefKind::Remote(target) => target.peer.is_up() && !target.peer.is_known_stopped(target.local),
+        }
+    }
+
+    /// Whether the actor's node is reachable now: always `true` for an actor on this node;
+    /// for one on another node, whether the connection to that node is up. Says nothing of
+    /// the actor itself; see [`is_alive`](Self::is_alive).
+    pub fn is_node_up(&self) -> bool {
+        match &self.kind {
+            RefKind::Local(_) => true,
             RefKind::Remote(target) => target.peer.is_up(),
         }
     }
@@ -210,9 +226,30 @@ impl<A: Actor> ActorRef<A> {
         R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
+        self.call(make, timeout, Room::Wait).await
+    }
+
+    /// Like [`ask`](Self::ask), but fails at once with [`CallError::MailboxFull`] when the
+    /// mailbox (for a remote actor, the connection's send queue) has no room now, instead of
+    /// waiting for room; once the message is in, waits for the reply as `ask` does, for at
+    /// most [`DEFAULT_CALL_TIMEOUT`]. On failure the message is dropped. The generated
+    /// `try_` client methods of an ask use it.
+    pub async fn try_ask<R, F>(&self, make: F) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        self.call(make, DEFAULT_CALL_TIMEOUT, Room::Now).await
+    }
+
+    async fn call<R, F>(&self, make: F, timeout: Duration, room: Room) -> Result<R, CallError>
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
         match &self.kind {
-            RefKind::Local(cell) => local_ask(cell, make, timeout).await,
-            RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout).await,
+            RefKind::Local(cell) => local_ask(cell, make, timeout, room).await,
+            RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout, room).await,
         }
     }
 
@@ -288,7 +325,7 @@ impl<A: Actor> ActorRef<A> {
 }
 
 /// A call to an actor on this node: its reply comes back on a oneshot channel.
-async fn local_ask<A, R, F>(cell: &Cell<A>, make: F, timeout: Duration) -> Result<R, CallError>
+async fn local_ask<A, R, F>(cell: &Cell<A>, make: F, timeout: Duration, room: Room) -> Result<R, CallError>
 where
     A: Actor,
     R: Send + 'static,
@@ -298,9 +335,16 @@ where
     let (tx, rx) = oneshot::channel();
     let msg = make(ReplyTo::new(tx));
     let exchange = async {
-        cell.send(msg)
-            .await
-            .map_err(|_| CallError::ActorStopped { actor })?;
+        match room {
+            Room::Wait => cell
+                .send(msg)
+                .await
+                .map_err(|_| CallError::ActorStopped { actor })?,
+            Room::Now => cell.try_send(msg).map_err(|e| match e {
+                TrySendError::Full(_) => CallError::MailboxFull { actor },
+                TrySendError::Closed(_) => CallError::ActorStopped { actor },
+            })?,
+        }
         match rx.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(NoReply::Failed)) => Err(CallError::ActorFailed { actor }),
@@ -358,6 +402,17 @@ pub trait Recipient<A: Actor>: Send + Sync {
     where
         R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send;
+
+    /// Sends without waiting for a reply if the mailbox has room now;
+    /// [`CallError::MailboxFull`] otherwise.
+    fn try_tell(&self, msg: A::Msg) -> Result<(), CallError>;
+
+    /// Sends the message built around a reply channel if the mailbox has room now, failing at
+    /// once with [`CallError::MailboxFull`] otherwise, then waits for the reply.
+    fn try_ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send;
 }
 
 impl<A: Actor> Recipient<A> for ActorRef<A> {
@@ -371,6 +426,18 @@ impl<A: Actor> Recipient<A> for ActorRef<A> {
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         ActorRef::ask(self, make)
+    }
+
+    fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
+        ActorRef::try_tell(self, msg)
+    }
+
+    fn try_ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        ActorRef::try_ask(self, make)
     }
 }
 
@@ -392,5 +459,17 @@ impl<A: Actor> Recipient<A> for WithTimeout<'_, A> {
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
         self.target.ask_timeout(make, self.timeout)
+    }
+
+    fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
+        self.target.try_tell(msg)
+    }
+
+    fn try_ask<R, F>(&self, make: F) -> impl Future<Output = Result<R, CallError>> + Send
+    where
+        R: Send + 'static,
+        F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
+    {
+        self.target.call(make, self.timeout, Room::Now)
     }
 }

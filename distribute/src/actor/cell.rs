@@ -36,6 +36,10 @@ pub(crate) struct Core {
     kill_requested: AtomicBool,
     /// Whether the actor's task waits to be started by [`Core::wake`].
     is_dormant: AtomicBool,
+    /// Whether a supervised actor is between incarnations: its last one ended and the next
+    /// one has not finished its `started` hook (its supervisor is deciding, backing off or
+    /// restarting it).
+    is_restarting: AtomicBool,
     stats: Arc<NodeStats>,
 }
 
@@ -55,6 +59,7 @@ impl Core {
             stopped: Notify::new(),
             kill_requested: AtomicBool::new(false),
             is_dormant: AtomicBool::new(false),
+            is_restarting: AtomicBool::new(false),
             stats,
         }
     }
@@ -101,6 +106,16 @@ impl Core {
 
     pub(crate) fn is_alive(&self) -> bool {
         self.exit.get().is_none()
+    }
+
+    /// Whether the actor is between a failure and the end of its restart (see
+    /// `is_restarting`); false once it stopped for good too, which `is_alive` tells.
+    pub(crate) fn is_restarting(&self) -> bool {
+        self.is_restarting.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_restarting(&self, restarting: bool) {
+        self.is_restarting.store(restarting, Ordering::Release);
     }
 
     /// Records the exit reason; returns false if one was already recorded.

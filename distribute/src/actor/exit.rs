@@ -36,9 +36,15 @@ pub enum ExitReason {
     /// link across nodes reports when it can no longer know the actor's fate.
     NodeDown,
     /// A supervisor gave up: its children needed more restarts than its intensity allows.
+    ///
+    /// `reason` is why that child's last incarnation ended; when the child is itself a
+    /// supervisor that gave up, it is that supervisor's `MaxRestartsExceeded`, so the reason
+    /// of a failure deep in a tree reaches whoever watches its root.
     MaxRestartsExceeded {
         /// The child whose failure went over the limit.
         child: String,
+        /// Why that child's last incarnation ended.
+        reason: Box<ExitReason>,
         /// Restarts allowed within the window.
         max_restarts: u32,
         /// The window.
@@ -71,9 +77,15 @@ impl fmt::Display for ExitReason {
             ExitReason::Linked { from, reason } => write!(f, "linked actor {from} exited ({reason})"),
             ExitReason::NoProc => f.write_str("no such actor"),
             ExitReason::NodeDown => f.write_str("node down or connection lost"),
-            ExitReason::MaxRestartsExceeded { child, max_restarts, within } => write!(
+            ExitReason::MaxRestartsExceeded {
+                child,
+                reason,
+                max_restarts,
+                within,
+            } => write!(
                 f,
-                "restart intensity exceeded: child `{child}` failed after {max_restarts} restarts within {within:?}"
+                "restart intensity exceeded: child `{child}` failed after {max_restarts} restarts within {within:?} \
+                 ({reason})"
             ),
         }
     }

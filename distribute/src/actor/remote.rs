@@ -83,6 +83,10 @@ pub(crate) trait RemotePeer: Send + Sync + 'static {
     /// Whether the node is connected now.
     fn is_up(&self) -> bool;
 
+    /// Whether the node told us that its actor number `actor` stopped (a DOWN for one of our
+    /// monitors, or a linked actor's exit); remembered within a bound.
+    fn is_known_stopped(&self, actor: u64) -> bool;
+
     /// Queues a message if the send queue has room now.
     fn try_send(&self, head: &MessageHead, body: &mut EncodeBody<'_>) -> Result<(), SendRefused>;
 
@@ -155,7 +159,12 @@ pub(crate) async fn tell<A: Actor>(target: &RemoteTarget, msg: A::Msg) -> Result
 }
 
 pub(crate) fn try_tell<A: Actor>(target: &RemoteTarget, msg: &A::Msg) -> Result<(), CallError> {
-    let head = head::<A>(target.local, msg, 0);
+    try_send::<A>(target, msg, 0)
+}
+
+/// Queues `msg` if the peer's send queue has room now; `MailboxFull` otherwise.
+fn try_send<A: Actor>(target: &RemoteTarget, msg: &A::Msg, call: u64) -> Result<(), CallError> {
+    let head = head::<A>(target.local, msg, call);
     let mut encode = |buf: &mut Vec<u8>| msg.encode_body(&A::Codec::default(), buf);
     match target.peer.try_send(&head, &mut encode) {
         Ok(()) => Ok(()),
@@ -167,8 +176,14 @@ pub(crate) fn try_tell<A: Actor>(target: &RemoteTarget, msg: &A::Msg) -> Result<
 /// A call to a remote actor: the message goes out with a call number; the caller's end of
 /// the reply channel, its type erased, waits with the peer, which completes it with the
 /// decoded reply or the error that ended the call (the loss of the node fails it at once
-/// with `NodeDown`).
-pub(crate) async fn ask<A, R, F>(target: &RemoteTarget, make: F, timeout: Duration) -> Result<R, CallError>
+/// with `NodeDown`). With `room` at [`Room::Now`], a full send queue fails the call at once
+/// with `MailboxFull`.
+pub(crate) async fn ask<A, R, F>(
+    target: &RemoteTarget,
+    make: F,
+    timeout: Duration,
+    room: Room,
+) -> Result<R, CallError>
 where
     A: Actor,
     R: Send + 'static,
@@ -197,7 +212,10 @@ where
         call,
     };
     let exchange = async {
-        send::<A>(target, msg, call).await?;
+        match room {
+            Room::Wait => send::<A>(target, msg, call).await?,
+            Room::Now => try_send::<A>(target, &msg, call)?,
+        }
         match rx.await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(NoReply::Error(error))) => Err(error),
@@ -209,6 +227,15 @@ where
         Ok(result) => result,
         Err(_) => Err(CallError::Timeout { actor, timeout }),
     }
+}
+
+/// Whether a call waits for room in a full mailbox (or send queue) or fails at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Room {
+    /// Wait for room, within the call's timeout.
+    Wait,
+    /// Fail at once with `MailboxFull` if there is no room now.
+    Now,
 }
 
 /// Removes a call from the peer's table when the caller stops waiting (reply, timeout or a

@@ -178,6 +178,7 @@ fn run<A: Actor>(
             let Some(restartable) = &restartable else {
                 break reason;
             };
+            cell.core.set_restarting(true);
             match park(restartable, ctx.id(), &mut started, reason).await {
                 Resume::Restart(tx) => {
                     // A stop the last incarnation asked for does not apply to the next one.
@@ -234,6 +235,7 @@ fn incarnation<'a, A: Actor>(
             }
             Err(panic) => return failed_to_start::<A>(ctx.id(), ExitReason::Panicked(panic)),
         }
+        ctx.cell.core.set_restarting(false);
         if let Some(tx) = started.take() {
             let _ = tx.send(Ok(()));
         }

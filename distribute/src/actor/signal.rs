@@ -91,7 +91,14 @@ fn reason_bytes(mut reason: &ExitReason) -> usize {
             ExitReason::Panicked(text) | ExitReason::StartFailed(text) | ExitReason::Error(text) => {
                 return bytes.saturating_add(text.capacity())
             }
-            ExitReason::MaxRestartsExceeded { child, .. } => return bytes.saturating_add(child.capacity()),
+            ExitReason::MaxRestartsExceeded {
+                child, reason: inner, ..
+            } => {
+                bytes = bytes
+                    .saturating_add(child.capacity())
+                    .saturating_add(std::mem::size_of::<ExitReason>());
+                reason = inner;
+            }
             ExitReason::Linked { reason: inner, .. } => {
                 bytes = bytes.saturating_add(std::mem::size_of::<ExitReason>());
                 reason = inner;

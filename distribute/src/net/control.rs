@@ -133,6 +133,7 @@ pub(super) fn on_control(
             let reason = reason(wire)?;
             // Only over a link between the two (an actor ignores other exits anyway).
             if slot.forget_link(to, from) {
+                slot.record_stopped(from);
                 return Ok(push_to(node, slot, to, Signal::Exit(ExitSignal { from, reason })));
             }
         }

@@ -66,6 +66,7 @@ mod reader;
 mod reconnect;
 mod remote;
 mod stats;
+mod stopped;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod transport;

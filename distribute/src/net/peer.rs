@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{oneshot, Notify};
 
 use super::queue::{PushError, SendQueue, Urgency};
+use super::stopped::KnownStopped;
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeaderWire, ReplyStatus};
 use super::{NetConfig, NetStats, NodeDownReason};
 use crate::actor::{
@@ -90,6 +91,8 @@ pub(crate) struct PeerSlot {
     max_links: usize,
     max_monitors: usize,
     lookups: Mutex<HashMap<u64, oneshot::Sender<Option<FoundActor>>>>,
+    /// The peer's actors it told us have stopped.
+    stopped: KnownStopped,
 }
 
 impl PeerSlot {
@@ -121,6 +124,7 @@ impl PeerSlot {
             max_links: config.limits.max_links,
             max_monitors: config.limits.max_monitors,
             lookups: Mutex::new(HashMap::new()),
+            stopped: KnownStopped::default(),
         }
     }
 
@@ -750,8 +754,19 @@ impl PeerSlot {
             }
         };
         if let Some((_, watcher)) = watcher {
+            self.stopped.record(actor.local());
             watcher.deliver(actor, reason);
         }
+    }
+
+    /// Records that the peer's actor `actor` exited, as a linked actor's exit said.
+    pub(crate) fn record_stopped(&self, actor: ActorId) {
+        self.stopped.record(actor.local());
+    }
+
+    /// Whether the peer told us its actor number `local` stopped (see `stopped.rs`).
+    pub(crate) fn is_known_stopped(&self, local: u64) -> bool {
+        self.stopped.contains(local)
     }
 
     /// Records that the peer's actor `remote` links to our actor `local`, unless the peer's

@@ -20,6 +20,10 @@ impl RemotePeer for PeerSlot {
         PeerSlot::is_up(self)
     }
 
+    fn is_known_stopped(&self, actor: u64) -> bool {
+        PeerSlot::is_known_stopped(self, actor)
+    }
+
     fn try_send(&self, head: &MessageHead, body: &mut EncodeBody<'_>) -> Result<(), SendRefused> {
         match self.push_message(head, body) {
             Ok(true) => Ok(()),

@@ -148,16 +148,29 @@ pub(crate) fn reply_error(actor: ActorId, status: &ReplyStatus, payload: &[u8]) 
     }
 }
 
-/// The longest chain of `Linked` exit reasons a peer may send. A deeper one is malformed:
-/// nesting is the one way a small frame could make decoding (or dropping) recurse deeply.
+/// The longest chain of `Linked` (and `MaxRestartsExceeded`) exit reasons a peer may send.
+/// A deeper one is malformed: nesting is the one way a small frame could make decoding (or
+/// dropping) recurse deeply.
 pub(crate) const MAX_REASON_DEPTH: usize = 32;
 
-/// An [`ExitReason`] as it crosses the wire: the chain of linked actors, then the reason at
-/// the end of it. Flat, so that decoding never recurses.
+/// An [`ExitReason`] as it crosses the wire: the chain of reasons that wrap another (a linked
+/// actor's exit, a supervisor that gave up), then the reason at the end of it. Flat, so that
+/// decoding never recurses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct WireReason {
-    chain: Vec<ActorId>,
+    chain: Vec<Hop>,
     leaf: Leaf,
+}
+
+/// A reason that wraps the next one in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+enum Hop {
+    Linked(ActorId),
+    MaxRestartsExceeded {
+        child: String,
+        max_restarts: u32,
+        within: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,11 +182,6 @@ enum Leaf {
     StartFailed(String),
     Error(String),
     NoProc,
-    MaxRestartsExceeded {
-        child: String,
-        max_restarts: u32,
-        within: std::time::Duration,
-    },
     NodeDown,
 }
 
@@ -181,9 +189,27 @@ impl From<&ExitReason> for WireReason {
     fn from(reason: &ExitReason) -> Self {
         let mut chain = Vec::new();
         let mut current = reason;
-        while let ExitReason::Linked { from, reason } = current {
-            chain.push(*from);
-            current = reason;
+        loop {
+            match current {
+                ExitReason::Linked { from, reason } => {
+                    chain.push(Hop::Linked(*from));
+                    current = reason;
+                }
+                ExitReason::MaxRestartsExceeded {
+                    child,
+                    reason,
+                    max_restarts,
+                    within,
+                } => {
+                    chain.push(Hop::MaxRestartsExceeded {
+                        child: child.clone(),
+                        max_restarts: *max_restarts,
+                        within: *within,
+                    });
+                    current = reason;
+                }
+                _ => break,
+            }
         }
         let leaf = match current {
             ExitReason::Normal => Leaf::Normal,
@@ -192,17 +218,10 @@ impl From<&ExitReason> for WireReason {
             ExitReason::Panicked(text) => Leaf::Panicked(text.clone()),
             ExitReason::StartFailed(text) => Leaf::StartFailed(text.clone()),
             ExitReason::Error(text) => Leaf::Error(text.clone()),
-            ExitReason::NoProc | ExitReason::Linked { .. } => Leaf::NoProc,
-            ExitReason::MaxRestartsExceeded {
-                child,
-                max_restarts,
-                within,
-            } => Leaf::MaxRestartsExceeded {
-                child: child.clone(),
-                max_restarts: *max_restarts,
-                within: *within,
-            },
             ExitReason::NodeDown => Leaf::NodeDown,
+            ExitReason::NoProc | ExitReason::Linked { .. } | ExitReason::MaxRestartsExceeded { .. } => {
+                Leaf::NoProc
+            }
         };
         chain.truncate(MAX_REASON_DEPTH);
         WireReason { chain, leaf }
@@ -223,21 +242,22 @@ impl WireReason {
             Leaf::StartFailed(text) => ExitReason::StartFailed(text),
             Leaf::Error(text) => ExitReason::Error(text),
             Leaf::NoProc => ExitReason::NoProc,
-            Leaf::MaxRestartsExceeded {
-                child,
-                max_restarts,
-                within,
-            } => ExitReason::MaxRestartsExceeded {
-                child,
-                max_restarts,
-                within,
-            },
             Leaf::NodeDown => ExitReason::NodeDown,
         };
-        for from in self.chain.into_iter().rev() {
-            reason = ExitReason::Linked {
-                from,
-                reason: Box::new(reason),
+        for hop in self.chain.into_iter().rev() {
+            let inner = Box::new(reason);
+            reason = match hop {
+                Hop::Linked(from) => ExitReason::Linked { from, reason: inner },
+                Hop::MaxRestartsExceeded {
+                    child,
+                    max_restarts,
+                    within,
+                } => ExitReason::MaxRestartsExceeded {
+                    child,
+                    reason: inner,
+                    max_restarts,
+                    within,
+                },
             };
         }
         Some(reason)
@@ -379,20 +399,25 @@ mod tests {
     fn nested_reasons_round_trip_flat() {
         let reason = ExitReason::Linked {
             from: id(1),
-            reason: Box::new(ExitReason::Linked {
-                from: id(2),
-                reason: Box::new(ExitReason::Panicked("boom".into())),
+            reason: Box::new(ExitReason::MaxRestartsExceeded {
+                child: "worker".into(),
+                reason: Box::new(ExitReason::Linked {
+                    from: id(2),
+                    reason: Box::new(ExitReason::Panicked("boom".into())),
+                }),
+                max_restarts: 3,
+                within: std::time::Duration::from_secs(5),
             }),
         };
         let wire = WireReason::from(&reason);
-        assert_eq!(wire.chain.len(), 2);
+        assert_eq!(wire.chain.len(), 3);
         assert_eq!(wire.into_reason(), Some(reason));
     }
 
     #[test]
     fn overly_deep_reasons_are_refused() {
         let wire = WireReason {
-            chain: vec![id(1); MAX_REASON_DEPTH + 1],
+            chain: vec![Hop::Linked(id(1)); MAX_REASON_DEPTH + 1],
             leaf: Leaf::Killed,
         };
         assert_eq!(wire.into_reason(), None);

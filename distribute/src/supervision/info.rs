@@ -2,7 +2,7 @@
 //! failed.
 
 use super::strategy::Restart;
-use crate::actor::ActorId;
+use crate::actor::{ActorId, ExitReason};
 use crate::actor::{CallError, SpawnError};
 
 /// Why a supervisor request failed.
@@ -46,26 +46,72 @@ pub enum SupervisorError {
     Call(CallError),
 }
 
+/// Why [`ActorRef::child`](crate::ActorRef::child) found no ref to give.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChildError {
+    /// The supervisor has no child of this name.
+    #[error("no child named `{child}`")]
+    NoSuchChild {
+        /// The name asked for.
+        child: String,
+    },
+    /// The child exists but is not running: it was terminated, or its restart failed.
+    #[error("child `{child}` is not running")]
+    NotRunning {
+        /// The name asked for.
+        child: String,
+    },
+    /// The child runs an actor of another type than the one asked for.
+    #[error("child `{child}` is a `{actual}`, not a `{expected}`")]
+    WrongType {
+        /// The name asked for.
+        child: String,
+        /// The actor type asked for (its `Actor::NAME`).
+        expected: &'static str,
+        /// The actor type the child runs (its `Actor::NAME`).
+        actual: &'static str,
+    },
+    /// The supervisor did not answer: it has stopped, or the request timed out.
+    #[error("supervisor unreachable: {0}")]
+    Unreachable(CallError),
+}
+
 /// A child as [`ActorRef::which_children`](crate::ActorRef::which_children) lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChildInfo {
     /// The child's name.
     pub id: String,
-    /// Its actor, while it runs.
+    /// Its actor, while it runs or restarts.
     pub actor: Option<ActorId>,
-    /// Running or terminated.
+    /// Running, restarting or terminated.
     pub state: ChildState,
     /// Its restart type.
     pub restart: Restart,
     /// Whether it is a supervisor (or a pool).
     pub is_supervisor: bool,
+    /// How many times the supervisor restarted it after an exit (its own failure or, with
+    /// `OneForAll` and `RestForOne`, a sibling's). `restart_child` does not count.
+    pub restarts: u32,
+    /// Which incarnation runs (or ran last): 1 for the first start, one more for every start
+    /// since, by the supervisor or by `restart_child`; 0 if it never started.
+    pub incarnation: u64,
+    /// Why its last incarnation ended; `None` while the first one runs. For a nested
+    /// supervisor that gave up, an [`ExitReason::MaxRestartsExceeded`] that names its child
+    /// and carries that child's reason.
+    pub last_exit: Option<ExitReason>,
 }
 
 /// Whether a child runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChildState {
-    /// Running (possibly between a failure and its restart).
+    /// Running: its `started` hook returned and it has not exited since.
     Running,
+    /// Between an exit and its restart: the supervisor is deciding, backing off or starting
+    /// it again. Its ref stays valid; messages wait in its mailbox.
+    Restarting,
     /// Stopped for good; `restart_child` can start it again.
     Terminated,
 }
@@ -75,8 +121,10 @@ pub enum ChildState {
 pub struct ChildCounts {
     /// All children with a spec.
     pub specs: usize,
-    /// Running children.
+    /// Running children ([`ChildState::Running`]), not those being restarted.
     pub active: usize,
+    /// Children between an exit and their restart ([`ChildState::Restarting`]).
+    pub restarting: usize,
     /// Children that are supervisors.
     pub supervisors: usize,
     /// Children that are workers.
@@ -85,9 +133,11 @@ pub struct ChildCounts {
 
 impl ChildCounts {
     pub(crate) fn of(children: &[ChildInfo]) -> Self {
+        let in_state = |state| children.iter().filter(|c| c.state == state).count();
         ChildCounts {
             specs: children.len(),
-            active: children.iter().filter(|c| c.state == ChildState::Running).count(),
+            active: in_state(ChildState::Running),
+            restarting: in_state(ChildState::Restarting),
             supervisors: children.iter().filter(|c| c.is_supervisor).count(),
             workers: children.iter().filter(|c| !c.is_supervisor).count(),
         }

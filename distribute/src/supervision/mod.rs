@@ -46,7 +46,7 @@
 //!     .child(ChildSpec::worker("worker", Worker::default))
 //!     .start(&node)
 //!     .await?;
-//! let worker = supervisor.child::<Worker>("worker").await?.expect("running");
+//! let worker = supervisor.child::<Worker>("worker").await?;
 //! assert_eq!(worker.work().await?, 1);
 //! # Ok(()) }
 //! ```
@@ -73,7 +73,7 @@ pub(crate) mod supervisor;
 
 pub use crate::backoff::Backoff;
 pub use builder::SupervisorSpec;
-pub use info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
+pub use info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError};
 pub use options::{start_pool, start_supervised, PoolSize, Supervised, SupervisionOptions};
 pub use spec::{ChildHandle, ChildSpec, DEFAULT_CHILD_SHUTDOWN};
 pub use strategy::{Intensity, Restart, Strategy};

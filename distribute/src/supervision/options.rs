@@ -158,8 +158,8 @@ pub async fn start_supervised<A: Supervised>(
 ) -> Result<(ActorRef<Supervisor>, ActorRef<A>), SpawnError> {
     let supervisor = A::supervisor_spec(A::NAME, factory).start(node).await?;
     match supervisor.child::<A>(A::NAME).await {
-        Ok(Some(actor)) => Ok((supervisor, actor)),
-        _ => {
+        Ok(actor) => Ok((supervisor, actor)),
+        Err(_) => {
             let actor = supervisor.id();
             supervisor.stop(crate::ExitReason::Shutdown).await;
             Err(SpawnError::StartFailed {

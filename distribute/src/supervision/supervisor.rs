@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::handoff::{Handoff, KeptChild};
-use super::info::{ChildCounts, ChildInfo, ChildState, SupervisorError};
+use super::info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError};
 use super::slot::{ChildSlot, ExitListener, Parked};
 use super::spec::{ChildHandle, ChildSpec};
 use super::strategy::{Intensity, Strategy};
@@ -30,9 +30,33 @@ pub(crate) struct SupervisorConfig {
 struct Child {
     spec: ChildSpec,
     running: Option<(ChildHandle, Arc<ChildSlot>)>,
+    /// Restarts by this supervisor after an exit.
+    restarts: u32,
+    /// Starts so far, by this supervisor or `restart_child`.
+    incarnation: u64,
+    /// Why the last incarnation ended.
+    last_exit: Option<ExitReason>,
 }
 
 impl Child {
+    fn new(spec: ChildSpec) -> Self {
+        Child {
+            spec,
+            running: None,
+            restarts: 0,
+            incarnation: 0,
+            last_exit: None,
+        }
+    }
+
+    fn state(&self) -> ChildState {
+        match &self.running {
+            None => ChildState::Terminated,
+            Some((handle, _)) if handle.cell.core().is_restarting() => ChildState::Restarting,
+            Some(_) => ChildState::Running,
+        }
+    }
+
     fn actor(&self) -> Option<ActorId> {
         self.running.as_ref().map(|(c, _)| c.cell.core().id)
     }
@@ -60,14 +84,7 @@ impl Supervisor {
     /// A supervisor whose incarnations share `handoff`: one made again by the factory of its
     /// child spec each time its parent restarts it.
     pub(crate) fn with_handoff(config: Arc<SupervisorConfig>, handoff: Arc<Handoff>) -> Self {
-        let children = config
-            .children
-            .iter()
-            .map(|spec| Child {
-                spec: spec.clone(),
-                running: None,
-            })
-            .collect();
+        let children = config.children.iter().cloned().map(Child::new).collect();
         Supervisor {
             config,
             children,
@@ -108,9 +125,13 @@ impl Supervisor {
         let KeptChild {
             handle, slot, parked, ..
         } = kept;
+        let last_exit = parked.reason.clone();
         match parked.restart().await {
             Ok(()) => {
-                self.children[index].running = Some((handle, slot));
+                let child = &mut self.children[index];
+                child.running = Some((handle, slot));
+                child.incarnation += 1;
+                child.last_exit = Some(last_exit);
                 Ok(())
             }
             Err(reason) => {
@@ -171,6 +192,7 @@ impl Supervisor {
         match started {
             Ok(started) => {
                 child.running = Some((started, slot));
+                child.incarnation += 1;
                 Ok(())
             }
             Err(error) => Err(SupervisorError::StartFailed {
@@ -200,6 +222,7 @@ impl Supervisor {
     /// Stops the child at `index` for good.
     async fn terminate_at(&mut self, index: usize) {
         if let Some(parked) = self.park_child(index).await {
+            self.children[index].last_exit = Some(parked.reason.clone());
             parked.finish(ExitReason::Shutdown);
         }
         if let Some((started, _)) = self.children[index].running.take() {
@@ -221,6 +244,7 @@ impl Supervisor {
             self.children[index].spec.restart,
         );
         tracing::debug!(supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
+        self.children[index].last_exit = Some(parked.reason.clone());
         // A node that is shutting down restarts nothing.
         if !restart.restarts_after(&parked.reason) || ctx.node().is_shutting_down() {
             let reason = parked.reason.clone();
@@ -230,11 +254,13 @@ impl Supervisor {
         }
         if !self.config.intensity.admit(&mut self.restarts, Instant::now()) {
             // Parked until this supervisor stops: kept for its next incarnation, or released.
+            let reason = parked.reason.clone();
             self.escalated = Some((index, parked));
             let intensity = self.config.intensity;
             tracing::warn!(supervisor = %self.config.name, %child, "restart intensity exceeded; escalating");
             ctx.stop(ExitReason::MaxRestartsExceeded {
                 child,
+                reason: Box::new(reason),
                 max_restarts: intensity.max_restarts,
                 within: intensity.within,
             });
@@ -244,11 +270,18 @@ impl Supervisor {
             tokio::time::sleep(backoff.delay(self.restarts.len().saturating_sub(1))).await;
         }
         metrics::counter!("distribute_restarts_total").increment(1);
+        self.restart_group(index, parked).await;
+    }
+
+    /// Restarts the child at `index`, which exited, with the siblings its strategy takes
+    /// along.
+    async fn restart_group(&mut self, index: usize, parked: Parked) {
         let group = self.config.strategy.siblings_affected(index, self.children.len());
         // Stop the rest of the group newest first, then start everyone again in order.
         let mut parked_group: Vec<(usize, Parked)> = vec![(index, parked)];
         for &i in group.iter().rev() {
             if let Some(p) = self.park_child(i).await {
+                self.children[i].last_exit = Some(p.reason.clone());
                 parked_group.push((i, p));
             }
         }
@@ -262,6 +295,9 @@ impl Supervisor {
                 dropped.push(i);
                 continue;
             }
+            let child = &mut self.children[i];
+            child.restarts = child.restarts.saturating_add(1);
+            child.incarnation += 1;
             // A failed start parks the child again; its ChildExited comes back through the
             // mailbox and counts against the intensity like any other failure.
             if let Err(reason) = parked.restart().await {
@@ -289,13 +325,12 @@ impl Supervisor {
             .map(|c| ChildInfo {
                 id: c.spec.id.clone(),
                 actor: c.actor(),
-                state: if c.running.is_some() {
-                    ChildState::Running
-                } else {
-                    ChildState::Terminated
-                },
+                state: c.state(),
                 restart: c.spec.restart,
                 is_supervisor: c.spec.is_supervisor,
+                restarts: c.restarts,
+                incarnation: c.incarnation,
+                last_exit: c.last_exit.clone(),
             })
             .collect()
     }
@@ -307,7 +342,7 @@ impl Supervisor {
                 if self.position(&spec.id).is_some() {
                     return reply.send(Err(SupervisorError::AlreadyPresent { child: spec.id }));
                 }
-                self.children.push(Child { spec, running: None });
+                self.children.push(Child::new(spec));
                 let index = self.children.len() - 1;
                 match self.start_child_at(ctx, index).await {
                     Ok(()) => reply.send(self.children[index].actor().ok_or(SupervisorError::NotRunning)),
@@ -349,10 +384,13 @@ impl Supervisor {
             },
             SupervisorMsg::WhichChildren { reply } => reply.send(self.info()),
             SupervisorMsg::Child { id, reply } => {
-                let found = self
-                    .position(&id)
-                    .and_then(|i| self.children[i].running.as_ref())
-                    .map(|(c, _)| c.clone());
+                let found = match self.position(&id) {
+                    None => Err(ChildError::NoSuchChild { child: id }),
+                    Some(i) => match &self.children[i].running {
+                        Some((handle, _)) => Ok(handle.clone()),
+                        None => Err(ChildError::NotRunning { child: id }),
+                    },
+                };
                 reply.send(found);
             }
         }
@@ -461,7 +499,7 @@ pub enum SupervisorMsg {
         /// The child's name.
         id: String,
         /// The child, if running.
-        reply: ReplyTo<Option<ChildHandle>>,
+        reply: ReplyTo<Result<ChildHandle, ChildError>>,
     },
 }
 
@@ -558,14 +596,31 @@ impl ActorRef<Supervisor> {
         Ok(ChildCounts::of(&children))
     }
 
-    /// A typed ref to the running child named `id`; `None` if there is no such running child
-    /// or it is not an `A`. The ref stays valid across the child's restarts.
-    pub async fn child<A: Actor>(&self, id: &str) -> Result<Option<ActorRef<A>>, SupervisorError> {
-        let id = id.to_owned();
-        let found = self.request(|reply| SupervisorMsg::Child { id, reply }).await?;
-        Ok(found
-            .and_then(|c| c.typed.downcast::<crate::actor::Cell<A>>().ok())
-            .map(ActorRef::from_cell))
+    /// A typed ref to the running child named `id`. The ref stays valid across the child's
+    /// restarts.
+    ///
+    /// Fails with [`ChildError::NoSuchChild`] if the supervisor has no child of that name,
+    /// [`ChildError::NotRunning`] if it has one that is terminated, [`ChildError::WrongType`]
+    /// if the child is not an `A`, and [`ChildError::Unreachable`] if the supervisor does not
+    /// answer.
+    pub async fn child<A: Actor>(&self, id: &str) -> Result<ActorRef<A>, ChildError> {
+        let name = id.to_owned();
+        let handle = self
+            .ask_timeout(
+                |reply| SupervisorMsg::Child { id: name, reply },
+                SUPERVISOR_CALL_TIMEOUT,
+            )
+            .await
+            .map_err(ChildError::Unreachable)??;
+        let actual = handle.cell.core().name;
+        match handle.typed.downcast::<crate::actor::Cell<A>>() {
+            Ok(cell) => Ok(ActorRef::from_cell(cell)),
+            Err(_) => Err(ChildError::WrongType {
+                child: id.to_owned(),
+                expected: A::NAME,
+                actual,
+            }),
+        }
     }
 }
 
@@ -622,7 +677,7 @@ mod tests {
                 .spawn(Supervisor::new(config(strategy, children)))
                 .await
                 .unwrap();
-            let a = supervisor.child::<Supervisor>("a").await.unwrap().unwrap();
+            let a = supervisor.child::<Supervisor>("a").await.unwrap();
             a.kill();
             let running = |id: &str| (id.to_owned(), ChildState::Running);
             assert_eq!(
