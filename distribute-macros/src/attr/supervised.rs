@@ -255,6 +255,17 @@ fn max_restarts(cx: &Ctxt, value: TokenStream) -> Option<u32> {
     }
 }
 
+/// `pool = <expression>`: any expression, which the compiler checks is a `usize`.
+fn computed_pool(cx: &Ctxt, value: TokenStream, form: String) -> Option<PoolSize> {
+    match syn::parse2::<syn::Expr>(value.clone()) {
+        Ok(expr) => Some(PoolSize::Computed(expr)),
+        Err(_) => {
+            cx.error_help(&value, "`pool` takes a number of workers or an expression", form);
+            None
+        }
+    }
+}
+
 /// The size of a pool, as `pool = ...` gives it.
 pub(crate) enum PoolSize {
     /// An integer literal, checked here.
@@ -268,14 +279,17 @@ fn pool(cx: &Ctxt, value: TokenStream) -> Option<PoolSize> {
     let form = format!(
         "`pool = 4` (the number of workers, 1 to {MAX_POOL}), or an expression of type `usize` computed when the pool starts: `pool = num_workers()`"
     );
-    if syn::parse2::<Lit>(value.clone()).is_err() {
-        return match syn::parse2::<syn::Expr>(value.clone()) {
-            Ok(expr) => Some(PoolSize::Computed(expr)),
-            Err(_) => {
-                cx.error_help(&value, "`pool` takes a number of workers or an expression", form);
-                None
-            }
-        };
+    match syn::parse2::<Lit>(value.clone()) {
+        Ok(Lit::Int(_)) => {}
+        Ok(other) => {
+            cx.error_help(
+                other,
+                "`pool` takes a number of workers (an integer literal) or an expression of type `usize`",
+                form,
+            );
+            return None;
+        }
+        Err(_) => return computed_pool(cx, value, form),
     }
     let (number, lit) = unsigned(cx, "pool", &form, value)?;
     match number {
