@@ -133,3 +133,45 @@ async fn a_top_level_supervisor_that_gives_up_stops_its_children_for_good() {
     assert!(matches!(leaf.wait_for_stop().await, ExitReason::Panicked(_)));
     assert_eq!(node.actor_count(), 0);
 }
+
+#[tokio::test]
+async fn a_nested_supervisor_restarted_with_a_failed_sibling_keeps_its_subtree_behind_its_refs() {
+    let node = Node::new();
+    for strategy in [Strategy::OneForAll, Strategy::RestForOne] {
+        let root = SupervisorSpec::new(strategy)
+            .child(counter("first"))
+            .child(inner().child(counter("leaf")).into_child("inner"))
+            .start(&node)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let first = root
+            .child::<Counter>("first")
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let nested = root
+            .child::<Supervisor>("inner")
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let leaf = nested
+            .child::<Counter>("leaf")
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        leaf.add(7).await.unwrap_or_else(|error| panic!("{error}"));
+        // `first` fails: both strategies restart the nested supervisor after it.
+        let _ = first.boom("crash".into()).await;
+        within("a fresh incarnation behind the leaf's ref", async {
+            while leaf.get().await != Ok(0) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        let again = nested
+            .child::<Counter>("leaf")
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(again.id(), leaf.id(), "{strategy:?}: the leaf kept its ref");
+        root.stop(ExitReason::Shutdown).await;
+        assert_eq!(leaf.wait_for_stop().await, ExitReason::Shutdown);
+        assert_eq!(node.actor_count(), 0, "{strategy:?}: nothing kept lingers");
+    }
+}

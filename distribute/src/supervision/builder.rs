@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::handoff::Handoff;
 use super::spec::ChildSpec;
 use super::strategy::{Intensity, Strategy};
 use super::supervisor::{Supervisor, SupervisorConfig};
@@ -88,11 +89,13 @@ impl SupervisorSpec {
     /// exceeds its intensity, the parent restarts it, and with it its whole subtree.
     pub fn into_child(self, id: impl Into<String>) -> ChildSpec {
         let config = Arc::new(self.config);
-        let handoff = Arc::default();
+        let handoff: Arc<Handoff> = Arc::default();
+        let notice = Arc::clone(&handoff);
         ChildSpec::worker(id, move || {
             Supervisor::with_handoff(Arc::clone(&config), Arc::clone(&handoff))
         })
         .shutdown(Duration::from_secs(60))
         .marked_supervisor()
+        .with_restart_notice(notice)
     }
 }

@@ -8,16 +8,17 @@
 //! meanwhile are kept), links, monitors and registered names untouched. If it is not
 //! restarted (it stops for good), the children are released then and stop for good.
 //!
-//! A supervisor stopped normally (a shutdown, `terminate_child`, a group restart of its
-//! parent) still stops its children for good: an ordered shutdown must end with the whole
-//! subtree gone.
+//! The same holds when its parent stops it to restart it with a failed sibling (a group
+//! restart, `OneForAll` or `RestForOne`): the parent announces it here first
+//! ([`RestartNotice`]). A supervisor stopped for good (a shutdown, `terminate_child`) stops
+//! its children for good: an ordered shutdown must end with the whole subtree gone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::slot::{ChildSlot, Parked};
-use super::spec::ChildHandle;
+use super::spec::{ChildHandle, RestartNotice};
 use crate::actor::{Actor, ActorId, ActorRef};
 use crate::lock::lock;
 
@@ -35,6 +36,14 @@ pub(crate) struct KeptChild {
 #[derive(Default)]
 pub(crate) struct Handoff {
     kept: Mutex<HashMap<ActorId, Vec<KeptChild>>>,
+    /// Supervisors their parent is stopping for a group restart.
+    restarting: Mutex<HashSet<ActorId>>,
+}
+
+impl RestartNotice for Handoff {
+    fn restarting(&self, supervisor: ActorId) {
+        lock(&self.restarting).insert(supervisor);
+    }
 }
 
 impl fmt::Debug for Handoff {
@@ -66,6 +75,12 @@ impl Handoff {
                 handoff.release(id);
             });
         }
+    }
+
+    /// Whether `supervisor`'s parent announced that it stops it to restart it; the
+    /// announcement is consumed.
+    pub(crate) fn take_restarting(&self, supervisor: ActorId) -> bool {
+        lock(&self.restarting).remove(&supervisor)
     }
 
     /// Takes the children kept for `supervisor` (none if it did not fail before).

@@ -21,11 +21,11 @@
 //!   in its start hook). A timer message already in the mailbox when the child failed is
 //!   kept, as every queued message is.
 //! - When a supervisor is itself restarted (its intensity was exceeded and its parent
-//!   restarted it), its children restart behind their refs too: a ref to a grandchild taken
-//!   before the failure still reaches it, its queued messages are kept, and the names it
-//!   registered stay. A supervisor stopped normally (a shutdown, `terminate_child`, a group
-//!   restart of its parent's) stops its subtree for good, and that subtree starts afresh if
-//!   it is started again.
+//!   restarted it, or its parent restarted it with a failed sibling), its children restart
+//!   behind their refs too: a ref to a grandchild taken before the restart still reaches it,
+//!   its queued messages are kept, and the names it registered stay. A supervisor stopped
+//!   for good (a shutdown, `terminate_child`) stops its subtree for good, and that subtree
+//!   starts afresh if it is started again.
 //!
 //! ```
 //! use distribute::prelude::*;

@@ -10,7 +10,9 @@ use std::time::Duration;
 use super::slot::ChildSlot;
 use super::strategy::Restart;
 use crate::actor::SpawnError;
-use crate::actor::{spawn_actor, Actor, ActorEntry, AnyCell, ExitReason, Message, Restartable, Signal};
+use crate::actor::{
+    spawn_actor, Actor, ActorEntry, ActorId, AnyCell, ExitReason, Message, Restartable, Signal,
+};
 use crate::actor::{Node, SpawnOptions};
 
 /// How long a child may take to stop on a shutdown before it is killed: 5 seconds.
@@ -25,6 +27,13 @@ pub struct ChildHandle {
 }
 
 type StartFuture = Pin<Box<dyn Future<Output = Result<ChildHandle, SpawnError>> + Send>>;
+
+/// What a nested supervisor's spec hears from its parent: "I am stopping you to restart you
+/// (a group restart)", so that it keeps its children for its next incarnation.
+pub(crate) trait RestartNotice: Send + Sync + 'static {
+    /// The supervisor `supervisor` is about to be stopped and restarted by its parent.
+    fn restarting(&self, supervisor: ActorId);
+}
 type StartFn = dyn Fn(&Node, Arc<ChildSlot>, Option<usize>) -> StartFuture + Send + Sync;
 
 /// How to start, restart and stop one child of a supervisor.
@@ -47,6 +56,8 @@ pub struct ChildSpec {
     /// The child's actor type, as the registry records it.
     fingerprint: u64,
     type_name: &'static str,
+    /// For a nested supervisor: where its parent announces a group restart.
+    pub(crate) restart_notice: Option<Arc<dyn RestartNotice>>,
     start: Arc<StartFn>,
 }
 
@@ -102,6 +113,7 @@ impl ChildSpec {
             groups: Vec::new(),
             fingerprint: <A::Msg as Message>::FINGERPRINT,
             type_name: A::NAME,
+            restart_notice: None,
             start,
         }
     }
@@ -164,6 +176,12 @@ impl ChildSpec {
 
     pub(crate) fn marked_supervisor(mut self) -> Self {
         self.is_supervisor = true;
+        self
+    }
+
+    /// A nested supervisor's spec: `notice` hears of its parent's group restarts.
+    pub(crate) fn with_restart_notice(mut self, notice: Arc<dyn RestartNotice>) -> Self {
+        self.restart_notice = Some(notice);
         self
     }
 

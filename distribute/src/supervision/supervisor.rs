@@ -280,6 +280,13 @@ impl Supervisor {
         // Stop the rest of the group newest first, then start everyone again in order.
         let mut parked_group: Vec<(usize, Parked)> = vec![(index, parked)];
         for &i in group.iter().rev() {
+            // A nested supervisor that rejoins keeps its subtree for its next incarnation.
+            let child = &self.children[i];
+            if let (Some(notice), Some(actor)) = (&child.spec.restart_notice, child.actor()) {
+                if child.spec.restart.rejoins_group() {
+                    notice.restarting(actor);
+                }
+            }
             if let Some(p) = self.park_child(i).await {
                 self.children[i].last_exit = Some(p.reason.clone());
                 parked_group.push((i, p));
@@ -422,7 +429,8 @@ impl Actor for Supervisor {
     }
 
     async fn stopped(&mut self, ctx: &mut Context<Self>, reason: &ExitReason) {
-        if Self::keeps_children(ctx, reason) {
+        let restarting = self.handoff.take_restarting(ctx.id());
+        if restarting || Self::keeps_children(ctx, reason) {
             return self.keep_children(ctx).await;
         }
         if let Some((index, parked)) = self.escalated.take() {
