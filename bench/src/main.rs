@@ -162,6 +162,9 @@ async fn remote(cfg: &Config, raw: &RawTcp) -> Result<(), BoxError> {
     let ask_p50 = percentile(&mut here.asks, 0.5);
     report("remote.ask.p50", ask_p50, "us");
     report("remote.ask.p99", percentile(&mut here.asks, 0.99), "us");
+    let spawn_p50 = percentile(&mut here.spawns, 0.5);
+    report("remote.spawn_on.p50", spawn_p50, "us");
+    report("remote.spawn_on.p99", percentile(&mut here.spawns, 0.99), "us");
 
     let mut there = remote::cross_process(plan).await?;
     report("remote.tell_tput_xproc", there.tell_tput, "msgs/s");
@@ -174,6 +177,7 @@ async fn remote(cfg: &Config, raw: &RawTcp) -> Result<(), BoxError> {
         "x",
     );
     report("ratio.remote.ask_p50_vs_raw_rtt", ask_p50 / raw.rtt_p50, "x");
+    report("ratio.remote.spawn_on_p50_vs_raw_rtt", spawn_p50 / raw.rtt_p50, "x");
     report(
         "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
         ask_xproc_p50 / raw.rtt_xproc_p50,

@@ -29,6 +29,37 @@ pub(crate) struct Measured {
     pub(crate) tell_tput: f64,
     /// The times of the sequential asks.
     pub(crate) asks: Vec<Duration>,
+    /// The times of sequential `spawn_on` calls, from `a` onto `b` (in-process runs only).
+    pub(crate) spawns: Vec<Duration>,
+}
+
+/// The most actors one run spawns on `b`: under the bound on actors peers may start there.
+const MAX_SPAWNS: usize = 5_000;
+
+/// What `a` starts on `b` with `Node::spawn_on`: an actor with no state and no start hook.
+#[actor(remote_spawn)]
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Spawned;
+
+#[actor]
+impl Spawned {}
+
+/// The latencies of sequential `spawn_on` calls from `a` onto `b`.
+async fn spawns(a: &Node, b: NodeId, plan: Plan) -> Result<Vec<Duration>, BoxError> {
+    for _ in 0..plan.warmup.min(MAX_SPAWNS / 10) {
+        a.spawn_on::<Spawned>(b, Spawned).await?;
+    }
+    let count = plan.asks.min(MAX_SPAWNS - plan.warmup.min(MAX_SPAWNS / 10));
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        let start = Instant::now();
+        let spawned = a.spawn_on::<Spawned>(b, Spawned).await?;
+        samples.push(start.elapsed());
+        if spawned.is_local() {
+            return Err("spawn_on started the actor on the calling node".into());
+        }
+    }
+    Ok(samples)
 }
 
 /// How much to measure.
@@ -83,7 +114,11 @@ async fn measure(sink: &ActorRef<Sink>, plan: Plan) -> Result<Measured, BoxError
         sink.get().await?;
         asks.push(start.elapsed());
     }
-    Ok(Measured { tell_tput, asks })
+    Ok(Measured {
+        tell_tput,
+        asks,
+        spawns: Vec::new(),
+    })
 }
 
 /// Nodes `a` and `b` in this process.
@@ -101,7 +136,10 @@ pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
         b.register_local(SINK_NAME, &sink)?;
         let addr = b.listen_addr().ok_or("node b is not networked")?;
         let remote = remote_sink(&a, addr).await?;
-        measure(&remote, plan).await
+        let mut measured = measure(&remote, plan).await?;
+        b.allow_remote_spawn::<Spawned>();
+        measured.spawns = spawns(&a, b.id(), plan).await?;
+        Ok::<_, BoxError>(measured)
     }
     .await;
     a.shutdown().await;
