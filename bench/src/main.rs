@@ -177,7 +177,11 @@ async fn remote(cfg: &Config, raw: &RawTcp) -> Result<(), BoxError> {
         "x",
     );
     report("ratio.remote.ask_p50_vs_raw_rtt", ask_p50 / raw.rtt_p50, "x");
-    report("ratio.remote.spawn_on_p50_vs_raw_rtt", spawn_p50 / raw.rtt_p50, "x");
+    report(
+        "ratio.remote.spawn_on_p50_vs_raw_rtt",
+        spawn_p50 / raw.rtt_p50,
+        "x",
+    );
     report(
         "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
         ask_xproc_p50 / raw.rtt_xproc_p50,

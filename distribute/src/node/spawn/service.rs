@@ -2,6 +2,7 @@
 //! sends and answers. What to take on is decided in `admission.rs`.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -156,7 +157,7 @@ impl SpawnService {
         }
         let service = Arc::clone(self);
         let node = node.clone();
-        tokio::spawn(async move {
+        let mut request_done = Box::pin(async move {
             let outcome = (spawnable.start)(node.clone(), start.args, start.register).await;
             let started = outcome.as_ref().ok().copied();
             lock(&service.admission).finish(peer, started);
@@ -168,6 +169,13 @@ impl SpawnService {
                 }
             }
         });
+        // An actor without a start hook or a name to register starts at once: answered here,
+        // in the reader, without the wake-up of a task. Anything that waits goes on a task of
+        // its own (the future registers its real waker when that task polls it).
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if request_done.as_mut().poll(&mut cx).is_pending() {
+            tokio::spawn(request_done);
+        }
     }
 
     fn spawnable(&self, actor_type: &str, fingerprint: u64) -> Result<Spawnable, Refusal> {
