@@ -141,6 +141,24 @@
 //!   peer merely mentions; introductions dial a bounded number of nodes; pending handshakes
 //!   are capped ([`NodeBuilder::max_pending_handshakes`]). See [`net`] for the whole list.
 //!
+//! ## Cancellation: `tell` and `ask` inside `select!`
+//!
+//! Every call future may be dropped before it completes (a `tokio::select!` whose other
+//! branch won, a timeout around it), and what that leaves behind is fixed:
+//!
+//! - **`tell(..).await`** (and a generated method without a reply) is cancellation safe:
+//!   the message is queued in the poll that completes the future, or not at all. A `tell`
+//!   dropped while it waits for room in a full mailbox (or, for a remote actor, in the
+//!   peer's send queue) has sent nothing, and the message is dropped with it; call it again
+//!   to retry. `try_tell` and the `try_` methods never wait.
+//! - **`ask`** (a generated method with a reply) is not a transaction: once its request is
+//!   queued, dropping the future does not withdraw it. The actor still handles the request
+//!   and its reply is discarded (for a remote actor, the pending call is forgotten on this
+//!   node, and a reply that comes later is dropped). Dropped while it still waits for room,
+//!   it has sent nothing, as a `tell` has. So in a `select!`, an `ask` whose branch lost may
+//!   or may not have taken effect: make such requests idempotent, or ask again to learn the
+//!   state.
+//!
 //! ## Choosing the wire codec: bincode or postcard
 //!
 //! An actor's messages and replies cross the network in the format of its codec, chosen per
@@ -221,6 +239,8 @@
 //! [`RegisterError`](registry::RegisterError).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// docs.rs builds with every feature and `--cfg docsrs`: items behind a feature show it.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod actor;
