@@ -246,6 +246,7 @@
 pub mod actor;
 mod backoff;
 pub mod codec;
+pub mod introspect;
 mod lock;
 pub mod membership;
 pub mod net;
