@@ -1,9 +1,9 @@
 //! What a node can say about itself: its actors, supervision trees, names, groups and peers.
 //!
-//! `Node::introspect` takes a [`NodeSnapshot`] of the node it is
-//! called on; `Node::introspect_node` asks another node of the
+//! [`Node::introspect`](crate::Node::introspect) takes a [`NodeSnapshot`] of the node it is
+//! called on; [`Node::introspect_node`](crate::Node::introspect_node) asks another node of the
 //! cluster for its own over the cluster protocol, and
-//! `Node::introspect_cluster` gathers every member's. A
+//! [`Node::introspect_cluster`](crate::Node::introspect_cluster) gathers every member's. A
 //! snapshot only ever describes the node that took it: what a peer answers is shown as that
 //! peer's, never merged into what this node knows about its own actors.
 //!
@@ -11,6 +11,40 @@
 //! written as JSON by a dashboard, or compared in a test. Counters are totals since the thing
 //! they count started; a rate is the difference between two snapshots divided by the time
 //! between them ([`NodeSnapshot::taken_at_ms`]).
+//!
+//! ```no_run
+//! use distribute::introspect::NodeEntry;
+//! use distribute::prelude::*;
+//!
+//! # async fn run(node: Node) {
+//! let cluster = node.introspect_cluster().await;
+//! for entry in &cluster.nodes {
+//!     match entry {
+//!         NodeEntry::Snapshot(snapshot) => {
+//!             println!("{}: {} actors", snapshot.name, snapshot.totals.actors);
+//!             for actor in snapshot.actors.iter().filter(|a| a.mailbox_len > 100) {
+//!                 println!("  {} {} has {} messages waiting", actor.type_name, actor.id, actor.mailbox_len);
+//!             }
+//!         }
+//!         NodeEntry::Unavailable { name, error, .. } => println!("{name}: {error}"),
+//!         _ => {}
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! What it costs and what bounds it:
+//!
+//! - Locally, one pass over the node's table of actors under its lock (no actor is stopped
+//!   or asked anything), then one question to each supervisor, all at once, each within
+//!   [`IntrospectOptions::supervisor_timeout`]. Message counts are published by each actor
+//!   once per batch of messages (at most 128, or when its mailbox runs empty), so a busy
+//!   actor's count may lag by one batch.
+//! - Between nodes, a request is answered only if the node allows it
+//!   (`NodeBuilder::allow_remote_introspection`) and has fewer than
+//!   [`MAX_INTROSPECTIONS_PER_PEER`] requests of that peer and [`MAX_INTROSPECTIONS`] in
+//!   all in progress; the answer is cut to fit in one frame (actors first, then the other
+//!   lists), with [`NodeSnapshot::truncated`] set. Every failure is an [`IntrospectError`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -278,13 +312,13 @@ pub struct PeerSnapshot {
     pub listen: Option<SocketAddr>,
     /// Whether a connection to it is open now.
     pub connected: bool,
-    /// Bytes received from it since this node started.
+    /// Bytes received from it (as on the wire, sealed) since this node first connected to it.
     pub bytes_in: u64,
-    /// Bytes sent to it since this node started.
+    /// Bytes sent to it since this node first connected to it.
     pub bytes_out: u64,
-    /// Frames received from it.
+    /// Frames received from it, heartbeats aside.
     pub frames_in: u64,
-    /// Frames sent to it.
+    /// Frames queued for it, heartbeats aside.
     pub frames_out: u64,
     /// Bytes queued for it and not yet written.
     pub queued_bytes: usize,

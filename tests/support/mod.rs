@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub mod fake_peer;
+pub mod introspect;
 pub mod process;
 pub mod wire;
 
