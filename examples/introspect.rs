@@ -8,11 +8,14 @@
 //! `a` for `introspect_cluster()` and prints:
 //!
 //! ```text
-//! node a (3f2a9c0d11e04b7a) at 127.0.0.1:41234: 12 actors, 103 messages handled
-//!   Supervisor <..:1> OneForOne
-//!     counter <..:2> Counter running, restarts 1, mailbox 0/1024, handled 21, names [a-counter]
+//! node a (25d8a0bea2bfa1be) at 127.0.0.1:39221: 8 actors, 28 messages handled
+//!   Supervisor <25d8a0bea2bfa1be:1> OneForOne (supervisor)
+//!     counter: Counter <25d8a0bea2bfa1be:2> idle, restarts 1, mailbox 0/1024, handled 21, names [a-counter]
+//!     inner: supervisor <25d8a0bea2bfa1be:3> idle, restarts 0, mailbox 0/1024, handled 2
+//!       Supervisor <25d8a0bea2bfa1be:3> RestForOne (supervisor)
+//!         busy: Counter <25d8a0bea2bfa1be:4> running, restarts 0, mailbox 4/1024, handled 0, names [a-busy]
 //!     ...
-//!   peers: b 3.1 KiB in / 2.9 KiB out (25 / 23 frames), c ...
+//!   peers: b 1.2 KiB in / 331 B out (8 / 7 frames), c 986 B in / 177 B out (3 / 2 frames)
 //! ```
 
 use std::error::Error;
@@ -202,12 +205,10 @@ fn print_tree(snapshot: &NodeSnapshot, tree: &TreeSnapshot, depth: usize) {
         let actor = child
             .actor
             .and_then(|id| snapshot.actors.iter().find(|actor| actor.id == id));
-        println!(
-            "{indent}  {} {}{}",
-            child.id,
-            child.state.to_lowercase(),
-            actor.map(describe).unwrap_or_default()
-        );
+        match actor {
+            Some(actor) => println!("{indent}  {}: {}", child.id, describe(actor)),
+            None => println!("{indent}  {}: {}", child.id, child.state.to_lowercase()),
+        }
         if let Some(subtree) = &child.subtree {
             print_tree(snapshot, subtree, depth + 2);
         }
@@ -222,9 +223,10 @@ fn describe(actor: &ActorSnapshot) -> String {
         format!(", names [{}]", actor.names.join(", "))
     };
     format!(
-        " {} {:?}, restarts {}, mailbox {}/{}, handled {}{names}",
+        "{} {} {}, restarts {}, mailbox {}/{}, handled {}{names}",
         actor.type_name,
-        actor.state,
+        actor.id,
+        format!("{:?}", actor.state).to_lowercase(),
         actor.restarts,
         actor.mailbox_len,
         actor.mailbox_capacity,
