@@ -53,3 +53,18 @@ fn errors_are_std_errors() {
     is_error::<distribute::ConnectError>();
     is_error::<distribute::supervision::ChildError>();
 }
+
+#[test]
+fn introspection_types_are_send_and_sync() {
+    use distribute::introspect::{ClusterSnapshot, IntrospectError, IntrospectOptions, NodeSnapshot};
+    send_sync::<NodeSnapshot>();
+    send_sync::<ClusterSnapshot>();
+    send_sync::<IntrospectOptions>();
+    send_sync::<IntrospectError>();
+    // The futures of the methods too: a snapshot can be taken from a spawned task.
+    fn future_is_send<F: std::future::Future + Send>(_: F) {}
+    let node = Node::new();
+    future_is_send(node.introspect());
+    future_is_send(node.introspect_cluster());
+    future_is_send(node.introspect_node(node.id()));
+}
