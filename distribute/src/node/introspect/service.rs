@@ -139,6 +139,12 @@ pub(super) async fn ask(
         .ok_or(IntrospectError::NodeDown { node: target })?;
     let service = node.introspector();
     let (request, rx) = service.expect_answer(target);
+    // Forgotten however this ends, a caller that drops the future (a `select!`) included.
+    let _pending = Pending {
+        service,
+        target,
+        request,
+    };
     let wire = IntrospectWire::Request {
         request,
         max_actors: u32::try_from(options.max_actors).unwrap_or(u32::MAX),
@@ -153,7 +159,6 @@ pub(super) async fn ask(
     } else {
         Ok(None)
     };
-    service.forget(target, request);
     match answer {
         Ok(Some(outcome)) => read_outcome(target, &outcome),
         Ok(None) => Err(IntrospectError::NodeDown { node: target }),
@@ -161,6 +166,19 @@ pub(super) async fn ask(
             node: target,
             timeout: options.timeout,
         }),
+    }
+}
+
+/// A request of this node waiting for its answer: forgotten when dropped.
+struct Pending<'a> {
+    service: &'a IntrospectService,
+    target: NodeId,
+    request: u64,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.service.forget(self.target, self.request);
     }
 }
 
