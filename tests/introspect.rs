@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use distribute::introspect::{ActorState, IntrospectError, IntrospectOptions, NameScope, NodeEntry};
 use distribute::prelude::*;
-use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
+use distribute::supervision::{ChildSpec, Strategy, Supervisor, SupervisorSpec};
 use distribute::PoolSpec;
 use distribute_tests::introspect::{actor_in, child_ids, child_in, snapshot_showing};
 use distribute_tests::{
@@ -108,26 +108,7 @@ async fn a_snapshot_shows_the_tree_with_types_names_groups_and_parents() {
     );
     assert!(counter_child.subtree.is_none());
 
-    // The actors: types, names, parents, supervisors.
-    let listed = actor_in(&snapshot, counter.id());
-    assert_eq!(listed.type_name, "Counter");
-    assert_eq!(listed.names, ["the-counter"]);
-    assert_eq!(listed.parent, Some(root.id()));
-    assert!(!listed.is_supervisor);
-    assert_eq!(listed.mailbox_capacity, distribute::DEFAULT_MAILBOX_CAPACITY);
-    assert_eq!(actor_in(&snapshot, leaf.id()).parent, Some(inner.id()));
-    assert_eq!(actor_in(&snapshot, leaf.id()).names, ["the-leaf"]);
-    assert!(actor_in(&snapshot, inner.id()).is_supervisor);
-    assert_eq!(actor_in(&snapshot, inner.id()).parent, Some(root.id()));
-    assert!(actor_in(&snapshot, root.id()).is_supervisor);
-    assert_eq!(actor_in(&snapshot, root.id()).parent, None);
-    for worker in &pool_tree.children {
-        let worker = actor_in(&snapshot, worker.actor.expect("a running worker"));
-        assert_eq!(
-            (worker.type_name.as_str(), worker.parent),
-            ("Counter", Some(pool_tree.supervisor))
-        );
-    }
+    check_actors(&snapshot, &root, &inner, &counter, &leaf);
 
     // Names and groups.
     let scoped: HashSet<(&str, ActorId, NameScope)> = snapshot
@@ -150,6 +131,39 @@ async fn a_snapshot_shows_the_tree_with_types_names_groups_and_parents() {
         .expect("the group");
     assert_eq!(leaves.members, [leaf.id()]);
     shutdown(&[&node]).await;
+}
+
+/// The actors of [`tree`] in `snapshot`: types, names, parents, supervisors.
+fn check_actors(
+    snapshot: &distribute::introspect::NodeSnapshot,
+    root: &ActorRef<Supervisor>,
+    inner: &ActorRef<Supervisor>,
+    counter: &ActorRef<Counter>,
+    leaf: &ActorRef<Counter>,
+) {
+    let listed = actor_in(snapshot, counter.id());
+    assert_eq!(listed.type_name, "Counter");
+    assert_eq!(listed.names, ["the-counter"]);
+    assert_eq!(listed.parent, Some(root.id()));
+    assert!(!listed.is_supervisor);
+    assert_eq!(listed.mailbox_capacity, distribute::DEFAULT_MAILBOX_CAPACITY);
+    assert_eq!(actor_in(snapshot, leaf.id()).parent, Some(inner.id()));
+    assert_eq!(actor_in(snapshot, leaf.id()).names, ["the-leaf"]);
+    assert!(actor_in(snapshot, inner.id()).is_supervisor);
+    assert_eq!(actor_in(snapshot, inner.id()).parent, Some(root.id()));
+    assert!(actor_in(snapshot, root.id()).is_supervisor);
+    assert_eq!(actor_in(snapshot, root.id()).parent, None);
+    let pool_tree = child_in(&snapshot.trees[0], "pool")
+        .subtree
+        .as_deref()
+        .expect("the pool's subtree");
+    for worker in &pool_tree.children {
+        let worker = actor_in(snapshot, worker.actor.expect("a running worker"));
+        assert_eq!(
+            (worker.type_name.as_str(), worker.parent),
+            ("Counter", Some(pool_tree.supervisor))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
