@@ -17,6 +17,7 @@ use std::fmt;
 
 use crate::actor::MessageHead;
 use crate::net::wire::{read_reply, reply_error, write_reply_header, Control, MessageHeaderWire};
+use crate::node::introspect_wire::{decode_outcome, IntrospectWire};
 use crate::node::spawn::SpawnWire;
 use crate::registry::wire::RegistryMsg;
 use crate::transport::frame::{Frame, FrameDecoder, FrameError};
@@ -70,6 +71,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("control", control),
     ("registry", registry),
     ("spawn", spawn),
+    ("introspect", introspect),
     ("codec_bincode", codec_bincode),
     #[cfg(feature = "postcard")]
     ("codec_postcard", codec_postcard),
@@ -273,6 +275,40 @@ pub fn spawn(data: &[u8]) -> Outcome {
     check(again.as_ref() == Ok(&msg), || {
         format!("spawn frame {msg:?} re-decodes as {again:?}")
     })
+}
+
+/// Introspect frame bodies (`IntrospectWire`) and, inside answers, the outcome (a snapshot
+/// with its trees flat, or a refusal): decoded values encode and decode the same, and a
+/// decoded snapshot rebuilds its trees or is refused, without panic.
+pub fn introspect(data: &[u8]) -> Outcome {
+    let wire = IntrospectWire::decode(data).ok();
+    if let Some(msg) = &wire {
+        let mut encoded = Vec::new();
+        msg.encode(&mut encoded)
+            .map_err(|e| Violation::new(format!("decoded introspect frame {msg:?} does not encode: {e}")))?;
+        let again = IntrospectWire::decode(&encoded);
+        check(again.as_ref() == Ok(msg), || {
+            format!("introspect frame {msg:?} re-decodes as {again:?}")
+        })?;
+    }
+    let inner = match wire {
+        Some(IntrospectWire::Answer { outcome, .. }) => Some(outcome),
+        _ => None,
+    };
+    // The outcome decoder is fed the raw input too: in a real answer it reads bytes the
+    // peer chose just as freely.
+    for bytes in std::iter::once(data.to_vec()).chain(inner) {
+        if let Ok(Ok(snapshot)) = decode_outcome(&bytes) {
+            if let Ok(rebuilt) = snapshot.into_snapshot_of_its_node() {
+                let round = crate::node::introspect_wire::WireSnapshot::new(rebuilt.clone())
+                    .into_snapshot_of_its_node();
+                check(round.as_ref() == Ok(&rebuilt), || {
+                    format!("snapshot {rebuilt:?} rebuilds as {round:?}")
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

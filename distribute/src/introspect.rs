@@ -13,10 +13,108 @@
 //! between them ([`NodeSnapshot::taken_at_ms`]).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{ActorId, NodeId};
+
+/// How many actors a snapshot lists unless told otherwise: 10 000 (the node's totals still
+/// count them all).
+pub const DEFAULT_MAX_ACTORS: usize = 10_000;
+
+/// How long a snapshot waits for each supervisor's description by default: 1 second.
+pub const DEFAULT_SUPERVISOR_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long `Node::introspect_node` and `Node::introspect_cluster` wait for a peer's
+/// answer by default: 5 seconds.
+pub const DEFAULT_INTROSPECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most introspection requests of one peer a node answers at once; a peer asking for
+/// more is answered [`IntrospectError::Busy`].
+pub const MAX_INTROSPECTIONS_PER_PEER: usize = 2;
+
+/// The most introspection requests a node answers at once, all peers together.
+pub const MAX_INTROSPECTIONS: usize = 8;
+
+/// What a snapshot includes and how long it waits: see `Node::introspect_with`.
+///
+/// ```
+/// use distribute::introspect::IntrospectOptions;
+///
+/// let options = IntrospectOptions { max_actors: 100, ..IntrospectOptions::default() };
+/// assert_eq!(options.max_actors, 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntrospectOptions {
+    /// The most actors listed ([`DEFAULT_MAX_ACTORS`]); past it the snapshot is
+    /// [`truncated`](NodeSnapshot::truncated). It also bounds the names, the group
+    /// memberships and the supervisors described. A peer asked over the network applies
+    /// its own bound too, and cuts its answer to fit in one frame.
+    pub max_actors: usize,
+    /// How long to wait for each supervisor's description ([`DEFAULT_SUPERVISOR_TIMEOUT`]);
+    /// a supervisor busy for longer (restarting a child with a backoff, say) is listed as an
+    /// actor, without its tree.
+    pub supervisor_timeout: Duration,
+    /// How long to wait for a peer's answer ([`DEFAULT_INTROSPECT_TIMEOUT`]).
+    pub timeout: Duration,
+}
+
+impl Default for IntrospectOptions {
+    fn default() -> Self {
+        IntrospectOptions {
+            max_actors: DEFAULT_MAX_ACTORS,
+            supervisor_timeout: DEFAULT_SUPERVISOR_TIMEOUT,
+            timeout: DEFAULT_INTROSPECT_TIMEOUT,
+        }
+    }
+}
+
+/// Why `Node::introspect_node` has no snapshot of the node asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntrospectError {
+    /// This node has no networking, so it can ask no other node.
+    #[error("this node is not networked")]
+    NotNetworked,
+    /// The node is not up (not connected, or gone before it answered).
+    #[error("node {node} is down")]
+    NodeDown {
+        /// The node asked.
+        node: NodeId,
+    },
+    /// No answer within the timeout.
+    #[error("node {node} did not answer within {timeout:?}")]
+    Timeout {
+        /// The node asked.
+        node: NodeId,
+        /// How long this node waited.
+        timeout: Duration,
+    },
+    /// The node does not let peers introspect it
+    /// (`NodeBuilder::allow_remote_introspection(false)`).
+    #[error("node {node} does not allow remote introspection")]
+    Refused {
+        /// The node asked.
+        node: NodeId,
+    },
+    /// The node is answering as many introspection requests as it takes at once.
+    #[error("node {node} is busy with {limit} introspection requests")]
+    Busy {
+        /// The node asked.
+        node: NodeId,
+        /// Its bound.
+        limit: u32,
+    },
+    /// The answer did not decode, or described another node.
+    #[error("node {node} answered with a malformed snapshot: {why}")]
+    Malformed {
+        /// The node asked.
+        node: NodeId,
+        /// What was wrong.
+        why: String,
+    },
+}
 
 /// One node's view of itself, at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +206,8 @@ pub struct TreeSnapshot {
     pub supervisor: ActorId,
     /// The supervisor's type name (`Supervisor`, `Pool`, or the `#[supervised]` type's name).
     pub type_name: String,
+    /// Its name in logs (`SupervisorSpec::name`).
+    pub name: String,
     /// Its strategy, as written in Rust (`OneForOne`, `OneForAll`, `RestForOne`).
     pub strategy: String,
     /// Its children, in start order.

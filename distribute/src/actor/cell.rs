@@ -5,7 +5,7 @@
 //! so the hot path of a send touches only the mailbox.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Notify;
@@ -40,7 +40,23 @@ pub(crate) struct Core {
     /// one has not finished its `started` hook (its supervisor is deciding, backing off or
     /// restarting it).
     is_restarting: AtomicBool,
+    /// Incarnations started after the first behind this id (by a supervisor). Next to the
+    /// flags above, it takes room the layout leaves free anyway.
+    restarts: AtomicU32,
+    /// Messages handled, published by the run loop once per batch (see `run.rs`), not once
+    /// per message.
+    handled: AtomicU64,
     stats: Arc<NodeStats>,
+}
+
+/// An actor's mailbox at one moment, for introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MailboxProbe {
+    /// Messages sent and not yet handed to the actor.
+    pub(crate) len: usize,
+    pub(crate) capacity: usize,
+    /// Whether the actor's task waits for the next message (it is not in a handler).
+    pub(crate) receiver_waiting: bool,
 }
 
 /// Starts a dormant actor's task.
@@ -60,6 +76,8 @@ impl Core {
             kill_requested: AtomicBool::new(false),
             is_dormant: AtomicBool::new(false),
             is_restarting: AtomicBool::new(false),
+            restarts: AtomicU32::new(0),
+            handled: AtomicU64::new(0),
             stats,
         }
     }
@@ -118,6 +136,31 @@ impl Core {
         self.is_restarting.store(restarting, Ordering::Release);
     }
 
+    /// Counts one more incarnation behind this id.
+    pub(crate) fn count_restart(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times the actor was restarted behind this id.
+    pub(crate) fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Adds a batch of handled messages to the count.
+    pub(crate) fn count_handled(&self, messages: u64) {
+        self.handled.fetch_add(messages, Ordering::Relaxed);
+    }
+
+    /// Messages handled so far, up to the last batch the run loop published.
+    pub(crate) fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    /// Whether the actor's task has not started yet (it starts with its first message).
+    pub(crate) fn is_dormant(&self) -> bool {
+        self.is_dormant.load(Ordering::Acquire)
+    }
+
     /// Records the exit reason; returns false if one was already recorded.
     pub(crate) fn begin_exit(&self, reason: ExitReason) -> bool {
         self.exit.set(Box::new(reason)).is_ok()
@@ -172,7 +215,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        self.stats.cell_dropped();
+        self.stats.cell_dropped(*self.handled.get_mut());
     }
 }
 
@@ -182,6 +225,12 @@ pub(crate) trait AnyCell: Send + Sync + 'static {
 
     /// The cell as `Any`, to recover its type.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+
+    /// The cell as `Any`, to learn its type without taking a reference count.
+    fn as_any(&self) -> &dyn Any;
+
+    /// The mailbox as introspection sees it.
+    fn mailbox_probe(&self) -> MailboxProbe;
 
     /// Decodes a message that arrived from the network and delivers it to this actor.
     fn deliver_remote(
@@ -234,6 +283,18 @@ impl<A: Actor> AnyCell for Cell<A> {
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn mailbox_probe(&self) -> MailboxProbe {
+        MailboxProbe {
+            len: self.mailbox.len(),
+            capacity: self.mailbox.capacity(),
+            receiver_waiting: self.mailbox.receiver_waiting(),
+        }
     }
 
     fn deliver_remote(

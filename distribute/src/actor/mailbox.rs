@@ -179,6 +179,12 @@ impl<M> Mailbox<M> {
         self.capacity
     }
 
+    /// Whether the actor's task waits for a message now: idle, not in a handler. Takes the
+    /// lock; for introspection, not for the hot path.
+    pub(crate) fn receiver_waiting(&self) -> bool {
+        self.lock().receiver.is_some()
+    }
+
     /// Takes the next message, if any. Only the actor's task receives, with its own inbox.
     #[cfg(test)]
     pub(crate) fn try_recv(&self, inbox: &mut Inbox<M>) -> Option<M> {

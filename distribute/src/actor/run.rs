@@ -181,6 +181,7 @@ fn run<A: Actor>(
             cell.core.set_restarting(true);
             match park(restartable, ctx.id(), &mut started, reason).await {
                 Resume::Restart(tx) => {
+                    cell.core.count_restart();
                     // A stop the last incarnation asked for does not apply to the next one.
                     let _ = ctx.take_stop_request();
                     started = Some(tx);
@@ -255,7 +256,7 @@ fn incarnation<'a, A: Actor>(
                 break reason;
             }
             if budget == 0 {
-                budget = MESSAGES_PER_YIELD;
+                publish_handled(&ctx.cell.core, &mut budget);
                 tokio::task::yield_now().await;
                 // Signals that came in meanwhile go first.
                 continue;
@@ -271,7 +272,7 @@ fn incarnation<'a, A: Actor>(
                     Poll::Ready(None) => Poll::Ready(Next::Closed),
                     Poll::Pending => {
                         // Idle: the next burst of messages gets a full budget.
-                        budget = MESSAGES_PER_YIELD;
+                        publish_handled(&ctx.cell.core, &mut budget);
                         Poll::Pending
                     }
                 }
@@ -292,9 +293,21 @@ fn incarnation<'a, A: Actor>(
                 break ExitReason::Panicked(panic);
             }
         };
+        publish_handled(&ctx.cell.core, &mut budget);
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }
+}
+
+/// Publishes the messages handled since the budget was last full (the budget counts them
+/// down), and fills it again: one atomic add per batch, none per message. A kill in the
+/// middle of a batch loses that batch's count, at most `MESSAGES_PER_YIELD`.
+fn publish_handled(core: &Core, budget: &mut u32) {
+    let handled = MESSAGES_PER_YIELD - *budget;
+    if handled > 0 {
+        core.count_handled(u64::from(handled));
+    }
+    *budget = MESSAGES_PER_YIELD;
 }
 
 /// Runs the `stopped` hook; returns `reason`.

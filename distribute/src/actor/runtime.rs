@@ -31,6 +31,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeStats {
     cells: AtomicUsize,
     spawned: AtomicU64,
+    /// Messages handled by actors whose cell is gone.
+    handled_by_gone: AtomicU64,
 }
 
 impl NodeStats {
@@ -39,8 +41,18 @@ impl NodeStats {
         self.spawned.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn cell_dropped(&self) {
+    /// A cell was dropped, whose actor had handled `handled` messages.
+    pub(crate) fn cell_dropped(&self, handled: u64) {
         self.cells.fetch_sub(1, Ordering::Relaxed);
+        if handled > 0 {
+            self.handled_by_gone.fetch_add(handled, Ordering::Relaxed);
+        }
+    }
+
+    /// Messages handled by actors whose shared state has been freed; add the live actors'
+    /// counts for the node's total.
+    pub(crate) fn handled_by_gone(&self) -> u64 {
+        self.handled_by_gone.load(Ordering::Relaxed)
     }
 
     /// Actors whose shared state is still allocated: running ones, plus stopped ones that a
@@ -326,6 +338,39 @@ impl Node {
             Some(cell) => ActorRef::from_cell(cell),
             None => ActorRef::from_cell(Arc::new(Cell::<A>::dead(id, self.stats()))),
         }
+    }
+
+    /// The cells of the live actors, oldest first, at most `limit` of them, and how many
+    /// there are in all.
+    pub(crate) fn cells(&self, limit: usize) -> (Vec<Arc<dyn AnyCell>>, usize) {
+        let actors = self.actors();
+        (actors.values().take(limit).cloned().collect(), actors.len())
+    }
+
+    /// The cells of the live actors that `keep` selects, oldest first, at most `limit`.
+    /// `keep` runs under the table's lock: it must be quick and must not touch the table.
+    pub(crate) fn cells_where(
+        &self,
+        limit: usize,
+        keep: impl Fn(&dyn AnyCell) -> bool,
+    ) -> Vec<Arc<dyn AnyCell>> {
+        self.actors()
+            .values()
+            .filter(|cell| keep(&***cell))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Messages handled by the node's actors since it started: those of actors gone, plus
+    /// what the live ones have published (each publishes once per batch of messages).
+    pub(crate) fn messages_handled(&self) -> u64 {
+        let live: u64 = self
+            .actors()
+            .values()
+            .map(|cell| cell.core().handled())
+            .fold(0, u64::saturating_add);
+        live.saturating_add(self.inner.stats.handled_by_gone())
     }
 
     fn actors(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<dyn AnyCell>>> {

@@ -79,6 +79,7 @@ pub use events::{NodeDownReason, NodeEvent, NodeEvents, PeerInfo};
 pub(crate) use peer::PeerSlot;
 pub use reconnect::Reconnect;
 pub use stats::NetStats;
+pub(crate) use stats::PeerTraffic;
 #[cfg(feature = "tls")]
 pub(crate) use tls::TlsTransport;
 pub use transport::{

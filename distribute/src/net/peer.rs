@@ -22,7 +22,7 @@ use tokio::sync::{oneshot, Notify};
 use super::queue::{PushError, SendQueue, Urgency};
 use super::stopped::KnownStopped;
 use super::wire::{reply_error, write_reply_header, Control, FoundActor, MessageHeaderWire, ReplyStatus};
-use super::{NetConfig, NetStats, NodeDownReason};
+use super::{NetConfig, NetStats, NodeDownReason, PeerTraffic};
 use crate::actor::{
     ActorId, DecodeScope, EncodeBody, ErasedReply, ExitReason, MessageHead, MonitorRef, Node, NodeId,
     OwnedBody, Watcher, WeakNode,
@@ -74,6 +74,8 @@ pub(crate) struct PeerSlot {
     pub(crate) revived: Notify,
     /// Frames received, heartbeats aside: with the frames queued, what the idle check counts.
     received: AtomicU64,
+    /// Bytes read from the peer's connections.
+    bytes_read: AtomicU64,
     pub(crate) queue: SendQueue,
     pub(crate) max_frame: usize,
     pub(crate) stats: Arc<NetStats>,
@@ -112,6 +114,7 @@ impl PeerSlot {
             wanted: Notify::new(),
             revived: Notify::new(),
             received: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
             queue: SendQueue::new(limit, max_frame, Arc::clone(&stats)),
             max_frame,
             stats,
@@ -297,6 +300,23 @@ impl PeerSlot {
 
     pub(crate) fn note_received(&self) {
         self.received.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `bytes` read from the peer, in the node's counters and the peer's.
+    pub(crate) fn count_read(&self, bytes: usize) {
+        self.stats.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.bytes_read.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The traffic with the peer since this node first knew it: bytes read and written,
+    /// frames received and queued (heartbeats aside).
+    pub(crate) fn traffic(&self) -> PeerTraffic {
+        PeerTraffic {
+            bytes_in: self.bytes_read.load(Ordering::Relaxed),
+            bytes_out: self.queue.bytes_written(),
+            frames_in: self.received.load(Ordering::Relaxed),
+            frames_out: self.queue.appended(),
+        }
     }
 
     /// A count that moves whenever a frame (a heartbeat aside) is queued for the peer or

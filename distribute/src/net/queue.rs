@@ -26,7 +26,7 @@
 //! lock, and what the socket does not take at once is kept, sealed, for the writer to send
 //! before anything else.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::net::tcp::OwnedWriteHalf;
@@ -160,6 +160,8 @@ pub(crate) struct SendQueue {
     pub(crate) bounds: Bounds,
     /// Bytes written by senders themselves, counted with the writer's.
     bytes_out: Arc<NetStats>,
+    /// Bytes written to this peer, by the writer and by senders: its traffic out.
+    written: AtomicU64,
 }
 
 /// Why an append failed.
@@ -241,6 +243,7 @@ impl SendQueue {
             limit: limit.max(1),
             bounds: Bounds::new(limit, max_frame),
             bytes_out: stats,
+            written: AtomicU64::new(0),
         }
     }
 
@@ -515,12 +518,23 @@ impl SendQueue {
         buf.clear();
         // Non-blocking: whatever the socket does not take now is left to the writer.
         if let Ok(written) = half.try_write(sealed) {
-            self.bytes_out
-                .bytes_out
-                .fetch_add(written as u64, Ordering::Relaxed);
+            self.count_written(written);
             let written = written.min(sealed.len());
             sealed.drain(..written);
         }
+    }
+
+    /// Counts `bytes` written to the peer, in the node's counters and the peer's.
+    pub(crate) fn count_written(&self, bytes: usize) {
+        self.bytes_out
+            .bytes_out
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        self.written.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Bytes written to the peer since the queue was made.
+    pub(crate) fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
 
     /// Bytes waiting to be written.

@@ -30,7 +30,6 @@
 //! reply) while the peer's signals fill its queue holds the reader up until the heartbeat
 //! timeout ends it; honest peers rarely send 1 024 signals to one actor in one handler's time.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::io::AsyncReadExt;
@@ -166,7 +165,7 @@ async fn read_frames(
             }
             Ok(n) => {
                 last_heard = Instant::now();
-                slot.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                slot.count_read(n);
                 decoder.push(buf.get(..n).unwrap_or_default());
             }
             Err(error) => return NodeDownReason::ConnectionError(error.to_string()),

@@ -56,3 +56,17 @@ impl NetStats {
         self.connections_rejected.load(Ordering::Relaxed)
     }
 }
+
+/// The traffic between a node and one peer, as [`PeerSlot::traffic`](super::peer::PeerSlot)
+/// counts it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PeerTraffic {
+    /// Bytes read from its connections (sealed records, as on the wire).
+    pub(crate) bytes_in: u64,
+    /// Bytes written to its connections.
+    pub(crate) bytes_out: u64,
+    /// Frames received from it, heartbeats aside.
+    pub(crate) frames_in: u64,
+    /// Frames queued for it, heartbeats aside.
+    pub(crate) frames_out: u64,
+}

@@ -2,7 +2,6 @@
 //! batch, sealed in records with the connection's session keys (a batch is a few records,
 //! not one per frame), and queues a heartbeat when it has had nothing to send for a while.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -97,9 +96,7 @@ async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batc
     while let Some(part) = batch.next_part() {
         written = match part {
             Ok(bytes) => {
-                slot.stats
-                    .bytes_out
-                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                slot.queue.count_written(bytes.len());
                 wr.write_all(bytes).await
             }
             Err(error) => Err(std::io::Error::other(error)),

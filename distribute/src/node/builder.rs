@@ -62,6 +62,7 @@ pub struct NodeBuilder {
     registry_claim_timeout: Duration,
     max_global_names_per_node: usize,
     max_remote_spawned: usize,
+    remote_introspection: bool,
     id: Option<NodeId>,
 }
 
@@ -106,6 +107,7 @@ impl Default for NodeBuilder {
             registry_claim_timeout: crate::registry::DEFAULT_CLAIM_TIMEOUT,
             max_global_names_per_node: crate::registry::DEFAULT_MAX_NAMES_PER_NODE,
             max_remote_spawned: crate::DEFAULT_MAX_REMOTE_SPAWNED,
+            remote_introspection: true,
             id: None,
         }
     }
@@ -260,6 +262,17 @@ impl NodeBuilder {
         self
     }
 
+    /// Whether peers may ask this node for its snapshot with
+    /// [`Node::introspect_node`](crate::Node::introspect_node) (default: allowed). A node
+    /// that does not answers every request with
+    /// [`IntrospectError::Refused`](crate::introspect::IntrospectError::Refused). A snapshot
+    /// shows the node's actors, names, groups and peers to every node holding the cookie;
+    /// turn it off where that is more than they should see.
+    pub fn allow_remote_introspection(mut self, allow: bool) -> Self {
+        self.remote_introspection = allow;
+        self
+    }
+
     /// The most incoming connections that may be in their handshake at a time (default
     /// 256, at least 1). When a connection arrives at the cap, the oldest pending handshake
     /// is dropped ([`ConnectError::HandshakeEvicted`](crate::ConnectError)): idle sockets
@@ -362,6 +375,7 @@ impl NodeBuilder {
         let node = Node::with_identity(id, name.clone());
         node.set_conflict_policy(self.conflicts.clone());
         node.spawner().set_max_running(self.max_remote_spawned);
+        node.introspector().set_allowed(self.remote_introspection);
         node.configure_registry(crate::registry::RegistryConfig {
             ack_timeout: crate::DEFAULT_CALL_TIMEOUT,
             claim_timeout: self.registry_claim_timeout,
@@ -465,6 +479,12 @@ fn wiring(node: &Node, transport: Option<Arc<dyn Transport>>) -> Wiring {
     handlers.register(
         FrameKind::Spawn,
         Arc::new(super::spawn::SpawnFrames {
+            node: node.downgrade(),
+        }),
+    );
+    handlers.register(
+        FrameKind::Introspect,
+        Arc::new(super::introspect::IntrospectFrames {
             node: node.downgrade(),
         }),
     );

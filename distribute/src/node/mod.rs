@@ -9,7 +9,10 @@
 //! (spawning, counting, shutting down actors) are the actor layer's.
 
 mod builder;
+mod introspect;
 mod outbox;
+// The introspection wire format, for the fuzz entry point.
+pub(crate) use introspect::wire as introspect_wire;
 mod registry;
 pub(crate) mod remote_child;
 pub(crate) mod spawn;
@@ -43,6 +46,8 @@ pub(crate) struct Services {
     gossip: OnceLock<Arc<Gossip>>,
     /// The actor types peers may start here, and this node's spawn requests to peers.
     spawn: Arc<spawn::SpawnService>,
+    /// Whether peers may introspect this node, their requests, and this node's requests.
+    introspect: Arc<introspect::IntrospectService>,
     /// The node these services belong to, for the registry's host (stopping a conflict's
     /// loser); set once, right after the node is made.
     node: OnceLock<WeakNode>,
@@ -61,6 +66,7 @@ impl Services {
                 net: OnceLock::new(),
                 gossip: OnceLock::new(),
                 spawn: Arc::default(),
+                introspect: Arc::default(),
                 node: OnceLock::new(),
             }
         })

@@ -330,6 +330,39 @@ impl Node {
         })
     }
 
+    /// The global names held by this node's actors, sorted by name, at most `limit`.
+    pub(crate) fn global_names_here(&self, limit: usize) -> Vec<(String, ActorId)> {
+        let me = self.id();
+        self.registry().read(|replica| {
+            replica
+                .snapshot()
+                .into_iter()
+                .filter(|(_, entry)| entry.owner.node() == me)
+                .take(limit)
+                .map(|(name, entry)| (name, entry.owner))
+                .collect()
+        })
+    }
+
+    /// The process groups with members on this node, with those members, sorted by group;
+    /// at most `limit` memberships in all.
+    pub(crate) fn groups_here(&self, limit: usize) -> Vec<(String, Vec<ActorId>)> {
+        let me = self.id();
+        let memberships = self.registry().read(|replica| replica.group_snapshot());
+        let mut groups: Vec<(String, Vec<ActorId>)> = Vec::new();
+        let here = memberships
+            .into_iter()
+            .filter(|(_, member)| member.owner.node() == me)
+            .take(limit);
+        for (group, member) in here {
+            match groups.last_mut() {
+                Some((last, members)) if *last == group => members.push(member.owner),
+                _ => groups.push((group, vec![member.owner])),
+            }
+        }
+        groups
+    }
+
     /// A ref to `id`: local, or through the peer that hosts it (`None` without networking).
     pub(crate) fn ref_to<A: Actor>(&self, id: ActorId) -> Option<ActorRef<A>> {
         if id.node() == self.id() {

@@ -115,6 +115,17 @@ impl LocalNames {
         names
     }
 
+    /// Every name with its owner, sorted by name.
+    pub(crate) fn owners(&self) -> Vec<(String, ActorId)> {
+        let mut owners: Vec<(String, ActorId)> = self
+            .lock()
+            .iter()
+            .map(|(name, entry)| (name.clone(), entry.owner))
+            .collect();
+        owners.sort();
+        owners
+    }
+
     /// Drops every name held by `actor` (it stopped for good).
     pub(crate) fn forget_owner(&self, actor: ActorId) {
         let mut names = self.lock();

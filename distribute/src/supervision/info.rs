@@ -1,7 +1,7 @@
 //! What a supervisor answers: its children as listed and counted, and why a request
 //! failed.
 
-use super::strategy::Restart;
+use super::strategy::{Restart, Strategy};
 use crate::actor::{ActorId, ExitReason};
 use crate::actor::{CallError, SpawnError};
 
@@ -142,4 +142,14 @@ impl ChildCounts {
             workers: children.iter().filter(|c| !c.is_supervisor).count(),
         }
     }
+}
+
+/// What a supervisor tells introspection about itself.
+#[doc(hidden)]
+#[derive(Debug, Clone)]
+pub struct SupervisorReport {
+    /// Its name in logs (`supervisor`, `pool of Worker`, `Worker supervisor`, or the user's).
+    pub(crate) name: String,
+    pub(crate) strategy: Strategy,
+    pub(crate) children: Vec<ChildInfo>,
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::handoff::{Handoff, KeptChild};
-use super::info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError};
+use super::info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError, SupervisorReport};
 use super::slot::{ChildSlot, ExitListener, Parked};
 use super::spec::{ChildHandle, ChildSpec};
 use super::strategy::{Intensity, Strategy};
@@ -390,6 +390,11 @@ impl Supervisor {
                 None => reply.send(Err(SupervisorError::NotFound { child: id })),
             },
             SupervisorMsg::WhichChildren { reply } => reply.send(self.info()),
+            SupervisorMsg::Describe { reply } => reply.send(SupervisorReport {
+                name: self.config.name.clone(),
+                strategy: self.config.strategy,
+                children: self.info(),
+            }),
             SupervisorMsg::Child { id, reply } => {
                 let found = match self.position(&id) {
                     None => Err(ChildError::NoSuchChild { child: id }),
@@ -501,6 +506,12 @@ pub enum SupervisorMsg {
         /// The children, in start order.
         reply: ReplyTo<Vec<ChildInfo>>,
     },
+    /// Describe the supervisor: its name, strategy and children (for introspection).
+    #[doc(hidden)]
+    Describe {
+        /// The description.
+        reply: ReplyTo<SupervisorReport>,
+    },
     /// Look up a running child.
     #[doc(hidden)]
     Child {
@@ -527,6 +538,7 @@ impl Message for SupervisorMsg {
             SupervisorMsg::RestartChild { .. } => "restart_child",
             SupervisorMsg::DeleteChild { .. } => "delete_child",
             SupervisorMsg::WhichChildren { .. } => "which_children",
+            SupervisorMsg::Describe { .. } => "describe",
             SupervisorMsg::Child { .. } => "child",
         }
     }
@@ -596,6 +608,13 @@ impl ActorRef<Supervisor> {
     /// The children, in start order, with their state.
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
         self.request(|reply| SupervisorMsg::WhichChildren { reply }).await
+    }
+
+    /// The supervisor's name, strategy and children, waiting at most `timeout`: what
+    /// introspection shows of it.
+    pub(crate) async fn describe(&self, timeout: Duration) -> Result<SupervisorReport, CallError> {
+        self.ask_timeout(|reply| SupervisorMsg::Describe { reply }, timeout)
+            .await
     }
 
     /// How many children the supervisor has, and how many of them run.

@@ -63,6 +63,8 @@ pub enum FrameKind {
     Sealed = 8,
     /// Remote spawn: a request to start an actor of a named type, and its answer.
     Spawn = 9,
+    /// Introspection: a request for a node's snapshot of itself, and its answer.
+    Introspect = 11,
 }
 
 impl FrameKind {
@@ -93,6 +95,7 @@ impl TryFrom<u8> for FrameKind {
             7 => FrameKind::Close,
             8 => FrameKind::Sealed,
             9 => FrameKind::Spawn,
+            11 => FrameKind::Introspect,
             other => return Err(FrameError::UnknownKind(other)),
         })
     }
@@ -422,7 +425,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [FrameKind; 9] = [
+    const ALL_KINDS: [FrameKind; 10] = [
         FrameKind::Handshake,
         FrameKind::Message,
         FrameKind::Reply,
@@ -432,6 +435,7 @@ mod tests {
         FrameKind::Close,
         FrameKind::Sealed,
         FrameKind::Spawn,
+        FrameKind::Introspect,
     ];
 
     /// `len` bytes from `rng`: reproducible garbage, since the seed is fixed.
@@ -515,7 +519,7 @@ mod tests {
             assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
             assert_eq!(u8::from(kind), kind.as_u8());
         }
-        for byte in (0..=255u8).filter(|b| !(1..=9).contains(b)) {
+        for byte in (0..=255u8).filter(|b| !matches!(b, 1..=9 | 11)) {
             assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
         }
     }
