@@ -55,7 +55,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use distribute::introspect::ClusterSnapshot;
+use distribute::introspect::{ClusterSnapshot, IntrospectOptions};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
@@ -79,9 +79,13 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
 /// otherwise.
 pub const DEFAULT_MAX_CLIENTS: usize = 32;
 
-/// The longest a snapshot may take, at least; a slower one is abandoned and the page keeps the
-/// previous one.
-const MIN_SNAPSHOT_BUDGET: Duration = Duration::from_secs(3);
+/// How long [`Dashboard::new`] waits for each member's snapshot: a member slower than that is
+/// shown unavailable rather than holding up the page.
+pub const PEER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The longest a whole snapshot may take, at least; a slower one is abandoned and the pages
+/// keep the previous one (a safety net: members have [`PEER_TIMEOUT`] each).
+const MIN_SNAPSHOT_BUDGET: Duration = Duration::from_secs(10);
 
 /// How long [`DashboardHandle::shutdown`] waits for open connections to close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -107,10 +111,17 @@ impl std::fmt::Debug for Dashboard {
 impl Dashboard {
     /// A dashboard of the cluster that `node` is a member of, as `node` gathers it
     /// ([`Node::introspect_cluster`](distribute::Node::introspect_cluster)).
+    ///
+    /// Each member has [`PEER_TIMEOUT`] to answer; one that does not is shown unavailable
+    /// with the error, and the others are shown as they answered.
     pub fn new(node: distribute::Node) -> Self {
+        let options = IntrospectOptions {
+            timeout: PEER_TIMEOUT,
+            ..IntrospectOptions::default()
+        };
         Self::from_source(move || {
             let node = node.clone();
-            async move { let _ = &node; std::future::pending::<ClusterSnapshot>().await } // INTRO placeholder
+            async move { node.introspect_cluster_with(options).await }
         })
     }
 

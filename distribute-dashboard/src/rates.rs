@@ -58,11 +58,7 @@ pub fn node_rates(before: &NodeSnapshot, after: &NodeSnapshot) -> Option<NodeRat
         return None;
     }
     let rate = |was: u64, is: u64| per_sec(was, is, elapsed_ms);
-    let handled: HashMap<ActorId, u64> = before
-        .actors
-        .iter()
-        .map(|a| (a.id, a.messages_handled))
-        .collect();
+    let handled: HashMap<ActorId, u64> = before.actors.iter().map(|a| (a.id, a.messages_handled)).collect();
     let actors = after
         .actors
         .iter()
@@ -86,10 +82,7 @@ pub fn node_rates(before: &NodeSnapshot, after: &NodeSnapshot) -> Option<NodeRat
         })
         .collect();
     Some(NodeRates {
-        messages_per_sec: rate(
-            before.totals.messages_handled,
-            after.totals.messages_handled,
-        ),
+        messages_per_sec: rate(before.totals.messages_handled, after.totals.messages_handled),
         actors,
         peers,
     })

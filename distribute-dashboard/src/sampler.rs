@@ -50,10 +50,7 @@ pub(crate) fn frame(previous: Option<&ClusterSnapshot>, next: &ClusterSnapshot, 
         snapshot: next,
     })
     .ok()?;
-    Some(Frame {
-        view_json,
-        api_json,
-    })
+    Some(Frame { view_json, api_json })
 }
 
 /// Takes a snapshot every `interval` until `stop` turns true, publishing each frame on
@@ -107,7 +104,10 @@ mod tests {
         assert_eq!(view["nodes"][0]["messages_per_sec"], 30.0);
         let api: serde_json::Value = serde_json::from_str(&frame.api_json).expect("json");
         assert_eq!(api["view"], view);
-        assert_eq!(api["snapshot"]["nodes"][0]["Snapshot"]["totals"]["messages_handled"], 30);
+        assert_eq!(
+            api["snapshot"]["nodes"][0]["Snapshot"]["totals"]["messages_handled"],
+            30
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -120,7 +120,13 @@ mod tests {
         });
         let (frames, mut seen) = watch::channel(None);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(source, Duration::from_millis(500), Duration::from_secs(1), frames, stopped));
+        let task = tokio::spawn(run(
+            source,
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            frames,
+            stopped,
+        ));
         for expected in 1..=3u64 {
             seen.changed().await.expect("the sampler runs");
             let frame = seen.borrow_and_update().clone().expect("a frame");
@@ -147,7 +153,13 @@ mod tests {
         });
         let (frames, mut seen) = watch::channel(None);
         let (_stop, stopped) = watch::channel(false);
-        tokio::spawn(run(source, Duration::from_millis(500), Duration::from_secs(1), frames, stopped));
+        tokio::spawn(run(
+            source,
+            Duration::from_millis(500),
+            Duration::from_secs(1),
+            frames,
+            stopped,
+        ));
         seen.changed().await.expect("the sampler runs");
         let frame = seen.borrow_and_update().clone().expect("a frame");
         let view: serde_json::Value = serde_json::from_str(&frame.view_json).expect("json");

@@ -56,7 +56,11 @@ async fn check_host(State(shared): State<Arc<Shared>>, request: Request, next: N
     if host_allowed(request.headers(), &shared.allowed_hosts) {
         next.run(request).await
     } else {
-        (StatusCode::FORBIDDEN, "host not allowed: see Dashboard::allow_host\n").into_response()
+        (
+            StatusCode::FORBIDDEN,
+            "host not allowed: see Dashboard::allow_host\n",
+        )
+            .into_response()
     }
 }
 
@@ -84,7 +88,10 @@ async fn page() -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -140,7 +147,13 @@ mod tests {
 
     #[test]
     fn ip_literals_and_localhost_are_allowed_hosts() {
-        for host in ["127.0.0.1:8080", "127.0.0.1", "[::1]:80", "10.0.0.7:1", "LocalHost:9"] {
+        for host in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "[::1]:80",
+            "10.0.0.7:1",
+            "LocalHost:9",
+        ] {
             assert!(host_allowed(&with_host(host), &[]), "{host}");
         }
         assert!(host_allowed(&HeaderMap::new(), &[]));

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use distribute::introspect::{
-    ActorSnapshot, ChildSnapshot, ClusterSnapshot, GroupSnapshot, NameScope, NameSnapshot,
-    NodeEntry, NodeSnapshot, PeerSnapshot, TreeSnapshot,
+    ActorSnapshot, ChildSnapshot, ClusterSnapshot, GroupSnapshot, NameScope, NameSnapshot, NodeEntry,
+    NodeSnapshot, PeerSnapshot, TreeSnapshot,
 };
 use distribute::ActorId;
 use serde::{Deserialize, Serialize};
@@ -173,12 +173,21 @@ pub fn cluster_view(snapshot: &ClusterSnapshot, rates: Option<&ClusterRates>, se
             #[allow(unreachable_patterns)]
             _ => unavailable("?", "?", "an entry this dashboard cannot read"),
         })
-        .collect();
+        .collect::<Vec<_>>();
     ClusterView {
         seq,
         gathered_by: snapshot.gathered_by.to_string(),
-        nodes,
+        nodes: in_page_order(nodes),
     }
+}
+
+/// The gathering node first (the snapshot lists it first), then the others by name, so that
+/// cards keep their places from one update to the next.
+fn in_page_order(mut nodes: Vec<NodeView>) -> Vec<NodeView> {
+    if let Some((_first, others)) = nodes.split_first_mut() {
+        others.sort_by(|x, y| x.name.cmp(&y.name).then_with(|| x.id.cmp(&y.id)));
+    }
+    nodes
 }
 
 /// The card of a member that answered.
@@ -240,7 +249,11 @@ impl Lookup<'_> {
             supervisor: tree.supervisor.to_string(),
             type_name: tree.type_name.clone(),
             strategy: tree.strategy.clone(),
-            children: tree.children.iter().map(|c| self.child(c, depth, deeper)).collect(),
+            children: tree
+                .children
+                .iter()
+                .map(|c| self.child(c, depth, deeper))
+                .collect(),
             truncated: !deeper && tree.children.iter().any(|c| c.subtree.is_some()),
         }
     }
@@ -313,7 +326,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::fixtures::{actor_json, cluster, node_id, node_json};
+    use crate::fixtures::{actor_json, cluster, node, node_id, node_json};
     use crate::rates::cluster_rates;
 
     /// Node 1 with a `Supervisor` (actor 1, one-for-one) over `worker` (actor 2, restarted
@@ -323,7 +336,12 @@ mod tests {
         let mut worker = actor_json(1, 2, worker_handled);
         worker["restarts"] = json!(3);
         worker["mailbox_len"] = json!(5);
-        value["actors"] = json!([actor_json(1, 1, 0), worker, actor_json(1, 3, 0), actor_json(1, 4, 0)]);
+        value["actors"] = json!([
+            actor_json(1, 1, 0),
+            worker,
+            actor_json(1, 3, 0),
+            actor_json(1, 4, 0)
+        ]);
         let child = |id: &str, local: u64, restarts: u32, subtree: Value| {
             json!({
                 "id": id, "actor": { "node": 1, "local": local }, "state": "Running",
@@ -358,7 +376,10 @@ mod tests {
         assert_eq!(alpha.messages_per_sec, Some(100.0));
         assert_eq!(alpha.restarts, 3);
         let tree = &alpha.trees[0];
-        assert_eq!((tree.type_name.as_str(), tree.strategy.as_str()), ("Supervisor", "OneForOne"));
+        assert_eq!(
+            (tree.type_name.as_str(), tree.strategy.as_str()),
+            ("Supervisor", "OneForOne")
+        );
         let worker = &tree.children[0];
         assert_eq!(worker.id, "worker");
         assert_eq!(worker.restarts, 3);
@@ -386,17 +407,39 @@ mod tests {
         assert_eq!(alpha.id, node_id(1).to_string());
         assert_eq!(view.gathered_by, node_id(1).to_string());
         assert_eq!(alpha.names[0].scope, "global");
-        assert_eq!(alpha.names[0].actor, alpha.trees[0].children[0].actor.clone().unwrap_or_default());
+        assert_eq!(
+            alpha.names[0].actor,
+            alpha.trees[0].children[0].actor.clone().unwrap_or_default()
+        );
         assert_eq!(alpha.groups[0].name, "pool");
         assert_eq!(alpha.peers[0].name, "n2");
         assert_eq!((alpha.peers[0].bytes_in, alpha.peers[0].bytes_out), (10, 20));
     }
 
     #[test]
+    fn the_gathering_node_comes_first_then_the_others_by_name() {
+        let view = cluster_view(
+            &cluster(vec![
+                Ok(node(1, "m", 0, 0, &[], &[])),
+                Ok(node(2, "z", 0, 0, &[], &[])),
+                Err((3, "b")),
+                Ok(node(4, "k", 0, 0, &[], &[])),
+            ]),
+            None,
+            1,
+        );
+        let names: Vec<&str> = view.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["m", "b", "k", "z"]);
+    }
+
+    #[test]
     fn an_unavailable_member_is_a_card_with_its_error() {
         let view = cluster_view(&cluster(vec![Err((2, "beta"))]), None, 1);
         let beta = &view.nodes[0];
-        assert_eq!((beta.name.as_str(), beta.status.as_str()), ("beta", "unavailable"));
+        assert_eq!(
+            (beta.name.as_str(), beta.status.as_str()),
+            ("beta", "unavailable")
+        );
         assert_eq!(beta.error.as_deref(), Some("timed out"));
         assert!(beta.trees.is_empty());
     }

@@ -52,7 +52,9 @@ async fn get(handle: &DashboardHandle, path: &str, host: &str) -> (BufReader<Tcp
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        let read = timeout(DEADLINE, reader.read_line(&mut line)).await.expect("in time");
+        let read = timeout(DEADLINE, reader.read_line(&mut line))
+            .await
+            .expect("in time");
         if read.expect("reads") == 0 || line == "\r\n" {
             break;
         }
@@ -74,7 +76,9 @@ async fn body(mut reader: BufReader<TcpStream>) -> String {
 async fn next_view(reader: &mut BufReader<TcpStream>) -> ClusterView {
     loop {
         let mut line = String::new();
-        let read = timeout(DEADLINE, reader.read_line(&mut line)).await.expect("in time");
+        let read = timeout(DEADLINE, reader.read_line(&mut line))
+            .await
+            .expect("in time");
         assert_ne!(read.expect("reads"), 0, "the stream ended");
         // Chunked encoding puts sizes on their own lines; the data lines are whole.
         if let Some(data) = line.trim_end().strip_prefix("data: ") {
@@ -88,7 +92,9 @@ async fn the_page_is_served_with_a_restrictive_policy() {
     let (handle, _) = serve(4).await;
     let (reader, head) = get(&handle, "/", "127.0.0.1").await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-security-policy: default-src 'none'"));
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-security-policy: default-src 'none'"));
     let page = body(reader).await;
     assert!(page.contains("new EventSource(\"events\")"));
     handle.shutdown().await;
@@ -154,7 +160,10 @@ async fn clients_share_one_sampler_and_one_over_the_cap_gets_503() {
         if head.starts_with("HTTP/1.1 200") {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the permit never came back");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the permit never came back"
+        );
         // Poll the condition, not a guess at how long it takes.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -167,7 +176,9 @@ async fn shutdown_ends_live_streams_and_stops_listening() {
     let addr = handle.local_addr();
     let (mut stream, _) = get(&handle, "/events", "127.0.0.1").await;
     next_view(&mut stream).await;
-    timeout(DEADLINE, handle.shutdown()).await.expect("shutdown completes");
+    timeout(DEADLINE, handle.shutdown())
+        .await
+        .expect("shutdown completes");
     let mut rest = String::new();
     // The stream ends (EOF or reset) instead of hanging: the deadline is the assertion.
     let _ = timeout(DEADLINE, stream.read_to_string(&mut rest))

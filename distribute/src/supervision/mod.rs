@@ -73,9 +73,9 @@ pub(crate) mod supervisor;
 
 pub use crate::backoff::Backoff;
 pub use builder::SupervisorSpec;
-pub use info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError};
 #[doc(hidden)]
 pub use info::SupervisorReport;
+pub use info::{ChildCounts, ChildError, ChildInfo, ChildState, SupervisorError};
 pub use options::{start_pool, start_supervised, PoolSize, Supervised, SupervisionOptions};
 pub use spec::{ChildHandle, ChildSpec, DEFAULT_CHILD_SHUTDOWN};
 pub use strategy::{Intensity, Restart, Strategy};

@@ -83,7 +83,10 @@ fn clamp(limit: usize) -> u32 {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits { per_peer: 1, total: 2 };
+    const LIMITS: Limits = Limits {
+        per_peer: 1,
+        total: 2,
+    };
 
     fn peer(n: u64) -> NodeId {
         NodeId::from_u64(n)

@@ -35,7 +35,10 @@ pub(super) async fn snapshot(node: &Node, options: &IntrospectOptions) -> NodeSn
     let names = names_of(node, limit);
     let mut names_by_actor: HashMap<ActorId, Vec<String>> = HashMap::new();
     for name in &names {
-        names_by_actor.entry(name.actor).or_default().push(name.name.clone());
+        names_by_actor
+            .entry(name.actor)
+            .or_default()
+            .push(name.name.clone());
     }
     let actors = cells
         .iter()
@@ -140,7 +143,11 @@ fn trees(reports: &Reports) -> Vec<TreeSnapshot> {
         .values()
         .flat_map(|report| report.children.iter().filter_map(|child| child.actor))
         .collect();
-    let mut roots: Vec<ActorId> = reports.keys().filter(|id| !children.contains(id)).copied().collect();
+    let mut roots: Vec<ActorId> = reports
+        .keys()
+        .filter(|id| !children.contains(id))
+        .copied()
+        .collect();
     roots.sort();
     roots
         .into_iter()
@@ -198,11 +205,17 @@ fn supervisor_type(name: &str) -> String {
 
 /// The names of this node's actors, local then global, at most `limit` of each.
 fn names_of(node: &Node, limit: usize) -> Vec<NameSnapshot> {
-    let local = node.attached().names.owners().into_iter().take(limit).map(|(name, actor)| NameSnapshot {
-        name,
-        actor,
-        scope: NameScope::Local,
-    });
+    let local = node
+        .attached()
+        .names
+        .owners()
+        .into_iter()
+        .take(limit)
+        .map(|(name, actor)| NameSnapshot {
+            name,
+            actor,
+            scope: NameScope::Local,
+        });
     let global = node
         .global_names_here(limit)
         .into_iter()

@@ -101,8 +101,7 @@ impl Node {
     /// within the timeout, refuses or is down is a [`NodeEntry::Unavailable`] with the
     /// error.
     pub async fn introspect_cluster(&self) -> ClusterSnapshot {
-        self.introspect_cluster_with(IntrospectOptions::default())
-            .await
+        self.introspect_cluster_with(IntrospectOptions::default()).await
     }
 
     /// [`Node::introspect_cluster`] with options, applied to every member.

@@ -79,7 +79,14 @@ impl IntrospectService {
     }
 
     /// A peer's request: refused at once, or answered by a task of its own.
-    fn on_request(self: &Arc<Self>, node: &Node, peer: NodeId, request: u64, max_actors: u32, max_bytes: u32) {
+    fn on_request(
+        self: &Arc<Self>,
+        node: &Node,
+        peer: NodeId,
+        request: u64,
+        max_actors: u32,
+        max_bytes: u32,
+    ) {
         let allowed = self.allowed.load(Ordering::Acquire);
         if let Err(refusal) = lock(&self.admission).admit(peer, LIMITS, allowed) {
             tracing::debug!(%peer, ?refusal, "introspection request refused");
@@ -188,8 +195,8 @@ impl FrameHandler for IntrospectFrames {
         let service = node.introspector();
         // A frame that does not even say what it is closes the connection, as any bad frame
         // does; an answer whose snapshot does not decode fails only the call waiting for it.
-        let wire =
-            IntrospectWire::decode(body).map_err(|error| format!("undecodable introspection frame: {error}"))?;
+        let wire = IntrospectWire::decode(body)
+            .map_err(|error| format!("undecodable introspection frame: {error}"))?;
         match wire {
             IntrospectWire::Request {
                 request,

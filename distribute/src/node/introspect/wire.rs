@@ -30,7 +30,11 @@ const ANSWER_OVERHEAD: usize = 64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum IntrospectWire {
     /// Asks for the node's snapshot: at most `max_actors` actors, in at most `max_bytes`.
-    Request { request: u64, max_actors: u32, max_bytes: u32 },
+    Request {
+        request: u64,
+        max_actors: u32,
+        max_bytes: u32,
+    },
     /// The answer to request `request`: an [`Outcome`], encoded apart, so that the asker
     /// learns which of its requests a malformed answer was for.
     Answer { request: u64, outcome: Vec<u8> },
@@ -316,7 +320,10 @@ mod tests {
             taken_at_ms: 1,
             actors: (0..actors).map(actor).collect(),
             truncated: false,
-            trees: vec![tree(1, vec![child("inner", Some(nested)), child("w", None)]), tree(9, vec![])],
+            trees: vec![
+                tree(1, vec![child("inner", Some(nested)), child("w", None)]),
+                tree(9, vec![]),
+            ],
             names: Vec::new(),
             groups: Vec::new(),
             peers: Vec::new(),
@@ -340,7 +347,10 @@ mod tests {
         assert_eq!(round_trip(&request), request);
         let original = snapshot(3);
         let answer = IntrospectWire::answer(5, &Ok(WireSnapshot::new(original.clone()))).unwrap();
-        assert_eq!(outcome_of(&round_trip(&answer)).unwrap().into_snapshot(node()), Ok(original));
+        assert_eq!(
+            outcome_of(&round_trip(&answer)).unwrap().into_snapshot(node()),
+            Ok(original)
+        );
         let refused = IntrospectWire::answer(6, &Err(Refusal::Busy { limit: 2 })).unwrap();
         assert_eq!(round_trip(&refused), refused);
         assert_eq!(outcome_of(&refused), Err(Refusal::Busy { limit: 2 }));
