@@ -220,7 +220,7 @@ async fn start_trees_and_traffic(
     tasks.push(every(Duration::from_millis(10), move || {
         let indexer = indexer.clone();
         async move {
-            let _ = indexer.try_index().await;
+            let _ = indexer.try_index();
         }
     }));
     tasks.push(every(Duration::from_millis(50), move || {
