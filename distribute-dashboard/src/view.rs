@@ -74,6 +74,8 @@ pub struct NodeView {
 pub struct TreeView {
     /// The supervisor's actor id.
     pub supervisor: String,
+    /// The supervisor's name in logs (`SupervisorSpec::name`).
+    pub name: String,
     /// The supervisor's type name.
     pub type_name: String,
     /// Its strategy (`OneForOne`, ...).
@@ -247,6 +249,7 @@ impl Lookup<'_> {
         let deeper = depth < MAX_TREE_DEPTH;
         TreeView {
             supervisor: tree.supervisor.to_string(),
+            name: tree.name.clone(),
             type_name: tree.type_name.clone(),
             strategy: tree.strategy.clone(),
             children: tree
@@ -351,11 +354,11 @@ mod tests {
             })
         };
         let inner = json!({
-            "supervisor": { "node": 1, "local": 3 }, "type_name": "Supervisor",
+            "supervisor": { "node": 1, "local": 3 }, "name": "inner", "type_name": "Supervisor",
             "strategy": "OneForAll", "children": [child("leaf", 4, 0, Value::Null)],
         });
         value["trees"] = json!([{
-            "supervisor": { "node": 1, "local": 1 }, "type_name": "Supervisor",
+            "supervisor": { "node": 1, "local": 1 }, "name": "root", "type_name": "Supervisor",
             "strategy": "OneForOne",
             "children": [child("worker", 2, 3, Value::Null), child("inner", 3, 0, inner)],
         }]);
@@ -462,12 +465,12 @@ mod tests {
     #[test]
     fn trees_deeper_than_the_bound_are_cut_and_say_so() {
         let mut tree = json!({
-            "supervisor": { "node": 1, "local": 1 }, "type_name": "Supervisor",
+            "supervisor": { "node": 1, "local": 1 }, "name": "root", "type_name": "Supervisor",
             "strategy": "OneForOne", "children": [],
         });
         for _ in 0..(MAX_TREE_DEPTH + 5) {
             tree = json!({
-                "supervisor": { "node": 1, "local": 1 }, "type_name": "Supervisor",
+                "supervisor": { "node": 1, "local": 1 }, "name": "root", "type_name": "Supervisor",
                 "strategy": "OneForOne",
                 "children": [{ "id": "sub", "actor": null, "state": "Running", "restarts": 0,
                                "incarnation": 1, "last_exit": null, "subtree": tree }],
