@@ -16,6 +16,7 @@ use super::remote::{self, Incoming, Pending, Undelivered};
 use super::runtime::{Node, NodeStats};
 use super::signal::{RemotePushError, Signal};
 use super::{Actor, ActorId, ExitReason};
+use crate::meter::ActorMeters;
 
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
@@ -41,13 +42,21 @@ pub(crate) struct Core {
     /// restarting it).
     is_restarting: AtomicBool,
     stats: Arc<NodeStats>,
+    /// The metric handles of the actor's type on its node.
+    pub(crate) meters: Arc<ActorMeters>,
 }
 
 /// Starts a dormant actor's task.
 pub(crate) type Awaken = Box<dyn FnOnce() + Send>;
 
 impl Core {
-    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, stats: Arc<NodeStats>) -> Self {
+    pub(crate) fn new(
+        id: ActorId,
+        name: &'static str,
+        supervised: bool,
+        stats: Arc<NodeStats>,
+        meters: Arc<ActorMeters>,
+    ) -> Self {
         stats.cell_created();
         Core {
             id,
@@ -61,6 +70,7 @@ impl Core {
             is_dormant: AtomicBool::new(false),
             is_restarting: AtomicBool::new(false),
             stats,
+            meters,
         }
     }
 
@@ -216,7 +226,13 @@ impl<A: Actor> Cell<A> {
     /// The cell of an actor that is gone: what a ref that names a stopped actor of this node
     /// points at. Sends fail with `ActorStopped`, monitors fire at once with `NoProc`.
     pub(crate) fn dead(id: ActorId, stats: Arc<NodeStats>) -> Self {
-        let core = Core::new(id, A::NAME, false, stats);
+        let core = Core::new(
+            id,
+            A::NAME,
+            false,
+            stats,
+            Arc::new(ActorMeters::detached(A::NAME)),
+        );
         core.begin_exit(ExitReason::NoProc);
         let _ = core.signals.close();
         core.finish_exit();

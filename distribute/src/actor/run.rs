@@ -20,6 +20,7 @@ use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
 use crate::actor::SpawnError;
+use crate::meter::Batch;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -70,7 +71,13 @@ pub(crate) fn spawn_actor<A: Actor>(
     let mailbox = Mailbox::new(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
-        core: Core::new(id, A::NAME, restartable.is_some(), node.stats()),
+        core: Core::new(
+            id,
+            A::NAME,
+            restartable.is_some(),
+            node.stats(),
+            node.meters().actor(A::NAME),
+        ),
         mailbox,
     });
     let trap_exit = options.trap_exit;
@@ -256,6 +263,7 @@ fn incarnation<'a, A: Actor>(
             }
             if budget == 0 {
                 budget = MESSAGES_PER_YIELD;
+                ctx.batch.flush(&ctx.cell.core.meters);
                 tokio::task::yield_now().await;
                 // Signals that came in meanwhile go first.
                 continue;
@@ -270,8 +278,10 @@ fn incarnation<'a, A: Actor>(
                     Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
                     Poll::Ready(None) => Poll::Ready(Next::Closed),
                     Poll::Pending => {
-                        // Idle: the next burst of messages gets a full budget.
+                        // Idle: the next burst of messages gets a full budget, and what this
+                        // one counted goes to the metrics.
                         budget = MESSAGES_PER_YIELD;
+                        ctx.batch.flush(&ctx.cell.core.meters);
                         Poll::Pending
                     }
                 }
@@ -283,15 +293,18 @@ fn incarnation<'a, A: Actor>(
                 Next::Closed => break ExitReason::Normal,
             };
             budget -= 1;
+            let started = ctx.batch.took(&ctx.cell.core.meters, || ctx.cell.mailbox.len());
             let handled = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
                 guard(handler).await
             };
+            Batch::handled(&ctx.cell.core.meters, started);
             if let Err(panic) = handled {
                 tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
             }
         };
+        ctx.batch.flush(&ctx.cell.core.meters);
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }

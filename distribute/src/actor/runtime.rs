@@ -22,6 +22,7 @@ use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason, NodeId};
 use crate::actor::SpawnError;
 use crate::lock::lock;
+use crate::meter::NodeMeters;
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -140,6 +141,7 @@ pub(crate) struct NodeInner {
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
     stats: Arc<NodeStats>,
+    meters: NodeMeters,
     services: Arc<dyn NodeServices>,
 }
 
@@ -174,6 +176,7 @@ pub struct Node {
 impl Node {
     /// A node with identity `id` and `name`, and what the layers above attach to it.
     pub(crate) fn with_services(id: NodeId, name: String, services: Arc<dyn NodeServices>) -> Self {
+        let meters = NodeMeters::new(&name);
         Node {
             inner: Arc::new(NodeInner {
                 id,
@@ -182,6 +185,7 @@ impl Node {
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
                 stats: Arc::new(NodeStats::default()),
+                meters,
                 services,
             }),
         }
@@ -242,6 +246,11 @@ impl Node {
         Arc::clone(&self.inner.stats)
     }
 
+    /// The node's metric handles.
+    pub(crate) fn meters(&self) -> &NodeMeters {
+        &self.inner.meters
+    }
+
     /// Whether [`Node::shutdown`] has been called.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Acquire)
@@ -282,12 +291,16 @@ impl Node {
         if self.is_shutting_down() {
             return Err(SpawnError::NodeShuttingDown);
         }
+        cell.core().meters.spawned();
         actors.insert(cell.core().id.local(), cell);
         Ok(())
     }
 
     pub(crate) fn forget(&self, id: ActorId) {
-        self.actors().remove(&id.local());
+        let removed = self.actors().remove(&id.local());
+        if let Some(cell) = removed {
+            cell.core().meters.stopped();
+        }
         self.inner.services.actor_exited(id);
     }
 

@@ -27,12 +27,13 @@
 //! before anything else.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::NetStats;
+use crate::meter::PeerMeters;
 use crate::transport::{Sealer, SessionError, MAX_RECORD_PAYLOAD};
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
@@ -160,6 +161,9 @@ pub(crate) struct SendQueue {
     pub(crate) bounds: Bounds,
     /// Bytes written by senders themselves, counted with the writer's.
     bytes_out: Arc<NetStats>,
+    /// The peer's metric handles, set when its first connection is installed (its name is
+    /// known from then on).
+    pub(crate) meters: OnceLock<PeerMeters>,
 }
 
 /// Why an append failed.
@@ -241,6 +245,7 @@ impl SendQueue {
             limit: limit.max(1),
             bounds: Bounds::new(limit, max_frame),
             bytes_out: stats,
+            meters: OnceLock::new(),
         }
     }
 
@@ -468,6 +473,9 @@ impl SendQueue {
             return Some(Err(PushError::Encode(error)));
         }
         state.appended += u64::from(urgency != Urgency::Heartbeat);
+        if let Some(meters) = self.meters.get() {
+            meters.frames_out.increment(1);
+        }
         if force && state.buf.len() + state.sealed.len() > self.bounds.ceiling {
             state.buf.truncate(before);
             return Some(Err(PushError::Overloaded {
@@ -518,6 +526,9 @@ impl SendQueue {
             self.bytes_out
                 .bytes_out
                 .fetch_add(written as u64, Ordering::Relaxed);
+            if let Some(meters) = self.meters.get() {
+                meters.bytes_out.increment(written as u64);
+            }
             let written = written.min(sealed.len());
             sealed.drain(..written);
         }

@@ -117,9 +117,10 @@ async fn read_frames(
     loop {
         loop {
             match decoder.next_borrowed() {
-                Ok(Some((kind, body))) => match dispatch(net, node, slot, kind, body, state, &mut target)
-                    .await
-                {
+                Ok(Some((kind, body))) => match count_frame_in(
+                    slot,
+                    dispatch(net, node, slot, kind, body, state, &mut target).await,
+                ) {
                     Ok(None) => {}
                     Ok(Some(blocked)) => {
                         if let Err(reason) = signal_room(slot, blocked, &mut closing, stops, timeout).await {
@@ -167,11 +168,22 @@ async fn read_frames(
             Ok(n) => {
                 last_heard = Instant::now();
                 slot.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                if let Some(meters) = slot.meters() {
+                    meters.bytes_in.increment(n as u64);
+                }
                 decoder.push(buf.get(..n).unwrap_or_default());
             }
             Err(error) => return NodeDownReason::ConnectionError(error.to_string()),
         }
     }
+}
+
+/// Counts a frame read in the peer's metrics; returns what its dispatch did.
+fn count_frame_in<T>(slot: &PeerSlot, dispatched: T) -> T {
+    if let Some(meters) = slot.meters() {
+        meters.frames_in.increment(1);
+    }
+    dispatched
 }
 
 /// Waits, without reading, until the peer's send queue is below its pause point: `Ok` once
@@ -183,7 +195,7 @@ async fn paused(
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
     tracing::debug!(peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
-    metrics::counter!("distribute_reader_paused_total").increment(1);
+    crate::meter::counter!(crate::meter::READER_PAUSED).increment(1);
     tokio::select! {
         biased;
         () = slot.queue.below_pause() => Ok(()),
@@ -208,7 +220,7 @@ async fn signal_room(
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
     tracing::debug!(peer = %slot.id, actor = %blocked.actor(), "an actor's signal queue is full: reading paused");
-    metrics::counter!("distribute_signals_paused_total").increment(1);
+    crate::meter::counter!(crate::meter::SIGNALS_PAUSED).increment(1);
     loop {
         tokio::select! {
             biased;

@@ -100,6 +100,9 @@ async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batc
                 slot.stats
                     .bytes_out
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if let Some(meters) = slot.meters() {
+                    meters.bytes_out.increment(bytes.len() as u64);
+                }
                 wr.write_all(bytes).await
             }
             Err(error) => Err(std::io::Error::other(error)),

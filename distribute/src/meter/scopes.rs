@@ -1,0 +1,221 @@
+//! The handles of one node, one actor type on a node, and one peer of a node: registered
+//! once, so that the paths that count never build labels.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+#[cfg(feature = "metrics")]
+use std::time::Instant;
+
+use super::{counter, gauge, histogram, Counter, Gauge, Histogram, Label};
+
+/// One handler in this many is timed (`distribute_handler_seconds`); a power of two.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) const HANDLER_SAMPLE_EVERY: u8 = 64;
+
+/// A node's handles, and a cache of its actor types' handles.
+pub(crate) struct NodeMeters {
+    node: Label,
+    /// One entry per actor type that was spawned here: bounded by the program's types.
+    actors: Mutex<HashMap<&'static str, Arc<ActorMeters>>>,
+}
+
+impl NodeMeters {
+    /// The handles of node `node`; registers the unlabelled counters at zero, so that a
+    /// scrape lists them before anything happened.
+    pub(crate) fn new(node: &str) -> Self {
+        for name in super::UNLABELLED {
+            counter!(*name).increment(0);
+        }
+        counter!(super::REGISTRY_REFUSED, "why" => "cap").increment(0);
+        NodeMeters {
+            node: Label::from(node),
+            actors: Mutex::default(),
+        }
+    }
+
+    /// The handles of actor type `actor` on this node, registered on first use.
+    pub(crate) fn actor(&self, actor: &'static str) -> Arc<ActorMeters> {
+        let mut actors = crate::lock::lock(&self.actors);
+        Arc::clone(
+            actors
+                .entry(actor)
+                .or_insert_with(|| Arc::new(ActorMeters::new(actor, &self.node))),
+        )
+    }
+
+    /// A supervisor of this node restarted a child of type `child`.
+    pub(crate) fn restarted(&self, child: &'static str) {
+        counter!(super::RESTARTS, "actor" => child, "node" => Arc::clone(&self.node)).increment(1);
+    }
+
+    /// A tell or call from this node to an actor of type `actor` failed with `kind`.
+    pub(crate) fn call_error(&self, actor: &'static str, kind: &'static str) {
+        call_error(actor, &self.node, kind);
+    }
+}
+
+fn call_error(actor: &'static str, node: &Label, kind: &'static str) {
+    counter!(super::CALL_ERRORS, "actor" => actor, "node" => Arc::clone(node), "kind" => kind).increment(1);
+}
+
+/// The handles of one actor type on one node, shared by its actors.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) struct ActorMeters {
+    actor: &'static str,
+    node: Label,
+    handled: Counter,
+    handler_seconds: Histogram,
+    mailbox_depth: Histogram,
+    alive: Gauge,
+}
+
+impl ActorMeters {
+    fn new(actor: &'static str, node: &Label) -> Self {
+        ActorMeters {
+            actor,
+            node: Arc::clone(node),
+            handled: counter!(super::MESSAGES_HANDLED, "actor" => actor, "node" => Arc::clone(node)),
+            handler_seconds: histogram!(super::HANDLER_SECONDS, "actor" => actor, "node" => Arc::clone(node)),
+            mailbox_depth: histogram!(super::MAILBOX_DEPTH, "actor" => actor, "node" => Arc::clone(node)),
+            alive: gauge!(super::ACTORS_ALIVE, "actor" => actor, "node" => Arc::clone(node)),
+        }
+    }
+
+    /// Handles that report nothing, for the cells of actors that are gone.
+    pub(crate) fn detached(actor: &'static str) -> Self {
+        ActorMeters {
+            actor,
+            node: Label::from(""),
+            handled: Counter::default(),
+            handler_seconds: Histogram::default(),
+            mailbox_depth: Histogram::default(),
+            alive: Gauge::default(),
+        }
+    }
+
+    /// An actor of this type started running on the node.
+    pub(crate) fn spawned(&self) {
+        self.alive.increment(1.0);
+    }
+
+    /// An actor of this type stopped for good.
+    pub(crate) fn stopped(&self) {
+        self.alive.decrement(1.0);
+    }
+
+    /// A tell or call to an actor of this type, from its own node, failed with `kind`.
+    pub(crate) fn call_error(&self, kind: &'static str) {
+        call_error(self.actor, &self.node, kind);
+    }
+}
+
+/// What an actor's task counts between two flushes, in plain integers: the hot path touches
+/// no shared memory for metrics. Without the `metrics` feature it is empty and every method
+/// does nothing.
+#[derive(Default)]
+pub(crate) struct Batch {
+    #[cfg(feature = "metrics")]
+    handled: u32,
+    /// Messages taken so far, wrapping: every [`HANDLER_SAMPLE_EVERY`]th is timed.
+    #[cfg(feature = "metrics")]
+    seq: u8,
+}
+
+/// When a sampled handler started; `None` for the handlers that are not timed.
+#[cfg(feature = "metrics")]
+pub(crate) type Started = Option<Instant>;
+/// Nothing is timed without the `metrics` feature.
+#[cfg(not(feature = "metrics"))]
+pub(crate) type Started = ();
+
+impl Batch {
+    /// The actor took a message from its mailbox: counts it; the first of a batch samples
+    /// the mailbox's depth (`waiting`: messages left, this one excluded). Returns when the
+    /// handler started if this one is timed.
+    #[inline]
+    pub(crate) fn took(&mut self, meters: &ActorMeters, waiting: impl FnOnce() -> usize) -> Started {
+        #[cfg(feature = "metrics")]
+        {
+            if self.handled == 0 {
+                meters.mailbox_depth.record(waiting().saturating_add(1) as f64);
+            }
+            self.handled = self.handled.saturating_add(1);
+            self.seq = self.seq.wrapping_add(1);
+            (self.seq % HANDLER_SAMPLE_EVERY == 0).then(Instant::now)
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = (meters, waiting);
+        }
+    }
+
+    /// The handler that [`took`](Self::took) returned `started` for has returned.
+    #[inline]
+    pub(crate) fn handled(meters: &ActorMeters, started: Started) {
+        #[cfg(feature = "metrics")]
+        if let Some(started) = started {
+            meters.handler_seconds.record(started.elapsed().as_secs_f64());
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (meters, started);
+    }
+
+    /// Adds what was counted since the last flush to the shared handles: called when the
+    /// mailbox runs empty, when the actor yields and when it stops.
+    #[inline]
+    pub(crate) fn flush(&mut self, meters: &ActorMeters) {
+        #[cfg(feature = "metrics")]
+        if self.handled != 0 {
+            meters.handled.increment(u64::from(self.handled));
+            self.handled = 0;
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = meters;
+    }
+}
+
+/// The handles of one peer of a node, made when its first connection is installed.
+pub(crate) struct PeerMeters {
+    pub(crate) messages_in: Counter,
+    pub(crate) messages_out: Counter,
+    pub(crate) bytes_in: Counter,
+    pub(crate) bytes_out: Counter,
+    pub(crate) frames_in: Counter,
+    pub(crate) frames_out: Counter,
+    pub(crate) rejected: Counter,
+    pub(crate) up: Counter,
+    pub(crate) down: Counter,
+}
+
+impl PeerMeters {
+    /// The handles of peer `peer` of node `node`, all registered at zero.
+    pub(crate) fn new(node: &str, peer: &str) -> Self {
+        let (node, peer) = (Label::from(node), Label::from(peer));
+        let (n, p) = (|| Arc::clone(&node), || Arc::clone(&peer));
+        let meters = PeerMeters {
+            messages_in: counter!(super::PEER_MESSAGES, "node" => n(), "peer" => p(), "direction" => "in"),
+            messages_out: counter!(super::PEER_MESSAGES, "node" => n(), "peer" => p(), "direction" => "out"),
+            bytes_in: counter!(super::WIRE_BYTES, "node" => n(), "peer" => p(), "direction" => "in"),
+            bytes_out: counter!(super::WIRE_BYTES, "node" => n(), "peer" => p(), "direction" => "out"),
+            frames_in: counter!(super::WIRE_FRAMES, "node" => n(), "peer" => p(), "direction" => "in"),
+            frames_out: counter!(super::WIRE_FRAMES, "node" => n(), "peer" => p(), "direction" => "out"),
+            rejected: counter!(super::MESSAGES_REJECTED, "node" => n(), "peer" => p()),
+            up: counter!(super::NODE_UP, "node" => n(), "peer" => p()),
+            down: counter!(super::NODE_DOWN, "node" => n(), "peer" => p()),
+        };
+        for counter in [
+            &meters.messages_in,
+            &meters.messages_out,
+            &meters.bytes_in,
+            &meters.bytes_out,
+            &meters.frames_in,
+            &meters.frames_out,
+            &meters.rejected,
+            &meters.up,
+            &meters.down,
+        ] {
+            counter.increment(0);
+        }
+        meters
+    }
+}

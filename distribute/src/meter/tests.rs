@@ -1,0 +1,77 @@
+use std::collections::BTreeSet;
+
+use super::ALL;
+
+/// The names in the first column of a Markdown table whose rows start with `prefix`.
+fn table_names(text: &str, prefix: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.trim_start().strip_prefix(prefix))
+        .filter_map(|row| row.trim_start().strip_prefix("| `"))
+        .filter_map(|row| row.split('`').next())
+        .filter(|name| name.starts_with("distribute_"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn constants() -> BTreeSet<String> {
+    ALL.iter().map(|name| (*name).to_owned()).collect()
+}
+
+#[test]
+fn the_docs_table_lists_exactly_the_named_constants_once_each() {
+    let rows = table_names(include_str!("../meter.rs"), "//!");
+    let listed: BTreeSet<String> = rows.iter().cloned().collect();
+    assert_eq!(rows.len(), listed.len(), "a metric is listed twice: {rows:?}");
+    assert_eq!(listed, constants());
+    assert_eq!(ALL.len(), constants().len(), "a constant is listed twice in ALL");
+}
+
+#[test]
+fn the_readme_table_lists_exactly_the_named_constants() {
+    let rows = table_names(include_str!("../../../README.md"), "");
+    let listed: BTreeSet<String> = rows.iter().cloned().collect();
+    assert_eq!(listed, constants());
+}
+
+#[test]
+fn the_docs_table_gives_every_metric_a_known_type() {
+    let text = include_str!("../meter.rs");
+    for row in text.lines().filter(|l| l.starts_with("//! | `distribute_")) {
+        let kind = row.split('|').nth(2).map(str::trim);
+        assert!(
+            matches!(kind, Some("counter" | "gauge" | "histogram")),
+            "unknown type in {row}"
+        );
+        let name = row.split('`').nth(1).unwrap_or_default();
+        if kind == Some("counter") {
+            assert!(
+                name.ends_with("_total"),
+                "a counter's name ends in _total: {name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_batch_counts_every_message_and_times_one_in_the_sample_period() {
+    let meters = super::ActorMeters::detached("Test");
+    let mut batch = super::Batch::default();
+    let mut timed = 0;
+    for _ in 0..u32::from(super::scopes::HANDLER_SAMPLE_EVERY) * 3 {
+        let started = batch.took(&meters, || 0);
+        #[cfg(feature = "metrics")]
+        if started.is_some() {
+            timed += 1;
+        }
+        super::Batch::handled(&meters, started);
+    }
+    #[cfg(feature = "metrics")]
+    {
+        assert_eq!(timed, 3);
+        assert_eq!(batch.handled, 192);
+        batch.flush(&meters);
+        assert_eq!(batch.handled, 0);
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (&mut timed, batch.flush(&meters));
+}
