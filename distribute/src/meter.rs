@@ -20,9 +20,9 @@
 //! | `distribute_actors_alive` | gauge | `actor`, `node` | Actors of the type running on the node: up when one is spawned, down when it stops for good (a restart keeps it). |
 //! | `distribute_call_errors_total` | counter | `actor`, `node`, `kind` | Failed tells and calls, counted by the caller: `actor` is the target's type, `node` the caller's node, `kind` one of `timeout`, `actor_stopped`, `actor_failed`, `mailbox_full`, `node_down`, `connection_lost`, `encode`, `decode`, `payload_too_large`, `protocol_mismatch`. |
 //! | `distribute_restarts_total` | counter | `actor`, `node` | Restarts of a supervised child, by the child's type, counted by its supervisor's node. |
-//! | `distribute_peer_messages_total` | counter | `node`, `peer`, `direction` | Actor messages (tells and calls) sent to (`out`, when queued) or received from (`in`, when delivered to a mailbox) another node. |
+//! | `distribute_peer_messages_total` | counter | `node`, `peer`, `direction` | Actor messages (tells and calls) sent to (`out`, when queued) or received from (`in`, when delivered to a mailbox) another node, from the first connection with it on. |
 //! | `distribute_wire_bytes_total` | counter | `node`, `peer`, `direction` | Bytes written to (`out`) or read from (`in`) the connections with a peer, TLS and session overhead included. |
-//! | `distribute_wire_frames_total` | counter | `node`, `peer`, `direction` | Frames queued for (`out`) or read from (`in`) a peer: messages, replies, signals and control frames; heartbeats are not counted out. |
+//! | `distribute_wire_frames_total` | counter | `node`, `peer`, `direction` | Frames queued for (`out`) or read from (`in`) a peer: messages, replies, signals, control frames and heartbeats. |
 //! | `distribute_node_up_total` | counter | `node`, `peer` | Times a peer came up (the `NodeUp` event). |
 //! | `distribute_node_down_total` | counter | `node`, `peer` | Times a peer went down (the `NodeDown` event). |
 //! | `distribute_registry_names` | gauge | `node` | Global names in the node's replica of the registry. |
@@ -36,8 +36,10 @@
 //! | `distribute_registry_suspected_total` | counter | | Times the registry's sequencer suspected a peer that did not answer. |
 //! | `distribute_membership_packets_refused_total` | counter | | Membership (SWIM) packets refused (bad authentication, oversize, undecodable). |
 //!
-//! Every node registers its node-labelled counters and gauges, and the unlabelled ones, at
-//! zero when it is built, so a scrape shows them before anything happened.
+//! A node registers the unlabelled counters at zero when it is built, its registry gauges
+//! with it, an actor type's handles when its first actor is spawned there, and a peer's
+//! counters when the first connection with it is installed: a scrape shows them at zero
+//! before anything happened. Call errors and restarts appear when the first one happens.
 
 /// `distribute_messages_handled_total`: see the [table](self).
 pub const MESSAGES_HANDLED: &str = "distribute_messages_handled_total";

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-#[cfg(feature = "metrics")]
-use std::time::Instant;
 
 use super::{counter, gauge, histogram, Counter, Gauge, Histogram, Label};
 
@@ -110,30 +108,26 @@ impl ActorMeters {
 }
 
 /// What an actor's task counts between two flushes, in plain integers: the hot path touches
-/// no shared memory for metrics. Without the `metrics` feature it is empty and every method
-/// does nothing.
+/// no shared memory for metrics. Small enough to sit in the padding of the actor's
+/// `Context`, so that it costs idle actors nothing. Without the `metrics` feature it is
+/// empty and every method does nothing.
 #[derive(Default)]
 pub(crate) struct Batch {
+    /// Messages handled since the last flush: at most the yield budget (128), since the
+    /// task flushes when it yields.
     #[cfg(feature = "metrics")]
-    handled: u32,
+    handled: u16,
     /// Messages taken so far, wrapping: every [`HANDLER_SAMPLE_EVERY`]th is timed.
     #[cfg(feature = "metrics")]
     seq: u8,
 }
 
-/// When a sampled handler started; `None` for the handlers that are not timed.
-#[cfg(feature = "metrics")]
-pub(crate) type Started = Option<Instant>;
-/// Nothing is timed without the `metrics` feature.
-#[cfg(not(feature = "metrics"))]
-pub(crate) type Started = ();
-
 impl Batch {
     /// The actor took a message from its mailbox: counts it; the first of a batch samples
-    /// the mailbox's depth (`waiting`: messages left, this one excluded). Returns when the
-    /// handler started if this one is timed.
+    /// the mailbox's depth (`waiting`: messages left, this one excluded). Returns whether
+    /// this message's handler is to be timed.
     #[inline]
-    pub(crate) fn took(&mut self, meters: &ActorMeters, waiting: impl FnOnce() -> usize) -> Started {
+    pub(crate) fn took(&mut self, meters: &ActorMeters, waiting: impl FnOnce() -> usize) -> bool {
         #[cfg(feature = "metrics")]
         {
             if self.handled == 0 {
@@ -141,23 +135,24 @@ impl Batch {
             }
             self.handled = self.handled.saturating_add(1);
             self.seq = self.seq.wrapping_add(1);
-            (self.seq % HANDLER_SAMPLE_EVERY == 0).then(Instant::now)
+            self.seq % HANDLER_SAMPLE_EVERY == 0
         }
         #[cfg(not(feature = "metrics"))]
         {
             let _ = (meters, waiting);
+            false
         }
     }
 
-    /// The handler that [`took`](Self::took) returned `started` for has returned.
+    /// Records how long a timed handler took.
     #[inline]
-    pub(crate) fn handled(meters: &ActorMeters, started: Started) {
+    pub(crate) fn timed(meters: &ActorMeters, took: Option<std::time::Duration>) {
         #[cfg(feature = "metrics")]
-        if let Some(started) = started {
-            meters.handler_seconds.record(started.elapsed().as_secs_f64());
+        if let Some(took) = took {
+            meters.handler_seconds.record(took.as_secs_f64());
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = (meters, started);
+        let _ = (meters, took);
     }
 
     /// Adds what was counted since the last flush to the shared handles: called when the

@@ -56,22 +56,29 @@ fn the_docs_table_gives_every_metric_a_known_type() {
 fn a_batch_counts_every_message_and_times_one_in_the_sample_period() {
     let meters = super::ActorMeters::detached("Test");
     let mut batch = super::Batch::default();
-    let mut timed = 0;
-    for _ in 0..u32::from(super::scopes::HANDLER_SAMPLE_EVERY) * 3 {
-        let started = batch.took(&meters, || 0);
-        #[cfg(feature = "metrics")]
-        if started.is_some() {
-            timed += 1;
-        }
-        super::Batch::handled(&meters, started);
-    }
+    let period = u32::from(super::scopes::HANDLER_SAMPLE_EVERY);
+    let mut depths_asked = 0;
+    let timed = (0..period * 3)
+        .filter(|_| {
+            batch.took(&meters, || {
+                depths_asked += 1;
+                0
+            })
+        })
+        .count();
     #[cfg(feature = "metrics")]
     {
-        assert_eq!(timed, 3);
-        assert_eq!(batch.handled, 192);
+        assert_eq!(timed, 3, "one handler in {period} is timed");
+        assert_eq!(depths_asked, 1, "the depth is sampled once per batch");
+        assert_eq!(usize::from(batch.handled), 192);
         batch.flush(&meters);
         assert_eq!(batch.handled, 0);
+        let _ = batch.took(&meters, || {
+            depths_asked += 1;
+            0
+        });
+        assert_eq!(depths_asked, 2, "a flush starts a new batch");
     }
     #[cfg(not(feature = "metrics"))]
-    let _ = (&mut timed, batch.flush(&meters));
+    assert_eq!((timed, depths_asked), (0, 0));
 }
