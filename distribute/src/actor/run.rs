@@ -270,25 +270,10 @@ fn incarnation<'a, A: Actor>(
                 continue;
             }
             // Signals wake this task through its registered waker (see `run`), the mailbox
-            // through its receiver slot; signals are looked at first.
-            let msg = match poll_fn(|cx| {
-                if ctx.cell.core.signals.has_pending() {
-                    return Poll::Ready(Next::Signal);
-                }
-                match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
-                    Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
-                    Poll::Ready(None) => Poll::Ready(Next::Closed),
-                    Poll::Pending => {
-                        // Idle: the next burst of messages gets a full budget, and what this
-                        // one counted goes to the metrics.
-                        budget = MESSAGES_PER_YIELD;
-                        ctx.batch.flush(&ctx.cell.core.meters);
-                        Poll::Pending
-                    }
-                }
-            })
-            .await
-            {
+            // through its receiver slot; signals are looked at first. The closure holds the
+            // context whole (one reference, not one per field it touches): it is stored in
+            // every idle actor's task.
+            let msg = match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
                 Next::Signal => continue,
                 Next::Message(msg) => msg,
                 Next::Closed => break ExitReason::Normal,
@@ -330,6 +315,29 @@ async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReas
 fn failed_to_start<A: Actor>(id: ActorId, reason: ExitReason) -> ExitReason {
     tracing::debug!(actor = %id, name = A::NAME, %reason, "actor failed to start");
     reason
+}
+
+/// One poll of an actor waiting for work: a signal first, then the next message. When
+/// the mailbox is empty the actor is idle: the next burst of messages gets a full `budget`,
+/// and what this one counted goes to the metrics.
+#[inline]
+fn poll_next<A: Actor>(
+    ctx: &mut Context<A>,
+    budget: &mut u32,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Next<A::Msg>> {
+    if ctx.cell.core.signals.has_pending() {
+        return Poll::Ready(Next::Signal);
+    }
+    match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
+        Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
+        Poll::Ready(None) => Poll::Ready(Next::Closed),
+        Poll::Pending => {
+            *budget = MESSAGES_PER_YIELD;
+            ctx.batch.flush(&ctx.cell.core.meters);
+            Poll::Pending
+        }
+    }
 }
 
 /// What woke an actor waiting for work.
