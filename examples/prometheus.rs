@@ -54,6 +54,8 @@ impl Counter {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let keep_serving = std::env::args().any(|arg| arg == "--serve");
+    // The counter's one panic is asked for: one line for it, not a backtrace.
+    std::panic::set_hook(Box::new(|info| eprintln!("(an expected panic) {info}")));
     // First the recorder, then the nodes.
     let handle = PrometheusBuilder::new().install_recorder()?;
     let endpoint = serve(handle).await?;

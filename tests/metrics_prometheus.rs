@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
-use distribute_tests::{net_node, within, Counter, Gate, DEADLINE};
+use distribute_tests::{net_node, within, Counter, CounterClient, Gate, DEADLINE};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -116,7 +116,7 @@ pub(crate) struct Batch {
     /// Messages handled since the last flush: at most the yield budget (128), since the
     /// task flushes when it yields.
     #[cfg(feature = "metrics")]
-    handled: u16,
+    pub(super) handled: u16,
     /// Messages taken so far, wrapping: every [`HANDLER_SAMPLE_EVERY`]th is timed.
     #[cfg(feature = "metrics")]
     seq: u8,
