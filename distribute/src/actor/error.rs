@@ -91,9 +91,15 @@ impl CallError {
     /// ...): the `kind` label of `distribute_call_errors_total` (see [`meter`](crate::meter)).
     ///
     /// ```
-    /// use distribute::{ActorId, CallError};
-    /// # let actor = ActorId::new(distribute::NodeId::fresh(), 1);
-    /// assert_eq!(CallError::ActorStopped { actor }.kind(), "actor_stopped");
+    /// # use distribute::prelude::*;
+    /// # #[actor] #[derive(Default)] struct Idle { n: u64 }
+    /// # #[actor] impl Idle { #[message] fn get(&self) -> u64 { self.n } }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let node = Node::new();
+    /// let idle = node.spawn(Idle::default()).await?;
+    /// let error = CallError::ActorStopped { actor: idle.id() };
+    /// assert_eq!(error.kind(), "actor_stopped");
+    /// # Ok(()) }
     /// ```
     pub fn kind(&self) -> &'static str {
         match self {
