@@ -184,7 +184,7 @@ impl<A: Actor> ActorRef<A> {
     fn counted<T>(&self, outcome: Result<T, CallError>) -> Result<T, CallError> {
         if let Err(error) = &outcome {
             match &self.kind {
-                RefKind::Local(cell) => cell.core.meters.call_error(error.kind()),
+                RefKind::Local(cell) => cell.core.shared.meters.call_error(error.kind()),
                 RefKind::Remote(target) => target.peer.call_error(A::NAME, error.kind()),
             }
         }

@@ -41,23 +41,24 @@ pub(crate) struct Core {
     /// one has not finished its `started` hook (its supervisor is deciding, backing off or
     /// restarting it).
     is_restarting: AtomicBool,
-    stats: Arc<NodeStats>,
-    /// The metric handles of the actor's type on its node.
-    pub(crate) meters: Arc<ActorMeters>,
+    /// The node's counters and the metric handles of the actor's type there, in one shared
+    /// record: one pointer in every cell, as the node's counters alone took before.
+    pub(crate) shared: Arc<TypeShared>,
+}
+
+/// What a node's actors of one type share: the node's counters and the type's metric
+/// handles. Made once per type and node (see `Node::type_shared`).
+pub(crate) struct TypeShared {
+    pub(crate) stats: Arc<NodeStats>,
+    pub(crate) meters: ActorMeters,
 }
 
 /// Starts a dormant actor's task.
 pub(crate) type Awaken = Box<dyn FnOnce() + Send>;
 
 impl Core {
-    pub(crate) fn new(
-        id: ActorId,
-        name: &'static str,
-        supervised: bool,
-        stats: Arc<NodeStats>,
-        meters: Arc<ActorMeters>,
-    ) -> Self {
-        stats.cell_created();
+    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, shared: Arc<TypeShared>) -> Self {
+        shared.stats.cell_created();
         Core {
             id,
             name,
@@ -69,8 +70,7 @@ impl Core {
             kill_requested: AtomicBool::new(false),
             is_dormant: AtomicBool::new(false),
             is_restarting: AtomicBool::new(false),
-            stats,
-            meters,
+            shared,
         }
     }
 
@@ -182,7 +182,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        self.stats.cell_dropped();
+        self.shared.stats.cell_dropped();
     }
 }
 
@@ -226,13 +226,11 @@ impl<A: Actor> Cell<A> {
     /// The cell of an actor that is gone: what a ref that names a stopped actor of this node
     /// points at. Sends fail with `ActorStopped`, monitors fire at once with `NoProc`.
     pub(crate) fn dead(id: ActorId, stats: Arc<NodeStats>) -> Self {
-        let core = Core::new(
-            id,
-            A::NAME,
-            false,
+        let shared = Arc::new(TypeShared {
             stats,
-            Arc::new(ActorMeters::detached(A::NAME)),
-        );
+            meters: ActorMeters::detached(A::NAME),
+        });
+        let core = Core::new(id, A::NAME, false, shared);
         core.begin_exit(ExitReason::NoProc);
         let _ = core.signals.close();
         core.finish_exit();

@@ -311,7 +311,7 @@ impl<A: Actor> Context<A> {
             return;
         }
         self.finished = true;
-        self.batch.flush(&self.cell.core.meters);
+        self.batch.flush(&self.cell.core.shared.meters);
         let id = self.id();
         let core = &self.cell.core;
         core.begin_exit(reason.clone());

@@ -72,13 +72,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     let mailbox = Mailbox::new(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
-        core: Core::new(
-            id,
-            A::NAME,
-            restartable.is_some(),
-            node.stats(),
-            node.meters().actor(A::NAME),
-        ),
+        core: Core::new(id, A::NAME, restartable.is_some(), node.type_shared(A::NAME)),
         mailbox,
     });
     let trap_exit = options.trap_exit;
@@ -264,7 +258,7 @@ fn incarnation<'a, A: Actor>(
             }
             if budget == 0 {
                 budget = MESSAGES_PER_YIELD;
-                ctx.batch.flush(&ctx.cell.core.meters);
+                ctx.batch.flush(&ctx.cell.core.shared.meters);
                 tokio::task::yield_now().await;
                 // Signals that came in meanwhile go first.
                 continue;
@@ -279,7 +273,9 @@ fn incarnation<'a, A: Actor>(
                 Next::Closed => break ExitReason::Normal,
             };
             budget -= 1;
-            let timed = ctx.batch.took(&ctx.cell.core.meters, || ctx.cell.mailbox.len());
+            let timed = ctx
+                .batch
+                .took(&ctx.cell.core.shared.meters, || ctx.cell.mailbox.len());
             let (handled, took) = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
                 if timed {
@@ -290,13 +286,13 @@ fn incarnation<'a, A: Actor>(
                     (guard(handler).await, None)
                 }
             };
-            Batch::timed(&ctx.cell.core.meters, took);
+            Batch::timed(&ctx.cell.core.shared.meters, took);
             if let Err(panic) = handled {
                 tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
             }
         };
-        ctx.batch.flush(&ctx.cell.core.meters);
+        ctx.batch.flush(&ctx.cell.core.shared.meters);
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }
@@ -334,7 +330,7 @@ fn poll_next<A: Actor>(
         Poll::Ready(None) => Poll::Ready(Next::Closed),
         Poll::Pending => {
             *budget = MESSAGES_PER_YIELD;
-            ctx.batch.flush(&ctx.cell.core.meters);
+            ctx.batch.flush(&ctx.cell.core.shared.meters);
             Poll::Pending
         }
     }

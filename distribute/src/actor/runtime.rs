@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use super::cell::{AnyCell, Cell};
+use super::cell::{AnyCell, Cell, TypeShared};
 use super::endpoint::Endpoint;
 use super::remote::RemotePeer;
 use super::run::spawn_actor;
@@ -142,6 +142,9 @@ pub(crate) struct NodeInner {
     shutting_down: AtomicBool,
     stats: Arc<NodeStats>,
     meters: NodeMeters,
+    /// What the actors of each type spawned here share; one entry per type, so a short
+    /// list searched by the name's address.
+    types: Mutex<Vec<Arc<TypeShared>>>,
     services: Arc<dyn NodeServices>,
 }
 
@@ -186,6 +189,7 @@ impl Node {
                 shutting_down: AtomicBool::new(false),
                 stats: Arc::new(NodeStats::default()),
                 meters,
+                types: Mutex::default(),
                 services,
             }),
         }
@@ -251,6 +255,26 @@ impl Node {
         &self.inner.meters
     }
 
+    /// What this node's actors of type `name` share, made on first use.
+    pub(crate) fn type_shared(&self, name: &'static str) -> Arc<TypeShared> {
+        let mut types = crate::lock::lock(&self.inner.types);
+        // Types are told apart by their name's address first (one comparison), then by
+        // the name: two types of the same name share their metrics' labels anyway.
+        let found = types
+            .iter()
+            .find(|shared| std::ptr::eq(shared.meters.actor(), name))
+            .or_else(|| types.iter().find(|shared| shared.meters.actor() == name));
+        if let Some(shared) = found {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(TypeShared {
+            stats: Arc::clone(&self.inner.stats),
+            meters: self.inner.meters.actor(name),
+        });
+        types.push(Arc::clone(&shared));
+        shared
+    }
+
     /// Whether [`Node::shutdown`] has been called.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Acquire)
@@ -291,7 +315,7 @@ impl Node {
         if self.is_shutting_down() {
             return Err(SpawnError::NodeShuttingDown);
         }
-        cell.core().meters.spawned();
+        cell.core().shared.meters.spawned();
         actors.insert(cell.core().id.local(), cell);
         Ok(())
     }
@@ -299,7 +323,7 @@ impl Node {
     pub(crate) fn forget(&self, id: ActorId) {
         let removed = self.actors().remove(&id.local());
         if let Some(cell) = removed {
-            cell.core().meters.stopped();
+            cell.core().shared.meters.stopped();
         }
         self.inner.services.actor_exited(id);
     }

@@ -1,8 +1,7 @@
 //! The handles of one node, one actor type on a node, and one peer of a node: registered
 //! once, so that the paths that count never build labels.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{counter, gauge, histogram, Counter, Gauge, Histogram, Label};
 
@@ -10,11 +9,9 @@ use super::{counter, gauge, histogram, Counter, Gauge, Histogram, Label};
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
 pub(crate) const HANDLER_SAMPLE_EVERY: u8 = 64;
 
-/// A node's handles, and a cache of its actor types' handles.
+/// A node's handles: its name as a label, and the handles made from it.
 pub(crate) struct NodeMeters {
     node: Label,
-    /// One entry per actor type that was spawned here: bounded by the program's types.
-    actors: Mutex<HashMap<&'static str, Arc<ActorMeters>>>,
 }
 
 impl NodeMeters {
@@ -27,18 +24,13 @@ impl NodeMeters {
         counter!(super::REGISTRY_REFUSED, "why" => "cap").increment(0);
         NodeMeters {
             node: Label::from(node),
-            actors: Mutex::default(),
         }
     }
 
-    /// The handles of actor type `actor` on this node, registered on first use.
-    pub(crate) fn actor(&self, actor: &'static str) -> Arc<ActorMeters> {
-        let mut actors = crate::lock::lock(&self.actors);
-        Arc::clone(
-            actors
-                .entry(actor)
-                .or_insert_with(|| Arc::new(ActorMeters::new(actor, &self.node))),
-        )
+    /// The handles of actor type `actor` on this node; made once per type and node by the
+    /// caller, which shares them among the type's actors.
+    pub(crate) fn actor(&self, actor: &'static str) -> ActorMeters {
+        ActorMeters::new(actor, &self.node)
     }
 
     /// A supervisor of this node restarted a child of type `child`.
@@ -89,6 +81,11 @@ impl ActorMeters {
             mailbox_depth: Histogram::default(),
             alive: Gauge::default(),
         }
+    }
+
+    /// The actor type's name.
+    pub(crate) fn actor(&self) -> &'static str {
+        self.actor
     }
 
     /// An actor of this type started running on the node.
