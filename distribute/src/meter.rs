@@ -14,7 +14,7 @@
 //!
 //! | Name | Type | Labels | Meaning |
 //! | --- | --- | --- | --- |
-//! | `distribute_messages_handled_total` | counter | `actor`, `node` | Messages the receiving actor took from its mailbox and handled (a handler that panicked counts). Counted in a local integer and added once per batch: when the mailbox runs empty, every 128 messages (when the actor yields), and when the actor stops. |
+//! | `distribute_messages_handled_total` | counter | `actor`, `node` | Messages the receiving actor took from its mailbox and handled (a handler that panicked counts). Counted by the actor's task with its yield budget and added once per batch: when the mailbox runs empty, every 128 messages (when the actor yields), and when an incarnation ends (the last batch of a killed actor is not counted). |
 //! | `distribute_handler_seconds` | histogram | `actor`, `node` | Wall time of one handler, from its start to its end, awaits included. **Sampled**: one message in 64 of each actor is timed, so the cost is two clock reads per 64 messages. |
 //! | `distribute_mailbox_depth` | histogram | `actor`, `node` | Messages waiting in the mailbox (the one taken included), **sampled** once per batch: when the actor takes its first message after being idle or after yielding. |
 //! | `distribute_actors_alive` | gauge | `actor`, `node` | Actors of the type running on the node: up when one is spawned, down when it stops for good (a restart keeps it). |

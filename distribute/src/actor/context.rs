@@ -37,7 +37,7 @@ pub struct Context<A: Actor> {
     pub(crate) cold: Option<Box<ColdState>>,
     pub(crate) trap_exit: bool,
     finished: bool,
-    /// What the task counted for the metrics since it last flushed them.
+    /// Where the task is in the sampling of handler times.
     pub(crate) batch: Batch,
 }
 
@@ -311,7 +311,6 @@ impl<A: Actor> Context<A> {
             return;
         }
         self.finished = true;
-        self.batch.flush(&self.cell.core.shared.meters);
         let id = self.id();
         let core = &self.cell.core;
         core.begin_exit(reason.clone());

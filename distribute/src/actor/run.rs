@@ -258,7 +258,7 @@ fn incarnation<'a, A: Actor>(
             }
             if budget == 0 {
                 budget = MESSAGES_PER_YIELD;
-                ctx.batch.flush(&ctx.cell.core.shared.meters);
+                Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD);
                 tokio::task::yield_now().await;
                 // Signals that came in meanwhile go first.
                 continue;
@@ -272,10 +272,13 @@ fn incarnation<'a, A: Actor>(
                 Next::Message(msg) => msg,
                 Next::Closed => break ExitReason::Normal,
             };
+            // The budget counts the messages of the batch: the metrics count nothing per
+            // message but the sampling of handler times.
+            let first = budget == MESSAGES_PER_YIELD;
             budget -= 1;
             let timed = ctx
                 .batch
-                .took(&ctx.cell.core.shared.meters, || ctx.cell.mailbox.len());
+                .took(&ctx.cell.core.shared.meters, first, || ctx.cell.mailbox.len());
             let (handled, took) = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
                 if timed {
@@ -292,7 +295,7 @@ fn incarnation<'a, A: Actor>(
                 break ExitReason::Panicked(panic);
             }
         };
-        ctx.batch.flush(&ctx.cell.core.shared.meters);
+        Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD - budget);
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }
@@ -329,8 +332,8 @@ fn poll_next<A: Actor>(
         Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
         Poll::Ready(None) => Poll::Ready(Next::Closed),
         Poll::Pending => {
+            Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD - *budget);
             *budget = MESSAGES_PER_YIELD;
-            ctx.batch.flush(&ctx.cell.core.shared.meters);
             Poll::Pending
         }
     }

@@ -104,39 +104,40 @@ impl ActorMeters {
     }
 }
 
-/// What an actor's task counts between two flushes, in plain integers: the hot path touches
-/// no shared memory for metrics. Small enough to sit in the padding of the actor's
-/// `Context`, so that it costs idle actors nothing. Without the `metrics` feature it is
+/// An actor task's part in the metrics. The task counts the messages of a batch with its
+/// yield budget and reports them once per batch ([`flush`](Self::flush)); this holds only
+/// the sampling of handler times, one byte that sits in the padding of the actor's
+/// `Context`, so that idle actors pay nothing for it. Without the `metrics` feature it is
 /// empty and every method does nothing.
 #[derive(Default)]
 pub(crate) struct Batch {
-    /// Messages handled since the last flush: at most the yield budget (128), since the
-    /// task flushes when it yields.
-    #[cfg(feature = "metrics")]
-    pub(super) handled: u16,
     /// Messages taken so far, wrapping: every [`HANDLER_SAMPLE_EVERY`]th is timed.
     #[cfg(feature = "metrics")]
-    seq: u8,
+    pub(super) seq: u8,
 }
 
 impl Batch {
-    /// The actor took a message from its mailbox: counts it; the first of a batch samples
-    /// the mailbox's depth (`waiting`: messages left, this one excluded). Returns whether
-    /// this message's handler is to be timed.
+    /// The actor took a message from its mailbox, the `first` of a batch or not: the first
+    /// samples the mailbox's depth (`waiting`: messages left, this one excluded). Returns
+    /// whether this message's handler is to be timed.
     #[inline]
-    pub(crate) fn took(&mut self, meters: &ActorMeters, waiting: impl FnOnce() -> usize) -> bool {
+    pub(crate) fn took(
+        &mut self,
+        meters: &ActorMeters,
+        first: bool,
+        waiting: impl FnOnce() -> usize,
+    ) -> bool {
         #[cfg(feature = "metrics")]
         {
-            if self.handled == 0 {
+            if first {
                 meters.mailbox_depth.record(waiting().saturating_add(1) as f64);
             }
-            self.handled = self.handled.saturating_add(1);
             self.seq = self.seq.wrapping_add(1);
             self.seq % HANDLER_SAMPLE_EVERY == 0
         }
         #[cfg(not(feature = "metrics"))]
         {
-            let _ = (meters, waiting);
+            let _ = (meters, first, waiting);
             false
         }
     }
@@ -152,17 +153,16 @@ impl Batch {
         let _ = (meters, took);
     }
 
-    /// Adds what was counted since the last flush to the shared handles: called when the
-    /// mailbox runs empty, when the actor yields and when it stops.
+    /// Reports the `handled` messages of a batch that ended: the mailbox ran empty, the
+    /// actor yielded, or the incarnation ended.
     #[inline]
-    pub(crate) fn flush(&mut self, meters: &ActorMeters) {
+    pub(crate) fn flush(meters: &ActorMeters, handled: u32) {
         #[cfg(feature = "metrics")]
-        if self.handled != 0 {
-            meters.handled.increment(u64::from(self.handled));
-            self.handled = 0;
+        if handled != 0 {
+            meters.handled.increment(u64::from(handled));
         }
         #[cfg(not(feature = "metrics"))]
-        let _ = meters;
+        let _ = (meters, handled);
     }
 }
 
