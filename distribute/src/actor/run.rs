@@ -273,12 +273,13 @@ fn incarnation<'a, A: Actor>(
                 Next::Closed => break ExitReason::Normal,
             };
             // The budget counts the messages of the batch: the metrics count nothing per
-            // message but the sampling of handler times.
+            // message but the sampling of handler times. The depth is read from the inbox,
+            // which the task owns, not from the mailbox's count, which the senders write.
             let first = budget == MESSAGES_PER_YIELD;
             budget -= 1;
             let timed = ctx
                 .batch
-                .took(&ctx.cell.core.shared.meters, first, || ctx.cell.mailbox.len());
+                .took(&ctx.cell.core.shared.meters, first, || ctx.inbox.len());
             let (handled, took) = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
                 if timed {
