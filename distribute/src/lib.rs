@@ -203,6 +203,14 @@
 //! [`NodeBuilder::resolve_conflicts_with`] says otherwise) and the loser is stopped. This is a
 //! registry with deterministic conflict resolution, not consensus.
 //!
+//! ## Metrics
+//!
+//! With the `metrics` feature (on by default) the runtime reports messages handled, mailbox
+//! depths, sampled handler times, call errors by kind, restarts, actors alive, wire traffic
+//! per peer, registry sizes and node up/down through the [`metrics`](https://docs.rs/metrics)
+//! facade, labelled by actor type and node. The names, types, labels and meanings are in
+//! one table, in [`meter`]; `examples/prometheus.rs` exports them to Prometheus.
+//!
 //! ## How the crate is built
 //!
 //! Layers, each importing only those before it: [`codec`] (the `Codec` trait); the wire
@@ -249,6 +257,7 @@ pub mod codec;
 pub mod introspect;
 mod lock;
 pub mod membership;
+pub mod meter;
 pub mod net;
 mod node;
 pub mod pool;

@@ -170,26 +170,39 @@ impl<A: Actor> ActorRef<A> {
     /// with [`CallError::ActorStopped`] if the actor has stopped, [`CallError::NodeDown`] if
     /// its node is not connected.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), CallError> {
-        match &self.kind {
+        let told = match &self.kind {
             RefKind::Local(cell) => cell
                 .send(msg)
                 .await
                 .map_err(|_| CallError::ActorStopped { actor: cell.core.id }),
             RefKind::Remote(target) => remote::tell::<A>(target, msg).await,
+        };
+        self.counted(told)
+    }
+
+    /// Counts a failed tell or call in `distribute_call_errors_total`; returns `outcome`.
+    fn counted<T>(&self, outcome: Result<T, CallError>) -> Result<T, CallError> {
+        if let Err(error) = &outcome {
+            match &self.kind {
+                RefKind::Local(cell) => cell.core.shared.meters.call_error(error.kind()),
+                RefKind::Remote(target) => target.peer.call_error(A::NAME, error.kind()),
+            }
         }
+        outcome
     }
 
     /// Sends a message if the mailbox has room now; [`CallError::MailboxFull`] otherwise.
     /// On failure the message is dropped. For a remote actor, "room" is room in the
     /// connection's send queue.
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), CallError> {
-        match &self.kind {
+        let told = match &self.kind {
             RefKind::Local(cell) => cell.try_send(msg).map_err(|e| match e {
                 TrySendError::Full(_) => CallError::MailboxFull { actor: cell.core.id },
                 TrySendError::Closed(_) => CallError::ActorStopped { actor: cell.core.id },
             }),
             RefKind::Remote(target) => remote::try_tell::<A>(target, &msg),
-        }
+        };
+        self.counted(told)
     }
 
     /// Sends the message that `make` builds around a reply channel and waits for the reply,
@@ -247,10 +260,11 @@ impl<A: Actor> ActorRef<A> {
         R: Send + 'static,
         F: FnOnce(ReplyTo<R>) -> A::Msg + Send,
     {
-        match &self.kind {
+        let answer = match &self.kind {
             RefKind::Local(cell) => local_ask(cell, make, timeout, room).await,
             RefKind::Remote(target) => remote::ask::<A, R, F>(target, make, timeout, room).await,
-        }
+        };
+        self.counted(answer)
     }
 
     /// A view of this ref whose calls use `timeout` instead of [`DEFAULT_CALL_TIMEOUT`]:

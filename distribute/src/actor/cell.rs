@@ -16,6 +16,7 @@ use super::remote::{self, Incoming, Pending, Undelivered};
 use super::runtime::{Node, NodeStats};
 use super::signal::{RemotePushError, Signal};
 use super::{Actor, ActorId, ExitReason};
+use crate::meter::ActorMeters;
 
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
@@ -43,10 +44,18 @@ pub(crate) struct Core {
     /// Incarnations started after the first behind this id (by a supervisor). Next to the
     /// flags above, it takes room the layout leaves free anyway.
     restarts: AtomicU32,
-    /// Messages handled, published by the run loop once per batch (see `run.rs`), not once
-    /// per message.
+    /// Messages handled, counted by the run loop (the only writer) after each handler.
     handled: AtomicU64,
-    stats: Arc<NodeStats>,
+    /// The node's counters and the metric handles of the actor's type there, in one shared
+    /// record: one pointer in every cell, as the node's counters alone took before.
+    pub(crate) shared: Arc<TypeShared>,
+}
+
+/// What a node's actors of one type share: the node's counters and the type's metric
+/// handles. Made once per type and node (see `Node::type_shared`).
+pub(crate) struct TypeShared {
+    pub(crate) stats: Arc<NodeStats>,
+    pub(crate) meters: ActorMeters,
 }
 
 /// An actor's mailbox at one moment, for introspection.
@@ -63,8 +72,8 @@ pub(crate) struct MailboxProbe {
 pub(crate) type Awaken = Box<dyn FnOnce() + Send>;
 
 impl Core {
-    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, stats: Arc<NodeStats>) -> Self {
-        stats.cell_created();
+    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, shared: Arc<TypeShared>) -> Self {
+        shared.stats.cell_created();
         Core {
             id,
             name,
@@ -78,7 +87,7 @@ impl Core {
             is_restarting: AtomicBool::new(false),
             restarts: AtomicU32::new(0),
             handled: AtomicU64::new(0),
-            stats,
+            shared,
         }
     }
 
@@ -146,12 +155,16 @@ impl Core {
         self.restarts.load(Ordering::Relaxed)
     }
 
-    /// Adds a batch of handled messages to the count.
-    pub(crate) fn count_handled(&self, messages: u64) {
-        self.handled.fetch_add(messages, Ordering::Relaxed);
+    /// Counts one handled message. Only the actor's own task writes the count, so a plain
+    /// load and store do (no locked read-modify-write per message), and a reader sees every
+    /// message as soon as its handler ends, even in a slow actor with a full mailbox.
+    #[inline]
+    pub(crate) fn handled_one(&self) {
+        let handled = self.handled.load(Ordering::Relaxed);
+        self.handled.store(handled.wrapping_add(1), Ordering::Relaxed);
     }
 
-    /// Messages handled so far, up to the last batch the run loop published.
+    /// Messages handled so far.
     pub(crate) fn handled(&self) -> u64 {
         self.handled.load(Ordering::Relaxed)
     }
@@ -215,7 +228,7 @@ impl Core {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        self.stats.cell_dropped(*self.handled.get_mut());
+        self.shared.stats.cell_dropped(*self.handled.get_mut());
     }
 }
 
@@ -265,7 +278,11 @@ impl<A: Actor> Cell<A> {
     /// The cell of an actor that is gone: what a ref that names a stopped actor of this node
     /// points at. Sends fail with `ActorStopped`, monitors fire at once with `NoProc`.
     pub(crate) fn dead(id: ActorId, stats: Arc<NodeStats>) -> Self {
-        let core = Core::new(id, A::NAME, false, stats);
+        let shared = Arc::new(TypeShared {
+            stats,
+            meters: ActorMeters::detached(A::NAME),
+        });
+        let core = Core::new(id, A::NAME, false, shared);
         core.begin_exit(ExitReason::NoProc);
         let _ = core.signals.close();
         core.finish_exit();

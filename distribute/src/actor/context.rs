@@ -19,6 +19,7 @@ use super::signal::Signal;
 use super::timer::{TimerHandle, Timers};
 use super::{Actor, ActorId, ActorRef, ExitReason};
 use crate::actor::SpawnError;
+use crate::meter::Batch;
 
 /// The running actor's view of itself, passed to handlers and hooks.
 ///
@@ -36,6 +37,8 @@ pub struct Context<A: Actor> {
     pub(crate) cold: Option<Box<ColdState>>,
     pub(crate) trap_exit: bool,
     finished: bool,
+    /// Where the task is in the sampling of handler times.
+    pub(crate) batch: Batch,
 }
 
 /// What most actors never use: links, monitors, a stop request, timers.
@@ -86,6 +89,7 @@ impl<A: Actor> Context<A> {
             cold: None,
             trap_exit,
             finished: false,
+            batch: Batch::default(),
         }
     }
 

@@ -86,6 +86,37 @@ pub enum CallError {
     },
 }
 
+impl CallError {
+    /// The variant's name in snake case (`"timeout"`, `"actor_stopped"`, `"node_down"`,
+    /// ...): the `kind` label of `distribute_call_errors_total` (see [`meter`](crate::meter)).
+    ///
+    /// ```
+    /// # use distribute::prelude::*;
+    /// # #[actor] #[derive(Default)] struct Idle { n: u64 }
+    /// # #[actor] impl Idle { #[message] fn get(&self) -> u64 { self.n } }
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let node = Node::new();
+    /// let idle = node.spawn(Idle::default()).await?;
+    /// let error = CallError::ActorStopped { actor: idle.id() };
+    /// assert_eq!(error.kind(), "actor_stopped");
+    /// # Ok(()) }
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Timeout { .. } => "timeout",
+            CallError::ActorStopped { .. } => "actor_stopped",
+            CallError::ActorFailed { .. } => "actor_failed",
+            CallError::MailboxFull { .. } => "mailbox_full",
+            CallError::NodeDown { .. } => "node_down",
+            CallError::ConnectionLost { .. } => "connection_lost",
+            CallError::Encode(_) => "encode",
+            CallError::Decode(_) => "decode",
+            CallError::PayloadTooLarge { .. } => "payload_too_large",
+            CallError::ProtocolMismatch { .. } => "protocol_mismatch",
+        }
+    }
+}
+
 /// Why an actor could not be spawned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -56,6 +56,13 @@ pub(crate) struct Inbox<M> {
     batch: VecDeque<M>,
 }
 
+impl<M> Inbox<M> {
+    /// Messages taken from the queue and not yet handed to the actor.
+    pub(crate) fn len(&self) -> usize {
+        self.batch.len()
+    }
+}
+
 impl<M> Default for Inbox<M> {
     fn default() -> Self {
         Inbox {

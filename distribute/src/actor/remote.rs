@@ -83,6 +83,10 @@ pub(crate) trait RemotePeer: Send + Sync + 'static {
     /// Whether the node is connected now.
     fn is_up(&self) -> bool;
 
+    /// Counts a failed tell or call from this node to the peer's actor of type `actor` in
+    /// `distribute_call_errors_total`.
+    fn call_error(&self, actor: &'static str, kind: &'static str);
+
     /// Whether the node told us that its actor number `actor` stopped (a DOWN for one of our
     /// monitors, or a linked actor's exit); remembered within a bound.
     fn is_known_stopped(&self, actor: u64) -> bool;

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -20,6 +21,7 @@ use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason};
 use crate::actor::SpawnError;
+use crate::meter::Batch;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -70,7 +72,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     let mailbox = Mailbox::new(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
-        core: Core::new(id, A::NAME, restartable.is_some(), node.stats()),
+        core: Core::new(id, A::NAME, restartable.is_some(), node.type_shared(A::NAME)),
         mailbox,
     });
     let trap_exit = options.trap_exit;
@@ -256,58 +258,50 @@ fn incarnation<'a, A: Actor>(
                 break reason;
             }
             if budget == 0 {
-                publish_handled(&ctx.cell.core, &mut budget);
+                budget = MESSAGES_PER_YIELD;
+                Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD);
                 tokio::task::yield_now().await;
                 // Signals that came in meanwhile go first.
                 continue;
             }
             // Signals wake this task through its registered waker (see `run`), the mailbox
-            // through its receiver slot; signals are looked at first.
-            let msg = match poll_fn(|cx| {
-                if ctx.cell.core.signals.has_pending() {
-                    return Poll::Ready(Next::Signal);
-                }
-                match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
-                    Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
-                    Poll::Ready(None) => Poll::Ready(Next::Closed),
-                    Poll::Pending => {
-                        // Idle: the next burst of messages gets a full budget.
-                        publish_handled(&ctx.cell.core, &mut budget);
-                        Poll::Pending
-                    }
-                }
-            })
-            .await
-            {
+            // through its receiver slot; signals are looked at first. The closure holds the
+            // context whole (one reference, not one per field it touches): it is stored in
+            // every idle actor's task.
+            let msg = match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
                 Next::Signal => continue,
                 Next::Message(msg) => msg,
                 Next::Closed => break ExitReason::Normal,
             };
+            // The budget counts the messages of the batch: the metrics count nothing per
+            // message but the sampling of handler times. The depth is read from the inbox,
+            // which the task owns, not from the mailbox's count, which the senders write.
+            let first = budget == MESSAGES_PER_YIELD;
             budget -= 1;
-            let handled = {
+            let timed = ctx
+                .batch
+                .took(&ctx.cell.core.shared.meters, first, || ctx.inbox.len());
+            let (handled, took) = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
-                guard(handler).await
+                if timed {
+                    // Out of line and boxed (once per 64 messages): the start time lives in
+                    // the box, not in every idle actor's task.
+                    Box::pin(timed_guard(handler)).await
+                } else {
+                    (guard(handler).await, None)
+                }
             };
+            Batch::timed(&ctx.cell.core.shared.meters, took);
+            ctx.cell.core.handled_one();
             if let Err(panic) = handled {
                 tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
             }
         };
-        publish_handled(&ctx.cell.core, &mut budget);
+        Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD - budget);
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }
-}
-
-/// Publishes the messages handled since the budget was last full (the budget counts them
-/// down), and fills it again: one atomic add per batch, none per message. A kill in the
-/// middle of a batch loses that batch's count, at most `MESSAGES_PER_YIELD`.
-fn publish_handled(core: &Core, budget: &mut u32) {
-    let handled = MESSAGES_PER_YIELD - *budget;
-    if handled > 0 {
-        core.count_handled(u64::from(handled));
-    }
-    *budget = MESSAGES_PER_YIELD;
 }
 
 /// Runs the `stopped` hook; returns `reason`.
@@ -323,6 +317,29 @@ async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReas
 fn failed_to_start<A: Actor>(id: ActorId, reason: ExitReason) -> ExitReason {
     tracing::debug!(actor = %id, name = A::NAME, %reason, "actor failed to start");
     reason
+}
+
+/// One poll of an actor waiting for work: a signal first, then the next message. When
+/// the mailbox is empty the actor is idle: the next burst of messages gets a full `budget`,
+/// and what this one counted goes to the metrics.
+#[inline]
+fn poll_next<A: Actor>(
+    ctx: &mut Context<A>,
+    budget: &mut u32,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<Next<A::Msg>> {
+    if ctx.cell.core.signals.has_pending() {
+        return Poll::Ready(Next::Signal);
+    }
+    match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
+        Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
+        Poll::Ready(None) => Poll::Ready(Next::Closed),
+        Poll::Pending => {
+            Batch::flush(&ctx.cell.core.shared.meters, MESSAGES_PER_YIELD - *budget);
+            *budget = MESSAGES_PER_YIELD;
+            Poll::Pending
+        }
+    }
 }
 
 /// What woke an actor waiting for work.
@@ -386,6 +403,13 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
                 .map(ExitReason::Panicked)
         }
     }
+}
+
+/// [`guard`], and how long the handler took from its first poll to its end.
+async fn timed_guard<F: Future>(slot: Pin<&mut Option<F>>) -> (Result<F::Output, String>, Option<Duration>) {
+    let start = Instant::now();
+    let outcome = guard(slot).await;
+    (outcome, Some(start.elapsed()))
 }
 
 /// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use super::cell::{AnyCell, Cell};
+use super::cell::{AnyCell, Cell, TypeShared};
 use super::endpoint::Endpoint;
 use super::remote::RemotePeer;
 use super::run::spawn_actor;
@@ -22,6 +22,7 @@ use super::signal::Signal;
 use super::{Actor, ActorId, ActorRef, ExitReason, NodeId};
 use crate::actor::SpawnError;
 use crate::lock::lock;
+use crate::meter::NodeMeters;
 
 /// How long [`Node::shutdown`] lets each actor run its `stopped` hook before killing it.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -152,6 +153,10 @@ pub(crate) struct NodeInner {
     actors: Mutex<BTreeMap<u64, Arc<dyn AnyCell>>>,
     shutting_down: AtomicBool,
     stats: Arc<NodeStats>,
+    meters: NodeMeters,
+    /// What the actors of each type spawned here share; one entry per type, so a short
+    /// list searched by the name's address.
+    types: Mutex<Vec<Arc<TypeShared>>>,
     services: Arc<dyn NodeServices>,
 }
 
@@ -186,6 +191,7 @@ pub struct Node {
 impl Node {
     /// A node with identity `id` and `name`, and what the layers above attach to it.
     pub(crate) fn with_services(id: NodeId, name: String, services: Arc<dyn NodeServices>) -> Self {
+        let meters = NodeMeters::new(&name);
         Node {
             inner: Arc::new(NodeInner {
                 id,
@@ -194,6 +200,8 @@ impl Node {
                 actors: Mutex::new(BTreeMap::new()),
                 shutting_down: AtomicBool::new(false),
                 stats: Arc::new(NodeStats::default()),
+                meters,
+                types: Mutex::default(),
                 services,
             }),
         }
@@ -254,6 +262,31 @@ impl Node {
         Arc::clone(&self.inner.stats)
     }
 
+    /// The node's metric handles.
+    pub(crate) fn meters(&self) -> &NodeMeters {
+        &self.inner.meters
+    }
+
+    /// What this node's actors of type `name` share, made on first use.
+    pub(crate) fn type_shared(&self, name: &'static str) -> Arc<TypeShared> {
+        let mut types = crate::lock::lock(&self.inner.types);
+        // Types are told apart by their name's address first (one comparison), then by
+        // the name: two types of the same name share their metrics' labels anyway.
+        let found = types
+            .iter()
+            .find(|shared| std::ptr::eq(shared.meters.actor(), name))
+            .or_else(|| types.iter().find(|shared| shared.meters.actor() == name));
+        if let Some(shared) = found {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(TypeShared {
+            stats: Arc::clone(&self.inner.stats),
+            meters: self.inner.meters.actor(name),
+        });
+        types.push(Arc::clone(&shared));
+        shared
+    }
+
     /// Whether [`Node::shutdown`] has been called.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutting_down.load(Ordering::Acquire)
@@ -294,12 +327,16 @@ impl Node {
         if self.is_shutting_down() {
             return Err(SpawnError::NodeShuttingDown);
         }
+        cell.core().shared.meters.spawned();
         actors.insert(cell.core().id.local(), cell);
         Ok(())
     }
 
     pub(crate) fn forget(&self, id: ActorId) {
-        self.actors().remove(&id.local());
+        let removed = self.actors().remove(&id.local());
+        if let Some(cell) = removed {
+            cell.core().shared.meters.stopped();
+        }
         self.inner.services.actor_exited(id);
     }
 

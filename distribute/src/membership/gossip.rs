@@ -271,7 +271,7 @@ impl Driver {
     fn on_packet(&mut self, packet: &[u8], from: SocketAddr) -> Outputs {
         self.swim.on_packet(packet).unwrap_or_else(|refused| {
             self.gossip.refused.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("distribute_membership_packets_refused_total").increment(1);
+            crate::meter::counter!(crate::meter::MEMBERSHIP_PACKETS_REFUSED).increment(1);
             tracing::debug!(%from, %refused, "membership packet refused");
             Outputs::default()
         })

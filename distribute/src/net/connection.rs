@@ -334,6 +334,7 @@ fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: 
     slot.set_gossips(gossips);
     let fresh = !slot.is_up();
     let (epoch, took_over) = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
+    slot.init_meters(&net.config.name, name);
     tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
     // The introduction is the first frame on the connection; then the frame handlers hear of
     // the peer (and queue what they send on connecting) before anyone can see it up.
@@ -353,6 +354,9 @@ fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: 
     }
     slot.mark_up();
     if slot.announce() {
+        if let Some(meters) = slot.meters() {
+            meters.up.increment(1);
+        }
         net.emit(NodeEvent::NodeUp {
             node: slot.id,
             name: name.to_owned(),

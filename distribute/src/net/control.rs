@@ -181,7 +181,7 @@ fn speaks_for(slot: &PeerSlot, actor: ActorId, what: &'static str) -> bool {
         return true;
     }
     tracing::debug!(peer = %slot.id, %actor, what, "signal for another node's actor ignored");
-    metrics::counter!("distribute_signals_refused_total").increment(1);
+    crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
     false
 }
 
@@ -193,7 +193,7 @@ fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) -> Opt
         peer: Arc::clone(slot) as Arc<dyn RemotePeer>,
     };
     if !slot.accept_link(to, from) {
-        metrics::counter!("distribute_signals_refused_total").increment(1);
+        crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
         tracing::debug!(peer = %slot.id, %from, %to, "link refused: the peer holds too many links");
         from_end.send_exit(to, limit_reason("links"));
         return None;
@@ -223,7 +223,7 @@ fn on_monitor(
         return None;
     };
     if !slot.accept_watch(monitor, target) {
-        metrics::counter!("distribute_signals_refused_total").increment(1);
+        crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
         tracing::debug!(peer = %slot.id, %target, "monitor refused: the peer holds too many monitors");
         watcher.deliver(target, limit_reason("monitors"));
         return None;

@@ -201,6 +201,9 @@ async fn deliver(
                 pending.await;
             }
             slot.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+            if let Some(meters) = slot.meters() {
+                meters.messages_in.increment(1);
+            }
         }
         Err(why) => reject(slot, &header, why),
     }

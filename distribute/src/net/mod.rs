@@ -526,7 +526,9 @@ impl Net {
             }
             _ => tracing::info!(node = %self.config.name, peer = %name, %reason, "node down"),
         }
-        metrics::counter!("distribute_node_down_total").increment(1);
+        if let Some(meters) = slot.meters() {
+            meters.down.increment(1);
+        }
         self.emit(NodeEvent::NodeDown {
             node: slot.id,
             name,

@@ -30,6 +30,7 @@ use crate::actor::{
 use crate::actor::{CallError, Signal};
 use crate::codec::CodecError;
 use crate::lock::lock;
+use crate::meter::PeerMeters;
 use crate::transport::{encode_frame, FrameKind, Sealer};
 
 #[derive(Default)]
@@ -145,6 +146,17 @@ impl PeerSlot {
 
     pub(crate) fn mark_departed(&self) {
         self.departed.store(true, Ordering::Release);
+    }
+
+    /// The peer's metric handles, once a connection with it was installed.
+    pub(crate) fn meters(&self) -> Option<&PeerMeters> {
+        self.queue.meters.get()
+    }
+
+    /// Makes the peer's metric handles, labelled `node` (this node's name) and `peer`, if
+    /// they were not made yet.
+    pub(crate) fn init_meters(&self, node: &str, peer: &str) {
+        self.queue.meters.get_or_init(|| PeerMeters::new(node, peer));
     }
 
     pub(crate) fn name(&self) -> String {
@@ -306,6 +318,9 @@ impl PeerSlot {
     pub(crate) fn count_read(&self, bytes: usize) {
         self.stats.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
         self.bytes_read.fetch_add(bytes as u64, Ordering::Relaxed);
+        if let Some(meters) = self.meters() {
+            meters.bytes_in.increment(bytes as u64);
+        }
     }
 
     /// The traffic with the peer since this node first knew it: bytes read and written,
@@ -553,6 +568,9 @@ impl PeerSlot {
         match pushed {
             Ok(()) => {
                 self.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+                if let Some(meters) = self.meters() {
+                    meters.messages_out.increment(1);
+                }
                 self.wake_keeper();
                 Ok(())
             }

@@ -27,12 +27,13 @@
 //! before anything else.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
 
 use super::NetStats;
+use crate::meter::PeerMeters;
 use crate::transport::{Sealer, SessionError, MAX_RECORD_PAYLOAD};
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
@@ -162,6 +163,9 @@ pub(crate) struct SendQueue {
     bytes_out: Arc<NetStats>,
     /// Bytes written to this peer, by the writer and by senders: its traffic out.
     written: AtomicU64,
+    /// The peer's metric handles, set when its first connection is installed (its name is
+    /// known from then on).
+    pub(crate) meters: OnceLock<PeerMeters>,
 }
 
 /// Why an append failed.
@@ -244,6 +248,7 @@ impl SendQueue {
             bounds: Bounds::new(limit, max_frame),
             bytes_out: stats,
             written: AtomicU64::new(0),
+            meters: OnceLock::new(),
         }
     }
 
@@ -471,6 +476,9 @@ impl SendQueue {
             return Some(Err(PushError::Encode(error)));
         }
         state.appended += u64::from(urgency != Urgency::Heartbeat);
+        if let Some(meters) = self.meters.get() {
+            meters.frames_out.increment(1);
+        }
         if force && state.buf.len() + state.sealed.len() > self.bounds.ceiling {
             state.buf.truncate(before);
             return Some(Err(PushError::Overloaded {
@@ -530,6 +538,9 @@ impl SendQueue {
             .bytes_out
             .fetch_add(bytes as u64, Ordering::Relaxed);
         self.written.fetch_add(bytes as u64, Ordering::Relaxed);
+        if let Some(meters) = self.meters.get() {
+            meters.bytes_out.increment(bytes as u64);
+        }
     }
 
     /// Bytes written to the peer since the queue was made.

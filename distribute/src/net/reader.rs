@@ -116,9 +116,10 @@ async fn read_frames(
     loop {
         loop {
             match decoder.next_borrowed() {
-                Ok(Some((kind, body))) => match dispatch(net, node, slot, kind, body, state, &mut target)
-                    .await
-                {
+                Ok(Some((kind, body))) => match count_frame_in(
+                    slot,
+                    dispatch(net, node, slot, kind, body, state, &mut target).await,
+                ) {
                     Ok(None) => {}
                     Ok(Some(blocked)) => {
                         if let Err(reason) = signal_room(slot, blocked, &mut closing, stops, timeout).await {
@@ -173,6 +174,14 @@ async fn read_frames(
     }
 }
 
+/// Counts a frame read in the peer's metrics; returns what its dispatch did.
+fn count_frame_in<T>(slot: &PeerSlot, dispatched: T) -> T {
+    if let Some(meters) = slot.meters() {
+        meters.frames_in.increment(1);
+    }
+    dispatched
+}
+
 /// Waits, without reading, until the peer's send queue is below its pause point: `Ok` once
 /// it is (the peer read what we sent, so it is alive), or why the connection ends.
 async fn paused(
@@ -182,7 +191,7 @@ async fn paused(
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
     tracing::debug!(peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
-    metrics::counter!("distribute_reader_paused_total").increment(1);
+    crate::meter::counter!(crate::meter::READER_PAUSED).increment(1);
     tokio::select! {
         biased;
         () = slot.queue.below_pause() => Ok(()),
@@ -207,7 +216,7 @@ async fn signal_room(
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
     tracing::debug!(peer = %slot.id, actor = %blocked.actor(), "an actor's signal queue is full: reading paused");
-    metrics::counter!("distribute_signals_paused_total").increment(1);
+    crate::meter::counter!(crate::meter::SIGNALS_PAUSED).increment(1);
     loop {
         tokio::select! {
             biased;

@@ -20,6 +20,12 @@ impl RemotePeer for PeerSlot {
         PeerSlot::is_up(self)
     }
 
+    fn call_error(&self, actor: &'static str, kind: &'static str) {
+        if let Some(node) = PeerSlot::node(self) {
+            node.meters().call_error(actor, kind);
+        }
+    }
+
     fn is_known_stopped(&self, actor: u64) -> bool {
         PeerSlot::is_known_stopped(self, actor)
     }
@@ -130,7 +136,9 @@ pub(crate) fn reject(peer: &PeerSlot, header: &MessageHeader, why: Undelivered) 
             (ReplyStatus::Stopped, String::new())
         }
     };
-    metrics::counter!("distribute_messages_rejected_total").increment(1);
+    if let Some(meters) = peer.meters() {
+        meters.rejected.increment(1);
+    }
     if header.call != 0 {
         peer.send_reply(header.call, status, |out| {
             out.extend_from_slice(detail.as_bytes());

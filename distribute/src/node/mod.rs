@@ -56,12 +56,12 @@ pub(crate) struct Services {
 impl Services {
     /// The services of node `id`; the registry reaches the network and the actors through
     /// them (its host), which it must not keep alive.
-    fn new(id: NodeId) -> Arc<Self> {
+    fn new(id: NodeId, name: &str) -> Arc<Self> {
         Arc::new_cyclic(|me: &std::sync::Weak<Services>| {
             let host: std::sync::Weak<dyn RegistryHost> = me.clone();
             Services {
                 names: LocalNames::default(),
-                registry: RegistryDriver::new(id, host),
+                registry: RegistryDriver::new(id, name, host),
                 outbox: Arc::default(),
                 net: OnceLock::new(),
                 gossip: OnceLock::new(),
@@ -128,7 +128,7 @@ impl Node {
     }
 
     pub(crate) fn with_identity(id: NodeId, name: String) -> Self {
-        let services = Services::new(id);
+        let services = Services::new(id, &name);
         let node = Node::with_services(id, name, Arc::clone(&services) as Arc<dyn NodeServices>);
         let _ = services.node.set(node.downgrade());
         node
@@ -141,7 +141,7 @@ impl Node {
         self.services()
             .as_any()
             .downcast_ref::<Services>()
-            .unwrap_or_else(|| DETACHED.get_or_init(|| Services::new(self.id())))
+            .unwrap_or_else(|| DETACHED.get_or_init(|| Services::new(self.id(), self.name())))
     }
 
     /// Stops every actor, newest first, each with [`ExitReason::Shutdown`](crate::ExitReason::Shutdown)

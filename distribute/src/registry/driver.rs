@@ -35,6 +35,7 @@ use super::wire::{Decision, GlobalEntry, RegistryMsg};
 use super::RegistryError;
 use crate::actor::{ActorId, ExitReason, NodeId};
 use crate::lock::lock;
+use crate::meter::{self, Gauge};
 use crate::DEFAULT_CALL_TIMEOUT;
 
 /// How many sequencers a change is submitted to at most before it fails with `NodeDown`:
@@ -78,6 +79,9 @@ struct Shared {
     /// Bumped whenever the replica may have changed, so that `lookup_with_timeout` waits on
     /// changes rather than polling.
     version: watch::Sender<u64>,
+    /// The replica's sizes, `distribute_registry_names` and `distribute_registry_groups`.
+    names_gauge: Gauge,
+    groups_gauge: Gauge,
 }
 
 struct State {
@@ -106,7 +110,8 @@ impl Waiter {
 
 impl RegistryDriver {
     /// The registry of node `me`, which talks to the world through `host`.
-    pub(crate) fn new(me: NodeId, host: Weak<dyn RegistryHost>) -> Self {
+    /// `name` is the node's name, the `node` label of the registry's metrics.
+    pub(crate) fn new(me: NodeId, name: &str, host: Weak<dyn RegistryHost>) -> Self {
         let state = State {
             protocol: Registry::new(me, DEFAULT_CALL_TIMEOUT),
             waiters: HashMap::new(),
@@ -122,6 +127,8 @@ impl RegistryDriver {
                 state: Mutex::new(state),
                 events: broadcast::channel(WATCH_BUFFER).0,
                 version: watch::channel(0).0,
+                names_gauge: meter::gauge!(meter::REGISTRY_NAMES, "node" => name.to_owned()),
+                groups_gauge: meter::gauge!(meter::REGISTRY_GROUPS, "node" => name.to_owned()),
             }),
         }
     }
@@ -176,7 +183,7 @@ impl RegistryDriver {
     /// is an error, and the peer is to be disconnected.
     pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, String> {
         let refuse = |why: String| {
-            metrics::counter!("distribute_registry_invalid_frames_total").increment(1);
+            crate::meter::counter!(crate::meter::REGISTRY_INVALID_FRAMES).increment(1);
             tracing::warn!(peer = %from, %why, "registry frame refused");
             why
         };
@@ -279,6 +286,9 @@ impl Shared {
             let _ = self.events.send(change);
         }
         if touched {
+            let replica = state.protocol.replica();
+            self.names_gauge.set(replica.name_count() as f64);
+            self.groups_gauge.set(replica.group_count() as f64);
             self.version
                 .send_modify(|version| *version = version.wrapping_add(1));
         }

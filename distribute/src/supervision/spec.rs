@@ -62,6 +62,11 @@ pub struct ChildSpec {
 }
 
 impl ChildSpec {
+    /// The child's actor type ([`Actor::NAME`](crate::Actor::NAME)).
+    pub(crate) fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+
     /// A worker child named `id`, whose state `factory` makes, permanent, with a 5 s
     /// shutdown.
     pub fn worker<A, F>(id: impl Into<String>, factory: F) -> Self

@@ -269,7 +269,9 @@ impl Supervisor {
         if let Some(backoff) = self.config.backoff {
             tokio::time::sleep(backoff.delay(self.restarts.len().saturating_sub(1))).await;
         }
-        metrics::counter!("distribute_restarts_total").increment(1);
+        ctx.node()
+            .meters()
+            .restarted(self.children[index].spec.type_name());
         self.restart_group(index, parked).await;
     }
 

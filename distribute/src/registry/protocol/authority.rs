@@ -77,7 +77,7 @@ pub(super) fn refused(why: &'static str, count: usize) {
         return;
     }
     let count_u64 = u64::try_from(count).unwrap_or(u64::MAX);
-    metrics::counter!("distribute_registry_refused_total", "why" => why).increment(count_u64);
+    crate::meter::counter!(crate::meter::REGISTRY_REFUSED, "why" => why).increment(count_u64);
     tracing::debug!(count, why, "registry entries from a peer refused");
 }
 
@@ -323,7 +323,7 @@ impl Registry {
             self.commits_without(peer, now, out);
             return;
         }
-        metrics::counter!("distribute_registry_suspected_total").increment(1);
+        crate::meter::counter!(crate::meter::REGISTRY_SUSPECTED).increment(1);
         tracing::warn!(%peer, "registry sequencer did not answer in time; suspected");
         let changed = self.sequencer() != sequencer;
         if changed {

@@ -129,7 +129,7 @@ impl Replica {
             .get(name)
             .is_some_and(|held| held.owner.node() == node);
         if !same_node && self.is_full(node) {
-            metrics::counter!("distribute_registry_refused_total", "why" => "cap").increment(1);
+            crate::meter::counter!(crate::meter::REGISTRY_REFUSED, "why" => "cap").increment(1);
             tracing::debug!(%name, %node, cap = self.cap, "name refused: its node holds its cap of names");
             return false;
         }
@@ -214,7 +214,7 @@ impl Replica {
             .get(group)
             .is_some_and(|members| members.contains_key(&member.owner));
         if !held && !count_in(&mut self.members_per_node, member.owner.node(), self.cap) {
-            metrics::counter!("distribute_registry_refused_total", "why" => "cap").increment(1);
+            crate::meter::counter!(crate::meter::REGISTRY_REFUSED, "why" => "cap").increment(1);
             return;
         }
         out.touched = true;
@@ -238,6 +238,16 @@ impl Replica {
         }
         out.touched |= removed;
         removed
+    }
+
+    /// How many global names the replica holds.
+    pub(crate) fn name_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// How many groups have at least one member.
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.len()
     }
 
     /// The members of `group`, sorted by id.
