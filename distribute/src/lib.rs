@@ -255,6 +255,7 @@ pub mod registry;
 pub mod supervision;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 // The wire format under the network layer (frames, the handshake): not part of the
 // documented API, public only for the hostile-peer tests, which speak it by hand.
 #[doc(hidden)]

@@ -9,7 +9,7 @@ use std::task::{Poll, Waker};
 
 use tokio::sync::oneshot;
 
-use super::cell::{AnyCell, Cell, Core};
+use super::cell::{AnyCell, Cell, Core, Envelope};
 use super::context::Context;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Mailbox;
@@ -18,8 +18,9 @@ use super::panic::{write_held_reports, GuardedPoll};
 use super::reply::FailedHandlerScope;
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
-use super::{Actor, ActorId, ExitReason};
+use super::{Actor, ActorId, ExitReason, Message};
 use crate::actor::SpawnError;
+use crate::trace::Span;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -88,7 +89,7 @@ pub(crate) fn spawn_actor<A: Actor>(
             }
         }));
         node.remember(Arc::clone(&cell) as Arc<dyn AnyCell>)?;
-        tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+        crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
         return Ok((cell, None));
     }
     let erased: Arc<dyn AnyCell> = cell.clone();
@@ -103,7 +104,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     } else {
         (None, None)
     };
-    tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+    crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
     runtime.spawn(run(actor, ctx, started_tx, restartable.map(Box::new)));
     Ok((cell, started_rx))
 }
@@ -184,7 +185,7 @@ fn run<A: Actor>(
                     // A stop the last incarnation asked for does not apply to the next one.
                     let _ = ctx.take_stop_request();
                     started = Some(tx);
-                    tracing::debug!(actor = %ctx.id(), name = A::NAME, "actor restarting");
+                    crate::trace::trace_event!(debug, actor = %ctx.id(), name = A::NAME, "actor restarting");
                 }
                 Resume::Finish(reason) => break reason,
             }
@@ -283,12 +284,16 @@ fn incarnation<'a, A: Actor>(
                 Next::Closed => break ExitReason::Normal,
             };
             budget -= 1;
+            let Envelope { msg, caller } = msg;
+            let span = crate::trace::handle_span(A::NAME, &ctx.id(), msg.name(), caller);
             let handled = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
-                guard(handler).await
+                guard(handler, &span).await
             };
+            span.record("outcome", if handled.is_ok() { "ok" } else { "panicked" });
+            drop(span);
             if let Err(panic) = handled {
-                tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
+                crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
             }
         };
@@ -300,7 +305,7 @@ fn incarnation<'a, A: Actor>(
 /// Runs the `stopped` hook; returns `reason`.
 async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReason) -> ExitReason {
     if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {
-        tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
+        crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
     }
     reason
 }
@@ -308,7 +313,7 @@ async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReas
 /// Logs a failed start and returns its reason. Out of line: a reason borrowed in the async
 /// block would keep its storage in every later state of the future.
 fn failed_to_start<A: Actor>(id: ActorId, reason: ExitReason) -> ExitReason {
-    tracing::debug!(actor = %id, name = A::NAME, %reason, "actor failed to start");
+    crate::trace::trace_event!(debug, actor = %id, name = A::NAME, %reason, "actor failed to start");
     reason
 }
 
@@ -377,7 +382,7 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
 
 /// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].
 pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    guard(pin!(Some(fut))).await
+    guard(pin!(Some(fut)), &Span::none()).await
 }
 
 /// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
@@ -385,12 +390,16 @@ pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
 /// report `ActorFailed` to their callers; then the panic's report is written if
 /// [`defer_panic_reports`](super::defer_panic_reports) held it back. The caller owns the
 /// slot, so the future is stored once, in the caller's state.
-fn guard<F: Future>(mut slot: Pin<&mut Option<F>>) -> impl Future<Output = Result<F::Output, String>> + '_ {
+fn guard<'a, F: Future>(
+    mut slot: Pin<&'a mut Option<F>>,
+    span: &'a Span,
+) -> impl Future<Output = Result<F::Output, String>> + 'a {
     poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
         };
         let polled = {
+            let _entered = span.enter();
             let _guarded = GuardedPoll::enter();
             catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
         };
