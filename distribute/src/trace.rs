@@ -2,11 +2,11 @@
 //! to its handler's span on another node.
 //!
 //! Every span and event of the crate goes through the macros of this module
-//! ([`trace_event!`], [`trace_span!`]) and the span types below, so that the default feature
+//! (`trace_event!`, `trace_span!`) and the crate-internal span types below, so that the default feature
 //! `tracing` can be switched off: without it they expand to code that only type-checks their
 //! arguments, and the crate has no `tracing` dependency.
 //!
-//! A message carries its sender's span to the handler as a [`Caller`]: nothing (a null
+//! A message carries its sender's span to the handler as a `Caller`: nothing (a null
 //! pointer) when no subscriber was ever installed or none wants `debug` spans, so an untraced
 //! send pays one relaxed atomic load. The [`TraceContext`] is the form a span's identity takes
 //! between nodes; its wire encoding needs no feature.
@@ -34,6 +34,8 @@ macro_rules! trace_event {
     ($level:ident, $($arg:tt)+) => {{
         #[allow(unreachable_code, clippy::diverging_sub_expression)]
         if false {
+            // The level keeps events that differ only by it apart (`if_same_then_else`).
+            let _ = ::core::stringify!($level);
             $crate::trace::use_fields!($($arg)+);
         }
     }};
@@ -229,11 +231,6 @@ enum Origin {
 }
 
 impl Caller {
-    /// No caller: the handler's span is a root.
-    pub(crate) fn none() -> Self {
-        Caller::default()
-    }
-
     /// The current span, if spans of message handlers can be recorded at all. Without a
     /// subscriber this is one relaxed atomic load.
     #[inline]
@@ -337,7 +334,7 @@ mod tests {
         // No test in this binary installs a subscriber.
         assert_eq!(
             format!("{:?}", Caller::current()),
-            format!("{:?}", Caller::none())
+            format!("{:?}", Caller::default())
         );
         assert!(std::mem::size_of::<Caller>() <= std::mem::size_of::<usize>());
     }

@@ -291,7 +291,6 @@ fn incarnation<'a, A: Actor>(
                 guard(handler, &span).await
             };
             span.record("outcome", if handled.is_ok() { "ok" } else { "panicked" });
-            drop(span);
             if let Err(panic) = handled {
                 crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
