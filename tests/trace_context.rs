@@ -11,8 +11,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use distribute::prelude::*;
-use distribute_tests::{addr, net_node, shutdown, until, within, Counter, CounterClient, Gate};
-use opentelemetry::trace::{SpanId, TraceContextExt as _, TracerProvider as _};
+use distribute::trace::TraceContext;
+use distribute::transport::FrameKind;
+use distribute::{Message as _, NodeDownReason};
+use distribute_tests::fake_peer::{message_body, FakePeer};
+use distribute_tests::{
+    addr, counter_tag, net_node, shutdown, until, wait_event, within, Counter, CounterClient, CounterMsg,
+    Gate, COOKIE,
+};
+use opentelemetry::trace::{SpanId, TraceContextExt as _, TraceId, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -210,6 +217,60 @@ async fn a_remote_call_outside_any_span_carries_no_trace_context() {
         );
     }
     shutdown(&[&a, &b]).await;
+}
+
+/// The example of the W3C recommendation: a `traceparent` a peer may send.
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_message_from_a_peer_is_handled_under_its_trace_and_a_bad_prefix_disconnects() {
+    let exporter = &tracing().exporter;
+    let node = net_node("traced-target").await;
+    let mut events = node.events();
+    let counter = node.spawn(Counter::new(Gate::new())).await.expect("spawn");
+    let get = message_body(counter.id(), CounterMsg::FINGERPRINT, counter_tag("get"), 7, &[]);
+    let context: TraceContext = TRACEPARENT.parse().expect("the spec's example");
+    let mut traced = Vec::new();
+    context.encode(&mut traced);
+    traced.extend_from_slice(&get);
+
+    let mut peer = FakePeer::connect(addr(&node), "tracer", COOKIE)
+        .await
+        .expect("handshake");
+    peer.send_frame(FrameKind::TracedMessage, &traced).await;
+    assert_eq!(peer.reply(7).await.0, 0, "the traced call is answered");
+    let actor = counter.id().to_string();
+    until("the handler's span", || {
+        !exported_handle_spans(exporter, &actor, "get").is_empty()
+    })
+    .await;
+    let handled = exported_handle_spans(exporter, &actor, "get");
+    assert_eq!(
+        handled[0].span_context.trace_id(),
+        TraceId::from_bytes(context.trace_id())
+    );
+    assert_eq!(handled[0].parent_span_id, SpanId::from_bytes(context.parent_id()));
+    assert_eq!(
+        attribute(&handled[0], "remote_parent").as_deref(),
+        Some(TRACEPARENT)
+    );
+
+    // Version 1 is unknown: the frame is malformed and the peer is disconnected.
+    traced[0] = 1;
+    peer.send_frame(FrameKind::TracedMessage, &traced).await;
+    let event = wait_event(
+        &mut events,
+        "the peer's NodeDown",
+        |e| matches!(e, NodeEvent::NodeDown { name, .. } if name == "tracer"),
+    )
+    .await;
+    assert!(
+        matches!(&event, NodeEvent::NodeDown { reason: NodeDownReason::ProtocolViolation(why), .. } if why.contains("version")),
+        "{event:?}"
+    );
+    // The node keeps serving.
+    assert_eq!(counter.get().await, Ok(0));
+    node.shutdown().await;
 }
 
 /// The exported `handle` spans of the actor `actor` (its id as text) for `message`.
