@@ -147,22 +147,12 @@ pub(crate) struct Span(pub(crate) tracing::Span);
 #[derive(Debug, Clone)]
 pub(crate) struct Span;
 
-/// What [`Span::enter`] returns without the `tracing` feature: nothing to exit.
+/// What [`HandleSpan::enter`] returns without the `tracing` feature: nothing to exit.
 #[cfg(not(feature = "tracing"))]
 pub(crate) struct Entered;
 
 #[cfg(feature = "tracing")]
 impl Span {
-    /// A span that records nothing.
-    pub(crate) fn none() -> Self {
-        Span(tracing::Span::none())
-    }
-
-    /// Makes this span the current one until the guard is dropped.
-    pub(crate) fn enter(&self) -> tracing::span::Entered<'_> {
-        self.0.enter()
-    }
-
     /// Records `value` as the field `field` (declared [`Empty`] when the span was made).
     pub(crate) fn record(&self, field: &'static str, value: &'static str) {
         if !self.0.is_none() {
@@ -191,11 +181,6 @@ impl Span {
     /// A span that records nothing.
     pub(crate) fn none() -> Self {
         Span
-    }
-
-    /// Makes this span the current one until the guard is dropped.
-    pub(crate) fn enter(&self) -> Entered {
-        Entered
     }
 
     /// Records `value` as the field `field`.
@@ -277,52 +262,92 @@ pub(crate) fn outgoing_context() -> Option<TraceContext> {
     None
 }
 
-/// The span of one message's handling: `handle`, at `debug` level, with the actor's type
-/// and id, the message's name, and its `outcome` (`ok` or `panicked`) recorded at the end.
-/// Its parent is the caller's span; a root span when the caller is unknown. A caller on
-/// another node is recorded as `remote_parent` (its `traceparent`), and with the
-/// `opentelemetry` feature becomes the OpenTelemetry parent of the span.
-#[cfg(feature = "tracing")]
-pub(crate) fn handle_span(
-    actor_type: &'static str,
-    actor: &dyn std::fmt::Display,
-    message: &'static str,
-    caller: Caller,
-) -> Span {
-    let parent = match caller.0.as_deref() {
-        Some(Origin::Local(span)) => span.id(),
-        _ => None,
-    };
-    let span = tracing::debug_span!(
-        target: "distribute::actor",
-        parent: parent,
-        "handle",
-        actor_type,
-        actor = %actor,
-        message,
-        outcome = tracing::field::Empty,
-        remote_parent = tracing::field::Empty,
-    );
-    if let Some(Origin::Remote(context)) = caller.0.as_deref() {
-        if !span.is_none() {
+/// The span of one message's handling, `handle`, while the handler runs: one pointer in the
+/// actor's task, null unless a subscriber records the span (so an idle actor's task does not
+/// grow by a whole `tracing::Span`).
+///
+/// The span is at `debug` level, with the actor's type and id, the message's name, and its
+/// `outcome` (`ok` or `panicked`) recorded at the end ([`HandleSpan::finish`]). Its parent is
+/// the caller's span; a root span when the caller is unknown. A caller on another node is
+/// recorded as `remote_parent` (its `traceparent`), and with the `opentelemetry` feature
+/// becomes the OpenTelemetry parent of the span.
+#[derive(Default)]
+pub(crate) struct HandleSpan(#[cfg(feature = "tracing")] Option<Box<tracing::Span>>);
+
+impl HandleSpan {
+    /// The span for handling `message`, sent by `caller`, in the actor `actor`. Without a
+    /// subscriber that wants `debug` spans this is one atomic load.
+    #[inline]
+    pub(crate) fn new(
+        actor_type: &'static str,
+        actor: &dyn std::fmt::Display,
+        message: &'static str,
+        caller: Caller,
+    ) -> Self {
+        #[cfg(feature = "tracing")]
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            return Self::record(actor_type, actor, message, caller);
+        }
+        let _ = (actor_type, actor, message, caller);
+        HandleSpan::default()
+    }
+
+    #[cfg(feature = "tracing")]
+    #[inline(never)]
+    fn record(
+        actor_type: &'static str,
+        actor: &dyn std::fmt::Display,
+        message: &'static str,
+        caller: Caller,
+    ) -> Self {
+        let parent = match caller.0.as_deref() {
+            Some(Origin::Local(span)) => span.id(),
+            _ => None,
+        };
+        let span = tracing::debug_span!(
+            target: "distribute::actor",
+            parent: parent,
+            "handle",
+            actor_type,
+            actor = %actor,
+            message,
+            outcome = tracing::field::Empty,
+            remote_parent = tracing::field::Empty,
+        );
+        if span.is_none() {
+            return HandleSpan::default();
+        }
+        if let Some(Origin::Remote(context)) = caller.0.as_deref() {
             span.record("remote_parent", tracing::field::display(context));
             #[cfg(feature = "opentelemetry")]
             otel::set_remote_parent(&span, context);
         }
+        HandleSpan(Some(Box::new(span)))
     }
-    Span(span)
-}
 
-/// The span of one message's handling; nothing without the `tracing` feature.
-#[cfg(not(feature = "tracing"))]
-pub(crate) fn handle_span(
-    actor_type: &'static str,
-    actor: &dyn std::fmt::Display,
-    message: &'static str,
-    caller: Caller,
-) -> Span {
-    let _ = (actor_type, actor, message, caller);
-    Span
+    /// Makes the span current while the handler is polled.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub(crate) fn enter(&self) -> Option<tracing::span::Entered<'_>> {
+        self.0.as_deref().map(tracing::Span::enter)
+    }
+
+    /// Makes the span current while the handler is polled.
+    #[cfg(not(feature = "tracing"))]
+    #[inline]
+    pub(crate) fn enter(&self) -> Entered {
+        Entered
+    }
+
+    /// Records how the handler ended and closes the span.
+    #[inline]
+    pub(crate) fn finish(&mut self, panicked: bool) {
+        #[cfg(feature = "tracing")]
+        if let Some(span) = self.0.take() {
+            span.record("outcome", if panicked { "panicked" } else { "ok" });
+        }
+        let _ = panicked;
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +371,10 @@ mod tests {
         trace_event!(warn, peer = %peer, "{peer} frame not sent");
         let span = trace_span!(debug, "spawn", actor = %peer, outcome = Empty);
         span.record("outcome", "ok");
-        let _entered = span.enter();
+        let mut handle = HandleSpan::new("Counter", &1, "add", Caller::current());
+        {
+            let _entered = handle.enter();
+        }
+        handle.finish(false);
     }
 }

@@ -20,7 +20,7 @@ use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason, Message};
 use crate::actor::SpawnError;
-use crate::trace::Span;
+use crate::trace::HandleSpan;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -284,13 +284,11 @@ fn incarnation<'a, A: Actor>(
                 Next::Closed => break ExitReason::Normal,
             };
             budget -= 1;
-            let Envelope { msg, caller } = msg;
-            let span = crate::trace::handle_span(A::NAME, &ctx.id(), msg.name(), caller);
+            let (msg, span) = open_handle_span::<A>(ctx.id(), msg);
             let handled = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
-                guard(handler, &span).await
+                guard(handler, span).await
             };
-            span.record("outcome", if handled.is_ok() { "ok" } else { "panicked" });
             if let Err(panic) = handled {
                 crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
@@ -299,6 +297,14 @@ fn incarnation<'a, A: Actor>(
         // The reason lives in the boxed future, not in every state of this one.
         Box::pin(stopped(actor, ctx, reason)).await
     }
+}
+
+/// Opens the `handle` span of a message. Out of line: borrowing the message in `incarnation`
+/// (for its name) would keep a copy of its storage in every state of the actor's task.
+fn open_handle_span<A: Actor>(id: ActorId, envelope: Envelope<A::Msg>) -> (A::Msg, HandleSpan) {
+    let Envelope { msg, caller } = envelope;
+    let span = HandleSpan::new(A::NAME, &id, msg.name(), caller);
+    (msg, span)
 }
 
 /// Runs the `stopped` hook; returns `reason`.
@@ -381,18 +387,19 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
 
 /// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].
 pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    guard(pin!(Some(fut)), &Span::none()).await
+    guard(pin!(Some(fut)), HandleSpan::default()).await
 }
 
 /// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
 /// future's state is dropped inside a [`FailedHandlerScope`], so the reply channels it held
 /// report `ActorFailed` to their callers; then the panic's report is written if
 /// [`defer_panic_reports`](super::defer_panic_reports) held it back. The caller owns the
-/// slot, so the future is stored once, in the caller's state.
-fn guard<'a, F: Future>(
-    mut slot: Pin<&'a mut Option<F>>,
-    span: &'a Span,
-) -> impl Future<Output = Result<F::Output, String>> + 'a {
+/// slot, so the future is stored once, in the caller's state. Each poll runs inside `span`,
+/// which records the outcome when the future ends.
+fn guard<F: Future>(
+    mut slot: Pin<&mut Option<F>>,
+    mut span: HandleSpan,
+) -> impl Future<Output = Result<F::Output, String>> + '_ {
     poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
@@ -412,6 +419,9 @@ fn guard<'a, F: Future>(
                 Poll::Ready(Err(panic_message(payload.as_ref())))
             }
         };
+        if let Poll::Ready(result) = &polled {
+            span.finish(result.is_err());
+        }
         // The callers were answered: a report held back by `defer_panic_reports` can go.
         write_held_reports();
         polled
