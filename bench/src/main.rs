@@ -12,6 +12,7 @@ mod membership;
 mod raw_tcp;
 mod registry;
 mod remote;
+mod traced;
 
 use std::time::Duration;
 
@@ -229,6 +230,7 @@ async fn main() -> Result<(), BoxError> {
         Some(raw_tcp::ECHO_SERVER_ARG) => return Ok(raw_tcp::echo_server_child().await?),
         Some(remote::REMOTE_NODE_ARG) => return remote::remote_node_child().await,
         Some(local::IDLE_MEMORY_ARG) => return local::idle_memory_child(&args[1..]).await,
+        Some(traced::TELL_TPUT_ARG) => return traced::tell_tput_child(&args[1..]).await,
         _ => {}
     }
     // Panics are the point of the restart suite; keep the default hook's printing out of
@@ -246,6 +248,7 @@ async fn main() -> Result<(), BoxError> {
         let raw = local::raw(cfg.local).await?;
         if wants("local") {
             local::local(cfg.local, Some(&raw)).await?;
+            traced::tell_tput_subscribers(cfg.local.messages).await?;
         }
     }
     if wants("restart") {

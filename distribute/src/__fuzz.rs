@@ -20,6 +20,7 @@ use crate::net::wire::{read_reply, reply_error, write_reply_header, Control, Mes
 use crate::node::introspect_wire::{decode_outcome, IntrospectWire};
 use crate::node::spawn::SpawnWire;
 use crate::registry::wire::RegistryMsg;
+use crate::trace::{TraceContext, TRACE_CONTEXT_LEN};
 use crate::transport::frame::{Frame, FrameDecoder, FrameError};
 use crate::{ActorId, NodeId};
 
@@ -68,6 +69,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("handshake", handshake),
     ("session", session),
     ("message_head", message_head),
+    ("traced_message", traced_message),
     ("control", control),
     ("registry", registry),
     ("spawn", spawn),
@@ -220,6 +222,30 @@ pub fn message_head(data: &[u8]) -> Outcome {
         let _ = reply_error(ActorId::new(NodeId::from_u64(1), call), &status, payload);
     }
     Ok(())
+}
+
+/// TracedMessage frame bodies: a trace context prefix that decodes writes back as the same
+/// bytes, and what follows it is a Message body (checked as by [`message_head`]); a prefix
+/// that does not decode is a typed error.
+pub fn traced_message(data: &[u8]) -> Outcome {
+    let Ok((context, rest)) = TraceContext::decode_prefix(data) else {
+        return Ok(());
+    };
+    let mut out = Vec::new();
+    context.encode(&mut out);
+    check(out.len() == TRACE_CONTEXT_LEN, || {
+        format!("trace context {context} encodes to {} bytes", out.len())
+    })?;
+    out.extend_from_slice(rest);
+    check(out == data, || {
+        format!("trace context {context} rewrites differently")
+    })?;
+    let text = context.to_string();
+    let parsed = text.parse::<TraceContext>();
+    check(parsed.as_ref() == Ok(&context), || {
+        format!("traceparent {text} parses as {parsed:?}")
+    })?;
+    message_head(rest)
 }
 
 /// Signal frames (`Control`): a decoded value re-encodes, decodes to the same value and

@@ -17,6 +17,7 @@ use super::runtime::{Node, NodeStats};
 use super::signal::{RemotePushError, Signal};
 use super::{Actor, ActorId, ExitReason};
 use crate::meter::ActorMeters;
+use crate::trace::Caller;
 
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
@@ -253,24 +254,45 @@ pub(crate) trait AnyCell: Send + Sync + 'static {
     ) -> Result<Option<Pending>, Undelivered>;
 }
 
+/// A message in a mailbox, with where it was sent from: the parent of its handler's span.
+pub(crate) struct Envelope<M> {
+    pub(crate) msg: M,
+    pub(crate) caller: Caller,
+}
+
 /// The shared state of an actor of type `A`.
 pub(crate) struct Cell<A: Actor> {
     pub(crate) core: Core,
-    pub(crate) mailbox: Mailbox<A::Msg>,
+    pub(crate) mailbox: Mailbox<Envelope<A::Msg>>,
 }
 
 impl<A: Actor> Cell<A> {
     /// Waits for room in the mailbox, then enqueues; gives the message back if the actor
-    /// has stopped.
+    /// has stopped. The current span is the caller of the message.
     pub(crate) async fn send(&self, msg: A::Msg) -> Result<(), A::Msg> {
-        self.mailbox.send(msg).await?;
+        self.send_from(msg, Caller::current()).await
+    }
+
+    /// [`send`](Self::send) for a message from `caller`.
+    pub(crate) async fn send_from(&self, msg: A::Msg, caller: Caller) -> Result<(), A::Msg> {
+        let envelope = Envelope { msg, caller };
+        self.mailbox.send(envelope).await.map_err(|e| e.msg)?;
         self.core.wake();
         Ok(())
     }
 
-    /// Enqueues if the mailbox has room now.
+    /// Enqueues if the mailbox has room now. The current span is the caller of the message.
     pub(crate) fn try_send(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
-        self.mailbox.try_send(msg)?;
+        self.try_send_from(msg, Caller::current())
+    }
+
+    /// [`try_send`](Self::try_send) for a message from `caller`.
+    pub(crate) fn try_send_from(&self, msg: A::Msg, caller: Caller) -> Result<(), TrySendError<A::Msg>> {
+        let envelope = Envelope { msg, caller };
+        self.mailbox.try_send(envelope).map_err(|error| match error {
+            TrySendError::Full(e) => TrySendError::Full(e.msg),
+            TrySendError::Closed(e) => TrySendError::Closed(e.msg),
+        })?;
         self.core.wake();
         Ok(())
     }

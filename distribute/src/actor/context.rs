@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cell::Cell;
+use super::cell::{Cell, Envelope};
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Inbox;
 use super::monitor::{MonitorRef, Watcher};
@@ -31,7 +31,7 @@ pub struct Context<A: Actor> {
     /// The cell behind `myself`, which is always local.
     pub(crate) cell: Arc<Cell<A>>,
     /// The messages taken from the mailbox and not yet handled.
-    pub(crate) inbox: Inbox<A::Msg>,
+    pub(crate) inbox: Inbox<Envelope<A::Msg>>,
     pub(crate) node: Node,
     /// Links, monitors and a stop request; `None` until the first of them.
     pub(crate) cold: Option<Box<ColdState>>,
@@ -336,7 +336,7 @@ impl<A: Actor> Context<A> {
             target.remove_watcher(monitor);
         }
         self.node.forget(id);
-        tracing::debug!(actor = %id, name = A::NAME, %reason, "actor stopped");
+        crate::trace::trace_event!(debug, actor = %id, name = A::NAME, %reason, "actor stopped");
         core.finish_exit();
     }
 }

@@ -28,6 +28,7 @@ use super::runtime::Node;
 use super::{Actor, ActorId, ActorRef, Cell, ErasedReply, ExitReason, Message, NodeId, ReplyTo};
 use crate::actor::CallError;
 use crate::codec::CodecError;
+use crate::trace::{Caller, TraceContext};
 
 /// Appends an encoded body to a frame being built; leaves the buffer as it found it on error.
 pub(crate) type EncodeBody<'a> = dyn FnMut(&mut Vec<u8>) -> Result<(), CodecError> + 'a;
@@ -49,6 +50,9 @@ pub(crate) struct MessageHead {
     pub(crate) tag: u32,
     /// 0 for a tell, the call's number (from [`RemotePeer::register_call`]) for an ask.
     pub(crate) call: u64,
+    /// The sender's span, to be the parent of the handler's span on the peer: sent in a
+    /// TracedMessage frame when present.
+    pub(crate) trace: Option<TraceContext>,
 }
 
 /// Why a message could not be queued for a peer.
@@ -138,6 +142,7 @@ fn head<A: Actor>(target: u64, msg: &A::Msg, call: u64) -> MessageHead {
         fingerprint: <A::Msg as Message>::FINGERPRINT,
         tag: msg.tag(),
         call,
+        trace: crate::trace::outgoing_context(),
     }
 }
 
@@ -265,6 +270,8 @@ pub(crate) struct Incoming<'a> {
     pub(crate) call: u64,
     /// The encoded arguments.
     pub(crate) body: &'a [u8],
+    /// The caller's span on the sending node, if the message was traced.
+    pub(crate) trace: Option<TraceContext>,
     /// The node it came from, which a reply goes back to.
     pub(crate) from: &'a Arc<dyn RemotePeer>,
 }
@@ -309,6 +316,7 @@ pub(crate) fn deliver<A: Actor>(
         let _scope = DecodeScope::enter(Some(node));
         A::Msg::decode_body(&A::Codec::default(), incoming.tag, incoming.body, slot)
     };
+    let trace = incoming.trace;
     let msg = match decoded {
         Ok(msg) => msg,
         Err(CodecError::UnknownTag { tag }) => {
@@ -320,11 +328,11 @@ pub(crate) fn deliver<A: Actor>(
         }
         Err(error) => return Err(Undelivered::Decode(error)),
     };
-    match cell.try_send(msg) {
+    match cell.try_send_from(msg, Caller::remote(incoming.trace)) {
         Ok(()) => Ok(None),
         Err(TrySendError::Full(msg)) => Ok(Some(Box::pin(async move {
             // A closed mailbox drops the message, whose reply channel answers `Stopped`.
-            let _ = cell.send(msg).await;
+            let _ = cell.send_from(msg, Caller::remote(trace)).await;
         }))),
         Err(TrySendError::Closed(_)) => Err(Undelivered::Stopped),
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::cell::{AnyCell, Cell, Core};
+use super::cell::{AnyCell, Cell, Core, Envelope};
 use super::context::Context;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Mailbox;
@@ -19,9 +19,10 @@ use super::panic::{write_held_reports, GuardedPoll};
 use super::reply::FailedHandlerScope;
 use super::runtime::{Node, SpawnOptions};
 use super::signal::Signal;
-use super::{Actor, ActorId, ExitReason};
+use super::{Actor, ActorId, ExitReason, Message};
 use crate::actor::SpawnError;
 use crate::meter::Batch;
+use crate::trace::HandleSpan;
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -90,7 +91,7 @@ pub(crate) fn spawn_actor<A: Actor>(
             }
         }));
         node.remember(Arc::clone(&cell) as Arc<dyn AnyCell>)?;
-        tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+        crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
         return Ok((cell, None));
     }
     let erased: Arc<dyn AnyCell> = cell.clone();
@@ -105,7 +106,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     } else {
         (None, None)
     };
-    tracing::trace!(actor = %id, name = A::NAME, "actor spawned");
+    crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
     runtime.spawn(run(actor, ctx, started_tx, restartable.map(Box::new)));
     Ok((cell, started_rx))
 }
@@ -187,7 +188,7 @@ fn run<A: Actor>(
                     // A stop the last incarnation asked for does not apply to the next one.
                     let _ = ctx.take_stop_request();
                     started = Some(tx);
-                    tracing::debug!(actor = %ctx.id(), name = A::NAME, "actor restarting");
+                    crate::trace::trace_event!(debug, actor = %ctx.id(), name = A::NAME, "actor restarting");
                 }
                 Resume::Finish(reason) => break reason,
             }
@@ -281,20 +282,21 @@ fn incarnation<'a, A: Actor>(
             let timed = ctx
                 .batch
                 .took(&ctx.cell.core.shared.meters, first, || ctx.inbox.len());
+            let (msg, span) = open_handle_span::<A>(ctx.id(), msg);
             let (handled, took) = {
                 let handler = pin!(Some(actor.handle(msg, ctx)));
                 if timed {
                     // Out of line and boxed (once per 64 messages): the start time lives in
                     // the box, not in every idle actor's task.
-                    Box::pin(timed_guard(handler)).await
+                    Box::pin(timed_guard(handler, span)).await
                 } else {
-                    (guard(handler).await, None)
+                    (guard(handler, span).await, None)
                 }
             };
             Batch::timed(&ctx.cell.core.shared.meters, took);
             ctx.cell.core.handled_one();
             if let Err(panic) = handled {
-                tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
+                crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
             }
         };
@@ -304,10 +306,18 @@ fn incarnation<'a, A: Actor>(
     }
 }
 
+/// Opens the `handle` span of a message. Out of line: borrowing the message in `incarnation`
+/// (for its name) would keep a copy of its storage in every state of the actor's task.
+fn open_handle_span<A: Actor>(id: ActorId, envelope: Envelope<A::Msg>) -> (A::Msg, HandleSpan) {
+    let Envelope { msg, caller } = envelope;
+    let span = HandleSpan::new(A::NAME, &id, msg.name(), caller);
+    (msg, span)
+}
+
 /// Runs the `stopped` hook; returns `reason`.
 async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReason) -> ExitReason {
     if let Err(panic) = guarded(actor.stopped(ctx, &reason)).await {
-        tracing::warn!(actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
+        crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "stopped hook panicked");
     }
     reason
 }
@@ -315,7 +325,7 @@ async fn stopped<A: Actor>(actor: &mut A, ctx: &mut Context<A>, reason: ExitReas
 /// Logs a failed start and returns its reason. Out of line: a reason borrowed in the async
 /// block would keep its storage in every later state of the future.
 fn failed_to_start<A: Actor>(id: ActorId, reason: ExitReason) -> ExitReason {
-    tracing::debug!(actor = %id, name = A::NAME, %reason, "actor failed to start");
+    crate::trace::trace_event!(debug, actor = %id, name = A::NAME, %reason, "actor failed to start");
     reason
 }
 
@@ -327,7 +337,7 @@ fn poll_next<A: Actor>(
     ctx: &mut Context<A>,
     budget: &mut u32,
     cx: &mut std::task::Context<'_>,
-) -> Poll<Next<A::Msg>> {
+) -> Poll<Next<Envelope<A::Msg>>> {
     if ctx.cell.core.signals.has_pending() {
         return Poll::Ready(Next::Signal);
     }
@@ -406,28 +416,36 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
 }
 
 /// [`guard`], and how long the handler took from its first poll to its end.
-async fn timed_guard<F: Future>(slot: Pin<&mut Option<F>>) -> (Result<F::Output, String>, Option<Duration>) {
+async fn timed_guard<F: Future>(
+    slot: Pin<&mut Option<F>>,
+    span: HandleSpan,
+) -> (Result<F::Output, String>, Option<Duration>) {
     let start = Instant::now();
-    let outcome = guard(slot).await;
+    let outcome = guard(slot, span).await;
     (outcome, Some(start.elapsed()))
 }
 
 /// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].
 pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    guard(pin!(Some(fut))).await
+    guard(pin!(Some(fut)), HandleSpan::default()).await
 }
 
 /// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
 /// future's state is dropped inside a [`FailedHandlerScope`], so the reply channels it held
 /// report `ActorFailed` to their callers; then the panic's report is written if
 /// [`defer_panic_reports`](super::defer_panic_reports) held it back. The caller owns the
-/// slot, so the future is stored once, in the caller's state.
-fn guard<F: Future>(mut slot: Pin<&mut Option<F>>) -> impl Future<Output = Result<F::Output, String>> + '_ {
+/// slot, so the future is stored once, in the caller's state. Each poll runs inside `span`,
+/// which records the outcome when the future ends.
+fn guard<F: Future>(
+    mut slot: Pin<&mut Option<F>>,
+    mut span: HandleSpan,
+) -> impl Future<Output = Result<F::Output, String>> + '_ {
     poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
         };
         let polled = {
+            let _entered = span.enter();
             let _guarded = GuardedPoll::enter();
             catch_unwind(AssertUnwindSafe(|| fut.poll(cx)))
         };
@@ -441,6 +459,9 @@ fn guard<F: Future>(mut slot: Pin<&mut Option<F>>) -> impl Future<Output = Resul
                 Poll::Ready(Err(panic_message(payload.as_ref())))
             }
         };
+        if let Poll::Ready(result) = &polled {
+            span.finish(result.is_err());
+        }
         // The callers were answered: a report held back by `defer_panic_reports` can go.
         write_held_reports();
         polled

@@ -238,8 +238,34 @@ impl Node {
         actor: A,
         options: SpawnOptions,
     ) -> Result<ActorRef<A>, SpawnError> {
+        let span = crate::trace::trace_span!(
+            debug,
+            "spawn",
+            actor_type = A::NAME,
+            actor = crate::trace::Empty,
+            outcome = crate::trace::Empty
+        );
+        let spawned = span
+            .clone()
+            .instrument(self.spawn_started(actor, options, &span))
+            .await;
+        match &spawned {
+            Ok(_) => span.record("outcome", "ok"),
+            Err(error) => span.record_display("outcome", error),
+        }
+        spawned
+    }
+
+    /// Spawns `actor` and waits for its `started` hook, if it has one.
+    async fn spawn_started<A: Actor>(
+        &self,
+        actor: A,
+        options: SpawnOptions,
+        span: &crate::trace::Span,
+    ) -> Result<ActorRef<A>, SpawnError> {
         let (cell, started) = spawn_actor(self, actor, options, None)?;
         let actor_ref = ActorRef::from_cell(cell);
+        span.record_display("actor", &actor_ref.id());
         if let Some(started) = started {
             let outcome = started.await.unwrap_or(Err(ExitReason::Killed));
             if let Err(reason) = outcome {
@@ -298,7 +324,7 @@ impl Node {
     pub(crate) async fn stop_actors(&self, timeout: Duration) {
         self.inner.shutting_down.store(true, Ordering::Release);
         let actors: Vec<Arc<dyn AnyCell>> = self.actors().values().rev().cloned().collect();
-        tracing::debug!(node = %self.name(), actors = actors.len(), "node shutting down");
+        crate::trace::trace_event!(debug, node = %self.name(), actors = actors.len(), "node shutting down");
         let (roots, supervised): (Vec<_>, Vec<_>) = actors.into_iter().partition(|c| !c.core().supervised);
         for cell in roots.iter().chain(supervised.iter()) {
             let core = cell.core();
@@ -307,7 +333,7 @@ impl Node {
             }
             let _ = core.signal(Signal::Stop(ExitReason::Shutdown));
             if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
-                tracing::warn!(actor = %core.id, name = core.name, "actor did not stop in time; killing it");
+                crate::trace::trace_event!(warn, actor = %core.id, name = core.name, "actor did not stop in time; killing it");
                 core.kill();
                 let _ = tokio::time::timeout(timeout, core.wait_for_stop()).await;
             }

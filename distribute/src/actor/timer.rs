@@ -257,7 +257,7 @@ where
         match cell.try_send(make()) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
-                tracing::trace!(actor = %cell.core.id, name = A::NAME, "interval tick skipped: mailbox full");
+                crate::trace::trace_event!(trace, actor = %cell.core.id, name = A::NAME, "interval tick skipped: mailbox full");
             }
             Err(TrySendError::Closed(_)) => return,
         }

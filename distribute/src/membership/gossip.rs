@@ -78,13 +78,13 @@ pub(crate) async fn start(
 ) -> Option<Arc<Gossip>> {
     let me = net.advertised;
     if me.ip().is_unspecified() {
-        tracing::info!(node = %net.config.name, "no membership gossip: advertise an address to enable it");
+        crate::trace::trace_event!(info, node = %net.config.name, "no membership gossip: advertise an address to enable it");
         return None;
     }
     let socket = match net.bind_datagram(net.listen).await {
         Ok(socket) => socket,
         Err(error) => {
-            tracing::info!(node = %net.config.name, %error, "no membership gossip");
+            crate::trace::trace_event!(info, node = %net.config.name, %error, "no membership gossip");
             return None;
         }
     };
@@ -272,7 +272,7 @@ impl Driver {
         self.swim.on_packet(packet).unwrap_or_else(|refused| {
             self.gossip.refused.fetch_add(1, Ordering::Relaxed);
             crate::meter::counter!(crate::meter::MEMBERSHIP_PACKETS_REFUSED).increment(1);
-            tracing::debug!(%from, %refused, "membership packet refused");
+            crate::trace::trace_event!(debug, %from, %refused, "membership packet refused");
             Outputs::default()
         })
     }
@@ -393,7 +393,7 @@ impl Driver {
     async fn send(&self, sends: Vec<(SocketAddr, Vec<u8>)>) {
         for (to, packet) in sends {
             if let Err(error) = self.socket.send_to(&packet, to).await {
-                tracing::debug!(%to, %error, "membership packet not sent");
+                crate::trace::trace_event!(debug, %to, %error, "membership packet not sent");
             }
         }
     }

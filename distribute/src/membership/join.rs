@@ -82,7 +82,7 @@ pub(crate) async fn run(net: Weak<Net>, discoveries: Vec<Arc<dyn Discovery>>, po
                 return;
             }
             if let Err(error) = net.connect(addr).await {
-                tracing::debug!(node = %net.config.name, %addr, %error, "seed not reached");
+                crate::trace::trace_event!(debug, node = %net.config.name, %addr, %error, "seed not reached");
             }
         }
         failures = match net.connected().is_empty() {
@@ -105,7 +105,9 @@ async fn discover(net: &Net, discoveries: &[Arc<dyn Discovery>]) -> Vec<SocketAd
     for discovery in discoveries {
         match discovery.discover().await {
             Ok(addrs) => found.extend(addrs),
-            Err(error) => tracing::warn!(node = %net.config.name, %error, "discovery failed"),
+            Err(error) => {
+                crate::trace::trace_event!(warn, node = %net.config.name, %error, "discovery failed")
+            }
         }
     }
     found

@@ -25,6 +25,7 @@ use super::writer::{write_control, writer};
 use super::{ConnectError, Net, NodeEvent};
 use crate::actor::NodeId;
 use crate::lock::lock;
+use crate::trace::{trace_span, Empty};
 use crate::transport::{Peer, Sealer};
 
 /// The handshakes of one listener in progress; dropping an entry's sender drops the handshake.
@@ -66,9 +67,9 @@ pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) 
                     if let Err(error) = establish_accepted(&net, accepted, addr, ticket, evicted).await {
                         net.stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
                         if matches!(error, ConnectError::HandshakeEvicted { .. }) {
-                            tracing::debug!(%addr, %error, "incoming connection rejected");
+                            crate::trace::trace_event!(debug, %addr, %error, "incoming connection rejected");
                         } else {
-                            tracing::warn!(%addr, %error, "incoming connection rejected");
+                            crate::trace::trace_event!(warn, %addr, %error, "incoming connection rejected");
                         }
                         net.emit(NodeEvent::ConnectionRejected { error });
                     }
@@ -76,7 +77,7 @@ pub(super) async fn accept_loop(net: Arc<Net>, mut listener: Box<dyn Listener>) 
             }
             Err(error) => {
                 // Out of file descriptors, say: let the others finish before trying again.
-                tracing::warn!(%error, "accept failed");
+                crate::trace::trace_event!(warn, %error, "accept failed");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
@@ -159,7 +160,19 @@ async fn authenticate(
     addr: SocketAddr,
 ) -> Result<Authenticated, ConnectError> {
     let Connection { mut read, mut write } = connection;
-    let session = handshake(net, &mut read, &mut write, addr).await?;
+    let span = trace_span!(info, "handshake", node = %net.config.name, %addr, peer = Empty, outcome = Empty);
+    let session = span
+        .clone()
+        .instrument(handshake(net, &mut read, &mut write, addr))
+        .await;
+    match &session {
+        Ok(session) => {
+            span.record_display("peer", &session.peer.name);
+            span.record("outcome", "ok");
+        }
+        Err(error) => span.record_display("outcome", error),
+    }
+    let session = session?;
     Ok(Authenticated {
         inbound: Inbound {
             read,
@@ -205,12 +218,12 @@ async fn run(
     match second_connection(slot.connection_age(), initiated, window) {
         Second::Proceed => {}
         Second::KeepExisting => {
-            tracing::debug!(peer = %peer.name, %addr, "already connected; the new connection is closed");
+            crate::trace::trace_event!(debug, peer = %peer.name, %addr, "already connected; the new connection is closed");
             write.shutdown().await;
             return Ok(peer_id);
         }
         Second::Refuse => {
-            tracing::warn!(peer = %peer.name, id = %peer_id, %addr, "connection refused: the node is connected already");
+            crate::trace::trace_event!(warn, peer = %peer.name, id = %peer_id, %addr, "connection refused: the node is connected already");
             return Err(ConnectError::IdInUse { addr, id: peer_id });
         }
     }
@@ -232,7 +245,7 @@ async fn run(
         };
         resynced = install(net, &slot, attached, &stops);
     } else {
-        tracing::debug!(peer = %peer.name, connection, "duplicate connection; draining it");
+        crate::trace::trace_event!(debug, peer = %peer.name, connection, "duplicate connection; draining it");
         supersede(write, sealer, net.config.max_frame).await;
     }
     let (greeted, greeting) = oneshot::channel();
@@ -276,7 +289,7 @@ fn admissible(slot: &PeerSlot, name: &str, addr: SocketAddr) -> Result<(), Conne
         return Err(ConnectError::PeerDeparted { addr });
     }
     if !same_node(&slot.name(), name) {
-        tracing::warn!(id = %slot.id, known = %slot.name(), announced = %name, %addr, "connection refused: the id belongs to another node");
+        crate::trace::trace_event!(warn, id = %slot.id, known = %slot.name(), announced = %name, %addr, "connection refused: the id belongs to another node");
         return Err(ConnectError::IdInUse { addr, id: slot.id });
     }
     Ok(())
@@ -335,7 +348,7 @@ fn install(net: &Arc<Net>, slot: &Arc<PeerSlot>, attached: Attached<'_>, stops: 
     let fresh = !slot.is_up();
     let (epoch, took_over) = slot.attach(connection, Arc::clone(&stops.cut), name, sealer);
     slot.init_meters(&net.config.name, name);
-    tracing::info!(node = %net.config.name, peer = %name, %addr, connection, "connected");
+    crate::trace::trace_event!(info, node = %net.config.name, peer = %name, %addr, connection, "connected");
     // The introduction is the first frame on the connection; then the frame handlers hear of
     // the peer (and queue what they send on connecting) before anyone can see it up.
     slot.send_control(&Control::Introduce {

@@ -180,7 +180,7 @@ fn speaks_for(slot: &PeerSlot, actor: ActorId, what: &'static str) -> bool {
     if actor.node() == slot.id {
         return true;
     }
-    tracing::debug!(peer = %slot.id, %actor, what, "signal for another node's actor ignored");
+    crate::trace::trace_event!(debug, peer = %slot.id, %actor, what, "signal for another node's actor ignored");
     crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
     false
 }
@@ -194,7 +194,7 @@ fn on_link(node: &Node, slot: &Arc<PeerSlot>, from: ActorId, to: ActorId) -> Opt
     };
     if !slot.accept_link(to, from) {
         crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
-        tracing::debug!(peer = %slot.id, %from, %to, "link refused: the peer holds too many links");
+        crate::trace::trace_event!(debug, peer = %slot.id, %from, %to, "link refused: the peer holds too many links");
         from_end.send_exit(to, limit_reason("links"));
         return None;
     }
@@ -224,7 +224,7 @@ fn on_monitor(
     };
     if !slot.accept_watch(monitor, target) {
         crate::meter::counter!(crate::meter::SIGNALS_REFUSED).increment(1);
-        tracing::debug!(peer = %slot.id, %target, "monitor refused: the peer holds too many monitors");
+        crate::trace::trace_event!(debug, peer = %slot.id, %target, "monitor refused: the peer holds too many monitors");
         watcher.deliver(target, limit_reason("monitors"));
         return None;
     }

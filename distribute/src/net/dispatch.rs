@@ -13,6 +13,7 @@ use super::remote::reject;
 use super::wire::{read_reply, Control, MessageHeader, MessageHeaderWire};
 use super::{Net, NodeDownReason};
 use crate::actor::{AnyCell, Incoming, Node, NodeId, RemotePeer, Undelivered};
+use crate::trace::TraceContext;
 use crate::transport::FrameKind;
 
 /// A protocol that runs over the node's connections in frames of a kind of its own. The
@@ -132,9 +133,16 @@ pub(super) async fn dispatch(
         slot.note_received();
     }
     match kind {
-        FrameKind::Message => deliver(node, slot, &state.peer, body, target)
+        FrameKind::Message => deliver(node, slot, &state.peer, body, None, target)
             .await
             .map(|()| None),
+        FrameKind::TracedMessage => {
+            let (trace, body) = TraceContext::decode_prefix(body)
+                .map_err(|error| violation(&format!("malformed traced message frame: {error}")))?;
+            deliver(node, slot, &state.peer, body, Some(trace), target)
+                .await
+                .map(|()| None)
+        }
         FrameKind::Reply => {
             let Some((call, status, payload)) = read_reply(body) else {
                 return Err(violation("malformed reply frame"));
@@ -179,6 +187,7 @@ async fn deliver(
     slot: &PeerSlot,
     from: &Arc<dyn RemotePeer>,
     body: &[u8],
+    trace: Option<TraceContext>,
     target: &mut TargetCache,
 ) -> Result<(), NodeDownReason> {
     let Some((header, body)) = MessageHeader::read(body) else {
@@ -193,6 +202,7 @@ async fn deliver(
         tag: header.tag,
         call: header.call,
         body,
+        trace,
         from,
     };
     match cell.deliver_remote(node, &incoming) {

@@ -143,7 +143,7 @@ impl NodeEvents {
             match self.rx.recv().await {
                 Ok(event) => return Some(event),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "node event subscriber lagged behind");
+                    crate::trace::trace_event!(warn, missed, "node event subscriber lagged behind");
                 }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }

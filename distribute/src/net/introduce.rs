@@ -164,7 +164,9 @@ async fn dial(net: Arc<Net>, id: NodeId, addr: SocketAddr) {
                 reached = true;
                 break;
             }
-            Err(error) => tracing::debug!(%addr, %error, "could not reach an introduced node"),
+            Err(error) => {
+                crate::trace::trace_event!(debug, %addr, %error, "could not reach an introduced node")
+            }
         }
     }
     lock(&net.dials).finished(addr, !reached, Instant::now());

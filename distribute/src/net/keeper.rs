@@ -111,11 +111,11 @@ async fn dial(net: &Weak<Net>, slot: &Arc<PeerSlot>) -> Dialled {
     match net.connect(addr).await {
         Ok(id) if id == slot.id => Dialled::Connected,
         Ok(id) => {
-            tracing::debug!(member = %slot.id, found = %id, %addr, "another node listens where a member did");
+            crate::trace::trace_event!(debug, member = %slot.id, found = %id, %addr, "another node listens where a member did");
             Dialled::Failed
         }
         Err(error) => {
-            tracing::debug!(member = %slot.id, %addr, %error, "dialling a member failed");
+            crate::trace::trace_event!(debug, member = %slot.id, %addr, %error, "dialling a member failed");
             Dialled::Failed
         }
     }

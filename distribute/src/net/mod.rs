@@ -522,9 +522,11 @@ impl Net {
             | NodeDownReason::ConnectionError(_)
             | NodeDownReason::Overloaded { .. }
             | NodeDownReason::SignalsOverloaded { .. } => {
-                tracing::warn!(node = %self.config.name, peer = %name, %reason, "node down");
+                crate::trace::trace_event!(warn, node = %self.config.name, peer = %name, %reason, "node down");
             }
-            _ => tracing::info!(node = %self.config.name, peer = %name, %reason, "node down"),
+            _ => {
+                crate::trace::trace_event!(info, node = %self.config.name, peer = %name, %reason, "node down")
+            }
         }
         if let Some(meters) = slot.meters() {
             meters.down.increment(1);

@@ -221,7 +221,7 @@ impl PeerSlot {
     /// reader reports the peer down as [`NodeDownReason::Overloaded`].
     fn cut_overloaded(&self, queued: usize, limit: usize) {
         if lock(&self.meta).cut_reason.is_none() {
-            tracing::warn!(peer = %self.id, queued, limit, "peer does not read what it is sent; disconnecting");
+            crate::trace::trace_event!(warn, peer = %self.id, queued, limit, "peer does not read what it is sent; disconnecting");
         }
         self.cut_because(NodeDownReason::Overloaded { queued, limit });
     }
@@ -375,7 +375,7 @@ impl PeerSlot {
         if !self.unlink(connection, Some(super::queue::Notice::Idle)) {
             return false;
         }
-        tracing::debug!(peer = %self.id, connection, "idle connection closed");
+        crate::trace::trace_event!(debug, peer = %self.id, connection, "idle connection closed");
         true
     }
 
@@ -399,7 +399,9 @@ impl PeerSlot {
             // of theirs delivered seconds late would act on a world that is gone. The
             // handlers hear of the peer again on the next connection, and resynchronise.
             self.queue.retain_frames(|kind| {
-                kind == FrameKind::Message.as_u8() || kind == FrameKind::Signal.as_u8()
+                kind == FrameKind::Message.as_u8()
+                    || kind == FrameKind::TracedMessage.as_u8()
+                    || kind == FrameKind::Signal.as_u8()
             });
         }
         true
@@ -632,7 +634,7 @@ impl PeerSlot {
             })
             .await;
         if let Err(PushError::Encode(error)) = &pushed {
-            tracing::warn!(peer = %self.id, %error, "handler frame not sent");
+            crate::trace::trace_event!(warn, peer = %self.id, %error, "handler frame not sent");
         }
         if pushed.is_ok() {
             self.wake_keeper();
@@ -655,7 +657,9 @@ impl PeerSlot {
             .queue
             .push_now(urgency, |buf| build_frame(buf, kind, max, encode));
         match pushed {
-            Err(PushError::Encode(error)) => tracing::warn!(peer = %self.id, %error, "{what} frame not sent"),
+            Err(PushError::Encode(error)) => {
+                crate::trace::trace_event!(warn, peer = %self.id, %error, "{what} frame not sent")
+            }
             Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
             Ok(()) => self.wake_keeper(),
             Err(PushError::Closed) => {}
@@ -698,7 +702,9 @@ impl PeerSlot {
             Ok(())
         });
         match pushed {
-            Err(PushError::Encode(())) => tracing::warn!(peer = %self.id, call, "reply not sent"),
+            Err(PushError::Encode(())) => {
+                crate::trace::trace_event!(warn, peer = %self.id, call, "reply not sent")
+            }
             Err(PushError::Overloaded { queued, limit }) => self.cut_overloaded(queued, limit),
             Ok(()) => self.wake_keeper(),
             Err(PushError::Closed) => {}
@@ -872,7 +878,13 @@ fn build_message(
 ) -> Result<(), CallError> {
     let start = buf.len();
     buf.extend_from_slice(&[0; 4]);
-    buf.push(FrameKind::Message.as_u8());
+    match &header.trace {
+        None => buf.push(FrameKind::Message.as_u8()),
+        Some(trace) => {
+            buf.push(FrameKind::TracedMessage.as_u8());
+            trace.encode(buf);
+        }
+    }
     header.write(buf);
     if let Err(error) = body(buf) {
         buf.truncate(start);

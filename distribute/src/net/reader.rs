@@ -190,7 +190,7 @@ async fn paused(
     stops: &Stops,
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
-    tracing::debug!(peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
+    crate::trace::trace_event!(debug, peer = %slot.id, queued = slot.queue.queued_bytes(), "peer does not read: reading paused");
     crate::meter::counter!(crate::meter::READER_PAUSED).increment(1);
     tokio::select! {
         biased;
@@ -215,7 +215,7 @@ async fn signal_room(
     stops: &Stops,
     timeout: std::time::Duration,
 ) -> Result<(), NodeDownReason> {
-    tracing::debug!(peer = %slot.id, actor = %blocked.actor(), "an actor's signal queue is full: reading paused");
+    crate::trace::trace_event!(debug, peer = %slot.id, actor = %blocked.actor(), "an actor's signal queue is full: reading paused");
     crate::meter::counter!(crate::meter::SIGNALS_PAUSED).increment(1);
     loop {
         tokio::select! {
@@ -260,12 +260,12 @@ async fn connection_ended(
     if net.holds_through(&slot, &reason) {
         // Membership still counts the peer in: it is not down for one broken connection.
         if net.connection_broke(&slot, connection) {
-            tracing::info!(node = %net.config.name, peer = %slot.name(), %reason, "connection lost; the peer is still a member");
+            crate::trace::trace_event!(info, node = %net.config.name, peer = %slot.name(), %reason, "connection lost; the peer is still a member");
         }
         return;
     }
     if !slot.detach(connection) {
-        tracing::debug!(peer = %slot.id, connection, %reason, "superseded connection closed");
+        crate::trace::trace_event!(debug, peer = %slot.id, connection, %reason, "superseded connection closed");
         return;
     }
     let reconnect = !matches!(

@@ -54,10 +54,10 @@ pub(super) async fn reconnect_loop(net: Arc<Net>, slot: Arc<PeerSlot>, addr: Soc
         match connect(&net, addr).await {
             Ok(id) if id == slot.id => return,
             Ok(id) => {
-                tracing::info!(old = %slot.id, new = %id, %addr, "peer restarted under a new id");
+                crate::trace::trace_event!(info, old = %slot.id, new = %id, %addr, "peer restarted under a new id");
                 return;
             }
-            Err(error) => tracing::debug!(%addr, %error, "reconnect failed"),
+            Err(error) => crate::trace::trace_event!(debug, %addr, %error, "reconnect failed"),
         }
         failures += 1;
     }

@@ -122,17 +122,17 @@ pub(crate) fn reject(peer: &PeerSlot, header: &MessageHeader, why: Undelivered) 
     let (status, detail) = match why {
         Undelivered::Mismatch(detail) => {
             stats.mismatched.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(peer = %peer.id, target = header.target, %detail, "message rejected");
+            crate::trace::trace_event!(warn, peer = %peer.id, target = header.target, %detail, "message rejected");
             (ReplyStatus::Mismatch, detail)
         }
         Undelivered::Decode(error) => {
             stats.undecodable.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(peer = %peer.id, target = header.target, %error, "undecodable message dropped");
+            crate::trace::trace_event!(warn, peer = %peer.id, target = header.target, %error, "undecodable message dropped");
             (ReplyStatus::BadRequest, error.to_string())
         }
         Undelivered::Stopped => {
             stats.dead_letters.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(peer = %peer.id, target = header.target, "message for a stopped actor dropped");
+            crate::trace::trace_event!(debug, peer = %peer.id, target = header.target, "message for a stopped actor dropped");
             (ReplyStatus::Stopped, String::new())
         }
     };

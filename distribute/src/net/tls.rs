@@ -220,7 +220,7 @@ fn config_error(e: rustls::Error) -> TlsError {
 }
 
 fn handshake_error(side: &str, e: std::io::Error) -> TlsError {
-    tracing::debug!(side, error = %e, "TLS handshake failed");
+    crate::trace::trace_event!(debug, side, error = %e, "TLS handshake failed");
     TlsError::Handshake(e.to_string())
 }
 

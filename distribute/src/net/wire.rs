@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! Message: target u64 | fingerprint u64 | tag u32 | call u64 | arguments (actor's codec)
+//! TracedMessage: W3C trace context (26 bytes, crate::trace) | a Message body
 //! Reply:   call u64 | status u8 | payload
 //! Signal:  a [`Control`], encoded with bincode
 //! ```
@@ -53,6 +54,7 @@ impl MessageHeaderWire for MessageHead {
             fingerprint: u64::from_be_bytes(head[8..16].try_into().ok()?),
             tag: u32::from_be_bytes(head[16..20].try_into().ok()?),
             call: u64::from_be_bytes(head[20..28].try_into().ok()?),
+            trace: None,
         };
         Some((header, rest))
     }
@@ -356,6 +358,7 @@ mod tests {
             fingerprint: 0xdead_beef_0000_0001,
             tag: 0x8000_0003,
             call: 9,
+            trace: None,
         };
         let mut out = Vec::new();
         header.write(&mut out);

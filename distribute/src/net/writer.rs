@@ -81,7 +81,7 @@ pub(super) async fn writer(
             }
         };
         if let Err(error) = written {
-            tracing::debug!(peer = %slot.id, %error, "write failed");
+            crate::trace::trace_event!(debug, peer = %slot.id, %error, "write failed");
             closed.notify_one();
             break;
         }

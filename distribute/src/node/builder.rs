@@ -408,7 +408,7 @@ impl NodeBuilder {
         )
         .await?;
         node.attach_net(Arc::clone(&net));
-        tracing::info!(node = %node.name(), listen = %net.listen, "node listening");
+        crate::trace::trace_event!(info, node = %node.name(), listen = %net.listen, "node listening");
         if self.membership {
             if let Some(gossip) = gossip::start(&net, &gossip_cookie, &self.failure_detection).await {
                 node.attach_gossip(gossip);

@@ -54,7 +54,7 @@ impl Outbox {
         }
         let mut body = Vec::new();
         if let Err(error) = msg.encode(&mut body) {
-            tracing::warn!(peer = %slot.id, %error, "registry frame not sent");
+            crate::trace::trace_event!(warn, peer = %slot.id, %error, "registry frame not sent");
             return;
         }
         if let Some(queue) = queues.by_peer.get_mut(&slot.id) {

@@ -44,6 +44,23 @@ impl Node {
         name: &str,
         actor: &ActorRef<A>,
     ) -> Result<(), RegistryError> {
+        let span = crate::trace::trace_span!(
+            debug,
+            "register_global",
+            name,
+            actor_type = A::NAME,
+            actor = %actor.id(),
+            outcome = crate::trace::Empty
+        );
+        let registered = span.clone().instrument(self.register_checked(name, actor)).await;
+        match &registered {
+            Ok(()) => span.record("outcome", "ok"),
+            Err(error) => span.record_display("outcome", error),
+        }
+        registered
+    }
+
+    async fn register_checked<A: Actor>(&self, name: &str, actor: &ActorRef<A>) -> Result<(), RegistryError> {
         validate_name(name)?;
         check_type_name::<A>()?;
         if actor.is_local() && !actor.is_alive() {
@@ -209,7 +226,7 @@ impl Node {
                     | RegistryError::NodeDown { .. }
                     | RegistryError::Timeout { .. }),
                 ) if attempt < policy.attempts.max(1) => {
-                    tracing::debug!(%name, attempt, %error, "registration failed; retrying");
+                    crate::trace::trace_event!(debug, %name, attempt, %error, "registration failed; retrying");
                 }
                 Err(error) => return Err(error),
             }
@@ -429,7 +446,7 @@ impl Node {
                         // the sequencer differed): tried again, the name must not outlive
                         // its actor.
                         Err(error) => {
-                            tracing::debug!(%name, %actor, attempt, %error, "release of a stopped actor's name failed");
+                            crate::trace::trace_event!(debug, %name, %actor, attempt, %error, "release of a stopped actor's name failed");
                             left = true;
                         }
                     }

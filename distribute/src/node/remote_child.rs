@@ -232,7 +232,7 @@ impl<A: RemoteSpawn<Args: SpawnArgs>> Actor for RemoteChild<A> {
             .spawn_on_with::<A>(target, (self.plan.args)(), options)
             .await?;
         *lock(&self.previous) = Some(target);
-        tracing::info!(actor = %actor.id(), node = %target, "remote child started");
+        crate::trace::trace_event!(info, actor = %actor.id(), node = %target, "remote child started");
         let monitor = ctx.monitor(&actor);
         self.running = Some((actor, monitor));
         Ok(())
@@ -253,7 +253,7 @@ impl<A: RemoteSpawn<Args: SpawnArgs>> Actor for RemoteChild<A> {
             .is_some_and(|(_, monitor)| *monitor == down.monitor)
         {
             self.running = None;
-            tracing::info!(actor = %down.actor, reason = %down.reason, "remote child stopped");
+            crate::trace::trace_event!(info, actor = %down.actor, reason = %down.reason, "remote child stopped");
             ctx.stop(down.reason);
         }
     }

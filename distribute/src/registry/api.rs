@@ -74,7 +74,7 @@ impl NameWatch {
                 Ok(change) if change.name == self.name => return Some(change),
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, name = %self.name, "name watcher lagged behind");
+                    crate::trace::trace_event!(warn, missed, name = %self.name, "name watcher lagged behind");
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }

@@ -184,7 +184,7 @@ impl RegistryDriver {
     pub(crate) fn on_frame(&self, from: NodeId, body: &[u8]) -> Result<bool, String> {
         let refuse = |why: String| {
             crate::meter::counter!(crate::meter::REGISTRY_INVALID_FRAMES).increment(1);
-            tracing::warn!(peer = %from, %why, "registry frame refused");
+            crate::trace::trace_event!(warn, peer = %from, %why, "registry frame refused");
             why
         };
         let msg = RegistryMsg::decode(body)
@@ -277,7 +277,7 @@ impl Shared {
         }
         let mut watch = Vec::new();
         for change in changes {
-            tracing::debug!(name = %change.name, owner = ?change.owner, "global name changed");
+            crate::trace::trace_event!(debug, name = %change.name, owner = ?change.owner, "global name changed");
             if let Some(owner) = change.owner.filter(|owner| owner.node() == self.me) {
                 if state.watched.insert(owner) {
                     watch.push(owner);
@@ -310,7 +310,7 @@ impl Shared {
             }
             for conflict in conflicts {
                 let (winner, loser) = (conflict.winner, conflict.loser);
-                tracing::warn!(name = %conflict.name, %winner, %loser, "global name conflict settled");
+                crate::trace::trace_event!(warn, name = %conflict.name, %winner, %loser, "global name conflict settled");
                 host.name_conflict(conflict.name, winner, loser);
             }
         }

@@ -212,7 +212,7 @@ impl Supervisor {
         match tokio::time::timeout(child.spec.shutdown, slot.wait_parked()).await {
             Ok(parked) => Some(parked),
             Err(_) => {
-                tracing::warn!(child = %child.spec.id, "child did not stop in time; killing it");
+                crate::trace::trace_event!(warn, child = %child.spec.id, "child did not stop in time; killing it");
                 core.kill();
                 Some(slot.wait_parked().await)
             }
@@ -243,7 +243,7 @@ impl Supervisor {
             self.children[index].spec.id.clone(),
             self.children[index].spec.restart,
         );
-        tracing::debug!(supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
+        crate::trace::trace_event!(debug, supervisor = %self.config.name, %child, reason = %parked.reason, "child exited");
         self.children[index].last_exit = Some(parked.reason.clone());
         // A node that is shutting down restarts nothing.
         if !restart.restarts_after(&parked.reason) || ctx.node().is_shutting_down() {
@@ -257,7 +257,7 @@ impl Supervisor {
             let reason = parked.reason.clone();
             self.escalated = Some((index, parked));
             let intensity = self.config.intensity;
-            tracing::warn!(supervisor = %self.config.name, %child, "restart intensity exceeded; escalating");
+            crate::trace::trace_event!(warn, supervisor = %self.config.name, %child, "restart intensity exceeded; escalating");
             ctx.stop(ExitReason::MaxRestartsExceeded {
                 child,
                 reason: Box::new(reason),
@@ -307,10 +307,21 @@ impl Supervisor {
             let child = &mut self.children[i];
             child.restarts = child.restarts.saturating_add(1);
             child.incarnation += 1;
+            let span = crate::trace::trace_span!(
+                info,
+                "restart",
+                supervisor = %self.config.name,
+                child = %child.spec.id,
+                restarts = child.restarts,
+                reason = %parked.reason,
+                outcome = crate::trace::Empty
+            );
+            let restarted = span.clone().instrument(parked.restart()).await;
+            span.record("outcome", if restarted.is_ok() { "ok" } else { "failed" });
             // A failed start parks the child again; its ChildExited comes back through the
             // mailbox and counts against the intensity like any other failure.
-            if let Err(reason) = parked.restart().await {
-                tracing::warn!(supervisor = %self.config.name, child = %self.children[i].spec.id, %reason, "restart failed");
+            if let Err(reason) = restarted {
+                crate::trace::trace_event!(warn, supervisor = %self.config.name, child = %self.children[i].spec.id, %reason, "restart failed");
             }
         }
         for i in dropped.into_iter().rev() {

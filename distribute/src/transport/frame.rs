@@ -63,6 +63,11 @@ pub enum FrameKind {
     Sealed = 8,
     /// Remote spawn: a request to start an actor of a named type, and its answer.
     Spawn = 9,
+    /// A message to an actor sent from inside a traced span: a W3C trace context
+    /// ([`TRACE_CONTEXT_LEN`](crate::trace::TRACE_CONTEXT_LEN) bytes, see
+    /// [`TraceContext`](crate::trace::TraceContext)), then the body of a `Message` frame.
+    /// Untraced messages go as `Message` and pay nothing for tracing.
+    TracedMessage = 10,
     /// Introspection: a request for a node's snapshot of itself, and its answer.
     Introspect = 11,
 }
@@ -95,6 +100,7 @@ impl TryFrom<u8> for FrameKind {
             7 => FrameKind::Close,
             8 => FrameKind::Sealed,
             9 => FrameKind::Spawn,
+            10 => FrameKind::TracedMessage,
             11 => FrameKind::Introspect,
             other => return Err(FrameError::UnknownKind(other)),
         })
@@ -425,7 +431,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
 
-    const ALL_KINDS: [FrameKind; 10] = [
+    const ALL_KINDS: [FrameKind; 11] = [
         FrameKind::Handshake,
         FrameKind::Message,
         FrameKind::Reply,
@@ -435,6 +441,7 @@ mod tests {
         FrameKind::Close,
         FrameKind::Sealed,
         FrameKind::Spawn,
+        FrameKind::TracedMessage,
         FrameKind::Introspect,
     ];
 
@@ -519,7 +526,7 @@ mod tests {
             assert_eq!(FrameKind::try_from(kind.as_u8()), Ok(kind));
             assert_eq!(u8::from(kind), kind.as_u8());
         }
-        for byte in (0..=255u8).filter(|b| !matches!(b, 1..=9 | 11)) {
+        for byte in (0..=255u8).filter(|b| !(1..=11).contains(b)) {
             assert_eq!(FrameKind::try_from(byte), Err(FrameError::UnknownKind(byte)));
         }
     }
@@ -661,7 +668,7 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 1]);
         assert_eq!(decoder.next(), Err(FrameError::Empty));
 
-        for kind in [0u8, 10, 0x7f, 0xff] {
+        for kind in [0u8, 11, 0x7f, 0xff] {
             let mut decoder = FrameDecoder::default();
             decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
             assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));

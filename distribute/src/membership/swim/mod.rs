@@ -317,7 +317,7 @@ impl Swim {
         let me = self.me().addr;
         for addr in seeds.iter().filter(|addr| **addr != me) {
             if let Err(error) = self.foca.announce(Member::seed(*addr), &mut self.runtime) {
-                tracing::debug!(%addr, %error, "announce failed");
+                crate::trace::trace_event!(debug, %addr, %error, "announce failed");
             }
         }
         self.drain()
@@ -336,7 +336,7 @@ impl Swim {
     /// A timer armed earlier fired.
     pub(crate) fn on_timer(&mut self, timer: Timer<Member>) -> Outputs {
         if let Err(error) = self.foca.handle_timer(timer, &mut self.runtime) {
-            tracing::debug!(%error, "membership timer");
+            crate::trace::trace_event!(debug, %error, "membership timer");
         }
         self.drain()
     }
@@ -344,7 +344,7 @@ impl Swim {
     /// Leaves the cluster: tells some members, who spread it.
     pub(crate) fn leave(&mut self) -> Outputs {
         if let Err(error) = self.foca.leave_cluster(&mut self.runtime) {
-            tracing::debug!(%error, "leaving the cluster");
+            crate::trace::trace_event!(debug, %error, "leaving the cluster");
         }
         self.drain()
     }

@@ -89,7 +89,7 @@ impl IntrospectService {
     ) {
         let allowed = self.allowed.load(Ordering::Acquire);
         if let Err(refusal) = lock(&self.admission).admit(peer, LIMITS, allowed) {
-            tracing::debug!(%peer, ?refusal, "introspection request refused");
+            crate::trace::trace_event!(debug, %peer, ?refusal, "introspection request refused");
             if let Ok(answer) = IntrospectWire::answer(request, &Err(refusal)) {
                 send(node, peer, &answer);
             }

@@ -151,7 +151,7 @@ impl SpawnService {
                 .is_some_and(|cell| cell.core().is_alive())
         };
         if let Err(refusal) = lock(&self.admission).admit(peer, limits, alive) {
-            tracing::debug!(%peer, actor_type = %start.actor_type, ?refusal, "remote spawn refused");
+            crate::trace::trace_event!(debug, %peer, actor_type = %start.actor_type, ?refusal, "remote spawn refused");
             answer(node, peer, request, Err(refusal));
             return;
         }
@@ -200,7 +200,7 @@ struct Start {
 /// Sends the answer to `peer`'s request; returns false if the peer has gone meanwhile.
 fn answer(node: &Node, peer: NodeId, request: u64, outcome: Result<u64, Refusal>) -> bool {
     let Some(slot) = node.net().and_then(|net| net.connected_slot(peer)) else {
-        tracing::debug!(%peer, request, "remote spawn answered to a node that is gone");
+        crate::trace::trace_event!(debug, %peer, request, "remote spawn answered to a node that is gone");
         return false;
     };
     let reply = SpawnWire::Reply { request, outcome };

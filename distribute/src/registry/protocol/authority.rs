@@ -78,7 +78,7 @@ pub(super) fn refused(why: &'static str, count: usize) {
     }
     let count_u64 = u64::try_from(count).unwrap_or(u64::MAX);
     crate::meter::counter!(crate::meter::REGISTRY_REFUSED, "why" => why).increment(count_u64);
-    tracing::debug!(count, why, "registry entries from a peer refused");
+    crate::trace::trace_event!(debug, count, why, "registry entries from a peer refused");
 }
 
 impl Registry {
@@ -324,7 +324,7 @@ impl Registry {
             return;
         }
         crate::meter::counter!(crate::meter::REGISTRY_SUSPECTED).increment(1);
-        tracing::warn!(%peer, "registry sequencer did not answer in time; suspected");
+        crate::trace::trace_event!(warn, %peer, "registry sequencer did not answer in time; suspected");
         let changed = self.sequencer() != sequencer;
         if changed {
             self.resync(out);
@@ -352,7 +352,7 @@ impl Registry {
         if !self.peers.clear_suspicion(peer) {
             return;
         }
-        tracing::info!(%peer, "suspected registry peer heard from again");
+        crate::trace::trace_event!(info, %peer, "suspected registry peer heard from again");
         if self.sequencer() != sequencer {
             self.resync(out);
             self.sequencer_changed(now, out);

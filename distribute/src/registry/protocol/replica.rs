@@ -130,7 +130,7 @@ impl Replica {
             .is_some_and(|held| held.owner.node() == node);
         if !same_node && self.is_full(node) {
             crate::meter::counter!(crate::meter::REGISTRY_REFUSED, "why" => "cap").increment(1);
-            tracing::debug!(%name, %node, cap = self.cap, "name refused: its node holds its cap of names");
+            crate::trace::trace_event!(debug, %name, %node, cap = self.cap, "name refused: its node holds its cap of names");
             return false;
         }
         self.take(name);

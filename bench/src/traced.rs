@@ -1,0 +1,107 @@
+//! The cost of tracing on the local tell throughput: the same figure with no subscriber, with
+//! a `tracing-subscriber` fmt layer writing to a sink at `info`, and with an OpenTelemetry
+//! layer recording every handler's span (`debug`). A subscriber, once installed, stays for
+//! the life of the process (tracing remembers that one was ever set), so each figure runs in
+//! a fresh child process; the three alternate, round after round, and the medians are
+//! reported with their ratios to the figure without a subscriber.
+
+use std::error::Error;
+use std::time::{Duration, Instant};
+
+use distribute::prelude::*;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+use crate::{raw_tcp, report, Sink, SinkClient};
+
+type BoxError = Box<dyn Error>;
+
+/// Hidden command-line argument of the child: `--tell-tput <none|fmt|otel> <messages>`.
+pub(crate) const TELL_TPUT_ARG: &str = "--tell-tput";
+
+/// Alternating rounds of the three figures.
+const ROUNDS: usize = 5;
+
+const SUBSCRIBERS: [(&str, &str); 3] = [
+    ("none", "local.tell_tput.no_subscriber"),
+    ("fmt", "local.tell_tput.subscriber"),
+    ("otel", "local.tell_tput.subscriber_otel"),
+];
+
+/// Measures the three figures, alternating, and reports their medians and ratios.
+pub(crate) async fn tell_tput_subscribers(messages: u64) -> Result<(), BoxError> {
+    let mut figures: Vec<Vec<f64>> = vec![Vec::new(); SUBSCRIBERS.len()];
+    for _ in 0..ROUNDS {
+        for (figure, (subscriber, _)) in figures.iter_mut().zip(SUBSCRIBERS) {
+            let args = [TELL_TPUT_ARG, subscriber, &messages.to_string()];
+            let mut child = raw_tcp::spawn_self_with_args(&args)?;
+            figure.push(child.read_announcement(Duration::from_secs(300)).await?);
+            child.finish(raw_tcp::EXIT_GRACE).await?;
+        }
+    }
+    let medians: Vec<f64> = figures.iter_mut().map(|f| median(f)).collect();
+    for ((_, name), median) in SUBSCRIBERS.iter().zip(&medians) {
+        report(name, *median, "msgs/s");
+    }
+    for ((_, name), median) in SUBSCRIBERS.iter().zip(&medians).skip(1) {
+        let ratio = median / medians[0];
+        report(&format!("ratio.{name}_vs_no_subscriber"), ratio, "x");
+    }
+    Ok(())
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_unstable_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Entry point of the child: installs the subscriber, measures one tell throughput, prints it.
+pub(crate) async fn tell_tput_child(args: &[String]) -> Result<(), BoxError> {
+    let (Some(subscriber), Some(messages)) = (args.first(), args.get(1)) else {
+        return Err(format!("usage: {TELL_TPUT_ARG} <none|fmt|otel> <messages>").into());
+    };
+    let messages: u64 = messages.parse()?;
+    let _provider = install(subscriber)?;
+    let node = Node::new();
+    let sink = node.spawn(Sink::default()).await?;
+    // Warm up the mailbox's buffer and the actor's task.
+    for i in 0..messages / 10 {
+        sink.push(i).await?;
+    }
+    sink.get().await?;
+    let start = Instant::now();
+    for i in 0..messages {
+        sink.push(i).await?;
+    }
+    sink.get().await?;
+    let tput = messages as f64 / start.elapsed().as_secs_f64();
+    raw_tcp::announce(tput)?;
+    std::process::exit(0)
+}
+
+/// Installs the subscriber named `which` as the global default; returns what must live as
+/// long as it does.
+fn install(which: &str) -> Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>, BoxError> {
+    match which {
+        "none" => Ok(None),
+        "fmt" => {
+            let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::sink);
+            let subscriber = tracing_subscriber::registry()
+                .with(fmt)
+                .with(tracing_subscriber::filter::LevelFilter::INFO);
+            tracing::subscriber::set_global_default(subscriber)?;
+            Ok(None)
+        }
+        "otel" => {
+            use opentelemetry::trace::TracerProvider as _;
+            // Spans are recorded and dropped at their end: the cost measured is the bridge's.
+            let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
+            let subscriber = tracing_subscriber::registry()
+                .with(layer)
+                .with(tracing_subscriber::filter::LevelFilter::DEBUG);
+            tracing::subscriber::set_global_default(subscriber)?;
+            Ok(Some(provider))
+        }
+        other => Err(format!("unknown subscriber `{other}`").into()),
+    }
+}
