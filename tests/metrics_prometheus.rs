@@ -104,8 +104,28 @@ async fn a_scrape_finds_every_documented_metric_with_its_labels() {
     b.connect(a.listen_addr().expect("a listens"))
         .await
         .expect("b connects to a");
+    let counter = traffic(&a, &b).await;
+    crash_and_restart(&a).await;
+    a.register_global("counter", &counter).await.expect("global name");
 
-    // Traffic: tells from a and from b to a's counter, then a call from each.
+    // Handled messages are flushed when the mailbox runs empty: wait for them.
+    let handled = r#"distribute_messages_handled_total{actor="Counter",node="a"}"#;
+    let min = (LOCAL_TELLS + REMOTE_TELLS + 2) as f64;
+    scrape_until(endpoint, handled, min).await;
+    let text = scrape_until(endpoint, r#"distribute_registry_names{node="a"}"#, 1.0).await;
+    for name in distribute::meter::ALL {
+        let listed = text
+            .lines()
+            .any(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ', '_']));
+        assert!(listed, "{name} is not in the scrape:\n{text}");
+    }
+    check_labelled_series(&text);
+    b.shutdown().await;
+    a.shutdown().await;
+}
+
+/// Tells from a and from b to a's counter, then a call from each; returns the counter.
+async fn traffic(a: &Node, b: &Node) -> ActorRef<Counter> {
     let counter = a.spawn(Counter::new(Gate::new())).await.expect("spawn");
     a.register_local("counter", &counter).expect("register");
     let remote: ActorRef<Counter> = b.lookup_on(a.id(), "counter").await.expect("lookup");
@@ -120,11 +140,14 @@ async fn a_scrape_finds_every_documented_metric_with_its_labels() {
         Ok(LOCAL_TELLS + REMOTE_TELLS)
     );
     assert_eq!(counter.get().await, Ok(LOCAL_TELLS + REMOTE_TELLS));
+    counter
+}
 
-    // A call that fails (the handler panics), and the restart that follows.
+/// A call that fails (the handler panics), and the restart that follows.
+async fn crash_and_restart(a: &Node) {
     let supervisor = SupervisorSpec::new(Strategy::OneForOne)
         .child(ChildSpec::worker("fragile", Fragile::default))
-        .start(&a)
+        .start(a)
         .await
         .expect("supervisor");
     let fragile = supervisor.child::<Fragile>("fragile").await.expect("child");
@@ -138,22 +161,12 @@ async fn a_scrape_finds_every_documented_metric_with_its_labels() {
         }
     })
     .await;
-    a.register_global("counter", &counter).await.expect("global name");
+}
 
-    // Handled messages are flushed when the mailbox runs empty: wait for them.
-    let handled = r#"distribute_messages_handled_total{actor="Counter",node="a"}"#;
-    let min = (LOCAL_TELLS + REMOTE_TELLS + 2) as f64;
-    scrape_until(endpoint, handled, min).await;
-    let text = scrape_until(endpoint, r#"distribute_registry_names{node="a"}"#, 1.0).await;
-
-    for name in distribute::meter::ALL {
-        let listed = text
-            .lines()
-            .any(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ', '_']));
-        assert!(listed, "{name} is not in the scrape:\n{text}");
-    }
+/// The labelled series the traffic, the failed call and the restart must have produced.
+fn check_labelled_series(text: &str) {
     let at_least = |series: &str, min: f64| {
-        let got = value(&text, series);
+        let got = value(text, series);
         assert!(
             got.is_some_and(|v| v >= min),
             "{series} = {got:?}, expected >= {min}"
@@ -187,6 +200,4 @@ async fn a_scrape_finds_every_documented_metric_with_its_labels() {
         1.0,
     );
     at_least(r#"distribute_mailbox_depth_count{actor="Counter",node="a"}"#, 1.0);
-    b.shutdown().await;
-    a.shutdown().await;
 }

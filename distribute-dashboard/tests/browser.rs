@@ -202,6 +202,32 @@ async fn converged(nodes: &[&Node]) {
         .expect("the three nodes see each other");
 }
 
+/// On `node`: a one-for-one root with a worker `flaky` and a pool of three `workers`;
+/// returns the root and `flaky`, which has handled a message.
+async fn start_tree(node: &Node) -> (ActorRef<Supervisor>, ActorRef<Worker>) {
+    let root = SupervisorSpec::new(Strategy::OneForOne)
+        .name("root")
+        .intensity(100, Duration::from_secs(60))
+        .child(ChildSpec::worker("flaky", Worker::default))
+        .child(PoolSpec::new(3, Worker::default).into_child("workers"))
+        .start(node)
+        .await
+        .expect("the tree starts on b");
+    let flaky = root.child::<Worker>("flaky").await.expect("flaky runs");
+    flaky.work().await.expect("flaky works");
+    let _pool = root.child::<Supervisor>("workers").await.expect("the pool runs");
+    (root, flaky)
+}
+
+/// Takes a screenshot of the page and writes it under the target directory.
+async fn save_screenshot(browser: &Client) {
+    let png = browser.screenshot().await.expect("a screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    std::fs::write(&path, &png).expect("the screenshot is written");
+    println!("screenshot: {}", path.display());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_cluster_and_a_restart_as_it_happens() {
     if !browser_installed() {
@@ -218,17 +244,7 @@ async fn the_page_shows_the_cluster_and_a_restart_as_it_happens() {
     let c = node("c", Some(seed)).await;
     converged(&[&a, &b, &c]).await;
 
-    let root = SupervisorSpec::new(Strategy::OneForOne)
-        .name("root")
-        .intensity(100, Duration::from_secs(60))
-        .child(ChildSpec::worker("flaky", Worker::default))
-        .child(PoolSpec::new(3, Worker::default).into_child("workers"))
-        .start(&b)
-        .await
-        .expect("the tree starts on b");
-    let flaky = root.child::<Worker>("flaky").await.expect("flaky runs");
-    flaky.work().await.expect("flaky works");
-    let _pool = root.child::<Supervisor>("workers").await.expect("the pool runs");
+    let (_root, flaky) = start_tree(&b).await;
 
     let dashboard = Dashboard::new(a.clone())
         .interval(Duration::from_millis(200))
@@ -283,11 +299,7 @@ async fn the_page_shows_the_cluster_and_a_restart_as_it_happens() {
     );
     assert_eq!(restarted["same"], "not reloaded", "the page was reloaded");
 
-    let png = browser.screenshot().await.expect("a screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "a PNG");
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
-    std::fs::write(&path, &png).expect("the screenshot is written");
-    println!("screenshot: {}", path.display());
+    save_screenshot(&browser).await;
 
     let _ = browser.close().await;
     drop(driver);

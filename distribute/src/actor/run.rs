@@ -231,17 +231,8 @@ fn incarnation<'a, A: Actor>(
     async move {
         // The hooks and signal handlers run rarely: boxed, their futures (and what they
         // borrow) do not add to the size of every idle actor's task.
-        match Box::pin(guarded(actor.started(ctx))).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                let reason = ExitReason::StartFailed(error.to_string());
-                return failed_to_start::<A>(ctx.id(), reason);
-            }
-            Err(panic) => return failed_to_start::<A>(ctx.id(), ExitReason::Panicked(panic)),
-        }
-        ctx.cell.core.set_restarting(false);
-        if let Some(tx) = started.take() {
-            let _ = tx.send(Ok(()));
+        if let Err(reason) = Box::pin(begin(actor, ctx, started)).await {
+            return reason;
         }
         let mut budget = MESSAGES_PER_YIELD;
         let reason = 'serve: loop {
@@ -312,6 +303,28 @@ fn open_handle_span<A: Actor>(id: ActorId, envelope: Envelope<A::Msg>) -> (A::Ms
     let Envelope { msg, caller } = envelope;
     let span = HandleSpan::new(A::NAME, &id, msg.name(), caller);
     (msg, span)
+}
+
+/// Runs the `started` hook of an incarnation and tells whoever waits for the start; the
+/// reason to exit with if the hook failed.
+async fn begin<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    started: &mut Option<StartedTx>,
+) -> Result<(), ExitReason> {
+    match guarded(actor.started(ctx)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            let reason = ExitReason::StartFailed(error.to_string());
+            return Err(failed_to_start::<A>(ctx.id(), reason));
+        }
+        Err(panic) => return Err(failed_to_start::<A>(ctx.id(), ExitReason::Panicked(panic))),
+    }
+    ctx.cell.core.set_restarting(false);
+    if let Some(tx) = started.take() {
+        let _ = tx.send(Ok(()));
+    }
+    Ok(())
 }
 
 /// Runs the `stopped` hook; returns `reason`.

@@ -668,7 +668,7 @@ mod tests {
         decoder.push(&[0, 0, 0, 0, 1]);
         assert_eq!(decoder.next(), Err(FrameError::Empty));
 
-        for kind in [0u8, 11, 0x7f, 0xff] {
+        for kind in [0u8, 12, 0x7f, 0xff] {
             let mut decoder = FrameDecoder::default();
             decoder.push(&[0, 0, 0, 3, kind]); // the body has not even arrived
             assert_eq!(decoder.next(), Err(FrameError::UnknownKind(kind)));
