@@ -45,7 +45,7 @@ pub(crate) struct Core {
     /// Incarnations started after the first behind this id (by a supervisor). Next to the
     /// flags above, it takes room the layout leaves free anyway.
     restarts: AtomicU32,
-    /// Messages handled, counted by the run loop (the only writer) after each handler.
+    /// Messages handled, added by the run loop once per batch (see `run.rs`).
     handled: AtomicU64,
     /// The node's counters and the metric handles of the actor's type there, in one shared
     /// record: one pointer in every cell, as the node's counters alone took before.
@@ -156,13 +156,9 @@ impl Core {
         self.restarts.load(Ordering::Relaxed)
     }
 
-    /// Counts one handled message. Only the actor's own task writes the count, so a plain
-    /// load and store do (no locked read-modify-write per message), and a reader sees every
-    /// message as soon as its handler ends, even in a slow actor with a full mailbox.
-    #[inline]
-    pub(crate) fn handled_one(&self) {
-        let handled = self.handled.load(Ordering::Relaxed);
-        self.handled.store(handled.wrapping_add(1), Ordering::Relaxed);
+    /// Adds a batch of handled messages to the count (the run loop, once per batch).
+    pub(crate) fn count_handled(&self, messages: u64) {
+        self.handled.fetch_add(messages, Ordering::Relaxed);
     }
 
     /// Messages handled so far.
