@@ -140,8 +140,7 @@ async fn read_frames(
             last_heard = Instant::now();
         }
         // Biased, so that the same wake-ups give the same outcome on every run (a seeded
-        // simulation replays exactly): local decisions first, then what the peer sent, and
-        // its silence last.
+        // simulation replays exactly): local decisions, then what the peer sent, its silence.
         let read = tokio::select! {
             biased;
             _ = closing.changed() => return NodeDownReason::LocalShutdown,
