@@ -240,6 +240,25 @@ impl Caller {
         Caller(Some(Box::new(Origin::Local(span))))
     }
 
+    /// Whether the caller is known (a span on this node, or a trace context from another).
+    #[inline(always)]
+    pub(crate) fn is_known(&self) -> bool {
+        #[cfg(feature = "tracing")]
+        return self.0.is_some();
+        #[cfg(not(feature = "tracing"))]
+        false
+    }
+
+    /// Drops the caller; inlined, so that the common case, no caller, costs one branch and
+    /// no call to the drop glue of a span.
+    #[inline(always)]
+    pub(crate) fn discard(self) {
+        #[cfg(feature = "tracing")]
+        if let Some(origin) = self.0 {
+            drop_origin(origin);
+        }
+    }
+
     /// A caller on another node, known by the trace context that came with its message.
     pub(crate) fn remote(context: Option<TraceContext>) -> Self {
         #[cfg(feature = "tracing")]
@@ -249,6 +268,13 @@ impl Caller {
         let _ = context;
         Caller::default()
     }
+}
+
+#[cfg(feature = "tracing")]
+#[cold]
+#[inline(never)]
+fn drop_origin(origin: Box<Origin>) {
+    drop(origin);
 }
 
 /// The trace context to send with a message to another node: the OpenTelemetry context of
@@ -288,7 +314,8 @@ impl HandleSpan {
         if tracing::level_enabled!(tracing::Level::DEBUG) {
             return Self::record(actor_type, actor, message, caller);
         }
-        let _ = (actor_type, actor, message, caller);
+        let _ = (actor_type, actor, message);
+        caller.discard();
         HandleSpan::default()
     }
 
@@ -323,6 +350,15 @@ impl HandleSpan {
             otel::set_remote_parent(&span, context);
         }
         HandleSpan(Some(Box::new(span)))
+    }
+
+    /// Whether a subscriber may want `handle` spans now: one atomic load.
+    #[inline(always)]
+    pub(crate) fn wanted() -> bool {
+        #[cfg(feature = "tracing")]
+        return tracing::level_enabled!(tracing::Level::DEBUG);
+        #[cfg(not(feature = "tracing"))]
+        false
     }
 
     /// Makes the span current while the handler is polled.

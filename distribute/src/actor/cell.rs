@@ -5,6 +5,7 @@
 //! so the hot path of a send touches only the mailbox.
 
 use std::any::Any;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -265,8 +266,11 @@ pub(crate) struct Cell<A: Actor> {
 impl<A: Actor> Cell<A> {
     /// Waits for room in the mailbox, then enqueues; gives the message back if the actor
     /// has stopped. The current span is the caller of the message.
-    pub(crate) async fn send(&self, msg: A::Msg) -> Result<(), A::Msg> {
-        self.send_from(msg, Caller::current()).await
+    /// Not an `async fn` of its own: the future is `send_from`'s, without a second state
+    /// machine around it.
+    #[inline]
+    pub(crate) fn send(&self, msg: A::Msg) -> impl Future<Output = Result<(), A::Msg>> + Send + '_ {
+        self.send_from(msg, Caller::current())
     }
 
     /// [`send`](Self::send) for a message from `caller`.

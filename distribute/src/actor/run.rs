@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -22,7 +22,7 @@ use super::signal::Signal;
 use super::{Actor, ActorId, ExitReason, Message};
 use crate::actor::SpawnError;
 use crate::meter::Batch;
-use crate::trace::HandleSpan;
+use crate::trace::{Caller, HandleSpan};
 
 /// How many messages an actor handles in a row before it yields to the scheduler, so a busy
 /// actor with a full mailbox cannot starve the other tasks of its worker thread.
@@ -260,9 +260,9 @@ fn incarnation<'a, A: Actor>(
             // through its receiver slot; signals are looked at first. The closure holds the
             // context whole (one reference, not one per field it touches): it is stored in
             // every idle actor's task.
-            let msg = match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
+            let envelope = match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
                 Next::Signal => continue,
-                Next::Message(msg) => msg,
+                Next::Message(envelope) => envelope,
                 Next::Closed => break ExitReason::Normal,
             };
             // The budget counts the messages of the batch: the metrics count nothing per
@@ -273,18 +273,16 @@ fn incarnation<'a, A: Actor>(
             let timed = ctx
                 .batch
                 .took(&ctx.cell.core.shared.meters, first, || ctx.inbox.len());
-            let (msg, span) = open_handle_span::<A>(ctx.id(), msg);
-            let (handled, took) = {
-                let handler = pin!(Some(actor.handle(msg, ctx)));
-                if timed {
-                    // Out of line and boxed (once per 64 messages): the start time lives in
-                    // the box, not in every idle actor's task.
-                    Box::pin(timed_guard(handler, span)).await
-                } else {
-                    (guard(handler, span).await, None)
-                }
+            let Envelope { msg, caller } = envelope;
+            let handled = if timed || caller.is_known() || HandleSpan::wanted() {
+                // Out of line and boxed (a message in 64, or a subscriber records spans):
+                // the span and the start time live in the box, not in every idle actor's
+                // task, and the common case polls the handler with nothing around it.
+                Box::pin(instrumented(actor, ctx, msg, caller, timed)).await
+            } else {
+                caller.discard();
+                guard(pin!(Some(actor.handle(msg, ctx))), NoScope).await
             };
-            Batch::timed(&ctx.cell.core.shared.meters, took);
             if let Err(panic) = handled {
                 crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
                 break ExitReason::Panicked(panic);
@@ -296,12 +294,20 @@ fn incarnation<'a, A: Actor>(
     }
 }
 
-/// Opens the `handle` span of a message. Out of line: borrowing the message in `incarnation`
-/// (for its name) would keep a copy of its storage in every state of the actor's task.
-fn open_handle_span<A: Actor>(id: ActorId, envelope: Envelope<A::Msg>) -> (A::Msg, HandleSpan) {
-    let Envelope { msg, caller } = envelope;
-    let span = HandleSpan::new(A::NAME, &id, msg.name(), caller);
-    (msg, span)
+/// Handles `msg` inside its `handle` span, sent by `caller`; if `timed`, records how long
+/// the handler took from its first poll to its end.
+async fn instrumented<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    msg: A::Msg,
+    caller: Caller,
+    timed: bool,
+) -> Result<(), String> {
+    let span = HandleSpan::new(A::NAME, &ctx.id(), msg.name(), caller);
+    let start = timed.then(Instant::now);
+    let handled = guard(pin!(Some(actor.handle(msg, ctx))), span).await;
+    Batch::timed(&ctx.cell.core.shared.meters, start.map(|start| start.elapsed()));
+    handled
 }
 
 /// Runs the `started` hook of an incarnation and tells whoever waits for the start; the
@@ -439,19 +445,42 @@ async fn on_signal<A: Actor>(actor: &mut A, ctx: &mut Context<A>, signal: Signal
     }
 }
 
-/// [`guard`], and how long the handler took from its first poll to its end.
-async fn timed_guard<F: Future>(
-    slot: Pin<&mut Option<F>>,
-    span: HandleSpan,
-) -> (Result<F::Output, String>, Option<Duration>) {
-    let start = Instant::now();
-    let outcome = guard(slot, span).await;
-    (outcome, Some(start.elapsed()))
-}
-
 /// Polls `fut` to completion, turning a panic into `Err(message)`; see [`guard`].
 pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
-    guard(pin!(Some(fut)), HandleSpan::default()).await
+    guard(pin!(Some(fut)), NoScope).await
+}
+
+/// What each poll of a guarded future runs inside: the `handle` span of a message, or
+/// nothing ([`NoScope`]). A type parameter, not an option, so that a handler polled with no
+/// span compiles to the bare poll.
+trait PollScope {
+    /// Makes the scope current until the returned guard is dropped.
+    fn enter(&self) -> impl Sized + '_;
+    /// The future ended, by a panic or not.
+    fn finish(&mut self, panicked: bool);
+}
+
+/// No span around a poll.
+struct NoScope;
+
+impl PollScope for NoScope {
+    #[inline(always)]
+    fn enter(&self) -> impl Sized + '_ {}
+
+    #[inline(always)]
+    fn finish(&mut self, _panicked: bool) {}
+}
+
+impl PollScope for HandleSpan {
+    #[inline]
+    fn enter(&self) -> impl Sized + '_ {
+        HandleSpan::enter(self)
+    }
+
+    #[inline]
+    fn finish(&mut self, panicked: bool) {
+        HandleSpan::finish(self, panicked);
+    }
 }
 
 /// Polls the future in `slot` to completion, turning a panic into `Err(message)`. The
@@ -460,10 +489,10 @@ pub(crate) async fn guarded<F: Future>(fut: F) -> Result<F::Output, String> {
 /// [`defer_panic_reports`](super::defer_panic_reports) held it back. The caller owns the
 /// slot, so the future is stored once, in the caller's state. Each poll runs inside `span`,
 /// which records the outcome when the future ends.
-fn guard<F: Future>(
-    mut slot: Pin<&mut Option<F>>,
-    mut span: HandleSpan,
-) -> impl Future<Output = Result<F::Output, String>> + '_ {
+fn guard<'a, F: Future, S: PollScope + 'a>(
+    mut slot: Pin<&'a mut Option<F>>,
+    mut span: S,
+) -> impl Future<Output = Result<F::Output, String>> + 'a {
     poll_fn(move |cx| {
         let Some(fut) = slot.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(String::from("future polled after completion")));
