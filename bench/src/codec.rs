@@ -19,7 +19,7 @@ struct Order {
 }
 
 /// Encodes and decodes `rounds` times with each codec; prints the mean time of each.
-pub(crate) fn codecs(rounds: u64) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn codecs(rounds: u64) -> Result<(), crate::BoxError> {
     let order = Order {
         id: 1_234_567,
         customer: 42,
@@ -32,12 +32,7 @@ pub(crate) fn codecs(rounds: u64) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn measure<C: Codec>(
-    name: &str,
-    codec: &C,
-    order: &Order,
-    rounds: u64,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn measure<C: Codec>(name: &str, codec: &C, order: &Order, rounds: u64) -> Result<(), crate::BoxError> {
     let mut out = Vec::with_capacity(64);
     codec.encode(order, &mut out)?;
     let encoded = out.clone();

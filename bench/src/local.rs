@@ -1,7 +1,8 @@
 //! Local benchmarks: one node, actors on this process's tokio runtime, compared with raw tokio
-//! channels and tasks measured in the same run.
+//! channels and tasks. Each figure and its baseline are measured in alternating rounds (see
+//! [`crate::interleave`]); the asks both from the runtime's main thread and from a task.
 
-use std::error::Error;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,8 @@ use distribute::prelude::*;
 use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{percentile, raw_tcp, report, Sink, SinkClient};
-
-type BoxError = Box<dyn Error>;
+use crate::interleave::{interleave, on_worker, Names};
+use crate::{percentile, raw_tcp, report, BoxError, Sink, SinkClient};
 
 /// Hidden command-line argument that turns the bench binary into the idle-memory probe (see
 /// [`idle_memory_child`]): `--idle-memory <actors|active-actors|tasks> <count>`.
@@ -20,88 +20,71 @@ pub(crate) const IDLE_MEMORY_ARG: &str = "--idle-memory";
 /// Senders of the multi-sender throughput figures.
 const SENDERS: u64 = 4;
 
-/// The raw tokio figures the local ones are compared with.
-pub(crate) struct RawLocal {
-    pub(crate) tput: f64,
-    pub(crate) tput_4senders: f64,
-    pub(crate) ask_p50: f64,
-    pub(crate) spawn_per_task: f64,
-    pub(crate) spawn_join_per_task: f64,
-    pub(crate) idle_task_bytes: f64,
-}
-
-/// How much the local suites measure.
+/// How much the local suites measure; the counts are per round.
 #[derive(Clone, Copy)]
 pub(crate) struct Plan {
+    /// Alternating rounds of each figure and its baseline.
+    pub(crate) rounds: usize,
     pub(crate) messages: u64,
+    /// Measured asks (after a tenth as many unmeasured ones).
     pub(crate) samples: usize,
-    /// Actors of the spawn figures and of the idle-memory figure.
+    /// Actors of the spawn figures.
     pub(crate) actors: usize,
+    /// Actors of the idle-memory figures, and their rounds (a child process each).
+    pub(crate) memory_actors: usize,
+    pub(crate) memory_rounds: usize,
     /// Actors of the "a million idle actors fit" check; zero skips it.
     pub(crate) many_actors: usize,
 }
 
-/// The raw tokio baselines: an mpsc channel with one and with four senders, a oneshot ask,
-/// task spawns, and the memory of an idle task waiting on its channel.
-pub(crate) async fn raw(plan: Plan) -> Result<RawLocal, BoxError> {
-    let tput = raw_tput(plan.messages, 1).await;
-    report("raw.mpsc.tput", tput, "msgs/s");
-    let tput_4senders = raw_tput(plan.messages, SENDERS).await;
-    report("raw.mpsc.tput_4senders", tput_4senders, "msgs/s");
+/// The local suite: with `figures`, every local figure against its raw baseline; without,
+/// the raw baselines alone (the `raw` suite).
+pub(crate) async fn local(plan: Plan, figures: bool) -> Result<(), BoxError> {
+    let node = Node::new();
+    let measured = measure(&node, plan, figures).await;
+    node.shutdown().await;
+    measured
+}
 
-    let (tx, mut rx) = mpsc::channel::<oneshot::Sender<u64>>(1024);
-    tokio::spawn(async move {
-        while let Some(reply) = rx.recv().await {
-            let _ = reply.send(1);
-        }
-    });
-    let mut samples = Vec::with_capacity(plan.samples);
-    for _ in 0..plan.samples {
-        let start = Instant::now();
-        let (reply, answer) = oneshot::channel();
-        if tx.send(reply).await.is_err() {
-            break;
-        }
-        let _ = answer.await;
-        samples.push(start.elapsed());
+async fn measure(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> {
+    let sink = node.spawn(Sink::default()).await?;
+    for senders in [1, SENDERS] {
+        let rounds = interleave(
+            plan.rounds,
+            async || Ok(raw_tput(plan.messages, senders).await),
+            async || figure(figures, tell_tput(&sink, plan.messages, senders)).await,
+        )
+        .await?;
+        let names = if senders == 1 {
+            Names::new(
+                "raw.mpsc.tput",
+                "local.tell_tput",
+                "ratio.local.tell_tput_vs_raw_mpsc",
+            )
+        } else {
+            Names::new(
+                "raw.mpsc.tput_4senders",
+                "local.tell_tput_4senders",
+                "ratio.local.tell_tput_4senders_vs_raw_mpsc_4senders",
+            )
+        };
+        names.unit("msgs/s").report(&rounds, figures);
     }
-    let ask_p50 = percentile(&mut samples, 0.5);
-    report("raw.oneshot_ask.p50", ask_p50, "us");
-    report("raw.oneshot_ask.p99", percentile(&mut samples, 0.99), "us");
+    asks(&sink, plan, figures).await?;
+    spawns(node, plan, figures).await?;
+    memory(plan, figures).await
+}
 
-    // A task per "actor": a channel and a task waiting on it, as an actor is.
-    let start = Instant::now();
-    let mut senders = Vec::with_capacity(plan.actors);
-    for _ in 0..plan.actors {
-        let (tx, mut rx) = mpsc::channel::<u64>(1024);
-        tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        senders.push(tx);
+/// Runs `measure` when the figures are wanted; otherwise returns an empty round at once.
+async fn figure<T: Default>(
+    figures: bool,
+    measure: impl Future<Output = Result<T, BoxError>>,
+) -> Result<T, BoxError> {
+    if figures {
+        measure.await
+    } else {
+        Ok(T::default())
     }
-    let spawn_per_task = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
-    report("raw.spawn_per_task", spawn_per_task, "us");
-    drop(senders);
-
-    // The whole life of such a task: spawned, told to finish (its channel closed), joined.
-    let start = Instant::now();
-    for _ in 0..plan.actors {
-        let (tx, mut rx) = mpsc::channel::<u64>(1024);
-        let task = tokio::spawn(async move { while rx.recv().await.is_some() {} });
-        drop(tx);
-        task.await?;
-    }
-    let spawn_join_per_task = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
-    report("raw.spawn_join_per_task", spawn_join_per_task, "us");
-
-    let idle_task_bytes = idle_memory("tasks", plan.actors).await?;
-    report("raw.idle_task_bytes", idle_task_bytes, "bytes");
-    Ok(RawLocal {
-        tput,
-        tput_4senders,
-        ask_p50,
-        spawn_per_task,
-        spawn_join_per_task,
-        idle_task_bytes,
-    })
 }
 
 /// Messages per second through one channel fed by `senders` tasks.
@@ -136,84 +119,218 @@ async fn raw_tput(messages: u64, senders: u64) -> f64 {
     (per_sender * senders) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The local figures, and their ratios to `raw` when it was measured.
-pub(crate) async fn local(plan: Plan, raw: Option<&RawLocal>) -> Result<(), BoxError> {
-    let node = Node::new();
-    let measured = measure(&node, plan, raw).await;
-    node.shutdown().await;
-    measured
+/// Tells per second to `sink`, from this task (one sender) or from `senders` tasks, until an
+/// ask behind them is answered.
+async fn tell_tput(sink: &ActorRef<Sink>, messages: u64, senders: u64) -> Result<f64, BoxError> {
+    let per_sender = messages / senders;
+    let start = Instant::now();
+    if senders == 1 {
+        for i in 0..per_sender {
+            sink.push(i).await?;
+        }
+    } else {
+        let tasks: Vec<_> = (0..senders)
+            .map(|_| {
+                let sink = sink.clone();
+                tokio::spawn(async move {
+                    for i in 0..per_sender {
+                        sink.push(i).await?;
+                    }
+                    Ok::<_, distribute::CallError>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await??;
+        }
+    }
+    sink.get().await?;
+    Ok((per_sender * senders) as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn measure(node: &Node, plan: Plan, raw: Option<&RawLocal>) -> Result<(), BoxError> {
-    let sink = node.spawn(Sink::default()).await?;
-    let start = Instant::now();
-    for i in 0..plan.messages {
-        sink.push(i).await?;
-    }
-    sink.get().await?;
-    let tput = plan.messages as f64 / start.elapsed().as_secs_f64();
-    report("local.tell_tput", tput, "msgs/s");
+/// A task answering requests that carry a oneshot sender: the raw form of an actor's ask.
+fn raw_responder() -> mpsc::Sender<oneshot::Sender<u64>> {
+    let (tx, mut rx) = mpsc::channel::<oneshot::Sender<u64>>(1024);
+    tokio::spawn(async move {
+        while let Some(reply) = rx.recv().await {
+            let _ = reply.send(1);
+        }
+    });
+    tx
+}
 
-    let sink = node.spawn(Sink::default()).await?;
-    let per_sender = plan.messages / SENDERS;
-    let start = Instant::now();
-    let senders: Vec<_> = (0..SENDERS)
-        .map(|_| {
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                for i in 0..per_sender {
-                    sink.push(i).await?;
-                }
-                Ok::<_, distribute::CallError>(())
-            })
-        })
-        .collect();
-    for sender in senders {
-        sender.await??;
+/// Times `samples` sequential raw asks, after a tenth as many unmeasured ones.
+async fn raw_asks(tx: mpsc::Sender<oneshot::Sender<u64>>, samples: usize) -> Result<Vec<Duration>, BoxError> {
+    let mut measured = Vec::with_capacity(samples);
+    for round in 0..samples + samples / 10 {
+        let start = Instant::now();
+        let (reply, answer) = oneshot::channel();
+        tx.send(reply).await.map_err(|_| "the raw responder is gone")?;
+        answer.await?;
+        if round >= samples / 10 {
+            measured.push(start.elapsed());
+        }
     }
-    sink.get().await?;
-    let tput_4senders = (per_sender * SENDERS) as f64 / start.elapsed().as_secs_f64();
-    report("local.tell_tput_4senders", tput_4senders, "msgs/s");
+    Ok(measured)
+}
 
-    let mut samples = Vec::with_capacity(plan.samples);
-    for _ in 0..plan.samples {
+/// Times `samples` sequential asks to `sink`, after a tenth as many unmeasured ones.
+async fn local_asks(sink: ActorRef<Sink>, samples: usize) -> Result<Vec<Duration>, BoxError> {
+    let mut measured = Vec::with_capacity(samples);
+    for round in 0..samples + samples / 10 {
         let start = Instant::now();
         sink.get().await?;
-        samples.push(start.elapsed());
+        if round >= samples / 10 {
+            measured.push(start.elapsed());
+        }
     }
-    let ask_p50 = percentile(&mut samples, 0.5);
-    report("local.ask.p50", ask_p50, "us");
-    report("local.ask.p99", percentile(&mut samples, 0.99), "us");
+    Ok(measured)
+}
 
+/// `local.ask` against `raw.oneshot_ask`, from the main thread, then both from a task.
+async fn asks(sink: &ActorRef<Sink>, plan: Plan, figures: bool) -> Result<(), BoxError> {
+    let tx = raw_responder();
+    let n = plan.samples;
+    let rounds = interleave(
+        plan.rounds,
+        async || raw_asks(tx.clone(), n).await,
+        async || figure(figures, local_asks(sink.clone(), n)).await,
+    )
+    .await?;
+    Names::new(
+        "raw.oneshot_ask",
+        "local.ask",
+        "ratio.local.ask_p50_vs_raw_oneshot",
+    )
+    .report_latencies(rounds, figures);
+    let rounds = interleave(
+        plan.rounds,
+        async || on_worker(raw_asks(tx.clone(), n)).await,
+        async || figure(figures, on_worker(local_asks(sink.clone(), n))).await,
+    )
+    .await?;
+    Names::new(
+        "raw.oneshot_ask_from_task",
+        "local.ask_from_task",
+        "ratio.local.ask_from_task_vs_raw",
+    )
+    .report_latencies(rounds, figures);
+    Ok(())
+}
+
+/// Microseconds per `tokio::spawn` of a task waiting on its own channel: the raw actor.
+async fn raw_spawns(tasks: usize) -> Result<f64, BoxError> {
     let start = Instant::now();
-    let mut refs = Vec::with_capacity(plan.actors);
-    for _ in 0..plan.actors {
+    let mut senders = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        let (tx, mut rx) = mpsc::channel::<u64>(1024);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        senders.push(tx);
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e6 / tasks as f64)
+}
+
+/// Microseconds per such task spawned, told to finish (its channel closed) and joined.
+async fn raw_spawn_joins(tasks: usize) -> Result<f64, BoxError> {
+    let start = Instant::now();
+    for _ in 0..tasks {
+        let (tx, mut rx) = mpsc::channel::<u64>(1024);
+        let task = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        drop(tx);
+        task.await?;
+    }
+    Ok(start.elapsed().as_secs_f64() * 1e6 / tasks as f64)
+}
+
+/// Microseconds per `node.spawn`, each actor kept until the timing ends (then killed).
+async fn local_spawns(node: &Node, actors: usize) -> Result<f64, BoxError> {
+    let start = Instant::now();
+    let mut refs = Vec::with_capacity(actors);
+    for _ in 0..actors {
         refs.push(node.spawn(Sink::default()).await?);
     }
-    let spawn = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
-    report("local.spawn_per_actor", spawn, "us");
+    let spawn = start.elapsed().as_secs_f64() * 1e6 / actors as f64;
     for actor in &refs {
         actor.kill();
     }
     for actor in &refs {
         actor.wait_for_stop().await;
     }
-    drop(refs);
+    Ok(spawn)
+}
 
-    // The whole life of an actor: spawned, then stopped (`stop` returns once it has exited).
+/// Microseconds per actor spawned, then stopped (`stop` returns once it has exited).
+async fn local_spawn_stops(node: &Node, actors: usize) -> Result<f64, BoxError> {
     let start = Instant::now();
-    for _ in 0..plan.actors {
+    for _ in 0..actors {
         let actor = node.spawn(Sink::default()).await?;
         actor.stop(ExitReason::Normal).await;
     }
-    let spawn_stop = start.elapsed().as_secs_f64() * 1e6 / plan.actors as f64;
-    report("local.spawn_stop_per_actor", spawn_stop, "us");
+    Ok(start.elapsed().as_secs_f64() * 1e6 / actors as f64)
+}
 
-    let idle_bytes = idle_memory("actors", plan.actors).await?;
-    report("local.idle_actor_bytes", idle_bytes, "bytes");
-    let active_bytes = idle_memory("active-actors", plan.actors).await?;
-    report("local.idle_active_actor_bytes", active_bytes, "bytes");
-    if plan.many_actors > 0 {
+/// The spawn figures against raw task spawns.
+async fn spawns(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> {
+    let n = plan.actors;
+    let rounds = interleave(
+        plan.rounds,
+        async || raw_spawns(n).await,
+        async || figure(figures, local_spawns(node, n)).await,
+    )
+    .await?;
+    Names::new(
+        "raw.spawn_per_task",
+        "local.spawn_per_actor",
+        "ratio.local.spawn_vs_raw_spawn",
+    )
+    .unit("us")
+    .report(&rounds, figures);
+    let rounds = interleave(
+        plan.rounds,
+        async || raw_spawn_joins(n).await,
+        async || figure(figures, local_spawn_stops(node, n)).await,
+    )
+    .await?;
+    Names::new(
+        "raw.spawn_join_per_task",
+        "local.spawn_stop_per_actor",
+        "ratio.local.spawn_stop_vs_raw_spawn_join",
+    )
+    .unit("us")
+    .report(&rounds, figures);
+    Ok(())
+}
+
+/// The idle-memory figures (a fresh child process each), dormant and active actors against
+/// raw tasks in the same rounds; then, in a full run, the million-actor check.
+async fn memory(plan: Plan, figures: bool) -> Result<(), BoxError> {
+    let n = plan.memory_actors;
+    let rounds = interleave(
+        plan.memory_rounds,
+        async || idle_memory("tasks", n).await,
+        async || {
+            let dormant = figure(figures, idle_memory("actors", n)).await?;
+            Ok((dormant, figure(figures, idle_memory("active-actors", n)).await?))
+        },
+    )
+    .await?;
+    let (dormant, active): (Vec<f64>, Vec<f64>) = rounds.figure.iter().copied().unzip();
+    let (raw, unit) = (&rounds.baseline, "bytes");
+    Names::new(
+        "raw.idle_task_bytes",
+        "local.idle_actor_bytes",
+        "ratio.local.idle_actor_bytes_vs_raw_idle_task",
+    )
+    .unit(unit)
+    .report_values(raw, &dormant, figures);
+    Names::new(
+        "",
+        "local.idle_active_actor_bytes",
+        "ratio.local.idle_active_actor_bytes_vs_raw_idle_task",
+    )
+    .unit(unit)
+    .report_values(raw, &active, figures);
+    if figures && plan.many_actors > 0 {
         for (probe, name) in [
             ("actors", "local.idle_1m_actors_rss"),
             ("active-actors", "local.idle_1m_active_actors_rss"),
@@ -221,32 +338,6 @@ async fn measure(node: &Node, plan: Plan, raw: Option<&RawLocal>) -> Result<(), 
             let bytes = idle_memory(probe, plan.many_actors).await?;
             report(name, bytes * plan.many_actors as f64 / (1024.0 * 1024.0), "MiB");
         }
-    }
-
-    if let Some(raw) = raw {
-        report("ratio.local.tell_tput_vs_raw_mpsc", tput / raw.tput, "x");
-        report(
-            "ratio.local.tell_tput_4senders_vs_raw_mpsc_4senders",
-            tput_4senders / raw.tput_4senders,
-            "x",
-        );
-        report("ratio.local.ask_p50_vs_raw_oneshot", ask_p50 / raw.ask_p50, "x");
-        report("ratio.local.spawn_vs_raw_spawn", spawn / raw.spawn_per_task, "x");
-        report(
-            "ratio.local.spawn_stop_vs_raw_spawn_join",
-            spawn_stop / raw.spawn_join_per_task,
-            "x",
-        );
-        report(
-            "ratio.local.idle_actor_bytes_vs_raw_idle_task",
-            idle_bytes / raw.idle_task_bytes,
-            "x",
-        );
-        report(
-            "ratio.local.idle_active_actor_bytes_vs_raw_idle_task",
-            active_bytes / raw.idle_task_bytes,
-            "x",
-        );
     }
     Ok(())
 }

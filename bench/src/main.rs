@@ -2,11 +2,15 @@
 //!
 //! Every figure is printed as `name<TAB>value<TAB>unit`, with the raw tokio baselines
 //! measured in the same run, so that ratios stay meaningful on a noisy machine. Suites:
-//! `raw`, `local`, `restart`, `remote`, `registry`, `codec`, `membership`; default: all. A suite compared
-//! with a baseline measures that baseline first (once per run), and prints `ratio.*` lines.
-//! `--quick` measures less, for a run under a minute.
+//! `raw`, `local`, `restart`, `remote`, `registry`, `codec`, `membership`; default: all.
+//! A figure with a baseline is measured in rounds alternating with it (see `interleave`):
+//! figures are medians over rounds, `ratio.*` lines the median of the per-round ratios, each
+//! followed by its `.spread`. Latencies are measured from the runtime's main thread and, as
+//! `*_from_task`, from a task on a worker thread. `--quick` measures less, for a run of about
+//! a minute.
 
 mod codec;
+mod interleave;
 mod local;
 mod membership;
 mod raw_tcp;
@@ -37,21 +41,24 @@ impl Sink {
     }
 }
 
-type BoxError = Box<dyn std::error::Error>;
+/// The bench's error type; `Send`, so that a measurement can run on a spawned task.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 struct Config {
+    /// Alternating rounds of each figure and its baseline (see `interleave`).
+    rounds: usize,
     local: local::Plan,
     /// Panics and restarts measured.
     restarts: usize,
-    /// Messages of the raw TCP throughput baseline.
+    /// Per round: frames of the raw TCP throughput baseline, tells of the remote one.
     tcp_messages: u64,
-    /// Measured round trips of the TCP ping-pongs and remote asks, after `warmup` unmeasured
-    /// ones.
+    remote_messages: u64,
+    /// Per round: measured round trips of the TCP ping-pongs and remote asks, after `warmup`
+    /// unmeasured ones.
     round_trips: usize,
     warmup: usize,
-    /// Tells in the remote throughput runs.
-    remote_messages: u64,
-    /// Measured registrations of the registry suite (after `warmup` unmeasured ones).
+    /// Unmeasured registrations first, then measured ones per round.
+    registration_warmup: usize,
     registrations: usize,
     /// Lookups per timed batch, and timed batches.
     lookups: usize,
@@ -62,19 +69,25 @@ struct Config {
 
 impl Config {
     fn full() -> Self {
+        let rounds = 15;
         Config {
+            rounds,
             local: local::Plan {
-                messages: 2_000_000,
-                samples: 50_000,
-                actors: 100_000,
+                rounds,
+                messages: 500_000,
+                samples: 5_000,
+                actors: 20_000,
+                memory_actors: 100_000,
+                memory_rounds: 5,
                 many_actors: 1_000_000,
             },
             restarts: 20_000,
-            tcp_messages: 2_000_000,
-            round_trips: 20_000,
-            warmup: 2_000,
-            remote_messages: 1_000_000,
-            registrations: 2_000,
+            tcp_messages: 500_000,
+            remote_messages: 200_000,
+            round_trips: 2_000,
+            warmup: 200,
+            registration_warmup: 2_000,
+            registrations: 200,
             lookups: 100_000,
             lookup_batches: 9,
             codec_rounds: 2_000_000,
@@ -82,22 +95,38 @@ impl Config {
     }
 
     fn quick() -> Self {
+        let rounds = 7;
         Config {
+            rounds,
             local: local::Plan {
-                messages: 200_000,
-                samples: 5_000,
-                actors: 20_000,
+                rounds,
+                messages: 100_000,
+                samples: 1_000,
+                actors: 5_000,
+                memory_actors: 20_000,
+                memory_rounds: 3,
                 many_actors: 0,
             },
             restarts: 2_000,
-            tcp_messages: 200_000,
-            round_trips: 2_000,
-            warmup: 200,
-            remote_messages: 100_000,
-            registrations: 200,
+            tcp_messages: 100_000,
+            remote_messages: 50_000,
+            round_trips: 400,
+            warmup: 50,
+            registration_warmup: 200,
+            registrations: 50,
             lookups: 100_000,
             lookup_batches: 3,
             codec_rounds: 200_000,
+        }
+    }
+
+    fn remote(&self) -> remote::Plan {
+        remote::Plan {
+            rounds: self.rounds,
+            tells: self.remote_messages,
+            tcp_messages: self.tcp_messages,
+            warmup: self.warmup,
+            asks: self.round_trips,
         }
     }
 }
@@ -126,100 +155,53 @@ fn percentile(samples: &mut [Duration], p: f64) -> f64 {
     samples.get(index).map_or(0.0, |d| d.as_secs_f64() * 1e6)
 }
 
-/// The raw TCP figures the remote and registry ones are compared with.
-struct RawTcp {
-    tput: f64,
-    rtt_p50: f64,
-    rtt_xproc_p50: f64,
+/// The network suites: remote and registry figures against raw TCP, whose in-process round
+/// trips are pooled over both suites and printed after them. The `raw` suite alone measures
+/// the baselines in as many rounds, with nothing between them.
+async fn network(cfg: &Config, wants: impl Fn(&str) -> bool) -> Result<(), BoxError> {
+    let mut rtt = raw_tcp::Rtt::in_process(TCP_PAYLOAD, cfg.warmup, cfg.round_trips).await?;
+    let measured = async {
+        if wants("remote") {
+            remote::in_process(cfg.remote(), &mut rtt).await?;
+            remote::cross_process(cfg.remote()).await?;
+        }
+        if wants("registry") {
+            let plan = registry::Plan {
+                rounds: cfg.rounds,
+                warmup: cfg.registration_warmup,
+                registrations: cfg.registrations,
+                lookups: cfg.lookups,
+                lookup_batches: cfg.lookup_batches,
+            };
+            registry::in_process(plan, &mut rtt).await?;
+        }
+        if !wants("remote") && !wants("registry") {
+            raw_network(cfg, &mut rtt).await?;
+        }
+        Ok::<_, BoxError>(())
+    }
+    .await;
+    rtt.report("raw.tcp.rtt_64B");
+    let closed = rtt.close().await;
+    measured?;
+    closed
 }
 
-async fn raw_tcp_baselines(cfg: &Config) -> Result<RawTcp, BoxError> {
-    let tput = raw_tcp::throughput(cfg.tcp_messages, TCP_PAYLOAD).await?;
-    report("raw.tcp.tput_64B", tput, "msgs/s");
-
-    let mut samples = raw_tcp::rtt_in_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
-    let rtt_p50 = percentile(&mut samples, 0.5);
-    report("raw.tcp.rtt_64B.p50", rtt_p50, "us");
-    report("raw.tcp.rtt_64B.p99", percentile(&mut samples, 0.99), "us");
-
-    let mut samples = raw_tcp::rtt_cross_process(cfg.warmup, cfg.round_trips, TCP_PAYLOAD).await?;
-    let rtt_xproc_p50 = percentile(&mut samples, 0.5);
-    report("raw.tcp.rtt_64B_xproc.p50", rtt_xproc_p50, "us");
-    Ok(RawTcp {
-        tput,
-        rtt_p50,
-        rtt_xproc_p50,
-    })
-}
-
-async fn remote(cfg: &Config, raw: &RawTcp) -> Result<(), BoxError> {
-    let plan = remote::Plan {
-        tells: cfg.remote_messages,
-        warmup: cfg.warmup,
-        asks: cfg.round_trips,
-    };
-    let mut here = remote::in_process(plan).await?;
-    report("remote.tell_tput", here.tell_tput, "msgs/s");
-    let ask_p50 = percentile(&mut here.asks, 0.5);
-    report("remote.ask.p50", ask_p50, "us");
-    report("remote.ask.p99", percentile(&mut here.asks, 0.99), "us");
-    let spawn_p50 = percentile(&mut here.spawns, 0.5);
-    report("remote.spawn_on.p50", spawn_p50, "us");
-    report("remote.spawn_on.p99", percentile(&mut here.spawns, 0.99), "us");
-
-    let mut there = remote::cross_process(plan).await?;
-    report("remote.tell_tput_xproc", there.tell_tput, "msgs/s");
-    let ask_xproc_p50 = percentile(&mut there.asks, 0.5);
-    report("remote.ask_xproc.p50", ask_xproc_p50, "us");
-
-    report(
-        "ratio.remote.tell_tput_vs_raw_tcp",
-        here.tell_tput / raw.tput,
-        "x",
-    );
-    report("ratio.remote.ask_p50_vs_raw_rtt", ask_p50 / raw.rtt_p50, "x");
-    report(
-        "ratio.remote.spawn_on_p50_vs_raw_rtt",
-        spawn_p50 / raw.rtt_p50,
-        "x",
-    );
-    report(
-        "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
-        ask_xproc_p50 / raw.rtt_xproc_p50,
-        "x",
-    );
-    Ok(())
-}
-
-async fn registry(cfg: &Config, raw: &RawTcp) -> Result<(), BoxError> {
-    let plan = registry::Plan {
-        warmup: cfg.warmup,
-        registrations: cfg.registrations,
-        lookups: cfg.lookups,
-        lookup_batches: cfg.lookup_batches,
-    };
-    let mut measured = registry::in_process(plan).await?;
-    let register_p50 = percentile(&mut measured.registrations, 0.5);
-    report("registry.register_global_3nodes.p50", register_p50, "us");
-    report(
-        "registry.register_global_3nodes.p99",
-        percentile(&mut measured.registrations, 0.99),
-        "us",
-    );
-    // The median of the batches' mean lookup times.
-    measured.lookup_ns.sort_unstable_by(f64::total_cmp);
-    let median = measured
-        .lookup_ns
-        .get(measured.lookup_ns.len() / 2)
-        .copied()
-        .unwrap_or(0.0);
-    report("registry.lookup.p50", median / 1000.0, "us");
-    report(
-        "ratio.registry.register_vs_raw_rtt",
-        register_p50 / raw.rtt_p50,
-        "x",
-    );
-    Ok(())
+/// The raw TCP baselines alone (the `raw` suite).
+async fn raw_network(cfg: &Config, rtt: &mut raw_tcp::Rtt) -> Result<(), BoxError> {
+    let mut tputs = Vec::new();
+    for _ in 0..cfg.rounds {
+        tputs.push(raw_tcp::throughput(cfg.tcp_messages, TCP_PAYLOAD).await?);
+        rtt.round().await?;
+        rtt.round_from_task().await?;
+    }
+    report("raw.tcp.tput_64B", interleave::median(&tputs), "msgs/s");
+    let mut xproc = raw_tcp::Rtt::cross_process(TCP_PAYLOAD, cfg.warmup, cfg.round_trips).await?;
+    for _ in 0..cfg.rounds {
+        xproc.round().await?;
+    }
+    xproc.report("raw.tcp.rtt_64B_xproc");
+    xproc.close().await
 }
 
 #[tokio::main]
@@ -245,23 +227,16 @@ async fn main() -> Result<(), BoxError> {
     let wants = |name: &str| suite.as_deref().is_none_or(|s| s == name);
 
     if wants("raw") || wants("local") {
-        let raw = local::raw(cfg.local).await?;
+        local::local(cfg.local, wants("local")).await?;
         if wants("local") {
-            local::local(cfg.local, Some(&raw)).await?;
-            traced::tell_tput_subscribers(cfg.local.messages).await?;
+            traced::tell_tput_subscribers(cfg.rounds, cfg.local.messages).await?;
         }
     }
     if wants("restart") {
         local::restart(cfg.restarts).await?;
     }
     if wants("raw") || wants("remote") || wants("registry") {
-        let raw = raw_tcp_baselines(&cfg).await?;
-        if wants("remote") {
-            remote(&cfg, &raw).await?;
-        }
-        if wants("registry") {
-            registry(&cfg, &raw).await?;
-        }
+        network(&cfg, wants).await?;
     }
     if wants("codec") {
         codec::codecs(cfg.codec_rounds)?;

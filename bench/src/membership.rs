@@ -7,14 +7,11 @@
 //! every member opens one to each), and once they have been idle for the idle timeout
 //! (members are connected on demand; idle connections close).
 
-use std::error::Error;
 use std::time::{Duration, Instant};
 
 use distribute::Node;
 
-use crate::report;
-
-type BoxError = Box<dyn Error>;
+use crate::{report, BoxError};
 
 const COOKIE: &str = "bench-cookie";
 

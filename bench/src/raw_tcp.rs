@@ -7,7 +7,7 @@
 use std::fmt::Display;
 use std::future::Future;
 use std::io::{self, BufRead as _};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -15,9 +15,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
 };
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::interleave::{on_worker, Latency};
+use crate::BoxError;
 
 /// Hidden command-line argument that turns the bench binary into a one-connection echo server.
 pub(crate) const ECHO_SERVER_ARG: &str = "--echo-server";
@@ -93,40 +97,161 @@ pub(crate) async fn echo(stream: TcpStream) -> io::Result<()> {
     writer.flush().await
 }
 
-/// Sends `warmup + samples` requests of `payload` bytes one at a time and returns the round-trip
-/// times of the last `samples`. The connection is closed on return.
-pub(crate) async fn ping_pong(
-    stream: TcpStream,
+/// A connection to an echo server, kept open across rounds of round trips, so that every
+/// round measures a warm connection.
+pub(crate) struct EchoClient {
+    reader: BufReader<OwnedReadHalf>,
+    writer: BufWriter<OwnedWriteHalf>,
+    request: Vec<u8>,
+    reply: Vec<u8>,
+}
+
+impl EchoClient {
+    /// Connects to the echo server at `addr`; every request will carry `payload` bytes.
+    pub(crate) async fn connect(addr: SocketAddr, payload: usize) -> io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (read, write) = stream.into_split();
+        Ok(EchoClient {
+            reader: BufReader::with_capacity(IO_BUFFER, read),
+            writer: BufWriter::with_capacity(IO_BUFFER, write),
+            request: vec![0x5A; payload],
+            reply: Vec::with_capacity(payload),
+        })
+    }
+
+    /// Sends `warmup + samples` requests one at a time and returns the round-trip times of
+    /// the last `samples`.
+    pub(crate) async fn ping_pong(&mut self, warmup: usize, samples: usize) -> io::Result<Vec<Duration>> {
+        let mut measured = Vec::with_capacity(samples);
+        for round in 0..warmup + samples {
+            let start = Instant::now();
+            write_frame(&mut self.writer, &self.request).await?;
+            self.writer.flush().await?;
+            if !read_frame(&mut self.reader, &mut self.reply).await? {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            let elapsed = start.elapsed();
+            if self.reply.len() != self.request.len() {
+                return Err(invalid(format!(
+                    "reply of {} bytes, expected {}",
+                    self.reply.len(),
+                    self.request.len()
+                )));
+            }
+            if round >= warmup {
+                measured.push(elapsed);
+            }
+        }
+        Ok(measured)
+    }
+}
+
+/// Who serves the echo of an [`Rtt`] baseline.
+enum EchoServer {
+    Task(JoinHandle<io::Result<()>>),
+    Child(ChildProcess),
+}
+
+/// The raw round-trip baseline: an echo server (a task of this process, or a child process)
+/// and one connection to it, kept across the rounds it is measured in. The rounds measured
+/// from the calling task and from a worker task are pooled separately, over every suite that
+/// interleaves its figures with them.
+pub(crate) struct Rtt {
+    /// `None` only while a round runs on a worker task, which holds the client.
+    client: Option<EchoClient>,
+    server: EchoServer,
+    /// Unmeasured and measured round trips per round.
     warmup: usize,
     samples: usize,
-    payload: usize,
-) -> io::Result<Vec<Duration>> {
-    stream.set_nodelay(true)?;
-    let (read, write) = stream.into_split();
-    let mut reader = BufReader::with_capacity(IO_BUFFER, read);
-    let mut writer = BufWriter::with_capacity(IO_BUFFER, write);
-    let request = vec![0x5A; payload];
-    let mut reply = Vec::with_capacity(payload);
-    let mut measured = Vec::with_capacity(samples);
-    for round in 0..warmup + samples {
-        let start = Instant::now();
-        write_frame(&mut writer, &request).await?;
-        writer.flush().await?;
-        if !read_frame(&mut reader, &mut reply).await? {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let elapsed = start.elapsed();
-        if reply.len() != payload {
-            return Err(invalid(format!(
-                "reply of {} bytes, expected {payload}",
-                reply.len()
-            )));
-        }
-        if round >= warmup {
-            measured.push(elapsed);
+    main: Latency,
+    task: Latency,
+}
+
+impl Rtt {
+    fn new(client: EchoClient, server: EchoServer, warmup: usize, samples: usize) -> Self {
+        Rtt {
+            client: Some(client),
+            server,
+            warmup,
+            samples,
+            main: Latency::default(),
+            task: Latency::default(),
         }
     }
-    Ok(measured)
+
+    /// An echo server task in this process; rounds of `warmup + samples` round trips.
+    pub(crate) async fn in_process(payload: usize, warmup: usize, samples: usize) -> Result<Self, BoxError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await?;
+            echo(stream).await
+        });
+        match EchoClient::connect(addr, payload).await {
+            Ok(client) => Ok(Rtt::new(client, EchoServer::Task(server), warmup, samples)),
+            Err(error) => {
+                server.abort();
+                Err(error.into())
+            }
+        }
+    }
+
+    /// An echo server in a child process (this binary, re-executed).
+    pub(crate) async fn cross_process(
+        payload: usize,
+        warmup: usize,
+        samples: usize,
+    ) -> Result<Self, BoxError> {
+        // On an early return, dropping `child` kills and reaps it.
+        let mut child = spawn_self(ECHO_SERVER_ARG)?;
+        let port: u16 = child.read_port(ANNOUNCE_TIMEOUT).await?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let client = EchoClient::connect(addr, payload).await?;
+        Ok(Rtt::new(client, EchoServer::Child(child), warmup, samples))
+    }
+
+    /// One round of round trips from the calling task; returns its p50 in microseconds.
+    pub(crate) async fn round(&mut self) -> Result<f64, BoxError> {
+        let client = self.client.as_mut().ok_or("the echo client was lost")?;
+        self.main.add(client.ping_pong(self.warmup, self.samples).await?);
+        Ok(self.main.p50s.last().copied().unwrap_or(0.0))
+    }
+
+    /// One round of round trips from a task spawned on the runtime; returns its p50.
+    pub(crate) async fn round_from_task(&mut self) -> Result<f64, BoxError> {
+        let mut client = self.client.take().ok_or("the echo client was lost")?;
+        let (warmup, samples) = (self.warmup, self.samples);
+        let (client, measured) = on_worker(async move {
+            let measured = client.ping_pong(warmup, samples).await;
+            Ok((client, measured))
+        })
+        .await?;
+        self.client = Some(client);
+        self.task.add(measured?);
+        Ok(self.task.p50s.last().copied().unwrap_or(0.0))
+    }
+
+    /// Prints `name.p50` / `.p99` over the rounds from the calling task, and
+    /// `name_from_task.p50` / `.p99` over those from a worker task, if there were any.
+    pub(crate) fn report(&mut self, name: &str) {
+        if !self.main.p50s.is_empty() {
+            self.main.report(name);
+        }
+        if !self.task.p50s.is_empty() {
+            self.task.report(&format!("{name}_from_task"));
+        }
+    }
+
+    /// Closes the connection and waits for the server to end.
+    pub(crate) async fn close(self) -> Result<(), BoxError> {
+        drop(self.client);
+        match self.server {
+            EchoServer::Task(task) => join(task).await?,
+            EchoServer::Child(child) => child.finish(EXIT_GRACE).await?,
+        }
+        Ok(())
+    }
 }
 
 /// Throughput in messages per second of `messages` frames of `payload` bytes over one loopback
@@ -165,46 +290,6 @@ pub(crate) async fn throughput(messages: u64, payload: usize) -> io::Result<f64>
     });
     let (start, end) = tokio::try_join!(join(sender), join(receiver))?;
     Ok(messages as f64 / end.duration_since(start).as_secs_f64())
-}
-
-/// Round-trip times against an echo server task in this process.
-pub(crate) async fn rtt_in_process(
-    warmup: usize,
-    samples: usize,
-    payload: usize,
-) -> io::Result<Vec<Duration>> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        let (stream, _) = listener.accept().await?;
-        echo(stream).await
-    });
-    let measured = async {
-        let stream = TcpStream::connect(addr).await?;
-        ping_pong(stream, warmup, samples, payload).await
-    }
-    .await;
-    if measured.is_err() {
-        server.abort();
-    }
-    let measured = measured?;
-    join(server).await?;
-    Ok(measured)
-}
-
-/// Round-trip times against an echo server in a child process (this binary, re-executed).
-pub(crate) async fn rtt_cross_process(
-    warmup: usize,
-    samples: usize,
-    payload: usize,
-) -> io::Result<Vec<Duration>> {
-    // On every early return below, dropping `child` kills and reaps it.
-    let mut child = spawn_self(ECHO_SERVER_ARG)?;
-    let port = child.read_port(ANNOUNCE_TIMEOUT).await?;
-    let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
-    let measured = ping_pong(stream, warmup, samples, payload).await?;
-    child.finish(EXIT_GRACE).await?;
-    Ok(measured)
 }
 
 /// A child process that is killed (if still running) and reaped when dropped, so that no error

@@ -9,39 +9,32 @@
 //! - `lookup` latency: a local read of the replica, from the sequencer (so the owner is on
 //!   another node and the lookup builds a remote ref), timed over batches of lookups.
 
-use std::error::Error;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 
-use crate::Sink;
-
-type BoxError = Box<dyn Error>;
+use crate::interleave::{interleave, latency, median, on_worker, report_ratio};
+use crate::raw_tcp::Rtt;
+use crate::{report, BoxError, Sink};
 
 const COOKIE: &str = "bench-cookie";
 /// How long the nodes may take to see each other.
 const MESH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How much to measure.
+/// How much to measure; registrations are per round.
 #[derive(Clone, Copy)]
 pub(crate) struct Plan {
+    /// Alternating rounds of registrations and raw round trips.
+    pub(crate) rounds: usize,
     /// Unmeasured registrations first.
     pub(crate) warmup: usize,
-    /// Measured registrations.
+    /// Measured registrations per round.
     pub(crate) registrations: usize,
     /// Lookups per timed batch.
     pub(crate) lookups: usize,
     /// Timed batches of lookups.
     pub(crate) lookup_batches: usize,
-}
-
-/// What one run measured.
-pub(crate) struct Measured {
-    /// The times of the sequential registrations.
-    pub(crate) registrations: Vec<Duration>,
-    /// The mean time of one lookup in each batch, in nanoseconds.
-    pub(crate) lookup_ns: Vec<f64>,
 }
 
 async fn start_node(name: &str) -> Result<Node, BoxError> {
@@ -66,8 +59,9 @@ async fn meshed(nodes: &[&Node]) -> Result<(), BoxError> {
         .map_err(|_| BoxError::from("timed out waiting for the three nodes to mesh"))?
 }
 
-/// Three nodes meshed in this process; the registrations and lookups; then shut down.
-pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
+/// Three nodes meshed in this process; the registrations against `rtt`, and the lookups;
+/// then shut down.
+pub(crate) async fn in_process(plan: Plan, rtt: &mut Rtt) -> Result<(), BoxError> {
     let mut nodes = Vec::new();
     for name in ["a", "b", "c"] {
         match start_node(name).await {
@@ -80,14 +74,32 @@ pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
             }
         }
     }
-    let measured = measure(&nodes, plan).await;
+    let measured = measure(&nodes, plan, rtt).await;
     for node in &nodes {
         node.shutdown().await;
     }
     measured
 }
 
-async fn measure(nodes: &[Node], plan: Plan) -> Result<Measured, BoxError> {
+/// The times of `count` sequential registrations of fresh names `{prefix}.{first}`, ...
+async fn registrations(
+    node: Node,
+    sink: ActorRef<Sink>,
+    prefix: &'static str,
+    first: usize,
+    count: usize,
+) -> Result<Vec<Duration>, BoxError> {
+    let mut samples = Vec::with_capacity(count);
+    for i in first..first + count {
+        let name = format!("{prefix}.{i}");
+        let start = Instant::now();
+        node.register_global(&name, &sink).await?;
+        samples.push(start.elapsed());
+    }
+    Ok(samples)
+}
+
+async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxError> {
     let addr = nodes[0].listen_addr().ok_or("node a is not networked")?;
     for node in &nodes[1..] {
         node.connect(addr).await?;
@@ -98,22 +110,53 @@ async fn measure(nodes: &[Node], plan: Plan) -> Result<Measured, BoxError> {
     let registrant = nodes.iter().max_by_key(|node| node.id()).ok_or("no nodes")?;
 
     let sink = registrant.spawn(Sink::default()).await?;
-    for i in 0..plan.warmup {
-        registrant.register_global(&format!("warmup.{i}"), &sink).await?;
-    }
-    let mut registrations = Vec::with_capacity(plan.registrations);
-    for i in 0..plan.registrations {
-        let name = format!("bench.{i}");
-        let start = Instant::now();
-        registrant.register_global(&name, &sink).await?;
-        registrations.push(start.elapsed());
-    }
+    registrations(registrant.clone(), sink.clone(), "warmup", 0, plan.warmup).await?;
+    let (per_round, mut next) = (plan.registrations, 0);
+    let rounds = interleave(
+        plan.rounds,
+        async || rtt.round().await,
+        async || {
+            let first = next;
+            next += per_round;
+            registrations(registrant.clone(), sink.clone(), "bench", first, per_round).await
+        },
+    )
+    .await?;
+    let mut register = latency(rounds.figure);
+    register.report("registry.register_global_3nodes");
+    report_ratio(
+        "ratio.registry.register_vs_raw_rtt",
+        &register.p50s,
+        &rounds.baseline,
+    );
+    let rounds = interleave(
+        plan.rounds,
+        async || rtt.round_from_task().await,
+        async || {
+            let first = next;
+            next += per_round;
+            let (node, sink) = (registrant.clone(), sink.clone());
+            on_worker(registrations(node, sink, "bench", first, per_round)).await
+        },
+    )
+    .await?;
+    let mut register = latency(rounds.figure);
+    register.report("registry.register_global_3nodes_from_task");
+    report_ratio(
+        "ratio.registry.register_from_task_vs_raw_rtt",
+        &register.p50s,
+        &rounds.baseline,
+    );
     // Every node has the names once `register_global` returned.
     let found = sequencer.lookup::<Sink>("bench.0")?;
     if found.id() != sink.id() || found.is_local() {
         return Err("the sequencer resolved bench.0 to another actor".into());
     }
+    lookups(sequencer, plan)
+}
 
+/// `registry.lookup.p50`: the median of the batches' mean lookup times.
+fn lookups(sequencer: &Node, plan: Plan) -> Result<(), BoxError> {
     let mut lookup_ns = Vec::with_capacity(plan.lookup_batches);
     for _ in 0..plan.lookup_batches {
         let start = Instant::now();
@@ -122,8 +165,6 @@ async fn measure(nodes: &[Node], plan: Plan) -> Result<Measured, BoxError> {
         }
         lookup_ns.push(start.elapsed().as_secs_f64() * 1e9 / plan.lookups.max(1) as f64);
     }
-    Ok(Measured {
-        registrations,
-        lookup_ns,
-    })
+    report("registry.lookup.p50", median(&lookup_ns) / 1000.0, "us");
+    Ok(())
 }

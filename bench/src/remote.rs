@@ -1,16 +1,17 @@
 //! Remote benchmarks: the `Sink` actor on node `b`, driven from node `a` over loopback TCP,
 //! with `b` in this process or in a child process (this binary re-executed with
-//! [`REMOTE_NODE_ARG`], see [`remote_node_child`]).
+//! [`REMOTE_NODE_ARG`], see [`remote_node_child`]). Every figure is measured in rounds that
+//! alternate with its raw TCP baseline (see [`crate::interleave`]).
 
-use std::error::Error;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use distribute::NodeEvent;
 
-use crate::raw_tcp;
-use crate::{Sink, SinkClient};
+use crate::interleave::{interleave, latency, on_worker, report_ratio, Names};
+use crate::raw_tcp::{self, Rtt};
+use crate::{report, BoxError, Sink, SinkClient, TCP_PAYLOAD};
 
 /// Hidden command-line argument that turns the bench binary into node `b`, serving a `Sink`
 /// registered as [`SINK_NAME`] until its stdin closes.
@@ -20,18 +21,6 @@ const COOKIE: &str = "bench-cookie";
 /// How the child process gets the cookie: the variable the node builder reads by itself.
 const COOKIE_ENV: &str = "DISTRIBUTE_COOKIE";
 const SINK_NAME: &str = "sink";
-
-type BoxError = Box<dyn Error>;
-
-/// What one run measured.
-pub(crate) struct Measured {
-    /// Tells per second from one task, until the ask behind them was answered.
-    pub(crate) tell_tput: f64,
-    /// The times of the sequential asks.
-    pub(crate) asks: Vec<Duration>,
-    /// The times of sequential `spawn_on` calls, from `a` onto `b` (in-process runs only).
-    pub(crate) spawns: Vec<Duration>,
-}
 
 /// The most actors one run spawns on `b`: under the bound on actors peers may start there.
 const MAX_SPAWNS: usize = 5_000;
@@ -44,12 +33,30 @@ pub(crate) struct Spawned;
 #[actor]
 impl Spawned {}
 
-/// The latencies of sequential `spawn_on` calls from `a` onto `b`.
-async fn spawns(a: &Node, b: NodeId, plan: Plan) -> Result<Vec<Duration>, BoxError> {
-    for _ in 0..plan.warmup.min(MAX_SPAWNS / 10) {
-        a.spawn_on::<Spawned>(b, Spawned).await?;
+/// How much to measure; the counts are per round.
+#[derive(Clone, Copy)]
+pub(crate) struct Plan {
+    /// Alternating rounds of each figure and its baseline.
+    pub(crate) rounds: usize,
+    /// Tells per throughput round, and the raw TCP frames of its baseline.
+    pub(crate) tells: u64,
+    pub(crate) tcp_messages: u64,
+    /// Unmeasured asks before each round.
+    pub(crate) warmup: usize,
+    /// Measured asks.
+    pub(crate) asks: usize,
+}
+
+impl Plan {
+    /// `spawn_on` calls per round, so that the run stays under [`MAX_SPAWNS`].
+    fn spawns(&self) -> usize {
+        let warmup = self.warmup.min(MAX_SPAWNS / 10);
+        self.asks.min((MAX_SPAWNS - warmup) / self.rounds.max(1))
     }
-    let count = plan.asks.min(MAX_SPAWNS - plan.warmup.min(MAX_SPAWNS / 10));
+}
+
+/// The latencies of sequential `spawn_on` calls from `a` onto `b`.
+async fn spawns(a: &Node, b: NodeId, count: usize) -> Result<Vec<Duration>, BoxError> {
     let mut samples = Vec::with_capacity(count);
     for _ in 0..count {
         let start = Instant::now();
@@ -60,17 +67,6 @@ async fn spawns(a: &Node, b: NodeId, plan: Plan) -> Result<Vec<Duration>, BoxErr
         }
     }
     Ok(samples)
-}
-
-/// How much to measure.
-#[derive(Clone, Copy)]
-pub(crate) struct Plan {
-    /// Tells in the throughput run.
-    pub(crate) tells: u64,
-    /// Unmeasured asks before each measurement.
-    pub(crate) warmup: usize,
-    /// Measured asks.
-    pub(crate) asks: usize,
 }
 
 async fn start_node(name: &str) -> Result<Node, BoxError> {
@@ -87,42 +83,41 @@ async fn remote_sink(a: &Node, addr: SocketAddr) -> Result<ActorRef<Sink>, BoxEr
     Ok(sink)
 }
 
-/// The tell throughput, then the ask latencies, against a fresh (remote) sink.
-async fn measure(sink: &ActorRef<Sink>, plan: Plan) -> Result<Measured, BoxError> {
-    for _ in 0..plan.warmup {
-        sink.get().await?;
-    }
+/// Tells per second to the (remote) sink, until the ask behind them was answered; checks
+/// that none was lost.
+async fn tell_tput(sink: &ActorRef<Sink>, tells: u64) -> Result<f64, BoxError> {
+    let before = sink.get().await?;
     let start = Instant::now();
-    for i in 0..plan.tells {
+    for i in 0..tells {
         sink.push(i).await?;
     }
     // Tells and asks share the connection, which keeps their order: the reply comes after
     // every tell was handled.
-    let sum = sink.get().await?;
-    let tell_tput = plan.tells as f64 / start.elapsed().as_secs_f64();
-    let expected = (0..plan.tells).fold(0u64, u64::wrapping_add);
-    if sum != expected {
-        return Err(format!("the sink summed {sum} instead of {expected}: tells were lost").into());
+    let after = sink.get().await?;
+    let tput = tells as f64 / start.elapsed().as_secs_f64();
+    let expected = (0..tells).fold(0u64, u64::wrapping_add);
+    if after.wrapping_sub(before) != expected {
+        return Err("the sink's sum is off: tells were lost".into());
     }
-
-    for _ in 0..plan.warmup {
-        sink.get().await?;
-    }
-    let mut asks = Vec::with_capacity(plan.asks);
-    for _ in 0..plan.asks {
-        let start = Instant::now();
-        sink.get().await?;
-        asks.push(start.elapsed());
-    }
-    Ok(Measured {
-        tell_tput,
-        asks,
-        spawns: Vec::new(),
-    })
+    Ok(tput)
 }
 
-/// Nodes `a` and `b` in this process.
-pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
+/// The times of `warmup + asks` sequential asks, the warm-up left out.
+async fn asks(sink: ActorRef<Sink>, warmup: usize, asks: usize) -> Result<Vec<Duration>, BoxError> {
+    for _ in 0..warmup {
+        sink.get().await?;
+    }
+    let mut samples = Vec::with_capacity(asks);
+    for _ in 0..asks {
+        let start = Instant::now();
+        sink.get().await?;
+        samples.push(start.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Nodes `a` and `b` in this process; their figures against `rtt`, an echo in this process.
+pub(crate) async fn in_process(plan: Plan, rtt: &mut Rtt) -> Result<(), BoxError> {
     let b = start_node("b").await?;
     let a = match start_node("a").await {
         Ok(a) => a,
@@ -136,10 +131,11 @@ pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
         b.register_local(SINK_NAME, &sink)?;
         let addr = b.listen_addr().ok_or("node b is not networked")?;
         let remote = remote_sink(&a, addr).await?;
-        let mut measured = measure(&remote, plan).await?;
         b.allow_remote_spawn::<Spawned>();
-        measured.spawns = spawns(&a, b.id(), plan).await?;
-        Ok::<_, BoxError>(measured)
+        for _ in 0..plan.warmup.min(MAX_SPAWNS / 10) {
+            a.spawn_on::<Spawned>(b.id(), Spawned).await?;
+        }
+        measure_in_process(&a, b.id(), &remote, plan, rtt).await
     }
     .await;
     a.shutdown().await;
@@ -147,23 +143,107 @@ pub(crate) async fn in_process(plan: Plan) -> Result<Measured, BoxError> {
     measured
 }
 
-/// Node `a` here, node `b` in a child process.
-pub(crate) async fn cross_process(plan: Plan) -> Result<Measured, BoxError> {
+/// The rounds of the in-process figures: tells, asks and spawns from the main thread against
+/// raw throughput and round trips; then asks from a task against round trips from a task.
+async fn measure_in_process(
+    a: &Node,
+    b: NodeId,
+    sink: &ActorRef<Sink>,
+    plan: Plan,
+    rtt: &mut Rtt,
+) -> Result<(), BoxError> {
+    let rounds = interleave(
+        plan.rounds,
+        async || {
+            let tput = raw_tcp::throughput(plan.tcp_messages, TCP_PAYLOAD).await?;
+            Ok((tput, rtt.round().await?))
+        },
+        async || {
+            let tput = tell_tput(sink, plan.tells).await?;
+            let asked = asks(sink.clone(), plan.warmup, plan.asks).await?;
+            Ok((tput, asked, spawns(a, b, plan.spawns()).await?))
+        },
+    )
+    .await?;
+    let (raw_tput, raw_rtt): (Vec<f64>, Vec<f64>) = rounds.baseline.into_iter().unzip();
+    let mut tputs = Vec::new();
+    let (mut ask, mut spawn) = (latency([]), latency([]));
+    for (tput, asked, spawned) in rounds.figure {
+        tputs.push(tput);
+        ask.add(asked);
+        spawn.add(spawned);
+    }
+    Names::new(
+        "raw.tcp.tput_64B",
+        "remote.tell_tput",
+        "ratio.remote.tell_tput_vs_raw_tcp",
+    )
+    .unit("msgs/s")
+    .report_values(&raw_tput, &tputs, true);
+    ask.report("remote.ask");
+    spawn.report("remote.spawn_on");
+    report_ratio("ratio.remote.ask_p50_vs_raw_rtt", &ask.p50s, &raw_rtt);
+    report_ratio("ratio.remote.spawn_on_p50_vs_raw_rtt", &spawn.p50s, &raw_rtt);
+
+    let rounds = interleave(
+        plan.rounds,
+        async || rtt.round_from_task().await,
+        async || on_worker(asks(sink.clone(), plan.warmup, plan.asks)).await,
+    )
+    .await?;
+    let mut ask = latency(rounds.figure);
+    ask.report("remote.ask_from_task");
+    report_ratio(
+        "ratio.remote.ask_from_task_vs_raw_rtt",
+        &ask.p50s,
+        &rounds.baseline,
+    );
+    Ok(())
+}
+
+/// Node `a` here, node `b` in a child process, against an echo server in another child.
+pub(crate) async fn cross_process(plan: Plan) -> Result<(), BoxError> {
     // On every early return, dropping `child` kills and reaps it.
     let mut child = raw_tcp::spawn_self_with_env(REMOTE_NODE_ARG, &[(COOKIE_ENV, COOKIE)])?;
     let addr: SocketAddr = child.read_announcement(raw_tcp::ANNOUNCE_TIMEOUT).await?;
+    let mut rtt = Rtt::cross_process(TCP_PAYLOAD, plan.warmup, plan.asks).await?;
     let a = start_node("a").await?;
     let measured = async {
         let remote = remote_sink(&a, addr).await?;
-        measure(&remote, plan).await
+        let rounds = interleave(
+            plan.rounds,
+            async || rtt.round().await,
+            async || {
+                let tput = tell_tput(&remote, plan.tells).await?;
+                Ok((tput, asks(remote.clone(), plan.warmup, plan.asks).await?))
+            },
+        )
+        .await?;
+        let (tputs, asked): (Vec<f64>, Vec<_>) = rounds.figure.into_iter().unzip();
+        report(
+            "remote.tell_tput_xproc",
+            crate::interleave::median(&tputs),
+            "msgs/s",
+        );
+        let mut ask = latency(asked);
+        ask.report("remote.ask_xproc");
+        report_ratio(
+            "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
+            &ask.p50s,
+            &rounds.baseline,
+        );
+        Ok::<_, BoxError>(())
     }
     .await;
     a.shutdown().await;
+    rtt.report("raw.tcp.rtt_64B_xproc");
+    let closed = rtt.close().await;
     // Closes the child's stdin, on which it exits.
     let finished = child.finish(raw_tcp::EXIT_GRACE).await;
-    let measured = measured?;
+    measured?;
+    closed?;
     finished?;
-    Ok(measured)
+    Ok(())
 }
 
 /// Entry point of the `--remote-node` child: starts node `b` (cookie from

@@ -3,23 +3,19 @@
 //! layer recording every handler's span (`debug`). A subscriber, once installed, stays for
 //! the life of the process (tracing remembers that one was ever set), so each figure runs in
 //! a fresh child process; the three alternate, round after round, and the medians are
-//! reported with their ratios to the figure without a subscriber.
+//! reported with their ratios to the figure without a subscriber (the median of the per-round
+//! ratios, see [`crate::interleave`]).
 
-use std::error::Error;
 use std::time::{Duration, Instant};
 
 use distribute::prelude::*;
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::{raw_tcp, report, Sink, SinkClient};
-
-type BoxError = Box<dyn Error>;
+use crate::interleave::{interleave, median, report_ratio};
+use crate::{raw_tcp, report, BoxError, Sink, SinkClient};
 
 /// Hidden command-line argument of the child: `--tell-tput <none|fmt|otel> <messages>`.
 pub(crate) const TELL_TPUT_ARG: &str = "--tell-tput";
-
-/// Alternating rounds of the three figures.
-const ROUNDS: usize = 5;
 
 const SUBSCRIBERS: [(&str, &str); 3] = [
     ("none", "local.tell_tput.no_subscriber"),
@@ -27,31 +23,33 @@ const SUBSCRIBERS: [(&str, &str); 3] = [
     ("otel", "local.tell_tput.subscriber_otel"),
 ];
 
-/// Measures the three figures, alternating, and reports their medians and ratios.
-pub(crate) async fn tell_tput_subscribers(messages: u64) -> Result<(), BoxError> {
-    let mut figures: Vec<Vec<f64>> = vec![Vec::new(); SUBSCRIBERS.len()];
-    for _ in 0..ROUNDS {
-        for (figure, (subscriber, _)) in figures.iter_mut().zip(SUBSCRIBERS) {
-            let args = [TELL_TPUT_ARG, subscriber, &messages.to_string()];
-            let mut child = raw_tcp::spawn_self_with_args(&args)?;
-            figure.push(child.read_announcement(Duration::from_secs(300)).await?);
-            child.finish(raw_tcp::EXIT_GRACE).await?;
-        }
-    }
-    let medians: Vec<f64> = figures.iter_mut().map(|f| median(f)).collect();
-    for ((_, name), median) in SUBSCRIBERS.iter().zip(&medians) {
-        report(name, *median, "msgs/s");
-    }
-    for ((_, name), median) in SUBSCRIBERS.iter().zip(&medians).skip(1) {
-        let ratio = median / medians[0];
-        report(&format!("ratio.{name}_vs_no_subscriber"), ratio, "x");
-    }
-    Ok(())
+/// One tell throughput in a fresh child process with the subscriber named `subscriber`.
+async fn tell_tput(subscriber: &str, messages: u64) -> Result<f64, BoxError> {
+    let args = [TELL_TPUT_ARG, subscriber, &messages.to_string()];
+    let mut child = raw_tcp::spawn_self_with_args(&args)?;
+    let tput = child.read_announcement(Duration::from_secs(300)).await?;
+    child.finish(raw_tcp::EXIT_GRACE).await?;
+    Ok(tput)
 }
 
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_unstable_by(f64::total_cmp);
-    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
+/// Measures the figure without a subscriber and, in the same rounds, the two with one;
+/// reports their medians and ratios.
+pub(crate) async fn tell_tput_subscribers(rounds: usize, messages: u64) -> Result<(), BoxError> {
+    let [(none, _), (fmt, _), (otel, _)] = SUBSCRIBERS;
+    let measured = interleave(
+        rounds,
+        async || tell_tput(none, messages).await,
+        async || Ok((tell_tput(fmt, messages).await?, tell_tput(otel, messages).await?)),
+    )
+    .await?;
+    let (with_fmt, with_otel): (Vec<f64>, Vec<f64>) = measured.figure.into_iter().unzip();
+    let without = measured.baseline;
+    report(SUBSCRIBERS[0].1, median(&without), "msgs/s");
+    for (name, figure) in [(SUBSCRIBERS[1].1, with_fmt), (SUBSCRIBERS[2].1, with_otel)] {
+        report(name, median(&figure), "msgs/s");
+        report_ratio(&format!("ratio.{name}_vs_no_subscriber"), &figure, &without);
+    }
+    Ok(())
 }
 
 /// Entry point of the child: installs the subscriber, measures one tell throughput, prints it.

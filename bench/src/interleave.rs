@@ -1,0 +1,165 @@
+//! Measuring a figure against its baseline so that the ratio survives a noisy machine.
+//!
+//! This machine moves between fast and slow phases (other builds, thread wake-ups that are
+//! sometimes quick and sometimes not) over seconds. A figure measured a minute after its
+//! baseline can land in another phase; the same figure measured right next to its baseline
+//! shares the phase. So [`interleave`] measures the two in alternating rounds, and a ratio is
+//! the median of the per-round ratios, with its spread printed beside it. The order within a
+//! round alternates too (baseline first in even rounds, figure first in odd ones), so that
+//! neither side always runs on what the other left warm.
+//!
+//! Where a figure must be measured from a task on a worker thread rather than from the
+//! runtime's main thread, its measuring future runs through [`on_worker`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::{percentile, report, BoxError};
+
+/// What the rounds of [`interleave`] returned: one value per round on each side.
+pub(crate) struct Rounds<A, B> {
+    pub(crate) baseline: Vec<A>,
+    pub(crate) figure: Vec<B>,
+}
+
+/// Measures `baseline` and `figure` alternately, `rounds` times each (A, B, B, A, A, B, ...),
+/// and returns what each round of each returned.
+pub(crate) async fn interleave<A, B>(
+    rounds: usize,
+    mut baseline: impl AsyncFnMut() -> Result<A, BoxError>,
+    mut figure: impl AsyncFnMut() -> Result<B, BoxError>,
+) -> Result<Rounds<A, B>, BoxError> {
+    let mut measured = Rounds {
+        baseline: Vec::with_capacity(rounds),
+        figure: Vec::with_capacity(rounds),
+    };
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            measured.baseline.push(baseline().await?);
+            measured.figure.push(figure().await?);
+        } else {
+            measured.figure.push(figure().await?);
+            measured.baseline.push(baseline().await?);
+        }
+    }
+    Ok(measured)
+}
+
+/// Runs `measure` on a task of the runtime (a worker thread) and waits for it: the caller of
+/// the `*_from_task` figures, as an actor asking an actor is.
+pub(crate) async fn on_worker<T, F>(measure: F) -> Result<T, BoxError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, BoxError>> + Send + 'static,
+{
+    tokio::spawn(measure).await?
+}
+
+/// The median of `values` (the upper one of an even count); zero if there are none.
+pub(crate) fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Prints `name` as the median of the per-round ratios `figure[i] / baseline[i]`, and
+/// `name.spread` as their range over that median: `(max - min) / median`. A spread of 0.2
+/// means the rounds' ratios lay within a band 20 % of the reported ratio wide.
+pub(crate) fn report_ratio(name: &str, figure: &[f64], baseline: &[f64]) {
+    let ratios: Vec<f64> = figure
+        .iter()
+        .zip(baseline)
+        .map(|(figure, baseline)| figure / baseline)
+        .collect();
+    let mid = median(&ratios);
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    report(name, mid, "x");
+    let spread = if mid > 0.0 { (max - min) / mid } else { 0.0 };
+    report(&format!("{name}.spread"), spread, "x");
+}
+
+/// The rounds of a latency figure: each round's median, and every sample pooled.
+#[derive(Default)]
+pub(crate) struct Latency {
+    /// The p50 of each round, in microseconds.
+    pub(crate) p50s: Vec<f64>,
+    pooled: Vec<Duration>,
+}
+
+impl Latency {
+    /// Adds one round's samples.
+    pub(crate) fn add(&mut self, mut samples: Vec<Duration>) {
+        self.p50s.push(percentile(&mut samples, 0.5));
+        self.pooled.append(&mut samples);
+    }
+
+    /// Prints `name.p50`, the median of the rounds' p50s, and `name.p99`, over all samples.
+    pub(crate) fn report(&mut self, name: &str) {
+        report(&format!("{name}.p50"), median(&self.p50s), "us");
+        report(&format!("{name}.p99"), percentile(&mut self.pooled, 0.99), "us");
+    }
+}
+
+/// Builds a [`Latency`] from rounds of samples.
+pub(crate) fn latency(rounds: impl IntoIterator<Item = Vec<Duration>>) -> Latency {
+    let mut latency = Latency::default();
+    for samples in rounds {
+        latency.add(samples);
+    }
+    latency
+}
+
+/// The names under which a figure, its baseline and their ratio are printed.
+pub(crate) struct Names<'a> {
+    /// Empty when the baseline is printed elsewhere.
+    baseline: &'a str,
+    figure: &'a str,
+    ratio: &'a str,
+    unit: &'a str,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(baseline: &'a str, figure: &'a str, ratio: &'a str) -> Self {
+        Names {
+            baseline,
+            figure,
+            ratio,
+            unit: "",
+        }
+    }
+
+    /// The unit of a figure given as one value per round (latencies print `us`).
+    pub(crate) fn unit(self, unit: &'a str) -> Self {
+        Names { unit, ..self }
+    }
+
+    /// Prints the medians over the rounds, and the ratio when the figure was measured.
+    pub(crate) fn report(&self, rounds: &Rounds<f64, f64>, figures: bool) {
+        self.report_values(&rounds.baseline, &rounds.figure, figures);
+    }
+
+    /// Like [`Names::report`], from the per-round values of each side.
+    pub(crate) fn report_values(&self, baseline: &[f64], figure: &[f64], figures: bool) {
+        if !self.baseline.is_empty() {
+            report(self.baseline, median(baseline), self.unit);
+        }
+        if figures {
+            report(self.figure, median(figure), self.unit);
+            report_ratio(self.ratio, figure, baseline);
+        }
+    }
+
+    /// Prints `.p50` and `.p99` of each side and the ratio of the rounds' p50s.
+    pub(crate) fn report_latencies(&self, rounds: Rounds<Vec<Duration>, Vec<Duration>>, figures: bool) {
+        let mut baseline = latency(rounds.baseline);
+        if !self.baseline.is_empty() {
+            baseline.report(self.baseline);
+        }
+        if figures {
+            let mut figure = latency(rounds.figure);
+            figure.report(self.figure);
+            report_ratio(self.ratio, &figure.p50s, &baseline.p50s);
+        }
+    }
+}
