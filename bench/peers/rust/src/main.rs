@@ -167,7 +167,7 @@ async fn run(plan: &Plan) -> Result<(), BoxError> {
 /// machine during a round favours nobody.
 fn order(round: usize) -> Vec<usize> {
     let forward: Vec<usize> = (0..PEERS.len()).collect();
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         forward
     } else {
         forward.into_iter().rev().collect()
