@@ -81,9 +81,17 @@ enum Figure {
     TellTput,
     /// Spawns from the main thread.
     Spawn,
+    /// Spawns from a task spawned on the runtime (an actor starting actors).
+    SpawnFromTask,
 }
 
-const FIGURES: [Figure; 4] = [Figure::Ask, Figure::AskFromTask, Figure::TellTput, Figure::Spawn];
+const FIGURES: [Figure; 5] = [
+    Figure::Ask,
+    Figure::AskFromTask,
+    Figure::TellTput,
+    Figure::Spawn,
+    Figure::SpawnFromTask,
+];
 
 /// The printed name and unit of a figure for a contender.
 fn name(figure: Figure, peer: Peer) -> (&'static str, &'static str) {
@@ -100,6 +108,9 @@ fn name(figure: Figure, peer: Peer) -> (&'static str, &'static str) {
         (Figure::Spawn, Peer::Raw) => ("raw.spawn_per_task", "us"),
         (Figure::Spawn, Peer::Ractor) => ("ractor.spawn_per_actor", "us"),
         (Figure::Spawn, Peer::Kameo) => ("kameo.spawn_per_actor", "us"),
+        (Figure::SpawnFromTask, Peer::Raw) => ("raw.spawn_per_task_from_task", "us"),
+        (Figure::SpawnFromTask, Peer::Ractor) => ("ractor.spawn_per_actor_from_task", "us"),
+        (Figure::SpawnFromTask, Peer::Kameo) => ("kameo.spawn_per_actor_from_task", "us"),
     }
 }
 
@@ -120,11 +131,16 @@ async fn measure(figure: Figure, peer: Peer, plan: &Plan) -> Result<f64, BoxErro
             })
             .await?
         }
-        Figure::Spawn => match peer {
-            Peer::Raw => with_tokio::spawn_per_task(plan.spawns).await,
-            Peer::Ractor => with_ractor::spawn_per_actor(plan.spawns).await,
-            Peer::Kameo => with_kameo::spawn_per_actor(plan.spawns).await,
-        },
+        Figure::Spawn => spawn_per_actor(peer, plan.spawns).await,
+        Figure::SpawnFromTask => tokio::spawn(spawn_per_actor(peer, plan.spawns)).await?,
+    }
+}
+
+async fn spawn_per_actor(peer: Peer, count: usize) -> Result<f64, BoxError> {
+    match peer {
+        Peer::Raw => with_tokio::spawn_per_task(count).await,
+        Peer::Ractor => with_ractor::spawn_per_actor(count).await,
+        Peer::Kameo => with_kameo::spawn_per_actor(count).await,
     }
 }
 
