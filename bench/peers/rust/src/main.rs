@@ -39,7 +39,7 @@ struct Plan {
 impl Plan {
     fn full() -> Self {
         Plan {
-            rounds: 5,
+            rounds: 9,
             warmup: 2_000,
             samples: 20_000,
             messages: 1_000_000,
