@@ -9,6 +9,7 @@
 //! `*_from_task`, from a task on a worker thread. `--quick` measures less, for a run of about
 //! a minute.
 
+mod bulk;
 mod codec;
 mod interleave;
 mod local;
@@ -220,7 +221,7 @@ async fn main() -> Result<(), BoxError> {
     std::panic::set_hook(Box::new(|_| {}));
     let quick = args.iter().any(|a| a == "--quick");
     let suite = args.iter().find(|a| !a.starts_with("--")).cloned();
-    if let Some(unknown) = suite.as_deref().filter(|s| !SUITES.contains(s)) {
+    if let Some(unknown) = suite.as_deref().filter(|s| !SUITES.contains(s) && *s != "bulk") {
         return Err(format!("unknown suite `{unknown}`; expected one of {SUITES:?}").into());
     }
     let cfg = if quick { Config::quick() } else { Config::full() };
@@ -237,6 +238,11 @@ async fn main() -> Result<(), BoxError> {
     }
     if wants("raw") || wants("remote") || wants("registry") {
         network(&cfg, wants).await?;
+    }
+    // Part of the remote suite; `bulk` alone runs only these figures.
+    if wants("remote") || suite.as_deref() == Some("bulk") {
+        let (messages, rounds) = if quick { (64, 5) } else { (512, 9) };
+        bulk::bulk(bulk::Plan { messages, rounds }).await?;
     }
     if wants("codec") {
         codec::codecs(cfg.codec_rounds)?;

@@ -350,6 +350,7 @@ pub use actor::{
 };
 pub use actor::{BoxError, CallError, SpawnError};
 pub use actor::{TimerHandle, MIN_TIMER_PERIOD};
+pub use codec::Bytes;
 pub use distribute_macros::{actor, registered, supervised};
 pub use net::{ConnectError, NodeDownReason, NodeEvent, NodeEvents, PeerInfo, StartError};
 pub use node::remote_child::{

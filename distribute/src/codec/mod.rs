@@ -67,6 +67,9 @@
 
 use serde::{de::DeserializeOwned, Serialize};
 
+mod bytes;
+pub use bytes::Bytes;
+
 /// Default cap on one encoded value, in bytes (4 MiB, the same as the transport's frame cap).
 pub const DEFAULT_LIMIT: usize = 4 * 1024 * 1024;
 

@@ -349,6 +349,49 @@ macro_rules! contract_tests {
             }
 
             #[test]
+            fn bytes_encode_as_a_vec_of_u8_does_and_round_trip() {
+                let c = Unlimited::default();
+                let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+                let bulk = crate::codec::Bytes::from(payload.clone());
+                let wire = encoded(&c, &bulk);
+                // The same wire form as a `Vec<u8>`: a length, then the bytes.
+                assert_eq!(wire, encoded(&c, &payload));
+                assert_eq!(
+                    wire.len(),
+                    length_prefix(&c, payload.len() as u64).len() + payload.len()
+                );
+                assert_eq!(c.decode::<crate::codec::Bytes>(&wire), Ok(bulk));
+                assert_eq!(c.decode::<Vec<u8>>(&wire), Ok(payload));
+                round_trip(&c, crate::codec::Bytes::new());
+                round_trip(
+                    &c,
+                    (7u8, crate::codec::Bytes::from(&b"in a tuple"[..]), 9u64),
+                );
+            }
+
+            #[test]
+            fn bytes_decoding_rejects_truncation_and_forged_lengths() {
+                let c = Limited::default();
+                let wire = encoded(&c, &crate::codec::Bytes::from(vec![1u8; 100]));
+                for cut in 0..wire.len() {
+                    assert!(
+                        c.decode::<crate::codec::Bytes>(&wire[..cut]).is_err(),
+                        "cut at {cut}"
+                    );
+                }
+                let mut forged = length_prefix(&c, u64::MAX / 2);
+                forged.extend_from_slice(&[0; 16]);
+                assert!(c.decode::<crate::codec::Bytes>(&forged).is_err());
+                let over = crate::codec::Bytes::from(vec![0u8; SMALL + 1]);
+                let mut out = Vec::new();
+                assert!(matches!(
+                    c.encode(&over, &mut out),
+                    Err(CodecError::TooLarge { .. })
+                ));
+                assert!(out.is_empty());
+            }
+
+            #[test]
             fn limit_is_reported_and_default_is_default_limit() {
                 assert_eq!(Limited::LIMIT, SMALL);
                 assert_eq!(<$codec>::LIMIT, DEFAULT_LIMIT);
