@@ -12,7 +12,7 @@ use distribute::Bytes;
 
 use crate::raw_tcp;
 
-type BoxError = Box<dyn Error>;
+type BoxError = Box<dyn Error + Send + Sync>;
 
 /// Bytes of one message body.
 pub(crate) const PAYLOAD: usize = 64 * 1024;
