@@ -58,11 +58,15 @@ pub enum RegistryMsg {
     /// From the sequencer to every node, the claimant included: apply `change` and
     /// acknowledge it to the sequencer. `claimant` names the node and request that asked for
     /// it (none for a change the sequencer makes on its own to bring replicas back in line, a
-    /// *sync*).
+    /// *sync*). To the claimant only, `witnesses` lists the other nodes the sequencer waits
+    /// for (at most [`MAX_WITNESSES`]): each that holds the change tells the claimant so
+    /// ([`Applied`](RegistryMsg::Applied)), which may then take it as granted without waiting
+    /// for the sequencer's reply; `None` to every other node.
     Commit {
         request: u64,
         change: Committed,
         claimant: Option<Claimant>,
+        witnesses: Option<Vec<NodeId>>,
     },
     /// To the sequencer: commit `request` is applied.
     CommitAck { request: u64 },
@@ -102,6 +106,13 @@ pub enum RegistryMsg {
         winner: ActorId,
         loser: ActorId,
     },
+    /// To the claimant of commit `commit` of `sequencer` (its request `request`), from a node
+    /// that applied it and holds the change: one of the commit's witnesses.
+    Applied {
+        sequencer: NodeId,
+        commit: u64,
+        request: u64,
+    },
 }
 
 /// A change the sequencer made, as every node applies it.
@@ -136,6 +147,10 @@ pub struct Claimant {
 /// release of a name no one holds, or a claim for an actor of a node that went down).
 pub type Decision = Result<(), Option<ActorId>>;
 
+/// The most witnesses a commit names: a sequencer with more nodes to wait for names none, and
+/// its claimant waits for its reply. A commit naming more is refused.
+pub const MAX_WITNESSES: usize = 1024;
+
 /// No registry frame is larger than the largest frame a node accepts (snapshots are chunked
 /// well under it).
 const REGISTRY_LIMIT: usize = 4 * 1024 * 1024;
@@ -166,6 +181,14 @@ impl RegistryMsg {
                 validate_entry(entry)
             }
             RegistryMsg::Unclaim { name, .. } => validate_name(name),
+            RegistryMsg::Commit { witnesses, .. }
+                if witnesses.as_ref().is_some_and(|w| w.len() > MAX_WITNESSES) =>
+            {
+                Err(RegistryError::InvalidName {
+                    name: String::new(),
+                    why: "a commit names at most 1024 witnesses",
+                })
+            }
             RegistryMsg::Commit { change, .. } => match change {
                 Committed::Registered { name, entry } => {
                     validate_name(name)?;
@@ -175,6 +198,7 @@ impl RegistryMsg {
             },
             RegistryMsg::ClaimReply { .. }
             | RegistryMsg::CommitAck { .. }
+            | RegistryMsg::Applied { .. }
             | RegistryMsg::NotSequencer { .. } => Ok(()),
             RegistryMsg::Snapshot { entries, groups } | RegistryMsg::SnapshotPart { entries, groups } => {
                 validate_entries(entries.iter().chain(groups))
@@ -239,12 +263,24 @@ mod tests {
                 node: node(1),
                 request: 3,
             }),
+            witnesses: Some(vec![node(2), node(3)]),
+        };
+        let applied = RegistryMsg::Applied {
+            sequencer: node(0),
+            commit: 9,
+            request: 3,
         };
         let groups = RegistryMsg::Groups {
             node: node(2),
             groups: vec![("workers".into(), entry(id(2, 4)))],
         };
-        for msg in [msg, commit, groups, RegistryMsg::CommitAck { request: 9 }] {
+        for msg in [
+            msg,
+            commit,
+            groups,
+            applied,
+            RegistryMsg::CommitAck { request: 9 },
+        ] {
             let mut out = Vec::new();
             assert!(msg.encode(&mut out).is_ok());
             assert_eq!(RegistryMsg::decode(&out), Ok(msg.clone()));

@@ -1,10 +1,19 @@
 //! The claimant's side: the changes this node sent to a sequencer, until each is answered.
 //!
 //! A claim is answered once, by the first of: the sequencer's `ClaimReply` (a refusal at once,
-//! or the grant once every node applied the change); the sequencer going down or ceasing to be
-//! the sequencer here ([`Answer::SequencerLost`]). The change itself reaches this node as the
-//! sequencer's `Commit`, as it reaches every other node, before the grant: it is applied in the
-//! sequencer's order like any other.
+//! or the grant once every node applied the change); its witnesses' word (below); the
+//! sequencer going down or ceasing to be the sequencer here ([`Answer::SequencerLost`]). The
+//! change itself reaches this node as the sequencer's `Commit`, as it reaches every other
+//! node, before the grant: it is applied in the sequencer's order like any other.
+//!
+//! The commit the claimant gets names its *witnesses*, the other nodes the sequencer waits
+//! for; each that applies the commit and holds the change tells the claimant at once
+//! (`Applied`), as it acknowledges it to the sequencer. Once the claimant holds the change
+//! from its own sequencer's commit and every witness said so, every node the sequencer waits
+//! for holds it: the claim is granted then, half a round trip before the sequencer's reply
+//! could come (which is then ignored). A witness's word that comes before the commit is kept
+//! (one per peer and claim); a witness not connected here, one that never speaks, or a
+//! commit naming none leaves the claim to the sequencer's reply, as before.
 //!
 //! A claim is this node's own, or one a peer sent to this node while it was not the sequencer
 //! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
@@ -12,7 +21,7 @@
 //! not forwarded (the sequencer takes one from the owner's node only): the peer is told
 //! `NotSequencer`, and tries again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::outputs::{Answer, Outputs};
@@ -44,6 +53,11 @@ struct PendingClaim {
     /// Whether its change is applied here (from its commit, which is applied only if its
     /// sequencer was still this node's), or is not to be applied here.
     applied: bool,
+    /// Its commit's number and the witnesses not heard from yet, once its commit arrived
+    /// from its sequencer, was applied and held here, and named witnesses all connected here.
+    witnessed: Option<(u64, BTreeSet<NodeId>)>,
+    /// Witnesses' word that came before the commit: the commit each said it applied.
+    early: BTreeMap<NodeId, u64>,
     /// When it was sent.
     sent: Duration,
     /// When its sequencer is suspected if no word about it came by then.
@@ -86,6 +100,8 @@ impl Claims {
             proxy_for,
             committed: false,
             applied: false,
+            witnessed: None,
+            early: BTreeMap::new(),
             sent,
             deadline,
         };
@@ -117,16 +133,75 @@ impl Claims {
         }
     }
 
-    /// The commit of claim `request` arrived from `from`, and was `applied` here (it is only if
-    /// `from` is still this node's sequencer).
-    pub(super) fn committed(&mut self, request: u64, from: NodeId, applied: bool) {
-        if let Some(claim) = self
+    /// Commit `commit` of claim `request` arrived from `from`, and was `applied` here (it is
+    /// only if `from` is still this node's sequencer), and the change is `held` here now.
+    /// `witnesses`, if the commit named witnesses all connected here: the nodes to hear from
+    /// before the claim counts as granted (none left: granted now), if it is held here.
+    pub(super) fn committed(
+        &mut self,
+        (request, commit, from): (u64, u64, NodeId),
+        (applied, held): (bool, bool),
+        witnesses: Option<BTreeSet<NodeId>>,
+        done: &mut Vec<Resolved>,
+    ) {
+        let Some(claim) = self
             .pending
             .get_mut(&request)
             .filter(|claim| claim.sequencer == from)
-        {
-            claim.committed = true;
-            claim.applied |= applied;
+        else {
+            return;
+        };
+        claim.committed = true;
+        claim.applied |= applied;
+        let early = std::mem::take(&mut claim.early);
+        if let Some(mut witnesses) = witnesses.filter(|_| applied && held) {
+            witnesses.retain(|node| early.get(node) != Some(&commit));
+            claim.witnessed = Some((commit, witnesses));
+            self.grant_if_witnessed(request, done);
+        }
+    }
+
+    /// `from` says it applied commit `commit` of `sequencer`, the one of claim `request`;
+    /// `current` is this node's sequencer now (a grant in another's order is not taken).
+    pub(super) fn on_applied(
+        &mut self,
+        (request, commit, sequencer): (u64, u64, NodeId),
+        (from, current): (NodeId, NodeId),
+        done: &mut Vec<Resolved>,
+    ) {
+        let Some(claim) = self
+            .pending
+            .get_mut(&request)
+            .filter(|claim| claim.sequencer == sequencer && from != sequencer)
+        else {
+            return;
+        };
+        match &mut claim.witnessed {
+            Some((awaited, witnesses)) if *awaited == commit => {
+                witnesses.remove(&from);
+            }
+            // The commit did not name witnesses, or this is another commit's word.
+            Some(_) => return,
+            None if !claim.committed => {
+                claim.early.insert(from, commit);
+                return;
+            }
+            None => return,
+        }
+        if sequencer == current {
+            self.grant_if_witnessed(request, done);
+        }
+    }
+
+    /// Grants claim `request` if every witness of its commit said it holds the change.
+    fn grant_if_witnessed(&mut self, request: u64, done: &mut Vec<Resolved>) {
+        let witnessed = self
+            .pending
+            .get(&request)
+            .and_then(|claim| claim.witnessed.as_ref())
+            .is_some_and(|(_, witnesses)| witnesses.is_empty());
+        if witnessed {
+            self.resolve(request, Answer::Decided(Ok(())), done);
         }
     }
 

@@ -59,7 +59,7 @@ mod simulation;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 pub(crate) use outputs::{Answer, Outputs};
@@ -433,8 +433,23 @@ impl Registry {
                 request,
                 change,
                 claimant,
-            } => self.on_commit(from, request, change, claimant, &mut out),
+                witnesses,
+            } => {
+                let done = self.on_commit(from, (request, change), (claimant, witnesses), &mut out);
+                self.settle(done, now, &mut out);
+            }
             RegistryMsg::CommitAck { request } => self.acked(request, from, now, &mut out),
+            RegistryMsg::Applied {
+                sequencer,
+                commit,
+                request,
+            } => {
+                let mut done = Vec::new();
+                let current = self.sequencer();
+                self.claims
+                    .on_applied((request, commit, sequencer), (from, current), &mut done);
+                self.settle(done, now, &mut out);
+            }
             // Taken in whole by `admit`, so never here.
             RegistryMsg::Snapshot { .. } | RegistryMsg::SnapshotPart { .. } => {}
             msg @ (RegistryMsg::Join { .. } | RegistryMsg::Leave { .. }) => {
@@ -454,15 +469,19 @@ impl Registry {
     /// would interleave two orders; the sequencer reconciles what it changed. A sync (no
     /// claimant) releasing the name of this node's own actor is not applied either: this node
     /// is the authority on its own actors' names, and tells the sequencer it holds it.
+    ///
+    /// A commit applied and held here tells its claimant so, if that is another node
+    /// connected here (this node is one of its witnesses); a commit of this node's own claim
+    /// may grant it (see [`claims`]): the claims answered are returned.
     fn on_commit(
         &mut self,
         from: NodeId,
-        commit: u64,
-        change: Committed,
-        claimant: Option<Claimant>,
+        (commit, change): (u64, Committed),
+        (claimant, witnesses): (Option<Claimant>, Option<Vec<NodeId>>),
         out: &mut Outputs,
-    ) {
+    ) -> Vec<claims::Resolved> {
         let ordered = from == self.sequencer();
+        let mut held = false;
         if ordered {
             let kept = match &change {
                 Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
@@ -474,13 +493,46 @@ impl Registry {
             };
             match kept {
                 Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
-                None => self.apply(change, out),
+                None => held = self.apply(change, out),
             }
         }
-        if let Some(claimant) = claimant.filter(|claimant| claimant.node == self.me) {
-            self.claims.committed(claimant.request, from, ordered);
+        let mut done = Vec::new();
+        match claimant {
+            Some(claimant) if claimant.node == self.me => {
+                let witnesses = witnesses.and_then(|witnesses| self.reachable(witnesses, from));
+                let commit = (claimant.request, commit, from);
+                self.claims
+                    .committed(commit, (ordered, held), witnesses, &mut done);
+            }
+            Some(claimant) if held && claimant.node != from && self.peers.is_connected(claimant.node) => {
+                let request = claimant.request;
+                let applied = RegistryMsg::Applied {
+                    sequencer: from,
+                    commit,
+                    request,
+                };
+                out.send(claimant.node, applied);
+            }
+            _ => {}
         }
         out.send(from, RegistryMsg::CommitAck { request: commit });
+        done
+    }
+
+    /// The witnesses a commit of `sequencer` named, to hear from: none of them this node or
+    /// the sequencer; `None` if one of them is not connected here (it cannot tell this node).
+    fn reachable(&self, witnesses: Vec<NodeId>, sequencer: NodeId) -> Option<BTreeSet<NodeId>> {
+        let others = witnesses
+            .into_iter()
+            .filter(|node| *node != self.me && *node != sequencer);
+        let mut reachable = BTreeSet::new();
+        for node in others {
+            if !self.peers.is_connected(node) {
+                return None;
+            }
+            reachable.insert(node);
+        }
+        Some(reachable)
     }
 
     /// Applies a change the sequencer made: it sets the name (the sequencer's order is the
@@ -489,12 +541,20 @@ impl Registry {
     /// sequencer (it forgot it, or never had it). Unlike a snapshot's names, a change is
     /// applied even for an actor of a node this one saw go down: the sequencer commits the
     /// removal of a departed node's names itself.
-    fn apply(&mut self, change: Committed, out: &mut Outputs) {
+    ///
+    /// Returns whether this node holds the change then: the name registered to the owner
+    /// committed, or a released name no longer held by the owner that released it.
+    fn apply(&mut self, change: Committed, out: &mut Outputs) -> bool {
         match change {
-            Committed::Registered { name, entry } => self.set(&name, entry, out),
+            Committed::Registered { name, entry } => {
+                let owner = entry.owner;
+                self.set(&name, entry, out);
+                self.replica.get(&name).is_some_and(|held| held.owner == owner)
+            }
             Committed::Released { name, owner } => {
                 self.awaiting.forget(&name, owner);
                 self.replica.remove_if_owner(&name, owner, out);
+                self.replica.get(&name).is_none_or(|held| held.owner != owner)
             }
         }
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use super::outputs::{Answer, Outputs};
 use super::{Change, Registry};
 use crate::actor::{ActorId, NodeId};
-use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
+use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg, MAX_WITNESSES};
 
 /// Decisions queued and in flight.
 #[derive(Debug, Default)]
@@ -178,6 +178,19 @@ impl Sequencer {
     }
 }
 
+/// `commit` as its claimant `claimant` gets it: naming the nodes the sequencer waits for but
+/// the claimant, if they are not too many (else none, and the claimant waits for the reply).
+fn with_witnesses(commit: &RegistryMsg, waiting: &BTreeSet<NodeId>, claimant: NodeId) -> RegistryMsg {
+    let mut commit = commit.clone();
+    if let RegistryMsg::Commit { witnesses, .. } = &mut commit {
+        let others = waiting.iter().filter(|node| **node != claimant);
+        if others.clone().count() <= MAX_WITNESSES {
+            *witnesses = Some(others.copied().collect());
+        }
+    }
+    commit
+}
+
 impl Registry {
     /// Commits `name` again, in order, before the next proposal: its owner here changed, or
     /// another node was seen to hold it for `seen`.
@@ -273,19 +286,26 @@ impl Registry {
             },
             None => None,
         };
+        // A suspected node is not waited for: it did not answer in time already.
+        let waiting = self.peers.answering();
+        let to_claimant = claimant.as_ref().map(|claimant| claimant.node);
         let message = RegistryMsg::Commit {
             request: commit,
             change,
             claimant,
+            witnesses: None,
         };
         for peer in self.peers.connected() {
-            out.send(*peer, message.clone());
+            if Some(*peer) == to_claimant {
+                out.send(*peer, with_witnesses(&message, &waiting, *peer));
+            } else {
+                out.send(*peer, message.clone());
+            }
         }
-        // A suspected node is not waited for: it did not answer in time already.
         let in_flight = InFlight {
             commit,
             origin,
-            waiting: self.peers.answering(),
+            waiting,
             deadline: now.saturating_add(self.config.ack_timeout),
             suspect_at: now.saturating_add(self.config.claim_timeout),
         };

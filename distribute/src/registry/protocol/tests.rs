@@ -50,11 +50,30 @@ fn commit(request: u64, change: Committed, claimant: Option<(u64, u64)>) -> Regi
             node: node(n),
             request,
         }),
+        witnesses: None,
     }
 }
 
 fn ack(commit: u64) -> RegistryMsg {
     RegistryMsg::CommitAck { request: commit }
+}
+
+/// A witness's word: it applied commit `commit` of sequencer `sequencer`, of request `request`.
+fn applied(sequencer: u64, commit: u64, request: u64) -> RegistryMsg {
+    RegistryMsg::Applied {
+        sequencer: node(sequencer),
+        commit,
+        request,
+    }
+}
+
+/// Commit `request` of `change` to its claimant (node, request), naming `witnesses`.
+fn witnessed(request: u64, change: Committed, claimant: (u64, u64), witnesses: &[u64]) -> RegistryMsg {
+    let mut msg = commit(request, change, Some(claimant));
+    if let RegistryMsg::Commit { witnesses: named, .. } = &mut msg {
+        *named = Some(witnesses.iter().map(|n| node(*n)).collect());
+    }
+    msg
 }
 
 fn reply(request: u64, result: Decision) -> RegistryMsg {
@@ -79,6 +98,7 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
                 RegistryMsg::Groups { .. } => "Groups",
                 RegistryMsg::Lost { .. } => "Lost",
                 RegistryMsg::NotSequencer { .. } => "NotSequencer",
+                RegistryMsg::Applied { .. } => "Applied",
             };
             (to.as_u64(), kind)
         })
@@ -143,6 +163,7 @@ fn commits_finish_when_every_node_acked_or_went_down() {
             owner: id(3, 1),
         },
         claimant: None,
+        witnesses: None,
     };
     assert_eq!(out.frames, vec![(node(2), reply(8, Ok(()))), (node(2), released)]);
 
@@ -223,8 +244,8 @@ fn a_commit_from_the_sequencer_is_applied_and_acknowledged_to_it_alone() {
         commit(9, registered("svc", id(3, 1)), Some((3, 4))),
         secs(0),
     );
-    // No word to the claimant: the sequencer answers it.
-    assert_eq!(out.frames, vec![(node(1), ack(9))]);
+    // It holds it: it tells the claimant (a witness of the commit), and acknowledges it.
+    assert_eq!(out.frames, vec![(node(3), applied(1, 9, 4)), (node(1), ack(9))]);
     assert_eq!(owner(&other, "svc"), Some(id(3, 1)));
     // A claim of this node's that it does not know of (it gave up on it), and a sync: applied
     // all the same.
@@ -381,29 +402,164 @@ fn sent(outputs: &[(NodeId, Outputs)]) -> Vec<(u64, u64, &'static str)> {
 }
 
 #[test]
-fn a_registration_from_another_node_is_done_after_four_hops() {
+fn a_registration_from_another_node_is_done_after_three_hops() {
     let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
     let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
     assert_eq!(kinds(&out), vec![(1, "Claim")]);
-    // Hop 1: the claim; the sequencer commits it to every node, the claimant included.
+    // Hop 1: the claim; the sequencer commits it to every node, the claimant included, and
+    // names the witnesses to the claimant.
     let hop1 = deliver(&mut nodes, node(3), out);
     assert_eq!(sent(&hop1), vec![(1, 2, "Commit"), (1, 3, "Commit")]);
-    // Hop 2: each node applies the commit and acknowledges it; the claimant holds the name,
-    // but has no answer yet.
+    let to_claimant = hop1[0].1.frames.iter().find(|(to, _)| *to == node(3));
+    assert!(matches!(
+        to_claimant,
+        Some((_, RegistryMsg::Commit { witnesses: Some(witnesses), .. })) if *witnesses == vec![node(2)]
+    ));
+    // Hop 2: each node applies the commit and acknowledges it; the witness tells the
+    // claimant, which holds the name but has no answer yet.
     let hop2 = hop(&mut nodes, hop1);
-    assert_eq!(sent(&hop2), vec![(2, 1, "CommitAck"), (3, 1, "CommitAck")]);
+    assert_eq!(
+        sent(&hop2),
+        vec![(2, 3, "Applied"), (2, 1, "CommitAck"), (3, 1, "CommitAck")]
+    );
     assert!(hop2.iter().all(|(_, out)| out.answers.is_empty()));
     assert_eq!(owner(&nodes[2], "svc"), Some(id(3, 1)));
-    // Hop 3: the acknowledgements; the last one makes the sequencer answer the claimant.
-    let hop3 = hop(&mut nodes, hop2);
-    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
     for registry in &nodes {
         assert_eq!(owner(registry, "svc"), Some(id(3, 1)), "on {}", registry.me);
     }
+    // Hop 3: the witness's word answers the claimant; the acknowledgements end the change
+    // at the sequencer, which answers the claimant too.
+    let hop3 = hop(&mut nodes, hop2);
+    let answers: Vec<_> = hop3.iter().flat_map(|(_, out)| out.answers.clone()).collect();
+    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
+    // The reply comes after the answer: nothing more.
+    let hop4 = hop(&mut nodes, hop3);
+    assert!(hop4
+        .iter()
+        .all(|(_, out)| out.answers.is_empty() && out.frames.is_empty()));
+}
+
+#[test]
+fn without_a_connection_between_witness_and_claimant_a_registration_takes_four_hops() {
+    // A star: nodes 2 and 3 see the sequencer only.
+    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1]), registry(3, &[1])];
+    let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
+    let hop1 = deliver(&mut nodes, node(3), out);
+    assert_eq!(sent(&hop1), vec![(1, 2, "Commit"), (1, 3, "Commit")]);
+    // Hop 2: no word to a claimant the witness is not connected to.
+    let hop2 = hop(&mut nodes, hop1);
+    assert_eq!(sent(&hop2), vec![(2, 1, "CommitAck"), (3, 1, "CommitAck")]);
+    assert!(hop2.iter().all(|(_, out)| out.answers.is_empty()));
+    // Hop 3: the acknowledgements; the last one makes the sequencer answer the claimant.
+    let hop3 = hop(&mut nodes, hop2);
+    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
+    assert!(hop3.iter().all(|(_, out)| out.answers.is_empty()));
     // Hop 4: the answer.
     let hop4 = hop(&mut nodes, hop3);
     let answers: Vec<_> = hop4.into_iter().flat_map(|(_, out)| out.answers).collect();
     assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+}
+
+#[test]
+fn a_claim_is_granted_on_its_witnesses_word_only_once_every_one_holds_its_commit() {
+    let mut claimant = registry(4, &[1, 2, 3]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let request = submitted.request;
+    // A word before the commit is kept; one about another commit, or from the sequencer
+    // itself, counts for nothing.
+    for (from, word) in [
+        (2, applied(1, 7, request)),
+        (3, applied(1, 6, request)),
+        (1, applied(1, 7, request)),
+    ] {
+        let out = claimant.receive(node(from), word, secs(0));
+        assert!(out.answers.is_empty() && out.frames.is_empty());
+    }
+    let out = claimant.receive(
+        node(1),
+        witnessed(7, registered("svc", id(4, 1)), (4, request), &[2, 3]),
+        secs(0),
+    );
+    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+    assert!(out.answers.is_empty(), "node 3 has not said so for commit 7");
+    // A word about another sequencer's commit, then the last witness's.
+    let out = claimant.receive(node(3), applied(2, 7, request), secs(0));
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(3), applied(1, 7, request), secs(0));
+    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
+    // The sequencer's reply, later, is not a second answer.
+    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
+    assert!(out.answers.is_empty());
+}
+
+#[test]
+fn a_commit_naming_no_witness_or_an_unreachable_one_grants_only_as_far_as_it_can() {
+    // Two nodes: the commit is the grant (the sequencer and the claimant hold it).
+    let mut claimant = registry(2, &[1]);
+    let (submitted, _) = claimant.submit("svc", claim(id(2, 1)), secs(0));
+    let out = claimant.receive(
+        node(1),
+        witnessed(1, registered("svc", id(2, 1)), (2, submitted.request), &[]),
+        secs(0),
+    );
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    // A witness not connected here cannot tell this node: the sequencer's reply answers.
+    let mut claimant = registry(4, &[1, 2]);
+    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let request = submitted.request;
+    let out = claimant.receive(
+        node(1),
+        witnessed(1, registered("svc", id(4, 1)), (4, request), &[2, 3]),
+        secs(0),
+    );
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(2), applied(1, 1, request), secs(0));
+    assert!(out.answers.is_empty());
+    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
+    // A commit without witnesses (an older sequencer's) waits for the reply too.
+    let mut claimant = registry(2, &[1]);
+    let (submitted, _) = claimant.submit("svc", claim(id(2, 1)), secs(0));
+    let out = claimant.receive(
+        node(1),
+        commit(1, registered("svc", id(2, 1)), Some((2, submitted.request))),
+        secs(0),
+    );
+    assert!(out.answers.is_empty());
+}
+
+#[test]
+fn a_node_that_does_not_take_a_commit_is_no_witness_of_it() {
+    // Node 2 sees node 1 as its sequencer: a commit from node 5 is acknowledged only.
+    let mut other = registry(2, &[1, 3, 5]);
+    let out = other.receive(
+        node(5),
+        commit(9, registered("svc", id(3, 1)), Some((3, 4))),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(5), ack(9))]);
+    // A commit it applies, but whose owner it does not take (not a member here).
+    let out = other.receive(
+        node(1),
+        commit(10, registered("svc", id(6, 1)), Some((3, 5))),
+        secs(0),
+    );
+    assert_eq!(out.frames, vec![(node(1), ack(10))]);
+}
+
+#[test]
+fn the_sequencer_names_the_witnesses_it_waits_for_to_the_claimant_alone() {
+    let mut seq = registry(1, &[2, 3, 4]);
+    let out = seq.receive(node(3), claim_msg(5, "svc", id(3, 1)), secs(0));
+    for (to, msg) in &out.frames {
+        let RegistryMsg::Commit { witnesses, .. } = msg else {
+            panic!("a commit only, got {msg:?}");
+        };
+        let expected = (*to == node(3)).then(|| vec![node(2), node(4)]);
+        assert_eq!(*witnesses, expected, "to {to}");
+    }
+    assert_eq!(out.frames.len(), 3);
 }
 
 #[test]
@@ -694,6 +850,7 @@ fn a_commit_from_a_node_that_is_not_the_sequencer_is_acknowledged_not_applied() 
         request: 5,
         change: registered("svc", id(2, 1)),
         claimant: None,
+        witnesses: None,
     };
     let out = other.receive(node(2), commit, secs(0));
     assert_eq!(out.frames, vec![(node(2), ack(5))]);
@@ -719,6 +876,7 @@ fn what_a_snapshot_changes_on_the_sequencer_is_committed_again_before_the_next_p
         request: in_flight + 1,
         change: registered("c", id(3, 2)),
         claimant: None,
+        witnesses: None,
     };
     assert_eq!(
         out.frames,
@@ -744,6 +902,7 @@ fn a_node_keeps_its_own_actors_name_against_a_syncs_release_and_tells_the_sequen
             owner: id(3, 1),
         },
         claimant: None,
+        witnesses: None,
     };
     let out = home.receive(node(1), release, secs(0));
     assert_eq!(owner(&home, "svc"), Some(id(3, 1)));
@@ -768,6 +927,7 @@ fn a_node_seen_down_has_no_names_taken_from_a_third_nodes_snapshot() {
         request: 1,
         change: registered("gone", id(4, 1)),
         claimant: None,
+        witnesses: None,
     };
     let out = here.receive(node(1), commit, secs(0));
     assert_eq!(owner(&here, "gone"), None);
@@ -889,6 +1049,7 @@ fn a_forged_lower_owner_never_stops_a_live_local_actor() {
         request: 2,
         change: registered("svc", id(1, 1)),
         claimant: None,
+        witnesses: None,
     };
     let out = here.receive(node(3), commit, secs(0));
     assert!(out.stops.is_empty() && out.conflicts.is_empty());
@@ -1056,6 +1217,7 @@ fn hearsay_reaching_the_sequencer_is_not_taken_but_settled_in_its_order() {
             owner: id(3, 7),
         },
         claimant: None,
+        witnesses: None,
     };
     assert_eq!(out.frames, vec![(node(2), release.clone()), (node(3), release)]);
 }
@@ -1069,6 +1231,7 @@ fn a_commit_for_a_joining_nodes_actor_is_taken_once_its_connection_is_up() {
         request: 9,
         change: registered(name, owner),
         claimant: None,
+        witnesses: None,
     };
     let _ = third.receive(node(1), commit("c6-0", id(6, 1)), secs(0));
     assert_eq!(
