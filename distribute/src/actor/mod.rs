@@ -7,6 +7,7 @@
 mod actor_ref;
 mod cell;
 mod context;
+mod deadline;
 mod endpoint;
 mod error;
 mod exit;

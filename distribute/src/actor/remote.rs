@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::oneshot;
 
 use super::actor_ref::RemoteTarget;
+use super::deadline;
 use super::mailbox::TrySendError;
 use super::monitor::{MonitorRef, Watcher};
 use super::reply::{NoReply, ReplySlot};
@@ -232,10 +233,9 @@ where
             Ok(Err(NoReply::Stopped)) | Err(_) => Err(CallError::ActorStopped { actor }),
         }
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => Err(CallError::Timeout { actor, timeout }),
-    }
+    deadline::within(timeout, exchange)
+        .await
+        .unwrap_or(Err(CallError::Timeout { actor, timeout }))
 }
 
 /// Whether a call waits for room in a full mailbox (or send queue) or fails at once.
