@@ -74,7 +74,7 @@ impl Alarm {
 impl Alarm {
     #[on_start]
     fn begin(&mut self, ctx: &mut Context<Self>) {
-        *self.shared.myself.lock().unwrap() = Some(ctx.myself().clone());
+        *self.shared.myself.lock().unwrap() = Some(ctx.myself());
     }
 
     #[message]

@@ -27,8 +27,8 @@ use crate::meter::Batch;
 /// (or `&Context<Self>`) anywhere in its argument list; that parameter is not part of the
 /// message.
 pub struct Context<A: Actor> {
-    pub(crate) myself: ActorRef<A>,
-    /// The cell behind `myself`, which is always local.
+    /// This actor's cell. No ref to it is kept beside it: [`myself`](Self::myself) makes
+    /// one, so that every idle actor's task is a ref smaller.
     pub(crate) cell: Arc<Cell<A>>,
     /// The messages taken from the mailbox and not yet handled.
     pub(crate) inbox: Inbox<Envelope<A::Msg>>,
@@ -82,7 +82,6 @@ impl ColdState {
 impl<A: Actor> Context<A> {
     pub(crate) fn new(cell: Arc<Cell<A>>, node: Node, trap_exit: bool) -> Self {
         Context {
-            myself: ActorRef::from_cell(Arc::clone(&cell)),
             cell,
             inbox: Inbox::default(),
             node,
@@ -94,13 +93,13 @@ impl<A: Actor> Context<A> {
     }
 
     /// A ref to this actor, to hand to others.
-    pub fn myself(&self) -> &ActorRef<A> {
-        &self.myself
+    pub fn myself(&self) -> ActorRef<A> {
+        ActorRef::from_cell(Arc::clone(&self.cell))
     }
 
     /// This actor's id.
     pub fn id(&self) -> ActorId {
-        self.myself.id()
+        self.cell.core.id
     }
 
     /// The node this actor runs on.
@@ -127,7 +126,7 @@ impl<A: Actor> Context<A> {
 
     /// Links this actor with `other` (see [`ActorRef::link`]).
     pub fn link<B: Actor>(&mut self, other: &ActorRef<B>) {
-        link(&self.myself.endpoint(), &other.endpoint());
+        link(&self.myself().endpoint(), &other.endpoint());
     }
 
     /// Removes the link with `other`, in both directions.
@@ -164,7 +163,7 @@ impl<A: Actor> Context<A> {
 
     /// Spawns an actor on this node, linked to this one from its first instant.
     pub async fn spawn_link<B: Actor>(&mut self, actor: B) -> Result<ActorRef<B>, SpawnError> {
-        let options = SpawnOptions::new().link_to(&self.myself);
+        let options = SpawnOptions::new().link_to(&self.myself());
         self.node.spawn_with(actor, options).await
     }
 

@@ -8,12 +8,13 @@
 //!
 //! So a runtime's calls share one *watcher*: a task that sleeps until the earliest deadline
 //! of the calls waiting on that runtime, wakes the calls whose deadline passed, and sleeps
-//! again. A call that has to wait puts its deadline and waker in a slab (one uncontended
-//! lock), and takes them out when it ends (another); the watcher is told only when a call's
-//! deadline is earlier than the watcher's next wake-up, which calls with the same timeout
-//! never are. With no call waiting, the watcher still wakes once a [`LINGER`] later (so that
-//! a stream of short calls, each gone before the next comes, does not tell it each time),
-//! then ends, until a call needs it again.
+//! again, a [`LINGER`] at most. A call that has to wait puts its deadline and waker in a
+//! slab (one uncontended lock), and takes them out when it ends (another); the watcher is
+//! told only when a call's deadline is earlier than the watcher's next wake-up, which calls
+//! with the same timeout, or one longer than a [`LINGER`], never are. With no call waiting,
+//! the watcher still wakes once more a [`LINGER`] later (so that a stream of short calls,
+//! each gone before the next comes, does not tell it each time), then ends, until a call
+//! needs it again: it outlives the last call by one or two [`LINGER`]s.
 //!
 //! Time is tokio's ([`tokio::time::Instant`]), so paused and simulated clocks work as with
 //! tokio's own timers; the watcher of a runtime runs on that runtime, keyed by its
@@ -313,7 +314,8 @@ impl Calls {
     }
 
     /// Watcher `me` looks at `now`: the wakers of the calls whose deadline passed, and when
-    /// it wakes next (`None`: it ends, no call is waiting and none came for a [`LINGER`]).
+    /// it wakes next: at the earliest deadline, in a [`LINGER`] at the latest (`None`: it
+    /// ends, no call is waiting and none came for a [`LINGER`]).
     fn scan(&mut self, now: Instant, me: u64) -> (Vec<Waker>, Option<Instant>) {
         let mut expired = Vec::new();
         let mut next: Option<Instant> = None;
@@ -329,9 +331,14 @@ impl Calls {
                 }
             }
         }
-        if next.is_none() && self.recent {
-            next = now.checked_add(LINGER);
-        }
+        // It looks again at least every [`LINGER`]: most calls end long before their
+        // deadline, and a watcher that slept until the first one's would outstay them all.
+        let soon = now.checked_add(LINGER);
+        next = match (next, soon) {
+            (Some(next), Some(soon)) => Some(next.min(soon)),
+            (None, soon) if self.recent => soon,
+            (next, _) => next,
+        };
         self.recent = false;
         self.wake_at = next;
         if next.is_none() && self.watcher == Some(me) {

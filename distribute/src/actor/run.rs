@@ -5,7 +5,7 @@ use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -85,7 +85,15 @@ pub(crate) fn spawn_actor<A: Actor>(
             match node_ref.upgrade() {
                 Some(node) => {
                     let ctx = Context::new(cell, node, trap_exit);
-                    runtime.spawn(run(actor, ctx, None, None));
+                    let f = run(actor, ctx, None, None);
+                    eprintln!(
+                        "SIZES run={} cell={} ctx={} msg={}",
+                        std::mem::size_of_val(&f),
+                        std::mem::size_of::<Cell<A>>(),
+                        std::mem::size_of::<Context<A>>(),
+                        std::mem::size_of::<A::Msg>()
+                    );
+                    runtime.spawn(f);
                 }
                 None => never_ran(&cell),
             }
@@ -156,14 +164,17 @@ fn run<A: Actor>(
             };
             let reason = {
                 let mut life = pin!(incarnation(state, &mut ctx, &mut started));
-                // The waker registered for signals and kills, to register again only if it
-                // changes.
-                let mut registered: Option<Waker> = None;
+                // The address of the waker registered for signals and kills, to register
+                // again only if it changes: a word, where a clone of the waker took two in
+                // every idle actor's task. The task's waker points at the task, which the
+                // runtime polls only with its own.
+                let mut registered: usize = 0;
                 let core = &cell.core;
                 poll_fn(move |cx| {
-                    if !registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    let waker = cx.waker().data().addr();
+                    if registered != waker {
                         core.signals.register(cx.waker());
-                        registered = Some(cx.waker().clone());
+                        registered = waker;
                     }
                     // Checked before the incarnation on every wake-up: a kill stops the actor
                     // at its next await point, even in the middle of a handler.
@@ -281,7 +292,10 @@ fn incarnation<'a, A: Actor>(
                 Box::pin(instrumented(actor, ctx, msg, caller, timed)).await
             } else {
                 caller.discard();
-                guard(pin!(Some(actor.handle(msg, ctx))), NoScope).await
+                {
+                    let (a, c) = (&mut *actor, &mut *ctx);
+                    Box::pin(async move { guard(pin!(Some(a.handle(msg, c))), NoScope).await }).await
+                }
             };
             if let Err(panic) = handled {
                 crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");

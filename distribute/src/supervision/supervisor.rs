@@ -178,7 +178,7 @@ impl Supervisor {
             }
         }
         kept.reverse();
-        self.handoff.keep(ctx.myself(), kept);
+        self.handoff.keep(&ctx.myself(), kept);
     }
 
     fn position(&self, id: &str) -> Option<usize> {
@@ -186,7 +186,7 @@ impl Supervisor {
     }
 
     async fn start_child_at(&mut self, ctx: &Context<Self>, index: usize) -> Result<(), SupervisorError> {
-        let slot = Arc::new(ChildSlot::new(Box::new(ctx.myself().clone())));
+        let slot = Arc::new(ChildSlot::new(Box::new(ctx.myself())));
         let child = &mut self.children[index];
         let started = child.spec.start(ctx.node(), Arc::clone(&slot)).await;
         match started {

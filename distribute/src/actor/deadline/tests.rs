@@ -37,8 +37,12 @@ fn the_watcher_is_told_only_of_a_deadline_earlier_than_its_next_wake_up() {
     assert_eq!(calls.start_watcher(), None, "one watcher at a time");
     let (expired, next) = calls.scan(t0, 1);
     assert!(expired.is_empty());
-    assert_eq!(next, Some(t0 + ms(5000)));
-    // Calls with the same timeout, later: the watcher is not told.
+    assert_eq!(
+        next,
+        Some(t0 + LINGER),
+        "it looks again a linger later at the latest"
+    );
+    // Calls with a timeout past its next wake-up: the watcher is not told.
     for later in 1..100 {
         let (_, tell) = calls.insert(t0 + ms(5000 + later), Waker::noop().clone());
         assert!(!tell);
