@@ -85,15 +85,7 @@ pub(crate) fn spawn_actor<A: Actor>(
             match node_ref.upgrade() {
                 Some(node) => {
                     let ctx = Context::new(cell, node, trap_exit);
-                    let f = run(actor, ctx, None, None);
-                    eprintln!(
-                        "SIZES run={} cell={} ctx={} msg={}",
-                        std::mem::size_of_val(&f),
-                        std::mem::size_of::<Cell<A>>(),
-                        std::mem::size_of::<Context<A>>(),
-                        std::mem::size_of::<A::Msg>()
-                    );
-                    runtime.spawn(f);
+                    runtime.spawn(run(actor, ctx, None, None));
                 }
                 None => never_ran(&cell),
             }
@@ -292,10 +284,7 @@ fn incarnation<'a, A: Actor>(
                 Box::pin(instrumented(actor, ctx, msg, caller, timed)).await
             } else {
                 caller.discard();
-                {
-                    let (a, c) = (&mut *actor, &mut *ctx);
-                    Box::pin(async move { guard(pin!(Some(a.handle(msg, c))), NoScope).await }).await
-                }
+                guard(pin!(Some(actor.handle(msg, ctx))), NoScope).await
             };
             if let Err(panic) = handled {
                 crate::trace::trace_event!(warn, actor = %ctx.id(), name = A::NAME, panic, "handler panicked");
