@@ -315,7 +315,16 @@ pub(crate) fn spawn_self_with_args(args: &[&str]) -> io::Result<ChildProcess> {
 }
 
 fn spawn_self_with(args: &[&str], env: &[(&str, &str)]) -> io::Result<ChildProcess> {
-    let child = Command::new(std::env::current_exe()?)
+    spawn_program(&std::env::current_exe()?, args, env)
+}
+
+/// Starts `program` with `args` and `env`, its stdin and stdout piped, as a [`ChildProcess`].
+pub(crate) fn spawn_program(
+    program: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> io::Result<ChildProcess> {
+    let child = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())

@@ -26,28 +26,76 @@ const SUBSCRIBERS: [(&str, &str); 3] = [
 /// One tell throughput in a fresh child process with the subscriber named `subscriber`.
 async fn tell_tput(subscriber: &str, messages: u64) -> Result<f64, BoxError> {
     let args = [TELL_TPUT_ARG, subscriber, &messages.to_string()];
-    let mut child = raw_tcp::spawn_self_with_args(&args)?;
+    announced(raw_tcp::spawn_self_with_args(&args)?).await
+}
+
+/// The figure that `child` prints, once it has exited.
+async fn announced(mut child: raw_tcp::ChildProcess) -> Result<f64, BoxError> {
     let tput = child.read_announcement(Duration::from_secs(300)).await?;
     child.finish(raw_tcp::EXIT_GRACE).await?;
     Ok(tput)
 }
 
-/// Measures the figure without a subscriber and, in the same rounds, the two with one;
-/// reports their medians and ratios.
+/// `bench/lean`'s binary: the same figure from a build of `distribute` without its tracing
+/// feature. Built on its own (in the workspace, cargo would unify the features back on).
+const LEAN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/lean/target/release/distribute-bench-lean"
+);
+
+/// The tell throughput of the lean build, if it is built.
+async fn tell_tput_lean(messages: u64) -> Result<Option<f64>, BoxError> {
+    let lean = std::path::Path::new(LEAN);
+    if !lean.exists() {
+        return Ok(None);
+    }
+    let child = raw_tcp::spawn_program(lean, &[&messages.to_string()], &[])?;
+    Ok(Some(announced(child).await?))
+}
+
+/// Measures the figure without a subscriber and, in the same rounds, the two with one and
+/// the one of a build without tracing; reports their medians and ratios.
 pub(crate) async fn tell_tput_subscribers(rounds: usize, messages: u64) -> Result<(), BoxError> {
     let [(none, _), (fmt, _), (otel, _)] = SUBSCRIBERS;
     let measured = interleave(
         rounds,
         async || tell_tput(none, messages).await,
-        async || Ok((tell_tput(fmt, messages).await?, tell_tput(otel, messages).await?)),
+        async || {
+            let lean = tell_tput_lean(messages).await?;
+            Ok((
+                tell_tput(fmt, messages).await?,
+                tell_tput(otel, messages).await?,
+                lean,
+            ))
+        },
     )
     .await?;
-    let (with_fmt, with_otel): (Vec<f64>, Vec<f64>) = measured.figure.into_iter().unzip();
+    let mut figures = (Vec::new(), Vec::new(), Vec::new());
+    for (fmt, otel, lean) in measured.figure {
+        figures.0.push(fmt);
+        figures.1.push(otel);
+        figures.2.extend(lean);
+    }
     let without = measured.baseline;
     report(SUBSCRIBERS[0].1, median(&without), "msgs/s");
-    for (name, figure) in [(SUBSCRIBERS[1].1, with_fmt), (SUBSCRIBERS[2].1, with_otel)] {
+    for (name, figure) in [(SUBSCRIBERS[1].1, figures.0), (SUBSCRIBERS[2].1, figures.1)] {
         report(name, median(&figure), "msgs/s");
         report_ratio(&format!("ratio.{name}_vs_no_subscriber"), &figure, &without);
+    }
+    if figures.2.len() == without.len() {
+        // The price of tracing compiled in, with nothing listening: this build against one
+        // without the feature, in the same rounds.
+        report("local.tell_tput.without_tracing", median(&figures.2), "msgs/s");
+        report_ratio(
+            "ratio.local.tell_tput.no_subscriber_vs_without_tracing",
+            &without,
+            &figures.2,
+        );
+    } else {
+        eprintln!(
+            "local.tell_tput.without_tracing: not measured; build it with \
+             `cargo build --release --manifest-path bench/lean/Cargo.toml`"
+        );
     }
     Ok(())
 }

@@ -18,6 +18,11 @@ mod otel;
 
 pub use w3c::{TraceContext, TraceContextError, TRACE_CONTEXT_LEN};
 
+/// Whether this build of the crate has its `tracing` feature: spans and events compiled in
+/// (they cost nothing measurable while no subscriber listens). Without it, they compile to
+/// nothing and the crate does not depend on `tracing`.
+pub const COMPILED_IN: bool = cfg!(feature = "tracing");
+
 /// An event at `level` (`trace`, `debug`, `info`, `warn` or `error`), in `tracing`'s syntax.
 /// Without the `tracing` feature the arguments are type-checked and never evaluated.
 #[cfg(feature = "tracing")]
