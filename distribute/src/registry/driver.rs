@@ -2,14 +2,12 @@
 //! task or talks to the outside world. It runs the state machine ([`protocol`](super::protocol))
 //! one input at a time under one lock and carries out what each step asks for.
 //!
-//! Order matters, so a step's effects are carried out in two rounds. Under the lock: watchers
-//! are told of name changes in the order they were made; waiting callers get their answers
-//! (a oneshot each: that only wakes a task, which runs what a granted claim sets up once it
-//! gets the lock); then frames are queued through the [`RegistryHost`] (queueing never
-//! blocks, but may write to the socket at once, which an answered caller need not wait for),
-//! so each peer receives them in the order the protocol produced them, even when two steps
-//! run on two threads. After the lock is released: losers of conflicts are stopped and
-//! conflicts reported, since those call into code that may take other locks.
+//! Order matters, so a step's effects are carried out in two rounds. Under the lock: frames
+//! are queued through the [`RegistryHost`] (queueing never blocks), so each peer receives them
+//! in the order the protocol produced them, even when two steps run on two threads; watchers
+//! are told of name changes in the order they were made. After the lock is released: waiting
+//! callers get their answers (and what a granted claim sets up runs), losers of conflicts are
+//! stopped and conflicts reported, since those call into code that may take other locks.
 //!
 //! Time is a [`Duration`] since the driver was created. The deadlines are the sequencer's
 //! wait for acknowledgements, a claim's wait for a first word from its sequencer, and the end
@@ -272,6 +270,11 @@ impl Shared {
             stops,
             answers,
         } = out;
+        if let Some(host) = &host {
+            for (to, msg) in &frames {
+                host.send(*to, msg);
+            }
+        }
         let mut watch = Vec::new();
         for change in changes {
             crate::trace::trace_event!(debug, name = %change.name, owner = ?change.owner, "global name changed");
@@ -289,22 +292,15 @@ impl Shared {
             self.version
                 .send_modify(|version| *version = version.wrapping_add(1));
         }
-        // Callers are answered before the frames go out: queueing a frame may write it to the
-        // socket at once, a syscall a caller need not wait for. Answering only wakes a task,
-        // which cannot get at the registry before the lock is released, so the frames still
-        // precede anything it does next.
-        for (request, answer) in answers {
-            if let Some(waiter) = state.waiters.remove(&request) {
-                waiter.resolve(answer);
-            }
-        }
-        if let Some(host) = &host {
-            for (to, msg) in &frames {
-                host.send(*to, msg);
-            }
-        }
+        let answered: Vec<(Waiter, Answer)> = answers
+            .into_iter()
+            .filter_map(|(request, answer)| Some((state.waiters.remove(&request)?, answer)))
+            .collect();
         self.arm_timer(&mut state);
         drop(state);
+        for (waiter, answer) in answered {
+            waiter.resolve(answer);
+        }
         if let Some(host) = host {
             for actor in watch {
                 host.watch_own(actor);
