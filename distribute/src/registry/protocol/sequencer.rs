@@ -295,12 +295,15 @@ impl Registry {
             claimant,
             witnesses: None,
         };
+        // The claimant's copy last: the claimant also waits for its witnesses' word, a hop
+        // further away than its own copy, so theirs go out first.
         for peer in self.peers.connected() {
-            if Some(*peer) == to_claimant {
-                out.send(*peer, with_witnesses(&message, &waiting, *peer));
-            } else {
+            if Some(*peer) != to_claimant {
                 out.send(*peer, message.clone());
             }
+        }
+        if let Some(claimant) = to_claimant.filter(|node| self.peers.connected().contains(node)) {
+            out.send(claimant, with_witnesses(&message, &waiting, claimant));
         }
         let in_flight = InFlight {
             commit,

@@ -135,8 +135,9 @@ fn the_sequencer_decides_at_once_when_idle_and_the_next_change_once_the_last_is_
     let out = seq.receive(node(2), ack(commit), secs(0));
     assert!(out.frames.is_empty());
     let out = seq.receive(node(3), ack(commit), secs(0));
-    // Applied everywhere: the claimant is answered, and the next change goes out.
-    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (3, "Commit")]);
+    // Applied everywhere: the claimant is answered, and the next change goes out (to its
+    // claimant, 2, last).
+    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (3, "Commit"), (2, "Commit")]);
     assert_eq!(out.frames[0], (node(3), reply(7, Ok(()))));
     assert_eq!(owner(&seq, "b"), Some(id(2, 1)));
 }
@@ -438,6 +439,24 @@ fn a_registration_from_another_node_is_done_after_three_hops() {
     assert!(hop4
         .iter()
         .all(|(_, out)| out.answers.is_empty() && out.frames.is_empty()));
+}
+
+#[test]
+fn a_sequencer_sends_the_claimants_commit_after_its_witnesses_ones() {
+    // The claimant (2) sorts before its witness (3): its copy goes out last all the same,
+    // since it also waits for the witness's word, a hop further away.
+    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
+    let (submitted, out) = nodes[1].submit("svc", claim(id(2, 1)), secs(0));
+    let hop1 = deliver(&mut nodes, node(2), out);
+    assert_eq!(sent(&hop1), vec![(1, 3, "Commit"), (1, 2, "Commit")]);
+    let hop2 = hop(&mut nodes, hop1);
+    assert_eq!(
+        sent(&hop2),
+        vec![(3, 2, "Applied"), (3, 1, "CommitAck"), (2, 1, "CommitAck")]
+    );
+    let hop3 = hop(&mut nodes, hop2);
+    let answers: Vec<_> = hop3.iter().flat_map(|(_, out)| out.answers.clone()).collect();
+    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
 }
 
 #[test]
