@@ -282,6 +282,44 @@ impl FrameDecoder {
         if self.failed.is_some() || bytes.is_empty() {
             return;
         }
+        self.make_room(bytes.len(), 0);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Like [`push`](Self::push), but a buffer that must grow grows by `slack` bytes more
+    /// than `bytes` need, so that the unfinished frame is moved to the front once every few
+    /// pushes instead of on every one. For bytes that were already checked (a session's
+    /// opened records), whose amount the receiver chose to take in.
+    pub(crate) fn push_with_slack(&mut self, bytes: &[u8], slack: usize) {
+        if self.failed.is_some() || bytes.is_empty() {
+            return;
+        }
+        self.make_room(bytes.len(), slack);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to read the next bytes from the peer into, with room for at least `room`
+    /// bytes past what it holds: a connection reads straight into it (appending, e.g. with
+    /// `AsyncReadExt::read_buf` limited to `room`) instead of reading into a buffer of its
+    /// own and [`push`](Self::push)ing a copy. Bytes appended after an error are discarded.
+    ///
+    /// `room` is the caller's choice, not the peer's: what the buffer holds beyond `room`
+    /// is the unfinished frame, which the cap bounds.
+    pub fn read_buffer(&mut self, room: usize) -> &mut Vec<u8> {
+        if self.failed.is_some() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.make_room(room, room);
+        &mut self.buf
+    }
+
+    /// Makes room for `room` more bytes. A drained buffer starts over (and is released if a
+    /// big frame left it larger than [`RETAINED_CAPACITY`]); otherwise the consumed prefix
+    /// (less than one frame) is moved out only when the room is short, and a buffer still
+    /// short grows by `slack` more than the room (`0`: as `Vec` grows), so that what moves
+    /// moves once every few reads, not on every one.
+    fn make_room(&mut self, room: usize, slack: usize) {
         if self.start == self.buf.len() {
             if self.buf.capacity() > RETAINED_CAPACITY {
                 self.buf = Vec::new();
@@ -289,12 +327,17 @@ impl FrameDecoder {
                 self.buf.clear();
             }
             self.start = 0;
-        } else if self.start > 0 && self.buf.capacity() - self.buf.len() < bytes.len() {
-            // Reclaim the consumed prefix instead of growing; what moves is less than one frame.
+        }
+        if self.buf.capacity() - self.buf.len() >= room {
+            return;
+        }
+        if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if slack > 0 && self.buf.capacity() - self.buf.len() < room {
+            self.buf.reserve_exact(room.saturating_add(slack));
+        }
     }
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
@@ -795,5 +838,80 @@ mod tests {
         assert_send_sync::<Frame>();
         assert_send_sync::<FrameError>();
         assert_send_sync::<FrameKind>();
+    }
+
+    /// Appends `bytes` the way a connection reads: into [`FrameDecoder::read_buffer`],
+    /// at most `room` at a time.
+    fn read_into(decoder: &mut FrameDecoder, mut bytes: &[u8], room: usize) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while !bytes.is_empty() {
+            let n = bytes.len().min(room);
+            let buf = decoder.read_buffer(room);
+            assert!(buf.capacity() - buf.len() >= room, "room was made");
+            buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            frames.extend(drain(decoder));
+        }
+        frames
+    }
+
+    #[test]
+    fn frames_read_straight_into_the_buffer_survive_any_split() {
+        let mut wire = Vec::new();
+        let bodies: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 + usize::from(i) * 97]).collect();
+        for body in &bodies {
+            wire.extend_from_slice(&encode(FrameKind::Message, body));
+        }
+        for room in [1, 5, 6, 37, 4096, wire.len()] {
+            let mut decoder = FrameDecoder::default();
+            let frames = read_into(&mut decoder, &wire, room);
+            let got: Vec<Vec<u8>> = frames.into_iter().map(|f| f.body).collect();
+            assert_eq!(got, bodies, "room {room}");
+            assert_eq!(decoder.finish(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_large_frame_read_in_pieces_arrives_whole_and_the_buffer_stays_bounded() {
+        let body: Vec<u8> = (0..3 * 65_536 + 11).map(|i| (i % 251) as u8).collect();
+        let wire = [
+            encode(FrameKind::Message, &body),
+            encode(FrameKind::Heartbeat, b""),
+        ]
+        .concat();
+        let mut decoder = FrameDecoder::default();
+        let room = 65_536 + 25;
+        let frames = read_into(&mut decoder, &wire, room);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].body, body);
+        // What it holds: at most the frame plus two reads' room.
+        assert!(
+            decoder.buf.capacity() <= body.len() + 5 + 3 * room,
+            "capacity {}",
+            decoder.buf.capacity()
+        );
+        assert_eq!(decoder.finish(), Ok(()));
+    }
+
+    #[test]
+    fn an_oversize_frame_read_into_the_buffer_is_rejected_before_its_body() {
+        let mut decoder = FrameDecoder::new(1024);
+        let buf = decoder.read_buffer(16);
+        buf.extend_from_slice(&1025u32.to_be_bytes());
+        buf.push(FrameKind::Message.as_u8());
+        let error = FrameError::Oversize {
+            claimed: 1025,
+            limit: 1024,
+        };
+        assert_eq!(decoder.next_borrowed(), Err(error.clone()));
+        // Nothing was allocated for the claim: the buffer is what the reader asked for.
+        assert!(
+            decoder.buf.capacity() <= 64,
+            "capacity {}",
+            decoder.buf.capacity()
+        );
+        // Bytes read after the error are discarded, and the error stays.
+        decoder.read_buffer(16).extend_from_slice(&[0, 0, 0, 1, 5]);
+        assert_eq!(decoder.next(), Err(error));
     }
 }
