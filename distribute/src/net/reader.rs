@@ -32,7 +32,6 @@
 
 use std::sync::Arc;
 
-use bytes::BufMut;
 use tokio::io::AsyncReadExt;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
@@ -46,10 +45,10 @@ use super::{Net, NodeDownReason};
 use crate::actor::Node;
 use crate::transport::SessionDecoder;
 
-/// Bytes read from a connection at a time: one whole record of the largest size, so that
-/// a read of records written whole ends at a record's end and the decoder's buffer starts
-/// over instead of moving a record's head to its front.
-const READ_CHUNK: usize = 4 + crate::transport::session::MAX_RECORD_FRAME;
+/// A read buffer, limited to how much to read into it.
+fn limited((buf, room): (&mut Vec<u8>, usize)) -> bytes::buf::Limit<&mut Vec<u8>> {
+    bytes::BufMut::limit(buf, room)
+}
 
 /// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop.
 #[derive(Default)]
@@ -144,7 +143,7 @@ async fn read_frames(
         // Biased, so that the same wake-ups give the same outcome on every run (a seeded
         // simulation replays exactly): local decisions, then what the peer sent, its silence.
         // Straight into the decoder's buffer: the socket's bytes are not copied on their way.
-        let mut into = decoder.read_buffer(READ_CHUNK).limit(READ_CHUNK);
+        let mut into = limited(decoder.read_buffer());
         let read = tokio::select! {
             biased;
             _ = closing.changed() => return NodeDownReason::LocalShutdown,

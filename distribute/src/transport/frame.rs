@@ -314,6 +314,23 @@ impl FrameDecoder {
         &mut self.buf
     }
 
+    /// Bytes still missing from the frame being received, once its length field has
+    /// arrived (and is within the cap); `None` before that, or when a whole frame is
+    /// buffered. Lets a reader read exactly to a large frame's end, so that the buffer is
+    /// drained and starts over instead of moving the next frame's head to its front.
+    pub fn missing(&self) -> Option<usize> {
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        let length = pending.first_chunk::<LENGTH_LEN>()?;
+        let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+        if self.failed.is_some() || length > self.max {
+            return None;
+        }
+        length
+            .checked_add(LENGTH_LEN)?
+            .checked_sub(pending.len())
+            .filter(|n| *n > 0)
+    }
+
     /// Makes room for `room` more bytes. A drained buffer starts over (and is released if a
     /// big frame left it larger than [`RETAINED_CAPACITY`]); otherwise the consumed prefix
     /// (less than one frame) is moved out only when the room is short, and a buffer still
@@ -336,6 +353,8 @@ impl FrameDecoder {
             self.start = 0;
         }
         if slack > 0 && self.buf.capacity() - self.buf.len() < room {
+            // Once: from then on the unfinished frame (at most what `slack` was chosen to
+            // cover) plus `room` fit after every move.
             self.buf.reserve_exact(room.saturating_add(slack));
         }
     }
@@ -913,5 +932,23 @@ mod tests {
         // Bytes read after the error are discarded, and the error stays.
         decoder.read_buffer(16).extend_from_slice(&[0, 0, 0, 1, 5]);
         assert_eq!(decoder.next(), Err(error));
+    }
+
+    #[test]
+    fn missing_counts_what_the_pending_frame_still_needs() {
+        let wire = encode(FrameKind::Message, &[1; 100]);
+        let mut decoder = FrameDecoder::default();
+        assert_eq!(decoder.missing(), None);
+        decoder.push(&wire[..3]);
+        assert_eq!(decoder.missing(), None, "no length field yet");
+        decoder.push(&wire[3..40]);
+        assert_eq!(decoder.missing(), Some(wire.len() - 40));
+        decoder.push(&wire[40..]);
+        assert_eq!(decoder.missing(), None, "a whole frame is buffered");
+        assert!(decoder.next().expect("valid").is_some());
+        // An oversize claim asks for nothing.
+        let mut decoder = FrameDecoder::new(10);
+        decoder.push(&11u32.to_be_bytes());
+        assert_eq!(decoder.missing(), None);
     }
 }

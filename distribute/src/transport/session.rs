@@ -87,6 +87,15 @@ pub const TAG_LEN: usize = 16;
 /// receiver's record decoder enforces.
 pub const MAX_RECORD_FRAME: usize = 1 + MAX_RECORD_PAYLOAD + TAG_LEN;
 
+/// What a session's reader reads at a time: one whole record of the largest size, length
+/// field included.
+const READ_ROOM: usize = 4 + MAX_RECORD_FRAME;
+
+/// A record begun with at least this much of it still to come is read to its end and no
+/// further (see [`SessionDecoder::read_buffer`]); a smaller rest costs less to move than a
+/// read of its own.
+const READ_TO_END: usize = 16 * 1024;
+
 /// Bytes a record adds around its payload: frame header and tag.
 pub const RECORD_OVERHEAD: usize = FRAME_HEADER_LEN + TAG_LEN;
 
@@ -423,11 +432,17 @@ impl SessionDecoder {
         self.records.push(bytes);
     }
 
-    /// The buffer to read the next bytes from the peer into, with room for `room` more (see
-    /// [`FrameDecoder::read_buffer`]): the socket's bytes land where their records are
-    /// checked, with no copy on the way.
-    pub fn read_buffer(&mut self, room: usize) -> &mut Vec<u8> {
-        self.records.read_buffer(room)
+    /// The buffer to read the next bytes from the peer into, and how many to read at most
+    /// (see [`FrameDecoder::read_buffer`]): the socket's bytes land where their records are
+    /// checked, with no copy on the way. A large record already begun is read to its end
+    /// and no further, so that once it is opened the buffer starts over, instead of moving
+    /// the next record's head to its front; otherwise up to one whole record is read.
+    pub fn read_buffer(&mut self) -> (&mut Vec<u8>, usize) {
+        let room = match self.records.missing() {
+            Some(missing) if missing >= READ_TO_END => missing,
+            _ => READ_ROOM,
+        };
+        (self.records.read_buffer(room), room)
     }
 
     /// The next verified frame, lent until the decoder is used again; `Ok(None)` if more
@@ -449,7 +464,9 @@ impl SessionDecoder {
                 Err(error) => Err(SessionError::Frame(error)),
             };
             match opened {
-                Ok(payload) => self.frames.push_with_slack(payload, 2 * MAX_RECORD_PAYLOAD),
+                // Room for three more records past the one pushed: a frame that spans
+                // records is moved to the front once every three, not on every one.
+                Ok(payload) => self.frames.push_with_slack(payload, 3 * MAX_RECORD_PAYLOAD),
                 Err(error) => {
                     self.failed = Some(error.clone());
                     return Err(error);
@@ -847,7 +864,8 @@ mod tests {
             let mut decoder = SessionDecoder::new(FrameDecoder::default(), b.open, DEFAULT_MAX_FRAME);
             let mut got = Vec::new();
             for chunk in wire.chunks(room) {
-                decoder.read_buffer(room).extend_from_slice(chunk);
+                let (buf, _) = decoder.read_buffer();
+                buf.extend_from_slice(chunk);
                 while let Some((kind, frame)) = decoder.next_borrowed().expect("valid") {
                     got.push((kind, frame.to_vec()));
                 }
