@@ -304,13 +304,15 @@ impl FrameDecoder {
     /// own and [`push`](Self::push)ing a copy. Bytes appended after an error are discarded.
     ///
     /// `room` is the caller's choice, not the peer's: what the buffer holds beyond `room`
-    /// is the unfinished frame, which the cap bounds.
+    /// is the unfinished frame, which the cap bounds. A buffer that must grow grows to
+    /// [`RETAINED_CAPACITY`] past what it holds (256 KiB for a drained one, which it then
+    /// keeps), so that the unfinished frame moves to the front once every few reads.
     pub fn read_buffer(&mut self, room: usize) -> &mut Vec<u8> {
         if self.failed.is_some() {
             self.buf.clear();
             self.start = 0;
         }
-        self.make_room(room, room);
+        self.make_room(room, RETAINED_CAPACITY.saturating_sub(room));
         &mut self.buf
     }
 
