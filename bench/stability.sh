@@ -6,6 +6,7 @@
 #
 #   bash bench/stability.sh [runs] [bench arguments...]
 #   bash bench/stability.sh 5 --quick
+#   BENCH_KEEP=/tmp/runs bash bench/stability.sh   # and keep each run's output
 set -euo pipefail
 runs=${1:-5}
 shift || true
@@ -14,8 +15,14 @@ args=("$@")
 cd "$(dirname "$0")/.."
 cargo build --release -p distribute-bench >&2
 bin=${CARGO_TARGET_DIR:-target}/release/distribute-bench
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# BENCH_KEEP=<dir> keeps each run's output there (run.1, run.2, ...).
+if [ -n "${BENCH_KEEP:-}" ]; then
+    out=$BENCH_KEEP
+    mkdir -p "$out"
+else
+    out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
+fi
 for run in $(seq 1 "$runs"); do
     echo "run $run of $runs: $bin ${args[*]}" >&2
     "$bin" "${args[@]}" > "$out/run.$run"

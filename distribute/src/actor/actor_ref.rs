@@ -172,10 +172,16 @@ impl<A: Actor> ActorRef<A> {
     /// its node is not connected.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), CallError> {
         let told = match &self.kind {
-            RefKind::Local(cell) => cell
-                .send(msg)
-                .await
-                .map_err(|_| CallError::ActorStopped { actor: cell.core.id }),
+            // Room now, the common case, costs no waiting future: the message goes from this
+            // future's state into the mailbox, not through the states of `send`'s layers.
+            RefKind::Local(cell) => match cell.try_send(msg) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(msg)) => cell
+                    .send(msg)
+                    .await
+                    .map_err(|_| CallError::ActorStopped { actor: cell.core.id }),
+                Err(TrySendError::Closed(_)) => Err(CallError::ActorStopped { actor: cell.core.id }),
+            },
             RefKind::Remote(target) => remote::tell::<A>(target, msg).await,
         };
         self.counted(told)

@@ -212,12 +212,29 @@ impl<M> Mailbox<M> {
 
     /// Takes the next message, or registers the task to be woken by the next send; `None`
     /// once the mailbox is closed.
+    #[cfg(test)]
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>, inbox: &mut Inbox<M>) -> Poll<Option<M>> {
+        match self.poll_ready(cx, inbox) {
+            Poll::Ready(true) => match self.take(inbox) {
+                Some(msg) => Poll::Ready(Some(msg)),
+                None => Poll::Pending,
+            },
+            Poll::Ready(false) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Whether a message waits in `inbox` (`true`, refilled from the queue if it was empty)
+    /// or the mailbox is closed (`false`); otherwise registers the task to be woken by the
+    /// next send. The run loop then [`take`](Self::take)s the message itself: returned here,
+    /// it would be moved through every layer's return value on its way to the handler.
+    #[inline]
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, inbox: &mut Inbox<M>) -> Poll<bool> {
         if inbox.batch.is_empty() {
             let mut state = self.lock();
             if state.queue.is_empty() {
                 if state.closed {
-                    return Poll::Ready(None);
+                    return Poll::Ready(false);
                 }
                 match &mut state.receiver {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -231,13 +248,15 @@ impl<M> Mailbox<M> {
             }
             std::mem::swap(&mut state.queue, &mut inbox.batch);
         }
-        match inbox.batch.pop_front() {
-            Some(msg) => {
-                self.taken();
-                Poll::Ready(Some(msg))
-            }
-            None => Poll::Pending,
-        }
+        Poll::Ready(true)
+    }
+
+    /// Takes the message at the front of `inbox` (see [`poll_ready`](Self::poll_ready)).
+    #[inline]
+    pub(crate) fn take(&self, inbox: &mut Inbox<M>) -> Option<M> {
+        let msg = inbox.batch.pop_front()?;
+        self.taken();
+        Some(msg)
     }
 
     /// A message was handed to the actor: counts it out, and wakes the waiting senders once

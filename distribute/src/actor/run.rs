@@ -263,10 +263,13 @@ fn incarnation<'a, A: Actor>(
             // through its receiver slot; signals are looked at first. The closure holds the
             // context whole (one reference, not one per field it touches): it is stored in
             // every idle actor's task.
-            let envelope = match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
+            match poll_fn(|cx| poll_next(&mut *ctx, &mut budget, cx)).await {
                 Next::Signal => continue,
-                Next::Message(envelope) => envelope,
+                Next::Message => {}
                 Next::Closed => break ExitReason::Normal,
+            }
+            let Some(Envelope { msg, caller }) = ctx.cell.mailbox.take(&mut ctx.inbox) else {
+                continue;
             };
             // The budget counts the messages of the batch: the metrics count nothing per
             // message but the sampling of handler times. The depth is read from the inbox,
@@ -276,7 +279,6 @@ fn incarnation<'a, A: Actor>(
             let timed = ctx
                 .batch
                 .took(&ctx.cell.core.shared.meters, first, || ctx.inbox.len());
-            let Envelope { msg, caller } = envelope;
             let handled = if timed || caller.is_known() || HandleSpan::wanted() {
                 // Out of line and boxed (a message in 64, or a subscriber records spans):
                 // the span and the start time live in the box, not in every idle actor's
@@ -370,13 +372,13 @@ fn poll_next<A: Actor>(
     ctx: &mut Context<A>,
     budget: &mut u32,
     cx: &mut std::task::Context<'_>,
-) -> Poll<Next<Envelope<A::Msg>>> {
+) -> Poll<Next> {
     if ctx.cell.core.signals.has_pending() {
         return Poll::Ready(Next::Signal);
     }
-    match ctx.cell.mailbox.poll_recv(cx, &mut ctx.inbox) {
-        Poll::Ready(Some(msg)) => Poll::Ready(Next::Message(msg)),
-        Poll::Ready(None) => Poll::Ready(Next::Closed),
+    match ctx.cell.mailbox.poll_ready(cx, &mut ctx.inbox) {
+        Poll::Ready(true) => Poll::Ready(Next::Message),
+        Poll::Ready(false) => Poll::Ready(Next::Closed),
         Poll::Pending => {
             flush_batch(&ctx.cell.core, MESSAGES_PER_YIELD - *budget);
             *budget = MESSAGES_PER_YIELD;
@@ -386,9 +388,10 @@ fn poll_next<A: Actor>(
 }
 
 /// What woke an actor waiting for work.
-enum Next<M> {
+enum Next {
     Signal,
-    Message(M),
+    /// A message waits at the front of the inbox.
+    Message,
     /// The mailbox is closed (only this task closes it, when it exits).
     Closed,
 }
