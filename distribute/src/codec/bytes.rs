@@ -31,7 +31,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// let chunk = Bytes::from(vec![7u8; 64 * 1024]);
 /// let mut frame = Vec::new();
 /// Bincode::<{ 1 << 20 }>.encode(&chunk, &mut frame)?;
-/// assert_eq!(frame.len(), 3 + 64 * 1024); // a varint length, then the bytes
+/// // A varint length (for 65 536 bytes, a marker byte and a u32), then the bytes.
+/// assert_eq!(frame.len(), 5 + 64 * 1024);
 /// let back: Bytes = Bincode::<{ 1 << 20 }>.decode(&frame)?;
 /// assert_eq!(back, chunk);
 /// let plain: Vec<u8> = back.into_vec();
