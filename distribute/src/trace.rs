@@ -221,6 +221,9 @@ enum Origin {
 }
 
 impl Caller {
+    /// Whether callers are ever known in this build (the `tracing` feature).
+    pub(crate) const TRACKED: bool = cfg!(feature = "tracing");
+
     /// The current span, if spans of message handlers can be recorded at all. Without a
     /// subscriber this is one relaxed atomic load.
     #[inline]
@@ -261,6 +264,15 @@ impl Caller {
         #[cfg(feature = "tracing")]
         if let Some(origin) = self.0 {
             drop_origin(origin);
+        }
+    }
+
+    /// The trace context of a caller on another node.
+    #[cfg(all(test, feature = "tracing"))]
+    pub(crate) fn remote_context(&self) -> Option<TraceContext> {
+        match self.0.as_deref() {
+            Some(Origin::Remote(context)) => Some(*context),
+            _ => None,
         }
     }
 

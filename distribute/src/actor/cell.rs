@@ -251,16 +251,10 @@ pub(crate) trait AnyCell: Send + Sync + 'static {
     ) -> Result<Option<Pending>, Undelivered>;
 }
 
-/// A message in a mailbox, with where it was sent from: the parent of its handler's span.
-pub(crate) struct Envelope<M> {
-    pub(crate) msg: M,
-    pub(crate) caller: Caller,
-}
-
 /// The shared state of an actor of type `A`.
 pub(crate) struct Cell<A: Actor> {
     pub(crate) core: Core,
-    pub(crate) mailbox: Mailbox<Envelope<A::Msg>>,
+    pub(crate) mailbox: Mailbox<A::Msg>,
 }
 
 impl<A: Actor> Cell<A> {
@@ -275,24 +269,21 @@ impl<A: Actor> Cell<A> {
 
     /// [`send`](Self::send) for a message from `caller`.
     pub(crate) async fn send_from(&self, msg: A::Msg, caller: Caller) -> Result<(), A::Msg> {
-        let envelope = Envelope { msg, caller };
-        self.mailbox.send(envelope).await.map_err(|e| e.msg)?;
+        self.mailbox.send(msg, caller).await?;
         self.core.wake();
         Ok(())
     }
 
     /// Enqueues if the mailbox has room now. The current span is the caller of the message.
+    #[inline]
     pub(crate) fn try_send(&self, msg: A::Msg) -> Result<(), TrySendError<A::Msg>> {
         self.try_send_from(msg, Caller::current())
     }
 
     /// [`try_send`](Self::try_send) for a message from `caller`.
+    #[inline]
     pub(crate) fn try_send_from(&self, msg: A::Msg, caller: Caller) -> Result<(), TrySendError<A::Msg>> {
-        let envelope = Envelope { msg, caller };
-        self.mailbox.try_send(envelope).map_err(|error| match error {
-            TrySendError::Full(e) => TrySendError::Full(e.msg),
-            TrySendError::Closed(e) => TrySendError::Closed(e.msg),
-        })?;
+        self.mailbox.try_send(msg, caller)?;
         self.core.wake();
         Ok(())
     }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cell::{Cell, Envelope};
+use super::cell::Cell;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Inbox;
 use super::monitor::{MonitorRef, Watcher};
@@ -31,7 +31,7 @@ pub struct Context<A: Actor> {
     /// one, so that every idle actor's task is a ref smaller.
     pub(crate) cell: Arc<Cell<A>>,
     /// The messages taken from the mailbox and not yet handled.
-    pub(crate) inbox: Inbox<Envelope<A::Msg>>,
+    pub(crate) inbox: Inbox<A::Msg>,
     pub(crate) node: Node,
     /// Links, monitors and a stop request; `None` until the first of them.
     pub(crate) cold: Option<Box<ColdState>>,

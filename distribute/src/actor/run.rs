@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
-use super::cell::{AnyCell, Cell, Core, Envelope};
+use super::cell::{AnyCell, Cell, Core};
 use super::context::Context;
 use super::endpoint::{link, Endpoint};
 use super::mailbox::Mailbox;
@@ -268,7 +268,7 @@ fn incarnation<'a, A: Actor>(
                 Next::Message => {}
                 Next::Closed => break ExitReason::Normal,
             }
-            let Some(Envelope { msg, caller }) = ctx.cell.mailbox.take(&mut ctx.inbox) else {
+            let Some((msg, caller)) = ctx.cell.mailbox.take(&mut ctx.inbox) else {
                 continue;
             };
             // The budget counts the messages of the batch: the metrics count nothing per
