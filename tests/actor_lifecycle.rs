@@ -200,10 +200,17 @@ async fn spawning_and_stopping_100_000_actors_leaves_nothing_behind() {
     assert_eq!(metrics.num_alive_tasks(), tasks_before);
     // Every actor still answers; a message gives it its task. The first ask that waits
     // starts the runtime's watcher of call deadlines: one task for all calls, which ends a
-    // second or two after the last call.
+    // second or two after the last call. An ask answered before its first poll needs no
+    // watcher, so this one waits for sure: its handler holds until the gate opens.
     const WATCHER: usize = 1;
     refs[ACTORS / 2].add(1).await.unwrap();
-    assert_eq!(refs[ACTORS / 2].get().await.unwrap(), 1);
+    {
+        let mut held = std::pin::pin!(refs[ACTORS / 2].hold_then_get());
+        let polled = tokio::time::timeout(std::time::Duration::from_millis(20), &mut held).await;
+        assert!(polled.is_err(), "the ask was answered before the gate opened");
+        gate.open();
+        assert_eq!(within("the held answer", held).await.unwrap(), 1);
+    }
     assert_eq!(metrics.num_alive_tasks(), tasks_before + 1 + WATCHER);
     for actor in &refs[..1000] {
         actor.get().await.unwrap();
@@ -296,4 +303,45 @@ async fn a_dormant_actor_of_a_dropped_node_answers_as_stopped() {
     assert!(orphan.try_tell(CounterMsg::Add { by: 1 }).is_err());
     drop(orphan);
     assert_eq!(stats.cells_allocated(), 0);
+}
+
+/// Says which runtime runs it.
+#[actor]
+struct Whereabouts;
+
+#[actor]
+impl Whereabouts {
+    #[message]
+    fn runtime(&self) -> String {
+        tokio::runtime::Handle::current().id().to_string()
+    }
+}
+
+/// A node used from two runtimes: a dormant actor starts on the runtime that spawned it,
+/// whichever runtime its first message comes from, trapping exits or not.
+#[test]
+fn a_dormant_actor_starts_on_the_runtime_that_spawned_it() {
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let (home, other) = (runtime(), runtime());
+    let node = Node::new();
+    let trapping = || SpawnOptions::default().trap_exit(true);
+    let at_home = home.block_on(node.spawn(Whereabouts)).unwrap();
+    let at_home_trapping = home.block_on(node.spawn_with(Whereabouts, trapping())).unwrap();
+    let away = other.block_on(node.spawn(Whereabouts)).unwrap();
+    let away_trapping = other.block_on(node.spawn_with(Whereabouts, trapping())).unwrap();
+    let ask = |on: &tokio::runtime::Runtime, actor: &ActorRef<Whereabouts>| {
+        on.block_on(within("the answer", actor.runtime())).unwrap()
+    };
+    let (home_id, other_id) = (home.handle().id().to_string(), other.handle().id().to_string());
+    assert_eq!(ask(&other, &at_home), home_id);
+    assert_eq!(ask(&other, &at_home_trapping), home_id);
+    assert_eq!(ask(&home, &away), other_id);
+    assert_eq!(ask(&home, &away_trapping), other_id);
+    home.block_on(within("the shutdown", node.shutdown()));
 }

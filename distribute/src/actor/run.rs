@@ -78,18 +78,8 @@ pub(crate) fn spawn_actor<A: Actor>(
     });
     let trap_exit = options.trap_exit;
     if !A::HAS_STARTED_HOOK && restartable.is_none() && options.links.is_empty() {
-        let (weak, node_ref) = (Arc::downgrade(&cell), node.downgrade());
-        cell.core.sleep_until_needed(Box::new(move || {
-            // The cell is alive: waking it goes through a ref to it.
-            let Some(cell) = weak.upgrade() else { return };
-            match node_ref.upgrade() {
-                Some(node) => {
-                    let ctx = Context::new(cell, node, trap_exit);
-                    runtime.spawn(run(actor, ctx, None, None));
-                }
-                None => never_ran(&cell),
-            }
-        }));
+        cell.core
+            .sleep_until_needed(starter(&cell, node, actor, runtime, trap_exit));
         node.remember(Arc::clone(&cell) as Arc<dyn AnyCell>)?;
         crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
         return Ok((cell, None));
@@ -109,6 +99,51 @@ pub(crate) fn spawn_actor<A: Actor>(
     crate::trace::trace_event!(trace, actor = %id, name = A::NAME, "actor spawned");
     runtime.spawn(run(actor, ctx, started_tx, restartable.map(Box::new)));
     Ok((cell, started_rx))
+}
+
+/// The starter of a dormant actor: spawns its task on `runtime` when first needed.
+///
+/// It holds what the task needs and the cell and node only weakly. The common starter, an
+/// actor of the node's home runtime that does not trap exits, holds no runtime handle and no
+/// flag: three words for a one-word actor, which the allocator serves from the size class of
+/// a mailbox's first buffer, so that the buffer allocated by the first message reuses the
+/// room of a starter freed before it.
+fn starter<A: Actor>(
+    cell: &Arc<Cell<A>>,
+    node: &Node,
+    actor: A,
+    runtime: tokio::runtime::Handle,
+    trap_exit: bool,
+) -> super::cell::Awaken {
+    let (weak, node_ref) = (Arc::downgrade(cell), node.downgrade());
+    if !trap_exit && node.is_home(&runtime) {
+        return Box::new(move || awaken(weak, node_ref.upgrade(), actor, None, false));
+    }
+    Box::new(move || awaken(weak, node_ref.upgrade(), actor, Some(&runtime), trap_exit))
+}
+
+/// What a starter does: spawns the actor's task on `runtime` (the node's home runtime when
+/// `None`), or ends the actor as never run if its node is gone.
+fn awaken<A: Actor>(
+    weak: std::sync::Weak<Cell<A>>,
+    node: Option<Node>,
+    actor: A,
+    runtime: Option<&tokio::runtime::Handle>,
+    trap_exit: bool,
+) {
+    // The cell is alive: waking it goes through a ref to it.
+    let Some(cell) = weak.upgrade() else { return };
+    let Some(node) = node else {
+        never_ran(&cell);
+        return;
+    };
+    let Some(runtime) = runtime.or(node.home()).cloned() else {
+        // Not reached: a starter without a runtime is made only once the node has a home.
+        never_ran(&cell);
+        return;
+    };
+    let ctx = Context::new(cell, node, trap_exit);
+    runtime.spawn(run(actor, ctx, None, None));
 }
 
 /// Ends a dormant actor whose node was dropped before it ever ran: what was queued for it is

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use super::cell::{AnyCell, Cell, TypeShared};
@@ -158,6 +158,9 @@ pub(crate) struct NodeInner {
     /// list searched by the name's address.
     types: Mutex<Vec<Arc<TypeShared>>>,
     services: Arc<dyn NodeServices>,
+    /// The runtime of the node's first dormant actor: the starters of later dormant actors
+    /// of that runtime need not carry a handle of their own (see `spawn_actor`).
+    home: OnceLock<tokio::runtime::Handle>,
 }
 
 /// A runtime instance hosting actors. Cheap to clone; clones share the node.
@@ -203,6 +206,7 @@ impl Node {
                 meters,
                 types: Mutex::default(),
                 services,
+                home: OnceLock::new(),
             }),
         }
     }
@@ -374,6 +378,17 @@ impl Node {
     /// The peer hosting node `node`'s actors; `None` without networking.
     pub(crate) fn peer(&self, node: NodeId) -> Option<Arc<dyn RemotePeer>> {
         self.inner.services.peer(node)
+    }
+
+    /// Whether `runtime` is the node's home runtime (see `NodeInner::home`); the first
+    /// caller makes its runtime the home.
+    pub(crate) fn is_home(&self, runtime: &tokio::runtime::Handle) -> bool {
+        self.inner.home.get_or_init(|| runtime.clone()).id() == runtime.id()
+    }
+
+    /// The node's home runtime, once [`is_home`](Self::is_home) has set it.
+    pub(crate) fn home(&self) -> Option<&tokio::runtime::Handle> {
+        self.inner.home.get()
     }
 
     pub(crate) fn downgrade(&self) -> WeakNode {
