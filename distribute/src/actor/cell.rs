@@ -23,7 +23,6 @@ use crate::trace::Caller;
 /// Untyped state shared by every ref to one actor.
 pub(crate) struct Core {
     pub(crate) id: ActorId,
-    pub(crate) name: &'static str,
     /// Whether a supervisor owns this actor (and so stops it on shutdown).
     pub(crate) supervised: bool,
     /// Signals, the task's waker, and the dormant actor's starter (see [`Core::wake`]).
@@ -74,11 +73,10 @@ pub(crate) struct MailboxProbe {
 pub(crate) type Awaken = Box<dyn FnOnce() + Send>;
 
 impl Core {
-    pub(crate) fn new(id: ActorId, name: &'static str, supervised: bool, shared: Arc<TypeShared>) -> Self {
+    pub(crate) fn new(id: ActorId, supervised: bool, shared: Arc<TypeShared>) -> Self {
         shared.stats.cell_created();
         Core {
             id,
-            name,
             supervised,
             signals: Default::default(),
             exit: OnceLock::new(),
@@ -91,6 +89,11 @@ impl Core {
             handled: AtomicU64::new(0),
             shared,
         }
+    }
+
+    /// The actor type's name. Kept with what the type's actors share, not in every cell.
+    pub(crate) fn name(&self) -> &'static str {
+        self.shared.meters.actor()
     }
 
     /// Defers the actor's task until the actor is first needed: a message, a signal or a
@@ -295,7 +298,7 @@ impl<A: Actor> Cell<A> {
             stats,
             meters: ActorMeters::detached(A::NAME),
         });
-        let core = Core::new(id, A::NAME, false, shared);
+        let core = Core::new(id, false, shared);
         core.begin_exit(ExitReason::NoProc);
         let _ = core.signals.close();
         core.finish_exit();

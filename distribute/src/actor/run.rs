@@ -73,7 +73,7 @@ pub(crate) fn spawn_actor<A: Actor>(
     let mailbox = Mailbox::new(capacity)?;
     let id = node.next_actor_id();
     let cell = Arc::new(Cell::<A> {
-        core: Core::new(id, A::NAME, restartable.is_some(), node.type_shared(A::NAME)),
+        core: Core::new(id, restartable.is_some(), node.type_shared(A::NAME)),
         mailbox,
     });
     let trap_exit = options.trap_exit;

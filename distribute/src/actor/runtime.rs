@@ -337,7 +337,7 @@ impl Node {
             }
             let _ = core.signal(Signal::Stop(ExitReason::Shutdown));
             if tokio::time::timeout(timeout, core.wait_for_stop()).await.is_err() {
-                crate::trace::trace_event!(warn, actor = %core.id, name = core.name, "actor did not stop in time; killing it");
+                crate::trace::trace_event!(warn, actor = %core.id, name = core.name(), "actor did not stop in time; killing it");
                 core.kill();
                 let _ = tokio::time::timeout(timeout, core.wait_for_stop()).await;
             }

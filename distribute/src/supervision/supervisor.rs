@@ -652,7 +652,7 @@ impl ActorRef<Supervisor> {
             )
             .await
             .map_err(ChildError::Unreachable)??;
-        let actual = handle.cell.core().name;
+        let actual = handle.cell.core().name();
         match handle.typed.downcast::<crate::actor::Cell<A>>() {
             Ok(cell) => Ok(ActorRef::from_cell(cell)),
             Err(_) => Err(ChildError::WrongType {

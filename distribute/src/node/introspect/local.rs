@@ -125,7 +125,7 @@ fn actor_snapshot(
     };
     ActorSnapshot {
         id: core.id,
-        type_name: core.name.to_owned(),
+        type_name: core.name().to_owned(),
         names: names.remove(&core.id).unwrap_or_default(),
         mailbox_len: mailbox.len,
         mailbox_capacity: mailbox.capacity,
