@@ -255,7 +255,7 @@ async fn local_spawns(node: &Node, actors: usize) -> Result<f64, BoxError> {
 }
 
 /// Microseconds per actor spawned, then stopped (`stop` returns once it has exited).
-async fn local_spawn_stops(node: &Node, actors: usize) -> Result<f64, BoxError> {
+async fn local_spawn_stops(node: Node, actors: usize) -> Result<f64, BoxError> {
     let start = Instant::now();
     for _ in 0..actors {
         let actor = node.spawn(Sink::default()).await?;
@@ -282,8 +282,17 @@ async fn spawns(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> 
     .report(&rounds, figures);
     let rounds = interleave(
         plan.rounds,
-        async || raw_spawn_joins(n).await,
-        async || figure(figures, local_spawn_stops(node, n)).await,
+        // Both from a task on a worker: from the main thread, each join or stop would
+        // measure that thread's wake-up.
+        async || tokio::spawn(raw_spawn_joins(n)).await?,
+        async || {
+            let node = node.clone();
+            figure(
+                figures,
+                async move { tokio::spawn(local_spawn_stops(node, n)).await? },
+            )
+            .await
+        },
     )
     .await?;
     Names::new(
