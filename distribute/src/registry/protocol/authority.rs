@@ -34,8 +34,11 @@
 //! Safety when a silent sequencer did commit a claim: a retry by the same owner is granted
 //! the same (not made twice), a change it committed to some nodes only is settled by
 //! reconciliation as when a sequencer goes down, and two owners granted the same name on two
-//! sides of a suspicion are settled by the conflict policy, with the loser told; the seeded
-//! simulation has nodes go silent past these deadlines and checks all of it.
+//! sides of a suspicion are settled by the conflict policy, with the loser told. A try that
+//! was given up on and decided late, by a sequencer that did not know the name was held by
+//! another actor of the claimant's node, takes nothing from that actor and is no conflict
+//! (see `Registry::set_for`); the seeded simulation has nodes go silent past these deadlines
+//! and checks all of it.
 
 use std::time::Duration;
 

@@ -205,6 +205,11 @@ impl Claims {
         }
     }
 
+    /// Whether claim `request` is waiting for its answer.
+    pub(super) fn is_pending(&self, request: u64) -> bool {
+        self.pending.contains_key(&request)
+    }
+
     /// Claim `request` is no longer waited for (its caller gave up).
     pub(super) fn forget(&mut self, request: u64) {
         self.pending.remove(&request);
@@ -349,7 +354,8 @@ impl Registry {
     /// Applies this node's own change, which the sequencer granted without sending it.
     fn apply_own(&mut self, name: &str, change: Change, out: &mut Outputs) {
         match change {
-            Change::Claim(entry) => self.set(name, entry, out),
+            // Granted: as if still waiting (it was, until this answer).
+            Change::Claim(entry) => self.set_for(name, entry, true, out),
 
             Change::Unclaim(owner) => {
                 self.replica.remove_if_owner(name, owner, out);

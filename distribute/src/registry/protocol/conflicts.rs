@@ -1,7 +1,10 @@
 //! Name conflicts: reported once on each node, and on every node.
 //!
 //! A conflict (two owners of one name, from two sides of a partition) is settled wherever
-//! the two owners meet: in a merge, a snapshot, a commit. On one node they can meet several
+//! the two owners meet: in a merge, a snapshot, a commit. Two actors of one node are never
+//! on two sides: which of them holds a name is that node's word, taken without a conflict
+//! elsewhere; that node alone settles a clash between them (its claim, still waiting, granted
+//! while the other held the name), and announces the loss as below. On one node they can meet several
 //! times (a peer's snapshot, then the sequencer's sync, then a third node's snapshot), and a
 //! node that held neither owner may never see the loser at all: by the time it hears from
 //! the loser's side, the loser may be stopped and its name released. So:

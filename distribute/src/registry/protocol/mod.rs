@@ -491,9 +491,13 @@ impl Registry {
                     .cloned(),
                 _ => None,
             };
+            // This node's own claim, still waiting for its answer (not a try given up on).
+            let claimed = claimant
+                .as_ref()
+                .is_some_and(|claimant| claimant.node == self.me && self.claims.is_pending(claimant.request));
             match kept {
                 Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
-                None => held = self.apply(change, out),
+                None => held = self.apply(change, claimed, out),
             }
         }
         let mut done = Vec::new();
@@ -542,13 +546,16 @@ impl Registry {
     /// applied even for an actor of a node this one saw go down: the sequencer commits the
     /// removal of a departed node's names itself.
     ///
+    /// `claimed`: the change is this node's own claim, still waiting for its answer (see
+    /// [`set_for`](Self::set_for)).
+    ///
     /// Returns whether this node holds the change then: the name registered to the owner
     /// committed, or a released name no longer held by the owner that released it.
-    fn apply(&mut self, change: Committed, out: &mut Outputs) -> bool {
+    fn apply(&mut self, change: Committed, claimed: bool, out: &mut Outputs) -> bool {
         match change {
             Committed::Registered { name, entry } => {
                 let owner = entry.owner;
-                self.set(&name, entry, out);
+                self.set_for(&name, entry, claimed, out);
                 self.replica.get(&name).is_some_and(|held| held.owner == owner)
             }
             Committed::Released { name, owner } => {
@@ -559,9 +566,24 @@ impl Registry {
         }
     }
 
+    /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it;
+    /// a change this node did not ask for (see [`set_for`](Self::set_for)).
+    pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+        self.set_for(name, entry, false, out);
+    }
+
     /// Sets `name` as the sequencer decided, or tells it of this node's actor that keeps it.
     /// An owner on a node that is not a member is not taken, whoever decided it.
-    pub(super) fn set(&mut self, name: &str, entry: GlobalEntry, out: &mut Outputs) {
+    ///
+    /// `claimed` says the change is a claim of this node's that is still waiting for its
+    /// answer (or was just granted). Any other change that would give the name of one of this
+    /// node's actors to another of its actors is not taken, and is no conflict: this node is
+    /// the authority on which of its actors holds a name, and its two actors were never on two
+    /// sides of a partition. Such a change comes from a claim this node gave up on (it
+    /// suspected the sequencer it sent it to, tried again elsewhere and had its answer there,
+    /// but the first try was still queued, and was decided late by a sequencer that did not
+    /// know of the holder): the holder keeps the name, and the sequencer is told.
+    pub(super) fn set_for(&mut self, name: &str, entry: GlobalEntry, claimed: bool, out: &mut Outputs) {
         if !self.peers.is_member(entry.owner.node(), self.me) {
             // Its node may be joining: taken if it comes up (see `awaiting`).
             self.awaiting.hold(name, entry);
@@ -577,6 +599,13 @@ impl Registry {
             return;
         }
         self.awaiting.forget_name(name);
+        let mine = |owner: ActorId| owner.node() == self.me;
+        match self.replica.get(name) {
+            Some(held) if !claimed && held.owner != entry.owner && mine(held.owner) && mine(entry.owner) => {
+                return self.tell_sequencer_of(name, held.clone(), out);
+            }
+            _ => {}
+        }
         if let Some(kept) = self.replica.set(name, entry, (&self.policy, self.me), out) {
             self.tell_sequencer_of(name, kept, out);
         }

@@ -345,7 +345,11 @@ impl Replica {
     /// Either way it counts as a conflict if the policy says one owner beats the other
     /// (reported, the loser stopped if it is an actor of `me` and the policy says so); an
     /// owner of another node replaced although the policy prefers it is not: the sequencer
-    /// has not heard of it yet, and will give the name back once it has.
+    /// has not heard of it yet, and will give the name back once it has. Nor is an owner
+    /// replaced by another actor of the same node (not `me`): one node's actors are never on
+    /// two sides of a partition, and which of them holds the name is that node's word, which
+    /// the sequencer's order carries; that node reports a conflict between them itself, if
+    /// there is one.
     pub(super) fn set(
         &mut self,
         name: &str,
@@ -359,6 +363,10 @@ impl Replica {
             return None;
         };
         if ours.owner == theirs {
+            return None;
+        }
+        if ours.owner.node() == theirs.node() && theirs.node() != me {
+            let _ = self.insert(name, entry, out);
             return None;
         }
         if policy.winner(name, ours.owner, theirs) == theirs {
@@ -396,7 +404,10 @@ impl Replica {
     /// Merges another node's names: a name held here by another owner goes to the winner
     /// `policy` picks, and the conflict is reported (with the loser stopped if it is an actor
     /// of `me` and the policy says so). An owner here whose node is `gone` (seen down, not
-    /// back) is no contender: the name goes to the other without a conflict.
+    /// back) is no contender: the name goes to the other without a conflict. Nor is an owner
+    /// of the same node as the other: which of its actors holds a name is that node's word
+    /// (a node's names come from that node, see `Registry::admit`), so the name goes to the
+    /// other, but for an actor of `me`, on which this node is the authority.
     pub(super) fn merge(
         &mut self,
         entries: impl IntoIterator<Item = (String, GlobalEntry)>,
@@ -415,6 +426,12 @@ impl Replica {
             }
             if gone(ours.owner.node()) {
                 let _ = self.insert(&name, theirs, out);
+                continue;
+            }
+            if ours.owner.node() == theirs.owner.node() {
+                if ours.owner.node() != me {
+                    let _ = self.insert(&name, theirs, out);
+                }
                 continue;
             }
 

@@ -1288,3 +1288,115 @@ fn the_sequencer_passes_a_loss_on_only_to_the_nodes_it_met_before_it_happened() 
     assert_eq!(kinds(&out), vec![(3, "Lost")]);
     assert!(out.conflicts.is_empty(), "reported once");
 }
+
+/// Delivers every output's frames, each from the node that produced it, at `now`, until none
+/// are left; returns every output on the way, by the node that produced it.
+fn settle_all(
+    nodes: &mut [Registry],
+    mut outputs: Vec<(NodeId, Outputs)>,
+    now: Duration,
+) -> Vec<(NodeId, Outputs)> {
+    let mut seen = Vec::new();
+    while !outputs.is_empty() {
+        let mut next = Vec::new();
+        for (from, out) in outputs {
+            for (to, msg) in &out.frames {
+                if let Some(registry) = nodes.iter_mut().find(|registry| registry.me == *to) {
+                    next.push((*to, registry.receive(from, msg.clone(), now)));
+                }
+            }
+            seen.push((from, out));
+        }
+        outputs = next;
+    }
+    seen
+}
+
+/// Seed 928 of `sim_partition`, as registry inputs. Node 3's claim of `svc` for its actor 3:2
+/// went to its sequencer, node 2, which it could not reach (the claim stayed queued); node 3
+/// suspected node 2 at the claim deadline, decided the retry itself, and refused it: its own
+/// actor 3:1 holds the name. Node 2, which had dropped node 3's names when it saw node 3 go
+/// down, got the queued claim once they reconnected and granted it (to node 3 and node 4),
+/// then node 3's replica. The stale grant is no conflict: 3:2 never held the name (its
+/// registration was refused), so no node reports that it lost it, and none stops it; 3:1
+/// keeps it everywhere.
+#[test]
+fn a_claim_refused_on_retry_and_granted_late_elsewhere_is_no_conflict() {
+    let (held, refused) = (id(3, 1), id(3, 2));
+    let mut nodes = [registry(2, &[3, 4]), registry(3, &[2, 4]), registry(4, &[2, 3])];
+    let (first, out) = nodes[1].submit("svc", claim(held), secs(0));
+    let done = settle_all(&mut nodes, vec![(node(3), out)], secs(0));
+    let answers: Vec<_> = done.iter().flat_map(|(_, out)| out.answers.clone()).collect();
+    assert_eq!(answers, vec![(first.request, Answer::Decided(Ok(())))]);
+    // Node 2 sees node 3 go down (and releases its names on node 4), then come back, and
+    // greets it.
+    let down = nodes[0].peer_down(node(3), secs(0));
+    let _ = settle_all(&mut nodes, vec![(node(2), down)], secs(0));
+    let greeting = nodes[0].peer_up(node(3), secs(0));
+    assert_eq!((owner(&nodes[0], "svc"), owner(&nodes[2], "svc")), (None, None));
+    // Node 3's claim for 3:2 goes to node 2, and waits in the queue.
+    let (stale, queued) = nodes[1].submit("svc", claim(refused), secs(0));
+    assert_eq!(kinds(&queued), vec![(2, "Claim")]);
+    // No word by the deadline: node 2 is suspected, node 3 decides, and sends its replica.
+    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let resync = nodes[1].tick(deadline);
+    assert_eq!(resync.answers, vec![(stale.request, Answer::SequencerLost)]);
+    assert_eq!(nodes[1].sequencer(), node(3));
+    let (retry, out) = nodes[1].submit("svc", claim(refused), deadline);
+    assert_eq!(
+        out.answers,
+        vec![(retry.request, Answer::Decided(Err(Some(held))))]
+    );
+    // They reconnect: node 2's greeting, then everything node 3 queued, in order.
+    let outputs = vec![
+        (node(2), greeting),
+        (node(3), queued),
+        (node(3), resync),
+        (node(3), out),
+    ];
+    let done = settle_all(&mut nodes, outputs, deadline);
+    let conflicts: Vec<_> = done
+        .iter()
+        .flat_map(|(at, out)| out.conflicts.iter().map(move |conflict| (*at, conflict.clone())))
+        .collect();
+    assert_eq!(
+        conflicts,
+        Vec::new(),
+        "no one reports that 3:2 lost a name it never held"
+    );
+    assert!(done.iter().all(|(_, out)| out.stops.is_empty()));
+    for registry in &nodes {
+        assert_eq!(owner(registry, "svc"), Some(held), "on {}", registry.me);
+    }
+}
+
+/// The other side of the last test: a claim still waiting for its answer, granted by a
+/// sequencer that did not know another actor of the claimant's node held the name, is
+/// settled by the policy on the claimant's node, which reports and announces the loss.
+#[test]
+fn a_waiting_claim_granted_over_another_actor_of_its_node_is_settled_by_the_policy() {
+    let (held, claimed) = (id(3, 1), id(3, 2));
+    let mut here = registry(3, &[2]);
+    let (first, _) = here.submit("svc", claim(held), secs(0));
+    let _ = here.receive(
+        node(2),
+        commit(1, registered("svc", held), Some((3, first.request))),
+        secs(0),
+    );
+    let _ = here.receive(node(2), reply(first.request, Ok(())), secs(0));
+    let (second, _) = here.submit("svc", claim(claimed), secs(0));
+    let grant = commit(2, registered("svc", claimed), Some((3, second.request)));
+    let out = here.receive(node(2), grant, secs(0));
+    let conflict = Conflict {
+        name: "svc".into(),
+        winner: held,
+        loser: claimed,
+    };
+    assert_eq!(out.conflicts, vec![conflict]);
+    assert_eq!(
+        out.stops.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        vec![claimed]
+    );
+    assert!(kinds(&out).contains(&(2, "Lost")));
+    assert_eq!(owner(&here, "svc"), Some(held));
+}
