@@ -51,8 +51,15 @@ pub(crate) struct Plan {
 
 /// Bytes per second of one run of `messages` tells to `bulk`, until an ask behind them is
 /// answered. The messages are built before the clock starts: the figure is what the library
-/// does with a value it is handed, not the cost of making it.
+/// does with a value it is handed, not the cost of making it. Sent from a task on a worker,
+/// as raw TCP's frames are.
 async fn tells(bulk: &ActorRef<Bulk>, messages: usize) -> Result<f64, BoxError> {
+    let bulk = bulk.clone();
+    tokio::spawn(async move { tells_here(&bulk, messages).await }).await?
+}
+
+/// [`tells`] from the calling task.
+async fn tells_here(bulk: &ActorRef<Bulk>, messages: usize) -> Result<f64, BoxError> {
     let before = bulk.received().await?;
     let body: Vec<u8> = (0..PAYLOAD).map(|i| (i % 251) as u8).collect();
     let values: Vec<Bytes> = (0..messages).map(|_| Bytes::from(body.clone())).collect();

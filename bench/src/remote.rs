@@ -84,8 +84,15 @@ async fn remote_sink(a: &Node, addr: SocketAddr) -> Result<ActorRef<Sink>, BoxEr
 }
 
 /// Tells per second to the (remote) sink, until the ask behind them was answered; checks
-/// that none was lost.
+/// that none was lost. Sent from a task on a worker, as raw TCP's frames are: from the main
+/// thread, the figure would measure that thread's wake-ups.
 async fn tell_tput(sink: &ActorRef<Sink>, tells: u64) -> Result<f64, BoxError> {
+    let sink = sink.clone();
+    tokio::spawn(async move { tell_tput_here(&sink, tells).await }).await?
+}
+
+/// [`tell_tput`] from the calling task.
+async fn tell_tput_here(sink: &ActorRef<Sink>, tells: u64) -> Result<f64, BoxError> {
     let before = sink.get().await?;
     let start = Instant::now();
     for i in 0..tells {
