@@ -34,6 +34,8 @@ use tokio::sync::Notify;
 
 use super::NetStats;
 use crate::meter::PeerMeters;
+use crate::transport::frame::FRAME_HEADER_LEN;
+use crate::transport::session::TAG_LEN;
 use crate::transport::{Sealer, SessionError, MAX_RECORD_PAYLOAD};
 
 /// A writer keeps a batch buffer of up to this capacity between batches; a larger one (left
@@ -93,6 +95,10 @@ pub(crate) struct Batch {
     sealed: usize,
     /// Whether `next_part` has returned the leftover of a direct write already.
     started: bool,
+    /// The frame header of the record `next_part` returned last.
+    header: [u8; FRAME_HEADER_LEN],
+    /// The tag of the record `next_part` returned last.
+    tag: [u8; TAG_LEN],
 }
 
 impl Batch {
@@ -105,29 +111,36 @@ impl Batch {
         Ok(&self.wire)
     }
 
-    /// Seals the next part of the batch and returns the bytes to write next: first what a
-    /// direct write left over, then one record (up to 64 KiB of frames) at a time; `None`
-    /// once everything is out. Writing record by record lets the peer verify and deliver the
+    /// Seals the next part of the batch and returns the bytes to write next, as slices to
+    /// write in order with one vectored write: first what a direct write left over (with the
+    /// first record), then one record (up to 64 KiB of frames) at a time, as its header, its
+    /// payload (borrowed from the frames taken: never copied) and its tag; `None` once
+    /// everything is out. Writing record by record lets the peer verify and deliver the
     /// first frames while the next record is sealed, instead of after the whole batch.
-    pub(crate) fn next_part(&mut self) -> Option<Result<&[u8], SessionError>> {
+    pub(crate) fn next_part(&mut self) -> Option<Result<[&[u8]; 4], SessionError>> {
         if self.started {
             self.wire.clear();
         }
         self.started = true;
         let rest = self.plain.get(self.sealed..).unwrap_or_default();
         let part = rest.get(..MAX_RECORD_PAYLOAD).unwrap_or(rest);
-        if !part.is_empty() {
-            let sealed = match self.sealer.as_mut() {
-                Some(Ok(sealer)) => sealer.seal(part, &mut self.wire),
-                Some(Err(error)) => Err(error.clone()),
-                None => Err(SessionError::Exhausted),
-            };
-            if let Err(error) = sealed {
-                return Some(Err(error));
-            }
-            self.sealed += part.len();
+        if part.is_empty() {
+            return (!self.wire.is_empty()).then_some(Ok([&self.wire[..], &[], &[], &[]]));
         }
-        (!self.wire.is_empty()).then_some(Ok(&self.wire))
+        let sealed = match self.sealer.as_mut() {
+            Some(Ok(sealer)) => sealer.seal_parts(part),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(SessionError::Exhausted),
+        };
+        match sealed {
+            Ok((header, tag)) => {
+                self.header = header;
+                self.tag = tag;
+                self.sealed += part.len();
+                Some(Ok([&self.wire[..], &self.header[..], part, &self.tag[..]]))
+            }
+            Err(error) => Some(Err(error)),
+        }
     }
 
     /// The frames taken, before sealing.
@@ -934,7 +947,7 @@ mod tests {
         assert!(queue.take(epoch, &mut batch).await);
         let mut parts = Vec::new();
         while let Some(part) = batch.next_part() {
-            parts.push(part.expect("sealed").to_vec());
+            parts.push(part.expect("sealed").concat());
         }
         assert_eq!(parts.len(), 3);
         // The leftover (all of record 0 but its first 3 bytes), then one full record.

@@ -45,8 +45,10 @@ use super::{Net, NodeDownReason};
 use crate::actor::Node;
 use crate::transport::SessionDecoder;
 
-/// Bytes read from a connection at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// A read buffer, limited to how much to read into it.
+fn limited((buf, room): (&mut Vec<u8>, usize)) -> bytes::buf::Limit<&mut Vec<u8>> {
+    bytes::BufMut::limit(buf, room)
+}
 
 /// How the writer (its write failed) and the node (`disconnect`) tell a reader to stop.
 #[derive(Default)]
@@ -106,7 +108,6 @@ async fn read_frames(
     } = inbound;
     let mut closing = net.closing();
     let timeout = net.config.heartbeat_timeout;
-    let mut buf = vec![0; READ_CHUNK];
     let mut target = TargetCache::default();
     // One timer for the connection, moved only when it fires: re-arming a timeout around
     // every read would cost more than the read.
@@ -141,12 +142,14 @@ async fn read_frames(
         }
         // Biased, so that the same wake-ups give the same outcome on every run (a seeded
         // simulation replays exactly): local decisions, then what the peer sent, its silence.
+        // Straight into the decoder's buffer: the socket's bytes are not copied on their way.
+        let mut into = limited(decoder.read_buffer());
         let read = tokio::select! {
             biased;
             _ = closing.changed() => return NodeDownReason::LocalShutdown,
             () = stops.cut.notified() => return NodeDownReason::Disconnected,
             () = stops.closed.notified() => return NodeDownReason::ConnectionError("write failed".into()),
-            read = rd.read(&mut buf) => read,
+            read = rd.read_buf(&mut into) => read,
             () = &mut silence => {
                 let due = last_heard + timeout;
                 if Instant::now() < due {
@@ -166,7 +169,6 @@ async fn read_frames(
             Ok(n) => {
                 last_heard = Instant::now();
                 slot.count_read(n);
-                decoder.push(buf.get(..n).unwrap_or_default());
             }
             Err(error) => return NodeDownReason::ConnectionError(error.to_string()),
         }

@@ -95,9 +95,10 @@ async fn write_batch(slot: &PeerSlot, epoch: u64, wr: &mut Out, batch: &mut Batc
     let mut written = Ok(());
     while let Some(part) = batch.next_part() {
         written = match part {
-            Ok(bytes) => {
-                slot.queue.count_written(bytes.len());
-                wr.write_all(bytes).await
+            Ok(parts) => {
+                slot.queue
+                    .count_written(parts.iter().map(|part| part.len()).sum());
+                wr.write_all_vectored(parts).await
             }
             Err(error) => Err(std::io::Error::other(error)),
         };

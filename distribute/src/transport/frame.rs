@@ -282,6 +282,63 @@ impl FrameDecoder {
         if self.failed.is_some() || bytes.is_empty() {
             return;
         }
+        self.make_room(bytes.len(), 0);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Like [`push`](Self::push), but a buffer that must grow grows by `slack` bytes more
+    /// than `bytes` need, so that the unfinished frame is moved to the front once every few
+    /// pushes instead of on every one. For bytes that were already checked (a session's
+    /// opened records), whose amount the receiver chose to take in.
+    pub(crate) fn push_with_slack(&mut self, bytes: &[u8], slack: usize) {
+        if self.failed.is_some() || bytes.is_empty() {
+            return;
+        }
+        self.make_room(bytes.len(), slack);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to read the next bytes from the peer into, with room for at least `room`
+    /// bytes past what it holds: a connection reads straight into it (appending, e.g. with
+    /// `AsyncReadExt::read_buf` limited to `room`) instead of reading into a buffer of its
+    /// own and [`push`](Self::push)ing a copy. Bytes appended after an error are discarded.
+    ///
+    /// `room` is the caller's choice, not the peer's: what the buffer holds beyond `room`
+    /// is the unfinished frame, which the cap bounds. A buffer that must grow grows to
+    /// [`RETAINED_CAPACITY`] past what it holds (256 KiB for a drained one, which it then
+    /// keeps), so that the unfinished frame moves to the front once every few reads.
+    pub fn read_buffer(&mut self, room: usize) -> &mut Vec<u8> {
+        if self.failed.is_some() {
+            self.buf.clear();
+            self.start = 0;
+        }
+        self.make_room(room, RETAINED_CAPACITY.saturating_sub(room));
+        &mut self.buf
+    }
+
+    /// Bytes still missing from the frame being received, once its length field has
+    /// arrived (and is within the cap); `None` before that, or when a whole frame is
+    /// buffered. Lets a reader read exactly to a large frame's end, so that the buffer is
+    /// drained and starts over instead of moving the next frame's head to its front.
+    pub fn missing(&self) -> Option<usize> {
+        let pending = self.buf.get(self.start..).unwrap_or_default();
+        let length = pending.first_chunk::<LENGTH_LEN>()?;
+        let length = usize::try_from(u32::from_be_bytes(*length)).ok()?;
+        if self.failed.is_some() || length > self.max {
+            return None;
+        }
+        length
+            .checked_add(LENGTH_LEN)?
+            .checked_sub(pending.len())
+            .filter(|n| *n > 0)
+    }
+
+    /// Makes room for `room` more bytes. A drained buffer starts over (and is released if a
+    /// big frame left it larger than [`RETAINED_CAPACITY`]); otherwise the consumed prefix
+    /// (less than one frame) is moved out only when the room is short, and a buffer still
+    /// short grows by `slack` more than the room (`0`: as `Vec` grows), so that what moves
+    /// moves once every few reads, not on every one.
+    fn make_room(&mut self, room: usize, slack: usize) {
         if self.start == self.buf.len() {
             if self.buf.capacity() > RETAINED_CAPACITY {
                 self.buf = Vec::new();
@@ -289,12 +346,19 @@ impl FrameDecoder {
                 self.buf.clear();
             }
             self.start = 0;
-        } else if self.start > 0 && self.buf.capacity() - self.buf.len() < bytes.len() {
-            // Reclaim the consumed prefix instead of growing; what moves is less than one frame.
+        }
+        if self.buf.capacity() - self.buf.len() >= room {
+            return;
+        }
+        if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if slack > 0 && self.buf.capacity() - self.buf.len() < room {
+            // Once: from then on the unfinished frame (at most what `slack` was chosen to
+            // cover) plus `room` fit after every move.
+            self.buf.reserve_exact(room.saturating_add(slack));
+        }
     }
 
     /// The next complete frame, `Ok(None)` if more bytes are needed.
@@ -795,5 +859,98 @@ mod tests {
         assert_send_sync::<Frame>();
         assert_send_sync::<FrameError>();
         assert_send_sync::<FrameKind>();
+    }
+
+    /// Appends `bytes` the way a connection reads: into [`FrameDecoder::read_buffer`],
+    /// at most `room` at a time.
+    fn read_into(decoder: &mut FrameDecoder, mut bytes: &[u8], room: usize) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while !bytes.is_empty() {
+            let n = bytes.len().min(room);
+            let buf = decoder.read_buffer(room);
+            assert!(buf.capacity() - buf.len() >= room, "room was made");
+            buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            frames.extend(drain(decoder));
+        }
+        frames
+    }
+
+    #[test]
+    fn frames_read_straight_into_the_buffer_survive_any_split() {
+        let mut wire = Vec::new();
+        let bodies: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 + usize::from(i) * 97]).collect();
+        for body in &bodies {
+            wire.extend_from_slice(&encode(FrameKind::Message, body));
+        }
+        for room in [1, 5, 6, 37, 4096, wire.len()] {
+            let mut decoder = FrameDecoder::default();
+            let frames = read_into(&mut decoder, &wire, room);
+            let got: Vec<Vec<u8>> = frames.into_iter().map(|f| f.body).collect();
+            assert_eq!(got, bodies, "room {room}");
+            assert_eq!(decoder.finish(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_large_frame_read_in_pieces_arrives_whole_and_the_buffer_stays_bounded() {
+        let body: Vec<u8> = (0..3 * 65_536 + 11).map(|i| (i % 251) as u8).collect();
+        let wire = [
+            encode(FrameKind::Message, &body),
+            encode(FrameKind::Heartbeat, b""),
+        ]
+        .concat();
+        let mut decoder = FrameDecoder::default();
+        let room = 65_536 + 25;
+        let frames = read_into(&mut decoder, &wire, room);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].body, body);
+        // What it holds: at most the frame plus two reads' room.
+        assert!(
+            decoder.buf.capacity() <= body.len() + 5 + 3 * room,
+            "capacity {}",
+            decoder.buf.capacity()
+        );
+        assert_eq!(decoder.finish(), Ok(()));
+    }
+
+    #[test]
+    fn an_oversize_frame_read_into_the_buffer_is_rejected_before_its_body() {
+        let mut decoder = FrameDecoder::new(1024);
+        let buf = decoder.read_buffer(16);
+        buf.extend_from_slice(&1025u32.to_be_bytes());
+        buf.push(FrameKind::Message.as_u8());
+        let error = FrameError::Oversize {
+            claimed: 1025,
+            limit: 1024,
+        };
+        assert_eq!(decoder.next_borrowed(), Err(error.clone()));
+        // Nothing was allocated for the claim: the buffer is what the reader asked for.
+        assert!(
+            decoder.buf.capacity() <= 64,
+            "capacity {}",
+            decoder.buf.capacity()
+        );
+        // Bytes read after the error are discarded, and the error stays.
+        decoder.read_buffer(16).extend_from_slice(&[0, 0, 0, 1, 5]);
+        assert_eq!(decoder.next(), Err(error));
+    }
+
+    #[test]
+    fn missing_counts_what_the_pending_frame_still_needs() {
+        let wire = encode(FrameKind::Message, &[1; 100]);
+        let mut decoder = FrameDecoder::default();
+        assert_eq!(decoder.missing(), None);
+        decoder.push(&wire[..3]);
+        assert_eq!(decoder.missing(), None, "no length field yet");
+        decoder.push(&wire[3..40]);
+        assert_eq!(decoder.missing(), Some(wire.len() - 40));
+        decoder.push(&wire[40..]);
+        assert_eq!(decoder.missing(), None, "a whole frame is buffered");
+        assert!(decoder.next().expect("valid").is_some());
+        // An oversize claim asks for nothing.
+        let mut decoder = FrameDecoder::new(10);
+        decoder.push(&11u32.to_be_bytes());
+        assert_eq!(decoder.missing(), None);
     }
 }

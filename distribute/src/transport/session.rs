@@ -87,6 +87,15 @@ pub const TAG_LEN: usize = 16;
 /// receiver's record decoder enforces.
 pub const MAX_RECORD_FRAME: usize = 1 + MAX_RECORD_PAYLOAD + TAG_LEN;
 
+/// What a session's reader reads at a time: one whole record of the largest size, length
+/// field included.
+const READ_ROOM: usize = 4 + MAX_RECORD_FRAME;
+
+/// A record begun with at least this much of it still to come is read to its end and no
+/// further (see [`SessionDecoder::read_buffer`]); a smaller rest costs less to move than a
+/// read of its own.
+const READ_TO_END: usize = 16 * 1024;
+
 /// Bytes a record adds around its payload: frame header and tag.
 pub const RECORD_OVERHEAD: usize = FRAME_HEADER_LEN + TAG_LEN;
 
@@ -242,23 +251,42 @@ impl Sealer {
     /// [`SessionError::Exhausted`] once the sequence numbers are used up; `out` is then
     /// unchanged.
     pub fn seal(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), SessionError> {
+        let (header, tag) = self.seal_parts(payload)?;
+        out.reserve(RECORD_OVERHEAD + payload.len());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(payload);
+        out.extend_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Seals one record carrying `payload` without copying it: returns the record's frame
+    /// header and its tag, which go on the wire right before and right after `payload` (a
+    /// writer sends the three as one vectored write).
+    ///
+    /// # Errors
+    ///
+    /// As [`seal`](Self::seal); the sequence number is then not used.
+    pub fn seal_parts(
+        &mut self,
+        payload: &[u8],
+    ) -> Result<([u8; FRAME_HEADER_LEN], [u8; TAG_LEN]), SessionError> {
         if payload.len() > MAX_RECORD_PAYLOAD {
             return Err(SessionError::Oversize { len: payload.len() });
         }
         if self.next >= self.end {
             return Err(SessionError::Exhausted);
         }
-        let tag = tag(&self.key, self.next, payload).finalize().into_bytes();
         let length = u32::try_from(1 + payload.len() + TAG_LEN)
             .map_err(|_| SessionError::Oversize { len: payload.len() })?;
-        out.reserve(RECORD_OVERHEAD + payload.len());
-        out.extend_from_slice(&length.to_be_bytes());
-        out.push(FrameKind::Sealed.as_u8());
-        out.extend_from_slice(payload);
-        out.extend_from_slice(tag.get(..TAG_LEN).unwrap_or_default());
+        let mac = tag(&self.key, self.next, payload).finalize().into_bytes();
+        let mut tag = [0; TAG_LEN];
+        tag.copy_from_slice(mac.get(..TAG_LEN).unwrap_or(&[0; TAG_LEN]));
+        let mut header = [0; FRAME_HEADER_LEN];
+        header[..4].copy_from_slice(&length.to_be_bytes());
+        header[4] = FrameKind::Sealed.as_u8();
         // `next < end`: no overflow.
         self.next = self.next.saturating_add(1);
-        Ok(())
+        Ok((header, tag))
     }
 
     /// Appends `bytes` to `out` as [`records_for`](Self::records_for)`(bytes.len())` records
@@ -404,6 +432,19 @@ impl SessionDecoder {
         self.records.push(bytes);
     }
 
+    /// The buffer to read the next bytes from the peer into, and how many to read at most
+    /// (see [`FrameDecoder::read_buffer`]): the socket's bytes land where their records are
+    /// checked, with no copy on the way. A large record already begun is read to its end
+    /// and no further, so that once it is opened the buffer starts over, instead of moving
+    /// the next record's head to its front; otherwise up to one whole record is read.
+    pub fn read_buffer(&mut self) -> (&mut Vec<u8>, usize) {
+        let room = match self.records.missing() {
+            Some(missing) if missing >= READ_TO_END => missing,
+            _ => READ_ROOM,
+        };
+        (self.records.read_buffer(room), room)
+    }
+
     /// The next verified frame, lent until the decoder is used again; `Ok(None)` if more
     /// bytes are needed.
     ///
@@ -423,7 +464,9 @@ impl SessionDecoder {
                 Err(error) => Err(SessionError::Frame(error)),
             };
             match opened {
-                Ok(payload) => self.frames.push(payload),
+                // Room for three more records past the one pushed: a frame that spans
+                // records is moved to the front once every three, not on every one.
+                Ok(payload) => self.frames.push_with_slack(payload, 3 * MAX_RECORD_PAYLOAD),
                 Err(error) => {
                     self.failed = Some(error.clone());
                     return Err(error);
@@ -782,5 +825,59 @@ mod tests {
         assert_send_sync::<SessionKeys>();
         assert_send_sync::<SessionDecoder>();
         assert_send_sync::<SessionError>();
+    }
+
+    #[test]
+    fn a_record_sealed_in_parts_is_the_record_sealed_whole() {
+        let (a, _) = keys();
+        let (mut whole, mut parts) = (a.seal.clone(), a.seal);
+        for payload in [&b""[..], b"frames", &[3; MAX_RECORD_PAYLOAD]] {
+            let mut out = Vec::new();
+            whole.seal(payload, &mut out).expect("seal");
+            let (header, tag) = parts.seal_parts(payload).expect("seal");
+            assert_eq!(out, [&header[..], payload, &tag[..]].concat());
+        }
+        assert_eq!(parts.next_sequence(), 3);
+        assert_eq!(
+            parts.seal_parts(&[0; MAX_RECORD_PAYLOAD + 1]),
+            Err(SessionError::Oversize {
+                len: MAX_RECORD_PAYLOAD + 1
+            })
+        );
+        assert_eq!(
+            parts.next_sequence(),
+            3,
+            "a refused payload uses no sequence number"
+        );
+    }
+
+    #[test]
+    fn a_large_frame_read_straight_into_the_decoder_spans_its_records() {
+        let body: Vec<u8> = (0..MAX_RECORD_PAYLOAD + 777).map(|i| (i % 253) as u8).collect();
+        let mut frames = Vec::new();
+        encode_frame(FrameKind::Message, &body, DEFAULT_MAX_FRAME, &mut frames).expect("frame");
+        encode_frame(FrameKind::Heartbeat, b"", DEFAULT_MAX_FRAME, &mut frames).expect("frame");
+        for room in [1, 4096, MAX_RECORD_FRAME + 4, 4 * MAX_RECORD_FRAME] {
+            let (mut a, b) = keys();
+            let mut wire = Vec::new();
+            a.seal.seal_all(&frames, &mut wire).expect("seal");
+            let mut decoder = SessionDecoder::new(FrameDecoder::default(), b.open, DEFAULT_MAX_FRAME);
+            let mut got = Vec::new();
+            for chunk in wire.chunks(room) {
+                let (buf, _) = decoder.read_buffer();
+                buf.extend_from_slice(chunk);
+                while let Some((kind, frame)) = decoder.next_borrowed().expect("valid") {
+                    got.push((kind, frame.to_vec()));
+                }
+            }
+            assert_eq!(
+                got,
+                [
+                    (FrameKind::Message, body.clone()),
+                    (FrameKind::Heartbeat, Vec::new())
+                ]
+            );
+            assert_eq!(decoder.finish(), Ok(()));
+        }
     }
 }
