@@ -395,6 +395,16 @@ impl FrameDecoder {
     ///
     /// As [`next`](Self::next).
     pub fn next_borrowed(&mut self) -> Result<Option<(FrameKind, &[u8])>, FrameError> {
+        Ok(self.next_borrowed_mut()?.map(|(kind, body)| (kind, &*body)))
+    }
+
+    /// Like [`next_borrowed`](Self::next_borrowed), but lends the body mutably: a session
+    /// opens a record in place, where it was read.
+    ///
+    /// # Errors
+    ///
+    /// As [`next`](Self::next).
+    pub(crate) fn next_borrowed_mut(&mut self) -> Result<Option<(FrameKind, &mut [u8])>, FrameError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
@@ -402,7 +412,10 @@ impl FrameDecoder {
             Ok(None) => Ok(None),
             Ok(Some((kind, body_start, end))) => {
                 self.start = end;
-                Ok(Some((kind, self.buf.get(body_start..end).unwrap_or_default())))
+                Ok(Some((
+                    kind,
+                    self.buf.get_mut(body_start..end).unwrap_or_default(),
+                )))
             }
             Err(error) => {
                 self.failed = Some(error.clone());
