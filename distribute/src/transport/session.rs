@@ -84,7 +84,7 @@ use hkdf::Hkdf;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use sha2::{Digest, Sha256};
 
-use super::frame::{FrameDecoder, FrameError, FrameKind, FRAME_HEADER_LEN};
+use super::frame::{locate_frame, FrameDecoder, FrameError, FrameKind, FRAME_HEADER_LEN};
 
 /// The largest payload of one record: 64 KiB.
 pub const MAX_RECORD_PAYLOAD: usize = 64 * 1024;
@@ -402,11 +402,19 @@ impl Opener {
     /// The opener then stays failed: every later call returns the same error. What
     /// `record` holds after a failure is unspecified, and must not be used.
     pub fn open<'a>(&mut self, record: &'a mut [u8]) -> Result<&'a [u8], SessionError> {
+        let len = self.open_within(record, 0)?;
+        Ok(record.get(..len).unwrap_or_default())
+    }
+
+    /// Opens the record `in_out[record..]` (`ciphertext || tag`) as the next one, writing
+    /// its payload to the start of `in_out` (over whatever lies before the record): returns
+    /// the payload's length. Errors as [`open`](Self::open).
+    pub(crate) fn open_within(&mut self, in_out: &mut [u8], record: usize) -> Result<usize, SessionError> {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        match self.check(record) {
-            Ok(payload) => Ok(payload),
+        match self.check(in_out, record) {
+            Ok(len) => Ok(len),
             Err(error) => {
                 self.failed = Some(error.clone());
                 Err(error)
@@ -414,9 +422,10 @@ impl Opener {
         }
     }
 
-    fn check<'a>(&mut self, record: &'a mut [u8]) -> Result<&'a [u8], SessionError> {
-        let Some(payload_len) = record.len().checked_sub(TAG_LEN) else {
-            return Err(SessionError::Truncated { len: record.len() });
+    fn check(&mut self, in_out: &mut [u8], record: usize) -> Result<usize, SessionError> {
+        let record_len = in_out.len().saturating_sub(record);
+        let Some(payload_len) = record_len.checked_sub(TAG_LEN) else {
+            return Err(SessionError::Truncated { len: record_len });
         };
         // The header the record arrived under: a record's frame is its length and the
         // kind `Sealed`, the only kind a session opens.
@@ -425,57 +434,148 @@ impl Opener {
         let after = sequence.checked_add(1).ok_or(SessionError::Exhausted)?;
         let payload = self
             .key
-            .open_in_place(nonce(sequence), Aad::from(header), record)
+            .open_within(nonce(sequence), Aad::from(header), in_out, record..)
             .map_err(|_| SessionError::Forged { sequence })?;
         self.next = after;
-        Ok(payload)
+        Ok(payload.len())
     }
 }
 
 /// The receiving side of a session: records in, verified frames out.
 ///
-/// Takes the raw bytes from the socket, cuts them into records (capped at
-/// [`MAX_RECORD_FRAME`]), opens each in order and feeds its payload to an inner
-/// [`FrameDecoder`] with the connection's frame cap. A record is opened only when the inner
-/// decoder has no complete frame left, so at most one record's payload beyond a frame is
-/// buffered.
-#[derive(Debug)]
+/// Takes the raw bytes from the socket into one buffer, cuts them into records (capped at
+/// [`MAX_RECORD_FRAME`]) and opens each in order where it lies: its payload is decrypted
+/// to follow the payload of the record before it (over that record's tag and its own
+/// header), so the inner stream of frames is contiguous in the same buffer, and a frame
+/// that spans records is returned where it lies, with no copy to join its parts. A record
+/// is opened only when no complete frame is left, so at most one record's payload beyond a
+/// frame is buffered, and the inner frames are held to the connection's frame cap, as a
+/// [`FrameDecoder`] holds them.
 pub struct SessionDecoder {
-    records: FrameDecoder,
+    /// `buf[plain..opened]` is the opened inner stream not yet returned as frames,
+    /// `buf[sealed..]` the bytes of records not yet opened; between them lie the headers and
+    /// tags of the records opened since the buffer was last compacted.
+    buf: Vec<u8>,
+    plain: usize,
+    opened: usize,
+    sealed: usize,
     opener: Opener,
-    frames: FrameDecoder,
+    /// Cap on an inner frame's `length` field.
+    max_frame: usize,
     failed: Option<SessionError>,
+}
+
+/// A drained session decoder keeps a buffer up to this capacity; a larger one (left by a
+/// big frame) is released.
+const RETAINED_CAPACITY: usize = 512 * 1024;
+
+/// A session decoder's buffer that must grow grows to this much past what it holds, so
+/// that an unfinished frame is moved to the front once every few reads, not on every one.
+const GROWTH: usize = 256 * 1024;
+
+impl fmt::Debug for SessionDecoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionDecoder")
+            .field("opened", &self.opened.saturating_sub(self.plain))
+            .field("sealed", &self.buf.len().saturating_sub(self.sealed))
+            .field("opener", &self.opener)
+            .field("max_frame", &self.max_frame)
+            .field("failed", &self.failed)
+            .finish()
+    }
 }
 
 impl SessionDecoder {
     /// A decoder for the session opened by `opener`. `records` is the decoder that read the
     /// handshake (it may already hold the first records); `max_frame` caps the inner frames.
-    pub fn new(mut records: FrameDecoder, opener: Opener, max_frame: usize) -> Self {
-        records.set_max(MAX_RECORD_FRAME);
+    pub fn new(records: FrameDecoder, opener: Opener, max_frame: usize) -> Self {
+        let (buf, failed) = records.into_pending();
         SessionDecoder {
-            records,
+            buf,
+            plain: 0,
+            opened: 0,
+            sealed: 0,
             opener,
-            frames: FrameDecoder::new(max_frame),
-            failed: None,
+            max_frame,
+            failed: failed.map(SessionError::Frame),
         }
     }
 
-    /// Appends bytes received from the peer.
+    /// Appends bytes received from the peer. After an error they are discarded.
     pub fn push(&mut self, bytes: &[u8]) {
-        self.records.push(bytes);
+        if self.failed.is_some() || bytes.is_empty() {
+            return;
+        }
+        self.make_room(bytes.len());
+        self.buf.extend_from_slice(bytes);
     }
 
-    /// The buffer to read the next bytes from the peer into, and how many to read at most
-    /// (see [`FrameDecoder::read_buffer`]): the socket's bytes land where their records are
-    /// checked, with no copy on the way. A large record already begun is read to its end
-    /// and no further, so that once it is opened the buffer starts over, instead of moving
-    /// the next record's head to its front; otherwise up to one whole record is read.
+    /// The buffer to read the next bytes from the peer into (appending), and how many to
+    /// read at most: the socket's bytes land where their records are opened, with no copy
+    /// on the way. A large record already begun is read to its end and no further, so that
+    /// once it is opened no head of a next record is left behind it; otherwise up to one
+    /// whole record is read. Bytes appended after an error are discarded.
     pub fn read_buffer(&mut self) -> (&mut Vec<u8>, usize) {
-        let room = match self.records.missing() {
+        if self.failed.is_some() {
+            self.reset();
+        }
+        let room = match self.record_missing() {
             Some(missing) if missing >= READ_TO_END => missing,
             _ => READ_ROOM,
         };
-        (self.records.read_buffer(room), room)
+        self.make_room(room);
+        (&mut self.buf, room)
+    }
+
+    /// Bytes still missing from the record being received, once its length field has
+    /// arrived (and is within the cap).
+    fn record_missing(&self) -> Option<usize> {
+        let pending = self.buf.get(self.sealed..).unwrap_or_default();
+        let length = usize::try_from(u32::from_be_bytes(*pending.first_chunk::<4>()?)).ok()?;
+        if length > MAX_RECORD_FRAME {
+            return None;
+        }
+        (length + 4).checked_sub(pending.len()).filter(|n| *n > 0)
+    }
+
+    /// Makes room for `room` more bytes past the end of the buffer. A drained buffer starts
+    /// over; otherwise, when the room is short, the gap left by opened records is closed
+    /// and the consumed prefix dropped, and only then does the buffer grow (by [`GROWTH`]
+    /// at least). So the buffer holds at most an unfinished frame, one record's payload
+    /// past it, an unopened record and a read: never the gaps, whatever the records' sizes.
+    fn make_room(&mut self, room: usize) {
+        if self.plain == self.opened {
+            // No opened bytes wait: the inner stream starts again where the records do.
+            (self.plain, self.opened) = (self.sealed, self.sealed);
+        }
+        if self.plain == self.buf.len() {
+            if self.buf.capacity() > RETAINED_CAPACITY {
+                self.buf = Vec::new();
+            }
+            self.reset();
+        }
+        if self.buf.capacity() - self.buf.len() >= room {
+            return;
+        }
+        let opened = self.opened.saturating_sub(self.plain);
+        if self.plain > 0 {
+            self.buf.copy_within(self.plain..self.opened, 0);
+        }
+        if self.sealed > opened {
+            self.buf.copy_within(self.sealed.., opened);
+        }
+        let len = opened + self.buf.len().saturating_sub(self.sealed);
+        self.buf.truncate(len);
+        (self.plain, self.opened, self.sealed) = (0, opened, opened);
+        if self.buf.capacity() - self.buf.len() < room {
+            self.buf.reserve_exact(room.max(GROWTH));
+        }
+    }
+
+    /// Empties the buffer (keeping its capacity).
+    fn reset(&mut self) {
+        self.buf.clear();
+        (self.plain, self.opened, self.sealed) = (0, 0, 0);
     }
 
     /// The next verified frame, lent until the decoder is used again; `Ok(None)` if more
@@ -489,24 +589,50 @@ impl SessionDecoder {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        while !self.frames.is_ready() {
-            let opened = match self.records.next_borrowed_mut() {
-                Ok(None) => return Ok(None),
-                Ok(Some((FrameKind::Sealed, record))) => self.opener.open(record),
-                Ok(Some((kind, _))) => Err(SessionError::Unsealed { kind }),
-                Err(error) => Err(SessionError::Frame(error)),
-            };
-            match opened {
-                // Room for three more records past the one pushed: a frame that spans
-                // records is moved to the front once every three, not on every one.
-                Ok(payload) => self.frames.push_with_slack(payload, 3 * MAX_RECORD_PAYLOAD),
-                Err(error) => {
-                    self.failed = Some(error.clone());
-                    return Err(error);
+        loop {
+            let pending = self.buf.get(self.plain..self.opened).unwrap_or_default();
+            match locate_frame(pending, self.max_frame) {
+                Ok(Some((kind, body_start, end))) => {
+                    let (from, to) = (self.plain + body_start, self.plain + end);
+                    self.plain = to;
+                    return Ok(Some((kind, self.buf.get(from..to).unwrap_or_default())));
                 }
+                Ok(None) => {}
+                Err(error) => return Err(self.fail(SessionError::Frame(error))),
+            }
+            match self.open_record() {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(error) => return Err(self.fail(error)),
             }
         }
-        self.frames.next_borrowed().map_err(SessionError::Frame)
+    }
+
+    /// Opens the next record, if it is whole, onto the end of the inner stream; false if
+    /// it is not whole yet.
+    fn open_record(&mut self) -> Result<bool, SessionError> {
+        let pending = self.buf.get(self.sealed..).unwrap_or_default();
+        let (body_start, end) = match locate_frame(pending, MAX_RECORD_FRAME) {
+            Ok(None) => return Ok(false),
+            Ok(Some((FrameKind::Sealed, body_start, end))) => (body_start, end),
+            Ok(Some((kind, ..))) => return Err(SessionError::Unsealed { kind }),
+            Err(error) => return Err(SessionError::Frame(error)),
+        };
+        let record_end = self.sealed + end;
+        let shift = (self.sealed + body_start).saturating_sub(self.opened);
+        let in_out = self.buf.get_mut(self.opened..record_end).unwrap_or_default();
+        let len = self.opener.open_within(in_out, shift)?;
+        self.opened += len;
+        self.sealed = record_end;
+        Ok(true)
+    }
+
+    /// Records `error` as final, drops what is buffered, and returns it.
+    fn fail(&mut self, error: SessionError) -> SessionError {
+        self.failed = Some(error.clone());
+        self.buf = Vec::new();
+        self.reset();
+        error
     }
 
     /// Checks that the stream may end here: call it when the peer closes its side.
@@ -519,13 +645,16 @@ impl SessionDecoder {
         if let Some(error) = &self.failed {
             return Err(error.clone());
         }
-        self.records.finish().map_err(SessionError::Frame)?;
-        self.frames.finish().map_err(SessionError::Frame)
+        match self.buffered() {
+            0 => Ok(()),
+            buffered => Err(SessionError::Frame(FrameError::Truncated { buffered })),
+        }
     }
 
-    /// Bytes received and not yet returned as part of a frame.
+    /// Bytes received and not yet returned as part of a frame (opened or not).
     pub fn buffered(&self) -> usize {
-        self.records.buffered().saturating_add(self.frames.buffered())
+        let opened = self.opened.saturating_sub(self.plain);
+        self.buf.len().saturating_sub(self.sealed).saturating_add(opened)
     }
 }
 
@@ -950,5 +1079,120 @@ mod tests {
             );
             assert_eq!(decoder.finish(), Ok(()));
         }
+    }
+
+    /// Feeds `wire` to `decoder` through its read buffer, in reads of the sizes `rng`
+    /// draws (at most what the decoder asks for), and collects the frames.
+    fn read_all(
+        decoder: &mut SessionDecoder,
+        wire: &[u8],
+        rng: &mut fastrand::Rng,
+    ) -> Vec<(FrameKind, Vec<u8>)> {
+        let mut got = Vec::new();
+        let mut rest = wire;
+        while !rest.is_empty() {
+            let (buf, room) = decoder.read_buffer();
+            let take = rng.usize(1..=room.min(rest.len()));
+            buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            while let Some((kind, frame)) = decoder.next_borrowed().expect("valid") {
+                got.push((kind, frame.to_vec()));
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn frames_of_any_size_come_out_whole_across_any_records_and_reads() {
+        let mut rng = fastrand::Rng::with_seed(0xae_ad);
+        for round in 0..40 {
+            let frames: Vec<(FrameKind, Vec<u8>)> = (0..rng.usize(1..12))
+                .map(|i| {
+                    let len = [rng.usize(..100), rng.usize(..70_000), rng.usize(..300_000)][i % 3];
+                    (FrameKind::Message, (0..len).map(|_| rng.u8(..)).collect())
+                })
+                .collect();
+            let mut inner = Vec::new();
+            for (kind, body) in &frames {
+                encode_frame(*kind, body, DEFAULT_MAX_FRAME, &mut inner).expect("frame");
+            }
+            let (mut a, b) = keys();
+            let mut wire = Vec::new();
+            let mut rest = inner.as_slice();
+            while !rest.is_empty() {
+                let cut = rng.usize(1..=MAX_RECORD_PAYLOAD).min(rest.len());
+                a.seal.seal(&rest[..cut], &mut wire).expect("seal");
+                rest = &rest[cut..];
+            }
+            let mut decoder = SessionDecoder::new(FrameDecoder::default(), b.open, DEFAULT_MAX_FRAME);
+            assert_eq!(read_all(&mut decoder, &wire, &mut rng), frames, "round {round}");
+            assert_eq!(decoder.finish(), Ok(()));
+            assert_eq!(decoder.buffered(), 0);
+        }
+    }
+
+    #[test]
+    fn tiny_records_do_not_make_the_decoder_hold_their_headers_and_tags() {
+        // A 200 KiB frame in records of one byte each: 21 bytes of header and tag per byte
+        // of payload, 4.4 MB on the wire. The decoder holds the frame, not the gaps.
+        let body = vec![5u8; 200 * 1024];
+        let mut inner = Vec::new();
+        encode_frame(FrameKind::Message, &body, DEFAULT_MAX_FRAME, &mut inner).expect("frame");
+        let (mut a, b) = keys();
+        let mut wire = Vec::new();
+        for byte in inner.chunks(1) {
+            a.seal.seal(byte, &mut wire).expect("seal");
+        }
+        let mut decoder = SessionDecoder::new(FrameDecoder::default(), b.open, DEFAULT_MAX_FRAME);
+        let mut most = 0;
+        let mut got = Vec::new();
+        for read in wire.chunks(READ_ROOM) {
+            let (buf, _) = decoder.read_buffer();
+            buf.extend_from_slice(read);
+            most = most.max(decoder.buf.capacity());
+            while let Some((kind, frame)) = decoder.next_borrowed().expect("valid") {
+                got.push((kind, frame.to_vec()));
+            }
+        }
+        assert_eq!(got, [(FrameKind::Message, body)]);
+        assert!(
+            most <= inner.len() + READ_ROOM + 2 * GROWTH,
+            "buffer grew to {most} bytes for a frame of {}",
+            inner.len()
+        );
+    }
+
+    #[test]
+    fn a_decoder_that_took_over_the_handshake_stream_keeps_its_records_or_its_error() {
+        let (mut a, b) = keys();
+        let mut inner = Vec::new();
+        encode_frame(FrameKind::Heartbeat, b"", DEFAULT_MAX_FRAME, &mut inner).expect("frame");
+        let mut wire = Vec::new();
+        a.seal.seal(&inner, &mut wire).expect("seal");
+        // The handshake's decoder read the first record along with the last handshake frame.
+        let mut handshake = FrameDecoder::new(64);
+        let mut stream = Vec::new();
+        encode_frame(FrameKind::Handshake, b"proof", 64, &mut stream).expect("frame");
+        stream.extend_from_slice(&wire);
+        handshake.push(&stream);
+        assert!(matches!(
+            handshake.next_borrowed(),
+            Ok(Some((FrameKind::Handshake, _)))
+        ));
+        let mut decoder = SessionDecoder::new(handshake, b.open, DEFAULT_MAX_FRAME);
+        assert_eq!(
+            decoder.next_borrowed(),
+            Ok(Some((FrameKind::Heartbeat, &b""[..])))
+        );
+        // A handshake decoder that failed hands its error over.
+        let mut broken = FrameDecoder::new(64);
+        broken.push(&[0, 0, 0, 0]);
+        assert_eq!(broken.next_borrowed(), Err(FrameError::Empty));
+        let (_, b) = keys();
+        let mut decoder = SessionDecoder::new(broken, b.open, DEFAULT_MAX_FRAME);
+        assert_eq!(
+            decoder.next_borrowed(),
+            Err(SessionError::Frame(FrameError::Empty))
+        );
     }
 }
