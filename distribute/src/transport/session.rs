@@ -54,8 +54,9 @@
 //! `ring`). The payload is capped at [`MAX_RECORD_PAYLOAD`], so a receiver buffers at most
 //! one small record before it can check it, and nothing from a record is used before its
 //! tag is verified: a record that fails is never decrypted into anything a caller sees.
-//! The receiver pushes each opened payload into an ordinary [`FrameDecoder`] that enforces
-//! the frame cap, as before.
+//! The receiver opens each record so that its payload follows the one before it in the same
+//! buffer ([`SessionDecoder`]): a frame that spans records is read where it lies, under the
+//! connection's frame cap, as a [`FrameDecoder`] would read it.
 //!
 //! Any failure is final: the connection must close, with the [`SessionError`] as its reason.
 //!
@@ -77,6 +78,12 @@
 //! The writer seals one record of up to 64 KiB per write, so a small message costs its
 //! share of one record, not a record of its own; the peer opens a record while the next one
 //! is sealed.
+//!
+//! Cost, measured with `distribute-bench bulk --quick` and `remote --quick`, 12 interleaved
+//! rounds of the HMAC build and this one on the shared 2-core machine (medians): 64 KiB
+//! tells went from 0.38 to 0.71 GB/s (0.20 to 0.35 × raw TCP in the same rounds, with the
+//! copy that joined a frame's halves also gone), small tells from 0.18 to 0.20 × raw TCP,
+//! and `remote.ask_from_task.p50` from 8.8 to 8.6 µs.
 //!
 use std::fmt;
 
