@@ -164,15 +164,21 @@ pub(super) fn keys_pair(a: &mut SessionKeys, b: &mut SessionKeys, payload: &[u8]
             .map_err(|e| Violation::new(format!("sealing failed: {e}")))?;
         Ok(record.get(FRAME_HEADER_LEN..).unwrap_or_default().to_vec())
     };
-    let (from_a, from_b) = (seal(a)?, seal(b)?);
-    check(b.open.open(&from_a).ok() == Some(payload), || {
+    let (mut from_a, mut from_b) = (seal(a)?, seal(b)?);
+    // Encrypted: 16 bytes or more of ciphertext equal to the payload would be a 2^-128
+    // accident (a shorter one may match by chance).
+    check(
+        payload.len() < 16 || from_a.get(..payload.len()) != Some(payload),
+        || "a record carries its payload in the clear".into(),
+    )?;
+    check(b.open.open(&mut from_a).ok() == Some(payload), || {
         "b cannot open a's record".into()
     })?;
-    check(a.open.open(&from_b).ok() == Some(payload), || {
+    check(a.open.open(&mut from_b).ok() == Some(payload), || {
         "a cannot open b's record".into()
     })?;
-    let reflected = seal(a)?;
-    check(a.open.open(&reflected).is_err(), || {
+    let mut reflected = seal(a)?;
+    check(a.open.open(&mut reflected).is_err(), || {
         "a opened its own record".into()
     })
 }

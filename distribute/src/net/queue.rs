@@ -114,16 +114,17 @@ impl Batch {
     /// Seals the next part of the batch and returns the bytes to write next, as slices to
     /// write in order with one vectored write: first what a direct write left over (with the
     /// first record), then one record (up to 64 KiB of frames) at a time, as its header, its
-    /// payload (borrowed from the frames taken: never copied) and its tag; `None` once
-    /// everything is out. Writing record by record lets the peer verify and deliver the
+    /// payload (encrypted in place in the frames taken: never copied) and its tag; `None`
+    /// once everything is out. Writing record by record lets the peer verify and deliver the
     /// first frames while the next record is sealed, instead of after the whole batch.
     pub(crate) fn next_part(&mut self) -> Option<Result<[&[u8]; 4], SessionError>> {
         if self.started {
             self.wire.clear();
         }
         self.started = true;
-        let rest = self.plain.get(self.sealed..).unwrap_or_default();
-        let part = rest.get(..MAX_RECORD_PAYLOAD).unwrap_or(rest);
+        let rest = self.plain.get_mut(self.sealed..).unwrap_or_default();
+        let len = rest.len().min(MAX_RECORD_PAYLOAD);
+        let part = rest.get_mut(..len).unwrap_or_default();
         if part.is_empty() {
             return (!self.wire.is_empty()).then_some(Ok([&self.wire[..], &[], &[], &[]]));
         }
@@ -136,7 +137,7 @@ impl Batch {
             Ok((header, tag)) => {
                 self.header = header;
                 self.tag = tag;
-                self.sealed += part.len();
+                self.sealed += len;
                 Some(Ok([&self.wire[..], &self.header[..], part, &self.tag[..]]))
             }
             Err(error) => Some(Err(error)),
@@ -909,11 +910,11 @@ mod tests {
         assert!(queue.retired(old).is_none());
         let mut goodbye = Vec::new();
         retired.sealer.seal(b"old", &mut goodbye).expect("seal");
-        assert_eq!(old_opener.open(&goodbye[5..]), Ok(&b"old"[..]));
+        assert_eq!(old_opener.open(&mut goodbye[5..]), Ok(&b"old"[..]));
         assert_eq!(queue.push_now(Urgency::Batch, frame_of(b"new")), Ok(()));
         assert!(queue.take(new, &mut batch).await);
-        let wire = batch.seal().expect("seal").to_vec();
-        let payload = new_opener.open(&wire[5..]).expect("new session").to_vec();
+        let mut wire = batch.seal().expect("seal").to_vec();
+        let payload = new_opener.open(&mut wire[5..]).expect("new session").to_vec();
         assert!(payload.ends_with(b"new"));
         batch.recycle();
         // Two hand-overs before the writers wake: each keeps its own session.
@@ -959,8 +960,8 @@ mod tests {
         let mut records = crate::transport::FrameDecoder::new(crate::transport::session::MAX_RECORD_FRAME);
         records.push(&wire);
         let mut opened = Vec::new();
-        while let Ok(Some(record)) = records.next() {
-            opened.extend_from_slice(opener.open(&record.body).expect("in sequence"));
+        while let Ok(Some(mut record)) = records.next() {
+            opened.extend_from_slice(opener.open(&mut record.body).expect("in sequence"));
         }
         assert_eq!(opened, [&b"direct"[..], &frames].concat());
     }

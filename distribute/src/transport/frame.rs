@@ -286,18 +286,6 @@ impl FrameDecoder {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Like [`push`](Self::push), but a buffer that must grow grows by `slack` bytes more
-    /// than `bytes` need, so that the unfinished frame is moved to the front once every few
-    /// pushes instead of on every one. For bytes that were already checked (a session's
-    /// opened records), whose amount the receiver chose to take in.
-    pub(crate) fn push_with_slack(&mut self, bytes: &[u8], slack: usize) {
-        if self.failed.is_some() || bytes.is_empty() {
-            return;
-        }
-        self.make_room(bytes.len(), slack);
-        self.buf.extend_from_slice(bytes);
-    }
-
     /// The buffer to read the next bytes from the peer into, with room for at least `room`
     /// bytes past what it holds: a connection reads straight into it (appending, e.g. with
     /// `AsyncReadExt::read_buf` limited to `room`) instead of reading into a buffer of its
@@ -440,34 +428,15 @@ impl FrameDecoder {
     /// (offsets into `buf`). Consumes nothing.
     fn locate(&self) -> Result<Option<(FrameKind, usize, usize)>, FrameError> {
         let pending = self.buf.get(self.start..).unwrap_or_default();
-        let Some(length) = pending.first_chunk::<LENGTH_LEN>() else {
-            return Ok(None);
-        };
-        let length = usize::try_from(u32::from_be_bytes(*length)).unwrap_or(usize::MAX);
-        if length == 0 {
-            return Err(FrameError::Empty);
-        }
-        if length > self.max {
-            return Err(FrameError::Oversize {
-                claimed: length,
-                limit: self.max,
-            });
-        }
-        // Check the kind as soon as it arrives, so garbage is rejected before its body is awaited.
-        let Some(&kind) = pending.get(LENGTH_LEN) else {
-            return Ok(None);
-        };
-        let kind = FrameKind::try_from(kind)?;
-        let Some(total) = length.checked_add(LENGTH_LEN) else {
-            return Err(FrameError::Oversize {
-                claimed: length,
-                limit: self.max,
-            });
-        };
-        if pending.len() < total {
-            return Ok(None);
-        }
-        Ok(Some((kind, self.start + FRAME_HEADER_LEN, self.start + total)))
+        Ok(locate_frame(pending, self.max)?
+            .map(|(kind, body_start, end)| (kind, self.start + body_start, self.start + end)))
+    }
+
+    /// The bytes received and not yet returned as frames, and the decoder's error if it
+    /// failed: what a decoder that takes over the stream starts from.
+    pub(crate) fn into_pending(mut self) -> (Vec<u8>, Option<FrameError>) {
+        self.buf.drain(..self.start);
+        (self.buf, self.failed)
     }
 
     fn decode(&mut self) -> Result<Option<Frame>, FrameError> {
@@ -489,6 +458,43 @@ impl FrameDecoder {
         }
         Ok(Some(frame))
     }
+}
+
+/// Finds the first complete frame of `pending` under the cap `max`: its kind, and where its
+/// body starts and the frame ends (offsets into `pending`); `Ok(None)` if it is not whole
+/// yet. The length and the kind are checked as soon as they arrive, so garbage and an
+/// oversize claim are refused before a body is awaited.
+pub(crate) fn locate_frame(
+    pending: &[u8],
+    max: usize,
+) -> Result<Option<(FrameKind, usize, usize)>, FrameError> {
+    let Some(length) = pending.first_chunk::<LENGTH_LEN>() else {
+        return Ok(None);
+    };
+    let length = usize::try_from(u32::from_be_bytes(*length)).unwrap_or(usize::MAX);
+    if length == 0 {
+        return Err(FrameError::Empty);
+    }
+    if length > max {
+        return Err(FrameError::Oversize {
+            claimed: length,
+            limit: max,
+        });
+    }
+    let Some(&kind) = pending.get(LENGTH_LEN) else {
+        return Ok(None);
+    };
+    let kind = FrameKind::try_from(kind)?;
+    let Some(total) = length.checked_add(LENGTH_LEN) else {
+        return Err(FrameError::Oversize {
+            claimed: length,
+            limit: max,
+        });
+    };
+    if pending.len() < total {
+        return Ok(None);
+    }
+    Ok(Some((kind, FRAME_HEADER_LEN, total)))
 }
 
 #[cfg(test)]

@@ -103,10 +103,12 @@ pub const MAGIC: [u8; 4] = *b"DSTR";
 
 /// The handshake and wire protocol version this build speaks.
 ///
-/// Version 2 seals every byte after the handshake ([`super::session`]); a node of version 1,
-/// which would send plain frames, is refused during the handshake with
-/// [`HandshakeError::VersionMismatch`] rather than dropped for its first frame.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 2 sealed every byte after the handshake ([`super::session`]) with HMAC-SHA-256
+/// tags; version 3 seals with AES-256-GCM, under keys derived with new labels. A node of an
+/// earlier version, which would send plain frames (1) or records this one cannot open (2),
+/// is refused during the handshake with [`HandshakeError::VersionMismatch`] rather than
+/// dropped for its first frame.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The longest node name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -679,7 +681,7 @@ mod tests {
     #[test]
     fn hello_has_a_stable_wire_layout() {
         let (_, bytes) = start("n1", 0x0102, COOKIE, 0xaa);
-        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 2, 0, 2, b'n', b'1'];
+        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 3, 0, 2, b'n', b'1'];
         expected.extend_from_slice(&1002u64.to_be_bytes());
         expected.extend_from_slice(&0x0102u64.to_be_bytes());
         expected.extend_from_slice(&[0xaa; 32]);
@@ -725,20 +727,23 @@ mod tests {
             })
         );
 
-        // Version 1 (plain frames after the handshake) is refused as such.
-        let (mut a, _) = start("a", 0, COOKIE, 1);
-        let v1 = Hello {
-            version: 1,
-            ..hello("b", 2)
+        // Version 1 (plain frames after the handshake) and version 2 (HMAC-SHA-256 records)
+        // are refused as such.
+        for old in [1, 2] {
+            let (mut a, _) = start("a", 0, COOKIE, 1);
+            let earlier = Hello {
+                version: old,
+                ..hello("b", 2)
+            }
+            .encode();
+            assert_eq!(
+                recv(&mut a, &earlier),
+                Err(HandshakeError::VersionMismatch {
+                    ours: PROTOCOL_VERSION,
+                    theirs: old
+                })
+            );
         }
-        .encode();
-        assert_eq!(
-            recv(&mut a, &v1),
-            Err(HandshakeError::VersionMismatch {
-                ours: PROTOCOL_VERSION,
-                theirs: 1
-            })
-        );
 
         // A later version may lay out the rest differently: only the prefix is read.
         let (mut a, _) = start("a", 0, COOKIE, 1);
