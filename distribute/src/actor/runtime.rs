@@ -126,16 +126,15 @@ pub(crate) trait NodeServices: Send + Sync + 'static {
     /// Registers the local actor `actor` (of type `type_name`, whose messages have
     /// `fingerprint`) under `name` in the cluster-wide registry: what a supervisor does for a
     /// registered child. `Err` says why not.
-    fn register_global(
-        &self,
-        name: String,
-        actor: ActorEntry,
-    ) -> super::BoxFuture<'static, Result<(), String>>;
+    fn register_global(&self, name: String, actor: ActorEntry) -> Registering;
 
     /// Adds the local actor to the process group `group`, as [`NodeServices::register_global`]
     /// names it.
     fn join_group(&self, group: &str, actor: ActorEntry) -> Result<(), String>;
 }
+
+/// The registration [`NodeServices::register_global`] starts: `Err` says why it failed.
+pub(crate) type Registering = super::BoxFuture<'static, Result<(), String>>;
 
 /// An actor as the registry records it, without its type: what the layers above the actor
 /// layer need to register a supervisor's child.
