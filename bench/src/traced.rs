@@ -43,14 +43,26 @@ const LEAN: &str = concat!(
     "/lean/target/release/distribute-bench-lean"
 );
 
-/// The tell throughput of the lean build, if it is built.
-async fn tell_tput_lean(messages: u64) -> Result<Option<f64>, BoxError> {
-    let lean = std::path::Path::new(LEAN);
+/// The same program built with its feature `tracing` (distribute's tracing compiled in).
+const LEAN_TRACED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/lean/target-traced/release/distribute-bench-lean"
+);
+
+/// The tell throughput of the lean build `program`, if it is built.
+async fn tell_tput_lean(program: &str, messages: u64) -> Result<Option<f64>, BoxError> {
+    let lean = std::path::Path::new(program);
     if !lean.exists() {
         return Ok(None);
     }
     let child = raw_tcp::spawn_program(lean, &[&messages.to_string()], &[])?;
     Ok(Some(announced(child).await?))
+}
+
+/// One round of the lean builds: without tracing, then with it, each if built.
+async fn tell_tput_leans(messages: u64) -> Result<(Option<f64>, Option<f64>), BoxError> {
+    let without = tell_tput_lean(LEAN, messages).await?;
+    Ok((without, tell_tput_lean(LEAN_TRACED, messages).await?))
 }
 
 /// Measures the figure without a subscriber and, in the same rounds, the two with one and
@@ -61,20 +73,21 @@ pub(crate) async fn tell_tput_subscribers(rounds: usize, messages: u64) -> Resul
         rounds,
         async || tell_tput(none, messages).await,
         async || {
-            let lean = tell_tput_lean(messages).await?;
+            let leans = tell_tput_leans(messages).await?;
             Ok((
                 tell_tput(fmt, messages).await?,
                 tell_tput(otel, messages).await?,
-                lean,
+                leans,
             ))
         },
     )
     .await?;
-    let mut figures = (Vec::new(), Vec::new(), Vec::new());
-    for (fmt, otel, lean) in measured.figure {
+    let mut figures = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (fmt, otel, (lean, lean_traced)) in measured.figure {
         figures.0.push(fmt);
         figures.1.push(otel);
         figures.2.extend(lean);
+        figures.3.extend(lean_traced);
     }
     let without = measured.baseline;
     report(SUBSCRIBERS[0].1, median(&without), "msgs/s");
@@ -82,22 +95,42 @@ pub(crate) async fn tell_tput_subscribers(rounds: usize, messages: u64) -> Resul
         report(name, median(&figure), "msgs/s");
         report_ratio(&format!("ratio.{name}_vs_no_subscriber"), &figure, &without);
     }
-    if figures.2.len() == without.len() {
-        // The price of tracing compiled in, with nothing listening: this build against one
-        // without the feature, in the same rounds.
-        report("local.tell_tput.without_tracing", median(&figures.2), "msgs/s");
+    report_leans(&without, &figures.2, &figures.3);
+    Ok(())
+}
+
+/// Reports the lean builds' figures: the price of tracing compiled in with nothing listening
+/// is the lean program with the feature against the same program without it (they differ in
+/// that feature only); this binary's figure against the lean one is reported too, though it
+/// also measures the layout of a larger program.
+fn report_leans(without: &[f64], lean: &[f64], lean_traced: &[f64]) {
+    if lean.len() == without.len() {
+        report("local.tell_tput.without_tracing", median(lean), "msgs/s");
         report_ratio(
-            "ratio.local.tell_tput.no_subscriber_vs_without_tracing",
-            &without,
-            &figures.2,
+            "ratio.local.tell_tput.bench_no_subscriber_vs_without_tracing",
+            without,
+            lean,
         );
+        if lean_traced.len() == lean.len() {
+            report("local.tell_tput.lean_traced", median(lean_traced), "msgs/s");
+            report_ratio(
+                "ratio.local.tell_tput.no_subscriber_vs_without_tracing",
+                lean_traced,
+                lean,
+            );
+        } else {
+            eprintln!(
+                "local.tell_tput.lean_traced: not measured; build it with `cargo build --release \
+                 --manifest-path bench/lean/Cargo.toml --features tracing --target-dir \
+                 bench/lean/target-traced`"
+            );
+        }
     } else {
         eprintln!(
             "local.tell_tput.without_tracing: not measured; build it with \
              `cargo build --release --manifest-path bench/lean/Cargo.toml`"
         );
     }
-    Ok(())
 }
 
 /// Entry point of the child: installs the subscriber, measures one tell throughput, prints it.

@@ -1,8 +1,16 @@
 //! `distribute-bench-lean <messages>`: the local tell throughput, as `distribute-bench`'s
 //! child `--tell-tput none` measures it, of `distribute` built without its `tracing` feature
-//! (no span, no event, no `tracing` in the build). `distribute-bench local` runs it in the
-//! same rounds as the default build with no subscriber (`local.tell_tput.without_tracing`),
-//! when it is built: `cargo build --release --manifest-path bench/lean/Cargo.toml`.
+//! (no span, no event, no `tracing` in the build), or, with this package's feature
+//! `tracing`, of the same program with tracing compiled in and no subscriber. The two builds
+//! differ in that feature only, so their ratio is the price of tracing compiled in, free of
+//! the layout of a larger program. `distribute-bench local` runs both in the same rounds
+//! (`local.tell_tput.without_tracing`, `local.tell_tput.lean_traced`) when they are built:
+//!
+//! ```text
+//! cargo build --release --manifest-path bench/lean/Cargo.toml
+//! cargo build --release --manifest-path bench/lean/Cargo.toml --features tracing \
+//!     --target-dir bench/lean/target-traced
+//! ```
 //!
 //! Prints messages per second on one line, or why it could not, and exits non-zero.
 
@@ -33,8 +41,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main(worker_threads = 2)]
 async fn main() -> Result<(), BoxError> {
-    if distribute::trace::COMPILED_IN {
-        return Err("distribute was built with its tracing feature: build this package on its own".into());
+    if distribute::trace::COMPILED_IN != cfg!(feature = "tracing") {
+        return Err(
+            "distribute's tracing feature differs from this package's: build this package on its own".into(),
+        );
     }
     let messages: u64 = std::env::args()
         .nth(1)
