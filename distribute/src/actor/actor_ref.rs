@@ -375,10 +375,15 @@ where
     let msg = make(ReplyTo::new(tx));
     let exchange = async {
         match room {
-            Room::Wait => cell
-                .send(msg)
-                .await
-                .map_err(|_| CallError::ActorStopped { actor })?,
+            // Room now, the common case, builds no waiting future (as a tell).
+            Room::Wait => match cell.try_send(msg) {
+                Ok(()) => {}
+                Err(TrySendError::Full(msg)) => cell
+                    .send(msg)
+                    .await
+                    .map_err(|_| CallError::ActorStopped { actor })?,
+                Err(TrySendError::Closed(_)) => return Err(CallError::ActorStopped { actor }),
+            },
             Room::Now => cell.try_send(msg).map_err(|e| match e {
                 TrySendError::Full(_) => CallError::MailboxFull { actor },
                 TrySendError::Closed(_) => CallError::ActorStopped { actor },
