@@ -43,10 +43,11 @@ pub enum RegistryMsg {
         name: String,
         owner: ActorId,
     },
-    /// From the sequencer to the claimant, its answer: refused with the name's owner (none for
-    /// an unclaim of a name no one holds, or a claim for an actor of a node the sequencer saw
-    /// go down) or already granted, at once; or done, once every node acknowledged the
-    /// [`Commit`](RegistryMsg::Commit) of the change (the claimant's own included).
+    /// From the sequencer to the claimant, its answer when no [`Commit`](RegistryMsg::Commit)
+    /// of the change is: refused with the name's owner (none for an unclaim of a name no one
+    /// holds, or a claim for an actor of a node the sequencer saw go down) or already granted,
+    /// at once; or done, once the change is applied everywhere (or given up on) if its commit
+    /// did not answer the claimant (see [`Commit`](RegistryMsg::Commit)).
     ClaimReply {
         request: u64,
         result: Result<(), Option<ActorId>>,
@@ -58,15 +59,16 @@ pub enum RegistryMsg {
     /// From the sequencer to every node, the claimant included: apply `change` and
     /// acknowledge it to the sequencer. `claimant` names the node and request that asked for
     /// it (none for a change the sequencer makes on its own to bring replicas back in line, a
-    /// *sync*). To the claimant only, `witnesses` lists the other nodes the sequencer waits
-    /// for (at most [`MAX_WITNESSES`]): each that holds the change tells the claimant so
-    /// ([`Applied`](RegistryMsg::Applied)), which may then take it as granted without waiting
-    /// for the sequencer's reply; `None` to every other node.
+    /// *sync*). The claimant's copy goes out last, once every other node acknowledged the
+    /// change (or was given up on), with `answer` set: it is the claimant's answer, the change
+    /// done. A copy the sequencer had to send sooner, to keep its order ahead of other frames
+    /// to the claimant, has `answer` unset (as every other node's copy), and a
+    /// [`ClaimReply`](RegistryMsg::ClaimReply) answers the claimant once the change is done.
     Commit {
         request: u64,
         change: Committed,
         claimant: Option<Claimant>,
-        witnesses: Option<Vec<NodeId>>,
+        answer: bool,
     },
     /// To the sequencer: commit `request` is applied.
     CommitAck { request: u64 },
@@ -106,13 +108,6 @@ pub enum RegistryMsg {
         winner: ActorId,
         loser: ActorId,
     },
-    /// To the claimant of commit `commit` of `sequencer` (its request `request`), from a node
-    /// that applied it and holds the change: one of the commit's witnesses.
-    Applied {
-        sequencer: NodeId,
-        commit: u64,
-        request: u64,
-    },
 }
 
 /// A change the sequencer made, as every node applies it.
@@ -147,10 +142,6 @@ pub struct Claimant {
 /// release of a name no one holds, or a claim for an actor of a node that went down).
 pub type Decision = Result<(), Option<ActorId>>;
 
-/// The most witnesses a commit names: a sequencer with more nodes to wait for names none, and
-/// its claimant waits for its reply. A commit naming more is refused.
-pub const MAX_WITNESSES: usize = 1024;
-
 /// No registry frame is larger than the largest frame a node accepts (snapshots are chunked
 /// well under it).
 const REGISTRY_LIMIT: usize = 4 * 1024 * 1024;
@@ -181,14 +172,6 @@ impl RegistryMsg {
                 validate_entry(entry)
             }
             RegistryMsg::Unclaim { name, .. } => validate_name(name),
-            RegistryMsg::Commit { witnesses, .. }
-                if witnesses.as_ref().is_some_and(|w| w.len() > MAX_WITNESSES) =>
-            {
-                Err(RegistryError::InvalidName {
-                    name: String::new(),
-                    why: "a commit names at most 1024 witnesses",
-                })
-            }
             RegistryMsg::Commit { change, .. } => match change {
                 Committed::Registered { name, entry } => {
                     validate_name(name)?;
@@ -198,7 +181,6 @@ impl RegistryMsg {
             },
             RegistryMsg::ClaimReply { .. }
             | RegistryMsg::CommitAck { .. }
-            | RegistryMsg::Applied { .. }
             | RegistryMsg::NotSequencer { .. } => Ok(()),
             RegistryMsg::Snapshot { entries, groups } | RegistryMsg::SnapshotPart { entries, groups } => {
                 validate_entries(entries.iter().chain(groups))
@@ -263,24 +245,13 @@ mod tests {
                 node: node(1),
                 request: 3,
             }),
-            witnesses: Some(vec![node(2), node(3)]),
-        };
-        let applied = RegistryMsg::Applied {
-            sequencer: node(0),
-            commit: 9,
-            request: 3,
+            answer: true,
         };
         let groups = RegistryMsg::Groups {
             node: node(2),
             groups: vec![("workers".into(), entry(id(2, 4)))],
         };
-        for msg in [
-            msg,
-            commit,
-            groups,
-            applied,
-            RegistryMsg::CommitAck { request: 9 },
-        ] {
+        for msg in [msg, commit, groups, RegistryMsg::CommitAck { request: 9 }] {
             let mut out = Vec::new();
             assert!(msg.encode(&mut out).is_ok());
             assert_eq!(RegistryMsg::decode(&out), Ok(msg.clone()));

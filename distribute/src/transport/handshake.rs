@@ -104,11 +104,12 @@ pub const MAGIC: [u8; 4] = *b"DSTR";
 /// The handshake and wire protocol version this build speaks.
 ///
 /// Version 2 sealed every byte after the handshake ([`super::session`]) with HMAC-SHA-256
-/// tags; version 3 seals with AES-256-GCM, under keys derived with new labels. A node of an
-/// earlier version, which would send plain frames (1) or records this one cannot open (2),
-/// is refused during the handshake with [`HandshakeError::VersionMismatch`] rather than
-/// dropped for its first frame.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// tags; version 3 seals with AES-256-GCM, under keys derived with new labels; version 4
+/// sends a claimant its commit last, as its answer, and has no witnesses' `Applied` frame.
+/// A node of an earlier version, which would send plain frames (1), records this one cannot
+/// open (2) or registry frames it does not expect (3), is refused during the handshake with
+/// [`HandshakeError::VersionMismatch`] rather than dropped for its first frame.
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The longest node name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;

@@ -1,19 +1,12 @@
 //! The claimant's side: the changes this node sent to a sequencer, until each is answered.
 //!
-//! A claim is answered once, by the first of: the sequencer's `ClaimReply` (a refusal at once,
-//! or the grant once every node applied the change); its witnesses' word (below); the
-//! sequencer going down or ceasing to be the sequencer here ([`Answer::SequencerLost`]). The
-//! change itself reaches this node as the sequencer's `Commit`, as it reaches every other
-//! node, before the grant: it is applied in the sequencer's order like any other.
-//!
-//! The commit the claimant gets names its *witnesses*, the other nodes the sequencer waits
-//! for; each that applies the commit and holds the change tells the claimant at once
-//! (`Applied`), as it acknowledges it to the sequencer. Once the claimant holds the change
-//! from its own sequencer's commit and every witness said so, every node the sequencer waits
-//! for holds it: the claim is granted then, half a round trip before the sequencer's reply
-//! could come (which is then ignored). A witness's word that comes before the commit is kept
-//! (one per peer and claim); a witness not connected here, one that never speaks, or a
-//! commit naming none leaves the claim to the sequencer's reply, as before.
+//! A claim is answered once, by the first of: the sequencer's `Commit` of the change, which it
+//! sends the claimant once every other node acknowledged it (so the change is done); its
+//! `ClaimReply` (a refusal, or a grant with no commit: made already, or given up on while this
+//! node was not connected); the sequencer going down or ceasing to be the sequencer here
+//! ([`Answer::SequencerLost`]). The commit is applied in the sequencer's order like any other.
+//! Since the sequencer may wait for a silent node before it sends the commit, a claim gives
+//! its sequencer twice the claim timeout for a first word (see [`FIRST_WORD_DEADLINES`]).
 //!
 //! A claim is this node's own, or one a peer sent to this node while it was not the sequencer
 //! in its own view: this node then forwards it to its sequencer as the claimant (a *proxy*),
@@ -21,7 +14,7 @@
 //! not forwarded (the sequencer takes one from the owner's node only): the peer is told
 //! `NotSequencer`, and tries again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::outputs::{Answer, Outputs};
@@ -29,6 +22,11 @@ use super::sequencer::{Origin, Proposal, Work};
 use super::{Change, Registry};
 use crate::actor::NodeId;
 use crate::registry::wire::{Decision, RegistryMsg};
+
+/// How many claim timeouts a claim waits for a first word from its sequencer: the sequencer
+/// sends the claimant its commit only once every other node acknowledged it, and waits up to
+/// a claim timeout for a silent one before it gives up on it.
+pub(super) const FIRST_WORD_DEADLINES: u32 = 2;
 
 /// Claims in flight.
 #[derive(Debug, Default)]
@@ -47,17 +45,9 @@ struct PendingClaim {
     change: Change,
     /// The peer and request this claim is forwarded for, if it is a proxy's.
     proxy_for: Option<(NodeId, u64)>,
-    /// Whether its commit arrived here from its sequencer: the sequencer decided it, and is
-    /// not silent.
-    committed: bool,
     /// Whether its change is applied here (from its commit, which is applied only if its
     /// sequencer was still this node's), or is not to be applied here.
     applied: bool,
-    /// Its commit's number and the witnesses not heard from yet, once its commit arrived
-    /// from its sequencer, was applied and held here, and named witnesses all connected here.
-    witnessed: Option<(u64, BTreeSet<NodeId>)>,
-    /// Witnesses' word that came before the commit: the commit each said it applied.
-    early: BTreeMap<NodeId, u64>,
     /// When it was sent.
     sent: Duration,
     /// When its sequencer is suspected if no word about it came by then.
@@ -98,10 +88,7 @@ impl Claims {
             name: name.to_owned(),
             change,
             proxy_for,
-            committed: false,
             applied: false,
-            witnessed: None,
-            early: BTreeMap::new(),
             sent,
             deadline,
         };
@@ -110,18 +97,14 @@ impl Claims {
 
     /// The earliest deadline of a claim with no word about it yet.
     pub(super) fn next_deadline(&self) -> Option<Duration> {
-        self.pending
-            .values()
-            .filter(|claim| !claim.committed)
-            .map(|claim| claim.deadline)
-            .min()
+        self.pending.values().map(|claim| claim.deadline).min()
     }
 
     /// The claims with no word about them by their deadline: request, sequencer, when sent.
     pub(super) fn overdue(&self, now: Duration) -> Vec<(u64, NodeId, Duration)> {
         self.pending
             .iter()
-            .filter(|(_, claim)| !claim.committed && claim.deadline <= now)
+            .filter(|(_, claim)| claim.deadline <= now)
             .map(|(request, claim)| (*request, claim.sequencer, claim.sent))
             .collect()
     }
@@ -133,15 +116,16 @@ impl Claims {
         }
     }
 
-    /// Commit `commit` of claim `request` arrived from `from`, and was `applied` here (it is
-    /// only if `from` is still this node's sequencer), and the change is `held` here now.
-    /// `witnesses`, if the commit named witnesses all connected here: the nodes to hear from
-    /// before the claim counts as granted (none left: granted now), if it is held here.
+    /// The commit of claim `request` arrived from `from`, and was `applied` here (it is only
+    /// if `from` is still this node's sequencer, `current`). A sequencer sends a claimant its
+    /// commit once every other node holds the change, as its `answer`: it answers the claim as
+    /// a grant would ([`on_reply`](Self::on_reply)). A copy sent sooner (not the answer)
+    /// waits for the reply.
     pub(super) fn committed(
         &mut self,
-        (request, commit, from): (u64, u64, NodeId),
-        (applied, held): (bool, bool),
-        witnesses: Option<BTreeSet<NodeId>>,
+        (request, from): (u64, NodeId),
+        (applied, current): (bool, NodeId),
+        answer: bool,
         done: &mut Vec<Resolved>,
     ) {
         let Some(claim) = self
@@ -151,57 +135,9 @@ impl Claims {
         else {
             return;
         };
-        claim.committed = true;
         claim.applied |= applied;
-        let early = std::mem::take(&mut claim.early);
-        if let Some(mut witnesses) = witnesses.filter(|_| applied && held) {
-            witnesses.retain(|node| early.get(node) != Some(&commit));
-            claim.witnessed = Some((commit, witnesses));
-            self.grant_if_witnessed(request, done);
-        }
-    }
-
-    /// `from` says it applied commit `commit` of `sequencer`, the one of claim `request`;
-    /// `current` is this node's sequencer now (a grant in another's order is not taken).
-    pub(super) fn on_applied(
-        &mut self,
-        (request, commit, sequencer): (u64, u64, NodeId),
-        (from, current): (NodeId, NodeId),
-        done: &mut Vec<Resolved>,
-    ) {
-        let Some(claim) = self
-            .pending
-            .get_mut(&request)
-            .filter(|claim| claim.sequencer == sequencer && from != sequencer)
-        else {
-            return;
-        };
-        match &mut claim.witnessed {
-            Some((awaited, witnesses)) if *awaited == commit => {
-                witnesses.remove(&from);
-            }
-            // The commit did not name witnesses, or this is another commit's word.
-            Some(_) => return,
-            None if !claim.committed => {
-                claim.early.insert(from, commit);
-                return;
-            }
-            None => return,
-        }
-        if sequencer == current {
-            self.grant_if_witnessed(request, done);
-        }
-    }
-
-    /// Grants claim `request` if every witness of its commit said it holds the change.
-    fn grant_if_witnessed(&mut self, request: u64, done: &mut Vec<Resolved>) {
-        let witnessed = self
-            .pending
-            .get(&request)
-            .and_then(|claim| claim.witnessed.as_ref())
-            .is_some_and(|(_, witnesses)| witnesses.is_empty());
-        if witnessed {
-            self.resolve(request, Answer::Decided(Ok(())), done);
+        if answer {
+            self.on_reply((request, from), Ok(()), current, done);
         }
     }
 
@@ -313,7 +249,8 @@ impl Registry {
                 owner,
             },
         };
-        let deadline = now.saturating_add(self.config.claim_timeout);
+        let patience = self.config.claim_timeout.saturating_mul(FIRST_WORD_DEADLINES);
+        let deadline = now.saturating_add(patience);
         self.claims
             .await_answer(request, sequencer, (&name, change), proxy_for, (now, deadline));
         out.send(sequencer, msg);

@@ -129,6 +129,8 @@ fn lost(conflict: &Conflict) -> RegistryMsg {
 impl Registry {
     /// Ends an input: drops the conflicts reported here before; a new loss of one of this
     /// node's actors is announced (through the sequencer) to every node.
+    /// Also keeps this node's order towards a claimant whose commit it holds (see
+    /// `keep_claimants_order`).
     pub(super) fn finished(&mut self, mut out: Outputs, now: Duration) -> Outputs {
         let found = std::mem::take(&mut out.conflicts);
         for conflict in found {
@@ -141,6 +143,7 @@ impl Registry {
             }
             out.conflicts.push(conflict);
         }
+        self.keep_claimants_order(&mut out);
         out
     }
 

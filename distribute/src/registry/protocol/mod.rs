@@ -10,16 +10,17 @@
 //! while it is not forwards it to its own sequencer (a release it sends back: see
 //! [`claims`]), and a node applies commits only from its own sequencer.
 //!
-//! A change submitted from a node R that is not the sequencer S takes four one-way hops: R's
-//! `Claim` (or `Unclaim`) to S; S's `Commit` to every node, R included; each node's
-//! `CommitAck` to S; S's `ClaimReply` to R once every node acknowledged (or went down, or the
-//! deadline passed). So when a change is answered, every node has applied it, and changes
-//! reach every node in the order S decided them: S decides the next change only once the last
-//! is everywhere. S decides a proposal in the step that delivers it when nothing is in
-//! flight. R tries again with the next sequencer if S goes down before R's claim is done; a
-//! retry of a change that went through is answered the same (a claim by the same owner is
-//! granted again, an unclaim finds the name gone). A node going down loses its names: the
-//! sequencer commits their removal.
+//! A change submitted from a node R that is not the sequencer S takes four one-way hops, in a
+//! chain: R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node; each one's
+//! `CommitAck` to S; once every one acknowledged (or went down, or was given up on), S's
+//! `Commit` to R, which is R's answer (R acknowledges it too). So when a change is answered,
+//! every node has applied it, and changes reach every node in the order S decided them: S
+//! decides the next change only once the last is everywhere. S decides a proposal in the step
+//! that delivers it when nothing is in flight. R tries again with the next sequencer if S goes
+//! down before R's claim is done; a retry of a change that went through is answered the same
+//! (a claim by the same owner is granted again, an unclaim finds the name gone), with a
+//! `ClaimReply`, which also answers a change refused or one whose claimant could not be sent
+//! its commit. A node going down loses its names: the sequencer commits their removal.
 //!
 //! Registry traffic is a star around the sequencer: a node talks to S only (and S to every
 //! node), so with connections opened on demand a node holds one connection for the registry,
@@ -59,7 +60,7 @@ mod simulation;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(crate) use outputs::{Answer, Outputs};
@@ -330,6 +331,7 @@ impl Registry {
         self.replica.join(group, member.clone(), &mut out);
         let group = group.to_owned();
         self.spread(&RegistryMsg::Join { group, member }, &mut out);
+        self.keep_claimants_order(&mut out);
         out
     }
 
@@ -342,6 +344,7 @@ impl Registry {
             let group = group.to_owned();
             self.spread(&RegistryMsg::Leave { group, member }, &mut out);
         }
+        self.keep_claimants_order(&mut out);
         (left, out)
     }
 
@@ -433,23 +436,12 @@ impl Registry {
                 request,
                 change,
                 claimant,
-                witnesses,
+                answer,
             } => {
-                let done = self.on_commit(from, (request, change), (claimant, witnesses), &mut out);
+                let done = self.on_commit(from, (request, change), (claimant, answer), &mut out);
                 self.settle(done, now, &mut out);
             }
             RegistryMsg::CommitAck { request } => self.acked(request, from, now, &mut out),
-            RegistryMsg::Applied {
-                sequencer,
-                commit,
-                request,
-            } => {
-                let mut done = Vec::new();
-                let current = self.sequencer();
-                self.claims
-                    .on_applied((request, commit, sequencer), (from, current), &mut done);
-                self.settle(done, now, &mut out);
-            }
             // Taken in whole by `admit`, so never here.
             RegistryMsg::Snapshot { .. } | RegistryMsg::SnapshotPart { .. } => {}
             msg @ (RegistryMsg::Join { .. } | RegistryMsg::Leave { .. }) => {
@@ -470,18 +462,16 @@ impl Registry {
     /// claimant) releasing the name of this node's own actor is not applied either: this node
     /// is the authority on its own actors' names, and tells the sequencer it holds it.
     ///
-    /// A commit applied and held here tells its claimant so, if that is another node
-    /// connected here (this node is one of its witnesses); a commit of this node's own claim
-    /// may grant it (see [`claims`]): the claims answered are returned.
+    /// A commit of this node's own claim is its answer if it says so (see [`claims`]): the
+    /// claims answered are returned.
     fn on_commit(
         &mut self,
         from: NodeId,
         (commit, change): (u64, Committed),
-        (claimant, witnesses): (Option<Claimant>, Option<Vec<NodeId>>),
+        (claimant, answer): (Option<Claimant>, bool),
         out: &mut Outputs,
     ) -> Vec<claims::Resolved> {
         let ordered = from == self.sequencer();
-        let mut held = false;
         if ordered {
             let kept = match &change {
                 Committed::Released { name, owner } if claimant.is_none() && owner.node() == self.me => self
@@ -497,46 +487,17 @@ impl Registry {
                 .is_some_and(|claimant| claimant.node == self.me && self.claims.is_pending(claimant.request));
             match kept {
                 Some(entry) => self.tell_sequencer_of(change.name(), entry, out),
-                None => held = self.apply(change, claimed, out),
+                None => self.apply(change, claimed, out),
             }
         }
         let mut done = Vec::new();
-        match claimant {
-            Some(claimant) if claimant.node == self.me => {
-                let witnesses = witnesses.and_then(|witnesses| self.reachable(witnesses, from));
-                let commit = (claimant.request, commit, from);
-                self.claims
-                    .committed(commit, (ordered, held), witnesses, &mut done);
-            }
-            Some(claimant) if held && claimant.node != from && self.peers.is_connected(claimant.node) => {
-                let request = claimant.request;
-                let applied = RegistryMsg::Applied {
-                    sequencer: from,
-                    commit,
-                    request,
-                };
-                out.send(claimant.node, applied);
-            }
-            _ => {}
+        if let Some(claimant) = claimant.filter(|claimant| claimant.node == self.me) {
+            let current = self.sequencer();
+            self.claims
+                .committed((claimant.request, from), (ordered, current), answer, &mut done);
         }
         out.send(from, RegistryMsg::CommitAck { request: commit });
         done
-    }
-
-    /// The witnesses a commit of `sequencer` named, to hear from: none of them this node or
-    /// the sequencer; `None` if one of them is not connected here (it cannot tell this node).
-    fn reachable(&self, witnesses: Vec<NodeId>, sequencer: NodeId) -> Option<BTreeSet<NodeId>> {
-        let others = witnesses
-            .into_iter()
-            .filter(|node| *node != self.me && *node != sequencer);
-        let mut reachable = BTreeSet::new();
-        for node in others {
-            if !self.peers.is_connected(node) {
-                return None;
-            }
-            reachable.insert(node);
-        }
-        Some(reachable)
     }
 
     /// Applies a change the sequencer made: it sets the name (the sequencer's order is the
@@ -548,20 +509,12 @@ impl Registry {
     ///
     /// `claimed`: the change is this node's own claim, still waiting for its answer (see
     /// [`set_for`](Self::set_for)).
-    ///
-    /// Returns whether this node holds the change then: the name registered to the owner
-    /// committed, or a released name no longer held by the owner that released it.
-    fn apply(&mut self, change: Committed, claimed: bool, out: &mut Outputs) -> bool {
+    fn apply(&mut self, change: Committed, claimed: bool, out: &mut Outputs) {
         match change {
-            Committed::Registered { name, entry } => {
-                let owner = entry.owner;
-                self.set_for(&name, entry, claimed, out);
-                self.replica.get(&name).is_some_and(|held| held.owner == owner)
-            }
+            Committed::Registered { name, entry } => self.set_for(&name, entry, claimed, out),
             Committed::Released { name, owner } => {
                 self.awaiting.forget(&name, owner);
                 self.replica.remove_if_owner(&name, owner, out);
-                self.replica.get(&name).is_none_or(|held| held.owner != owner)
             }
         }
     }

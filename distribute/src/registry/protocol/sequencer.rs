@@ -3,11 +3,19 @@
 //! A change is decided against this node's replica (a claim unless another owner holds the
 //! name, an unclaim only by the owner) and, if made, sent to every connected node as a
 //! `Commit`, which each applies and acknowledges; once all have (or went down, or the deadline
-//! passed), the claimant gets its answer. The next change is decided only then: so changes
-//! reach every node in the order they were decided. All of it goes between the sequencer and
-//! each node, never between two other nodes: a node needs no connection but the one to its
-//! sequencer for its names to reach the whole cluster. Work waits its turn in a queue, first come first decided; work
+//! passed), the change is done, and the next is decided: so changes reach every node in the
+//! order they were decided. All of it goes between the sequencer and each node, never between
+//! two other nodes: a node needs no connection but the one to its sequencer for its names to
+//! reach the whole cluster. Work waits its turn in a queue, first come first decided; work
 //! that arrives while nothing is in flight is decided at once, in the same step.
+//!
+//! A claimant's copy of its commit goes out last, once every other node acknowledged the
+//! change (or went down, or was given up on): it is the claimant's answer, so a registration
+//! from another node takes four one-way hops in a chain (the claim, the commit to the others,
+//! their acknowledgements, the claimant's commit) and five frames, with no reply besides. A
+//! chain is also what the machines wake up for fastest: fanning the commit out to the claimant
+//! at once, with the others' word following, had two nodes' readers wake at the same moment,
+//! which on a loaded host cost more than the hop it saved (BENCHMARKS.md).
 //!
 //! Besides proposals, the queue holds *syncs*: a name this node learned of outside its own
 //! order (from a snapshot, or a node going down) is committed again, as this node holds it
@@ -20,7 +28,7 @@ use std::time::Duration;
 use super::outputs::{Answer, Outputs};
 use super::{Change, Registry};
 use crate::actor::{ActorId, NodeId};
-use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg, MAX_WITNESSES};
+use crate::registry::wire::{Claimant, Committed, Decision, RegistryMsg};
 
 /// Decisions queued and in flight.
 #[derive(Debug, Default)]
@@ -68,6 +76,49 @@ struct InFlight {
     /// When the nodes that did not acknowledge it yet are suspected (and no longer waited
     /// for): a silent node must not hold every later change back.
     suspect_at: Duration,
+    /// The claimant's copy of the commit, until every other node acknowledged the change:
+    /// the claimant's answer.
+    held: Option<(NodeId, RegistryMsg)>,
+    /// Where in the current step's frames the copy was held (0 in later steps): a frame to
+    /// the claimant from there on comes after the commit in this node's order.
+    held_from: usize,
+    /// Whether the claimant got its copy as its answer, so no reply follows.
+    answered: bool,
+}
+
+/// `commit` with its `answer` flag set to `answer`.
+fn answering(mut commit: RegistryMsg, answer: bool) -> RegistryMsg {
+    if let RegistryMsg::Commit { answer: flag, .. } = &mut commit {
+        *flag = answer;
+    }
+    commit
+}
+
+impl InFlight {
+    /// Sends the claimant its held copy, as its answer: ahead of any frame this step sent it
+    /// after the copy was held, so that it keeps its place in this node's order. Returns
+    /// whether a copy went.
+    fn send_held(&mut self, out: &mut Outputs) -> bool {
+        let Some((claimant, copy)) = self.held.take() else {
+            return false;
+        };
+        let from = self.held_from.min(out.frames.len());
+        match out.frames.iter().skip(from).position(|(to, _)| *to == claimant) {
+            Some(at) => out.frames.insert(from + at, (claimant, copy)),
+            None => out.send(claimant, copy),
+        }
+        self.answered = true;
+        true
+    }
+
+    /// Whether every node waited for has acknowledged the change but the claimant (which
+    /// has not been sent it yet).
+    fn others_acked(&self) -> bool {
+        match &self.held {
+            Some((claimant, _)) => self.waiting.iter().all(|node| node == claimant),
+            None => self.waiting.is_empty(),
+        }
+    }
 }
 
 impl Sequencer {
@@ -178,19 +229,6 @@ impl Sequencer {
     }
 }
 
-/// `commit` as its claimant `claimant` gets it: naming the nodes the sequencer waits for but
-/// the claimant, if they are not too many (else none, and the claimant waits for the reply).
-fn with_witnesses(commit: &RegistryMsg, waiting: &BTreeSet<NodeId>, claimant: NodeId) -> RegistryMsg {
-    let mut commit = commit.clone();
-    if let RegistryMsg::Commit { witnesses, .. } = &mut commit {
-        let others = waiting.iter().filter(|node| **node != claimant);
-        if others.clone().count() <= MAX_WITNESSES {
-            *witnesses = Some(others.copied().collect());
-        }
-    }
-    commit
-}
-
 impl Registry {
     /// Commits `name` again, in order, before the next proposal: its owner here changed, or
     /// another node was seen to hold it for `seen`.
@@ -288,34 +326,37 @@ impl Registry {
         };
         // A suspected node is not waited for: it did not answer in time already.
         let waiting = self.peers.answering();
-        let to_claimant = claimant.as_ref().map(|claimant| claimant.node);
+        let to_claimant = claimant
+            .as_ref()
+            .map(|claimant| claimant.node)
+            .filter(|node| self.peers.connected().contains(node));
         let message = RegistryMsg::Commit {
             request: commit,
             change,
             claimant,
-            witnesses: None,
+            answer: false,
         };
-        // The claimant's copy last: the claimant also waits for its witnesses' word, a hop
-        // further away than its own copy, so theirs go out first.
         for peer in self.peers.connected() {
             if Some(*peer) != to_claimant {
                 out.send(*peer, message.clone());
             }
         }
-        if let Some(claimant) = to_claimant.filter(|node| self.peers.connected().contains(node)) {
-            out.send(claimant, with_witnesses(&message, &waiting, claimant));
-        }
+        let message = answering(message, true);
         let in_flight = InFlight {
             commit,
             origin,
             waiting,
             deadline: now.saturating_add(self.config.ack_timeout),
             suspect_at: now.saturating_add(self.config.claim_timeout),
+            held: to_claimant.map(|node| (node, message)),
+            held_from: out.frames.len(),
+            answered: false,
         };
         if in_flight.waiting.is_empty() {
             self.finish(in_flight, out);
         } else {
             self.sequencer.in_flight = Some(in_flight);
+            self.answer_claimant_if_others_acked(now, out);
         }
     }
 
@@ -362,25 +403,67 @@ impl Registry {
     }
 
     /// The change in flight is applied everywhere (or given up on): its claimant gets its
-    /// answer.
-    fn finish(&mut self, in_flight: InFlight, out: &mut Outputs) {
-        if let Some(origin) = in_flight.origin {
-            self.answer(origin, Ok(()), out);
+    /// answer, its copy of the commit if it was not sent it yet, else a reply.
+    fn finish(&mut self, mut in_flight: InFlight, out: &mut Outputs) {
+        in_flight.send_held(out);
+        match in_flight.origin {
+            // Answered by its copy, or gone.
+            Some(Origin::Remote { node, .. }) if in_flight.answered || !self.peers.is_connected(node) => {}
+            Some(origin) => self.answer(origin, Ok(()), out),
+            None => {}
         }
     }
 
-    /// Ends the change in flight if `done` says so, then decides the next ones.
+    /// Ends the change in flight if `done` says so, or once no node is waited for; sends the
+    /// claimant its copy once every other node acknowledged it; then decides the next
+    /// changes.
     fn finish_if(&mut self, now: Duration, out: &mut Outputs, done: impl FnOnce(&mut InFlight) -> bool) {
         let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
             return;
         };
-        if !done(in_flight) {
-            return;
+        if !done(in_flight) && !in_flight.waiting.is_empty() {
+            return self.answer_claimant_if_others_acked(now, out);
         }
         if let Some(in_flight) = self.sequencer.in_flight.take() {
             self.finish(in_flight, out);
         }
         self.decide_queued(now, out);
+    }
+
+    /// Sends the claimant its copy of the change in flight once every other node acknowledged
+    /// it.
+    fn answer_claimant_if_others_acked(&mut self, now: Duration, out: &mut Outputs) {
+        let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
+            return;
+        };
+        if !in_flight.others_acked() {
+            return;
+        }
+        if in_flight.send_held(out) {
+            // The claimant's time to acknowledge it counts from now.
+            in_flight.suspect_at = now.saturating_add(self.config.claim_timeout);
+        }
+    }
+
+    /// Keeps this node's order towards the claimant of the change in flight: if this step
+    /// sent it a frame while its copy of the commit is held, the copy goes just before that
+    /// frame, not as its answer (a reply answers it once the change is done). Called at the
+    /// end of every step.
+    pub(super) fn keep_claimants_order(&mut self, out: &mut Outputs) {
+        let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
+            return;
+        };
+        let from = std::mem::take(&mut in_flight.held_from);
+        let Some((claimant, _)) = &in_flight.held else {
+            return;
+        };
+        let claimant = *claimant;
+        let Some(at) = out.frames.iter().skip(from).position(|(to, _)| *to == claimant) else {
+            return;
+        };
+        if let Some((_, copy)) = in_flight.held.take() {
+            out.frames.insert(from + at, (claimant, answering(copy, false)));
+        }
     }
 
     /// `from` acknowledged commit `commit`.
@@ -389,15 +472,26 @@ impl Registry {
             if in_flight.commit == commit {
                 in_flight.waiting.remove(&from);
             }
-            in_flight.commit == commit && in_flight.waiting.is_empty()
+            false
         });
     }
 
-    /// `node` went down: the change in flight no longer waits for it.
+    /// `node` went down or is suspected: the change in flight no longer waits for it.
     pub(super) fn commits_without(&mut self, node: NodeId, now: Duration, out: &mut Outputs) {
+        // A claimant suspected but still connected gets its copy all the same: it holds the
+        // name's owner, and its caller may still wait.
+        let gone = !self.peers.is_connected(node);
         self.finish_if(now, out, |in_flight| {
             in_flight.waiting.remove(&node);
-            in_flight.waiting.is_empty()
+            if gone
+                && in_flight
+                    .held
+                    .as_ref()
+                    .is_some_and(|(claimant, _)| *claimant == node)
+            {
+                in_flight.held = None;
+            }
+            false
         });
     }
 

@@ -50,7 +50,7 @@ fn commit(request: u64, change: Committed, claimant: Option<(u64, u64)>) -> Regi
             node: node(n),
             request,
         }),
-        witnesses: None,
+        answer: claimant.is_some(),
     }
 }
 
@@ -58,22 +58,9 @@ fn ack(commit: u64) -> RegistryMsg {
     RegistryMsg::CommitAck { request: commit }
 }
 
-/// A witness's word: it applied commit `commit` of sequencer `sequencer`, of request `request`.
-fn applied(sequencer: u64, commit: u64, request: u64) -> RegistryMsg {
-    RegistryMsg::Applied {
-        sequencer: node(sequencer),
-        commit,
-        request,
-    }
-}
-
-/// Commit `request` of `change` to its claimant (node, request), naming `witnesses`.
-fn witnessed(request: u64, change: Committed, claimant: (u64, u64), witnesses: &[u64]) -> RegistryMsg {
-    let mut msg = commit(request, change, Some(claimant));
-    if let RegistryMsg::Commit { witnesses: named, .. } = &mut msg {
-        *named = Some(witnesses.iter().map(|n| node(*n)).collect());
-    }
-    msg
+/// Commit `request` of `name` to `owner`, for the claimant (node, request).
+fn commit_msg(request: u64, name: &str, owner: ActorId, claimant: (u64, u64)) -> RegistryMsg {
+    commit(request, registered(name, owner), Some(claimant))
 }
 
 fn reply(request: u64, result: Decision) -> RegistryMsg {
@@ -98,7 +85,6 @@ fn kinds(out: &Outputs) -> Vec<(u64, &'static str)> {
                 RegistryMsg::Groups { .. } => "Groups",
                 RegistryMsg::Lost { .. } => "Lost",
                 RegistryMsg::NotSequencer { .. } => "NotSequencer",
-                RegistryMsg::Applied { .. } => "Applied",
             };
             (to.as_u64(), kind)
         })
@@ -124,21 +110,24 @@ fn owner(registry: &Registry, name: &str) -> Option<ActorId> {
 fn the_sequencer_decides_at_once_when_idle_and_the_next_change_once_the_last_is_everywhere() {
     let mut seq = registry(1, &[2, 3]);
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
-    // To every node, the claimant included; no answer yet.
-    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Commit")]);
+    // To every node but the claimant, whose copy waits for their word.
+    assert_eq!(kinds(&out), vec![(2, "Commit")]);
     assert_eq!(owner(&seq, "a"), Some(id(3, 1)));
     let commit = commit_of(&out);
     // A claim meanwhile waits for its turn.
     let out = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
     assert!(out.frames.is_empty());
     assert_eq!(owner(&seq, "b"), None);
+    // Applied everywhere else: the claimant gets its commit, its answer.
     let out = seq.receive(node(2), ack(commit), secs(0));
-    assert!(out.frames.is_empty());
+    assert_eq!(
+        out.frames,
+        vec![(node(3), commit_msg(commit, "a", id(3, 1), (3, 7)))]
+    );
+    // The claimant applied it too: no reply, and the next change goes out (to all but its
+    // claimant, 2).
     let out = seq.receive(node(3), ack(commit), secs(0));
-    // Applied everywhere: the claimant is answered, and the next change goes out (to its
-    // claimant, 2, last).
-    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (3, "Commit"), (2, "Commit")]);
-    assert_eq!(out.frames[0], (node(3), reply(7, Ok(()))));
+    assert_eq!(kinds(&out), vec![(3, "Commit")]);
     assert_eq!(owner(&seq, "b"), Some(id(2, 1)));
 }
 
@@ -148,14 +137,18 @@ fn commits_finish_when_every_node_acked_or_went_down() {
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
     let _ = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
-    assert!(seq.receive(node(2), ack(commit), secs(0)).frames.is_empty());
-    // The claimant went down before acknowledging: it may be waiting still (were it back),
-    // the next change goes out to those left, and its memberships are gone everywhere.
+    assert_eq!(
+        kinds(&seq.receive(node(2), ack(commit), secs(0))),
+        vec![(3, "Commit")]
+    );
+    // The claimant went down before acknowledging its copy: the next change goes out to
+    // those left (its claimant, 2, is the only one: its copy goes at once), and the
+    // memberships of the node that went down are gone everywhere.
     let out = seq.peer_down(node(3), secs(0));
-    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (2, "Groups")]);
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (2, "Groups")]);
     let commit = commit_of(&out);
-    // The claimant gets its answer once every node left applied the change; then the
-    // sequencer commits the removal of the names of the node that went down.
+    // Once the claimant applied it, the sequencer commits the removal of the names of the
+    // node that went down.
     let out = seq.receive(node(2), ack(commit), secs(0));
     let released = RegistryMsg::Commit {
         request: commit + 1,
@@ -164,9 +157,18 @@ fn commits_finish_when_every_node_acked_or_went_down() {
             owner: id(3, 1),
         },
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
-    assert_eq!(out.frames, vec![(node(2), reply(8, Ok(()))), (node(2), released)]);
+    assert_eq!(out.frames, vec![(node(2), released)]);
+    // A claimant that goes down before its copy was sent gets none, and no reply.
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    let out = seq.peer_down(node(3), secs(0));
+    assert!(out.frames.iter().all(|(to, _)| *to != node(3)));
+    assert!(kinds(&seq.receive(node(2), ack(commit), secs(0)))
+        .iter()
+        .all(|(to, _)| *to != 3));
 
     // A change no node is to apply is done at once.
     let mut alone = registry(1, &[]);
@@ -187,14 +189,16 @@ fn overdue_commits_are_given_up_and_the_next_decided() {
     }
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
-    let _ = seq.receive(node(3), ack(commit), secs(1));
     let _ = seq.receive(node(3), claim_msg(8, "b", id(3, 2)), secs(2));
     assert_eq!(seq.next_deadline(), Some(TIMEOUT));
     assert!(seq.tick(secs(4)).frames.is_empty());
     let out = seq.tick(TIMEOUT);
-    // Given up on: the claimant is told, and the next change is decided.
-    assert_eq!(kinds(&out), vec![(3, "ClaimReply"), (2, "Commit"), (3, "Commit")]);
-    assert_eq!(out.frames[0], (node(3), reply(7, Ok(()))));
+    // Given up on: the claimant gets its copy, its answer, and the next change is decided.
+    assert_eq!(kinds(&out), vec![(3, "Commit"), (2, "Commit")]);
+    assert_eq!(
+        out.frames[0],
+        (node(3), commit_msg(commit, "a", id(3, 1), (3, 7)))
+    );
     assert_eq!(seq.next_deadline(), Some(TIMEOUT + TIMEOUT));
     // A late acknowledgement of the first changes nothing.
     assert!(seq.receive(node(2), ack(commit), secs(6)).frames.is_empty());
@@ -245,8 +249,7 @@ fn a_commit_from_the_sequencer_is_applied_and_acknowledged_to_it_alone() {
         commit(9, registered("svc", id(3, 1)), Some((3, 4))),
         secs(0),
     );
-    // It holds it: it tells the claimant (a witness of the commit), and acknowledges it.
-    assert_eq!(out.frames, vec![(node(3), applied(1, 9, 4)), (node(1), ack(9))]);
+    assert_eq!(out.frames, vec![(node(1), ack(9))]);
     assert_eq!(owner(&other, "svc"), Some(id(3, 1)));
     // A claim of this node's that it does not know of (it gave up on it), and a sync: applied
     // all the same.
@@ -266,27 +269,34 @@ fn a_commit_from_the_sequencer_is_applied_and_acknowledged_to_it_alone() {
 }
 
 #[test]
-fn the_claimant_applies_its_claims_commit_and_is_answered_by_the_sequencers_reply_alone() {
+fn the_claimant_applies_its_claims_commit_which_answers_it() {
     let mut claimant = registry(4, &[1, 2, 3]);
     let (submitted, out) = claimant.submit("svc", claim(id(4, 1)), secs(0));
     assert_eq!(kinds(&out), vec![(1, "Claim")]);
     let request = submitted.request;
-    // The commit of its own claim is applied and acknowledged like any: no answer yet.
+    // The sequencer waits for the others before it sends the claimant its commit.
+    assert_eq!(
+        claimant.next_deadline(),
+        Some(secs(0) + DEFAULT_CLAIM_TIMEOUT * claims::FIRST_WORD_DEADLINES)
+    );
+    // The commit of its own claim is applied and acknowledged like any, and answers it.
     let out = claimant.receive(
         node(1),
         commit(9, registered("svc", id(4, 1)), Some((4, request))),
         secs(0),
     );
     assert_eq!(out.frames, vec![(node(1), ack(9))]);
-    assert!(out.answers.is_empty());
-    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
-    // No deadline either: the sequencer was heard from about it.
-    assert_eq!(claimant.next_deadline(), None);
-    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
-    assert!(out.frames.is_empty() && out.changes.is_empty());
     assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
-    // A late copy of the reply answers nothing.
+    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
+    assert_eq!(claimant.next_deadline(), None);
+    // A reply after it, or a second copy of the commit, answers nothing.
     let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
+    assert!(out.answers.is_empty() && out.frames.is_empty() && out.changes.is_empty());
+    let out = claimant.receive(
+        node(1),
+        commit(9, registered("svc", id(4, 1)), Some((4, request))),
+        secs(0),
+    );
     assert!(out.answers.is_empty());
 }
 
@@ -310,11 +320,14 @@ fn a_grant_of_a_change_not_applied_here_applies_it() {
 fn a_claims_commit_and_grant_from_a_node_no_longer_the_sequencer_are_not_applied() {
     let mut claimant = registry(4, &[2, 3]);
     let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
+    let (release, _) = claimant.submit("old", Change::Unclaim(id(4, 9)), secs(0));
+    let (third, _) = claimant.submit("other", claim(id(4, 2)), secs(0));
     assert_eq!(submitted.sequencer, node(2));
-    // A lower node comes up: the claim stays with node 2, but node 2's order is not this
+    // A lower node comes up: the claims stay with node 2, but node 2's order is not this
     // node's any more.
     let _ = claimant.peer_up(node(1), secs(0));
     assert_eq!(claimant.sequencer(), node(1));
+    // Its commit does not say how the name stands in the current order: tried again.
     let request = submitted.request;
     let out = claimant.receive(
         node(2),
@@ -322,11 +335,20 @@ fn a_claims_commit_and_grant_from_a_node_no_longer_the_sequencer_are_not_applied
         secs(0),
     );
     assert_eq!(out.frames, vec![(node(2), ack(9))]);
-    assert_eq!(owner(&claimant, "svc"), None);
-    // Its grant does not say how the name stands in the current order: tried again.
-    let out = claimant.receive(node(2), reply(request, Ok(())), secs(0));
     assert_eq!(out.answers, vec![(request, Answer::SequencerLost)]);
     assert_eq!(owner(&claimant, "svc"), None);
+    // A release is passed on (tried again, it would find the name gone), not applied here.
+    let released = Committed::Released {
+        name: "old".into(),
+        owner: id(4, 9),
+    };
+    let out = claimant.receive(node(2), commit(10, released, Some((4, release.request))), secs(0));
+    assert_eq!(out.answers, vec![(release.request, Answer::Decided(Ok(())))]);
+    assert!(out.changes.is_empty());
+    // Its grant likewise.
+    let out = claimant.receive(node(2), reply(third.request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(third.request, Answer::SequencerLost)]);
+    assert_eq!(owner(&claimant, "other"), None);
 }
 
 #[test]
@@ -352,23 +374,17 @@ fn a_claim_waits_for_its_sequencer_alone_and_fails_when_that_sequencer_goes_down
     let (elsewhere, _) = claimant.submit("c", claim(id(4, 3)), secs(0));
     assert_eq!(elsewhere.sequencer, node(2));
     let _ = claimant.peer_up(node(1), secs(0));
-    let (applied, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
+    let (answered, _) = claimant.submit("a", claim(id(4, 1)), secs(0));
     let (undecided, _) = claimant.submit("b", claim(id(4, 2)), secs(0));
-    assert_eq!(applied.sequencer, node(1));
-    let claimed = Some((4, applied.request));
+    assert_eq!(answered.sequencer, node(1));
+    let claimed = Some((4, answered.request));
     let out = claimant.receive(node(1), commit(9, registered("a", id(4, 1)), claimed), secs(0));
-    assert!(out.answers.is_empty());
+    assert_eq!(out.answers, vec![(answered.request, Answer::Decided(Ok(())))]);
     // Another node going down is the sequencer's concern, which waits for the acknowledgements.
     assert!(claimant.peer_down(node(3), secs(0)).answers.is_empty());
-    // The sequencer going down fails the claims sent to it, applied here or not, and no other.
+    // The sequencer going down fails the claims sent to it still waiting, and no other.
     let out = claimant.peer_down(node(1), secs(0));
-    assert_eq!(
-        out.answers,
-        vec![
-            (applied.request, Answer::SequencerLost),
-            (undecided.request, Answer::SequencerLost),
-        ]
-    );
+    assert_eq!(out.answers, vec![(undecided.request, Answer::SequencerLost)]);
     let out = claimant.peer_down(node(2), secs(0));
     assert_eq!(out.answers, vec![(elsewhere.request, Answer::SequencerLost)]);
 }
@@ -403,141 +419,139 @@ fn sent(outputs: &[(NodeId, Outputs)]) -> Vec<(u64, u64, &'static str)> {
 }
 
 #[test]
-fn a_registration_from_another_node_is_done_after_three_hops() {
+fn a_registration_from_another_node_is_a_chain_of_four_hops() {
     let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
     let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
     assert_eq!(kinds(&out), vec![(1, "Claim")]);
-    // Hop 1: the claim; the sequencer commits it to every node, the claimant included, and
-    // names the witnesses to the claimant.
+    // Hop 1: the claim; the sequencer commits it to every node but the claimant.
     let hop1 = deliver(&mut nodes, node(3), out);
-    assert_eq!(sent(&hop1), vec![(1, 2, "Commit"), (1, 3, "Commit")]);
-    let to_claimant = hop1[0].1.frames.iter().find(|(to, _)| *to == node(3));
-    assert!(matches!(
-        to_claimant,
-        Some((_, RegistryMsg::Commit { witnesses: Some(witnesses), .. })) if *witnesses == vec![node(2)]
-    ));
-    // Hop 2: each node applies the commit and acknowledges it; the witness tells the
-    // claimant, which holds the name but has no answer yet.
+    assert_eq!(sent(&hop1), vec![(1, 2, "Commit")]);
+    // Hop 2: the other node applies it and acknowledges it.
     let hop2 = hop(&mut nodes, hop1);
-    assert_eq!(
-        sent(&hop2),
-        vec![(2, 3, "Applied"), (2, 1, "CommitAck"), (3, 1, "CommitAck")]
-    );
-    assert!(hop2.iter().all(|(_, out)| out.answers.is_empty()));
-    assert_eq!(owner(&nodes[2], "svc"), Some(id(3, 1)));
+    assert_eq!(sent(&hop2), vec![(2, 1, "CommitAck")]);
+    assert_eq!(owner(&nodes[1], "svc"), Some(id(3, 1)));
+    assert_eq!(owner(&nodes[2], "svc"), None);
+    // Hop 3: every other node holds it: the claimant gets its copy.
+    let hop3 = hop(&mut nodes, hop2);
+    assert_eq!(sent(&hop3), vec![(1, 3, "Commit")]);
+    assert!(hop3.iter().all(|(_, out)| out.answers.is_empty()));
+    // Hop 4: the claimant applies it, is answered, and acknowledges it.
+    let hop4 = hop(&mut nodes, hop3);
+    let answers: Vec<_> = hop4.iter().flat_map(|(_, out)| out.answers.clone()).collect();
+    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert_eq!(sent(&hop4), vec![(3, 1, "CommitAck")]);
     for registry in &nodes {
         assert_eq!(owner(registry, "svc"), Some(id(3, 1)), "on {}", registry.me);
     }
-    // Hop 3: the witness's word answers the claimant; the acknowledgements end the change
-    // at the sequencer, which answers the claimant too.
-    let hop3 = hop(&mut nodes, hop2);
-    let answers: Vec<_> = hop3.iter().flat_map(|(_, out)| out.answers.clone()).collect();
-    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
-    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
-    // The reply comes after the answer: nothing more.
-    let hop4 = hop(&mut nodes, hop3);
-    assert!(hop4
+    // The acknowledgement ends the change: nothing more, no reply.
+    let hop5 = hop(&mut nodes, hop4);
+    assert!(hop5
         .iter()
         .all(|(_, out)| out.answers.is_empty() && out.frames.is_empty()));
+    assert_eq!(nodes[0].next_deadline(), None);
 }
 
 #[test]
-fn a_sequencer_sends_the_claimants_commit_after_its_witnesses_ones() {
-    // The claimant (2) sorts before its witness (3): its copy goes out last all the same,
-    // since it also waits for the witness's word, a hop further away.
-    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1, 3]), registry(3, &[1, 2])];
-    let (submitted, out) = nodes[1].submit("svc", claim(id(2, 1)), secs(0));
-    let hop1 = deliver(&mut nodes, node(2), out);
-    assert_eq!(sent(&hop1), vec![(1, 3, "Commit"), (1, 2, "Commit")]);
-    let hop2 = hop(&mut nodes, hop1);
+fn the_claimant_gets_its_commit_once_every_other_node_acknowledged_it() {
+    let mut seq = registry(1, &[2, 3, 4]);
+    let out = seq.receive(node(3), claim_msg(5, "svc", id(3, 1)), secs(0));
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (4, "Commit")]);
+    let commit = commit_of(&out);
+    // The claimant's own acknowledgement (of a copy it has not got) and another commit's
+    // count for nothing.
+    assert!(seq.receive(node(3), ack(commit), secs(0)).frames.is_empty());
+    assert!(seq.receive(node(2), ack(commit + 1), secs(0)).frames.is_empty());
+    assert!(seq.receive(node(2), ack(commit), secs(0)).frames.is_empty());
+    let out = seq.receive(node(4), ack(commit), secs(0));
     assert_eq!(
-        sent(&hop2),
-        vec![(3, 2, "Applied"), (3, 1, "CommitAck"), (2, 1, "CommitAck")]
+        out.frames,
+        vec![(node(3), commit_msg(commit, "svc", id(3, 1), (3, 5)))]
     );
-    let hop3 = hop(&mut nodes, hop2);
-    let answers: Vec<_> = hop3.iter().flat_map(|(_, out)| out.answers.clone()).collect();
-    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
 }
 
 #[test]
-fn without_a_connection_between_witness_and_claimant_a_registration_takes_four_hops() {
-    // A star: nodes 2 and 3 see the sequencer only.
-    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1]), registry(3, &[1])];
-    let (submitted, out) = nodes[2].submit("svc", claim(id(3, 1)), secs(0));
-    let hop1 = deliver(&mut nodes, node(3), out);
-    assert_eq!(sent(&hop1), vec![(1, 2, "Commit"), (1, 3, "Commit")]);
-    // Hop 2: no word to a claimant the witness is not connected to.
-    let hop2 = hop(&mut nodes, hop1);
-    assert_eq!(sent(&hop2), vec![(2, 1, "CommitAck"), (3, 1, "CommitAck")]);
-    assert!(hop2.iter().all(|(_, out)| out.answers.is_empty()));
-    // Hop 3: the acknowledgements; the last one makes the sequencer answer the claimant.
-    let hop3 = hop(&mut nodes, hop2);
-    assert_eq!(sent(&hop3), vec![(1, 3, "ClaimReply")]);
-    assert!(hop3.iter().all(|(_, out)| out.answers.is_empty()));
-    // Hop 4: the answer.
-    let hop4 = hop(&mut nodes, hop3);
-    let answers: Vec<_> = hop4.into_iter().flat_map(|(_, out)| out.answers).collect();
-    assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+fn a_claimants_copy_goes_out_when_the_others_acked_or_were_suspected() {
+    let mut seq = registry(1, &[2, 3, 4]);
+    let out = seq.receive(node(3), claim_msg(5, "svc", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    assert!(seq.receive(node(2), ack(commit), secs(0)).frames.is_empty());
+    // Node 4 stays silent past the claim timeout: suspected, no longer waited for.
+    let at = secs(0) + DEFAULT_CLAIM_TIMEOUT;
+    let out = seq.tick(at);
+    assert_eq!(
+        out.frames,
+        vec![(node(3), commit_msg(commit, "svc", id(3, 1), (3, 5)))]
+    );
+    // The claimant is given its own time to acknowledge it.
+    assert!(seq.tick(at + DEFAULT_CLAIM_TIMEOUT / 2).frames.is_empty());
+    assert!(seq.receive(node(3), ack(commit), secs(1)).frames.is_empty());
+    assert_eq!(seq.next_deadline().filter(|at| *at < secs(5)), None);
 }
 
 #[test]
-fn a_claim_is_granted_on_its_witnesses_word_only_once_every_one_holds_its_commit() {
-    let mut claimant = registry(4, &[1, 2, 3]);
-    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    let request = submitted.request;
-    // A word before the commit is kept; one about another commit, or from the sequencer
-    // itself, counts for nothing.
-    for (from, word) in [
-        (2, applied(1, 7, request)),
-        (3, applied(1, 6, request)),
-        (1, applied(1, 7, request)),
-    ] {
-        let out = claimant.receive(node(from), word, secs(0));
-        assert!(out.answers.is_empty() && out.frames.is_empty());
+fn a_held_copy_keeps_its_place_ahead_of_later_frames_to_the_claimant() {
+    let mut seq = registry(1, &[2, 3, 4]);
+    let out = seq.receive(node(3), claim_msg(5, "svc", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    // Node 2's membership goes to every node: the claimant's copy goes first, not as its
+    // answer.
+    let join = RegistryMsg::Join {
+        group: "g".into(),
+        member: entry(id(2, 1)),
+    };
+    let out = seq.receive(node(2), join.clone(), secs(0));
+    let early = RegistryMsg::Commit {
+        request: commit,
+        change: registered("svc", id(3, 1)),
+        claimant: Some(Claimant {
+            node: node(3),
+            request: 5,
+        }),
+        answer: false,
+    };
+    assert_eq!(
+        out.frames,
+        vec![
+            (node(3), early.clone()),
+            (node(3), join),
+            (
+                node(4),
+                RegistryMsg::Join {
+                    group: "g".into(),
+                    member: entry(id(2, 1)),
+                }
+            )
+        ]
+    );
+    // A copy that is not the answer leaves the claim waiting, for the reply.
+    let mut claimant = registry(3, &[1, 2, 4]);
+    let (submitted, _) = claimant.submit("svc", claim(id(3, 1)), secs(0));
+    let mut early = early;
+    if let RegistryMsg::Commit { claimant, .. } = &mut early {
+        *claimant = Some(Claimant {
+            node: node(3),
+            request: submitted.request,
+        });
     }
-    let out = claimant.receive(
-        node(1),
-        witnessed(7, registered("svc", id(4, 1)), (4, request), &[2, 3]),
-        secs(0),
-    );
-    assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
-    assert!(out.answers.is_empty(), "node 3 has not said so for commit 7");
-    // A word about another sequencer's commit, then the last witness's.
-    let out = claimant.receive(node(3), applied(2, 7, request), secs(0));
+    let out = claimant.receive(node(1), early, secs(0));
     assert!(out.answers.is_empty());
-    let out = claimant.receive(node(3), applied(1, 7, request), secs(0));
-    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
-    // The sequencer's reply, later, is not a second answer.
-    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
-    assert!(out.answers.is_empty());
+    assert_eq!(owner(&claimant, "svc"), Some(id(3, 1)));
+    // Once every node acknowledged it, the sequencer replies.
+    for peer in [2, 4] {
+        assert!(seq.receive(node(peer), ack(commit), secs(0)).frames.is_empty());
+    }
+    let out = seq.receive(node(3), ack(commit), secs(0));
+    assert_eq!(out.frames, vec![(node(3), reply(5, Ok(())))]);
+    let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
+    assert!(out.changes.is_empty(), "applied already, from the commit");
 }
 
 #[test]
-fn a_commit_naming_no_witness_or_an_unreachable_one_grants_only_as_far_as_it_can() {
-    // Two nodes: the commit is the grant (the sequencer and the claimant hold it).
-    let mut claimant = registry(2, &[1]);
-    let (submitted, _) = claimant.submit("svc", claim(id(2, 1)), secs(0));
-    let out = claimant.receive(
-        node(1),
-        witnessed(1, registered("svc", id(2, 1)), (2, submitted.request), &[]),
-        secs(0),
-    );
-    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
-    // A witness not connected here cannot tell this node: the sequencer's reply answers.
-    let mut claimant = registry(4, &[1, 2]);
-    let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    let request = submitted.request;
-    let out = claimant.receive(
-        node(1),
-        witnessed(1, registered("svc", id(4, 1)), (4, request), &[2, 3]),
-        secs(0),
-    );
-    assert!(out.answers.is_empty());
-    let out = claimant.receive(node(2), applied(1, 1, request), secs(0));
-    assert!(out.answers.is_empty());
-    let out = claimant.receive(node(1), reply(request, Ok(())), secs(0));
-    assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
-    // A commit without witnesses (an older sequencer's) waits for the reply too.
+fn with_the_sequencer_alone_to_wait_for_a_claimants_copy_goes_at_once() {
+    let mut seq = registry(1, &[2]);
+    let out = seq.receive(node(2), claim_msg(5, "svc", id(2, 1)), secs(0));
+    assert_eq!(kinds(&out), vec![(2, "Commit")]);
     let mut claimant = registry(2, &[1]);
     let (submitted, _) = claimant.submit("svc", claim(id(2, 1)), secs(0));
     let out = claimant.receive(
@@ -545,40 +559,19 @@ fn a_commit_naming_no_witness_or_an_unreachable_one_grants_only_as_far_as_it_can
         commit(1, registered("svc", id(2, 1)), Some((2, submitted.request))),
         secs(0),
     );
-    assert!(out.answers.is_empty());
+    assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
 }
 
 #[test]
-fn a_node_that_does_not_take_a_commit_is_no_witness_of_it() {
-    // Node 2 sees node 1 as its sequencer: a commit from node 5 is acknowledged only.
+fn a_commit_whose_owner_is_not_a_member_here_is_acknowledged_only() {
     let mut other = registry(2, &[1, 3, 5]);
-    let out = other.receive(
-        node(5),
-        commit(9, registered("svc", id(3, 1)), Some((3, 4))),
-        secs(0),
-    );
-    assert_eq!(out.frames, vec![(node(5), ack(9))]);
-    // A commit it applies, but whose owner it does not take (not a member here).
     let out = other.receive(
         node(1),
         commit(10, registered("svc", id(6, 1)), Some((3, 5))),
         secs(0),
     );
     assert_eq!(out.frames, vec![(node(1), ack(10))]);
-}
-
-#[test]
-fn the_sequencer_names_the_witnesses_it_waits_for_to_the_claimant_alone() {
-    let mut seq = registry(1, &[2, 3, 4]);
-    let out = seq.receive(node(3), claim_msg(5, "svc", id(3, 1)), secs(0));
-    for (to, msg) in &out.frames {
-        let RegistryMsg::Commit { witnesses, .. } = msg else {
-            panic!("a commit only, got {msg:?}");
-        };
-        let expected = (*to == node(3)).then(|| vec![node(2), node(4)]);
-        assert_eq!(*witnesses, expected, "to {to}");
-    }
-    assert_eq!(out.frames.len(), 3);
+    assert_eq!(owner(&other, "svc"), None);
 }
 
 #[test]
@@ -869,7 +862,7 @@ fn a_commit_from_a_node_that_is_not_the_sequencer_is_acknowledged_not_applied() 
         request: 5,
         change: registered("svc", id(2, 1)),
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     let out = other.receive(node(2), commit, secs(0));
     assert_eq!(out.frames, vec![(node(2), ack(5))]);
@@ -888,23 +881,17 @@ fn what_a_snapshot_changes_on_the_sequencer_is_committed_again_before_the_next_p
         groups: Vec::new(),
     };
     assert!(seq.receive(node(3), snapshot, secs(0)).frames.is_empty());
-    let _ = seq.receive(node(2), ack(in_flight), secs(0));
+    let out = seq.receive(node(2), ack(in_flight), secs(0));
+    assert_eq!(kinds(&out), vec![(3, "Commit")]);
     let out = seq.receive(node(3), ack(in_flight), secs(0));
     // The sync goes out before node 2's queued claim.
     let sync = RegistryMsg::Commit {
         request: in_flight + 1,
         change: registered("c", id(3, 2)),
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
-    assert_eq!(
-        out.frames,
-        vec![
-            (node(3), reply(7, Ok(()))),
-            (node(2), sync.clone()),
-            (node(3), sync)
-        ]
-    );
+    assert_eq!(out.frames, vec![(node(2), sync.clone()), (node(3), sync)]);
 }
 
 #[test]
@@ -921,7 +908,7 @@ fn a_node_keeps_its_own_actors_name_against_a_syncs_release_and_tells_the_sequen
             owner: id(3, 1),
         },
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     let out = home.receive(node(1), release, secs(0));
     assert_eq!(owner(&home, "svc"), Some(id(3, 1)));
@@ -946,7 +933,7 @@ fn a_node_seen_down_has_no_names_taken_from_a_third_nodes_snapshot() {
         request: 1,
         change: registered("gone", id(4, 1)),
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     let out = here.receive(node(1), commit, secs(0));
     assert_eq!(owner(&here, "gone"), None);
@@ -1068,7 +1055,7 @@ fn a_forged_lower_owner_never_stops_a_live_local_actor() {
         request: 2,
         change: registered("svc", id(1, 1)),
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     let out = here.receive(node(3), commit, secs(0));
     assert!(out.stops.is_empty() && out.conflicts.is_empty());
@@ -1132,7 +1119,7 @@ fn a_peer_releases_and_changes_memberships_only_of_its_own_actors() {
 
 #[test]
 fn a_silent_sequencer_is_suspected_at_the_claim_deadline_and_the_claim_moves_on() {
-    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let deadline = DEFAULT_CLAIM_TIMEOUT * claims::FIRST_WORD_DEADLINES;
     let mut here = registry(5, &[1, 7]);
     let (submitted, out) = here.submit("svc", claim(id(5, 1)), secs(0));
     assert_eq!(submitted.sequencer, node(1));
@@ -1236,7 +1223,7 @@ fn hearsay_reaching_the_sequencer_is_not_taken_but_settled_in_its_order() {
             owner: id(3, 7),
         },
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     assert_eq!(out.frames, vec![(node(2), release.clone()), (node(3), release)]);
 }
@@ -1250,7 +1237,7 @@ fn a_commit_for_a_joining_nodes_actor_is_taken_once_its_connection_is_up() {
         request: 9,
         change: registered(name, owner),
         claimant: None,
-        witnesses: None,
+        answer: false,
     };
     let _ = third.receive(node(1), commit("c6-0", id(6, 1)), secs(0));
     assert_eq!(
@@ -1338,7 +1325,7 @@ fn a_claim_refused_on_retry_and_granted_late_elsewhere_is_no_conflict() {
     let (stale, queued) = nodes[1].submit("svc", claim(refused), secs(0));
     assert_eq!(kinds(&queued), vec![(2, "Claim")]);
     // No word by the deadline: node 2 is suspected, node 3 decides, and sends its replica.
-    let deadline = DEFAULT_CLAIM_TIMEOUT;
+    let deadline = DEFAULT_CLAIM_TIMEOUT * claims::FIRST_WORD_DEADLINES;
     let resync = nodes[1].tick(deadline);
     assert_eq!(resync.answers, vec![(stale.request, Answer::SequencerLost)]);
     assert_eq!(nodes[1].sequencer(), node(3));
