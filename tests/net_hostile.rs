@@ -136,7 +136,7 @@ async fn another_protocol_version_is_refused_as_such() {
     let a = net_node("a").await;
     let mut events = a.events();
     let mut stream = TcpStream::connect(addr(&a)).await.expect("connect");
-    // A Hello of a future version 9, laid out as version 3's.
+    // A Hello of a future version 9, laid out as this version's.
     let mut hello = vec![0x01];
     hello.extend_from_slice(b"DSTR");
     hello.extend_from_slice(&9u16.to_be_bytes());

@@ -682,7 +682,7 @@ mod tests {
     #[test]
     fn hello_has_a_stable_wire_layout() {
         let (_, bytes) = start("n1", 0x0102, COOKIE, 0xaa);
-        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 3, 0, 2, b'n', b'1'];
+        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 4, 0, 2, b'n', b'1'];
         expected.extend_from_slice(&1002u64.to_be_bytes());
         expected.extend_from_slice(&0x0102u64.to_be_bytes());
         expected.extend_from_slice(&[0xaa; 32]);
