@@ -14,6 +14,7 @@ mod codec;
 mod interleave;
 mod local;
 mod membership;
+mod raw_chain;
 mod raw_tcp;
 mod registry;
 mod remote;

@@ -1,11 +1,12 @@
 //! Cluster-wide registry benchmarks, on three nodes of this process meshed over loopback TCP.
 //!
 //! - `register_global` latency, from the node with the highest id: the sequencer is the node
-//!   with the lowest id, so every registration crosses the network: the claim to the
-//!   sequencer, its decision back and its commit to the third node, which relays it to the
-//!   registering node (acknowledgements to the sequencer are off the measured path).
-//!   Each sample registers a fresh name (re-registering a released name right away would race
-//!   with the release, which travels on other connections).
+//!   with the lowest id, so every registration crosses the network in a chain of four one-way
+//!   hops: the claim to the sequencer, its commit to the third node, that node's
+//!   acknowledgement, and the registering node's own commit, its answer. Each sample registers
+//!   a fresh name (re-registering a released name right away would race with the release,
+//!   which travels on other connections). Besides the raw round trip, the figure from a task
+//!   is measured against the same chain in raw tokio (`raw_chain`), its floor on this machine.
 //! - `lookup` latency: a local read of the replica, from the sequencer (so the owner is on
 //!   another node and the lookup builds a remote ref), timed over batches of lookups.
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 use distribute::prelude::*;
 
 use crate::interleave::{interleave, latency, median, on_worker, report_ratio};
+use crate::raw_chain::Chain;
 use crate::raw_tcp::Rtt;
 use crate::{report, BoxError, Sink};
 
@@ -145,6 +147,24 @@ async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxErr
     report_ratio(
         "ratio.registry.register_from_task_vs_raw_rtt",
         &register.p50s,
+        &rounds.baseline,
+    );
+    let mut chain = Chain::new(plan.warmup.min(per_round), per_round).await?;
+    let rounds = interleave(
+        plan.rounds,
+        async || chain.round_from_task().await,
+        async || {
+            let first = next;
+            next += per_round;
+            let (node, sink) = (registrant.clone(), sink.clone());
+            on_worker(registrations(node, sink, "bench", first, per_round)).await
+        },
+    )
+    .await?;
+    chain.report("raw.tcp.chain_4hops");
+    report_ratio(
+        "ratio.registry.register_from_task_vs_raw_chain",
+        &latency(rounds.figure).p50s,
         &rounds.baseline,
     );
     // Every node has the names once `register_global` returned.
