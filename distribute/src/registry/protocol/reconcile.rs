@@ -202,8 +202,11 @@ impl Registry {
     /// the first try could still be decided after the second). A node that became the
     /// sequencer drops the names it holds of nodes it saw go down, in order: it may have
     /// applied them from its last sequencer's commits (which a node applies whoever the owner)
-    /// and missed that sequencer's release of them.
+    /// and missed that sequencer's release of them. Either way, the names held for nodes not up
+    /// here (see [`awaiting`](super::awaiting)) were the last sequencer's decisions: dropped,
+    /// not taken outside the new one's order when their nodes come up.
     pub(super) fn sequencer_changed(&mut self, now: Duration, out: &mut Outputs) {
+        self.awaiting.forget_names();
         let sequencer = self.sequencer();
         if sequencer != self.me {
             for work in self.sequencer.take_queue() {
