@@ -12,6 +12,8 @@
 //!   answers the sequencer's replica (always sent whole) with the names it holds otherwise,
 //!   and, when its sequencer changes, asks the new one for its replica (an empty snapshot);
 //! - a node keeps its own live actors' names against a sync's release, and tells the sequencer;
+//! - a node drops the names it held for nodes not up yet when its sequencer changes: they
+//!   were the last sequencer's decisions, and may be stale by the time their nodes come up;
 //! - a snapshot is taken only as far as its sender is the authority on it ([`admit`]): the
 //!   sequencer takes the names of the sender's own actors, and commits the others it reports
 //!   again as it holds them.
