@@ -12,6 +12,8 @@
 //!   answers the sequencer's replica (always sent whole) with the names it holds otherwise,
 //!   and, when its sequencer changes, asks the new one for its replica (an empty snapshot);
 //! - a node keeps its own live actors' names against a sync's release, and tells the sequencer;
+//! - a node drops the names it held for nodes not up yet when its sequencer changes: they
+//!   were the last sequencer's decisions, and may be stale by the time their nodes come up;
 //! - a snapshot is taken only as far as its sender is the authority on it ([`admit`]): the
 //!   sequencer takes the names of the sender's own actors, and commits the others it reports
 //!   again as it holds them.
@@ -202,8 +204,11 @@ impl Registry {
     /// the first try could still be decided after the second). A node that became the
     /// sequencer drops the names it holds of nodes it saw go down, in order: it may have
     /// applied them from its last sequencer's commits (which a node applies whoever the owner)
-    /// and missed that sequencer's release of them.
+    /// and missed that sequencer's release of them. Either way, the names held for nodes not up
+    /// here (see [`awaiting`](super::awaiting)) were the last sequencer's decisions: dropped,
+    /// not taken outside the new one's order when their nodes come up.
     pub(super) fn sequencer_changed(&mut self, now: Duration, out: &mut Outputs) {
+        self.awaiting.forget_names();
         let sequencer = self.sequencer();
         if sequencer != self.me {
             for work in self.sequencer.take_queue() {

@@ -1387,3 +1387,44 @@ fn a_waiting_claim_granted_over_another_actor_of_its_node_is_settled_by_the_poli
     assert!(kinds(&out).contains(&(2, "Lost")));
     assert_eq!(owner(&here, "svc"), Some(held));
 }
+
+/// Seeds 12170, 36043, 43791 and 77620 of the registry simulation at 80 000 schedules, as
+/// registry inputs. Node 1, the sequencer, commits node 3's claim of `svc` to node 2, which
+/// is not connected to node 3 yet: the name waits there for node 3 to come up. Node 1 goes
+/// down; node 2 and node 3 are each their own sequencer, and node 3's actor releases the name
+/// in node 3's order. When node 2 and node 3 meet, the name node 2 held for node 3 is a
+/// decision of an order that is gone, and stale: it is not taken, and the two agree that the
+/// name is free (node 2 used to take it, outside any order, and keep it for good).
+#[test]
+fn a_name_waiting_for_its_node_is_dropped_when_the_sequencer_that_decided_it_is_gone() {
+    let (released, kept) = (id(3, 1), id(3, 2));
+    let mut nodes = [registry(1, &[2, 3]), registry(2, &[1]), registry(3, &[1])];
+    let (first, out) = nodes[2].submit("svc", claim(released), secs(0));
+    let (second, more) = nodes[2].submit("other", claim(kept), secs(0));
+    let done = settle_all(&mut nodes, vec![(node(3), out), (node(3), more)], secs(0));
+    let answers: Vec<_> = done.iter().flat_map(|(_, out)| out.answers.clone()).collect();
+    let granted = Answer::Decided(Ok(()));
+    let expected = vec![
+        (first.request, granted.clone()),
+        (second.request, granted.clone()),
+    ];
+    assert_eq!(answers, expected);
+    assert_eq!(owner(&nodes[1], "svc"), None, "waits for node 3 to come up");
+    // Node 1 goes down; node 3's actor stops, and its node releases the name.
+    let _ = nodes[1].peer_down(node(1), secs(1));
+    let _ = nodes[2].peer_down(node(1), secs(1));
+    let (release, out) = nodes[2].submit("svc", Change::Unclaim(released), secs(1));
+    assert_eq!(out.answers, vec![(release.request, granted)]);
+    assert_eq!(owner(&nodes[2], "svc"), None);
+    // Node 2 and node 3 meet, and exchange their replicas.
+    let greetings = vec![
+        (node(2), nodes[1].peer_up(node(3), secs(2))),
+        (node(3), nodes[2].peer_up(node(2), secs(2))),
+    ];
+    let done = settle_all(&mut nodes, greetings, secs(2));
+    assert!(done.iter().all(|(_, out)| out.conflicts.is_empty()));
+    for registry in &nodes[1..] {
+        assert_eq!(owner(registry, "svc"), None, "on {}", registry.me);
+        assert_eq!(owner(registry, "other"), Some(kept), "on {}", registry.me);
+    }
+}
