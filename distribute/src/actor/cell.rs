@@ -162,12 +162,14 @@ impl Core {
 
     /// Adds a batch of handled messages to the count (the run loop, once per batch).
     pub(crate) fn count_handled(&self, messages: u64) {
-        self.handled.fetch_add(messages, Ordering::Relaxed);
+        // Release, with `handled`'s Acquire: whoever sees the count sees what the actor did
+        // before it (an introspection snapshot, the mailbox state it left).
+        self.handled.fetch_add(messages, Ordering::Release);
     }
 
     /// Messages handled so far.
     pub(crate) fn handled(&self) -> u64 {
-        self.handled.load(Ordering::Relaxed)
+        self.handled.load(Ordering::Acquire)
     }
 
     /// Whether the actor's task has not started yet (it starts with its first message).

@@ -113,6 +113,9 @@ fn actor_snapshot(
     names: &mut HashMap<ActorId, Vec<String>>,
 ) -> ActorSnapshot {
     let core = cell.core();
+    // The count first: an actor publishes it only once it waits again (see `flush_batch`),
+    // so a count read before the mailbox never runs ahead of the state read after it.
+    let messages_handled = core.handled();
     let mailbox = cell.mailbox_probe();
     let state = if !core.is_alive() {
         ActorState::Stopping
@@ -132,7 +135,7 @@ fn actor_snapshot(
         state,
         restarts: core.restarts(),
         parent: parents.get(&core.id).copied(),
-        messages_handled: core.handled(),
+        messages_handled,
         is_supervisor: is_supervisor(cell),
     }
 }
