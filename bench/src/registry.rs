@@ -101,6 +101,39 @@ async fn registrations(
     Ok(samples)
 }
 
+/// Rounds of registrations of fresh names by one node, for one actor.
+struct Registrant {
+    node: Node,
+    sink: ActorRef<Sink>,
+    per_round: usize,
+    /// The number of the next fresh name.
+    next: usize,
+}
+
+impl Registrant {
+    /// One round from the calling task: each registration's time.
+    async fn round(&mut self) -> Result<Vec<Duration>, BoxError> {
+        let first = self.next;
+        self.next += self.per_round;
+        registrations(
+            self.node.clone(),
+            self.sink.clone(),
+            "bench",
+            first,
+            self.per_round,
+        )
+        .await
+    }
+
+    /// One round from a task on a worker.
+    async fn round_from_task(&mut self) -> Result<Vec<Duration>, BoxError> {
+        let first = self.next;
+        self.next += self.per_round;
+        let (node, sink) = (self.node.clone(), self.sink.clone());
+        on_worker(registrations(node, sink, "bench", first, self.per_round)).await
+    }
+}
+
 async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxError> {
     let addr = nodes[0].listen_addr().ok_or("node a is not networked")?;
     for node in &nodes[1..] {
@@ -113,15 +146,16 @@ async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxErr
 
     let sink = registrant.spawn(Sink::default()).await?;
     registrations(registrant.clone(), sink.clone(), "warmup", 0, plan.warmup).await?;
-    let (per_round, mut next) = (plan.registrations, 0);
+    let mut rounds_of = Registrant {
+        node: registrant.clone(),
+        sink: sink.clone(),
+        per_round: plan.registrations,
+        next: 0,
+    };
     let rounds = interleave(
         plan.rounds,
         async || rtt.round().await,
-        async || {
-            let first = next;
-            next += per_round;
-            registrations(registrant.clone(), sink.clone(), "bench", first, per_round).await
-        },
+        async || rounds_of.round().await,
     )
     .await?;
     let mut register = latency(rounds.figure);
@@ -134,12 +168,7 @@ async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxErr
     let rounds = interleave(
         plan.rounds,
         async || rtt.round_from_task().await,
-        async || {
-            let first = next;
-            next += per_round;
-            let (node, sink) = (registrant.clone(), sink.clone());
-            on_worker(registrations(node, sink, "bench", first, per_round)).await
-        },
+        async || rounds_of.round_from_task().await,
     )
     .await?;
     let mut register = latency(rounds.figure);
@@ -149,16 +178,11 @@ async fn measure(nodes: &[Node], plan: Plan, rtt: &mut Rtt) -> Result<(), BoxErr
         &register.p50s,
         &rounds.baseline,
     );
-    let mut chain = Chain::new(plan.warmup.min(per_round), per_round).await?;
+    let mut chain = Chain::new(plan.warmup.min(plan.registrations), plan.registrations).await?;
     let rounds = interleave(
         plan.rounds,
         async || chain.round_from_task().await,
-        async || {
-            let first = next;
-            next += per_round;
-            let (node, sink) = (registrant.clone(), sink.clone());
-            on_worker(registrations(node, sink, "bench", first, per_round)).await
-        },
+        async || rounds_of.round_from_task().await,
     )
     .await?;
     chain.report("raw.tcp.chain_4hops");
