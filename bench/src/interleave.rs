@@ -8,6 +8,14 @@
 //! round alternates too (baseline first in even rounds, figure first in odd ones), so that
 //! neither side always runs on what the other left warm.
 //!
+//! Latencies taken on the runtime's main thread are paired closer still, sample by sample
+//! ([`paired_samples`]): one baseline sample, one figure sample, one baseline sample, ...,
+//! the side that goes first alternating from pair to pair. That thread's wake-ups drift
+//! between fast and slow phases within a round, so two sides measured one after the other,
+//! even in the same round, can see different phases; paired sample by sample, both see the
+//! same one, and a round's ratio is the p50 of its figure samples over the p50 of the
+//! baseline samples taken beside them.
+//!
 //! Where a figure must be measured from a task on a worker thread rather than from the
 //! runtime's main thread, its measuring future runs through [`on_worker`].
 
@@ -45,6 +53,75 @@ pub(crate) async fn interleave<A, B>(
     Ok(measured)
 }
 
+/// The samples of [`paired_samples`], by figure: `baseline[k]` holds the baseline samples
+/// taken beside the samples `figure[k]` of figure `k`.
+pub(crate) struct Paired {
+    pub(crate) baseline: Vec<Vec<Duration>>,
+    pub(crate) figure: Vec<Vec<Duration>>,
+}
+
+/// Takes one pair of samples per entry of `schedule`: one of `baseline` and one of figure
+/// `schedule[i]` (`figure(k)` samples figure `k`), back to back. Within each figure's pairs
+/// the side that goes first alternates, baseline first in the first pair. A schedule that
+/// mixes figures (0, 1, 0, 1, ...) spreads each figure's pairs over the whole window.
+pub(crate) async fn paired_samples(
+    schedule: &[usize],
+    mut baseline: impl AsyncFnMut() -> Result<Duration, BoxError>,
+    mut figure: impl AsyncFnMut(usize) -> Result<Duration, BoxError>,
+) -> Result<Paired, BoxError> {
+    let figures = schedule.iter().max().map_or(0, |k| k + 1);
+    let mut paired = Paired {
+        baseline: vec![Vec::new(); figures],
+        figure: vec![Vec::new(); figures],
+    };
+    for &k in schedule {
+        let (Some(base), Some(fig)) = (paired.baseline.get_mut(k), paired.figure.get_mut(k)) else {
+            return Err("a pair scheduled for no figure".into());
+        };
+        if fig.len() % 2 == 0 {
+            base.push(baseline().await?);
+            fig.push(figure(k).await?);
+        } else {
+            fig.push(figure(k).await?);
+            base.push(baseline().await?);
+        }
+    }
+    Ok(paired)
+}
+
+/// `rounds` rounds of [`paired_samples`] from the calling task, each of `warmup` unmeasured
+/// pairs of figure 0, then the pairs of `schedule`: each round's samples.
+pub(crate) async fn paired_rounds(
+    rounds: usize,
+    warmup: usize,
+    schedule: &[usize],
+    mut baseline: impl AsyncFnMut() -> Result<Duration, BoxError>,
+    mut figure: impl AsyncFnMut(usize) -> Result<Duration, BoxError>,
+) -> Result<Vec<Paired>, BoxError> {
+    let warmup = vec![0; warmup];
+    let mut measured = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        paired_samples(&warmup, async || baseline().await, async |k| figure(k).await).await?;
+        measured.push(paired_samples(schedule, async || baseline().await, async |k| figure(k).await).await?);
+    }
+    Ok(measured)
+}
+
+/// A schedule of `counts[k]` pairs of each figure `k`, mixed: one of each figure in turn
+/// while each has pairs left (0, 1, 0, 1, ..., 0, 0 for counts 4 and 2).
+pub(crate) fn mixed_schedule(counts: &[usize]) -> Vec<usize> {
+    let longest = counts.iter().copied().max().unwrap_or(0);
+    let mut schedule = Vec::with_capacity(counts.iter().sum());
+    for i in 0..longest {
+        for (k, &count) in counts.iter().enumerate() {
+            if i < count {
+                schedule.push(k);
+            }
+        }
+    }
+    schedule
+}
+
 /// Runs `measure` on a task of the runtime (a worker thread) and waits for it: the caller of
 /// the `*_from_task` figures, as an actor asking an actor is.
 pub(crate) async fn on_worker<T, F>(measure: F) -> Result<T, BoxError>
@@ -62,6 +139,10 @@ pub(crate) fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// When this environment variable is set, [`report_ratio`] also prints every round's values
+/// on stderr, to see where a ratio's spread comes from.
+const ROUNDS_ENV: &str = "BENCH_ROUNDS";
+
 /// Prints `name` as the median of the per-round ratios `figure[i] / baseline[i]`, and
 /// `name.spread` as their range over that median: `(max - min) / median`. A spread of 0.2
 /// means the rounds' ratios lay within a band 20 % of the reported ratio wide.
@@ -75,6 +156,9 @@ pub(crate) fn report_ratio(name: &str, figure: &[f64], baseline: &[f64]) {
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     report(name, mid, "x");
+    if std::env::var_os(ROUNDS_ENV).is_some() {
+        eprintln!("{name}.rounds\tfigure {figure:.3?}\tbaseline {baseline:.3?}\tratio {ratios:.3?}");
+    }
     let spread = if mid > 0.0 { (max - min) / mid } else { 0.0 };
     report(&format!("{name}.spread"), spread, "x");
 }

@@ -10,7 +10,7 @@ use distribute::prelude::*;
 use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::interleave::{interleave, on_worker, Names};
+use crate::interleave::{interleave, on_worker, paired_rounds, Names, Rounds};
 use crate::{percentile, raw_tcp, report, BoxError, Sink, SinkClient};
 
 /// Hidden command-line argument that turns the bench binary into the idle-memory probe (see
@@ -154,44 +154,73 @@ fn raw_responder() -> mpsc::Sender<oneshot::Sender<u64>> {
     tx
 }
 
+/// The time of one raw ask through `tx`, from the calling task.
+async fn raw_ask(tx: &mpsc::Sender<oneshot::Sender<u64>>) -> Result<Duration, BoxError> {
+    let start = Instant::now();
+    let (reply, answer) = oneshot::channel();
+    tx.send(reply).await.map_err(|_| "the raw responder is gone")?;
+    answer.await?;
+    Ok(start.elapsed())
+}
+
 /// Times `samples` sequential raw asks, after a tenth as many unmeasured ones.
 async fn raw_asks(tx: mpsc::Sender<oneshot::Sender<u64>>, samples: usize) -> Result<Vec<Duration>, BoxError> {
     let mut measured = Vec::with_capacity(samples);
     for round in 0..samples + samples / 10 {
-        let start = Instant::now();
-        let (reply, answer) = oneshot::channel();
-        tx.send(reply).await.map_err(|_| "the raw responder is gone")?;
-        answer.await?;
+        let elapsed = raw_ask(&tx).await?;
         if round >= samples / 10 {
-            measured.push(start.elapsed());
+            measured.push(elapsed);
         }
     }
     Ok(measured)
+}
+
+/// The time of one ask to `sink`, from the calling task.
+async fn local_ask(sink: &ActorRef<Sink>) -> Result<Duration, BoxError> {
+    let start = Instant::now();
+    sink.get().await?;
+    Ok(start.elapsed())
 }
 
 /// Times `samples` sequential asks to `sink`, after a tenth as many unmeasured ones.
 async fn local_asks(sink: ActorRef<Sink>, samples: usize) -> Result<Vec<Duration>, BoxError> {
     let mut measured = Vec::with_capacity(samples);
     for round in 0..samples + samples / 10 {
-        let start = Instant::now();
-        sink.get().await?;
+        let elapsed = local_ask(&sink).await?;
         if round >= samples / 10 {
-            measured.push(start.elapsed());
+            measured.push(elapsed);
         }
     }
     Ok(measured)
 }
 
-/// `local.ask` against `raw.oneshot_ask`, from the main thread, then both from a task.
+/// `local.ask` against `raw.oneshot_ask` from the main thread, each ask paired with a raw
+/// one right beside it (see [`paired_rounds`]); then both from a task, in alternating rounds.
 async fn asks(sink: &ActorRef<Sink>, plan: Plan, figures: bool) -> Result<(), BoxError> {
     let tx = raw_responder();
     let n = plan.samples;
-    let rounds = interleave(
+    let paired = paired_rounds(
         plan.rounds,
-        async || raw_asks(tx.clone(), n).await,
-        async || figure(figures, local_asks(sink.clone(), n)).await,
+        n / 10,
+        &vec![0; n],
+        async || raw_ask(&tx).await,
+        async |_| {
+            if figures {
+                local_ask(sink).await
+            } else {
+                Ok(Duration::ZERO)
+            }
+        },
     )
     .await?;
+    let mut rounds = Rounds {
+        baseline: Vec::with_capacity(plan.rounds),
+        figure: Vec::with_capacity(plan.rounds),
+    };
+    for round in paired {
+        rounds.baseline.extend(round.baseline);
+        rounds.figure.extend(round.figure);
+    }
     Names::new(
         "raw.oneshot_ask",
         "local.ask",

@@ -125,25 +125,31 @@ impl EchoClient {
     pub(crate) async fn ping_pong(&mut self, warmup: usize, samples: usize) -> io::Result<Vec<Duration>> {
         let mut measured = Vec::with_capacity(samples);
         for round in 0..warmup + samples {
-            let start = Instant::now();
-            write_frame(&mut self.writer, &self.request).await?;
-            self.writer.flush().await?;
-            if !read_frame(&mut self.reader, &mut self.reply).await? {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-            let elapsed = start.elapsed();
-            if self.reply.len() != self.request.len() {
-                return Err(invalid(format!(
-                    "reply of {} bytes, expected {}",
-                    self.reply.len(),
-                    self.request.len()
-                )));
-            }
+            let elapsed = self.ping().await?;
             if round >= warmup {
                 measured.push(elapsed);
             }
         }
         Ok(measured)
+    }
+
+    /// Sends one request, waits for its echo and returns the round-trip time.
+    pub(crate) async fn ping(&mut self) -> io::Result<Duration> {
+        let start = Instant::now();
+        write_frame(&mut self.writer, &self.request).await?;
+        self.writer.flush().await?;
+        if !read_frame(&mut self.reader, &mut self.reply).await? {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let elapsed = start.elapsed();
+        if self.reply.len() != self.request.len() {
+            return Err(invalid(format!(
+                "reply of {} bytes, expected {}",
+                self.reply.len(),
+                self.request.len()
+            )));
+        }
+        Ok(elapsed)
     }
 }
 
@@ -216,6 +222,20 @@ impl Rtt {
         let client = self.client.as_mut().ok_or("the echo client was lost")?;
         self.main.add(client.ping_pong(self.warmup, self.samples).await?);
         Ok(self.main.p50s.last().copied().unwrap_or(0.0))
+    }
+
+    /// One round trip from the calling task, not recorded: for figures that pair their
+    /// samples with round trips one by one (see [`crate::interleave::paired_samples`]).
+    pub(crate) async fn ping(&mut self) -> Result<Duration, BoxError> {
+        let client = self.client.as_mut().ok_or("the echo client was lost")?;
+        Ok(client.ping().await?)
+    }
+
+    /// Records `samples`, round trips from the calling task taken by [`Rtt::ping`], as one
+    /// round; returns its p50 in microseconds.
+    pub(crate) fn record(&mut self, samples: Vec<Duration>) -> f64 {
+        self.main.add(samples);
+        self.main.p50s.last().copied().unwrap_or(0.0)
     }
 
     /// One round of round trips from a task spawned on the runtime; returns its p50.

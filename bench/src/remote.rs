@@ -1,7 +1,10 @@
 //! Remote benchmarks: the `Sink` actor on node `b`, driven from node `a` over loopback TCP,
 //! with `b` in this process or in a child process (this binary re-executed with
-//! [`REMOTE_NODE_ARG`], see [`remote_node_child`]). Every figure is measured in rounds that
-//! alternate with its raw TCP baseline (see [`crate::interleave`]).
+//! [`REMOTE_NODE_ARG`], see [`remote_node_child`]). Throughputs and the latencies from a task
+//! are measured in rounds that alternate with their raw TCP baseline (see
+//! [`crate::interleave`]); the latencies from the main thread (asks, `spawn_on`) in rounds
+//! whose every sample is paired with a raw round trip taken right beside it
+//! ([`crate::interleave::paired_samples`]).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -9,9 +12,11 @@ use std::time::{Duration, Instant};
 use distribute::prelude::*;
 use distribute::NodeEvent;
 
-use crate::interleave::{interleave, latency, on_worker, report_ratio, Names};
+use crate::interleave::{
+    interleave, latency, mixed_schedule, on_worker, paired_rounds, report_ratio, Latency, Names,
+};
 use crate::raw_tcp::{self, Rtt};
-use crate::{report, BoxError, Sink, SinkClient, TCP_PAYLOAD};
+use crate::{percentile, report, BoxError, Sink, SinkClient, TCP_PAYLOAD};
 
 /// Hidden command-line argument that turns the bench binary into node `b`, serving a `Sink`
 /// registered as [`SINK_NAME`] until its stdin closes.
@@ -55,18 +60,75 @@ impl Plan {
     }
 }
 
-/// The latencies of sequential `spawn_on` calls from `a` onto `b`.
-async fn spawns(a: &Node, b: NodeId, count: usize) -> Result<Vec<Duration>, BoxError> {
-    let mut samples = Vec::with_capacity(count);
-    for _ in 0..count {
-        let start = Instant::now();
-        let spawned = a.spawn_on::<Spawned>(b, Spawned).await?;
-        samples.push(start.elapsed());
-        if spawned.is_local() {
-            return Err("spawn_on started the actor on the calling node".into());
-        }
+/// Figure 0 of the paired rounds: an ask; figure 1: a `spawn_on`.
+const ASK: usize = 0;
+
+/// One sample from the calling task: an ask to `sink` if `figure` is [`ASK`], else the
+/// `spawn_on` of an actor from `a` onto `b`.
+async fn sample(a: &Node, b: NodeId, sink: &ActorRef<Sink>, figure: usize) -> Result<Duration, BoxError> {
+    if figure == ASK {
+        return ask_once(sink).await;
     }
-    Ok(samples)
+    let start = Instant::now();
+    let spawned = a.spawn_on::<Spawned>(b, Spawned).await?;
+    let elapsed = start.elapsed();
+    if spawned.is_local() {
+        return Err("spawn_on started the actor on the calling node".into());
+    }
+    Ok(elapsed)
+}
+
+/// The time of one ask to `sink` from the calling task.
+async fn ask_once(sink: &ActorRef<Sink>) -> Result<Duration, BoxError> {
+    let start = Instant::now();
+    sink.get().await?;
+    Ok(start.elapsed())
+}
+
+/// A latency figure of the paired rounds, and the p50 of the round trips paired with it in
+/// each round.
+struct PairedLatency {
+    figure: Latency,
+    baseline_p50s: Vec<f64>,
+}
+
+/// `plan.rounds` rounds from the calling task, each of `plan.warmup` unmeasured pairs of a
+/// round trip of `rtt` and a sample of figure 0, then `counts[k]` pairs of a round trip and
+/// a sample of figure `k` (`sample(k)`), mixed. Every round trip is recorded in `rtt`, one
+/// round of it per round.
+async fn paired_with_rtt(
+    plan: Plan,
+    counts: &[usize],
+    rtt: &mut Rtt,
+    sample: impl AsyncFnMut(usize) -> Result<Duration, BoxError>,
+) -> Result<Vec<PairedLatency>, BoxError> {
+    let schedule = mixed_schedule(counts);
+    let rounds = paired_rounds(
+        plan.rounds,
+        plan.warmup,
+        &schedule,
+        async || rtt.ping().await,
+        sample,
+    )
+    .await?;
+    let mut figures: Vec<PairedLatency> = counts
+        .iter()
+        .map(|_| PairedLatency {
+            figure: latency([]),
+            baseline_p50s: Vec::new(),
+        })
+        .collect();
+    for paired in rounds {
+        let mut round_trips = Vec::new();
+        let sides = paired.figure.into_iter().zip(paired.baseline);
+        for (figure, (samples, mut pings)) in figures.iter_mut().zip(sides) {
+            figure.figure.add(samples);
+            figure.baseline_p50s.push(percentile(&mut pings, 0.5));
+            round_trips.append(&mut pings);
+        }
+        rtt.record(round_trips);
+    }
+    Ok(figures)
 }
 
 async fn start_node(name: &str) -> Result<Node, BoxError> {
@@ -150,8 +212,9 @@ pub(crate) async fn in_process(plan: Plan, rtt: &mut Rtt) -> Result<(), BoxError
     measured
 }
 
-/// The rounds of the in-process figures: tells, asks and spawns from the main thread against
-/// raw throughput and round trips; then asks from a task against round trips from a task.
+/// The in-process figures: tells from a task against raw throughput, in alternating
+/// rounds; asks and spawns from the main thread, each sample paired with a raw round trip;
+/// then asks from a task against round trips from a task, in alternating rounds.
 async fn measure_in_process(
     a: &Node,
     b: NodeId,
@@ -161,36 +224,27 @@ async fn measure_in_process(
 ) -> Result<(), BoxError> {
     let rounds = interleave(
         plan.rounds,
-        async || {
-            let tput = raw_tcp::throughput(plan.tcp_messages, TCP_PAYLOAD).await?;
-            Ok((tput, rtt.round().await?))
-        },
-        async || {
-            let tput = tell_tput(sink, plan.tells).await?;
-            let asked = asks(sink.clone(), plan.warmup, plan.asks).await?;
-            Ok((tput, asked, spawns(a, b, plan.spawns()).await?))
-        },
+        async || Ok(raw_tcp::throughput(plan.tcp_messages, TCP_PAYLOAD).await?),
+        async || tell_tput(sink, plan.tells).await,
     )
     .await?;
-    let (raw_tput, raw_rtt): (Vec<f64>, Vec<f64>) = rounds.baseline.into_iter().unzip();
-    let mut tputs = Vec::new();
-    let (mut ask, mut spawn) = (latency([]), latency([]));
-    for (tput, asked, spawned) in rounds.figure {
-        tputs.push(tput);
-        ask.add(asked);
-        spawn.add(spawned);
-    }
     Names::new(
         "raw.tcp.tput_64B",
         "remote.tell_tput",
         "ratio.remote.tell_tput_vs_raw_tcp",
     )
     .unit("msgs/s")
-    .report_values(&raw_tput, &tputs, true);
-    ask.report("remote.ask");
-    spawn.report("remote.spawn_on");
-    report_ratio("ratio.remote.ask_p50_vs_raw_rtt", &ask.p50s, &raw_rtt);
-    report_ratio("ratio.remote.spawn_on_p50_vs_raw_rtt", &spawn.p50s, &raw_rtt);
+    .report(&rounds, true);
+    let counts = [plan.asks, plan.spawns()];
+    let mut paired = paired_with_rtt(plan, &counts, rtt, async |k| sample(a, b, sink, k).await).await?;
+    let names = [
+        ("remote.ask", "ratio.remote.ask_p50_vs_raw_rtt"),
+        ("remote.spawn_on", "ratio.remote.spawn_on_p50_vs_raw_rtt"),
+    ];
+    for (figure, (name, ratio)) in paired.iter_mut().zip(names) {
+        figure.figure.report(name);
+        report_ratio(ratio, &figure.figure.p50s, &figure.baseline_p50s);
+    }
 
     let rounds = interleave(
         plan.rounds,
@@ -217,28 +271,25 @@ pub(crate) async fn cross_process(plan: Plan) -> Result<(), BoxError> {
     let a = start_node("a").await?;
     let measured = async {
         let remote = remote_sink(&a, addr).await?;
-        let rounds = interleave(
-            plan.rounds,
-            async || rtt.round().await,
-            async || {
-                let tput = tell_tput(&remote, plan.tells).await?;
-                Ok((tput, asks(remote.clone(), plan.warmup, plan.asks).await?))
-            },
-        )
-        .await?;
-        let (tputs, asked): (Vec<f64>, Vec<_>) = rounds.figure.into_iter().unzip();
+        let mut tputs = Vec::with_capacity(plan.rounds);
+        for _ in 0..plan.rounds {
+            tputs.push(tell_tput(&remote, plan.tells).await?);
+        }
         report(
             "remote.tell_tput_xproc",
             crate::interleave::median(&tputs),
             "msgs/s",
         );
-        let mut ask = latency(asked);
-        ask.report("remote.ask_xproc");
-        report_ratio(
-            "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
-            &ask.p50s,
-            &rounds.baseline,
-        );
+        let counts = [plan.asks];
+        let paired = paired_with_rtt(plan, &counts, &mut rtt, async |_| ask_once(&remote).await).await?;
+        for mut ask in paired {
+            ask.figure.report("remote.ask_xproc");
+            report_ratio(
+                "ratio.remote.ask_xproc_p50_vs_raw_rtt_xproc",
+                &ask.figure.p50s,
+                &ask.baseline_p50s,
+            );
+        }
         Ok::<_, BoxError>(())
     }
     .await;
