@@ -242,16 +242,25 @@ async fn asks(sink: &ActorRef<Sink>, plan: Plan, figures: bool) -> Result<(), Bo
     Ok(())
 }
 
-/// Microseconds per `tokio::spawn` of a task waiting on its own channel: the raw actor.
+/// Microseconds per `tokio::spawn` of a task waiting on its own channel: the raw actor. The
+/// tasks are told to finish (their channels closed) and joined after the timing, as the
+/// actors of [`local_spawns`] are stopped: tasks left ending on the workers would slow
+/// whatever is measured next.
 async fn raw_spawns(tasks: usize) -> Result<f64, BoxError> {
+    let mut handles = Vec::with_capacity(tasks);
     let start = Instant::now();
     let mut senders = Vec::with_capacity(tasks);
     for _ in 0..tasks {
         let (tx, mut rx) = mpsc::channel::<u64>(1024);
-        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        handles.push(tokio::spawn(async move { while rx.recv().await.is_some() {} }));
         senders.push(tx);
     }
-    Ok(start.elapsed().as_secs_f64() * 1e6 / tasks as f64)
+    let spawn = start.elapsed().as_secs_f64() * 1e6 / tasks as f64;
+    drop(senders);
+    for handle in handles {
+        handle.await?;
+    }
+    Ok(spawn)
 }
 
 /// Microseconds per such task spawned, told to finish (its channel closed) and joined.
@@ -293,22 +302,46 @@ async fn local_spawn_stops(node: Node, actors: usize) -> Result<f64, BoxError> {
     Ok(start.elapsed().as_secs_f64() * 1e6 / actors as f64)
 }
 
-/// The spawn figures against raw task spawns.
+/// Batches of each spawn figure per round: its batches and the baseline's alternate, so
+/// that both sides of a round are spread over the same few milliseconds.
+const SPAWN_BATCHES: usize = 10;
+
+/// The mean of `values`; zero if there are none.
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The spawn figures against raw task spawns: `local.spawn_per_actor` in rounds of
+/// [`SPAWN_BATCHES`] batches alternating with batches of raw spawns, each round's figure
+/// the mean over its batches.
 async fn spawns(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> {
     let n = plan.actors;
-    let rounds = interleave(
-        plan.rounds,
-        async || raw_spawns(n).await,
-        async || figure(figures, local_spawns(node, n)).await,
-    )
-    .await?;
+    let batch = (n / SPAWN_BATCHES).max(1);
+    let in_batches = async || {
+        let batches = interleave(
+            SPAWN_BATCHES,
+            async || raw_spawns(batch).await,
+            async || figure(figures, local_spawns(node, batch)).await,
+        )
+        .await?;
+        Ok::<_, BoxError>((mean(&batches.baseline), mean(&batches.figure)))
+    };
+    // A first round, unmeasured, grows what the later ones reuse (the allocator's arenas,
+    // the runtime's queues, the node's table).
+    in_batches().await?;
+    let (mut raw, mut spawned) = (Vec::new(), Vec::new());
+    for _ in 0..plan.rounds {
+        let (raw_us, spawned_us) = in_batches().await?;
+        raw.push(raw_us);
+        spawned.push(spawned_us);
+    }
     Names::new(
         "raw.spawn_per_task",
         "local.spawn_per_actor",
         "ratio.local.spawn_vs_raw_spawn",
     )
     .unit("us")
-    .report(&rounds, figures);
+    .report_values(&raw, &spawned, figures);
     let rounds = interleave(
         plan.rounds,
         // Both from a task on a worker: from the main thread, each join or stop would
