@@ -57,7 +57,8 @@ pub enum RegistryMsg {
     /// The claimant tries again, with the sequencer once it can reach it.
     NotSequencer { request: u64 },
     /// From the sequencer to every node, the claimant included: apply `change` and
-    /// acknowledge it to the sequencer. `claimant` names the node and request that asked for
+    /// acknowledge it to the sequencer (all but the claimant, which does not acknowledge its
+    /// own copy: the sequencer is done with the change once it sent it). `claimant` names the node and request that asked for
     /// it (none for a change the sequencer makes on its own to bring replicas back in line, a
     /// *sync*). The claimant's copy goes out last, once every other node acknowledged the
     /// change (or was given up on), with `answer` set: it is the claimant's answer, the change

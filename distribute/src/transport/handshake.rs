@@ -105,11 +105,13 @@ pub const MAGIC: [u8; 4] = *b"DSTR";
 ///
 /// Version 2 sealed every byte after the handshake ([`super::session`]) with HMAC-SHA-256
 /// tags; version 3 seals with AES-256-GCM, under keys derived with new labels; version 4
-/// sends a claimant its commit last, as its answer, and has no witnesses' `Applied` frame.
+/// sends a claimant its commit last, as its answer, and has no witnesses' `Applied` frame;
+/// version 5 has the claimant not acknowledge that commit (a sequencer of version 4 would
+/// wait for it).
 /// A node of an earlier version, which would send plain frames (1), records this one cannot
 /// open (2) or registry frames it does not expect (3), is refused during the handshake with
 /// [`HandshakeError::VersionMismatch`] rather than dropped for its first frame.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// The longest node name, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -682,7 +684,7 @@ mod tests {
     #[test]
     fn hello_has_a_stable_wire_layout() {
         let (_, bytes) = start("n1", 0x0102, COOKIE, 0xaa);
-        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 4, 0, 2, b'n', b'1'];
+        let mut expected = vec![0x01, b'D', b'S', b'T', b'R', 0, 5, 0, 2, b'n', b'1'];
         expected.extend_from_slice(&1002u64.to_be_bytes());
         expected.extend_from_slice(&0x0102u64.to_be_bytes());
         expected.extend_from_slice(&[0xaa; 32]);

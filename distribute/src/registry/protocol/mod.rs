@@ -13,9 +13,10 @@
 //! A change submitted from a node R that is not the sequencer S takes four one-way hops, in a
 //! chain: R's `Claim` (or `Unclaim`) to S; S's `Commit` to every other node; each one's
 //! `CommitAck` to S; once every one acknowledged (or went down, or was given up on), S's
-//! `Commit` to R, which is R's answer (R acknowledges it too). So when a change is answered,
+//! `Commit` to R, which is R's answer and ends the change at S (R does not acknowledge it: the
+//! connection delivers it ahead of anything S sends R later). So when a change is answered,
 //! every node has applied it, and changes reach every node in the order S decided them: S
-//! decides the next change only once the last is everywhere. S decides a proposal in the step
+//! decides the next change only once the last is everywhere or on its way to the last node. S decides a proposal in the step
 //! that delivers it when nothing is in flight. R tries again with the next sequencer if S goes
 //! down before R's claim is done; a retry of a change that went through is answered the same
 //! (a claim by the same owner is granted again, an unclaim finds the name gone), with a
@@ -491,12 +492,16 @@ impl Registry {
             }
         }
         let mut done = Vec::new();
-        if let Some(claimant) = claimant.filter(|claimant| claimant.node == self.me) {
-            let current = self.sequencer();
-            self.claims
-                .committed((claimant.request, from), (ordered, current), answer, &mut done);
+        match claimant.filter(|claimant| claimant.node == self.me) {
+            // A claimant does not acknowledge its own commit: its sender, which sent the
+            // other nodes theirs first, is done with the change once it sent this copy.
+            Some(claimant) => {
+                let current = self.sequencer();
+                self.claims
+                    .committed((claimant.request, from), (ordered, current), answer, &mut done);
+            }
+            None => out.send(from, RegistryMsg::CommitAck { request: commit }),
         }
-        out.send(from, RegistryMsg::CommitAck { request: commit });
         done
     }
 

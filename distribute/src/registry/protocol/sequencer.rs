@@ -12,7 +12,9 @@
 //! A claimant's copy of its commit goes out last, once every other node acknowledged the
 //! change (or went down, or was given up on): it is the claimant's answer, so a registration
 //! from another node takes four one-way hops in a chain (the claim, the commit to the others,
-//! their acknowledgements, the claimant's commit) and five frames, with no reply besides. A
+//! their acknowledgements, the claimant's commit) and, with three nodes, four frames, with no
+//! reply besides. The claimant does not acknowledge its copy: once sent, the change is done
+//! here, and the connection keeps it ahead of the next change to the claimant. A
 //! chain is also what the machines wake up for fastest: fanning the commit out to the claimant
 //! at once, with the others' word following, had two nodes' readers wake at the same moment,
 //! which on a loaded host cost more than the hop it saved (BENCHMARKS.md).
@@ -96,19 +98,20 @@ fn answering(mut commit: RegistryMsg, answer: bool) -> RegistryMsg {
 
 impl InFlight {
     /// Sends the claimant its held copy, as its answer: ahead of any frame this step sent it
-    /// after the copy was held, so that it keeps its place in this node's order. Returns
-    /// whether a copy went.
-    fn send_held(&mut self, out: &mut Outputs) -> bool {
+    /// after the copy was held, so that it keeps its place in this node's order. The
+    /// claimant is not waited for from then on: it does not acknowledge its own commit (the
+    /// connection delivers the copy before anything this node sends it later).
+    fn send_held(&mut self, out: &mut Outputs) {
         let Some((claimant, copy)) = self.held.take() else {
-            return false;
+            return;
         };
         let from = self.held_from.min(out.frames.len());
         match out.frames.iter().skip(from).position(|(to, _)| *to == claimant) {
             Some(at) => out.frames.insert(from + at, (claimant, copy)),
             None => out.send(claimant, copy),
         }
+        self.waiting.remove(&claimant);
         self.answered = true;
-        true
     }
 
     /// Whether every node waited for has acknowledged the change but the claimant (which
@@ -118,6 +121,12 @@ impl InFlight {
             Some((claimant, _)) => self.waiting.iter().all(|node| node == claimant),
             None => self.waiting.is_empty(),
         }
+    }
+
+    /// Whether the change is applied everywhere it is waited for: every other node
+    /// acknowledged it, and the claimant was sent its copy (or is not waited for).
+    fn done(&self) -> bool {
+        self.held.is_none() && self.waiting.is_empty()
     }
 }
 
@@ -342,7 +351,7 @@ impl Registry {
             }
         }
         let message = answering(message, true);
-        let in_flight = InFlight {
+        let mut in_flight = InFlight {
             commit,
             origin,
             waiting,
@@ -352,11 +361,14 @@ impl Registry {
             held_from: out.frames.len(),
             answered: false,
         };
-        if in_flight.waiting.is_empty() {
+        if in_flight.others_acked() {
+            // No other node to wait for: the claimant's copy goes at once, and ends it.
+            in_flight.send_held(out);
+        }
+        if in_flight.done() {
             self.finish(in_flight, out);
         } else {
             self.sequencer.in_flight = Some(in_flight);
-            self.answer_claimant_if_others_acked(now, out);
         }
     }
 
@@ -421,28 +433,18 @@ impl Registry {
         let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
             return;
         };
-        if !done(in_flight) && !in_flight.waiting.is_empty() {
-            return self.answer_claimant_if_others_acked(now, out);
+        if !done(in_flight) {
+            if in_flight.others_acked() {
+                in_flight.send_held(out);
+            }
+            if !in_flight.done() {
+                return;
+            }
         }
         if let Some(in_flight) = self.sequencer.in_flight.take() {
             self.finish(in_flight, out);
         }
         self.decide_queued(now, out);
-    }
-
-    /// Sends the claimant its copy of the change in flight once every other node acknowledged
-    /// it.
-    fn answer_claimant_if_others_acked(&mut self, now: Duration, out: &mut Outputs) {
-        let Some(in_flight) = self.sequencer.in_flight.as_mut() else {
-            return;
-        };
-        if !in_flight.others_acked() {
-            return;
-        }
-        if in_flight.send_held(out) {
-            // The claimant's time to acknowledge it counts from now.
-            in_flight.suspect_at = now.saturating_add(self.config.claim_timeout);
-        }
     }
 
     /// Keeps this node's order towards the claimant of the change in flight: if this step
@@ -463,6 +465,10 @@ impl Registry {
         };
         if let Some((_, copy)) = in_flight.held.take() {
             out.frames.insert(from + at, (claimant, answering(copy, false)));
+            // Sent: the claimant does not acknowledge it. Some other node still is waited
+            // for (else the copy would have gone as the answer), and its acknowledgement
+            // ends the change.
+            in_flight.waiting.remove(&claimant);
         }
     }
 

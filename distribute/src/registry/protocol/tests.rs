@@ -118,17 +118,19 @@ fn the_sequencer_decides_at_once_when_idle_and_the_next_change_once_the_last_is_
     let out = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
     assert!(out.frames.is_empty());
     assert_eq!(owner(&seq, "b"), None);
-    // Applied everywhere else: the claimant gets its commit, its answer.
+    // Applied everywhere else: the claimant gets its commit, its answer, which ends the
+    // change (a claimant does not acknowledge its own commit). No reply, and the next change
+    // goes out in the same step, behind it (to all but its claimant, 2).
     let out = seq.receive(node(2), ack(commit), secs(0));
     assert_eq!(
-        out.frames,
-        vec![(node(3), commit_msg(commit, "a", id(3, 1), (3, 7)))]
+        out.frames.first(),
+        Some(&(node(3), commit_msg(commit, "a", id(3, 1), (3, 7))))
     );
-    // The claimant applied it too: no reply, and the next change goes out (to all but its
-    // claimant, 2).
-    let out = seq.receive(node(3), ack(commit), secs(0));
-    assert_eq!(kinds(&out), vec![(3, "Commit")]);
+    assert_eq!(kinds(&out), vec![(3, "Commit"), (3, "Commit")]);
     assert_eq!(owner(&seq, "b"), Some(id(2, 1)));
+    assert_eq!(commit_of(&out), commit, "the copy comes first");
+    // An acknowledgement from the claimant (of a change done) counts for nothing.
+    assert!(seq.receive(node(3), ack(commit), secs(0)).frames.is_empty());
 }
 
 #[test]
@@ -137,21 +139,18 @@ fn commits_finish_when_every_node_acked_or_went_down() {
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
     let commit = commit_of(&out);
     let _ = seq.receive(node(2), claim_msg(8, "b", id(2, 1)), secs(0));
+    // Its copy ends the change: the next one, claimed by 2, the only node left to send it
+    // to but its claimant, which gets its copy at once.
     assert_eq!(
         kinds(&seq.receive(node(2), ack(commit), secs(0))),
-        vec![(3, "Commit")]
+        vec![(3, "Commit"), (3, "Commit")]
     );
-    // The claimant went down before acknowledging its copy: the next change goes out to
-    // those left (its claimant, 2, is the only one: its copy goes at once), and the
-    // memberships of the node that went down are gone everywhere.
+    // Node 3 goes down before acknowledging it: 2 gets its copy, its answer; the sequencer
+    // commits the removal of the names of the node that went down, and its memberships are
+    // gone everywhere.
     let out = seq.peer_down(node(3), secs(0));
-    assert_eq!(kinds(&out), vec![(2, "Commit"), (2, "Groups")]);
-    let commit = commit_of(&out);
-    // Once the claimant applied it, the sequencer commits the removal of the names of the
-    // node that went down.
-    let out = seq.receive(node(2), ack(commit), secs(0));
     let released = RegistryMsg::Commit {
-        request: commit + 1,
+        request: commit + 2,
         change: Committed::Released {
             name: "a".into(),
             owner: id(3, 1),
@@ -159,7 +158,15 @@ fn commits_finish_when_every_node_acked_or_went_down() {
         claimant: None,
         answer: false,
     };
-    assert_eq!(out.frames, vec![(node(2), released)]);
+    assert_eq!(out.frames.len(), 3);
+    assert_eq!(
+        out.frames[..2],
+        [
+            (node(2), commit_msg(commit + 1, "b", id(2, 1), (2, 8))),
+            (node(2), released)
+        ]
+    );
+    assert_eq!(kinds(&out)[2], (2, "Groups"));
     // A claimant that goes down before its copy was sent gets none, and no reply.
     let mut seq = registry(1, &[2, 3]);
     let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
@@ -252,13 +259,13 @@ fn a_commit_from_the_sequencer_is_applied_and_acknowledged_to_it_alone() {
     assert_eq!(out.frames, vec![(node(1), ack(9))]);
     assert_eq!(owner(&other, "svc"), Some(id(3, 1)));
     // A claim of this node's that it does not know of (it gave up on it), and a sync: applied
-    // all the same.
+    // all the same. The first is this node's copy as the claimant, which is not acknowledged.
     let out = other.receive(
         node(1),
         commit(10, registered("own", id(2, 1)), Some((2, 77))),
         secs(0),
     );
-    assert_eq!(out.frames, vec![(node(1), ack(10))]);
+    assert!(out.frames.is_empty());
     assert!(out.answers.is_empty());
     let out = other.receive(node(1), commit(11, registered("sync", id(3, 2)), None), secs(0));
     assert_eq!(out.frames, vec![(node(1), ack(11))]);
@@ -279,13 +286,14 @@ fn the_claimant_applies_its_claims_commit_which_answers_it() {
         claimant.next_deadline(),
         Some(secs(0) + DEFAULT_CLAIM_TIMEOUT * claims::FIRST_WORD_DEADLINES)
     );
-    // The commit of its own claim is applied and acknowledged like any, and answers it.
+    // The commit of its own claim is applied like any, and answers it; it is not
+    // acknowledged (the sequencer is done with it once it sent it).
     let out = claimant.receive(
         node(1),
         commit(9, registered("svc", id(4, 1)), Some((4, request))),
         secs(0),
     );
-    assert_eq!(out.frames, vec![(node(1), ack(9))]);
+    assert!(out.frames.is_empty());
     assert_eq!(out.answers, vec![(request, Answer::Decided(Ok(())))]);
     assert_eq!(owner(&claimant, "svc"), Some(id(4, 1)));
     assert_eq!(claimant.next_deadline(), None);
@@ -334,7 +342,7 @@ fn a_claims_commit_and_grant_from_a_node_no_longer_the_sequencer_are_not_applied
         commit(9, registered("svc", id(4, 1)), Some((4, request))),
         secs(0),
     );
-    assert_eq!(out.frames, vec![(node(2), ack(9))]);
+    assert!(out.frames.is_empty());
     assert_eq!(out.answers, vec![(request, Answer::SequencerLost)]);
     assert_eq!(owner(&claimant, "svc"), None);
     // A release is passed on (tried again, it would find the name gone), not applied here.
@@ -355,11 +363,12 @@ fn a_claims_commit_and_grant_from_a_node_no_longer_the_sequencer_are_not_applied
 fn only_the_sequencer_answers_or_grants_a_claim() {
     let mut claimant = registry(4, &[1, 2]);
     let (submitted, _) = claimant.submit("svc", claim(id(4, 1)), secs(0));
-    // Another node's commit of the claim is only acknowledged (its sender waits for that): it
-    // is not this node's sequencer, whose order alone is followed here.
+    // Another node's commit of the claim does nothing (nor is it acknowledged: its sender
+    // does not wait for the claimant's word): it is not this node's sequencer, whose order
+    // alone is followed here.
     let claimed = Some((4, submitted.request));
     let out = claimant.receive(node(2), commit(9, registered("svc", id(4, 1)), claimed), secs(0));
-    assert_eq!(out.frames, vec![(node(2), ack(9))]);
+    assert!(out.frames.is_empty());
     assert!(out.answers.is_empty() && out.changes.is_empty());
 
     let out = claimant.receive(node(2), reply(submitted.request, Err(None)), secs(0));
@@ -435,20 +444,18 @@ fn a_registration_from_another_node_is_a_chain_of_four_hops() {
     let hop3 = hop(&mut nodes, hop2);
     assert_eq!(sent(&hop3), vec![(1, 3, "Commit")]);
     assert!(hop3.iter().all(|(_, out)| out.answers.is_empty()));
-    // Hop 4: the claimant applies it, is answered, and acknowledges it.
+    // The copy ended the change at the sequencer: nothing waits there.
+    assert_eq!(nodes[0].next_deadline(), None);
+    // Hop 4: the claimant applies it and is answered. It does not acknowledge its own
+    // commit, and no reply follows: nothing more goes.
     let hop4 = hop(&mut nodes, hop3);
     let answers: Vec<_> = hop4.iter().flat_map(|(_, out)| out.answers.clone()).collect();
     assert_eq!(answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
-    assert_eq!(sent(&hop4), vec![(3, 1, "CommitAck")]);
+    assert!(sent(&hop4).is_empty());
     for registry in &nodes {
         assert_eq!(owner(registry, "svc"), Some(id(3, 1)), "on {}", registry.me);
+        assert_eq!(registry.next_deadline(), None, "on {}", registry.me);
     }
-    // The acknowledgement ends the change: nothing more, no reply.
-    let hop5 = hop(&mut nodes, hop4);
-    assert!(hop5
-        .iter()
-        .all(|(_, out)| out.answers.is_empty() && out.frames.is_empty()));
-    assert_eq!(nodes[0].next_deadline(), None);
 }
 
 #[test]
@@ -482,10 +489,9 @@ fn a_claimants_copy_goes_out_when_the_others_acked_or_were_suspected() {
         out.frames,
         vec![(node(3), commit_msg(commit, "svc", id(3, 1), (3, 5)))]
     );
-    // The claimant is given its own time to acknowledge it.
-    assert!(seq.tick(at + DEFAULT_CLAIM_TIMEOUT / 2).frames.is_empty());
-    assert!(seq.receive(node(3), ack(commit), secs(1)).frames.is_empty());
+    // The copy ends the change: nothing waits for the claimant's word, and nothing more goes.
     assert_eq!(seq.next_deadline().filter(|at| *at < secs(5)), None);
+    assert!(seq.tick(at + DEFAULT_CLAIM_TIMEOUT / 2).frames.is_empty());
 }
 
 #[test]
@@ -536,11 +542,9 @@ fn a_held_copy_keeps_its_place_ahead_of_later_frames_to_the_claimant() {
     let out = claimant.receive(node(1), early, secs(0));
     assert!(out.answers.is_empty());
     assert_eq!(owner(&claimant, "svc"), Some(id(3, 1)));
-    // Once every node acknowledged it, the sequencer replies.
-    for peer in [2, 4] {
-        assert!(seq.receive(node(peer), ack(commit), secs(0)).frames.is_empty());
-    }
-    let out = seq.receive(node(3), ack(commit), secs(0));
+    // Once every other node acknowledged it (the claimant does not), the sequencer replies.
+    assert!(seq.receive(node(2), ack(commit), secs(0)).frames.is_empty());
+    let out = seq.receive(node(4), ack(commit), secs(0));
     assert_eq!(out.frames, vec![(node(3), reply(5, Ok(())))]);
     let out = claimant.receive(node(1), reply(submitted.request, Ok(())), secs(0));
     assert_eq!(out.answers, vec![(submitted.request, Answer::Decided(Ok(())))]);
@@ -882,16 +886,22 @@ fn what_a_snapshot_changes_on_the_sequencer_is_committed_again_before_the_next_p
     };
     assert!(seq.receive(node(3), snapshot, secs(0)).frames.is_empty());
     let out = seq.receive(node(2), ack(in_flight), secs(0));
-    assert_eq!(kinds(&out), vec![(3, "Commit")]);
-    let out = seq.receive(node(3), ack(in_flight), secs(0));
-    // The sync goes out before node 2's queued claim.
+    // The claimant's copy ends the change in flight; the sync goes out before node 2's
+    // queued claim.
     let sync = RegistryMsg::Commit {
         request: in_flight + 1,
         change: registered("c", id(3, 2)),
         claimant: None,
         answer: false,
     };
-    assert_eq!(out.frames, vec![(node(2), sync.clone()), (node(3), sync)]);
+    assert_eq!(
+        out.frames,
+        vec![
+            (node(3), commit_msg(in_flight, "a", id(3, 1), (3, 7))),
+            (node(2), sync.clone()),
+            (node(3), sync)
+        ]
+    );
 }
 
 #[test]
@@ -972,7 +982,7 @@ fn an_empty_snapshot_asks_the_sequencer_for_its_replica_and_is_answered_with_dif
 fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
     let mut seq = registry(1, &[2, 3, 5]);
     let out = seq.receive(node(5), claim_msg(7, "busy", id(5, 9)), secs(0));
-    let in_flight = commit_of(&out);
+    assert_eq!(kinds(&out), vec![(2, "Commit"), (3, "Commit")]);
     // Two copies of `svc`, each from its owner's node, which both go down while a change is
     // in flight: the sequencer holds neither, and other nodes may hold either.
     for (from, owner) in [(2, id(2, 1)), (3, id(3, 2))] {
@@ -983,13 +993,21 @@ fn a_sync_of_a_name_the_sequencer_no_longer_holds_releases_every_owner_seen() {
         let _ = seq.receive(node(from), snapshot, secs(0));
     }
     let _ = seq.peer_down(node(2), secs(0));
-    let _ = seq.peer_down(node(3), secs(0));
+    // Only the claimant is left, which has its copy already (sent ahead of the snapshots'
+    // frames to it, not as its answer): the change in flight is done, its claimant is
+    // answered, and the syncs follow.
+    let mut out = seq.peer_down(node(3), secs(0));
+    assert_eq!(out.frames.first(), Some(&(node(5), reply(7, Ok(())))));
     assert_eq!(owner(&seq, "svc"), None);
-    let mut out = seq.receive(node(5), ack(in_flight), secs(0));
     let mut released = Vec::new();
     let commit = |out: &Outputs| {
         out.frames.iter().find_map(|(_, msg)| match msg {
-            RegistryMsg::Commit { request, change, .. } => Some((*request, change.clone())),
+            RegistryMsg::Commit {
+                request,
+                change,
+                claimant: None,
+                ..
+            } => Some((*request, change.clone())),
             _ => None,
         })
     };
