@@ -122,6 +122,44 @@ pub(crate) fn mixed_schedule(counts: &[usize]) -> Vec<usize> {
     schedule
 }
 
+/// `rounds` rounds of `batches` alternating batches of each side (as [`interleave`] runs
+/// them, the figure first in odd rounds), after one unmeasured round that grows what the later ones reuse (the allocator's
+/// arenas, the runtime's queues); a round's value on each side is the mean over its batches.
+/// For figures whose whole round takes a few milliseconds, as long as a phase of the machine
+/// can last: in batches, both sides of a round are spread over the same window.
+pub(crate) async fn batched_rounds(
+    rounds: usize,
+    batches: usize,
+    mut baseline: impl AsyncFnMut() -> Result<f64, BoxError>,
+    mut figure: impl AsyncFnMut() -> Result<f64, BoxError>,
+) -> Result<Rounds<f64, f64>, BoxError> {
+    // Odd rounds start with the figure, as in `interleave`.
+    let mut round = async |odd: bool| {
+        if odd {
+            let measured = interleave(batches, async || figure().await, async || baseline().await).await?;
+            return Ok::<_, BoxError>((mean(&measured.figure), mean(&measured.baseline)));
+        }
+        let measured = interleave(batches, async || baseline().await, async || figure().await).await?;
+        Ok((mean(&measured.baseline), mean(&measured.figure)))
+    };
+    round(false).await?;
+    let mut measured = Rounds {
+        baseline: Vec::with_capacity(rounds),
+        figure: Vec::with_capacity(rounds),
+    };
+    for i in 0..rounds {
+        let (baseline, figure) = round(i % 2 == 1).await?;
+        measured.baseline.push(baseline);
+        measured.figure.push(figure);
+    }
+    Ok(measured)
+}
+
+/// The mean of `values`; zero if there are none.
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
 /// Runs `measure` on a task of the runtime (a worker thread) and waits for it: the caller of
 /// the `*_from_task` figures, as an actor asking an actor is.
 pub(crate) async fn on_worker<T, F>(measure: F) -> Result<T, BoxError>

@@ -10,7 +10,7 @@ use distribute::prelude::*;
 use distribute::supervision::{ChildSpec, Strategy, SupervisorSpec};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::interleave::{interleave, on_worker, paired_rounds, Names, Rounds};
+use crate::interleave::{batched_rounds, interleave, on_worker, paired_rounds, Names, Rounds};
 use crate::{percentile, raw_tcp, report, BoxError, Sink, SinkClient};
 
 /// Hidden command-line argument that turns the bench binary into the idle-memory probe (see
@@ -19,6 +19,10 @@ pub(crate) const IDLE_MEMORY_ARG: &str = "--idle-memory";
 
 /// Senders of the multi-sender throughput figures.
 const SENDERS: u64 = 4;
+
+/// Batches of each side per round of the multi-sender throughput figure (see
+/// [`batched_rounds`]).
+const TPUT_BATCHES: usize = 4;
 
 /// How much the local suites measure; the counts are per round.
 #[derive(Clone, Copy)]
@@ -49,10 +53,15 @@ pub(crate) async fn local(plan: Plan, figures: bool) -> Result<(), BoxError> {
 async fn measure(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> {
     let sink = node.spawn(Sink::default()).await?;
     for senders in [1, SENDERS] {
-        let rounds = interleave(
+        // One sender's rounds were steady over runs; four senders' moved with the machine's
+        // phases (their ratio 0.76 to 1.13 over five quick runs): those go in batches.
+        let batches = if senders == 1 { 1 } else { TPUT_BATCHES };
+        let batch = plan.messages / batches as u64;
+        let rounds = batched_rounds(
             plan.rounds,
-            async || Ok(raw_tput(plan.messages, senders).await),
-            async || figure(figures, tell_tput(&sink, plan.messages, senders)).await,
+            batches,
+            async || Ok(raw_tput(batch, senders).await),
+            async || figure(figures, tell_tput(&sink, batch, senders)).await,
         )
         .await?;
         let names = if senders == 1 {
@@ -302,46 +311,28 @@ async fn local_spawn_stops(node: Node, actors: usize) -> Result<f64, BoxError> {
     Ok(start.elapsed().as_secs_f64() * 1e6 / actors as f64)
 }
 
-/// Batches of each spawn figure per round: its batches and the baseline's alternate, so
-/// that both sides of a round are spread over the same few milliseconds.
+/// Batches of each side per round of the spawn figure (see [`batched_rounds`]).
 const SPAWN_BATCHES: usize = 10;
 
-/// The mean of `values`; zero if there are none.
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
 /// The spawn figures against raw task spawns: `local.spawn_per_actor` in rounds of
-/// [`SPAWN_BATCHES`] batches alternating with batches of raw spawns, each round's figure
-/// the mean over its batches.
+/// [`SPAWN_BATCHES`] batches alternating with batches of raw spawns.
 async fn spawns(node: &Node, plan: Plan, figures: bool) -> Result<(), BoxError> {
     let n = plan.actors;
     let batch = (n / SPAWN_BATCHES).max(1);
-    let in_batches = async || {
-        let batches = interleave(
-            SPAWN_BATCHES,
-            async || raw_spawns(batch).await,
-            async || figure(figures, local_spawns(node, batch)).await,
-        )
-        .await?;
-        Ok::<_, BoxError>((mean(&batches.baseline), mean(&batches.figure)))
-    };
-    // A first round, unmeasured, grows what the later ones reuse (the allocator's arenas,
-    // the runtime's queues, the node's table).
-    in_batches().await?;
-    let (mut raw, mut spawned) = (Vec::new(), Vec::new());
-    for _ in 0..plan.rounds {
-        let (raw_us, spawned_us) = in_batches().await?;
-        raw.push(raw_us);
-        spawned.push(spawned_us);
-    }
+    let rounds = batched_rounds(
+        plan.rounds,
+        SPAWN_BATCHES,
+        async || raw_spawns(batch).await,
+        async || figure(figures, local_spawns(node, batch)).await,
+    )
+    .await?;
     Names::new(
         "raw.spawn_per_task",
         "local.spawn_per_actor",
         "ratio.local.spawn_vs_raw_spawn",
     )
     .unit("us")
-    .report_values(&raw, &spawned, figures);
+    .report(&rounds, figures);
     let rounds = interleave(
         plan.rounds,
         // Both from a task on a worker: from the main thread, each join or stop would
