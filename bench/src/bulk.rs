@@ -1,18 +1,17 @@
 //! Bulk data across nodes: 64 KiB messages told from node `a` to an actor on node `b` (both in
 //! this process, over loopback TCP), next to raw loopback TCP moving the same bytes as
-//! length-prefixed 64 KiB frames. The two are measured interleaved, A then B in every round,
-//! and reported as medians over the rounds; the ratio is the median of the per-round ratios,
-//! with its spread (`(max - min) / median` of those ratios).
+//! length-prefixed 64 KiB frames. The two are measured in alternating rounds (see
+//! [`crate::interleave`]: raw first in even rounds, the tells first in odd ones) and reported
+//! as medians over the rounds; the ratio is the median of the per-round ratios, with its
+//! spread (`(max - min) / median` of those ratios).
 
-use std::error::Error;
 use std::time::Instant;
 
 use distribute::prelude::*;
 use distribute::Bytes;
 
-use crate::raw_tcp;
-
-type BoxError = Box<dyn Error + Send + Sync>;
+use crate::interleave::{interleave, Names, Rounds};
+use crate::{raw_tcp, BoxError};
 
 /// Bytes of one message body.
 pub(crate) const PAYLOAD: usize = 64 * 1024;
@@ -86,22 +85,17 @@ async fn raw(messages: usize) -> Result<f64, BoxError> {
     Ok(per_second * PAYLOAD as f64)
 }
 
-/// The median of `values` (sorted in place); 0 for none.
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_unstable_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// The interleaved rounds: raw TCP, then the remote tells, `plan.rounds` times.
-async fn rounds(bulk: &ActorRef<Bulk>, plan: Plan) -> Result<(Vec<f64>, Vec<f64>), BoxError> {
+/// The rounds of raw TCP and remote tells, alternating (see [`interleave`]), after one
+/// unmeasured round of each.
+async fn rounds(bulk: &ActorRef<Bulk>, plan: Plan) -> Result<Rounds<f64, f64>, BoxError> {
     raw(plan.messages).await?;
     tells(bulk, plan.messages).await?;
-    let (mut raws, mut remotes) = (Vec::new(), Vec::new());
-    for _ in 0..plan.rounds {
-        raws.push(raw(plan.messages).await?);
-        remotes.push(tells(bulk, plan.messages).await?);
-    }
-    Ok((raws, remotes))
+    interleave(
+        plan.rounds,
+        async || raw(plan.messages).await,
+        async || tells(bulk, plan.messages).await,
+    )
+    .await
 }
 
 /// Measures and prints `raw.tcp.tput_64KiB`, `remote.tell_bytes_64KiB` and their ratio.
@@ -128,16 +122,13 @@ pub(crate) async fn bulk(plan: Plan) -> Result<(), BoxError> {
     .await;
     a.shutdown().await;
     b.shutdown().await;
-    let (mut raws, mut remotes) = measured?;
-    let mut ratios: Vec<f64> = remotes.iter().zip(&raws).map(|(r, t)| r / t).collect();
-    crate::report("raw.tcp.tput_64KiB", median(&mut raws), "bytes/s");
-    crate::report("remote.tell_bytes_64KiB", median(&mut remotes), "bytes/s");
-    let ratio = median(&mut ratios);
-    crate::report("ratio.remote.tell_bytes_64KiB_vs_raw_tcp", ratio, "x");
-    let spread = match (ratios.first(), ratios.last()) {
-        (Some(min), Some(max)) if ratio > 0.0 => (max - min) / ratio,
-        _ => 0.0,
-    };
-    crate::report("ratio.remote.tell_bytes_64KiB_vs_raw_tcp.spread", spread, "x");
+    let rounds = measured?;
+    Names::new(
+        "raw.tcp.tput_64KiB",
+        "remote.tell_bytes_64KiB",
+        "ratio.remote.tell_bytes_64KiB_vs_raw_tcp",
+    )
+    .unit("bytes/s")
+    .report(&rounds, true);
     Ok(())
 }
