@@ -261,22 +261,14 @@ impl Shared {
     fn step<R>(self: &Arc<Self>, input: impl FnOnce(&mut State, Duration) -> (R, Outputs)) -> R {
         let host = self.host.upgrade();
         let mut state = lock(&self.state);
-        let (result, out) = input(&mut state, self.now());
-        let Outputs {
-            frames,
-            changes,
-            touched,
-            conflicts,
-            stops,
-            answers,
-        } = out;
+        let (result, mut out) = input(&mut state, self.now());
         if let Some(host) = &host {
-            for (to, msg) in &frames {
+            for (to, msg) in &out.frames {
                 host.send(*to, msg);
             }
         }
         let mut watch = Vec::new();
-        for change in changes {
+        for change in out.changes.drain(..) {
             crate::trace::trace_event!(debug, name = %change.name, owner = ?change.owner, "global name changed");
             if let Some(owner) = change.owner.filter(|owner| owner.node() == self.me) {
                 if state.watched.insert(owner) {
@@ -285,18 +277,21 @@ impl Shared {
             }
             let _ = self.events.send(change);
         }
-        if touched {
+        if out.touched {
             let replica = state.protocol.replica();
             self.names_gauge.set(replica.name_count() as f64);
             self.groups_gauge.set(replica.group_count() as f64);
             self.version
                 .send_modify(|version| *version = version.wrapping_add(1));
         }
-        let answered: Vec<(Waiter, Answer)> = answers
-            .into_iter()
+        let answered: Vec<(Waiter, Answer)> = out
+            .answers
+            .drain(..)
             .filter_map(|(request, answer)| Some((state.waiters.remove(&request)?, answer)))
             .collect();
         self.arm_timer(&mut state);
+        let (stops, conflicts) = (std::mem::take(&mut out.stops), std::mem::take(&mut out.conflicts));
+        state.protocol.recycle(out);
         drop(state);
         for (waiter, answer) in answered {
             waiter.resolve(answer);

@@ -151,6 +151,9 @@ pub(crate) struct Registry {
     conflicts: conflicts::Conflicts,
     /// Decisions for actors of nodes not yet connected, taken when they come up.
     awaiting: awaiting::Awaiting,
+    /// The buffers of a step's outputs, handed back empty by the driver once it carried them
+    /// out (see [`recycle`](Self::recycle)), so that a step allocates none of its own.
+    spare: Outputs,
 }
 
 impl Registry {
@@ -174,6 +177,20 @@ impl Registry {
             last_heard: BTreeMap::new(),
             conflicts: conflicts::Conflicts::default(),
             awaiting: awaiting::Awaiting::default(),
+            spare: Outputs::default(),
+        }
+    }
+
+    /// Outputs for a step to fill: the spare buffers, if the driver handed them back.
+    fn outputs(&mut self) -> Outputs {
+        std::mem::take(&mut self.spare)
+    }
+
+    /// Takes back the buffers of outputs carried out, emptied, for the next step (unless a
+    /// large step left them large).
+    pub(crate) fn recycle(&mut self, mut out: Outputs) {
+        if out.clear() {
+            self.spare = out;
         }
     }
 
@@ -215,7 +232,7 @@ impl Registry {
     /// Submits `change` of `name` for this node: to itself if it is the sequencer, else to the
     /// sequencer. The [`Answer`] comes in the outputs of this or a later step.
     pub(crate) fn submit(&mut self, name: &str, change: Change, now: Duration) -> (Submitted, Outputs) {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         let request = self.claims.next_request();
         let sequencer = self.sequencer();
         let proposal = Proposal {
@@ -241,7 +258,7 @@ impl Registry {
     /// its replica: the names it dropped may be held there still, and `peer` itself may not
     /// hold them yet.
     pub(crate) fn peer_up(&mut self, peer: NodeId, now: Duration) -> Outputs {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         let sequencer = self.sequencer();
         let returning = self.peers.has_departed(peer);
         self.peers.up(peer);
@@ -284,7 +301,7 @@ impl Registry {
     /// with this node: a change the last sequencer did not get to every node is settled that
     /// way.
     pub(crate) fn peer_down(&mut self, peer: NodeId, now: Duration) -> Outputs {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         let sequencer = self.sequencer();
         self.peers.down(peer);
         self.awaiting.forget_node(peer);
@@ -318,7 +335,7 @@ impl Registry {
     /// Time passed: a change whose acknowledgements are overdue is given up on, and a
     /// sequencer that left a claim unanswered past its deadline is suspected.
     pub(crate) fn tick(&mut self, now: Duration) -> Outputs {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         self.expire(now, &mut out);
         self.suspect_silent(now, &mut out);
         self.expire_suspicions(now, &mut out);
@@ -328,7 +345,7 @@ impl Registry {
     /// Adds `member` (an actor of this node) to `group` here and, through the sequencer, on
     /// every node.
     pub(crate) fn join(&mut self, group: &str, member: GlobalEntry) -> Outputs {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         self.replica.join(group, member.clone(), &mut out);
         let group = group.to_owned();
         self.spread(&RegistryMsg::Join { group, member }, &mut out);
@@ -339,7 +356,7 @@ impl Registry {
     /// Removes `member` (an actor of this node) from `group` here and, through the
     /// sequencer, on every node; false if it was not a member here.
     pub(crate) fn leave(&mut self, group: &str, member: ActorId) -> (bool, Outputs) {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         let left = self.replica.leave(group, member, &mut out);
         if left {
             let group = group.to_owned();
@@ -407,7 +424,7 @@ impl Registry {
     }
 
     fn take(&mut self, from: NodeId, msg: RegistryMsg, now: Duration) -> Outputs {
-        let mut out = Outputs::default();
+        let mut out = self.outputs();
         let Some(msg) = self.admit(from, msg, now, &mut out) else {
             return out;
         };

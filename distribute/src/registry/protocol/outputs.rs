@@ -46,7 +46,30 @@ impl Outputs {
     pub(super) fn answer(&mut self, request: u64, answer: Answer) {
         self.answers.push((request, answer));
     }
+
+    /// Empties the outputs, keeping their buffers; false if one grew past
+    /// [`KEPT_CAPACITY`] (a snapshot's step), which is then not worth keeping.
+    pub(super) fn clear(&mut self) -> bool {
+        self.frames.clear();
+        self.changes.clear();
+        self.touched = false;
+        self.conflicts.clear();
+        self.stops.clear();
+        self.answers.clear();
+        [
+            self.frames.capacity(),
+            self.changes.capacity(),
+            self.conflicts.capacity(),
+            self.stops.capacity(),
+            self.answers.capacity(),
+        ]
+        .into_iter()
+        .all(|capacity| capacity <= KEPT_CAPACITY)
+    }
 }
+
+/// The most items of each kind that recycled outputs keep room for.
+const KEPT_CAPACITY: usize = 64;
 
 /// A name held by two owners, settled for `winner`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1446,3 +1446,28 @@ fn a_name_waiting_for_its_node_is_dropped_when_the_sequencer_that_decided_it_is_
         assert_eq!(owner(registry, "other"), Some(kept), "on {}", registry.me);
     }
 }
+
+#[test]
+fn recycled_outputs_come_back_empty_and_large_ones_are_not_kept() {
+    let mut seq = registry(1, &[2, 3]);
+    let out = seq.receive(node(3), claim_msg(7, "a", id(3, 1)), secs(0));
+    let commit = commit_of(&out);
+    assert!(!out.frames.is_empty() && !out.changes.is_empty() && out.touched);
+    seq.recycle(out);
+    // The next step starts from the recycled buffers, empty: only its own effects.
+    let out = seq.receive(node(2), ack(commit), secs(0));
+    assert_eq!(
+        out.frames,
+        vec![(node(3), commit_msg(commit, "a", id(3, 1), (3, 7)))]
+    );
+    assert!(out.changes.is_empty() && !out.touched && out.answers.is_empty());
+    assert!(out.frames.capacity() >= 1);
+    // A step that produced many frames leaves buffers too large to keep.
+    let mut big = Outputs::default();
+    for _ in 0..1000 {
+        big.send(node(2), ack(1));
+    }
+    seq.recycle(big);
+    let out = seq.receive(node(2), ack(commit), secs(0));
+    assert!(out.frames.is_empty() && out.frames.capacity() < 1000);
+}
