@@ -2,10 +2,11 @@
 //! tokio, no `distribute`) passing fixed 64-byte frames along the registration's chain.
 //!
 //! The claimant Z sends a claim to the sequencer S; S sends a commit to the third party W; W
-//! acknowledges it to S; S sends Z its commit; Z's reader acknowledges it to S and wakes the
-//! waiting caller through a oneshot, as a registry's reader answers its caller. Four one-way
-//! hops and five frames, as `register_global` costs from a node that is not the sequencer: the
-//! floor of that chain on this machine, which a raw round trip (two hops) does not show.
+//! acknowledges it to S; S sends Z its commit; Z's reader wakes the waiting caller through a
+//! oneshot, as a registry's reader answers its caller (Z does not acknowledge its own commit,
+//! as a registry's claimant does not since protocol version 5). Four one-way hops and four
+//! frames, as `register_global` costs from a node that is not the sequencer: the floor of that
+//! chain on this machine, which a raw round trip (two hops) does not show.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -88,7 +89,7 @@ impl Chain {
         let (s_to_w, w_from_s) = pair().await?;
         let waiting: Waiting = Arc::default();
         let readers = vec![
-            // S: a claim from Z goes on to W as a commit; Z's acknowledgements end there.
+            // S: a claim from Z goes on to W as a commit.
             tokio::spawn(serve(Arc::clone(&s_from_z), {
                 let s_to_w = Arc::clone(&s_to_w);
                 move |kind| (kind == CLAIM).then(|| (Arc::clone(&s_to_w), COMMIT))
@@ -170,11 +171,10 @@ async fn serve(from: Arc<TcpStream>, reply: impl Fn(u8) -> Option<(Arc<TcpStream
     }
 }
 
-/// Z's reader: each commit is acknowledged to S and answers the waiting caller.
+/// Z's reader: each commit answers the waiting caller.
 async fn answer(from_s: Arc<TcpStream>, waiting: Waiting) -> io::Result<()> {
     loop {
         read_frame(&from_s).await?;
-        write_frame(&from_s, ACK).await?;
         let answer = waiting.lock().ok().and_then(|mut slot| slot.take());
         if let Some(answer) = answer {
             let _ = answer.send(());
