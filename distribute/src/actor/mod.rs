@@ -7,7 +7,7 @@
 mod actor_ref;
 mod cell;
 mod context;
-pub(crate) mod deadline;
+mod deadline;
 mod endpoint;
 mod error;
 mod exit;
