@@ -18,6 +18,10 @@
 //! registers it in the cluster-wide registry under `name`; registrations are made only after
 //! joining, so that they go through the cluster's sequencer.
 //!
+//! With `TEST_NODE_LOG=<dir>` in its environment, the node writes its `tracing` events, at
+//! debug level and above, to `<dir>/<name>-<pid>.log`: what each process saw when a test of
+//! several processes fails.
+//!
 //! When it is ready (joined and registered, if asked) it prints one line,
 //! `ready <listen address>`, to stdout.
 //!
@@ -94,11 +98,25 @@ async fn see(node: &Node, peers: usize) -> Result<(), Box<dyn Error>> {
     }
 }
 
+/// Writes this process's `tracing` events, debug and above, to a file of its own in `dir`.
+fn log_to(dir: &str, name: &str) -> Result<(), Box<dyn Error>> {
+    let file = std::fs::File::create(format!("{dir}/{name}-{}.log", std::process::id()))?;
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .init();
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let name = args.next().unwrap_or_else(|| "child".to_owned());
     let options = options(args)?;
+    if let Ok(dir) = std::env::var("TEST_NODE_LOG") {
+        log_to(&dir, &name)?;
+    }
     let mut builder = Node::builder()
         .name(name)
         .heartbeat(Duration::from_millis(100), Duration::from_millis(500));
