@@ -16,6 +16,14 @@
 //! each gone before the next comes, does not tell it each time), then ends, until a call
 //! needs it again: it outlives the last call by one or two [`LINGER`]s.
 //!
+//! Two costs were left per call, and both went. Reading the clock for the deadline was
+//! about a sixth of a local ask on a virtual machine: while calls keep coming the watcher looks every [`TICK`], and a
+//! call with a timeout of [`LAZY_FROM`] or more enters without a deadline, which the
+//! watcher's next look stamps; it times out at most a tick late, never early. And a task
+//! that calls again is given back the slot its last call freed, with its waker still in it,
+//! so the waker is neither cloned nor dropped per call (the watcher lets go of kept wakers
+//! at its next look).
+//!
 //! Time is tokio's ([`tokio::time::Instant`]), so paused and simulated clocks work as with
 //! tokio's own timers; the watcher of a runtime runs on that runtime, keyed by its
 //! [`Id`](tokio::runtime::Id), so each call is measured on its own runtime's clock. The
@@ -30,6 +38,7 @@ use std::time::Duration;
 
 use tokio::runtime::{Handle, Id};
 use tokio::sync::Notify;
+use tokio::task;
 use tokio::time::Instant;
 
 use crate::lock::lock;
@@ -39,6 +48,15 @@ const LINGER: Duration = Duration::from_secs(1);
 
 /// A slab this large with no call in it is given back to the allocator.
 const SHRINK_ABOVE: usize = 1024;
+
+/// How often the watcher looks while calls keep coming. A call with a timeout of at least
+/// [`LAZY_FROM`] that enters while it does reads no clock: the watcher's next look stamps
+/// its deadline, so it times out at most a `TICK` late (a hundredth of its timeout), never
+/// early.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The shortest timeout whose deadline may be stamped by the watcher (see [`TICK`]).
+const LAZY_FROM: Duration = Duration::from_secs(1);
 
 /// Runs `work` until it finishes or `timeout` has passed since it first had to wait;
 /// `None` on the timeout. `work` is polled first, so a call that is ready at once never
@@ -77,21 +95,15 @@ impl Watch {
             Watch::Never => false,
             Watch::Armed { deadlines, key } => deadlines.poll(*key, waker),
             Watch::Unarmed => {
-                let Ok(runtime) = Handle::try_current() else {
+                let Some(deadlines) = Deadlines::current() else {
                     *self = Watch::Never;
                     return false;
                 };
-                let now = Instant::now();
-                let Some(deadline) = now.checked_add(timeout) else {
-                    *self = Watch::Never;
-                    return false;
-                };
-                if deadline <= now {
-                    return true;
+                match deadlines.insert(timeout, waker) {
+                    Entry::Expired => return true,
+                    Entry::Never => *self = Watch::Never,
+                    Entry::Waiting { key, .. } => *self = Watch::Armed { deadlines, key },
                 }
-                let deadlines = Deadlines::of(&runtime);
-                let key = deadlines.insert(deadline, waker, &runtime);
-                *self = Watch::Armed { deadlines, key };
                 false
             }
         }
@@ -117,6 +129,10 @@ struct Deadlines {
 thread_local! {
     /// The deadlines of the runtime this thread last made a call on.
     static LAST: RefCell<Option<(Id, Arc<Deadlines>)>> = const { RefCell::new(None) };
+    /// The task that last made a call on this thread, and its runtime's deadlines: a task
+    /// that calls again (an actor asking another, again and again) finds them without
+    /// looking up its runtime, which clones and drops the runtime's handle.
+    static LAST_TASK: RefCell<Option<(task::Id, Arc<Deadlines>)>> = const { RefCell::new(None) };
 }
 
 /// Every runtime's deadlines, found by the runtime's id; an entry whose runtime is gone (its
@@ -124,6 +140,25 @@ thread_local! {
 static RUNTIMES: Mutex<Vec<(Id, Weak<Deadlines>)>> = Mutex::new(Vec::new());
 
 impl Deadlines {
+    /// The deadlines of the current runtime, if there is one.
+    fn current() -> Option<Arc<Deadlines>> {
+        let task = task::try_id();
+        if let Some(task) = task {
+            let cached = LAST_TASK.try_with(|last| match &*last.borrow() {
+                Some((last, deadlines)) if *last == task => Some(Arc::clone(deadlines)),
+                _ => None,
+            });
+            if let Ok(Some(deadlines)) = cached {
+                return Some(deadlines);
+            }
+        }
+        let deadlines = Deadlines::of(&Handle::try_current().ok()?);
+        if let Some(task) = task {
+            let _ = LAST_TASK.try_with(|last| *last.borrow_mut() = Some((task, Arc::clone(&deadlines))));
+        }
+        Some(deadlines)
+    }
+
     /// The deadlines of `runtime`.
     fn of(runtime: &Handle) -> Arc<Deadlines> {
         let id = runtime.id();
@@ -155,20 +190,22 @@ impl Deadlines {
         deadlines
     }
 
-    /// Adds a call waiting until `deadline`, and starts the watcher on `runtime` if none runs.
-    fn insert(self: &Arc<Self>, deadline: Instant, waker: &Waker, runtime: &Handle) -> usize {
-        let (key, tell) = {
+    /// Adds a call that may wait `timeout`, and starts the watcher if none runs.
+    fn insert(self: &Arc<Self>, timeout: Duration, waker: &Waker) -> Entry {
+        let entry = {
             let mut calls = lock(&self.calls);
-            let (key, tell) = calls.insert(deadline, waker.clone());
-            if let Some(watcher) = calls.start_watcher() {
-                runtime.spawn(watch(Arc::clone(self), watcher));
+            let entry = calls.insert(timeout, waker, Instant::now);
+            if matches!(entry, Entry::Waiting { .. }) {
+                if let Some(watcher) = calls.start_watcher() {
+                    self.spawn_watcher(&mut calls, watcher);
+                }
             }
-            (key, tell)
+            entry
         };
-        if tell {
+        if let Entry::Waiting { tell: true, .. } = entry {
             self.earlier.notify_one();
         }
-        key
+        entry
     }
 
     /// Whether call `key` expired; otherwise its waker is `waker` from now on (and a watcher
@@ -177,13 +214,18 @@ impl Deadlines {
         let mut calls = lock(&self.calls);
         let (expired, start) = calls.poll(key, waker);
         if let Some(watcher) = start {
-            match Handle::try_current() {
-                Ok(runtime) => drop(runtime.spawn(watch(Arc::clone(self), watcher))),
-                // Not on a runtime: the next poll tries again.
-                Err(_) => calls.watcher = None,
-            }
+            self.spawn_watcher(&mut calls, watcher);
         }
         expired
+    }
+
+    /// Spawns watcher number `watcher` on the current runtime; if there is none, the next
+    /// call, or the next poll of a waiting one, tries again.
+    fn spawn_watcher(self: &Arc<Self>, calls: &mut Calls, watcher: u64) {
+        match Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(watch(Arc::clone(self), watcher))),
+            Err(_) => calls.watcher = None,
+        }
     }
 }
 
@@ -226,12 +268,41 @@ impl Drop for WatcherGone<'_> {
     }
 }
 
+/// How a call entered: waiting in a slot, or already past its deadline (a zero timeout), or
+/// with a deadline beyond the clock's range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    /// In slot `key`; `tell`: its deadline is earlier than the watcher's next look.
+    Waiting {
+        key: usize,
+        tell: bool,
+    },
+    Expired,
+    Never,
+}
+
 /// A call's slot.
 #[derive(Debug)]
 enum Slot {
-    Free,
-    Waiting { deadline: Instant, waker: Waker },
+    /// Free. It keeps the waker of the call that last used it until the watcher's next look:
+    /// a task that calls again is likely given this slot back, and keeping its waker saves a
+    /// clone and a drop of it per call.
+    Free(Option<Waker>),
+    Waiting {
+        due: Due,
+        waker: Waker,
+    },
     Expired,
+}
+
+/// When a waiting call times out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    At(Instant),
+    /// This long after the watcher's next look, which stamps it (see [`TICK`]).
+    After(Duration),
+    /// Beyond the clock's range.
+    Never,
 }
 
 /// The waiting calls of a runtime and the state of its watcher: what to wake and when.
@@ -247,31 +318,58 @@ struct Calls {
     wake_at: Option<Instant>,
     /// Whether a call came since the watcher last looked.
     recent: bool,
+    /// When the watcher last saw that a call had come.
+    active_at: Option<Instant>,
+    /// Whether the watcher looks again within a [`TICK`] (it does while calls keep coming).
+    ticking: bool,
 }
 
 impl Calls {
-    /// Adds a call waiting until `deadline`; its key, and whether the watcher must be told
-    /// (the deadline is earlier than its next wake-up).
-    fn insert(&mut self, deadline: Instant, waker: Waker) -> (usize, bool) {
-        let slot = Slot::Waiting { deadline, waker };
-        let key = match self.free.pop() {
-            Some(key) => {
-                if let Some(free) = self.slots.get_mut(key) {
-                    *free = slot;
-                }
-                key
-            }
-            None => {
-                self.slots.push(slot);
-                self.slots.len() - 1
+    /// Adds a call that may wait `timeout`, reading the clock with `now` unless the watcher
+    /// ticks and the timeout is long enough to be stamped at its next look (see [`TICK`]).
+    /// A call whose slot was last used by the same task keeps that task's waker.
+    fn insert(&mut self, timeout: Duration, waker: &Waker, now: impl FnOnce() -> Instant) -> Entry {
+        let due = if self.ticking && timeout >= LAZY_FROM {
+            Due::After(timeout)
+        } else {
+            let now = now();
+            match now.checked_add(timeout) {
+                None => return Entry::Never,
+                Some(deadline) if deadline <= now => return Entry::Expired,
+                Some(deadline) => Due::At(deadline),
             }
         };
+        let key = self.place(due, waker);
         self.recent = true;
+        let Due::At(deadline) = due else {
+            return Entry::Waiting { key, tell: false };
+        };
         let earlier = self.wake_at.is_none_or(|at| deadline < at);
         if earlier {
             self.wake_at = Some(deadline);
         }
-        (key, earlier && self.watcher.is_some())
+        let tell = earlier && self.watcher.is_some();
+        Entry::Waiting { key, tell }
+    }
+
+    /// Puts a call due at `due` in a slot, a free one first: the one freed last, whose kept
+    /// waker is reused if it wakes the same task as `waker`.
+    fn place(&mut self, due: Due, waker: &Waker) -> usize {
+        if let Some(key) = self.free.pop() {
+            if let Some(slot) = self.slots.get_mut(key) {
+                let waker = match std::mem::replace(slot, Slot::Expired) {
+                    Slot::Free(Some(kept)) if kept.will_wake(waker) => kept,
+                    _ => waker.clone(),
+                };
+                *slot = Slot::Waiting { due, waker };
+                return key;
+            }
+        }
+        self.slots.push(Slot::Waiting {
+            due,
+            waker: waker.clone(),
+        });
+        self.slots.len() - 1
     }
 
     /// The number of a watcher to start, if none runs.
@@ -295,17 +393,23 @@ impl Calls {
                 (false, self.start_watcher())
             }
             Some(Slot::Expired) => (true, None),
-            Some(Slot::Free) | None => (false, None),
+            Some(Slot::Free(_)) | None => (false, None),
         }
     }
 
-    /// Takes call `key` out (it ended).
+    /// Takes call `key` out (it ended); its slot keeps the call's waker.
     fn remove(&mut self, key: usize) {
         if let Some(slot) = self.slots.get_mut(key) {
-            if !matches!(slot, Slot::Free) {
-                *slot = Slot::Free;
-                self.free.push(key);
-            }
+            let kept = match std::mem::replace(slot, Slot::Free(None)) {
+                Slot::Free(kept) => {
+                    *slot = Slot::Free(kept);
+                    return;
+                }
+                Slot::Waiting { waker, .. } => Some(waker),
+                Slot::Expired => None,
+            };
+            *slot = Slot::Free(kept);
+            self.free.push(key);
         }
         if self.free.len() == self.slots.len() && self.slots.len() > SHRINK_ABOVE {
             self.slots = Vec::new();
@@ -313,38 +417,57 @@ impl Calls {
         }
     }
 
-    /// Watcher `me` looks at `now`: the wakers of the calls whose deadline passed, and when
-    /// it wakes next: at the earliest deadline, in a [`LINGER`] at the latest (`None`: it
-    /// ends, no call is waiting and none came for a [`LINGER`]).
+    /// Watcher `me` looks at `now`: it stamps the calls that entered since its last look
+    /// without a deadline, lets go of the wakers kept in free slots, and returns the wakers
+    /// of the calls whose deadline passed and when it looks next (`None`: it ends).
     fn scan(&mut self, now: Instant, me: u64) -> (Vec<Waker>, Option<Instant>) {
         let mut expired = Vec::new();
         let mut next: Option<Instant> = None;
         for slot in &mut self.slots {
-            if let Slot::Waiting { deadline, .. } = slot {
-                if *deadline <= now {
-                    if let Slot::Waiting { waker, .. } = std::mem::replace(slot, Slot::Expired) {
-                        expired.push(waker);
-                    }
-                } else {
-                    let deadline = *deadline;
-                    next = Some(next.map_or(deadline, |next| next.min(deadline)));
+            let due = match slot {
+                Slot::Waiting { due, .. } => due,
+                Slot::Free(kept) => {
+                    *kept = None;
+                    continue;
                 }
+                Slot::Expired => continue,
+            };
+            if let Due::After(timeout) = *due {
+                *due = now.checked_add(timeout).map_or(Due::Never, Due::At);
+            }
+            let Due::At(deadline) = *due else { continue };
+            if deadline > now {
+                next = Some(next.map_or(deadline, |next| next.min(deadline)));
+            } else if let Slot::Waiting { waker, .. } = std::mem::replace(slot, Slot::Expired) {
+                expired.push(waker);
             }
         }
-        // It looks again at least every [`LINGER`]: most calls end long before their
-        // deadline, and a watcher that slept until the first one's would outstay them all.
-        let soon = now.checked_add(LINGER);
-        next = match (next, soon) {
-            (Some(next), Some(soon)) => Some(next.min(soon)),
-            (None, soon) if self.recent => soon,
-            (next, _) => next,
-        };
+        next = earliest(next, self.looks_again(now, next.is_some()));
+        self.ticking = self.recent && next.is_some();
+        if self.recent {
+            self.active_at = Some(now);
+        }
         self.recent = false;
         self.wake_at = next;
         if next.is_none() && self.watcher == Some(me) {
             self.watcher = None;
         }
         (expired, next)
+    }
+
+    /// When the watcher looking at `now` looks again at the latest: within a [`TICK`] while
+    /// calls keep coming; within a [`LINGER`] while calls wait (most end long before their
+    /// deadline, and a watcher that slept until the first one's would outstay them all);
+    /// otherwise a [`LINGER`] after it last saw a call come, or never (it ends).
+    fn looks_again(&self, now: Instant, waiting: bool) -> Option<Instant> {
+        if self.recent {
+            now.checked_add(TICK)
+        } else if waiting {
+            now.checked_add(LINGER)
+        } else {
+            let lingered = self.active_at.and_then(|at| at.checked_add(LINGER));
+            lingered.filter(|&at| at > now)
+        }
     }
 
     /// Watcher `me` ended: if it was the running one, none runs now, and the wakers of the
@@ -355,11 +478,20 @@ impl Calls {
         }
         self.watcher = None;
         self.wake_at = None;
+        self.ticking = false;
         let waiting = self.slots.iter().filter_map(|slot| match slot {
             Slot::Waiting { waker, .. } => Some(waker.clone()),
-            Slot::Free | Slot::Expired => None,
+            Slot::Free(_) | Slot::Expired => None,
         });
         waiting.collect()
+    }
+}
+
+/// The earlier of two optional times; either if only one is known.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

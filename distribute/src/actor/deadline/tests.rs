@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{within, Calls, LINGER, SHRINK_ABOVE};
+use super::{within, Calls, Due, Entry, Slot, LAZY_FROM, LINGER, SHRINK_ABOVE, TICK};
 
 /// A waker that counts its wake-ups.
 #[derive(Default)]
@@ -26,32 +26,156 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Enters a call of `timeout` at `now` into `calls`: its key and whether the watcher must
+/// be told. Panics (a failed test) unless it waits.
+fn enter(calls: &mut Calls, now: Instant, timeout: Duration, waker: &Waker) -> (usize, bool) {
+    match calls.insert(timeout, waker, || now) {
+        Entry::Waiting { key, tell } => (key, tell),
+        other => panic!("the call did not wait: {other:?}"),
+    }
+}
+
 #[test]
 fn the_watcher_is_told_only_of_a_deadline_earlier_than_its_next_wake_up() {
     let t0 = Instant::now();
     let mut calls = Calls::default();
     // No watcher yet: nothing to tell; the first call starts one.
-    let (_, tell) = calls.insert(t0 + ms(5000), Waker::noop().clone());
+    let (_, tell) = enter(&mut calls, t0, ms(5000), Waker::noop());
     assert!(!tell);
     assert_eq!(calls.start_watcher(), Some(1));
     assert_eq!(calls.start_watcher(), None, "one watcher at a time");
     let (expired, next) = calls.scan(t0, 1);
     assert!(expired.is_empty());
-    assert_eq!(
-        next,
-        Some(t0 + LINGER),
-        "it looks again a linger later at the latest"
-    );
+    assert_eq!(next, Some(t0 + TICK), "a call came: it looks again a tick later");
     // Calls with a timeout past its next wake-up: the watcher is not told.
     for later in 1..100 {
-        let (_, tell) = calls.insert(t0 + ms(5000 + later), Waker::noop().clone());
+        let (_, tell) = enter(&mut calls, t0, ms(5000 + later), Waker::noop());
         assert!(!tell);
     }
     // A shorter timeout is.
-    let (_, tell) = calls.insert(t0 + ms(50), Waker::noop().clone());
+    let (_, tell) = enter(&mut calls, t0, TICK / 2, Waker::noop());
     assert!(tell);
-    let (_, tell) = calls.insert(t0 + ms(60), Waker::noop().clone());
-    assert!(!tell, "the watcher wakes at 50 ms already");
+    let (_, tell) = enter(&mut calls, t0, TICK / 2 + ms(1), Waker::noop());
+    assert!(!tell, "the watcher wakes at half a tick already");
+}
+
+#[test]
+fn a_zero_timeout_has_expired_and_one_past_the_clock_never_does() {
+    let t0 = Instant::now();
+    let mut calls = Calls::default();
+    assert_eq!(calls.insert(Duration::ZERO, Waker::noop(), || t0), Entry::Expired);
+    assert_eq!(calls.insert(Duration::MAX, Waker::noop(), || t0), Entry::Never);
+    assert!(calls.slots.is_empty());
+    // Stamped by the watcher, a timeout past the clock waits as long as it takes.
+    let (key, _) = enter(&mut calls, t0, ms(5000), Waker::noop());
+    let watcher = calls.start_watcher().unwrap_or_default();
+    calls.scan(t0, watcher);
+    calls.remove(key);
+    let (key, _) = enter(&mut calls, t0, Duration::MAX, Waker::noop());
+    assert!(matches!(
+        calls.slots[key],
+        Slot::Waiting {
+            due: Due::After(_),
+            ..
+        }
+    ));
+    let (expired, _) = calls.scan(t0 + ms(1), watcher);
+    assert!(expired.is_empty());
+    assert!(matches!(calls.slots[key], Slot::Waiting { due: Due::Never, .. }));
+}
+
+#[test]
+fn a_long_call_entering_while_the_watcher_ticks_reads_no_clock_and_is_never_early() {
+    let t0 = Instant::now();
+    let mut calls = Calls::default();
+    let no_clock = || -> Instant { panic!("the clock was read") };
+    // The watcher does not tick yet: the first call reads the clock.
+    let (first, _) = enter(&mut calls, t0, ms(5000), Waker::noop());
+    let watcher = calls.start_watcher().unwrap_or_default();
+    let (_, next) = calls.scan(t0 + ms(1), watcher);
+    assert_eq!(next, Some(t0 + ms(1) + TICK));
+    calls.remove(first);
+    // Now it ticks: a long call reads none; a short one still does.
+    let long = match calls.insert(ms(5000), Waker::noop(), no_clock) {
+        Entry::Waiting { key, tell } => {
+            assert!(!tell, "the watcher looks within a tick anyway");
+            key
+        }
+        other => panic!("the call did not wait: {other:?}"),
+    };
+    let (short, tell) = enter(&mut calls, t0 + ms(2), LAZY_FROM - ms(1), Waker::noop());
+    assert!(!tell);
+    assert!(matches!(
+        calls.slots[short],
+        Slot::Waiting { due: Due::At(_), .. }
+    ));
+    // The next look stamps the long call from the look's time: later than it entered
+    // (never early), at most a tick late.
+    let look = t0 + ms(1) + TICK;
+    let (expired, next) = calls.scan(look, watcher);
+    assert!(expired.is_empty());
+    assert_eq!(next, Some(look + TICK));
+    assert!(matches!(
+        calls.slots[long],
+        Slot::Waiting { due: Due::At(at), .. } if at == look + ms(5000)
+    ));
+    let (expired, _) = calls.scan(look + ms(5000) - ms(1), watcher);
+    assert_eq!(expired.len(), 1, "only the short call's deadline passed");
+    let (expired, _) = calls.scan(look + ms(5000), watcher);
+    assert_eq!(expired.len(), 1);
+    assert_eq!(calls.poll(long, Waker::noop()), (true, None));
+}
+
+#[test]
+fn the_watcher_stops_ticking_when_calls_stop_coming() {
+    let t0 = Instant::now();
+    let mut calls = Calls::default();
+    let (key, _) = enter(&mut calls, t0, ms(5000), Waker::noop());
+    let watcher = calls.start_watcher().unwrap_or_default();
+    calls.scan(t0, watcher);
+    assert!(calls.ticking);
+    // No call came since: it looks again a linger later (a call still waits), and a new
+    // call reads the clock again.
+    let (_, next) = calls.scan(t0 + TICK, watcher);
+    assert_eq!(next, Some(t0 + TICK + LINGER));
+    assert!(!calls.ticking);
+    calls.remove(key);
+    let mut read = false;
+    let _ = calls.insert(ms(5000), Waker::noop(), || {
+        read = true;
+        t0 + TICK
+    });
+    assert!(read);
+}
+
+#[test]
+fn a_task_calling_again_gets_its_waker_back_until_the_watcher_looks() {
+    let t0 = Instant::now();
+    let mut calls = Calls::default();
+    let (count, waker) = counted();
+    let (key, _) = enter(&mut calls, t0, ms(5000), &waker);
+    assert_eq!(
+        Arc::strong_count(&count),
+        3,
+        "the test's, the waker's, the slot's"
+    );
+    calls.remove(key);
+    assert_eq!(Arc::strong_count(&count), 3, "the free slot keeps it");
+    let (again, _) = enter(&mut calls, t0, ms(5000), &waker);
+    assert_eq!(again, key);
+    assert_eq!(Arc::strong_count(&count), 3, "reused, not cloned");
+    // Another task's call in that slot gets its own waker.
+    calls.remove(again);
+    let (other_count, other) = counted();
+    let (third, _) = enter(&mut calls, t0, ms(5000), &other);
+    assert_eq!(third, key);
+    assert_eq!(Arc::strong_count(&count), 2, "the first task's waker is let go");
+    assert_eq!(Arc::strong_count(&other_count), 3);
+    // A look lets go of the wakers kept in free slots.
+    calls.remove(third);
+    let watcher = calls.start_watcher().unwrap_or_default();
+    calls.scan(t0, watcher);
+    assert_eq!(Arc::strong_count(&other_count), 2);
 }
 
 #[test]
@@ -60,8 +184,8 @@ fn a_scan_expires_the_calls_whose_deadline_passed_and_sleeps_until_the_next() {
     let mut calls = Calls::default();
     let (early_count, early) = counted();
     let (late_count, late) = counted();
-    let (a, _) = calls.insert(t0 + ms(10), early);
-    let (b, _) = calls.insert(t0 + ms(30), late);
+    let (a, _) = enter(&mut calls, t0, ms(10), &early);
+    let (b, _) = enter(&mut calls, t0, ms(30), &late);
     let watcher = calls.start_watcher().unwrap_or_default();
     let (expired, next) = calls.scan(t0 + ms(20), watcher);
     assert_eq!(expired.len(), 1);
@@ -84,7 +208,7 @@ fn a_polled_call_keeps_the_latest_waker() {
     let mut calls = Calls::default();
     let (first_count, first) = counted();
     let (second_count, second) = counted();
-    let (key, _) = calls.insert(t0 + ms(10), first);
+    let (key, _) = enter(&mut calls, t0, ms(10), &first);
     let watcher = calls.start_watcher().unwrap_or_default();
     assert_eq!(calls.poll(key, &second), (false, None));
     let (expired, _) = calls.scan(t0 + ms(10), watcher);
@@ -97,14 +221,14 @@ fn a_polled_call_keeps_the_latest_waker() {
 fn slots_are_reused_and_a_large_empty_slab_is_given_back() {
     let t0 = Instant::now();
     let mut calls = Calls::default();
-    let (a, _) = calls.insert(t0 + ms(10), Waker::noop().clone());
+    let (a, _) = enter(&mut calls, t0, ms(10), Waker::noop());
     calls.remove(a);
     calls.remove(a);
-    let (b, _) = calls.insert(t0 + ms(10), Waker::noop().clone());
+    let (b, _) = enter(&mut calls, t0, ms(10), Waker::noop());
     assert_eq!(a, b);
     assert_eq!(calls.free.len(), 0, "a slot removed twice is freed once");
     let keys: Vec<usize> = (0..SHRINK_ABOVE + 1)
-        .map(|_| calls.insert(t0 + ms(10), Waker::noop().clone()).0)
+        .map(|_| enter(&mut calls, t0, ms(10), Waker::noop()).0)
         .collect();
     assert_eq!(calls.slots.len(), SHRINK_ABOVE + 2);
     calls.remove(b);
@@ -116,17 +240,21 @@ fn slots_are_reused_and_a_large_empty_slab_is_given_back() {
 fn the_watcher_lingers_once_after_the_last_call_then_ends() {
     let t0 = Instant::now();
     let mut calls = Calls::default();
-    let (key, _) = calls.insert(t0 + ms(5000), Waker::noop().clone());
+    let (key, _) = enter(&mut calls, t0, ms(5000), Waker::noop());
     let watcher = calls.start_watcher().unwrap_or_default();
     calls.remove(key);
-    // A call came since it last looked: it wakes again a linger later.
+    // A call came since it last looked: it looks again a tick later.
     let (_, next) = calls.scan(t0 + ms(1), watcher);
+    assert_eq!(next, Some(t0 + ms(1) + TICK));
+    // None came since: it stays until a linger after it last saw one come.
+    let (_, next) = calls.scan(t0 + ms(1) + TICK, watcher);
     assert_eq!(next, Some(t0 + ms(1) + LINGER));
-    // None came since: it ends, and the next call starts another.
+    // Then it ends, and the next call starts another.
     let (_, next) = calls.scan(t0 + ms(1) + LINGER, watcher);
     assert_eq!(next, None);
     assert_eq!(calls.watcher, None);
-    calls.insert(t0 + ms(9000), Waker::noop().clone());
+    assert!(!calls.ticking);
+    enter(&mut calls, t0 + ms(2) + LINGER, ms(9000), Waker::noop());
     assert_eq!(calls.start_watcher(), Some(watcher + 1));
 }
 
@@ -135,7 +263,7 @@ fn the_calls_of_a_watcher_that_was_dropped_start_another_when_polled() {
     let t0 = Instant::now();
     let mut calls = Calls::default();
     let (count, waker) = counted();
-    let (key, _) = calls.insert(t0 + ms(10), waker);
+    let (key, _) = enter(&mut calls, t0, ms(10), &waker);
     let first = calls.start_watcher().unwrap_or_default();
     // A watcher that is not the running one ending changes nothing.
     assert!(calls.watcher_ended(first + 7).is_empty());
@@ -184,4 +312,17 @@ async fn many_callers_on_many_threads_each_time_out_on_their_own_deadline() {
     for task in tasks {
         assert_eq!(task.await.ok(), Some((true, true)));
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_call_stamped_by_the_ticking_watcher_times_out_at_most_a_tick_late() {
+    // Calls that keep coming make the watcher tick; the pending call then enters without
+    // reading the clock, and the watcher's next look stamps its deadline.
+    for _ in 0..3 {
+        assert_eq!(within(ms(5000), tokio::time::sleep(TICK)).await, Some(()));
+    }
+    let start = Instant::now();
+    assert_eq!(within(LAZY_FROM, std::future::pending::<()>()).await, None);
+    let took = start.elapsed();
+    assert!(took >= LAZY_FROM && took <= LAZY_FROM + TICK, "took {took:?}");
 }
