@@ -16,13 +16,15 @@
 //! each gone before the next comes, does not tell it each time), then ends, until a call
 //! needs it again: it outlives the last call by one or two [`LINGER`]s.
 //!
-//! Two costs were left per call, and both went. Reading the clock for the deadline was
-//! about a sixth of a local ask on a virtual machine: while calls keep coming the watcher looks every [`TICK`], and a
-//! call with a timeout of [`LAZY_FROM`] or more enters without a deadline, which the
-//! watcher's next look stamps; it times out at most a tick late, never early. And a task
-//! that calls again is given back the slot its last call freed, with its waker still in it,
-//! so the waker is neither cloned nor dropped per call (the watcher lets go of kept wakers
-//! at its next look).
+//! What else a call cost went too. Reading the clock for the deadline was about a sixth of
+//! a local ask on a virtual machine: while calls keep coming the watcher looks every
+//! [`TICK`], and a call with a timeout of [`LAZY_FROM`] or more enters without a deadline,
+//! which the watcher's next look stamps; it times out at most a tick late, never early. A
+//! task that calls again is given back the slot its last call freed, with its waker still in
+//! it, so the waker is neither cloned nor dropped per call (the watcher lets go of kept
+//! wakers at its next look). And the thread keeps its runtime's deadlines for the task that
+//! called last, lent to that task's next call and given back when it ends: no lookup of the
+//! runtime and no atomic count per call.
 //!
 //! Time is tokio's ([`tokio::time::Instant`]), so paused and simulated clocks work as with
 //! tokio's own timers; the watcher of a runtime runs on that runtime, keyed by its
@@ -84,8 +86,8 @@ enum Watch {
     /// The timeout cannot be reached (it overflows the clock), or there is no runtime whose
     /// clock could measure it: the call waits as long as it takes.
     Never,
-    /// The call's slot in `deadlines`.
-    Armed { deadlines: Arc<Deadlines>, key: usize },
+    /// The call's slot.
+    Armed(Armed),
 }
 
 impl Watch {
@@ -93,27 +95,54 @@ impl Watch {
     fn expired(&mut self, timeout: Duration, waker: &Waker) -> bool {
         match self {
             Watch::Never => false,
-            Watch::Armed { deadlines, key } => deadlines.poll(*key, waker),
+            Watch::Armed(armed) => armed.poll(waker),
             Watch::Unarmed => {
-                let Some(deadlines) = Deadlines::current() else {
+                let task = task::try_id();
+                let Some(deadlines) = Deadlines::lend(task) else {
                     *self = Watch::Never;
                     return false;
                 };
-                match deadlines.insert(timeout, waker) {
-                    Entry::Expired => return true,
-                    Entry::Never => *self = Watch::Never,
-                    Entry::Waiting { key, .. } => *self = Watch::Armed { deadlines, key },
+                let entry = deadlines.insert(timeout, waker);
+                if let Entry::Waiting { key, .. } = entry {
+                    *self = Watch::Armed(Armed {
+                        deadlines: Some(deadlines),
+                        key,
+                        task,
+                    });
+                    return false;
                 }
-                false
+                Deadlines::give_back(task, deadlines);
+                if entry == Entry::Never {
+                    *self = Watch::Never;
+                }
+                entry == Entry::Expired
             }
         }
     }
 }
 
-impl Drop for Watch {
+/// A waiting call's slot in its runtime's deadlines: `key` there, armed in `task`.
+struct Armed {
+    /// Always there until the drop, which gives it back to the thread's cache.
+    deadlines: Option<Arc<Deadlines>>,
+    key: usize,
+    task: Option<task::Id>,
+}
+
+impl Armed {
+    /// Whether the call expired; otherwise `waker` is woken when it does.
+    fn poll(&self, waker: &Waker) -> bool {
+        self.deadlines
+            .as_ref()
+            .is_some_and(|deadlines| deadlines.poll(self.key, waker))
+    }
+}
+
+impl Drop for Armed {
     fn drop(&mut self) {
-        if let Watch::Armed { deadlines, key } = self {
-            lock(&deadlines.calls).remove(*key);
+        if let Some(deadlines) = self.deadlines.take() {
+            lock(&deadlines.calls).remove(self.key);
+            Deadlines::give_back(self.task, deadlines);
         }
     }
 }
@@ -140,23 +169,34 @@ thread_local! {
 static RUNTIMES: Mutex<Vec<(Id, Weak<Deadlines>)>> = Mutex::new(Vec::new());
 
 impl Deadlines {
-    /// The deadlines of the current runtime, if there is one.
-    fn current() -> Option<Arc<Deadlines>> {
-        let task = task::try_id();
+    /// The deadlines of the current runtime, if there is one, for a call of `task`: lent from
+    /// the thread's cache if `task` made the last call here (moved out, so that neither an
+    /// atomic count nor a lookup of the runtime is paid), a new reference otherwise. Give it
+    /// back with [`give_back`](Self::give_back) when the call ends.
+    fn lend(task: Option<task::Id>) -> Option<Arc<Deadlines>> {
         if let Some(task) = task {
-            let cached = LAST_TASK.try_with(|last| match &*last.borrow() {
-                Some((last, deadlines)) if *last == task => Some(Arc::clone(deadlines)),
-                _ => None,
+            let lent = LAST_TASK.try_with(|last| {
+                let mut last = last.borrow_mut();
+                match &*last {
+                    Some((last_task, _)) if *last_task == task => last.take().map(|(_, lent)| lent),
+                    _ => None,
+                }
             });
-            if let Ok(Some(deadlines)) = cached {
+            if let Ok(Some(deadlines)) = lent {
                 return Some(deadlines);
             }
         }
-        let deadlines = Deadlines::of(&Handle::try_current().ok()?);
-        if let Some(task) = task {
-            let _ = LAST_TASK.try_with(|last| *last.borrow_mut() = Some((task, Arc::clone(&deadlines))));
-        }
-        Some(deadlines)
+        Some(Deadlines::of(&Handle::try_current().ok()?))
+    }
+
+    /// Ends a call of `task` that used `deadlines`: they become the thread's cache for the
+    /// task's next call, if the call ends in the task that made it (a task stays on its
+    /// runtime; a call's future moved to another task might not).
+    fn give_back(task: Option<task::Id>, deadlines: Arc<Deadlines>) {
+        let Some(task) = task.filter(|&task| task::try_id() == Some(task)) else {
+            return;
+        };
+        let _ = LAST_TASK.try_with(|last| *last.borrow_mut() = Some((task, deadlines)));
     }
 
     /// The deadlines of `runtime`.

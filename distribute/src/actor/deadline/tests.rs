@@ -1,3 +1,4 @@
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Wake, Waker};
@@ -325,4 +326,55 @@ async fn a_long_call_stamped_by_the_ticking_watcher_times_out_at_most_a_tick_lat
     assert_eq!(within(LAZY_FROM, std::future::pending::<()>()).await, None);
     let took = start.elapsed();
     assert!(took >= LAZY_FROM && took <= LAZY_FROM + TICK, "took {took:?}");
+}
+
+/// The runtime's deadlines the thread keeps for the task that called last: that task's id,
+/// and their address.
+fn kept() -> Option<(tokio::task::Id, usize)> {
+    super::LAST_TASK.with(|last| {
+        last.borrow()
+            .as_ref()
+            .map(|(task, deadlines)| (*task, Arc::as_ptr(deadlines).addr()))
+    })
+}
+
+#[tokio::test]
+async fn a_call_borrows_its_tasks_deadlines_from_the_thread_and_gives_them_back_there() {
+    // In a task: the test's body runs outside one.
+    let test = tokio::spawn(calls_borrow_and_give_back());
+    assert!(test.await.is_ok());
+}
+
+async fn calls_borrow_and_give_back() {
+    let me = tokio::task::try_id();
+    assert!(me.is_some());
+    // A call that waited once leaves its runtime's deadlines with the thread, for this task.
+    assert_eq!(within(ms(5000), tokio::task::yield_now()).await, Some(()));
+    let (task, deadlines) = kept().expect("kept after the first call");
+    assert_eq!(Some(task), me);
+    // The next call borrows them while it waits, and gives the same ones back.
+    let mut call = Box::pin(within(ms(5000), std::future::pending::<()>()));
+    std::future::poll_fn(|cx| {
+        assert!(call.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+    assert_eq!(kept(), None, "lent to the waiting call");
+    drop(call);
+    assert_eq!(kept(), Some((task, deadlines)));
+    // A call whose future ends in another task gives nothing back to that one.
+    let mut call = Box::pin(within(ms(5000), std::future::pending::<()>()));
+    std::future::poll_fn(|cx| {
+        assert!(call.as_mut().poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await;
+    let other = tokio::spawn(async move {
+        drop(call);
+        kept().map(|(task, _)| task)
+    });
+    assert_eq!(other.await.ok(), Some(None));
+    // This task's next call looks its runtime up again, and keeps it once more.
+    assert_eq!(within(ms(5000), tokio::task::yield_now()).await, Some(()));
+    assert_eq!(kept(), Some((task, deadlines)));
 }
