@@ -7,7 +7,7 @@
 mod actor_ref;
 mod cell;
 mod context;
-mod deadline;
+pub(crate) mod deadline;
 mod endpoint;
 mod error;
 mod exit;

@@ -315,12 +315,12 @@ impl Node {
             name: name.to_owned(),
         });
         let timeout = crate::DEFAULT_CALL_TIMEOUT;
-        let answer = tokio::time::timeout(timeout, rx).await;
+        let answer = crate::actor::deadline::within(timeout, rx).await;
         slot.forget_lookup(request);
         let found = match answer {
-            Ok(Ok(found)) => found,
-            Ok(Err(_)) => return Err(RegistryError::NodeDown { node }),
-            Err(_) => return Err(RegistryError::Timeout { node, timeout }),
+            Some(Ok(found)) => found,
+            Some(Err(_)) => return Err(RegistryError::NodeDown { node }),
+            None => return Err(RegistryError::Timeout { node, timeout }),
         };
         let found = found.ok_or_else(|| RegistryError::NotFound {
             name: name.to_owned(),

@@ -33,7 +33,7 @@ use super::conflict::ConflictPolicy;
 use super::protocol::{Answer, Change, Config, Outputs, Registry, Replica};
 use super::wire::{Decision, GlobalEntry, RegistryMsg};
 use super::RegistryError;
-use crate::actor::{ActorId, ExitReason, NodeId};
+use crate::actor::{deadline, ActorId, ExitReason, NodeId};
 use crate::lock::lock;
 use crate::meter::{self, Gauge};
 use crate::DEFAULT_CALL_TIMEOUT;
@@ -231,10 +231,17 @@ impl RegistryDriver {
                 (submitted, out)
             });
             last_sequencer = Some(submitted.sequencer);
-            match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(Answer::Decided(decision))) => return Ok(decision),
-                Ok(Ok(Answer::SequencerLost) | Err(_)) => {}
-                Err(_) => {
+            // A call's deadline, not a tokio timer: a timer per registration put an entry in
+            // the runtime's wheel, and woke the thread parked on the timer driver whenever
+            // the wheel had been empty (see `actor::deadline`).
+            let left = match attempt {
+                0 => DEFAULT_CALL_TIMEOUT,
+                _ => deadline.saturating_duration_since(Instant::now()),
+            };
+            match deadline::within(left, rx).await {
+                Some(Ok(Answer::Decided(decision))) => return Ok(decision),
+                Some(Ok(Answer::SequencerLost) | Err(_)) => {}
+                None => {
                     self.shared.step(|state, _| {
                         state.protocol.forget(submitted.request);
                         state.waiters.remove(&submitted.request);

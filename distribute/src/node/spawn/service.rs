@@ -15,7 +15,7 @@ use super::{
     MAX_SPAWN_REQUESTS_PER_PEER,
 };
 use crate::actor::{
-    Actor, ActorId, ActorRef, BoxFuture, ExitReason, Message, NodeId, Signal, SpawnError, WeakNode,
+    deadline, Actor, ActorId, ActorRef, BoxFuture, ExitReason, Message, NodeId, Signal, SpawnError, WeakNode,
 };
 use crate::codec::{Bincode, Codec, CodecError};
 use crate::lock::lock;
@@ -304,16 +304,16 @@ pub(super) async fn spawn_remote<A: RemoteSpawn<Args: SpawnArgs>>(
         .await;
     // `None`: the target went down (or was already) before it answered.
     let answer = if sent {
-        tokio::time::timeout(options.timeout, rx).await.map(Result::ok)
+        deadline::within(options.timeout, rx).await.map(Result::ok)
     } else {
-        Ok(None)
+        Some(None)
     };
     service.forget(target, request);
     match answer {
-        Ok(Some(Ok(local))) => Ok(ActorRef::remote(ActorId::new(target, local), slot)),
-        Ok(Some(Err(refusal))) => Err(refused::<A>(target, refusal, options.register)),
-        Ok(None) => Err(RemoteSpawnError::NodeDown { node: target }),
-        Err(_) => Err(RemoteSpawnError::Timeout {
+        Some(Some(Ok(local))) => Ok(ActorRef::remote(ActorId::new(target, local), slot)),
+        Some(Some(Err(refusal))) => Err(refused::<A>(target, refusal, options.register)),
+        Some(None) => Err(RemoteSpawnError::NodeDown { node: target }),
+        None => Err(RemoteSpawnError::Timeout {
             node: target,
             timeout: options.timeout,
         }),
