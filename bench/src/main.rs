@@ -97,7 +97,7 @@ impl Config {
     }
 
     fn quick() -> Self {
-        let rounds = 11;
+        let rounds = 21;
         Config {
             rounds,
             local: local::Plan {
@@ -242,7 +242,7 @@ async fn main() -> Result<(), BoxError> {
     }
     // Part of the remote suite; `bulk` alone runs only these figures.
     if wants("remote") || suite.as_deref() == Some("bulk") {
-        let (messages, rounds) = if quick { (384, 15) } else { (1024, 11) };
+        let (messages, rounds) = if quick { (384, 21) } else { (1024, 11) };
         bulk::bulk(bulk::Plan { messages, rounds }).await?;
     }
     if wants("codec") {
